@@ -1,0 +1,67 @@
+/**
+ * What a client gets for each error (RFC 6750 §3, §3.1): status, `WWW-Authenticate` challenge and a
+ * body. Framework-agnostic; the Express layer only writes it out. Never a stack trace, never token
+ * material: descriptions are the kit's own fixed texts.
+ */
+import { InsufficientScopeError, ResourceServerError, AuthorizationServerUnavailableError } from './errors.js';
+import { formatChallenge, type Challenge } from './www-authenticate.js';
+
+/** Settings that shape answers. */
+export interface AnswerSettings {
+  realm: string | undefined;
+  includeScopeInChallenge: boolean;
+  format: 'json' | 'problem';
+}
+
+/** A ready-to-send answer. */
+export interface ErrorAnswer {
+  status: number;
+  headers: Record<string, string>;
+  /** The body, already serialised; undefined for an empty body. */
+  body: string | undefined;
+}
+
+const TITLES: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+
+/** The `Bearer` challenge for an error (or for no credentials, without `error`: RFC 6750 §3). */
+export function bearerChallenge(err: ResourceServerError | undefined, settings: AnswerSettings): Challenge {
+  const params: Challenge['params'] = [];
+  if (settings.realm !== undefined) params.push(['realm', settings.realm]);
+  if (err?.oauthError) {
+    params.push(['error', err.oauthError]);
+    params.push(['error_description', err.message]);
+    if (err instanceof InsufficientScopeError && settings.includeScopeInChallenge && err.requiredScopes.length) {
+      params.push(['scope', err.requiredScopes.join(' ')]);
+    }
+  }
+  return { scheme: 'Bearer', params };
+}
+
+/** Build the answer for any error the kit raised; anything else is a generic 500 with nothing leaked. */
+export function answerFor(error: unknown, settings: AnswerSettings): ErrorAnswer {
+  const err = error instanceof ResourceServerError ? error : undefined;
+  const status = err?.status ?? 500;
+  const headers: Record<string, string> = { 'cache-control': 'no-store' };
+  if (status === 401 || status === 400 || status === 403) {
+    headers['www-authenticate'] = formatChallenge(bearerChallenge(err?.oauthError ? err : undefined, settings));
+  }
+  if (err instanceof AuthorizationServerUnavailableError) headers['retry-after'] = String(err.retryAfterSeconds);
+
+  // The OAuth error code of the body: RFC 6750's, or for 5xx RFC 6749's nearest codes.
+  const code = err?.oauthError ?? (status === 503 ? 'temporarily_unavailable' : status >= 500 ? 'server_error' : undefined);
+  const description = status >= 500 && !(err instanceof AuthorizationServerUnavailableError) ? 'the server could not process the request' : err?.message;
+  let body: string | undefined;
+  if (settings.format === 'problem') {
+    headers['content-type'] = 'application/problem+json';
+    const problem: Record<string, unknown> = { type: 'about:blank', title: TITLES[status] ?? 'Error', status };
+    if (code) {
+      problem.detail = description;
+      problem.error = code;
+    }
+    body = JSON.stringify(problem);
+  } else if (code) {
+    headers['content-type'] = 'application/json; charset=utf-8';
+    body = JSON.stringify({ error: code, error_description: description });
+  }
+  return { status, headers, body };
+}

@@ -1,0 +1,121 @@
+/**
+ * Typed errors with stable `code`s. Request-time errors carry what an RFC 6750 §3 answer needs
+ * (status, OAuth `error` code, a safe description); none ever carries token material.
+ */
+
+/** Stable error codes; match on these, never on messages. */
+export type ErrorCode =
+  | 'ERR_CREDENTIALS_MISSING'
+  | 'ERR_REQUEST_MALFORMED'
+  | 'ERR_TOKEN_MULTIPLE'
+  | 'ERR_TOKEN_TOO_LARGE'
+  | 'ERR_TOKEN_MALFORMED'
+  | 'ERR_TOKEN_ENCRYPTED'
+  | 'ERR_TOKEN_TYPE'
+  | 'ERR_TOKEN_ALGORITHM'
+  | 'ERR_TOKEN_HEADER'
+  | 'ERR_TOKEN_KEY_NOT_FOUND'
+  | 'ERR_TOKEN_SIGNATURE'
+  | 'ERR_TOKEN_ISSUER'
+  | 'ERR_TOKEN_AUDIENCE'
+  | 'ERR_TOKEN_EXPIRED'
+  | 'ERR_TOKEN_NOT_YET_VALID'
+  | 'ERR_TOKEN_CLAIM'
+  | 'ERR_INSUFFICIENT_SCOPE'
+  | 'ERR_AUTHORIZATION_SERVER_UNAVAILABLE'
+  | 'ERR_CONFIGURATION'
+  | 'ERR_NOT_AUTHENTICATED';
+
+/** The OAuth error codes of RFC 6750 §3.1 this kit answers with. */
+export type OAuthErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
+
+/** Base class of every error the kit throws or passes to `next(err)`. */
+export class ResourceServerError extends Error {
+  /** A stable, machine-readable code. */
+  readonly code: ErrorCode;
+  /** The HTTP status an answer to this error uses. */
+  readonly status: number;
+  /** The RFC 6750 `error` value, when the answer carries one. */
+  readonly oauthError: OAuthErrorCode | undefined;
+  /** Extra response headers (for Express's default error handler: `err.headers`). */
+  headers: Record<string, string> = {};
+  /** Express/http-errors convention: the message is safe to show to the client. */
+  readonly expose: boolean;
+
+  constructor(code: ErrorCode, status: number, oauthError: OAuthErrorCode | undefined, message: string) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    this.status = status;
+    this.oauthError = oauthError;
+    this.expose = status < 500;
+  }
+
+  /** Alias of `status` for frameworks that read `statusCode`. */
+  get statusCode(): number {
+    return this.status;
+  }
+}
+
+/** No usable credentials: 401 with a challenge and no `error` attribute (RFC 6750 §3). */
+export class MissingCredentialsError extends ResourceServerError {
+  constructor(message = 'no access token was presented') {
+    super('ERR_CREDENTIALS_MISSING', 401, undefined, message);
+  }
+}
+
+/** A malformed request: 400 `invalid_request` (RFC 6750 §3.1). */
+export class InvalidRequestError extends ResourceServerError {
+  constructor(code: 'ERR_REQUEST_MALFORMED' | 'ERR_TOKEN_MULTIPLE' | 'ERR_TOKEN_TOO_LARGE', message: string) {
+    super(code, 400, 'invalid_request', message);
+  }
+}
+
+/** The token is malformed, expired, revoked, for another resource or otherwise invalid: 401 `invalid_token`. */
+export class InvalidTokenError extends ResourceServerError {
+  constructor(
+    code:
+      | 'ERR_TOKEN_MALFORMED'
+      | 'ERR_TOKEN_ENCRYPTED'
+      | 'ERR_TOKEN_TYPE'
+      | 'ERR_TOKEN_ALGORITHM'
+      | 'ERR_TOKEN_HEADER'
+      | 'ERR_TOKEN_KEY_NOT_FOUND'
+      | 'ERR_TOKEN_SIGNATURE'
+      | 'ERR_TOKEN_ISSUER'
+      | 'ERR_TOKEN_AUDIENCE'
+      | 'ERR_TOKEN_EXPIRED'
+      | 'ERR_TOKEN_NOT_YET_VALID'
+      | 'ERR_TOKEN_CLAIM',
+    message: string,
+  ) {
+    super(code, 401, 'invalid_token', message);
+  }
+}
+
+/** The token is valid but lacks a scope the route needs: 403 `insufficient_scope`. */
+export class InsufficientScopeError extends ResourceServerError {
+  /** The scopes the route needs (the challenge's `scope` attribute). */
+  readonly requiredScopes: readonly string[];
+  constructor(requiredScopes: readonly string[], message = 'the access token lacks a scope this resource requires') {
+    super('ERR_INSUFFICIENT_SCOPE', 403, 'insufficient_scope', message);
+    this.requiredScopes = requiredScopes;
+  }
+}
+
+/** The authorization server (discovery, JWKS) could not be reached: 503, never an allow. */
+export class AuthorizationServerUnavailableError extends ResourceServerError {
+  /** Seconds a client should wait before retrying (the `Retry-After` header). */
+  readonly retryAfterSeconds: number;
+  constructor(message = 'the authorization server could not be reached', retryAfterSeconds = 5) {
+    super('ERR_AUTHORIZATION_SERVER_UNAVAILABLE', 503, undefined, message);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** A configuration mistake, thrown at start-up (or 500 when the kit is wired wrongly). */
+export class ConfigurationError extends ResourceServerError {
+  constructor(message: string, code: 'ERR_CONFIGURATION' | 'ERR_NOT_AUTHENTICATED' = 'ERR_CONFIGURATION') {
+    super(code, 500, undefined, message);
+  }
+}

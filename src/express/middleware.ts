@@ -1,0 +1,62 @@
+/**
+ * The app-wide middleware: `app.use(oauthResourceServer({...}))`. It authenticates every request that
+ * reaches it and (by default) refuses requests without a valid token for this resource.
+ */
+import type { Request, Response, NextFunction, RequestHandler } from 'express';
+import { ResourceServer } from '../resource-server.js';
+import type { ResourceServerOptions } from '../options.js';
+import type { Authenticated } from '../resource-server.js';
+import { AUTH, MOUNT, SERVER, type KitState } from './request-context.js';
+import { respondWithError } from './respond.js';
+
+/** The middleware, with the core resource server it wraps. */
+export interface ResourceServerMiddleware extends RequestHandler {
+  /** The framework-agnostic resource server (options, verifier, answers). */
+  readonly resourceServer: ResourceServer;
+}
+
+/**
+ * Create the app-wide middleware. Options are validated now: a missing issuer or resource identifier
+ * throws a {@link ConfigurationError} here, not at the first request.
+ *
+ * @example
+ * ```ts
+ * app.use(oauthResourceServer({ issuer: 'https://as.example.com', resource: 'https://api.example.com' }));
+ * app.get('/orders', requireScopes('read:orders'), listOrders);
+ * ```
+ */
+export function oauthResourceServer(options: ResourceServerOptions | ResourceServer): ResourceServerMiddleware {
+  const server = options instanceof ResourceServer ? options : new ResourceServer(options);
+  const required = server.options.authRequired;
+  void server.warmUp();
+
+  const middleware = function oauthResourceServerMiddleware(req: Request, res: Response, next: NextFunction): void {
+    const state = req as unknown as KitState;
+    const mount = req.baseUrl;
+    state[SERVER] = server;
+    state[MOUNT] = mount;
+    const accept = (a: Authenticated) => {
+      state[AUTH] = a;
+      // RFC 6750 §2.3: a response to a query-token request SHOULD be Cache-Control: private.
+      if (a.location === 'query') res.setHeader('cache-control', 'private');
+      next();
+    };
+    let result;
+    try {
+      result = server.authenticate(req, mount);
+    } catch (err) {
+      return respondWithError(server, err, res, next);
+    }
+    if (result === undefined) {
+      if (required) return respondWithError(server, server.missingCredentials(), res, next);
+      return next();
+    }
+    if (result instanceof Promise) {
+      result.then(accept, (err: unknown) => respondWithError(server, err, res, next));
+      return;
+    }
+    accept(result);
+  } as ResourceServerMiddleware;
+  Object.defineProperty(middleware, 'resourceServer', { value: server, enumerable: true });
+  return middleware;
+}

@@ -1,0 +1,32 @@
+/** Writing the kit's answers in Express (4 and 5): node's own response API, so both versions behave alike. */
+import type { Response, NextFunction } from 'express';
+import { ResourceServerError } from '../errors.js';
+import type { ResourceServer } from '../resource-server.js';
+
+/** Answer an error the configured way: write it out, or (`errorResponse: 'next'`) pass it to `next(err)`. */
+export function respondWithError(server: ResourceServer, error: unknown, res: Response, next: NextFunction): void {
+  const answer = server.answer(error);
+  if (!(error instanceof ResourceServerError)) {
+    server.options.logger.error('unexpected error while authorizing a request', { reason: error instanceof Error ? error.name : typeof error });
+  } else if (error.status >= 500 && error.code === 'ERR_CONFIGURATION') {
+    server.options.logger.error(error.message);
+  }
+  if (server.options.errorResponse === 'next') {
+    if (error instanceof ResourceServerError) {
+      // Express's default handler and http-errors-style handlers read err.status and err.headers.
+      error.headers = answer.headers;
+      return next(error);
+    }
+    return next(error);
+  }
+  if (res.headersSent) return next(error);
+  res.statusCode = answer.status;
+  for (const [k, v] of Object.entries(answer.headers)) res.setHeader(k, v);
+  if (answer.body === undefined) {
+    res.setHeader('content-length', '0');
+    res.end();
+  } else {
+    res.setHeader('content-length', String(Buffer.byteLength(answer.body)));
+    res.end(answer.body);
+  }
+}

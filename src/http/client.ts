@@ -1,0 +1,122 @@
+/**
+ * The outbound HTTP client for every call to an authorization server (discovery, JWKS, later
+ * introspection and the protection API). node:http keep-alive costs about a fifth of `fetch`'s CPU per
+ * call here (PERFORMANCE-NOTES.md), and every call has a deadline and a response-size bound.
+ */
+import http from 'node:http';
+import https from 'node:https';
+
+/** What {@link httpRequest} takes. */
+export interface HttpRequestInit {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  /** Deadline for the whole exchange, in milliseconds. */
+  timeoutMs: number;
+  /** Largest accepted response body, in bytes. */
+  maxBytes: number;
+  signal?: AbortSignal | null | undefined;
+}
+
+/** A buffered response. */
+export interface HttpResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** A failed exchange (network error, timeout, oversized body): the peer gave no usable answer. */
+export class HttpClientError extends Error {
+  readonly reason: 'timeout' | 'network' | 'too_large' | 'aborted';
+  constructor(reason: HttpClientError['reason'], message: string) {
+    super(message);
+    this.name = 'HttpClientError';
+    this.reason = reason;
+  }
+}
+
+const agents = {
+  'http:': new http.Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 16, timeout: 60_000 }),
+  'https:': new https.Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 16, timeout: 60_000 }),
+};
+
+/** One HTTP exchange with keep-alive, a deadline and a body-size bound. */
+export function httpRequest(target: string | URL, init: HttpRequestInit): Promise<HttpResponse> {
+  const url = typeof target === 'string' ? new URL(target) : target;
+  const protocol = url.protocol as 'http:' | 'https:';
+  const mod = protocol === 'https:' ? https : protocol === 'http:' ? http : undefined;
+  if (!mod) return Promise.reject(new HttpClientError('network', `unsupported URL scheme ${url.protocol}`));
+  return new Promise<HttpResponse>((resolve, reject) => {
+    let settled = false;
+    const fail = (err: HttpClientError) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      req.destroy();
+      reject(err);
+    };
+    const headers: Record<string, string> = { ...init.headers };
+    if (init.body !== undefined) headers['content-length'] = String(Buffer.byteLength(init.body));
+    const req = mod.request(url, { method: init.method ?? 'GET', headers, agent: agents[protocol] }, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const declared = Number(res.headers['content-length']);
+      if (declared > init.maxBytes) return fail(new HttpClientError('too_large', 'response body too large'));
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > init.maxBytes) fail(new HttpClientError('too_large', 'response body too large'));
+        else chunks.push(chunk);
+      });
+      res.on('end', () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks, size) });
+      });
+      res.on('error', () => fail(new HttpClientError('network', 'response stream failed')));
+      res.on('aborted', () => fail(new HttpClientError('network', 'response aborted')));
+    });
+    const timer = setTimeout(() => fail(new HttpClientError('timeout', `no answer within ${init.timeoutMs} ms`)), init.timeoutMs);
+    timer.unref?.();
+    req.on('error', (e: NodeJS.ErrnoException) => fail(new HttpClientError('network', e.code ?? 'network error')));
+    if (init.signal) {
+      if (init.signal.aborted) return fail(new HttpClientError('aborted', 'aborted'));
+      init.signal.addEventListener('abort', () => fail(new HttpClientError('aborted', 'aborted')), { once: true });
+    }
+    req.end(init.body);
+  });
+}
+
+/** Options of {@link createFetch}. */
+export interface FetchAdapterOptions {
+  timeoutMs: number;
+  maxBytes: number;
+}
+
+/**
+ * A `fetch`-compatible function on {@link httpRequest}, for libraries that accept a custom fetch
+ * (openid-client's `customFetch`). Redirects are not followed (an AS answer that redirects is an error).
+ */
+export function createFetch(options: FetchAdapterOptions) {
+  return async (input: string | URL, init: { method?: string; headers?: Record<string, string> | Headers | [string, string][]; body?: unknown; signal?: AbortSignal | null } = {}): Promise<Response> => {
+    const headers: Record<string, string> = {};
+    new Headers(init.headers as ConstructorParameters<typeof Headers>[0]).forEach((v, k) => {
+      headers[k] = v;
+    });
+    let body: string | Buffer | undefined;
+    if (typeof init.body === 'string') body = init.body;
+    else if (init.body instanceof URLSearchParams) {
+      body = init.body.toString();
+      headers['content-type'] ??= 'application/x-www-form-urlencoded;charset=UTF-8';
+    } else if (init.body instanceof Uint8Array) body = Buffer.from(init.body);
+    else if (init.body != null) throw new TypeError('unsupported request body type');
+    const res = await httpRequest(input, { method: init.method ?? 'GET', headers, body, timeoutMs: options.timeoutMs, maxBytes: options.maxBytes, signal: init.signal });
+    const h = new Headers();
+    for (const [k, v] of Object.entries(res.headers)) {
+      if (Array.isArray(v)) for (const x of v) h.append(k, x);
+      else if (v !== undefined) h.set(k, v);
+    }
+    const nullBody = res.status === 204 || res.status === 304;
+    return new Response(nullBody ? null : res.body, { status: res.status, headers: h });
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * The framework-agnostic resource server: find the token, verify it, check it was issued for this
+ * resource, and check a route's scope requirement. Framework layers (src/express/) only adapt requests
+ * and write answers.
+ */
+import { InsufficientScopeError, InvalidTokenError, MissingCredentialsError, ConfigurationError } from './errors.js';
+import { resolveOptions, type ResolvedOptions, type ResourceServerOptions } from './options.js';
+import { extractBearerToken, type HttpRequestLike } from './token/extract.js';
+import { AudienceMatcher } from './token/audience.js';
+import { TokenVerifier, type VerifiedToken } from './token/verifier.js';
+import { challengeScopes, requirement, type ScopeRequirement } from './scopes/requirement.js';
+import { resourceNameFromPath, scopeFor } from './scopes/conventions.js';
+import { answerFor, type ErrorAnswer } from './error-answer.js';
+
+/** The result of authenticating a request. */
+export interface Authenticated extends VerifiedToken {
+  /** Where the token was found. */
+  readonly location: 'header' | 'body' | 'query';
+}
+
+/** The identifiers that apply at one mount path. */
+export interface ResourceIdentity {
+  /** The identifier named first (used by the `uri:action` convention and in metadata). */
+  readonly primary: string;
+  readonly matcher: AudienceMatcher;
+  /** The path prefix routes carry before the resource name (stripped when deriving scopes). */
+  readonly pathPrefix: string;
+}
+
+/** A resource server: validates tokens issued for this resource and checks scopes. */
+export class ResourceServer {
+  /** The options after defaults and validation. */
+  readonly options: ResolvedOptions;
+  /** The token verifier (and its cache). */
+  readonly verifier: TokenVerifier;
+  readonly #identities = new Map<string, ResourceIdentity>();
+  readonly #derived = new Map<string, ScopeRequirement>();
+
+  /** Validates options now: a configuration mistake throws {@link ConfigurationError} here. */
+  constructor(options: ResourceServerOptions) {
+    this.options = resolveOptions(options);
+    this.verifier = new TokenVerifier(this.options);
+  }
+
+  /** Fetch keys of configured issuers ahead of the first request. Never throws. */
+  warmUp(): Promise<void> {
+    return this.verifier.warmUp();
+  }
+
+  /** This resource's identifiers when served under `mountPath` (derived ones come from `publicBaseUrl`). */
+  identity(mountPath = ''): ResourceIdentity {
+    let id = this.#identities.get(mountPath);
+    if (!id) {
+      const o = this.options;
+      const ids = o.resources.length ? o.resources : [`${o.publicBaseUrl}${mountPath.replace(/\/+$/, '')}`];
+      const primary = ids[0]!;
+      let pathPrefix = mountPath;
+      if (o.resources.length) {
+        try {
+          pathPrefix = new URL(primary).pathname.replace(/\/+$/, '');
+        } catch {
+          pathPrefix = '';
+        }
+      }
+      id = { primary, matcher: new AudienceMatcher(ids, o.audienceMatching), pathPrefix };
+      if (this.#identities.size < 1000) this.#identities.set(mountPath, id);
+    }
+    return id;
+  }
+
+  /**
+   * Authenticate a request: undefined when it carries no token; the verified token (synchronously when
+   * known now, else a promise); throws/rejects with a typed error otherwise.
+   */
+  authenticate(req: HttpRequestLike, mountPath = ''): Authenticated | undefined | Promise<Authenticated> {
+    const o = this.options;
+    const found = extractBearerToken(req, o.tokenLocations, o.maxTokenLength);
+    if (!found) return undefined;
+    const identity = this.identity(mountPath);
+    const v = this.verifier.verify(found.token);
+    if (v instanceof Promise) return v.then((r) => checkAudience(r, identity, found.location));
+    return checkAudience(v, identity, found.location);
+  }
+
+  /** Throw {@link InsufficientScopeError} unless the token meets the requirement. */
+  authorize(verified: VerifiedToken, req: ScopeRequirement): void {
+    if (!verified.granted.satisfies(req)) throw new InsufficientScopeError(challengeScopes(req));
+  }
+
+  /**
+   * The requirement a convention derives for a method and route path (`GET /orders/:id` →
+   * `read:orders` under `verb:resource`). Memoised per route.
+   */
+  derivedRequirement(method: string, routePath: string, mountPath = '', resourceName?: string): ScopeRequirement {
+    const key = `${method} ${mountPath} ${routePath} ${resourceName ?? ''}`;
+    let r = this.#derived.get(key);
+    if (r) return r;
+    const o = this.options;
+    const verb = o.methodVerbs[method.toUpperCase()];
+    if (!verb) throw new ConfigurationError(`no scope verb for method ${method}; add it to options.scopes.methodVerbs`);
+    const identity = this.identity(mountPath);
+    const name = resourceName ?? resourceNameFromPath(routePath, identity.pathPrefix);
+    if (!name) throw new ConfigurationError(`cannot derive a resource name from route ${routePath}; declare its scopes explicitly`);
+    r = requirement([scopeFor(o.scopeConvention, verb, name, identity.primary)]);
+    if (this.#derived.size < 10_000) this.#derived.set(key, r);
+    return r;
+  }
+
+  /** The answer (status, challenge, body) for an error; `format` overrides the configured body format. */
+  answer(error: unknown, format?: 'json' | 'problem'): ErrorAnswer {
+    const o = this.options;
+    return answerFor(error, {
+      realm: o.realm,
+      includeScopeInChallenge: o.includeScopeInChallenge,
+      format: format ?? (o.errorResponse === 'problem' ? 'problem' : 'json'),
+    });
+  }
+
+  /** The error for a request that carried no token. */
+  missingCredentials(): MissingCredentialsError {
+    return new MissingCredentialsError();
+  }
+}
+
+function checkAudience(v: VerifiedToken, identity: ResourceIdentity, location: Authenticated['location']): Authenticated {
+  // RFC 9068 §4 step 4, RFC 8707 (CONFORMANCE 20): the token must be issued for this resource.
+  if (!identity.matcher.matches(v.context.audience)) {
+    throw new InvalidTokenError('ERR_TOKEN_AUDIENCE', 'the access token was not issued for this resource');
+  }
+  return { context: v.context, granted: v.granted, expiresAtMs: v.expiresAtMs, location };
+}

@@ -1,0 +1,206 @@
+/**
+ * A development authorization server: a real, certified OpenID provider (`oidc-provider`) started on a
+ * loopback port with resource indicators (RFC 8707), JWT (RFC 9068) and opaque access tokens,
+ * token introspection (RFC 7662) and revocation (RFC 7009). The kit's own tests and the demo use it,
+ * and so can users' tests: nothing here is a mock.
+ *
+ * `oidc-provider` is an optional peer dependency of this entry point only.
+ */
+import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from 'jose';
+
+/** A protected resource the development AS issues tokens for. */
+export interface DevResource {
+  /** The resource identifier (RFC 8707 `resource`), which becomes the token's `aud`. */
+  identifier: string;
+  /** Scopes the AS may grant for this resource. */
+  scopes: string[];
+  /** Access-token format for this resource (default `jwt`). */
+  format?: 'jwt' | 'opaque';
+  /** Access-token lifetime in seconds (default 3600). */
+  ttlSeconds?: number;
+}
+
+/** Options of {@link startDevAuthorizationServer}. */
+export interface DevAuthorizationServerOptions {
+  /** Resources to issue tokens for. */
+  resources: DevResource[];
+  /** Loopback host to listen on (default `127.0.0.1`). */
+  host?: string;
+  /** Port (default 0: a free port). */
+  port?: number;
+}
+
+/** What {@link DevAuthorizationServer.mintAccessToken} takes. */
+export interface MintOptions {
+  /** The resource indicator (RFC 8707) to mint the token for. */
+  resource: string;
+  /** Space-delimited scopes to request (default: none). */
+  scope?: string;
+  /** Override the resource's token format. */
+  format?: 'jwt' | 'opaque';
+}
+
+/** A running development authorization server. */
+export interface DevAuthorizationServer {
+  /** The issuer identifier (`http://127.0.0.1:<port>`). */
+  readonly issuer: string;
+  /** The JWKS URI. */
+  readonly jwksUri: string;
+  /** Credentials of a confidential client the resource server may use (introspection, later the PAT). */
+  readonly resourceServerClient: { clientId: string; clientSecret: string };
+  /** Mint an access token with the client-credentials grant and a resource indicator. */
+  mintAccessToken(options: MintOptions): Promise<string>;
+  /**
+   * Sign an arbitrary JWT with the AS's own signing key, for tests of what a resource server must refuse
+   * (wrong `typ`, expired, other audience...). Claims default to a valid RFC 9068 access token for
+   * `audience`; pass `undefined` for a claim to drop it.
+   */
+  signToken(options: SignTokenOptions): Promise<string>;
+  /** Revoke a token at the AS (RFC 7009). */
+  revoke(token: string): Promise<void>;
+  /** Stop the server. */
+  close(): Promise<void>;
+}
+
+/** What {@link DevAuthorizationServer.signToken} takes. */
+export interface SignTokenOptions {
+  /** Claims to set or override; a claim set to `undefined` is removed. */
+  claims?: Record<string, unknown>;
+  /** Protected-header members to set or override (default `{ alg: 'RS256', typ: 'at+jwt', kid }`). */
+  header?: Record<string, unknown>;
+}
+
+interface ProviderLike {
+  callback(): (req: IncomingMessage, res: ServerResponse) => void;
+}
+
+/**
+ * Start a development authorization server on loopback.
+ *
+ * @example
+ * ```ts
+ * const as = await startDevAuthorizationServer({ resources: [{ identifier: 'https://api.example.com', scopes: ['read:orders'] }] });
+ * const token = await as.mintAccessToken({ resource: 'https://api.example.com', scope: 'read:orders' });
+ * ```
+ */
+export async function startDevAuthorizationServer(options: DevAuthorizationServerOptions): Promise<DevAuthorizationServer> {
+  const { default: Provider } = (await import('oidc-provider')) as unknown as {
+    default: new (issuer: string, config: Record<string, unknown>) => ProviderLike;
+  };
+  const host = options.host ?? '127.0.0.1';
+  let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  const server: Server = createServer((req, res) => {
+    if (handler) handler(req, res);
+    else {
+      res.statusCode = 503;
+      res.end();
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const issuer = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+  const kid = randomBytes(8).toString('hex');
+  const privateJwk: JWK = { ...(await exportJWK(privateKey)), kid, alg: 'RS256', use: 'sig' };
+
+  const resources = new Map(options.resources.map((r) => [r.identifier, r]));
+  const rsClient = { clientId: 'resource-server', clientSecret: randomBytes(24).toString('base64url') };
+  const mintSecret = randomBytes(24).toString('base64url');
+
+  const provider = new Provider(issuer, {
+    jwks: { keys: [privateJwk] },
+    clients: [
+      { client_id: 'dev-jwt', client_secret: mintSecret, grant_types: ['client_credentials'], redirect_uris: [], response_types: [] },
+      { client_id: 'dev-opaque', client_secret: mintSecret, grant_types: ['client_credentials'], redirect_uris: [], response_types: [] },
+      { client_id: rsClient.clientId, client_secret: rsClient.clientSecret, grant_types: ['client_credentials'], redirect_uris: [], response_types: [] },
+    ],
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async () => undefined,
+        useGrantedResource: async () => true,
+        getResourceServerInfo: async (_ctx: unknown, indicator: string, client: { clientId: string }) => {
+          const r = resources.get(indicator);
+          if (!r) {
+            const { errors } = (await import('oidc-provider')) as unknown as { errors: { InvalidTarget: new () => Error } };
+            throw new errors.InvalidTarget();
+          }
+          const format = client.clientId === 'dev-opaque' ? 'opaque' : client.clientId === 'dev-jwt' ? 'jwt' : (r.format ?? 'jwt');
+          return {
+            scope: r.scopes.join(' '),
+            audience: r.identifier,
+            accessTokenTTL: r.ttlSeconds ?? 3600,
+            accessTokenFormat: format,
+            ...(format === 'jwt' ? { jwt: { sign: { alg: 'RS256' } } } : {}),
+          };
+        },
+      },
+    },
+  });
+  handler = provider.callback();
+
+  const tokenEndpoint = `${issuer}/token`;
+  const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+
+  return {
+    issuer,
+    jwksUri: `${issuer}/jwks`,
+    resourceServerClient: rsClient,
+    async mintAccessToken({ resource, scope, format }) {
+      const r = resources.get(resource);
+      const clientId = (format ?? r?.format ?? 'jwt') === 'opaque' ? 'dev-opaque' : 'dev-jwt';
+      const body = new URLSearchParams({ grant_type: 'client_credentials', resource });
+      if (scope) body.set('scope', scope);
+      const res = await fetch(tokenEndpoint, {
+        method: 'POST',
+        headers: { authorization: basic(clientId, mintSecret), 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+      });
+      const json = (await res.json()) as { access_token?: string; error?: string; error_description?: string };
+      if (!res.ok || !json.access_token) {
+        throw new Error(`the development AS refused to mint a token: ${json.error ?? res.status} ${json.error_description ?? ''}`);
+      }
+      return json.access_token;
+    },
+    async signToken({ claims = {}, header = {} }) {
+      const now = Math.floor(Date.now() / 1000);
+      const first = options.resources[0]?.identifier;
+      const payload: Record<string, unknown> = {
+        iss: issuer,
+        sub: 'dev-user',
+        aud: first,
+        client_id: 'dev-jwt',
+        iat: now,
+        exp: now + 300,
+        jti: randomBytes(12).toString('base64url'),
+        ...claims,
+      };
+      for (const k of Object.keys(payload)) if (payload[k] === undefined) delete payload[k];
+      const protectedHeader = { alg: 'RS256', typ: 'at+jwt', kid, ...header } as { alg: string };
+      return new SignJWT(payload as JWTPayload).setProtectedHeader(protectedHeader).sign(privateKey);
+    },
+    async revoke(token) {
+      const res = await fetch(`${issuer}/token/revocation`, {
+        method: 'POST',
+        headers: { authorization: basic('dev-jwt', mintSecret), 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token }),
+      });
+      if (!res.ok) throw new Error(`revocation failed: ${res.status}`);
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

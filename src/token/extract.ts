@@ -1,0 +1,132 @@
+/**
+ * Finding the access token in a request (RFC 6750 §2). Framework-agnostic: works on any object with
+ * Node's `IncomingMessage` shape.
+ */
+import { InvalidRequestError } from '../errors.js';
+
+/** The parts of an HTTP request the extractor reads (Node's `IncomingMessage` has them all). */
+export interface HttpRequestLike {
+  method?: string | undefined;
+  /** Path and query as received (`req.originalUrl` in Express, `req.url` in plain Node). */
+  url?: string | undefined;
+  headers: Record<string, string | string[] | undefined>;
+  /** Node's raw header list, used to detect repeated `Authorization` headers that Node would drop. */
+  rawHeaders?: string[] | undefined;
+  /** A parsed body, when a body parser ran (only `access_token` of a form body is read). */
+  body?: unknown;
+}
+
+/** Where tokens may be taken from. The header is always on (RFC 6750 §2.1 makes it mandatory). */
+export interface TokenLocations {
+  /** The form-encoded body `access_token` (RFC 6750 §2.2). Default off. */
+  body: boolean;
+  /** The `access_token` query parameter (RFC 6750 §2.3). Default off; discouraged. */
+  query: boolean;
+}
+
+/** A token found in a request. */
+export interface ExtractedToken {
+  token: string;
+  location: 'header' | 'body' | 'query';
+}
+
+// RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+function checkToken(token: string, maxLength: number): string {
+  // The size limit comes before any other parsing.
+  if (token.length > maxLength) throw new InvalidRequestError('ERR_TOKEN_TOO_LARGE', 'the access token is larger than this server accepts');
+  if (!B64TOKEN.test(token)) throw new InvalidRequestError('ERR_REQUEST_MALFORMED', 'the access token has characters outside the b64token syntax');
+  return token;
+}
+
+function countAuthorizationHeaders(raw: string[] | undefined): number {
+  if (!raw) return 0;
+  let count = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 13 && name.toLowerCase() === 'authorization') count++;
+  }
+  return count;
+}
+
+/**
+ * Read the `Authorization` header. Returns the scheme (lower-cased) and its credentials, or undefined when
+ * there is no header. Node keeps only the first of repeated `Authorization` headers, so the raw list is
+ * checked: two headers are a 400 (RFC 6750 §2, §3.1).
+ */
+export function readAuthorization(req: HttpRequestLike, maxLength: number): { scheme: string; credentials: string } | undefined {
+  const value = req.headers.authorization;
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || countAuthorizationHeaders(req.rawHeaders) > 1) {
+    throw new InvalidRequestError('ERR_TOKEN_MULTIPLE', 'more than one Authorization header');
+  }
+  if (value.length > maxLength + 64) throw new InvalidRequestError('ERR_TOKEN_TOO_LARGE', 'the access token is larger than this server accepts');
+  const sp = value.indexOf(' ');
+  const scheme = (sp === -1 ? value : value.slice(0, sp)).toLowerCase();
+  let credentials = '';
+  if (sp !== -1) {
+    let start = sp;
+    while (value.charCodeAt(start) === 32) start++; // 1*SP
+    credentials = value.slice(start);
+  }
+  return { scheme, credentials };
+}
+
+function formBodyToken(req: HttpRequestLike): string | string[] | undefined {
+  const body = req.body;
+  if (body === null || typeof body !== 'object' || !Object.prototype.hasOwnProperty.call(body, 'access_token')) return undefined;
+  // RFC 6750 §2.2: only a form-encoded body, and never on GET (or HEAD, which has no body semantics).
+  const method = (req.method ?? 'GET').toUpperCase();
+  if (method === 'GET' || method === 'HEAD') return undefined;
+  const ct = req.headers['content-type'];
+  if (typeof ct !== 'string' || !/^application\/x-www-form-urlencoded\s*(;|$)/i.test(ct)) return undefined;
+  const v = (body as Record<string, unknown>).access_token;
+  if (typeof v === 'string') return v;
+  return Array.isArray(v) ? (v as string[]) : [];
+}
+
+function queryToken(url: string | undefined): string[] | undefined {
+  if (!url) return undefined;
+  const q = url.indexOf('?');
+  if (q === -1 || url.indexOf('access_token', q) === -1) return undefined;
+  const values = new URLSearchParams(url.slice(q + 1)).getAll('access_token');
+  return values.length ? values : undefined;
+}
+
+/**
+ * Find the bearer token of a request. Returns undefined when the request carries none (then the answer is a
+ * 401 challenge without `error`, RFC 6750 §3). Throws {@link InvalidRequestError} for a malformed header,
+ * a token in more than one place, or an oversized token.
+ *
+ * `otherSchemes` are schemes other than `Bearer` that the caller handles itself (e.g. `dpop`); a header with
+ * any other scheme counts as no credentials (RFC 6750 §3: an unsupported method gets no error code).
+ */
+export function extractBearerToken(req: HttpRequestLike, locations: TokenLocations, maxLength: number): ExtractedToken | undefined {
+  let found: ExtractedToken | undefined;
+  let count = 0;
+
+  const auth = readAuthorization(req, maxLength);
+  if (auth && auth.scheme === 'bearer') {
+    if (!auth.credentials) throw new InvalidRequestError('ERR_REQUEST_MALFORMED', 'the Bearer scheme needs a token');
+    found = { token: checkToken(auth.credentials, maxLength), location: 'header' };
+    count++;
+  }
+
+  const fromQuery = queryToken(req.url);
+  if (fromQuery) {
+    // A query token counts toward "more than one method" even when the query method is off.
+    count += fromQuery.length;
+    if (locations.query && fromQuery.length === 1) found ??= { token: checkToken(fromQuery[0]!, maxLength), location: 'query' };
+  }
+
+  const fromBody = formBodyToken(req);
+  if (fromBody !== undefined) {
+    const n = typeof fromBody === 'string' ? 1 : Math.max(fromBody.length, 1);
+    count += n;
+    if (locations.body && typeof fromBody === 'string') found ??= { token: checkToken(fromBody, maxLength), location: 'body' };
+  }
+
+  if (count > 1) throw new InvalidRequestError('ERR_TOKEN_MULTIPLE', 'the access token was sent in more than one place');
+  return found;
+}

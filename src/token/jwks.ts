@@ -1,0 +1,131 @@
+/**
+ * An authorization server's published keys (`jwks_uri`), cached for the hot path:
+ * - looked up synchronously once loaded (no promise on the request path);
+ * - refetched on an unknown `kid` at most once per cooldown (RFC 9068 §4 key use; CONFORMANCE 25), so a
+ *   flood of made-up `kid`s costs the AS one request per cooldown, and a key the AS publishes later is
+ *   found one cooldown later at most;
+ * - refreshed in the background when older than `maxAge`, with one fetch in flight whatever the load;
+ * - the last good keys kept while the endpoint is down.
+ */
+import { AuthorizationServerUnavailableError } from '../errors.js';
+import { httpRequest } from '../http/client.js';
+import type { Logger } from '../options.js';
+import { importPublicJwk, keyFits, type JwsAlgorithm, type PublicJwk, type VerificationKey } from './jws.js';
+
+/** Settings of a {@link RemoteKeySet}. */
+export interface KeySetSettings {
+  cooldownMs: number;
+  maxAgeMs: number;
+  timeoutMs: number;
+  maxBytes: number;
+  logger: Logger;
+}
+
+/** Parse a JWKS document into verification keys (unusable keys are skipped, never trusted). */
+export function parseKeySet(body: unknown): VerificationKey[] {
+  if (body === null || typeof body !== 'object' || !Array.isArray((body as { keys?: unknown }).keys)) {
+    throw new TypeError('not a JWK Set');
+  }
+  const out: VerificationKey[] = [];
+  for (const jwk of (body as { keys: PublicJwk[] }).keys) {
+    const k = importPublicJwk(jwk);
+    if (k) out.push(k);
+  }
+  return out;
+}
+
+/** A remote JWK Set with the caching rules above. */
+export class RemoteKeySet {
+  readonly #uri: () => string | Promise<string>;
+  readonly #s: KeySetSettings;
+  #keys: VerificationKey[] | undefined;
+  #loadedAt = 0;
+  #lastAttempt = -Infinity;
+  #failures = 0;
+  #inflight: Promise<void> | undefined;
+
+  constructor(uri: () => string | Promise<string>, settings: KeySetSettings) {
+    this.#uri = uri;
+    this.#s = settings;
+  }
+
+  /**
+   * Keys that may verify a token with this `kid` and `alg`: an array when known now, a promise when a
+   * fetch is needed. An empty result means "no such key" (→ invalid_token); an unreachable JWKS with no
+   * keys at all rejects with {@link AuthorizationServerUnavailableError} (→ 503).
+   */
+  candidates(kid: string | undefined, alg: JwsAlgorithm): VerificationKey[] | Promise<VerificationKey[]> {
+    const keys = this.#keys;
+    if (!keys) return this.#refresh(true).then(() => this.#afterMiss(kid, alg));
+    const now = Date.now();
+    if (now - this.#loadedAt > this.#s.maxAgeMs) void this.#refresh(false).catch(() => undefined);
+    const found = this.#select(kid, alg);
+    if (found.length) return found;
+    if (now - this.#lastAttempt >= this.#s.cooldownMs) return this.#refresh(true).then(() => this.#afterMiss(kid, alg));
+    return this.#afterMiss(kid, alg);
+  }
+
+  /** After a miss: no key is "no such key", unless the JWKS endpoint is failing (then we cannot know: 503). */
+  #afterMiss(kid: string | undefined, alg: JwsAlgorithm): VerificationKey[] {
+    const found = this.#select(kid, alg);
+    if (!found.length && this.#failures) throw new AuthorizationServerUnavailableError('the authorization server keys could not be refreshed');
+    return found;
+  }
+
+  /** Load the keys now (start-up warm-up); resolves false when the endpoint could not be read. */
+  async warm(): Promise<boolean> {
+    try {
+      await this.#refresh(true);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  #select(kid: string | undefined, alg: JwsAlgorithm): VerificationKey[] {
+    const out: VerificationKey[] = [];
+    for (const k of this.#keys ?? []) {
+      if (kid !== undefined && k.kid !== kid) continue;
+      if (keyFits(k, alg)) out.push(k);
+    }
+    return out;
+  }
+
+  #refresh(mustSucceed: boolean): Promise<void> {
+    const now = Date.now();
+    // After a failure, wait (1 s doubling to 30 s) before asking again; until then answer from what we have.
+    const backoff = this.#failures ? Math.min(30_000, 1000 * 2 ** (this.#failures - 1)) : 0;
+    if (!this.#inflight && this.#failures && now - this.#lastAttempt < backoff) {
+      return mustSucceed && !this.#keys ? Promise.reject(new AuthorizationServerUnavailableError('the authorization server keys could not be fetched', Math.ceil(backoff / 1000))) : Promise.resolve();
+    }
+    this.#inflight ??= this.#fetch().finally(() => {
+      this.#inflight = undefined;
+    });
+    return this.#inflight.then(
+      () => undefined,
+      (err: unknown) => {
+        if (mustSucceed) throw err;
+      },
+    );
+  }
+
+  async #fetch(): Promise<void> {
+    this.#lastAttempt = Date.now();
+    let uri = '';
+    try {
+      uri = await this.#uri();
+      const res = await httpRequest(uri, { headers: { accept: 'application/jwk-set+json, application/json' }, timeoutMs: this.#s.timeoutMs, maxBytes: this.#s.maxBytes });
+      if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+      const keys = parseKeySet(JSON.parse(res.body.toString('utf8')));
+      this.#keys = keys;
+      this.#loadedAt = Date.now();
+      this.#failures = 0;
+    } catch (err) {
+      this.#failures++;
+      if (err instanceof AuthorizationServerUnavailableError) throw err;
+      this.#s.logger.warn('could not fetch the authorization server keys', { jwksUri: uri, reason: err instanceof Error ? err.message : String(err), keptKeys: this.#keys?.length ?? 0 });
+      if (this.#keys) return; // keep the last good keys
+      throw new AuthorizationServerUnavailableError('the authorization server keys could not be fetched');
+    }
+  }
+}

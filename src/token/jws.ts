@@ -1,0 +1,119 @@
+/**
+ * JWS signature checks on node:crypto KeyObjects. This is the per-request hot path: node:crypto's
+ * one-shot verify costs about a quarter of jose's WebCrypto path here (PERFORMANCE-NOTES.md), so jose
+ * serves everywhere else (minting, thumbprints, signed responses) and this file serves the hot path.
+ * Only the algorithms below exist; `none` is not one of them (RFC 8725 §3.1, RFC 9068 §4).
+ */
+import { createHmac, createPublicKey, createSecretKey, timingSafeEqual, verify, constants, type KeyObject } from 'node:crypto';
+
+/** Asymmetric JWS algorithms (RFC 7518 §3, RFC 8037, RFC 9864 `Ed25519`). */
+export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
+/** HMAC algorithms, used only with an explicitly configured secret. */
+export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
+
+/** A JWS algorithm the kit can verify. */
+export type JwsAlgorithm = (typeof ASYMMETRIC_ALGORITHMS)[number] | (typeof HMAC_ALGORITHMS)[number];
+
+const ALL = new Set<string>([...ASYMMETRIC_ALGORITHMS, ...HMAC_ALGORITHMS]);
+
+/** Whether `alg` names an algorithm this kit implements. */
+export function isJwsAlgorithm(alg: unknown): alg is JwsAlgorithm {
+  return typeof alg === 'string' && ALL.has(alg);
+}
+
+/** A verification key with what decides which algorithms it may serve. */
+export interface VerificationKey {
+  readonly kid: string | undefined;
+  /** The JWK `alg`, when the key set pins one. */
+  readonly alg: string | undefined;
+  readonly key: KeyObject;
+}
+
+const EC_CURVE: Record<string, string> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' };
+
+/** Whether a key may verify `alg` (key type, curve, RSA size, and the JWK's own `alg`). */
+export function keyFits(k: VerificationKey, alg: JwsAlgorithm): boolean {
+  if (k.alg !== undefined && k.alg !== alg) return false;
+  const key = k.key;
+  // RFC 7518 §3.2: an HMAC key at least as long as the hash output.
+  if (alg.startsWith('HS')) return key.type === 'secret' && (key.symmetricKeySize ?? 0) >= Number(alg.slice(2)) / 8;
+  if (key.type !== 'public') return false;
+  const type = key.asymmetricKeyType;
+  switch (alg[0]) {
+    case 'R':
+      return type === 'rsa';
+    case 'P':
+      return type === 'rsa' || type === 'rsa-pss';
+    case 'E':
+      if (alg === 'EdDSA') return type === 'ed25519' || type === 'ed448';
+      if (alg === 'Ed25519') return type === 'ed25519';
+      return type === 'ec' && key.asymmetricKeyDetails?.namedCurve === EC_CURVE[alg];
+    default:
+      return false;
+  }
+}
+
+const HASH: Record<string, string> = { '256': 'sha256', '384': 'sha384', '512': 'sha512' };
+
+/** Verify a JWS signature. `data` is the ASCII signing input (header.payload). */
+export function verifySignature(alg: JwsAlgorithm, key: KeyObject, data: Buffer, signature: Buffer): boolean {
+  try {
+    if (alg === 'EdDSA' || alg === 'Ed25519') return verify(null, data, key, signature);
+    const hash = HASH[alg.slice(2)]!;
+    switch (alg[0]) {
+      case 'R':
+        return verify(hash, data, key, signature);
+      case 'P':
+        return verify(hash, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, signature);
+      case 'E':
+        return verify(hash, data, { key, dsaEncoding: 'ieee-p1363' }, signature);
+      case 'H': {
+        const mac = createHmac(hash, key).update(data).digest();
+        // Constant-time comparison of the MAC (lengths are public: the algorithm fixes them).
+        return mac.length === signature.length && timingSafeEqual(mac, signature);
+      }
+      default:
+        return false;
+    }
+  } catch {
+    return false; // malformed signature encodings are a failed check, never an exception
+  }
+}
+
+/** A JSON Web Key as published in a JWKS (only what is read). */
+export interface PublicJwk {
+  kty?: unknown;
+  kid?: unknown;
+  alg?: unknown;
+  use?: unknown;
+  key_ops?: unknown;
+  d?: unknown;
+  [member: string]: unknown;
+}
+
+/**
+ * Import a published JWK as a verification key, or undefined when it cannot serve signatures: not a
+ * signing key, a private key (never trusted from a JWKS), RSA under 2048 bits, or malformed.
+ */
+export function importPublicJwk(jwk: PublicJwk): VerificationKey | undefined {
+  if (jwk === null || typeof jwk !== 'object') return undefined;
+  if (jwk.kty !== 'RSA' && jwk.kty !== 'EC' && jwk.kty !== 'OKP') return undefined;
+  if (jwk.use !== undefined && jwk.use !== 'sig') return undefined;
+  if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes('verify'))) return undefined;
+  if (jwk.d !== undefined || jwk.p !== undefined || jwk.k !== undefined) return undefined;
+  if (jwk.kid !== undefined && typeof jwk.kid !== 'string') return undefined;
+  if (jwk.alg !== undefined && !ASYMMETRIC_ALGORITHMS.includes(jwk.alg as never)) return undefined;
+  try {
+    const key = createPublicKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
+    if (key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) return undefined;
+    return { kid: jwk.kid as string | undefined, alg: jwk.alg as string | undefined, key };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A configured HMAC secret as a key (RFC 7518 §3.2: at least as long as the hash output). */
+export function importSecret(secret: string | Uint8Array): VerificationKey {
+  const bytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : Buffer.from(secret);
+  return { kid: undefined, alg: undefined, key: createSecretKey(bytes) };
+}

@@ -1,0 +1,127 @@
+/**
+ * RFC 9068 JWT access-token validation, with RFC 8725's best practice: only JWS compact
+ * serialisation, `typ` checked, an algorithm allow-list, keys only from the AS's metadata, and every
+ * time claim checked. Pure functions; key lookup and caching live in the verifier.
+ */
+import { InvalidTokenError } from '../errors.js';
+import type { AccessTokenClaims } from '../auth-context.js';
+import type { ResolvedIssuer } from '../options.js';
+import type { JwsAlgorithm } from './jws.js';
+
+/** A compact JWS split and decoded (nothing verified yet). */
+export interface DecodedJws {
+  header: Record<string, unknown>;
+  payload: Record<string, unknown>;
+  /** The ASCII signing input, `base64url(header).base64url(payload)`. */
+  data: Buffer;
+  signature: Buffer;
+  payloadLength: number;
+}
+
+const B64URL = /^[A-Za-z0-9_-]+$/;
+
+function decodeJson(segment: string, what: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+  } catch {
+    throw new InvalidTokenError('ERR_TOKEN_MALFORMED', `the access token ${what} is not base64url-encoded JSON`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new InvalidTokenError('ERR_TOKEN_MALFORMED', `the access token ${what} is not a JSON object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Split and decode a compact JWS (RFC 7515 §7.1). A JWE (five parts) is refused: no encryption was agreed. */
+export function decodeJws(token: string): DecodedJws {
+  const first = token.indexOf('.');
+  const second = first === -1 ? -1 : token.indexOf('.', first + 1);
+  if (second === -1 || token.indexOf('.', second + 1) !== -1) {
+    // RFC 9068 §4 step 2: an encrypted token would be five parts; no encryption is agreed here (CONFORMANCE 24).
+    if (token.split('.').length === 5) throw new InvalidTokenError('ERR_TOKEN_ENCRYPTED', 'encrypted access tokens are not accepted');
+    throw new InvalidTokenError('ERR_TOKEN_MALFORMED', 'the access token is not a JWT');
+  }
+  const h = token.slice(0, first);
+  const p = token.slice(first + 1, second);
+  const s = token.slice(second + 1);
+  if (!B64URL.test(h) || !B64URL.test(p) || !B64URL.test(s)) {
+    throw new InvalidTokenError('ERR_TOKEN_MALFORMED', 'the access token is not base64url-encoded');
+  }
+  return {
+    header: decodeJson(h, 'header'),
+    payload: decodeJson(p, 'payload'),
+    data: Buffer.from(token.slice(0, second), 'latin1'),
+    signature: Buffer.from(s, 'base64url'),
+    payloadLength: p.length,
+  };
+}
+
+const AT_JWT = /^(application\/)?at\+jwt$/i;
+
+/** Check the protected header (RFC 9068 §4, RFC 8725 §3.1, §3.11); returns the algorithm to verify with. */
+export function checkHeader(header: Record<string, unknown>, issuer: ResolvedIssuer): JwsAlgorithm {
+  const alg = header.alg;
+  if (typeof alg !== 'string' || !issuer.algorithms.has(alg as JwsAlgorithm)) {
+    throw new InvalidTokenError('ERR_TOKEN_ALGORITHM', 'the access token is signed with an algorithm this server does not accept');
+  }
+  // RFC 9068 §4 step 1 (CONFORMANCE 16): typ must be at+jwt; media types compare case-insensitively.
+  if (issuer.requireAccessTokenType && (typeof header.typ !== 'string' || !AT_JWT.test(header.typ))) {
+    throw new InvalidTokenError('ERR_TOKEN_TYPE', 'the token is not a JWT access token (typ must be at+jwt)');
+  }
+  // RFC 7515 §4.1.11: no extension this server would have to understand; b64:false (RFC 7797) only comes with crit.
+  if (header.crit !== undefined || header.b64 !== undefined) {
+    throw new InvalidTokenError('ERR_TOKEN_HEADER', 'the access token uses a JWS extension this server does not support');
+  }
+  if (header.kid !== undefined && typeof header.kid !== 'string') {
+    throw new InvalidTokenError('ERR_TOKEN_HEADER', 'the access token kid is not a string');
+  }
+  // jku, x5u, jwk and x5c are never read: keys come only from the AS's jwks_uri (CONFORMANCE 18).
+  return alg as JwsAlgorithm;
+}
+
+/** Time and presence rules a verified payload must meet. */
+export interface ClaimPolicy {
+  clockToleranceSeconds: number;
+  requiredClaims: readonly string[];
+}
+
+function isNumericDate(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
+}
+
+/**
+ * Check the claims of a signature-verified payload (RFC 9068 §2.2, §4; RFC 7519 §4.1). The audience is
+ * checked by the caller against this resource's identifiers.
+ */
+export function checkClaims(payload: Record<string, unknown>, issuer: string, policy: ClaimPolicy, nowSeconds: number): AccessTokenClaims {
+  // RFC 9068 §4 step 3 (CONFORMANCE 19): exact match, no trailing-slash tolerance.
+  if (payload.iss !== issuer) throw new InvalidTokenError('ERR_TOKEN_ISSUER', 'the access token issuer is not trusted');
+  // RFC 9068 §2.2 (CONFORMANCE 22): required claims.
+  for (const claim of policy.requiredClaims) {
+    if (payload[claim] === undefined || payload[claim] === null) {
+      throw new InvalidTokenError('ERR_TOKEN_CLAIM', `the access token lacks the ${claim} claim`);
+    }
+  }
+  const tol = policy.clockToleranceSeconds;
+  const { exp, nbf, iat, aud, sub, client_id: clientId, jti } = payload;
+  if (!isNumericDate(exp)) throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the access token exp claim is missing or not a number');
+  // RFC 7519 §4.1.4 (CONFORMANCE 21): now must be before exp (plus the leeway).
+  if (nowSeconds >= exp + tol) throw new InvalidTokenError('ERR_TOKEN_EXPIRED', 'the access token has expired');
+  if (nbf !== undefined) {
+    if (!isNumericDate(nbf)) throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the access token nbf claim is not a number');
+    if (nowSeconds + tol < nbf) throw new InvalidTokenError('ERR_TOKEN_NOT_YET_VALID', 'the access token is not valid yet');
+  }
+  if (iat !== undefined) {
+    if (!isNumericDate(iat)) throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the access token iat claim is not a number');
+    // A token "issued" in the future is forged or from a broken clock: refuse it.
+    if (iat > nowSeconds + tol) throw new InvalidTokenError('ERR_TOKEN_NOT_YET_VALID', 'the access token was issued in the future');
+  }
+  if (!(typeof aud === 'string' || (Array.isArray(aud) && aud.every((a) => typeof a === 'string')))) {
+    throw new InvalidTokenError('ERR_TOKEN_AUDIENCE', 'the access token aud claim is missing or malformed');
+  }
+  for (const [name, v] of [['sub', sub], ['client_id', clientId], ['jti', jti]] as const) {
+    if (v !== undefined && typeof v !== 'string') throw new InvalidTokenError('ERR_TOKEN_CLAIM', `the access token ${name} claim is not a string`);
+  }
+  return payload as AccessTokenClaims;
+}
