@@ -45,16 +45,22 @@ export function scopeFor(convention: ScopeConvention, verb: string, resource: st
 }
 
 /**
- * The resource name of a route path: its first static segment after the mount path of the protected
- * resource (`/api/v1` + `/orders/:id` → `orders`). Undefined when the path has no static segment.
+ * The resource name of a route path: its first static segment after the path of the resource identifier
+ * (`https://api.example.com/api/v1` + `/api/v1/orders/:id` → `orders`). When the identifier's path is
+ * the resource itself (`https://api.example.com/orders` + `/orders/:id`), nothing static is left after it,
+ * and the last static segment of the whole path names the resource (`orders`). Undefined when the path
+ * has no static segment at all.
  */
 export function resourceNameFromPath(routePath: string, mountPath = ''): string | undefined {
-  let path = routePath;
   const mount = mountPath.replace(/\/+$/, '');
-  if (mount && (path === mount || path.startsWith(`${mount}/`))) path = path.slice(mount.length);
-  for (const segment of path.split('/')) {
-    if (!segment || segment.startsWith(':') || segment.startsWith('*') || /[(){}*?+]/.test(segment)) continue;
-    return segment;
-  }
-  return undefined;
+  const rest = mount && (routePath === mount || routePath.startsWith(`${mount}/`)) ? routePath.slice(mount.length) : routePath;
+  const after = staticSegments(rest);
+  if (after.length) return after[0];
+  const all = staticSegments(routePath);
+  return all[all.length - 1];
+}
+
+function staticSegments(path: string): string[] {
+  // Parameters (`:id`), wildcards and patterns are never resource names.
+  return path.split('/').filter((s) => s && !s.startsWith(':') && !/[(){}*?+]/.test(s));
 }

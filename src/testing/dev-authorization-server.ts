@@ -87,13 +87,17 @@ interface ProviderLike {
  * ```
  */
 export async function startDevAuthorizationServer(options: DevAuthorizationServerOptions): Promise<DevAuthorizationServer> {
-  const { default: Provider } = (await import('oidc-provider')) as unknown as {
+  // oidc-provider prints start-up notices meant for production deployments (in-memory adapter, the Node
+  // version it prefers); a development server on loopback has nothing to act on, so they are held back.
+  const restore = quietOidcProvider();
+  const { default: Provider } = (await import('oidc-provider').finally(restore)) as unknown as {
     default: new (issuer: string, config: Record<string, unknown>) => ProviderLike;
   };
   const host = options.host ?? '127.0.0.1';
-  let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  // The issuer needs the port, and the provider needs the issuer: listen first, attach the provider after.
+  const late: { handler?: (req: IncomingMessage, res: ServerResponse) => void } = {};
   const server: Server = createServer((req, res) => {
-    if (handler) handler(req, res);
+    if (late.handler) late.handler(req, res);
     else {
       res.statusCode = 503;
       res.end();
@@ -114,13 +118,15 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
   const rsClient = { clientId: 'resource-server', clientSecret: randomBytes(24).toString('base64url') };
   const mintSecret = randomBytes(24).toString('base64url');
 
-  const provider = new Provider(issuer, {
+  const restoreAgain = quietOidcProvider();
+  const provider = withRestore(restoreAgain, () => new Provider(issuer, {
     jwks: { keys: [privateJwk] },
     clients: [
       { client_id: 'dev-jwt', client_secret: mintSecret, grant_types: ['client_credentials'], redirect_uris: [], response_types: [] },
       { client_id: 'dev-opaque', client_secret: mintSecret, grant_types: ['client_credentials'], redirect_uris: [], response_types: [] },
       { client_id: rsClient.clientId, client_secret: rsClient.clientSecret, grant_types: ['client_credentials'], redirect_uris: [], response_types: [] },
     ],
+    ttl: { ClientCredentials: (_ctx: unknown, token: { resourceServer?: { accessTokenTTL?: number } }) => token.resourceServer?.accessTokenTTL ?? 600 },
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
@@ -147,8 +153,8 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
         },
       },
     },
-  });
-  handler = provider.callback();
+  }));
+  late.handler = provider.callback();
 
   const tokenEndpoint = `${issuer}/token`;
   const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
@@ -203,4 +209,30 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/* eslint-disable no-console -- this swaps console methods to hold back oidc-provider notices */
+function quietOidcProvider(): () => void {
+  const { warn, info } = console;
+  const filter =
+    (original: (...args: unknown[]) => void) =>
+    (...args: unknown[]) => {
+      if (typeof args[0] === 'string' && args[0].startsWith('oidc-provider')) return;
+      original.apply(console, args);
+    };
+  console.warn = filter(warn);
+  console.info = filter(info);
+  return () => {
+    console.warn = warn;
+    console.info = info;
+  };
+}
+/* eslint-enable no-console */
+
+function withRestore<T>(restore: () => void, fn: () => T): T {
+  try {
+    return fn();
+  } finally {
+    restore();
+  }
 }

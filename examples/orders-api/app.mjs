@@ -1,0 +1,35 @@
+// The orders API: one app.use() and a scope per route.
+import express from 'express';
+import { oauthResourceServer, requireScopes, getAuth } from 'oauth-resource-server';
+
+/**
+ * @param {{ issuer: string, resource: string }} config
+ */
+export function createOrdersApi({ issuer, resource }) {
+  const app = express();
+  app.use(express.json());
+
+  // Every request below needs a valid access token issued by `issuer` for `resource` (RFC 8707 aud).
+  app.use(oauthResourceServer({ issuer, resource }));
+
+  const orders = [{ id: '1', item: 'tea', quantity: 2 }];
+
+  app.get('/orders', requireScopes('read:orders'), (req, res) => {
+    res.json({ orders, requestedBy: getAuth(req)?.subject });
+  });
+
+  // Derived from the method and path by the default convention (verb:resource): read:orders.
+  app.get('/orders/:id', requireScopes(), (req, res) => {
+    const order = orders.find((o) => o.id === req.params.id);
+    if (!order) return res.status(404).json({ error: 'not_found' });
+    res.json(order);
+  });
+
+  app.post('/orders', requireScopes('write:orders'), (req, res) => {
+    const order = { id: String(orders.length + 1), ...req.body };
+    orders.push(order);
+    res.status(201).json(order);
+  });
+
+  return app;
+}

@@ -1,0 +1,62 @@
+// `npm run demo`: a development authorization server (oidc-provider) and the orders API on loopback,
+// then a walk through what a client gets, printed as a transcript. Exits 0 when every step behaved
+// as expected, non-zero naming the step that did not.
+import { startDevAuthorizationServer } from 'oauth-resource-server/testing';
+import { createOrdersApi } from './app.mjs';
+
+const ORDERS = 'https://api.example.com/orders';
+const BILLING = 'https://api.example.com/billing';
+
+const as = await startDevAuthorizationServer({
+  resources: [
+    { identifier: ORDERS, scopes: ['read:orders', 'write:orders'] },
+    { identifier: BILLING, scopes: ['read:billing'] },
+  ],
+});
+console.log(`authorization server  ${as.issuer}  (oidc-provider, resource indicators, JWT access tokens)`);
+
+const server = createOrdersApi({ issuer: as.issuer, resource: ORDERS }).listen(0, '127.0.0.1');
+await new Promise((resolve) => server.once('listening', resolve));
+const api = `http://127.0.0.1:${server.address().port}`;
+console.log(`orders API            ${api}  (resource ${ORDERS})\n`);
+
+const short = (t) => `${t.slice(0, 12)}…`;
+const steps = [];
+async function step(name, why, { method = 'GET', path, token, body }, expectStatus) {
+  const headers = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body) headers['content-type'] = 'application/json';
+  const res = await fetch(api + path, { method, headers, body: body && JSON.stringify(body) });
+  const text = await res.text();
+  const ok = res.status === expectStatus;
+  steps.push({ name, ok });
+  console.log(`${ok ? '✔' : '✘'} ${name}`);
+  console.log(`  → ${method} ${path}${token ? `  Authorization: Bearer ${short(token)}` : ''}`);
+  console.log(`  ← ${res.status} ${res.statusText}`);
+  const challenge = res.headers.get('www-authenticate');
+  if (challenge) console.log(`    WWW-Authenticate: ${challenge}`);
+  if (text) console.log(`    ${text}`);
+  console.log(`  why: ${why}${ok ? '' : `  (expected ${expectStatus})`}\n`);
+}
+
+try {
+  const readOrders = await as.mintAccessToken({ resource: ORDERS, scope: 'read:orders' });
+  const billing = await as.mintAccessToken({ resource: BILLING, scope: 'read:billing' });
+
+  await step('a token for this resource', 'the JWT is signed by the AS, typ at+jwt, aud names this API, scope read:orders', { path: '/orders', token: readOrders }, 200);
+  await step('a derived scope', 'GET /orders/:id needs read:orders by the verb:resource convention', { path: '/orders/1', token: readOrders }, 200);
+  await step('a token minted for another resource', 'aud is the billing API (RFC 8707): not for us, whoever signed it', { path: '/orders', token: billing }, 401);
+  await step('a missing scope', 'POST /orders needs write:orders; the challenge names it (RFC 6750 §3.1)', { method: 'POST', path: '/orders', token: readOrders, body: { item: 'coffee' } }, 403);
+  await step('no token at all', 'a challenge without an error code (RFC 6750 §3)', { path: '/orders' }, 401);
+  await step('a malformed token', 'not a JWT: invalid_token', { path: '/orders', token: 'not-a-jwt' }, 401);
+} finally {
+  server.close();
+  await as.close();
+}
+
+const failed = steps.filter((s) => !s.ok);
+if (failed.length) {
+  console.error(`demo FAILED at: ${failed.map((s) => s.name).join('; ')}`);
+  process.exit(1);
+}
+console.log(`all ${steps.length} steps behaved as expected`);
