@@ -8,7 +8,7 @@ export interface AccessTokenClaims {
   iss: string;
   sub?: string;
   aud: string | string[];
-  exp: number;
+  exp?: number;
   iat?: number;
   nbf?: number;
   jti?: string;
@@ -34,10 +34,10 @@ export interface AuthContext {
   readonly audience: readonly string[];
   /** The scopes the token carries (`scope` and `scp`), exactly as granted. */
   readonly scopes: ReadonlySet<string>;
-  /** `exp`, in seconds since the epoch. */
-  readonly expiresAt: number;
-  /** How the token was validated. */
-  readonly validatedBy: 'jwt';
+  /** `exp`, in seconds since the epoch (undefined only for an introspected token the AS gave no `exp`). */
+  readonly expiresAt: number | undefined;
+  /** How the token was validated: locally as a JWT (RFC 9068) or by introspection (RFC 7662). */
+  readonly validatedBy: 'jwt' | 'introspection';
   /** Every claim of the token. */
   readonly claims: Readonly<AccessTokenClaims>;
   /** Whether the token grants a scope, honouring the configured implication and wildcard rules. */

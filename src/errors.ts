@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'ERR_TOKEN_EXPIRED'
   | 'ERR_TOKEN_NOT_YET_VALID'
   | 'ERR_TOKEN_CLAIM'
+  | 'ERR_TOKEN_INACTIVE'
   | 'ERR_INSUFFICIENT_SCOPE'
   | 'ERR_AUTHORIZATION_SERVER_UNAVAILABLE'
   | 'ERR_CONFIGURATION'
@@ -86,7 +87,8 @@ export class InvalidTokenError extends ResourceServerError {
       | 'ERR_TOKEN_AUDIENCE'
       | 'ERR_TOKEN_EXPIRED'
       | 'ERR_TOKEN_NOT_YET_VALID'
-      | 'ERR_TOKEN_CLAIM',
+      | 'ERR_TOKEN_CLAIM'
+      | 'ERR_TOKEN_INACTIVE',
     message: string,
   ) {
     super(code, 401, 'invalid_token', message);

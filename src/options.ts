@@ -5,6 +5,7 @@
 import { ConfigurationError } from './errors.js';
 import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, isJwsAlgorithm, type JwsAlgorithm } from './token/jws.js';
 import type { ScopeConvention } from './scopes/conventions.js';
+import type { CryptoKey } from 'jose';
 import { DEFAULT_METHOD_VERBS } from './scopes/conventions.js';
 
 /** Where the kit reports what an operator must know (never token material). */
@@ -28,6 +29,46 @@ export interface TrustedIssuer {
   secret?: string | Uint8Array;
   /** Require `typ: at+jwt` (RFC 9068 §4). Default true; turn off only for ASes that do not set it. */
   requireAccessTokenType?: boolean;
+  /**
+   * How this issuer's tokens are validated. `jwt`: locally (RFC 9068). `introspection`: always at the AS
+   * (RFC 7662). `auto`: a JWS-shaped token of this issuer is verified locally, anything else (opaque tokens)
+   * is introspected. Default: `auto` when `introspection` is set, else `jwt`.
+   */
+  validation?: 'jwt' | 'introspection' | 'auto';
+  /** Token introspection (RFC 7662) at this issuer, authenticating as the resource server. */
+  introspection?: IntrospectionOptions;
+}
+
+/** How the resource server introspects tokens at an issuer (RFC 7662, RFC 9701). */
+export interface IntrospectionOptions {
+  /** The resource server's client_id at the AS. */
+  clientId: string;
+  /** The client secret (for `client_secret_basic` / `client_secret_post`). */
+  clientSecret?: string;
+  /** Client authentication (RFC 6749 §2.3, RFC 7523, RFC 8705). Default `client_secret_basic`. */
+  clientAuthMethod?: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'tls_client_auth';
+  /** The private key for `private_key_jwt` (a WebCrypto key, optionally with its `kid`). */
+  privateKey?: CryptoKey | { key: CryptoKey; kid?: string };
+  /** Client certificate and key (PEM) for `tls_client_auth` (mutual TLS to the AS). */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** The introspection endpoint; default from the AS's metadata. */
+  endpoint?: string;
+  /**
+   * Ask for an RFC 9701 signed response (`application/token-introspection+jwt`) and verify it: a JWS
+   * algorithm such as `RS256`, or `true` for `RS256`. Default off.
+   */
+  jwtResponse?: boolean | string;
+  /** Accept an active answer without `aud` (the AS does not audience-restrict). Default false. */
+  acceptMissingAudience?: boolean;
+  /** Longest an active answer is cached, in seconds; never past the token's `exp`. Default 60. */
+  cacheTtlSeconds?: number;
+  /** How long an inactive answer is remembered, in seconds (a flood of bad tokens costs the AS little). Default 10. */
+  negativeCacheSeconds?: number;
+  /**
+   * While the AS is unreachable, keep serving a cached active answer for up to this many seconds past its
+   * cache life (never past the token's `exp`). Default 0: off.
+   */
+  serveStaleSeconds?: number;
 }
 
 /** Options of the resource server. Only `issuer` (or `resolveIssuer`) and `resource` (or `publicBaseUrl`) are required. */
@@ -127,6 +168,10 @@ export const DEFAULTS = Object.freeze({
   httpTimeoutMs: 5000,
   httpMaxResponseBytes: 1024 * 1024,
   requireAccessTokenType: true,
+  introspectionCacheTtlSeconds: 60,
+  introspectionNegativeCacheSeconds: 10,
+  introspectionServeStaleSeconds: 0,
+  introspectionClientAuthMethod: 'client_secret_basic' as const,
 });
 
 /** A trusted issuer after validation. */
@@ -136,6 +181,23 @@ export interface ResolvedIssuer {
   algorithms: ReadonlySet<JwsAlgorithm>;
   secret: string | Uint8Array | undefined;
   requireAccessTokenType: boolean;
+  validation: 'jwt' | 'introspection' | 'auto';
+  introspection: ResolvedIntrospection | undefined;
+}
+
+/** Introspection settings after defaults and validation. */
+export interface ResolvedIntrospection {
+  clientId: string;
+  clientSecret: string | undefined;
+  clientAuthMethod: NonNullable<IntrospectionOptions['clientAuthMethod']>;
+  privateKey: IntrospectionOptions['privateKey'];
+  tls: IntrospectionOptions['tls'];
+  endpoint: string | undefined;
+  jwtResponseAlg: string | undefined;
+  acceptMissingAudience: boolean;
+  cacheTtlSeconds: number;
+  negativeCacheSeconds: number;
+  serveStaleSeconds: number;
 }
 
 /** Options after defaults and validation. */
@@ -219,6 +281,10 @@ export function resolveIssuerEntry(entry: string | TrustedIssuer): ResolvedIssue
     const len = typeof e.secret === 'string' ? Buffer.byteLength(e.secret) : e.secret.byteLength;
     if (len < 32) fail(`the HMAC secret of ${issuer} must be at least 32 bytes (RFC 7518 §3.2)`);
   }
+  const introspection = e.introspection === undefined ? undefined : resolveIntrospection(e.introspection, issuer);
+  const validation = e.validation ?? (introspection ? 'auto' : 'jwt');
+  if (!['jwt', 'introspection', 'auto'].includes(validation)) fail(`validation of ${issuer} must be "jwt", "introspection" or "auto"`);
+  if (validation !== 'jwt' && !introspection) fail(`validation "${validation}" of ${issuer} needs introspection settings (clientId and credentials)`);
   const withHmac = e.secret !== undefined && e.algorithms === undefined ? [...algs, ...HMAC_ALGORITHMS] : algs;
   return {
     issuer,
@@ -226,6 +292,33 @@ export function resolveIssuerEntry(entry: string | TrustedIssuer): ResolvedIssue
     algorithms: new Set(withHmac),
     secret: e.secret,
     requireAccessTokenType: e.requireAccessTokenType ?? DEFAULTS.requireAccessTokenType,
+    validation,
+    introspection,
+  };
+}
+
+function resolveIntrospection(i: IntrospectionOptions, issuer: string): ResolvedIntrospection {
+  if (!i || typeof i !== 'object' || typeof i.clientId !== 'string' || !i.clientId) fail(`introspection of ${issuer} needs a clientId`);
+  const method = i.clientAuthMethod ?? DEFAULTS.introspectionClientAuthMethod;
+  if (!['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'tls_client_auth'].includes(method)) fail(`unknown clientAuthMethod ${JSON.stringify(method)}`);
+  if (method.startsWith('client_secret') && !i.clientSecret) fail(`${method} at ${issuer} needs a clientSecret`);
+  if (method === 'private_key_jwt' && !i.privateKey) fail(`private_key_jwt at ${issuer} needs a privateKey`);
+  if (method === 'tls_client_auth' && !i.tls) fail(`tls_client_auth at ${issuer} needs tls.cert and tls.key`);
+  if (i.endpoint !== undefined) validateIssuerUrl(i.endpoint, 'introspection.endpoint');
+  const jwtAlg = i.jwtResponse === true ? 'RS256' : typeof i.jwtResponse === 'string' ? i.jwtResponse : undefined;
+  if (jwtAlg !== undefined && !(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(jwtAlg)) fail(`introspection.jwtResponse must name an asymmetric JWS algorithm`);
+  return {
+    clientId: i.clientId,
+    clientSecret: i.clientSecret,
+    clientAuthMethod: method,
+    privateKey: i.privateKey,
+    tls: i.tls,
+    endpoint: i.endpoint,
+    jwtResponseAlg: jwtAlg,
+    acceptMissingAudience: i.acceptMissingAudience === true,
+    cacheTtlSeconds: positive(i.cacheTtlSeconds ?? DEFAULTS.introspectionCacheTtlSeconds, 'introspection.cacheTtlSeconds'),
+    negativeCacheSeconds: positive(i.negativeCacheSeconds ?? DEFAULTS.introspectionNegativeCacheSeconds, 'introspection.negativeCacheSeconds', true),
+    serveStaleSeconds: positive(i.serveStaleSeconds ?? DEFAULTS.introspectionServeStaleSeconds, 'introspection.serveStaleSeconds', true),
   };
 }
 

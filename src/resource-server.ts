@@ -124,8 +124,8 @@ export class ResourceServer {
 
 function checkAudience(v: VerifiedToken, identity: ResourceIdentity, location: Authenticated['location']): Authenticated {
   // RFC 9068 §4 step 4, RFC 8707 (CONFORMANCE 20): the token must be issued for this resource.
-  if (!identity.matcher.matches(v.context.audience)) {
+  if ((v.audienceRequired || v.context.audience.length > 0) && !identity.matcher.matches(v.context.audience)) {
     throw new InvalidTokenError('ERR_TOKEN_AUDIENCE', 'the access token was not issued for this resource');
   }
-  return { context: v.context, granted: v.granted, expiresAtMs: v.expiresAtMs, location };
+  return { context: v.context, granted: v.granted, expiresAtMs: v.expiresAtMs, audienceRequired: v.audienceRequired, location };
 }

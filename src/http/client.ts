@@ -16,6 +16,8 @@ export interface HttpRequestInit {
   /** Largest accepted response body, in bytes. */
   maxBytes: number;
   signal?: AbortSignal | null | undefined;
+  /** A dedicated agent (e.g. one carrying a TLS client certificate); default a shared keep-alive agent. */
+  agent?: http.Agent | undefined;
 }
 
 /** A buffered response. */
@@ -57,7 +59,7 @@ export function httpRequest(target: string | URL, init: HttpRequestInit): Promis
     };
     const headers: Record<string, string> = { ...init.headers };
     if (init.body !== undefined) headers['content-length'] = String(Buffer.byteLength(init.body));
-    const req = mod.request(url, { method: init.method ?? 'GET', headers, agent: agents[protocol] }, (res) => {
+    const req = mod.request(url, { method: init.method ?? 'GET', headers, agent: init.agent ?? agents[protocol] }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       const declared = Number(res.headers['content-length']);
@@ -91,6 +93,7 @@ export function httpRequest(target: string | URL, init: HttpRequestInit): Promis
 export interface FetchAdapterOptions {
   timeoutMs: number;
   maxBytes: number;
+  agent?: http.Agent | undefined;
 }
 
 /**
@@ -110,7 +113,7 @@ export function createFetch(options: FetchAdapterOptions) {
       headers['content-type'] ??= 'application/x-www-form-urlencoded;charset=UTF-8';
     } else if (init.body instanceof Uint8Array) body = Buffer.from(init.body);
     else if (init.body != null) throw new TypeError('unsupported request body type');
-    const res = await httpRequest(input, { method: init.method ?? 'GET', headers, body, timeoutMs: options.timeoutMs, maxBytes: options.maxBytes, signal: init.signal });
+    const res = await httpRequest(input, { method: init.method ?? 'GET', headers, body, timeoutMs: options.timeoutMs, maxBytes: options.maxBytes, signal: init.signal, agent: options.agent });
     const h = new Headers();
     for (const [k, v] of Object.entries(res.headers)) {
       if (Array.isArray(v)) for (const x of v) h.append(k, x);

@@ -51,6 +51,10 @@ export interface DevAuthorizationServer {
   readonly jwksUri: string;
   /** Credentials of a confidential client the resource server may use (introspection, later the PAT). */
   readonly resourceServerClient: { clientId: string; clientSecret: string };
+  /** The same, registered to receive RFC 9701 signed introspection responses (RS256). */
+  readonly resourceServerJwtClient: { clientId: string; clientSecret: string };
+  /** Requests the AS has served, by endpoint (for tests that count calls, e.g. coalescing). */
+  readonly requests: { introspection: number; token: number; jwks: number; discovery: number };
   /** Mint an access token with the client-credentials grant and a resource indicator. */
   mintAccessToken(options: MintOptions): Promise<string>;
   /**
@@ -94,9 +98,15 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
     default: new (issuer: string, config: Record<string, unknown>) => ProviderLike;
   };
   const host = options.host ?? '127.0.0.1';
+  const requests = { introspection: 0, token: 0, jwks: 0, discovery: 0 };
   // The issuer needs the port, and the provider needs the issuer: listen first, attach the provider after.
   const late: { handler?: (req: IncomingMessage, res: ServerResponse) => void } = {};
   const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path === '/token/introspection') requests.introspection++;
+    else if (path === '/token') requests.token++;
+    else if (path === '/jwks') requests.jwks++;
+    else if (path?.startsWith('/.well-known/')) requests.discovery++;
     if (late.handler) late.handler(req, res);
     else {
       res.statusCode = 503;
@@ -116,6 +126,7 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
 
   const resources = new Map(options.resources.map((r) => [r.identifier, r]));
   const rsClient = { clientId: 'resource-server', clientSecret: randomBytes(24).toString('base64url') };
+  const rsJwtClient = { clientId: 'resource-server-jwt', clientSecret: randomBytes(24).toString('base64url') };
   const mintSecret = randomBytes(24).toString('base64url');
 
   const restoreAgain = quietOidcProvider();
@@ -125,12 +136,21 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
       { client_id: 'dev-jwt', client_secret: mintSecret, grant_types: ['client_credentials'], redirect_uris: [], response_types: [] },
       { client_id: 'dev-opaque', client_secret: mintSecret, grant_types: ['client_credentials'], redirect_uris: [], response_types: [] },
       { client_id: rsClient.clientId, client_secret: rsClient.clientSecret, grant_types: ['client_credentials'], redirect_uris: [], response_types: [] },
+      {
+        client_id: rsJwtClient.clientId,
+        client_secret: rsJwtClient.clientSecret,
+        grant_types: ['client_credentials'],
+        redirect_uris: [],
+        response_types: [],
+        introspection_signed_response_alg: 'RS256',
+      },
     ],
     ttl: { ClientCredentials: (_ctx: unknown, token: { resourceServer?: { accessTokenTTL?: number } }) => token.resourceServer?.accessTokenTTL ?? 600 },
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
+      jwtIntrospection: { enabled: true },
       revocation: { enabled: true },
       resourceIndicators: {
         enabled: true,
@@ -163,6 +183,8 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
     issuer,
     jwksUri: `${issuer}/jwks`,
     resourceServerClient: rsClient,
+    resourceServerJwtClient: rsJwtClient,
+    requests,
     async mintAccessToken({ resource, scope, format }) {
       const r = resources.get(resource);
       const clientId = (format ?? r?.format ?? 'jwt') === 'opaque' ? 'dev-opaque' : 'dev-jwt';

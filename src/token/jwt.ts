@@ -94,7 +94,7 @@ function isNumericDate(v: unknown): v is number {
  * Check the claims of a signature-verified payload (RFC 9068 §2.2, §4; RFC 7519 §4.1). The audience is
  * checked by the caller against this resource's identifiers.
  */
-export function checkClaims(payload: Record<string, unknown>, issuer: string, policy: ClaimPolicy, nowSeconds: number): AccessTokenClaims {
+export function checkClaims(payload: Record<string, unknown>, issuer: string, policy: ClaimPolicy, nowSeconds: number): AccessTokenClaims & { exp: number } {
   // RFC 9068 §4 step 3 (CONFORMANCE 19): exact match, no trailing-slash tolerance.
   if (payload.iss !== issuer) throw new InvalidTokenError('ERR_TOKEN_ISSUER', 'the access token issuer is not trusted');
   // RFC 9068 §2.2 (CONFORMANCE 22): required claims.
@@ -123,5 +123,5 @@ export function checkClaims(payload: Record<string, unknown>, issuer: string, po
   for (const [name, v] of [['sub', sub], ['client_id', clientId], ['jti', jti]] as const) {
     if (v !== undefined && typeof v !== 'string') throw new InvalidTokenError('ERR_TOKEN_CLAIM', `the access token ${name} claim is not a string`);
   }
-  return payload as AccessTokenClaims;
+  return payload as AccessTokenClaims & { exp: number };
 }

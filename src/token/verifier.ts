@@ -16,6 +16,7 @@ import { discoverAuthorizationServer } from '../authz-server/discovery.js';
 import { importSecret, verifySignature, type JwsAlgorithm, type VerificationKey } from './jws.js';
 import { RemoteKeySet } from './jwks.js';
 import { checkClaims, checkHeader, decodeJws, type DecodedJws } from './jwt.js';
+import { checkIntrospection, Introspector } from './introspection.js';
 
 /** A verified token: the context route code sees, and what the caller re-checks per request. */
 export interface VerifiedToken {
@@ -23,13 +24,21 @@ export interface VerifiedToken {
   readonly granted: GrantedScopes;
   /** `exp` plus the leeway, in milliseconds: the token is refused from this instant on. */
   readonly expiresAtMs: number;
+  /** False only for an introspected token without `aud` when `acceptMissingAudience` is on. */
+  readonly audienceRequired: boolean;
 }
 
 interface IssuerRuntime {
   config: ResolvedIssuer;
   keys: RemoteKeySet | undefined;
   secret: VerificationKey | undefined;
+  introspector: Introspector | undefined;
 }
+
+/** A cached verdict: a verified token (fresh until `freshUntilMs`), or a remembered refusal. */
+type CacheEntry =
+  | { readonly verified: VerifiedToken; readonly freshUntilMs: number; readonly size: number }
+  | { readonly refusal: InvalidTokenError; readonly untilMs: number; readonly size: number };
 
 const MAX_DYNAMIC_ISSUERS = 100;
 
@@ -38,20 +47,25 @@ export class TokenVerifier {
   readonly #o: ResolvedOptions;
   readonly #issuers = new Map<string, IssuerRuntime>();
   readonly #dynamic: LRUCache<string, IssuerRuntime> | undefined;
-  readonly #cache: LRUCache<string, VerifiedToken> | undefined;
+  readonly #cache: LRUCache<string, CacheEntry> | undefined;
   readonly #implications: Map<string, readonly string[]>;
+  /** Introspections in flight, by token hash: N concurrent requests with one token cause one AS call. */
+  readonly #inflight = new Map<string, Promise<VerifiedToken>>();
+  /** The issuer that introspects tokens that are not JWTs of a JWT-trusted issuer (the first configured with introspection). */
+  readonly #opaque: IssuerRuntime | undefined;
 
   constructor(options: ResolvedOptions) {
     this.#o = options;
     this.#implications = closeImplications(options.implications);
     for (const config of options.issuers) this.#issuers.set(config.issuer, this.#runtime(config));
+    this.#opaque = [...this.#issuers.values()].find((r) => r.introspector && r.config.validation !== 'jwt');
     if (options.resolveIssuer) this.#dynamic = new LRUCache({ max: MAX_DYNAMIC_ISSUERS });
     if (options.cache) {
-      this.#cache = new LRUCache<string, VerifiedToken>({
+      this.#cache = new LRUCache<string, CacheEntry>({
         max: options.cache.maxEntries,
         maxSize: options.cache.maxBytes,
         // An estimate of the entry's heap cost: the decoded claims dominate.
-        sizeCalculation: (v) => 256 + (v.context.claims as unknown as { [SIZE]: number })[SIZE],
+        sizeCalculation: (v) => v.size,
         ttl: options.cache.maxTtlSeconds * 1000,
       });
     }
@@ -74,18 +88,88 @@ export class TokenVerifier {
       key = hash('sha256', token, 'base64url'); // one-shot: ~40 % cheaper than createHash here
       const hit = cache.get(key);
       if (hit) {
-        if (Date.now() < hit.expiresAtMs) return hit;
+        const now = Date.now();
+        if ('refusal' in hit) {
+          if (now < hit.untilMs) throw new InvalidTokenError(hit.refusal.code as 'ERR_TOKEN_INACTIVE', hit.refusal.message);
+        } else if (now < hit.freshUntilMs) return hit.verified;
+        else if (now >= hit.verified.expiresAtMs) {
+          cache.delete(key);
+          throw new InvalidTokenError('ERR_TOKEN_EXPIRED', 'the access token has expired');
+        } else return this.#verifyUncached(token, key, hit.verified); // an introspection answer past its cache life
         cache.delete(key);
-        throw new InvalidTokenError('ERR_TOKEN_EXPIRED', 'the access token has expired');
       }
     }
-    const jws = decodeJws(token);
+    return this.#verifyUncached(token, key, undefined);
+  }
+
+  #verifyUncached(token: string, key: string | undefined, stale: VerifiedToken | undefined): VerifiedToken | Promise<VerifiedToken> {
+    let jws: DecodedJws | undefined;
+    try {
+      jws = decodeJws(token);
+    } catch (err) {
+      // Not a JWT: an opaque token, for the introspecting issuer if there is one.
+      if (this.#opaque) return this.#introspect(this.#opaque, token, key, stale);
+      throw err;
+    }
     const iss = jws.payload.iss;
-    if (typeof iss !== 'string') throw new InvalidTokenError('ERR_TOKEN_ISSUER', 'the access token has no issuer');
-    const runtime = this.#issuers.get(iss) ?? this.#dynamic?.get(iss);
-    if (runtime) return this.#verifyWith(runtime, jws, key);
-    if (!this.#o.resolveIssuer) throw new InvalidTokenError('ERR_TOKEN_ISSUER', 'the access token issuer is not trusted');
-    return this.#resolve(iss).then((r) => this.#verifyWith(r, jws, key));
+    const runtime = typeof iss === 'string' ? (this.#issuers.get(iss) ?? this.#dynamic?.get(iss)) : undefined;
+    if (runtime) {
+      if (runtime.config.validation === 'introspection') return this.#introspect(runtime, token, key, stale);
+      return this.#verifyWith(runtime, jws, key);
+    }
+    // A JWS whose issuer is not trusted for local validation: introspected where an issuer does that (auto mode).
+    if (typeof iss === 'string' && this.#o.resolveIssuer) {
+      const decoded = jws;
+      return this.#resolve(iss).then((r) => (r.config.validation === 'introspection' ? this.#introspect(r, token, key, stale) : this.#verifyWith(r, decoded, key)));
+    }
+    if (this.#opaque) return this.#introspect(this.#opaque, token, key, stale);
+    throw new InvalidTokenError('ERR_TOKEN_ISSUER', typeof iss === 'string' ? 'the access token issuer is not trusted' : 'the access token has no issuer');
+  }
+
+  /** Introspect once per token however many requests carry it at the same time, then cache the verdict. */
+  #introspect(runtime: IssuerRuntime, token: string, key: string | undefined, stale: VerifiedToken | undefined): Promise<VerifiedToken> {
+    const introspector = runtime.introspector;
+    if (!introspector) return Promise.reject(new InvalidTokenError('ERR_TOKEN_ISSUER', 'the access token issuer is not trusted'));
+    const flightKey = key ?? hash('sha256', token, 'base64url');
+    const inflight = this.#inflight.get(flightKey);
+    if (inflight) return inflight;
+    const settings = runtime.config.introspection!;
+    const p = introspector
+      .introspect(token)
+      .then((answer) => {
+        const tol = this.#o.clockToleranceSeconds;
+        const { claims, exp } = checkIntrospection(answer, runtime.config.issuer, tol, Date.now() / 1000);
+        const scopes = scopesFromClaims(claims.scope, claims.scp);
+        if (!scopes) throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the introspection scope must be a space-delimited string');
+        const aud = claims.aud as string | string[];
+        const audienceRequired = !settings.acceptMissingAudience || (Array.isArray(aud) ? aud.length > 0 : true);
+        const size = 256 + JSON.stringify(answer).length * 2;
+        const verified = this.#build(claims, scopes, 'introspection', exp === undefined ? Infinity : (exp + tol) * 1000, audienceRequired);
+        if (this.#cache && key) {
+          // RFC 7662 §4 (CONFORMANCE 32): never beyond exp, and no longer than the configured (short) life.
+          const now = Date.now();
+          const fresh = Math.min(verified.expiresAtMs - now, settings.cacheTtlSeconds * 1000);
+          const keep = Math.min(verified.expiresAtMs - now, fresh + settings.serveStaleSeconds * 1000);
+          if (fresh > 0) this.#cache.set(key, { verified, freshUntilMs: now + fresh, size }, { ttl: keep });
+        }
+        return verified;
+      })
+      .catch((err: unknown) => {
+        if (err instanceof InvalidTokenError) {
+          // A refused token is remembered briefly, so a flood of bad tokens does not flood the AS.
+          if (this.#cache && key && settings.negativeCacheSeconds > 0) {
+            const ttl = settings.negativeCacheSeconds * 1000;
+            this.#cache.set(key, { refusal: err, untilMs: Date.now() + ttl, size: 256 }, { ttl });
+          }
+          throw err;
+        }
+        // The AS gave no usable answer: serve a cached active answer within the stale window, if allowed.
+        if (stale && Date.now() < stale.expiresAtMs) return stale;
+        throw err instanceof ResourceServerError ? err : new AuthorizationServerUnavailableError();
+      })
+      .finally(() => this.#inflight.delete(flightKey));
+    this.#inflight.set(flightKey, p);
+    return p;
   }
 
   /** Drop every cached result (for tests and key-compromise drills). */
@@ -134,8 +218,12 @@ export class TokenVerifier {
       return jwksUri;
     };
     const hasAsymmetric = [...config.algorithms].some((a) => !a.startsWith('HS'));
+    const introspector = config.introspection
+      ? new Introspector(config.issuer, config.introspection, { timeoutMs: o.httpTimeoutMs, maxBytes: o.httpMaxResponseBytes, clockToleranceSeconds: o.clockToleranceSeconds, logger: o.logger })
+      : undefined;
     return {
       config,
+      introspector,
       keys: hasAsymmetric
         ? new RemoteKeySet(uri, { cooldownMs: o.jwksCooldownMs, maxAgeMs: o.jwksMaxAgeMs, timeoutMs: o.httpTimeoutMs, maxBytes: o.httpMaxResponseBytes, logger: o.logger })
         : undefined,
@@ -169,17 +257,16 @@ export class TokenVerifier {
     const claims = checkClaims(jws.payload, runtime.config.issuer, this.#o, nowSeconds);
     const scopes = scopesFromClaims(claims.scope, claims.scp);
     if (!scopes) throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the access token scope claim must be a space-delimited string');
-    const verified = this.#build(claims, scopes, jws.payloadLength);
+    const verified = this.#build(claims, scopes, 'jwt', (claims.exp + this.#o.clockToleranceSeconds) * 1000, true);
     if (this.#cache && cacheKey) {
       const ttl = Math.min(verified.expiresAtMs - Date.now(), (this.#o.cache as { maxTtlSeconds: number }).maxTtlSeconds * 1000);
-      if (ttl > 0) this.#cache.set(cacheKey, verified, { ttl });
+      if (ttl > 0) this.#cache.set(cacheKey, { verified, freshUntilMs: verified.expiresAtMs, size: 256 + jws.payloadLength * 2 }, { ttl });
     }
     return verified;
   }
 
-  #build(claims: AccessTokenClaims, scopes: string[], size: number): VerifiedToken {
+  #build(claims: AccessTokenClaims, scopes: string[], validatedBy: AuthContext['validatedBy'], expiresAtMs: number, audienceRequired: boolean): VerifiedToken {
     const granted = new GrantedScopes(scopes, this.#implications, this.#o.wildcards);
-    Object.defineProperty(claims, SIZE, { value: size * 2, enumerable: false });
     const context: AuthContext = Object.freeze({
       issuer: claims.iss,
       subject: claims.sub,
@@ -187,15 +274,13 @@ export class TokenVerifier {
       audience: Object.freeze(typeof claims.aud === 'string' ? [claims.aud] : [...claims.aud]),
       scopes: granted.granted,
       expiresAt: claims.exp,
-      validatedBy: 'jwt' as const,
+      validatedBy,
       claims: deepFreeze(claims),
       hasScope: (scope: string) => granted.has(scope),
     });
-    return Object.freeze({ context, granted, expiresAtMs: (claims.exp + this.#o.clockToleranceSeconds) * 1000 });
+    return Object.freeze({ context, granted, expiresAtMs, audienceRequired });
   }
 }
-
-const SIZE = Symbol('size');
 
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {

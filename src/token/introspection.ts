@@ -1,0 +1,192 @@
+/**
+ * Token introspection (RFC 7662) through openid-client, with RFC 9701 signed responses, and the checks
+ * an answer must pass before it is believed: `active` is the JSON boolean `true`, the time claims hold
+ * locally, `iss` (when present) is this issuer, `token_type` (when present) is a bearer token.
+ * The audience is checked per request by the caller, like a JWT's.
+ */
+import https from 'node:https';
+import * as client from 'openid-client';
+import { AuthorizationServerUnavailableError, InvalidTokenError } from '../errors.js';
+import type { AccessTokenClaims } from '../auth-context.js';
+import { createFetch } from '../http/client.js';
+import { isSecureOrLoopback, type Logger, type ResolvedIntrospection } from '../options.js';
+import { discoverAuthorizationServer, type AuthorizationServerMetadata } from '../authz-server/discovery.js';
+
+/** Settings shared by every introspector of a resource server. */
+export interface IntrospectorSettings {
+  timeoutMs: number;
+  maxBytes: number;
+  clockToleranceSeconds: number;
+  logger: Logger;
+}
+
+/** An introspection answer that passed the checks. */
+export interface ActiveIntrospection {
+  claims: AccessTokenClaims;
+  /** `exp` when the AS gave one. */
+  exp: number | undefined;
+}
+
+/** How fresh an RFC 9701 response's `iat` must be (plus the clock tolerance). */
+const JWT_RESPONSE_MAX_AGE_SECONDS = 60;
+
+/** The introspection client of one issuer. */
+export class Introspector {
+  readonly #issuer: string;
+  readonly #o: ResolvedIntrospection;
+  readonly #s: IntrospectorSettings;
+  #config: Promise<client.Configuration> | undefined;
+  #credentialsFailureLogged = false;
+
+  constructor(issuer: string, options: ResolvedIntrospection, settings: IntrospectorSettings) {
+    this.#issuer = issuer;
+    this.#o = options;
+    this.#s = settings;
+  }
+
+  /**
+   * Ask the AS about a token (RFC 7662 §2.1: POST, form-encoded, `token_type_hint=access_token`, the
+   * resource server authenticated). Resolves with the raw answer; rejects with
+   * {@link AuthorizationServerUnavailableError} when there is no usable answer, and with
+   * {@link InvalidTokenError} when the AS refuses the token itself (`unsupported_token_type`).
+   */
+  async introspect(token: string): Promise<Record<string, unknown>> {
+    const config = await this.#configuration();
+    try {
+      return (await client.tokenIntrospection(config, token, { token_type_hint: 'access_token' })) as Record<string, unknown>;
+    } catch (err) {
+      throw this.#mapError(err);
+    }
+  }
+
+  #mapError(err: unknown): Error {
+    if (err instanceof client.ResponseBodyError) {
+      if (err.status === 401 || err.error === 'invalid_client') {
+        // Our own credentials are wrong: an operator must act. Logged once, answered 503 (the client's token may be fine).
+        if (!this.#credentialsFailureLogged) {
+          this.#credentialsFailureLogged = true;
+          this.#s.logger.error('the introspection endpoint refused the resource server credentials', { issuer: this.#issuer, clientId: this.#o.clientId, status: err.status, error: err.error });
+        }
+        return new AuthorizationServerUnavailableError('the authorization server refused to introspect the token');
+      }
+      if (err.error === 'unsupported_token_type') return new InvalidTokenError('ERR_TOKEN_INACTIVE', 'the authorization server does not introspect this kind of token');
+      if (err.status >= 400 && err.status < 500) {
+        this.#s.logger.warn('the introspection endpoint answered with an error', { issuer: this.#issuer, status: err.status, error: err.error });
+      }
+    } else {
+      this.#s.logger.warn('introspection failed', { issuer: this.#issuer, reason: describe(err) });
+    }
+    return new AuthorizationServerUnavailableError('the authorization server could not introspect the token');
+  }
+
+  #configuration(): Promise<client.Configuration> {
+    this.#config ??= this.#build().catch((err: unknown) => {
+      this.#config = undefined; // try discovery again on a later request
+      this.#s.logger.warn('could not set up introspection', { issuer: this.#issuer, reason: describe(err) });
+      throw new AuthorizationServerUnavailableError('the authorization server metadata could not be fetched');
+    });
+    return this.#config;
+  }
+
+  async #build(): Promise<client.Configuration> {
+    const o = this.#o;
+    const s = this.#s;
+    let metadata: AuthorizationServerMetadata;
+    if (o.endpoint && !o.jwtResponseAlg) metadata = { issuer: this.#issuer, introspection_endpoint: o.endpoint };
+    else {
+      metadata = (await discoverAuthorizationServer(this.#issuer, { timeoutMs: s.timeoutMs, maxBytes: s.maxBytes })).metadata;
+      if (o.endpoint) metadata = { ...metadata, introspection_endpoint: o.endpoint };
+    }
+    if (typeof metadata.introspection_endpoint !== 'string') throw new Error('the authorization server advertises no introspection_endpoint');
+
+    const agent = o.tls ? new https.Agent({ keepAlive: true, cert: o.tls.cert, key: o.tls.key }) : undefined;
+    const baseFetch = createFetch({ timeoutMs: s.timeoutMs, maxBytes: s.maxBytes, agent });
+    const clientMetadata: Partial<client.ClientMetadata> = {};
+    if (o.jwtResponseAlg) clientMetadata.introspection_signed_response_alg = o.jwtResponseAlg;
+    if (o.clientAuthMethod === 'tls_client_auth') clientMetadata.use_mtls_endpoint_aliases = Boolean(metadata.mtls_endpoint_aliases);
+    const config = new client.Configuration(metadata as client.ServerMetadata, o.clientId, clientMetadata, clientAuth(o));
+    config.timeout = Math.max(1, Math.ceil(s.timeoutMs / 1000));
+    config[client.customFetch] = o.jwtResponseAlg ? freshJwtResponses(baseFetch, s.clockToleranceSeconds) : baseFetch;
+    const endpoint = new URL(metadata.introspection_endpoint);
+    if (endpoint.protocol === 'http:' && isSecureOrLoopback(endpoint)) client.allowInsecureRequests(config);
+    // RFC 9701 §5: the signature of a JWT response is verified with the AS's keys (openid-client's non-repudiation checks).
+    if (o.jwtResponseAlg) client.enableNonRepudiationChecks(config);
+    return config;
+  }
+}
+
+function clientAuth(o: ResolvedIntrospection): client.ClientAuth {
+  switch (o.clientAuthMethod) {
+    case 'client_secret_post':
+      return client.ClientSecretPost(o.clientSecret);
+    case 'private_key_jwt':
+      return client.PrivateKeyJwt(o.privateKey as Parameters<typeof client.PrivateKeyJwt>[0]);
+    case 'tls_client_auth':
+      return client.TlsClientAuth();
+    default:
+      return client.ClientSecretBasic(o.clientSecret);
+  }
+}
+
+/**
+ * RFC 9701 §5 asks for a fresh `iat`; openid-client checks the type of `iat` but not its age, so the
+ * fetch refuses a JWT response issued too long ago before openid-client reads it.
+ */
+function freshJwtResponses(fetch: ReturnType<typeof createFetch>, toleranceSeconds: number): ReturnType<typeof createFetch> {
+  return async (input, init) => {
+    const res = await fetch(input, init);
+    if (!(res.headers.get('content-type') ?? '').toLowerCase().startsWith('application/token-introspection+jwt')) return res;
+    const text = await res.text();
+    let iat: unknown;
+    try {
+      iat = (JSON.parse(Buffer.from(text.split('.')[1] ?? '', 'base64url').toString('utf8')) as { iat?: unknown }).iat;
+    } catch {
+      iat = undefined;
+    }
+    const now = Date.now() / 1000;
+    if (typeof iat !== 'number' || iat < now - JWT_RESPONSE_MAX_AGE_SECONDS - toleranceSeconds) {
+      throw new Error('the signed introspection response is not fresh (RFC 9701 §5 iat)');
+    }
+    return new Response(text, { status: res.status, headers: res.headers });
+  };
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) return `${err.name}: ${err.message}`.slice(0, 300);
+  return String(err).slice(0, 300);
+}
+
+const BEARER = /^bearer$/i;
+
+/**
+ * Check an introspection answer (RFC 7662 §2.2, §4). Throws {@link InvalidTokenError} for an inactive or
+ * unacceptable token; returns the claims otherwise.
+ */
+export function checkIntrospection(answer: Record<string, unknown>, issuer: string, toleranceSeconds: number, nowSeconds: number): ActiveIntrospection {
+  // RFC 7662 §2.2 (CONFORMANCE 28, 29): only the JSON boolean true is active.
+  if (answer.active !== true) throw new InvalidTokenError('ERR_TOKEN_INACTIVE', 'the access token is not active');
+  const { exp, nbf, iss, aud, token_type: tokenType, scope, sub, client_id: clientId } = answer;
+  if (exp !== undefined) {
+    if (typeof exp !== 'number' || !Number.isFinite(exp)) throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the introspection exp is not a number');
+    // CONFORMANCE 30: an "active" answer for an expired token is not believed.
+    if (nowSeconds >= exp + toleranceSeconds) throw new InvalidTokenError('ERR_TOKEN_EXPIRED', 'the access token has expired');
+  }
+  if (nbf !== undefined) {
+    if (typeof nbf !== 'number' || !Number.isFinite(nbf)) throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the introspection nbf is not a number');
+    if (nowSeconds + toleranceSeconds < nbf) throw new InvalidTokenError('ERR_TOKEN_NOT_YET_VALID', 'the access token is not valid yet');
+  }
+  if (iss !== undefined && iss !== issuer) throw new InvalidTokenError('ERR_TOKEN_ISSUER', 'the access token issuer is not trusted');
+  if (aud !== undefined && !(typeof aud === 'string' || (Array.isArray(aud) && aud.every((a) => typeof a === 'string')))) {
+    throw new InvalidTokenError('ERR_TOKEN_AUDIENCE', 'the introspection aud is malformed');
+  }
+  // RFC 6750 tokens only; a DPoP-bound token (token_type "DPoP", RFC 9449 §6.2) is not accepted as a bearer token.
+  if (tokenType !== undefined && (typeof tokenType !== 'string' || !BEARER.test(tokenType))) {
+    throw new InvalidTokenError('ERR_TOKEN_TYPE', 'the access token is not a bearer token');
+  }
+  if (scope !== undefined && typeof scope !== 'string') throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the introspection scope is not a string');
+  for (const [name, v] of [['sub', sub], ['client_id', clientId]] as const) {
+    if (v !== undefined && typeof v !== 'string') throw new InvalidTokenError('ERR_TOKEN_CLAIM', `the introspection ${name} is not a string`);
+  }
+  const claims = { ...answer, iss: issuer, aud: aud ?? [] } as AccessTokenClaims;
+  return { claims, exp: exp as number | undefined };
+}
