@@ -149,9 +149,10 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
+      // Any authenticated client may introspect and revoke: this is a development server.
+      introspection: { enabled: true, allowedPolicy: async () => true },
       jwtIntrospection: { enabled: true },
-      revocation: { enabled: true },
+      revocation: { enabled: true, allowedPolicy: async () => true },
       resourceIndicators: {
         enabled: true,
         defaultResource: async () => undefined,
