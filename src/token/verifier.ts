@@ -217,7 +217,8 @@ export class TokenVerifier {
       );
       return jwksUri;
     };
-    const hasAsymmetric = [...config.algorithms].some((a) => !a.startsWith('HS'));
+    // Keys are needed only where tokens are verified locally.
+    const hasAsymmetric = config.validation !== 'introspection' && [...config.algorithms].some((a) => !a.startsWith('HS'));
     const introspector = config.introspection
       ? new Introspector(config.issuer, config.introspection, { timeoutMs: o.httpTimeoutMs, maxBytes: o.httpMaxResponseBytes, clockToleranceSeconds: o.clockToleranceSeconds, logger: o.logger })
       : undefined;

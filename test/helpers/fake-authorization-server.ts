@@ -29,9 +29,12 @@ export interface FakeAuthorizationServer {
   close(): Promise<void>;
 }
 
+// RSA key generation costs ~100 ms: one pair of keys serves every fake server of a test file.
+let keys: Promise<[Awaited<ReturnType<typeof generateKeyPair>>, Awaited<ReturnType<typeof generateKeyPair>>]> | undefined;
+
 export async function startFakeAuthorizationServer(): Promise<FakeAuthorizationServer> {
-  const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
-  const foreign = await generateKeyPair('RS256');
+  keys ??= Promise.all([generateKeyPair('RS256', { extractable: true }), generateKeyPair('RS256')]);
+  const [{ privateKey, publicKey }, foreign] = await keys;
   const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'fake-1', alg: 'RS256', use: 'sig' };
   let issuer = '';
   const state: Pick<FakeAuthorizationServer, 'introspections' | 'answer'> = { introspections: [], answer: { json: { active: false } } };

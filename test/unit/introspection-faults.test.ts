@@ -1,0 +1,200 @@
+/**
+ * Introspection against an AS that misbehaves on demand: what is sent (RFC 7662 §2.1), which answers are
+ * believed (§2.2), and that every failure is a 503 with Retry-After, never an allow and never a 401.
+ */
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import express from 'express';
+import request from 'supertest';
+import { oauthResourceServer, requireScopes, getAuth, parseChallenges, type Logger, type ResourceServerOptions } from '../../src/index.js';
+import { startFakeAuthorizationServer, type FakeAuthorizationServer } from '../helpers/fake-authorization-server.js';
+
+const RESOURCE = 'https://api.example.com';
+const TOKEN = 'opaque-token-0123456789';
+let fake: FakeAuthorizationServer;
+beforeEach(async () => {
+  fake = await startFakeAuthorizationServer();
+});
+afterEach(async () => {
+  await fake.close();
+});
+
+const now = () => Math.floor(Date.now() / 1000);
+const active = (extra: Record<string, unknown> = {}) => ({ active: true, scope: 'read', client_id: 'c1', sub: 'u1', aud: RESOURCE, iss: fake.issuer, exp: now() + 300, token_type: 'Bearer', ...extra });
+
+function app(introspection: Record<string, unknown> = {}, extra: Partial<ResourceServerOptions> = {}) {
+  const a = express();
+  a.use(
+    oauthResourceServer({
+      issuer: { issuer: fake.issuer, validation: 'introspection', introspection: { clientId: 'rs-client', clientSecret: 'rs-secret', endpoint: fake.introspectionEndpoint, ...introspection } },
+      resource: RESOURCE,
+      logger: false,
+      http: { timeoutMs: 300 },
+      ...extra,
+    }),
+  );
+  a.get('/r', requireScopes('read'), (req, res) => {
+    res.json({ sub: getAuth(req)!.subject });
+  });
+  return a;
+}
+const get = (a: express.Express, token = TOKEN) => request(a).get('/r').set('Authorization', `Bearer ${token}`);
+const challenge = (res: request.Response) => Object.fromEntries(parseChallenges(res.headers['www-authenticate']!)[0]!.params);
+
+describe('what the resource server sends', () => {
+  it('POSTs a form with token and token_type_hint=access_token, authenticated as the resource server (CONFORMANCE 26, 27)', async () => {
+    fake.answer = { json: active() };
+    expect((await get(app())).status).toBe(200);
+    const [r] = fake.introspections;
+    expect(r!.method).toBe('POST');
+    expect(r!.headers['content-type']).toMatch(/^application\/x-www-form-urlencoded/);
+    expect(r!.form.get('token')).toBe(TOKEN);
+    expect(r!.form.get('token_type_hint')).toBe('access_token');
+    // RFC 6749 §2.3.1: id and secret are form-encoded, then joined and base64-encoded.
+    const [id, secret] = Buffer.from(r!.headers.authorization!.replace(/^Basic /, ''), 'base64').toString().split(':').map(decodeURIComponent);
+    expect([id, secret]).toEqual(['rs-client', 'rs-secret']);
+  });
+
+  it('authenticates with client_secret_post when configured', async () => {
+    fake.answer = { json: active() };
+    expect((await get(app({ clientAuthMethod: 'client_secret_post' }))).status).toBe(200);
+    const [r] = fake.introspections;
+    expect(r!.headers.authorization).toBeUndefined();
+    expect(r!.form.get('client_id')).toBe('rs-client');
+    expect(r!.form.get('client_secret')).toBe('rs-secret');
+  });
+});
+
+describe('which answers are believed', () => {
+  it.each([
+    ['"active":"true" (a string)', { active: 'true', scope: 'read' }],
+    ['"active":1', { active: 1, scope: 'read' }],
+    ['no active member', { scope: 'read' }],
+  ])('treats %s as not active (CONFORMANCE 28)', async (_name, json) => {
+    fake.answer = { json };
+    const res = await get(app());
+    expect(res.status).not.toBe(200);
+  });
+
+  it('answers {"active": false} with 401 invalid_token, never 500 (CONFORMANCE 29)', async () => {
+    fake.answer = { json: { active: false } };
+    const res = await get(app());
+    expect(res.status).toBe(401);
+    expect(challenge(res).error).toBe('invalid_token');
+  });
+
+  it('refuses an active answer whose exp is past or nbf is in the future (CONFORMANCE 30)', async () => {
+    fake.answer = { json: active({ exp: now() - 60 }) };
+    expect((await get(app(), 't-expired')).status).toBe(401);
+    fake.answer = { json: active({ nbf: now() + 600 }) };
+    expect((await get(app(), 't-future')).status).toBe(401);
+  });
+
+  it('checks aud when present and refuses a missing aud unless told otherwise (CONFORMANCE 31)', async () => {
+    fake.answer = { json: active({ aud: ['https://other.example.com'] }) };
+    expect((await get(app(), 't1')).status).toBe(401);
+    fake.answer = { json: active({ aud: undefined }) };
+    expect((await get(app(), 't2')).status).toBe(401);
+    expect((await get(app({ acceptMissingAudience: true }), 't3')).status).toBe(200);
+  });
+
+  it('refuses an answer naming another issuer, or a DPoP-bound token presented as Bearer', async () => {
+    fake.answer = { json: active({ iss: 'https://evil.example' }) };
+    expect((await get(app(), 't1')).status).toBe(401);
+    fake.answer = { json: active({ token_type: 'DPoP' }) };
+    expect((await get(app(), 't2')).status).toBe(401);
+  });
+
+  it('never returns introspection data to the client (CONFORMANCE 33)', async () => {
+    fake.answer = { json: active({ username: 'secret-username', scope: 'other' }) };
+    const res = await get(app());
+    expect(res.status).toBe(403);
+    expect(JSON.stringify(res.headers) + res.text).not.toContain('secret-username');
+    expect(res.text).not.toContain(TOKEN);
+  });
+
+  it('caches an active answer no longer than the token exp (CONFORMANCE 32)', async () => {
+    fake.answer = { json: active({ exp: now() + 1 }) };
+    const a = app({ cacheTtlSeconds: 60 }, { clockToleranceSeconds: 0 });
+    expect((await get(a)).status).toBe(200);
+    expect((await get(a)).status).toBe(200);
+    expect(fake.introspections).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 1100));
+    fake.answer = { json: { active: false } };
+    expect((await get(a)).status).toBe(401);
+  });
+});
+
+describe('when the AS fails', () => {
+  const failures: Array<[string, () => void]> = [
+    ['does not answer in time', () => (fake.answer = 'hang')],
+    ['answers 500', () => (fake.answer = { status: 500, text: 'oops', contentType: 'text/plain' })],
+    ['answers 503', () => (fake.answer = { status: 503, json: { error: 'temporarily_unavailable' } })],
+    ['answers garbage instead of JSON', () => (fake.answer = { text: '{"active": tru', contentType: 'application/json' })],
+    ['answers a JSON array', () => (fake.answer = { json: [true] })],
+    ['answers HTML', () => (fake.answer = { text: '<html></html>', contentType: 'text/html' })],
+  ];
+  it.each(failures)('answers 503 with Retry-After when the AS %s (never an allow, never a 401)', async (_name, set) => {
+    set();
+    const res = await get(app());
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toMatch(/^\d+$/);
+    expect(res.headers['www-authenticate']).toBeUndefined();
+    expect(res.body.error).toBe('temporarily_unavailable');
+  });
+
+  it('answers 503 when the AS refuses our credentials, and logs it once without secrets', async () => {
+    const logged: string[] = [];
+    const logger: Logger = { warn: (m, d) => logged.push(`${m} ${JSON.stringify(d)}`), error: (m, d) => logged.push(`${m} ${JSON.stringify(d)}`) };
+    fake.answer = { status: 401, json: { error: 'invalid_client' } };
+    const a = app({}, { logger });
+    for (const t of ['t1', 't2', 't3']) expect((await get(a, t)).status).toBe(503);
+    expect(logged.filter((l) => l.includes('refused the resource server credentials'))).toHaveLength(1);
+    expect(logged.join('\n')).not.toContain('rs-secret');
+    expect(logged.join('\n')).not.toMatch(/\bt[123]\b/);
+  });
+
+  it('serves a slow answer that arrives within the deadline', async () => {
+    fake.answer = { json: active(), delayMs: 100 };
+    expect((await get(app())).status).toBe(200);
+  });
+
+  it('serves a cached active answer while the AS is down only when serveStaleSeconds allows', async () => {
+    fake.answer = { json: active() };
+    const stale = app({ cacheTtlSeconds: 1, serveStaleSeconds: 60 });
+    const strict = app({ cacheTtlSeconds: 1 });
+    expect((await get(stale)).status).toBe(200);
+    expect((await get(strict)).status).toBe(200);
+    fake.answer = { status: 500, text: 'down' };
+    await new Promise((r) => setTimeout(r, 1100));
+    expect((await get(stale)).status).toBe(200);
+    expect((await get(strict)).status).toBe(503);
+  });
+});
+
+describe('RFC 9701 signed responses', () => {
+  const jwtApp = () => app({ endpoint: undefined, jwtResponse: true }, { http: { timeoutMs: 2000 } });
+  const signedAnswer = async (claims: Record<string, unknown>, options?: { typ?: string; foreignKey?: boolean }) => ({
+    text: await fake.signIntrospection({ iss: fake.issuer, aud: 'rs-client', iat: now(), token_introspection: active(), ...claims }, options),
+    contentType: 'application/token-introspection+jwt',
+  });
+
+  it('asks for a JWT response and reads token_introspection from a valid one (CONFORMANCE 34)', async () => {
+    fake.answer = await signedAnswer({});
+    const res = await get(jwtApp());
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ sub: 'u1' });
+    expect(fake.introspections[0]!.headers.accept).toBe('application/token-introspection+jwt');
+  });
+
+  it.each([
+    ['signed by another key', {}, { foreignKey: true }],
+    ['with typ JWT', {}, { typ: 'JWT' }],
+    ['for another audience', { aud: 'someone-else' }, {}],
+    ['from another issuer', { iss: 'https://evil.example' }, {}],
+    ['issued long ago (stale iat)', { iat: now() - 3600 }, {}],
+  ])('never believes a response %s (CONFORMANCE 34)', async (_name, claims, options) => {
+    fake.answer = await signedAnswer(claims, options);
+    const res = await get(jwtApp());
+    expect(res.status).toBe(503);
+  });
+});
