@@ -10,7 +10,9 @@ export { requireScopes, ROUTE_SCOPES, type ScopeDeclaration, type ScopeHandler, 
 export { getAuth } from './express/request-context.js';
 export { ResourceServer, type Authenticated, type ResourceIdentity } from './resource-server.js';
 export type { AuthContext, AccessTokenClaims } from './auth-context.js';
-export { DEFAULTS, type ResourceServerOptions, type TrustedIssuer, type Logger } from './options.js';
+export { DEFAULTS, type ResourceServerOptions, type TrustedIssuer, type IntrospectionOptions, type Logger } from './options.js';
+export type { CacheStore } from './stores/store.js';
+export { MemoryStore, type MemoryStoreOptions } from './stores/memory.js';
 export {
   ResourceServerError,
   MissingCredentialsError,

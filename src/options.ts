@@ -6,6 +6,7 @@ import { ConfigurationError } from './errors.js';
 import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, isJwsAlgorithm, type JwsAlgorithm } from './token/jws.js';
 import type { ScopeConvention } from './scopes/conventions.js';
 import type { CryptoKey } from 'jose';
+import type { CacheStore } from './stores/store.js';
 import { DEFAULT_METHOD_VERBS } from './scopes/conventions.js';
 
 /** Where the kit reports what an operator must know (never token material). */
@@ -129,6 +130,11 @@ export interface ResourceServerOptions {
     maxBytes?: number;
     /** Longest an entry lives, in seconds; never past the token's `exp`. Default 300. */
     maxTtlSeconds?: number;
+    /**
+     * A shared second-level store for introspection verdicts (e.g. Redis, for many replicas): consulted
+     * before the AS is asked, written after. Keys are hashes; entries never outlive the token's `exp`.
+     */
+    store?: CacheStore;
   };
   /** JWKS caching. */
   jwks?: {
@@ -219,7 +225,7 @@ export interface ResolvedOptions {
   includeScopeInChallenge: boolean;
   authRequired: boolean;
   errorResponse: 'json' | 'problem' | 'next';
-  cache: { maxEntries: number; maxBytes: number; maxTtlSeconds: number } | false;
+  cache: { maxEntries: number; maxBytes: number; maxTtlSeconds: number; store: CacheStore | undefined } | false;
   jwksCooldownMs: number;
   jwksMaxAgeMs: number;
   httpTimeoutMs: number;
@@ -362,6 +368,7 @@ export function resolveOptions(options: ResourceServerOptions): ResolvedOptions 
     maxEntries: positive(options.cache?.maxEntries ?? DEFAULTS.cacheMaxEntries, 'cache.maxEntries'),
     maxBytes: positive(options.cache?.maxBytes ?? DEFAULTS.cacheMaxBytes, 'cache.maxBytes'),
     maxTtlSeconds: positive(options.cache?.maxTtlSeconds ?? DEFAULTS.cacheMaxTtlSeconds, 'cache.maxTtlSeconds'),
+    store: options.cache?.store,
   };
   const requiredClaims = options.requiredClaims ?? DEFAULTS.requiredClaims;
   if (!Array.isArray(requiredClaims) || !requiredClaims.every((c) => typeof c === 'string')) fail('requiredClaims must be an array of claim names');

@@ -128,48 +128,75 @@ export class TokenVerifier {
 
   /** Introspect once per token however many requests carry it at the same time, then cache the verdict. */
   #introspect(runtime: IssuerRuntime, token: string, key: string | undefined, stale: VerifiedToken | undefined): Promise<VerifiedToken> {
-    const introspector = runtime.introspector;
-    if (!introspector) return Promise.reject(new InvalidTokenError('ERR_TOKEN_ISSUER', 'the access token issuer is not trusted'));
+    if (!runtime.introspector) return Promise.reject(new InvalidTokenError('ERR_TOKEN_ISSUER', 'the access token issuer is not trusted'));
     const flightKey = key ?? hash('sha256', token, 'base64url');
     const inflight = this.#inflight.get(flightKey);
     if (inflight) return inflight;
-    const settings = runtime.config.introspection!;
-    const p = introspector
-      .introspect(token)
-      .then((answer) => {
-        const tol = this.#o.clockToleranceSeconds;
-        const { claims, exp } = checkIntrospection(answer, runtime.config.issuer, tol, Date.now() / 1000);
-        const scopes = scopesFromClaims(claims.scope, claims.scp);
-        if (!scopes) throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the introspection scope must be a space-delimited string');
-        const aud = claims.aud as string | string[];
-        const audienceRequired = !settings.acceptMissingAudience || (Array.isArray(aud) ? aud.length > 0 : true);
-        const size = 256 + JSON.stringify(answer).length * 2;
-        const verified = this.#build(claims, scopes, 'introspection', exp === undefined ? Infinity : (exp + tol) * 1000, audienceRequired);
-        if (this.#cache && key) {
-          // RFC 7662 §4 (CONFORMANCE 32): never beyond exp, and no longer than the configured (short) life.
-          const now = Date.now();
-          const fresh = Math.min(verified.expiresAtMs - now, settings.cacheTtlSeconds * 1000);
-          const keep = Math.min(verified.expiresAtMs - now, fresh + settings.serveStaleSeconds * 1000);
-          if (fresh > 0) this.#cache.set(key, { verified, freshUntilMs: now + fresh, size }, { ttl: keep });
-        }
-        return verified;
-      })
-      .catch((err: unknown) => {
-        if (err instanceof InvalidTokenError) {
-          // A refused token is remembered briefly, so a flood of bad tokens does not flood the AS.
-          if (this.#cache && key && settings.negativeCacheSeconds > 0) {
-            const ttl = settings.negativeCacheSeconds * 1000;
-            this.#cache.set(key, { refusal: err, untilMs: Date.now() + ttl, size: 256 }, { ttl });
-          }
-          throw err;
-        }
-        // The AS gave no usable answer: serve a cached active answer within the stale window, if allowed.
-        if (stale && Date.now() < stale.expiresAtMs) return stale;
-        throw err instanceof ResourceServerError ? err : new AuthorizationServerUnavailableError();
-      })
-      .finally(() => this.#inflight.delete(flightKey));
+    const p = this.#introspectOnce(runtime, runtime.introspector, token, flightKey, stale).finally(() => this.#inflight.delete(flightKey));
     this.#inflight.set(flightKey, p);
     return p;
+  }
+
+  async #introspectOnce(runtime: IssuerRuntime, introspector: Introspector, token: string, key: string, stale: VerifiedToken | undefined): Promise<VerifiedToken> {
+    const settings = runtime.config.introspection!;
+    const store = this.#o.cache ? this.#o.cache.store : undefined;
+    const storeKey = `ors:introspection:${runtime.config.issuer}:${key}`;
+    if (store) {
+      // A verdict another process already obtained; a failing store is bypassed (the AS is asked instead).
+      const raw = await store.get(storeKey).catch(() => undefined);
+      const shared = raw === undefined ? undefined : parseShared(raw);
+      if (shared && 'refusal' in shared) throw this.#refuse(key, new InvalidTokenError('ERR_TOKEN_INACTIVE', shared.refusal), settings.negativeCacheSeconds * 1000);
+      if (shared && Date.now() < shared.freshUntilMs) return this.#accept(runtime, shared.answer, key, shared.freshUntilMs);
+    }
+    let answer: Record<string, unknown>;
+    try {
+      answer = await introspector.introspect(token);
+    } catch (err) {
+      if (err instanceof InvalidTokenError) throw this.#refuse(key, err, settings.negativeCacheSeconds * 1000);
+      // The AS gave no usable answer: serve a cached active answer within the stale window, if allowed.
+      if (stale && Date.now() < stale.expiresAtMs) return stale;
+      throw err instanceof ResourceServerError ? err : new AuthorizationServerUnavailableError();
+    }
+    const now = Date.now();
+    const exp = typeof answer.exp === 'number' ? (answer.exp + this.#o.clockToleranceSeconds) * 1000 : Infinity;
+    // RFC 7662 §4 (CONFORMANCE 32): never beyond exp, and no longer than the configured (short) life.
+    const freshUntilMs = now + Math.max(0, Math.min(exp - now, settings.cacheTtlSeconds * 1000));
+    let verified: VerifiedToken;
+    try {
+      verified = this.#accept(runtime, answer, key, freshUntilMs);
+    } catch (err) {
+      if (err instanceof InvalidTokenError) {
+        this.#refuse(key, err, settings.negativeCacheSeconds * 1000);
+        void store?.set(storeKey, JSON.stringify({ refusal: err.message }), settings.negativeCacheSeconds * 1000).catch(() => undefined);
+      }
+      throw err;
+    }
+    void store?.set(storeKey, JSON.stringify({ answer, freshUntilMs }), freshUntilMs - now).catch(() => undefined);
+    return verified;
+  }
+
+  /** Check an introspection answer, build the verified token, and cache it until `freshUntilMs`. */
+  #accept(runtime: IssuerRuntime, answer: Record<string, unknown>, key: string, freshUntilMs: number): VerifiedToken {
+    const settings = runtime.config.introspection!;
+    const tol = this.#o.clockToleranceSeconds;
+    const { claims, exp } = checkIntrospection(answer, runtime.config.issuer, tol, Date.now() / 1000);
+    const scopes = scopesFromClaims(claims.scope, claims.scp);
+    if (!scopes) throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the introspection scope must be a space-delimited string');
+    const aud = claims.aud as string | string[];
+    const audienceRequired = !settings.acceptMissingAudience || (Array.isArray(aud) ? aud.length > 0 : true);
+    const verified = this.#build(claims, scopes, 'introspection', exp === undefined ? Infinity : (exp + tol) * 1000, audienceRequired);
+    const now = Date.now();
+    if (this.#cache && freshUntilMs > now) {
+      const keep = Math.min(verified.expiresAtMs - now, freshUntilMs - now + settings.serveStaleSeconds * 1000);
+      this.#cache.set(key, { verified, freshUntilMs, size: 256 + JSON.stringify(answer).length * 2 }, { ttl: keep });
+    }
+    return verified;
+  }
+
+  /** Remember a refusal briefly, so a flood of bad tokens does not flood the AS; returns the error to throw. */
+  #refuse(key: string, err: InvalidTokenError, ttlMs: number): InvalidTokenError {
+    if (this.#cache && ttlMs > 0) this.#cache.set(key, { refusal: err, untilMs: Date.now() + ttlMs, size: 256 }, { ttl: ttlMs });
+    return err;
   }
 
   /** Drop every cached result (for tests and key-compromise drills). */
@@ -289,4 +316,17 @@ function deepFreeze<T>(value: T): T {
     for (const v of Object.values(value as Record<string, unknown>)) deepFreeze(v);
   }
   return value;
+}
+
+type SharedVerdict = { answer: Record<string, unknown>; freshUntilMs: number } | { refusal: string };
+
+function parseShared(raw: string): SharedVerdict | undefined {
+  try {
+    const v = JSON.parse(raw) as Record<string, unknown>;
+    if (typeof v.refusal === 'string') return { refusal: v.refusal };
+    if (v.answer && typeof v.answer === 'object' && typeof v.freshUntilMs === 'number') return v as SharedVerdict;
+  } catch {
+    // a corrupt entry is ignored
+  }
+  return undefined;
 }

@@ -5,7 +5,8 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import express from 'express';
 import request from 'supertest';
-import { oauthResourceServer, requireScopes, getAuth, parseChallenges, type Logger, type ResourceServerOptions } from '../../src/index.js';
+import { generateKeyPair, jwtVerify } from 'jose';
+import { oauthResourceServer, requireScopes, getAuth, parseChallenges, MemoryStore, type Logger, type ResourceServerOptions } from '../../src/index.js';
 import { startFakeAuthorizationServer, type FakeAuthorizationServer } from '../helpers/fake-authorization-server.js';
 
 const RESOURCE = 'https://api.example.com';
@@ -61,6 +62,40 @@ describe('what the resource server sends', () => {
     expect(r!.headers.authorization).toBeUndefined();
     expect(r!.form.get('client_id')).toBe('rs-client');
     expect(r!.form.get('client_secret')).toBe('rs-secret');
+  });
+});
+
+describe('client authentication and shared verdicts', () => {
+  it('authenticates with private_key_jwt: a client assertion signed with the configured key (RFC 7523)', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    fake.answer = { json: active() };
+    expect((await get(app({ clientAuthMethod: 'private_key_jwt', clientSecret: undefined, privateKey: { key: privateKey, kid: 'rs-key' } }))).status).toBe(200);
+    const form = fake.introspections[0]!.form;
+    expect(form.get('client_assertion_type')).toBe('urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
+    const { payload, protectedHeader } = await jwtVerify(form.get('client_assertion')!, publicKey);
+    expect(protectedHeader.kid).toBe('rs-key');
+    expect(payload).toMatchObject({ iss: 'rs-client', sub: 'rs-client' });
+    expect(fake.introspections[0]!.headers.authorization).toBeUndefined();
+  });
+
+  it('shares verdicts through a store: two replicas, one AS call per token', async () => {
+    fake.answer = { json: active() };
+    const store = new MemoryStore();
+    const replicaA = app({}, { cache: { store } });
+    const replicaB = app({}, { cache: { store } });
+    expect((await get(replicaA)).status).toBe(200);
+    expect((await get(replicaB)).status).toBe(200);
+    fake.answer = { json: { active: false } };
+    expect((await get(replicaA, 'bad-token')).status).toBe(401);
+    expect((await get(replicaB, 'bad-token')).status).toBe(401);
+    expect(fake.introspections).toHaveLength(2);
+  });
+
+  it('bypasses a failing store and asks the AS', async () => {
+    fake.answer = { json: active() };
+    const broken = { get: () => Promise.reject(new Error('down')), set: () => Promise.reject(new Error('down')), delete: () => Promise.reject(new Error('down')) };
+    expect((await get(app({}, { cache: { store: broken } }))).status).toBe(200);
+    expect(fake.introspections).toHaveLength(1);
   });
 });
 
