@@ -3,19 +3,21 @@ import express from 'express';
 import { oauthResourceServer, requireScopes, getAuth } from 'oauth-resource-server';
 
 /**
- * @param {{ issuer: string, resource: string }} config
+ * @param {{ issuer: string, resource: string, introspection?: { clientId: string, clientSecret: string } }} config
+ *   With `introspection`, opaque tokens are introspected at the issuer (RFC 7662) and JWTs verified locally.
  */
-export function createOrdersApi({ issuer, resource }) {
+export function createOrdersApi({ issuer, resource, introspection }) {
   const app = express();
   app.use(express.json());
 
   // Every request below needs a valid access token issued by `issuer` for `resource` (RFC 8707 aud).
-  app.use(oauthResourceServer({ issuer, resource }));
+  app.use(oauthResourceServer({ issuer: introspection ? { issuer, introspection } : issuer, resource }));
 
   const orders = [{ id: '1', item: 'tea', quantity: 2 }];
 
   app.get('/orders', requireScopes('read:orders'), (req, res) => {
-    res.json({ orders, requestedBy: getAuth(req)?.subject });
+    const auth = getAuth(req);
+    res.json({ orders, requestedBy: auth?.subject, validatedBy: auth?.validatedBy });
   });
 
   // Derived from the method and path by the default convention (verb:resource): read:orders.

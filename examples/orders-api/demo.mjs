@@ -15,7 +15,7 @@ const as = await startDevAuthorizationServer({
 });
 console.log(`authorization server  ${as.issuer}  (oidc-provider, resource indicators, JWT access tokens)`);
 
-const server = createOrdersApi({ issuer: as.issuer, resource: ORDERS }).listen(0, '127.0.0.1');
+const server = createOrdersApi({ issuer: as.issuer, resource: ORDERS, introspection: as.resourceServerClient }).listen(0, '127.0.0.1');
 await new Promise((resolve) => server.once('listening', resolve));
 const api = `http://127.0.0.1:${server.address().port}`;
 console.log(`orders API            ${api}  (resource ${ORDERS})\n`);
@@ -48,7 +48,11 @@ try {
   await step('a token minted for another resource', 'aud is the billing API (RFC 8707): not for us, whoever signed it', { path: '/orders', token: billing }, 401);
   await step('a missing scope', 'POST /orders needs write:orders; the challenge names it (RFC 6750 §3.1)', { method: 'POST', path: '/orders', token: readOrders, body: { item: 'coffee' } }, 403);
   await step('no token at all', 'a challenge without an error code (RFC 6750 §3)', { path: '/orders' }, 401);
-  await step('a malformed token', 'not a JWT: invalid_token', { path: '/orders', token: 'not-a-jwt' }, 401);
+  const opaque = await as.mintAccessToken({ resource: ORDERS, scope: 'read:orders', format: 'opaque' });
+  await step('an opaque token, by introspection', 'not a JWT: the kit asks the AS (RFC 7662) and checks active, exp, aud and scope', { path: '/orders', token: opaque }, 200);
+  await step('an unknown opaque token', 'the AS answers {"active": false}: invalid_token', { path: '/orders', token: 'not-a-token-the-as-issued' }, 401);
+  await as.revoke(opaque);
+  await step('the same opaque token after revocation', 'still cached for up to 60 s (introspection.cacheTtlSeconds): revocation takes effect when the entry expires', { path: '/orders', token: opaque }, 200);
 } finally {
   server.close();
   await as.close();
