@@ -89,7 +89,8 @@ function formBodyToken(req: HttpRequestLike): string | string[] | undefined {
 function queryToken(url: string | undefined): string[] | undefined {
   if (!url) return undefined;
   const q = url.indexOf('?');
-  if (q === -1 || url.indexOf('access_token', q) === -1) return undefined;
+  // A name may be percent-encoded (`access%5Ftoken`, `%61ccess_token`): any '%' means a full parse.
+  if (q === -1 || (url.indexOf('access_token', q) === -1 && url.indexOf('%', q) === -1)) return undefined;
   const values = new URLSearchParams(url.slice(q + 1)).getAll('access_token');
   return values.length ? values : undefined;
 }
@@ -97,10 +98,8 @@ function queryToken(url: string | undefined): string[] | undefined {
 /**
  * Find the bearer token of a request. Returns undefined when the request carries none (then the answer is a
  * 401 challenge without `error`, RFC 6750 §3). Throws {@link InvalidRequestError} for a malformed header,
- * a token in more than one place, or an oversized token.
- *
- * `otherSchemes` are schemes other than `Bearer` that the caller handles itself (e.g. `dpop`); a header with
- * any other scheme counts as no credentials (RFC 6750 §3: an unsupported method gets no error code).
+ * a token in more than one place, or an oversized token. A header with another scheme counts as no
+ * credentials (RFC 6750 §3: an unsupported method gets no error code).
  */
 export function extractBearerToken(req: HttpRequestLike, locations: TokenLocations, maxLength: number): ExtractedToken | undefined {
   let found: ExtractedToken | undefined;
