@@ -76,9 +76,10 @@ export function readAuthorization(req: HttpRequestLike, maxLength: number): { sc
 function formBodyToken(req: HttpRequestLike): string | string[] | undefined {
   const body = req.body;
   if (body === null || typeof body !== 'object' || !Object.prototype.hasOwnProperty.call(body, 'access_token')) return undefined;
-  // RFC 6750 §2.2: only a form-encoded body, and never on GET (or HEAD, which has no body semantics).
+  // RFC 6750 §2.2: only a form-encoded body, and only with a method whose body has defined semantics
+  // (never GET; RFC 9110 gives GET, HEAD, DELETE and OPTIONS bodies none).
   const method = (req.method ?? 'GET').toUpperCase();
-  if (method === 'GET' || method === 'HEAD') return undefined;
+  if (method !== 'POST' && method !== 'PUT' && method !== 'PATCH') return undefined;
   const ct = req.headers['content-type'];
   if (typeof ct !== 'string' || !/^application\/x-www-form-urlencoded\s*(;|$)/i.test(ct)) return undefined;
   const v = (body as Record<string, unknown>).access_token;
