@@ -4,7 +4,7 @@
  */
 import type { Request, Response, NextFunction, RequestHandler } from 'express';
 import { ConfigurationError, InsufficientScopeError } from '../errors.js';
-import { challengeScopes, requirement, type ScopeRequirement } from '../scopes/requirement.js';
+import { challengeScopes, requirement, type RouteScopes, type ScopeRequirement } from '../scopes/requirement.js';
 import { AUTH, MOUNT, SERVER, type KitState } from './request-context.js';
 import { respondWithError } from './respond.js';
 
@@ -18,8 +18,7 @@ export interface ScopeDeclaration {
   resource?: string;
 }
 
-/** What a route declared, readable by tools that walk the app's routes (registration, metadata). */
-export type RouteScopes = { kind: 'static'; requirement: ScopeRequirement } | { kind: 'derived'; resource: string | undefined };
+export type { RouteScopes };
 
 /** The symbol under which a `requireScopes` handler exposes its {@link RouteScopes}. */
 export const ROUTE_SCOPES = Symbol.for('oauth-resource-server.route-scopes');

@@ -14,6 +14,9 @@ export interface ScopeRequirement {
   readonly anyOf: readonly string[];
 }
 
+/** What a route declared: a fixed requirement, or one derived from method and path by the convention. */
+export type RouteScopes = { kind: 'static'; requirement: ScopeRequirement } | { kind: 'derived'; resource: string | undefined };
+
 /** Check a declared scope at declaration time, so a typo fails at start-up, not on a request. */
 export function assertScope(scope: string): string {
   if (typeof scope !== 'string' || !isScopeToken(scope)) {

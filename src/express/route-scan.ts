@@ -1,0 +1,92 @@
+/**
+ * Walking an Express app's routes (Express 4 and 5) to find what each route declared with
+ * `requireScopes` (or the UMA declarations), so the app's protected resources can be described from
+ * the routes themselves: at start-up, for registration and metadata, never on the request path.
+ */
+import { ROUTE_SCOPES, type RouteScopes } from './require-scopes.js';
+
+/** A route that declared scopes. */
+export interface ScannedRoute {
+  /** The full path template, mount paths included (`/api/v1/orders/:id`). */
+  path: string;
+  /** Upper-case methods (`GET`, `POST`). */
+  methods: string[];
+  /** What the route declared. */
+  scopes: RouteScopes;
+}
+
+interface LayerLike {
+  name?: string;
+  handle?: unknown;
+  route?: { path?: unknown; methods?: Record<string, boolean>; stack?: LayerLike[] };
+  /** Express 5 (router 2): the mount path as given. */
+  rawPath?: unknown;
+  /** Express 4: the mount path as a regular expression, with its keys. */
+  regexp?: RegExp & { fast_slash?: boolean };
+  keys?: Array<{ name: string | number }>;
+}
+
+/** Symbols under which route middleware exposes declarations (scopes now; UMA and metadata later). */
+const DECLARATIONS = [ROUTE_SCOPES];
+
+/** Every route of `app` that declared scopes. Routes of mounted routers are included with their full path. */
+export function scanRoutes(app: object): ScannedRoute[] {
+  const out: ScannedRoute[] = [];
+  walk(rootStack(app), '', out);
+  return out;
+}
+
+function rootStack(app: object): LayerLike[] {
+  const a = app as { router?: { stack?: LayerLike[] }; _router?: { stack?: LayerLike[] }; lazyrouter?: () => void; stack?: LayerLike[] };
+  if (Array.isArray(a.stack)) return a.stack; // a Router itself
+  // Express 4 throws on `app.router`; its router lives at `_router` once created.
+  if (typeof a.lazyrouter === 'function') {
+    return a._router?.stack ?? [];
+  }
+  return a.router?.stack ?? [];
+}
+
+function walk(stack: LayerLike[], prefix: string, out: ScannedRoute[]): void {
+  for (const layer of stack) {
+    if (layer.route) {
+      const paths = Array.isArray(layer.route.path) ? layer.route.path : [layer.route.path];
+      const methods = Object.keys(layer.route.methods ?? {}).filter((m) => layer.route!.methods![m] && m !== '_all').map((m) => m.toUpperCase());
+      for (const handler of layer.route.stack ?? []) {
+        for (const symbol of DECLARATIONS) {
+          const declared = (handler.handle as Record<symbol, RouteScopes> | undefined)?.[symbol];
+          if (!declared) continue;
+          for (const p of paths) {
+            if (typeof p !== 'string') continue;
+            // A handler sits on one method of the route (route.get(h)); its own layer knows which.
+            const own = (handler as { method?: string }).method;
+            out.push({ path: join(prefix, p), methods: own ? [own.toUpperCase()] : methods, scopes: declared });
+          }
+        }
+      }
+      continue;
+    }
+    const inner = (layer.handle as { stack?: LayerLike[] } | undefined)?.stack;
+    if (Array.isArray(inner)) {
+      const mount = mountPath(layer);
+      if (mount !== undefined) walk(inner, join(prefix, mount), out);
+    }
+  }
+}
+
+function mountPath(layer: LayerLike): string | undefined {
+  if (typeof layer.rawPath === 'string') return layer.rawPath === '/' ? '' : layer.rawPath;
+  const re = layer.regexp;
+  if (!re) return undefined;
+  if (re.fast_slash) return '';
+  // Express 4: path-to-regexp 0.1 output, e.g. ^\/api\/v1\/?(?=\/|$) or ^\/p(?:\/([^\/]+?))\/?(?=\/|$)
+  let src = re.source.replace(/^\^/, '').replace(/\\\/\?\(\?=\\\/\|\$\)$/, '');
+  let k = 0;
+  src = src.replace(/\(\?:\\\/\(\[\^\\?\/\]\+\?\)\)/g, () => `/:${String(layer.keys?.[k++]?.name ?? k)}`);
+  src = src.replace(/\\(.)/g, '$1');
+  return /[()[\]?*+^$|]/.test(src) ? undefined : src;
+}
+
+function join(prefix: string, path: string): string {
+  const p = `${prefix}/${path}`.replace(/\/{2,}/g, '/');
+  return p.length > 1 ? p.replace(/\/$/, '') : p;
+}

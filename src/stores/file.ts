@@ -1,0 +1,75 @@
+/**
+ * A {@link CacheStore} in one JSON file: for what must survive a restart on one machine (the registration
+ * mapping, later the resource server's own credentials). Written atomically (a temporary file, fsync,
+ * rename) and readable only by the owner (mode 0600). Writes are serialised.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { CacheStore } from './store.js';
+
+interface Entry {
+  v: string;
+  /** Expiry in ms since the epoch; absent = no expiry. */
+  e?: number;
+}
+
+/** A JSON-file store. */
+export class FileStore implements CacheStore {
+  readonly path: string;
+  #data: Record<string, Entry> | undefined;
+  #writing: Promise<void> = Promise.resolve();
+
+  constructor(path: string) {
+    this.path = path;
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    const e = this.#load()[key];
+    if (!e) return undefined;
+    if (e.e !== undefined && Date.now() >= e.e) return undefined;
+    return e.v;
+  }
+
+  async set(key: string, value: string, ttlMs: number): Promise<void> {
+    this.#load()[key] = Number.isFinite(ttlMs) && ttlMs > 0 && ttlMs < 10 * 365 * 24 * 3600 * 1000 ? { v: value, e: Date.now() + ttlMs } : { v: value };
+    await this.#flush();
+  }
+
+  async delete(key: string): Promise<void> {
+    delete this.#load()[key];
+    await this.#flush();
+  }
+
+  #load(): Record<string, Entry> {
+    if (this.#data) return this.#data;
+    try {
+      const parsed = JSON.parse(readFileSync(this.path, 'utf8')) as unknown;
+      this.#data = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, Entry>) : {};
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`the store file ${this.path} is unreadable: ${(err as Error).message}`);
+      this.#data = {};
+    }
+    return this.#data;
+  }
+
+  #flush(): Promise<void> {
+    const now = Date.now();
+    const write = async () => {
+      const data = this.#load();
+      for (const [k, e] of Object.entries(data)) if (e.e !== undefined && now >= e.e) delete data[k];
+      mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+      const tmp = `${this.path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+      const fh = await open(tmp, 'w', 0o600);
+      try {
+        await fh.writeFile(JSON.stringify(data));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, this.path);
+    };
+    this.#writing = this.#writing.then(write, write);
+    return this.#writing;
+  }
+}

@@ -1,0 +1,279 @@
+/**
+ * The registration service: discovers the UMA AS, holds the PAT, keeps the declared resources in sync
+ * (at start-up, with retries, exponential backoff and jitter while the AS is down), stores the id
+ * mapping, registers per-object resources at run time, and requests permission tickets.
+ */
+import { discoverUma, type UmaServerMetadata } from '../authz-server/uma-configuration.js';
+import { ProtectionToken } from '../authz-server/protection-token.js';
+import type { Logger } from '../options.js';
+import type { CacheStore } from '../stores/store.js';
+import { MemoryStore } from '../stores/memory.js';
+import type { RegisteredResource, ResourceDescription, UmaProfileName } from './profiles.js';
+import { ProtectionApiError, ResourceRegistrationClient } from './resource-registration.js';
+import { applySync, fingerprint, planSync, type DeletePolicy, type DesiredResource, type RegistrationMapping, type SyncPlan } from './sync.js';
+
+/** Options of {@link UmaRegistrar}. */
+export interface UmaRegistrarOptions {
+  /** The UMA AS's issuer identifier. */
+  issuer: string;
+  /** Which protection API the AS speaks. Default `uma2`. */
+  profile?: UmaProfileName;
+  /** The resource server's client credentials at the AS (for the PAT, client-credentials grant). */
+  clientId: string;
+  clientSecret: string;
+  /** Endpoints, when not discovered from the UMA configuration document. */
+  endpoints?: { token?: string; resourceRegistration?: string; permission?: string };
+  /** Where the key → `_id` mapping lives. Default in memory (use a FileStore or a shared store to keep it). */
+  store?: CacheStore;
+  /** Delete resources the app no longer declares: `managed` (default: only those the kit created) or `none`. */
+  deleteUndeclared?: DeletePolicy;
+  /** Deadline of each call, ms. Default 5000. */
+  timeoutMs?: number;
+  /** Largest accepted AS response, bytes. Default 1 MiB. */
+  maxBytes?: number;
+  logger?: Logger;
+}
+
+/** Where registration stands (for health checks). */
+export interface RegistrationStatus {
+  state: 'idle' | 'syncing' | 'registered' | 'failing';
+  /** Keys registered at the AS. */
+  registered: string[];
+  /** Keys declared but not (yet) registered. */
+  pending: string[];
+  /** The last failure, without secrets. */
+  lastError?: string;
+  /** When the next attempt runs (after a failure). */
+  nextAttemptAt?: Date;
+}
+
+const MAPPING_KEY = 'ors:uma-mapping';
+const FOREVER = 100 * 365 * 24 * 3600 * 1000;
+
+/** Registers an API's resources at an UMA authorization server and keeps them in sync. */
+export class UmaRegistrar {
+  readonly #o: Required<Pick<UmaRegistrarOptions, 'issuer' | 'clientId' | 'clientSecret'>> & UmaRegistrarOptions;
+  readonly #store: CacheStore;
+  readonly #declared = new Map<string, DesiredResource>();
+  #client: Promise<{ client: ResourceRegistrationClient; metadata: UmaServerMetadata }> | undefined;
+  #mapping: RegistrationMapping | undefined;
+  #status: RegistrationStatus = { state: 'idle', registered: [], pending: [] };
+  #timer: NodeJS.Timeout | undefined;
+  #failures = 0;
+  #syncing: Promise<RegistrationStatus> | undefined;
+  #stopped = false;
+
+  constructor(options: UmaRegistrarOptions) {
+    this.#o = options;
+    this.#store = options.store ?? new MemoryStore();
+  }
+
+  /** Declare resources (replacing earlier declarations with the same key). */
+  declare(resources: Iterable<DesiredResource>): void {
+    for (const r of resources) this.#declared.set(r.key, r);
+  }
+
+  /** The AS's `_id` of a declared resource, once registered. */
+  resourceId(key: string): string | undefined {
+    return this.#mapping?.[key]?.id;
+  }
+
+  /** The AS's issuer (the `as_uri` of UMA challenges). */
+  get issuer(): string {
+    return this.#o.issuer;
+  }
+
+  /** Where registration stands. */
+  status(): RegistrationStatus {
+    return { ...this.#status, registered: [...this.#status.registered], pending: [...this.#status.pending] };
+  }
+
+  /** What a sync would do now, without doing it (a dry run). */
+  async plan(): Promise<SyncPlan> {
+    const { client } = await this.#connect();
+    return planSync(client, [...this.#declared.values()], await this.#loadMapping(), this.#o.deleteUndeclared ?? 'managed');
+  }
+
+  /** Sync once: create, update, adopt and delete as planned. Rejects when the AS cannot be reached. */
+  sync(): Promise<RegistrationStatus> {
+    this.#syncing ??= this.#syncOnce().finally(() => {
+      this.#syncing = undefined;
+    });
+    return this.#syncing;
+  }
+
+  /**
+   * Sync in the background until it succeeds: retries with exponential backoff (1 s doubling to 60 s) and
+   * full jitter, so replicas that start together do not retry in step. The app starts regardless.
+   */
+  start(): void {
+    this.#stopped = false;
+    const run = () => {
+      this.#timer = undefined;
+      this.sync().then(
+        (s) => {
+          if (s.state === 'failing') schedule();
+          else this.#failures = 0;
+        },
+        () => schedule(),
+      );
+    };
+    const schedule = () => {
+      if (this.#stopped) return;
+      this.#failures++;
+      const cap = Math.min(60_000, 1000 * 2 ** (this.#failures - 1));
+      const delay = Math.round(Math.random() * cap);
+      this.#status.nextAttemptAt = new Date(Date.now() + delay);
+      this.#timer = setTimeout(run, delay);
+      this.#timer.unref?.();
+    };
+    run();
+  }
+
+  /** Stop background retries. */
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Register a resource created at run time (an album, a document), now. Returns its `_id`. */
+  async register(resource: DesiredResource): Promise<string> {
+    this.#declared.set(resource.key, resource);
+    const { client } = await this.#connect();
+    const mapping = await this.#loadMapping();
+    const existing = mapping[resource.key];
+    if (existing && (await client.update(existing.id, resource))) {
+      await this.#saveMapping({ ...mapping, [resource.key]: { ...existing, fingerprint: fingerprint(client.profile.toWire(resource)) } });
+      return existing.id;
+    }
+    const r = await client.create(resource);
+    await this.#saveMapping({ ...(await this.#loadMapping()), [resource.key]: { id: r.id, fingerprint: fingerprint(client.profile.toWire(resource)), managed: true } });
+    return r.id;
+  }
+
+  /** Replace the description of a run-time resource (a complete update, FedAuthz §3.2.3). */
+  async update(resource: DesiredResource): Promise<string> {
+    return this.register(resource);
+  }
+
+  /** Remove a run-time resource at the AS (404 counts as done). */
+  async deregister(key: string): Promise<void> {
+    this.#declared.delete(key);
+    const mapping = await this.#loadMapping();
+    const m = mapping[key];
+    if (!m) return;
+    const { client } = await this.#connect();
+    await client.delete(m.id);
+    const next = { ...(await this.#loadMapping()) };
+    delete next[key];
+    await this.#saveMapping(next);
+  }
+
+  /**
+   * A permission ticket for a resource and scopes (FedAuthz §4). A 400 `invalid_resource_id` means the AS
+   * lost the resource: it is registered again and the ticket requested once more (CONFORMANCE 64).
+   */
+  async requestTicket(key: string, scopes: string[]): Promise<string> {
+    const { client } = await this.#connect();
+    const id = this.resourceId(key);
+    if (!id) throw new ProtectionApiError('permission', 0, undefined, `resource ${key} is not registered yet`);
+    try {
+      return await client.requestTicket([{ resourceId: id, scopes }]);
+    } catch (err) {
+      if (err instanceof ProtectionApiError && err.error === 'invalid_resource_id') {
+        const declared = this.#declared.get(key);
+        if (declared) {
+          const mapping = { ...(await this.#loadMapping()) };
+          delete mapping[key];
+          await this.#saveMapping(mapping);
+          const newId = await this.register(declared);
+          return client.requestTicket([{ resourceId: newId, scopes }]);
+        }
+      }
+      if (err instanceof ProtectionApiError && err.error === 'invalid_scope') {
+        this.#o.logger?.error('the AS does not know a scope the route requires: declare it on the resource', { resource: key, scopes });
+      }
+      throw err;
+    }
+  }
+
+  /** The protection API client (for advanced use and tests). */
+  async client(): Promise<ResourceRegistrationClient> {
+    return (await this.#connect()).client;
+  }
+
+  async #syncOnce(): Promise<RegistrationStatus> {
+    this.#status = { ...this.#status, state: 'syncing' };
+    try {
+      const { client } = await this.#connect();
+      const mapping = await this.#loadMapping();
+      const plan = await planSync(client, [...this.#declared.values()], mapping, this.#o.deleteUndeclared ?? 'managed');
+      const outcome = await applySync(client, plan, mapping);
+      await this.#saveMapping(outcome.mapping);
+      const failed = new Set(outcome.failures.map((f) => f.key));
+      const keys = [...this.#declared.keys()];
+      this.#status = {
+        state: outcome.failures.length ? 'failing' : 'registered',
+        registered: keys.filter((k) => outcome.mapping[k] && !failed.has(k)),
+        pending: keys.filter((k) => !outcome.mapping[k] || failed.has(k)),
+        ...(outcome.failures.length ? { lastError: outcome.failures.map((f) => `${f.key}: ${f.error.message}`).join('; ').slice(0, 500) } : {}),
+      };
+      if (outcome.failures.length) this.#o.logger?.warn('some resources could not be registered', { failures: this.#status.lastError });
+    } catch (err) {
+      this.#client = undefined; // rediscover next time
+      const message = err instanceof Error ? err.message : String(err);
+      this.#status = { state: 'failing', registered: this.#status.registered, pending: [...this.#declared.keys()].filter((k) => !this.#mapping?.[k]), lastError: message.slice(0, 500) };
+      this.#o.logger?.warn('resource registration failed; will retry', { issuer: this.#o.issuer, reason: this.#status.lastError });
+      throw err;
+    }
+    return this.status();
+  }
+
+  #connect(): Promise<{ client: ResourceRegistrationClient; metadata: UmaServerMetadata }> {
+    this.#client ??= (async () => {
+      const o = this.#o;
+      const timeoutMs = o.timeoutMs ?? 5000;
+      const maxBytes = o.maxBytes ?? 1024 * 1024;
+      const profile = o.profile ?? 'uma2';
+      const e = o.endpoints;
+      const metadata: UmaServerMetadata =
+        e?.token && e.resourceRegistration && e.permission
+          ? { issuer: o.issuer, token_endpoint: e.token, resource_registration_endpoint: e.resourceRegistration, permission_endpoint: e.permission }
+          : { ...(await discoverUma(o.issuer, profile, { timeoutMs, maxBytes })), ...(e?.token ? { token_endpoint: e.token } : {}), ...(e?.resourceRegistration ? { resource_registration_endpoint: e.resourceRegistration } : {}), ...(e?.permission ? { permission_endpoint: e.permission } : {}) };
+      const pat = new ProtectionToken({ issuer: o.issuer, tokenEndpoint: metadata.token_endpoint, clientId: o.clientId, clientSecret: o.clientSecret, timeoutMs, maxBytes, store: this.#store });
+      const client = new ResourceRegistrationClient({ profile, registrationEndpoint: metadata.resource_registration_endpoint, permissionEndpoint: metadata.permission_endpoint, pat, timeoutMs, maxBytes });
+      return { client, metadata };
+    })().catch((err: unknown) => {
+      this.#client = undefined;
+      throw err;
+    });
+    return this.#client;
+  }
+
+  #mappingKey(): string {
+    return `${MAPPING_KEY}:${this.#o.issuer}:${this.#o.clientId}`;
+  }
+
+  async #loadMapping(): Promise<RegistrationMapping> {
+    if (this.#mapping) return this.#mapping;
+    const raw = await this.#store.get(this.#mappingKey());
+    let parsed: RegistrationMapping = {};
+    if (raw) {
+      try {
+        parsed = JSON.parse(raw) as RegistrationMapping;
+      } catch {
+        this.#o.logger?.warn('the stored registration mapping is corrupt; resources will be found by name');
+      }
+    }
+    this.#mapping = parsed;
+    return parsed;
+  }
+
+  async #saveMapping(mapping: RegistrationMapping): Promise<void> {
+    this.#mapping = mapping;
+    await this.#store.set(this.#mappingKey(), JSON.stringify(mapping), FOREVER);
+  }
+}
+
+export type { DesiredResource, RegisteredResource, ResourceDescription };

@@ -1,0 +1,180 @@
+/**
+ * The protection API client (UMA 2.0 FedAuthz §3.2, §4): register, read, update, delete and list
+ * resources, and request permission tickets, with the PAT as a bearer token (§1.3). A 401 from the AS
+ * renews the PAT once and retries (CONFORMANCE 71).
+ */
+import { httpRequest, HttpClientError, type HttpResponse } from '../http/client.js';
+import type { ProtectionToken } from '../authz-server/protection-token.js';
+import { profile as profileOf, type PermissionRequest, type RegisteredResource, type ResourceDescription, type UmaProfile, type UmaProfileName } from './profiles.js';
+
+/** A protection API call that failed. `status` 0 means no answer (network, timeout). */
+export class ProtectionApiError extends Error {
+  readonly status: number;
+  /** The `error` code of the FedAuthz §6 body, when there was one. */
+  readonly error: string | undefined;
+  readonly operation: string;
+  constructor(operation: string, status: number, error: string | undefined, message: string) {
+    super(message);
+    this.name = 'ProtectionApiError';
+    this.operation = operation;
+    this.status = status;
+    this.error = error;
+  }
+}
+
+/** Settings of a {@link ResourceRegistrationClient}. */
+export interface RegistrationClientSettings {
+  profile: UmaProfileName;
+  registrationEndpoint: string;
+  permissionEndpoint: string;
+  pat: ProtectionToken;
+  timeoutMs: number;
+  maxBytes: number;
+}
+
+/** Keycloak's page size (`max`); the list is read page by page so nothing is silently truncated. */
+const PAGE = 100;
+
+/** The protection API of one AS, for one PAT. */
+export class ResourceRegistrationClient {
+  readonly profile: UmaProfile;
+  readonly #s: RegistrationClientSettings;
+
+  constructor(settings: RegistrationClientSettings) {
+    this.#s = settings;
+    this.profile = profileOf(settings.profile);
+  }
+
+  /** Create (§3.2.1): returns the new resource with the AS-assigned `_id` (CONFORMANCE 58, 59). */
+  async create(d: ResourceDescription): Promise<RegisteredResource> {
+    const res = await this.#call('create', 'POST', this.profile.collectionUrl(this.#s.registrationEndpoint), this.profile.toWire(d));
+    if (res.status !== 201 && res.status !== 200) throw this.#error('create', res);
+    const body = parseJson(res);
+    let id = body && typeof body === 'object' ? (body as { _id?: unknown })._id : undefined;
+    // The `_id` in the body is authoritative; a `Location` header alone is tolerated (§3.2.1 requires both).
+    if (typeof id !== 'string' && typeof res.headers.location === 'string') id = decodeURIComponent(res.headers.location.replace(/\/+$/, '').split('/').pop() ?? '');
+    if (typeof id !== 'string' || !id) throw new ProtectionApiError('create', res.status, undefined, 'the AS created a resource but returned no _id');
+    const policy = body && typeof body === 'object' ? (body as { user_access_policy_uri?: unknown }).user_access_policy_uri : undefined;
+    return { ...d, id, ...(typeof policy === 'string' ? { userAccessPolicyUri: policy } : {}) };
+  }
+
+  /** Read (§3.2.2): the resource, or undefined when the AS does not know the id (404). */
+  async read(id: string): Promise<RegisteredResource | undefined> {
+    const res = await this.#call('read', 'GET', this.profile.itemUrl(this.#s.registrationEndpoint, id));
+    if (res.status === 404) return undefined;
+    if (res.status !== 200) throw this.#error('read', res);
+    const r = this.profile.fromWire(parseJson(res), id);
+    if (!r) throw new ProtectionApiError('read', res.status, undefined, 'the AS returned a malformed resource description');
+    return r;
+  }
+
+  /** Update (§3.2.3) with a complete description (CONFORMANCE 60). False when the AS does not know the id. */
+  async update(id: string, d: ResourceDescription): Promise<boolean> {
+    const res = await this.#call('update', 'PUT', this.profile.itemUrl(this.#s.registrationEndpoint, id), this.profile.toWire(d));
+    if (res.status === 404) return false;
+    if (!this.profile.updateStatuses.includes(res.status)) throw this.#error('update', res);
+    return true;
+  }
+
+  /** Delete (§3.2.4): 200 and 204 are success, 404 means already gone (CONFORMANCE 61). */
+  async delete(id: string): Promise<void> {
+    const res = await this.#call('delete', 'DELETE', this.profile.itemUrl(this.#s.registrationEndpoint, id));
+    if (res.status !== 200 && res.status !== 204 && res.status !== 404) throw this.#error('delete', res);
+  }
+
+  /** List (§3.2.5): the ids the AS holds for this PAT (CONFORMANCE 62); Keycloak's pages are all read. */
+  async list(): Promise<string[]> {
+    const base = this.profile.collectionUrl(this.#s.registrationEndpoint);
+    if (this.profile.name !== 'keycloak') return this.#ids(await this.#call('list', 'GET', base));
+    const ids: string[] = [];
+    for (let first = 0; ; first += PAGE) {
+      const page = this.#ids(await this.#call('list', 'GET', `${base}?first=${first}&max=${PAGE}`));
+      ids.push(...page);
+      if (page.length < PAGE) return ids;
+    }
+  }
+
+  /**
+   * Every resource with its description. Keycloak answers objects with `deep=true` (CONFORMANCE 72);
+   * the UMA profiles list ids and read each.
+   */
+  async listDescriptions(): Promise<RegisteredResource[]> {
+    if (this.profile.name === 'keycloak') {
+      const base = this.profile.collectionUrl(this.#s.registrationEndpoint);
+      const out: RegisteredResource[] = [];
+      for (let first = 0; ; first += PAGE) {
+        const res = await this.#call('list', 'GET', `${base}?deep=true&first=${first}&max=${PAGE}`);
+        if (res.status !== 200) throw this.#error('list', res);
+        const body = parseJson(res);
+        if (!Array.isArray(body)) throw new ProtectionApiError('list', res.status, undefined, 'the AS list is not an array');
+        for (const item of body) {
+          const r = this.profile.fromWire(item);
+          if (r) out.push(r);
+        }
+        if (body.length < PAGE) return out;
+      }
+    }
+    const out: RegisteredResource[] = [];
+    for (const id of await this.list()) {
+      const r = await this.read(id);
+      if (r) out.push(r);
+    }
+    return out;
+  }
+
+  /**
+   * Request a permission ticket (§4.1–4.2, CONFORMANCE 63). Throws {@link ProtectionApiError} with
+   * `error` `invalid_resource_id` or `invalid_scope` for a 400 (§4.3, CONFORMANCE 64).
+   */
+  async requestTicket(perms: PermissionRequest[]): Promise<string> {
+    const res = await this.#call('permission', 'POST', this.#s.permissionEndpoint, this.profile.permissionBody(perms));
+    if (res.status !== 201 && res.status !== 200) throw this.#error('permission', res);
+    const body = parseJson(res);
+    const ticket = body && typeof body === 'object' ? (body as { ticket?: unknown }).ticket : undefined;
+    if (typeof ticket !== 'string' || !ticket) throw new ProtectionApiError('permission', res.status, undefined, 'the AS returned no ticket');
+    return ticket;
+  }
+
+  #ids(res: HttpResponse): string[] {
+    if (res.status !== 200) throw this.#error('list', res);
+    const body = parseJson(res);
+    if (!Array.isArray(body)) throw new ProtectionApiError('list', res.status, undefined, 'the AS list is not an array');
+    // §3.2.5: an array of _id strings; objects (some servers) are read for their _id.
+    return body.map((x) => (typeof x === 'string' ? x : x && typeof x === 'object' ? (x as { _id?: unknown })._id : undefined)).filter((x): x is string => typeof x === 'string');
+  }
+
+  async #call(operation: string, method: string, url: string, body?: unknown): Promise<HttpResponse> {
+    let pat = await this.#s.pat.get();
+    for (let attempt = 0; ; attempt++) {
+      let res: HttpResponse;
+      try {
+        const headers: Record<string, string> = { authorization: `Bearer ${pat}`, accept: 'application/json' };
+        if (body !== undefined) headers['content-type'] = 'application/json';
+        res = await httpRequest(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), timeoutMs: this.#s.timeoutMs, maxBytes: this.#s.maxBytes });
+      } catch (err) {
+        throw new ProtectionApiError(operation, 0, undefined, err instanceof HttpClientError ? err.message : 'the AS could not be reached');
+      }
+      // §1.3 / RFC 6750: a rejected PAT is renewed once (CONFORMANCE 71).
+      if (res.status === 401 && attempt === 0) {
+        pat = await this.#s.pat.renewAfterRejection(pat);
+        continue;
+      }
+      return res;
+    }
+  }
+
+  #error(operation: string, res: HttpResponse): ProtectionApiError {
+    const body = parseJson(res);
+    const code = body && typeof body === 'object' && typeof (body as { error?: unknown }).error === 'string' ? (body as { error: string }).error : undefined;
+    return new ProtectionApiError(operation, res.status, code, `the protection API ${operation} answered HTTP ${res.status}${code ? ` ${code}` : ''}`);
+  }
+}
+
+function parseJson(res: HttpResponse): unknown {
+  if (res.body.length === 0) return undefined;
+  try {
+    return JSON.parse(res.body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
