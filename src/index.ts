@@ -8,6 +8,15 @@
 export { oauthResourceServer, type ResourceServerMiddleware } from './express/middleware.js';
 export { requireScopes, ROUTE_SCOPES, type ScopeDeclaration, type ScopeHandler, type RouteScopes } from './express/require-scopes.js';
 export { getAuth } from './express/request-context.js';
+export { umaProtection, ROUTE_UMA, type UmaProtection, type UmaProtectionOptions } from './express/uma.js';
+export { scanRoutes, type ScannedRoute } from './express/route-scan.js';
+export { UmaRegistrar, type UmaRegistrarOptions, type RegistrationStatus } from './uma/registrar.js';
+export type { ResourceDescription, RegisteredResource, UmaProfileName, PermissionRequest } from './uma/profiles.js';
+export type { DesiredResource, SyncPlan, DeletePolicy } from './uma/sync.js';
+export { ProtectionApiError } from './uma/resource-registration.js';
+export { resourcesFromRoutes, type DeclaredRoute, type RouteResourceOptions } from './uma/route-resources.js';
+export { storeOwnerAuthorization } from './authz-server/protection-token.js';
+export { FileStore } from './stores/file.js';
 export { ResourceServer, type Authenticated, type ResourceIdentity } from './resource-server.js';
 export type { AuthContext, AccessTokenClaims } from './auth-context.js';
 export { DEFAULTS, type ResourceServerOptions, type TrustedIssuer, type IntrospectionOptions, type Logger } from './options.js';

@@ -5,14 +5,14 @@
  */
 import { ROUTE_SCOPES, type RouteScopes } from './require-scopes.js';
 
-/** A route that declared scopes. */
-export interface ScannedRoute {
+/** A route that declared scopes (or another declaration `T`). */
+export interface ScannedRoute<T = RouteScopes> {
   /** The full path template, mount paths included (`/api/v1/orders/:id`). */
   path: string;
   /** Upper-case methods (`GET`, `POST`). */
   methods: string[];
   /** What the route declared. */
-  scopes: RouteScopes;
+  scopes: T;
 }
 
 interface LayerLike {
@@ -26,13 +26,13 @@ interface LayerLike {
   keys?: Array<{ name: string | number }>;
 }
 
-/** Symbols under which route middleware exposes declarations (scopes now; UMA and metadata later). */
-const DECLARATIONS = [ROUTE_SCOPES];
-
-/** Every route of `app` that declared scopes. Routes of mounted routers are included with their full path. */
-export function scanRoutes(app: object): ScannedRoute[] {
-  const out: ScannedRoute[] = [];
-  walk(rootStack(app), '', out);
+/**
+ * Every route of `app` whose middleware exposes a declaration under `symbol` (default: `requireScopes`
+ * declarations). Routes of mounted routers are included with their full path.
+ */
+export function scanRoutes<T = RouteScopes>(app: object, symbol: symbol = ROUTE_SCOPES): Array<ScannedRoute<T>> {
+  const out: Array<ScannedRoute<T>> = [];
+  walk(rootStack(app), '', out, symbol);
   return out;
 }
 
@@ -46,21 +46,19 @@ function rootStack(app: object): LayerLike[] {
   return a.router?.stack ?? [];
 }
 
-function walk(stack: LayerLike[], prefix: string, out: ScannedRoute[]): void {
+function walk<T>(stack: LayerLike[], prefix: string, out: Array<ScannedRoute<T>>, symbol: symbol): void {
   for (const layer of stack) {
     if (layer.route) {
       const paths = Array.isArray(layer.route.path) ? layer.route.path : [layer.route.path];
       const methods = Object.keys(layer.route.methods ?? {}).filter((m) => layer.route!.methods![m] && m !== '_all').map((m) => m.toUpperCase());
       for (const handler of layer.route.stack ?? []) {
-        for (const symbol of DECLARATIONS) {
-          const declared = (handler.handle as Record<symbol, RouteScopes> | undefined)?.[symbol];
-          if (!declared) continue;
-          for (const p of paths) {
-            if (typeof p !== 'string') continue;
-            // A handler sits on one method of the route (route.get(h)); its own layer knows which.
-            const own = (handler as { method?: string }).method;
-            out.push({ path: join(prefix, p), methods: own ? [own.toUpperCase()] : methods, scopes: declared });
-          }
+        const declared = (handler.handle as Record<symbol, T> | undefined)?.[symbol];
+        if (!declared) continue;
+        for (const p of paths) {
+          if (typeof p !== 'string') continue;
+          // A handler sits on one method of the route (route.get(h)); its own layer knows which.
+          const own = (handler as { method?: string }).method;
+          out.push({ path: join(prefix, p), methods: own ? [own.toUpperCase()] : methods, scopes: declared });
         }
       }
       continue;
@@ -68,7 +66,7 @@ function walk(stack: LayerLike[], prefix: string, out: ScannedRoute[]): void {
     const inner = (layer.handle as { stack?: LayerLike[] } | undefined)?.stack;
     if (Array.isArray(inner)) {
       const mount = mountPath(layer);
-      if (mount !== undefined) walk(inner, join(prefix, mount), out);
+      if (mount !== undefined) walk(inner, join(prefix, mount), out, symbol);
     }
   }
 }

@@ -1,0 +1,108 @@
+/**
+ * UMA-protected routes (UMA 2.0 Grant §3): a route whose access is decided by the resource owner's
+ * policies at the AS. A request without an RPT that holds the route's permission gets a fresh permission
+ * ticket in `WWW-Authenticate: UMA realm, as_uri, ticket` (401, §3.2.1, §3.5); when no ticket can be had,
+ * a 403 with `Warning: 199 - "UMA Authorization Server Unreachable"` (§3.2.2).
+ */
+import type { Request, Response, NextFunction, RequestHandler } from 'express';
+import { AuthorizationServerUnavailableError, ConfigurationError, InvalidRequestError, ResourceServerError } from '../errors.js';
+import { ResourceServer, type Authenticated } from '../resource-server.js';
+import { requirement, type ScopeRequirement } from '../scopes/requirement.js';
+import { formatChallenge } from '../www-authenticate.js';
+import { grants } from '../uma/permissions.js';
+import { UmaRegistrar, type UmaRegistrarOptions } from '../uma/registrar.js';
+import { resourcesFromRoutes, type RouteResourceOptions } from '../uma/route-resources.js';
+import { scanRoutes } from './route-scan.js';
+import { AUTH, type KitState } from './request-context.js';
+import { respondWithError } from './respond.js';
+import type { ResourceServerMiddleware } from './middleware.js';
+
+/** The symbol under which an UMA route handler exposes its scopes (for the route scan). */
+export const ROUTE_UMA = Symbol.for('oauth-resource-server.route-uma');
+
+/** Options of {@link umaProtection}. */
+export interface UmaProtectionOptions extends UmaRegistrarOptions, RouteResourceOptions {
+  /** The resource server that validates RPTs (normally by introspection at the UMA AS). */
+  resourceServer: ResourceServer | ResourceServerMiddleware;
+  /** `realm` of UMA challenges. */
+  realm?: string;
+}
+
+/** UMA protection for an app: route middleware, registration from routes, and the registrar. */
+export interface UmaProtection {
+  /** Route middleware: the RPT must hold these scopes on this route's resource. */
+  require(...scopes: string[]): RequestHandler;
+  /** Describe the app's UMA routes as resources and keep them registered (in the background, with retries). */
+  registerRoutes(app: object): UmaRegistrar;
+  /** The registrar (status, plan, sync, per-object register/deregister, tickets). */
+  readonly registrar: UmaRegistrar;
+}
+
+/** Create UMA protection. */
+export function umaProtection(options: UmaProtectionOptions): UmaProtection {
+  const server = options.resourceServer instanceof ResourceServer ? options.resourceServer : options.resourceServer.resourceServer;
+  if (!(server instanceof ResourceServer)) throw new ConfigurationError('umaProtection needs resourceServer: a ResourceServer or oauthResourceServer(...) middleware');
+  const registrar = new UmaRegistrar({ ...options, logger: options.logger ?? server.options.logger });
+  const tol = server.options.clockToleranceSeconds;
+
+  const challenge = (ticket: string) =>
+    formatChallenge({
+      scheme: 'UMA',
+      params: [...(options.realm !== undefined ? ([['realm', options.realm]] as Array<[string, string]>) : []), ['as_uri', registrar.issuer], ['ticket', ticket]],
+    });
+
+  function require(...scopes: string[]): RequestHandler {
+    const req_: ScopeRequirement = requirement(scopes);
+    const handler = async (req: Request, res: Response, next: NextFunction) => {
+      const key = `route:${req.baseUrl}${(req.route as { path?: string } | undefined)?.path ?? req.path}`;
+      const id = registrar.resourceId(key);
+      // Until the resource is registered nobody can hold a permission for it: 503, never an allow.
+      if (!id) return respondWithError(server, new AuthorizationServerUnavailableError('this resource is not registered at the authorization server yet'), res, next);
+      const state = req as unknown as KitState;
+      let auth: Authenticated | undefined = state[AUTH];
+      if (!auth) {
+        try {
+          auth = await server.authenticate(req, req.baseUrl);
+        } catch (err) {
+          // A malformed request or an unreachable AS keeps its own answer; an invalid RPT gets a new ticket (§3.5).
+          if (err instanceof InvalidRequestError || (err instanceof ResourceServerError && err.status >= 500)) return respondWithError(server, err, res, next);
+          auth = undefined;
+        }
+      }
+      if (auth && grants(auth.context.claims, id, req_.allOf, Date.now() / 1000, tol)) {
+        state[AUTH] = auth;
+        return next();
+      }
+      let ticket: string;
+      try {
+        ticket = await registrar.requestTicket(key, [...req_.allOf]);
+      } catch {
+        // Grant §3.2.2: no ticket, no way forward for the client.
+        res.statusCode = 403;
+        res.setHeader('warning', '199 - "UMA Authorization Server Unreachable"');
+        res.setHeader('cache-control', 'no-store');
+        return res.end();
+      }
+      res.statusCode = 401;
+      res.setHeader('www-authenticate', challenge(ticket));
+      res.setHeader('cache-control', 'no-store');
+      res.end();
+    };
+    const h = ((req: Request, res: Response, next: NextFunction) => {
+      handler(req, res, next).catch((err: unknown) => respondWithError(server, err, res, next));
+    }) as RequestHandler & { [ROUTE_UMA]: ScopeRequirement };
+    Object.defineProperty(h, ROUTE_UMA, { value: req_ });
+    return h;
+  }
+
+  return {
+    require,
+    registrar,
+    registerRoutes(app: object) {
+      const routes = scanRoutes<ScopeRequirement>(app, ROUTE_UMA).map((r) => ({ path: r.path, methods: r.methods, scopes: { kind: 'static' as const, requirement: r.scopes } }));
+      registrar.declare(resourcesFromRoutes(routes, server, options));
+      registrar.start();
+      return registrar;
+    },
+  };
+}

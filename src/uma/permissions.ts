@@ -1,0 +1,55 @@
+/**
+ * Reading UMA permissions from a validated RPT: the `permissions` of an UMA introspection answer
+ * (FedAuthz §5.1.1), or Keycloak's `authorization.permissions` of a JWT RPT (SPEC-DIGEST §2.5).
+ */
+
+/** One permission of an RPT, normalised. */
+export interface RptPermission {
+  resourceId: string;
+  scopes: string[];
+  exp?: number;
+  nbf?: number;
+}
+
+/**
+ * The permissions an RPT carries, or undefined when it is not an UMA token: an answer with `scope` and no
+ * `permissions` is a plain access token, never a grant of UMA permissions (CONFORMANCE 68).
+ */
+export function rptPermissions(claims: Readonly<Record<string, unknown>>): RptPermission[] | undefined {
+  const raw = Array.isArray(claims.permissions)
+    ? claims.permissions
+    : claims.authorization && typeof claims.authorization === 'object' && Array.isArray((claims.authorization as { permissions?: unknown }).permissions)
+      ? ((claims.authorization as { permissions: unknown[] }).permissions)
+      : undefined;
+  if (!raw) return undefined;
+  const out: RptPermission[] = [];
+  for (const p of raw) {
+    if (!p || typeof p !== 'object') continue;
+    const o = p as Record<string, unknown>;
+    const id = typeof o.resource_id === 'string' ? o.resource_id : typeof o.rsid === 'string' ? o.rsid : undefined;
+    const scopes = Array.isArray(o.resource_scopes) ? o.resource_scopes : Array.isArray(o.scopes) ? o.scopes : [];
+    if (!id || !scopes.every((s) => typeof s === 'string')) continue;
+    const perm: RptPermission = { resourceId: id, scopes: scopes as string[] };
+    if (typeof o.exp === 'number') perm.exp = o.exp;
+    if (typeof o.nbf === 'number') perm.nbf = o.nbf;
+    out.push(perm);
+  }
+  return out;
+}
+
+/**
+ * Whether the RPT grants `scopes` on `resourceId` now. Each permission's own `exp`/`nbf` applies; the
+ * token's `exp` was already enforced, so the earlier of the two wins (CONFORMANCE 69). An empty
+ * `permissions` array grants nothing (CONFORMANCE 70).
+ */
+export function grants(claims: Readonly<Record<string, unknown>>, resourceId: string, scopes: readonly string[], nowSeconds: number, toleranceSeconds: number): boolean {
+  const perms = rptPermissions(claims);
+  if (!perms) return false;
+  for (const p of perms) {
+    if (p.resourceId !== resourceId) continue;
+    if (p.exp !== undefined && nowSeconds >= p.exp + toleranceSeconds) continue;
+    if (p.nbf !== undefined && nowSeconds + toleranceSeconds < p.nbf) continue;
+    if (scopes.every((s) => p.scopes.includes(s))) return true;
+  }
+  return false;
+}
