@@ -34,6 +34,8 @@ export interface UmaProtection {
   require(...scopes: string[]): RequestHandler;
   /** Describe the app's UMA routes as resources and keep them registered (in the background, with retries). */
   registerRoutes(app: object): UmaRegistrar;
+  /** Describe the app's UMA routes as resources without syncing (for `plan`, or a sync you run yourself). */
+  declareRoutes(app: object): UmaRegistrar;
   /** The registrar (status, plan, sync, per-object register/deregister, tickets). */
   readonly registrar: UmaRegistrar;
 }
@@ -98,9 +100,13 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
   return {
     require,
     registrar,
-    registerRoutes(app: object) {
+    declareRoutes(app: object) {
       const routes = scanRoutes<ScopeRequirement>(app, ROUTE_UMA).map((r) => ({ path: r.path, methods: r.methods, scopes: { kind: 'static' as const, requirement: r.scopes } }));
       registrar.declare(resourcesFromRoutes(routes, server, options));
+      return registrar;
+    },
+    registerRoutes(app: object) {
+      this.declareRoutes(app);
       registrar.start();
       return registrar;
     },
