@@ -2,7 +2,8 @@
  * A development authorization server: a real, certified OpenID provider (`oidc-provider`) started on a
  * loopback port with resource indicators (RFC 8707), JWT (RFC 9068) and opaque access tokens,
  * token introspection (RFC 7662) and revocation (RFC 7009). The kit's own tests and the demo use it,
- * and so can users' tests: nothing here is a mock.
+ * and so can users' tests: nothing here is a mock. With the `uma` option it also speaks the UMA 2.0
+ * protection API and grant (or Keycloak's or UMA 1.0's flavour): see `uma-authorization-server.ts`.
  *
  * `oidc-provider` is an optional peer dependency of this entry point only.
  */
@@ -10,6 +11,9 @@ import { createServer, type IncomingMessage, type ServerResponse, type Server } 
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from 'jose';
+import { INTERNAL_REQUEST_HEADER, prepareUma, type AttachedUma } from './uma-authorization-server.js';
+import type { UmaProvider } from './uma-http.js';
+import type { DevUmaControls, DevUmaOptions } from './uma-types.js';
 
 /** A protected resource the development AS issues tokens for. */
 export interface DevResource {
@@ -31,6 +35,11 @@ export interface DevAuthorizationServerOptions {
   host?: string;
   /** Port (default 0: a free port). */
   port?: number;
+  /**
+   * Turn on the UMA protection API and grant (UMA 2.0 FedAuthz and Grant; `true` is `{ profile: 'uma2' }`).
+   * The resource-server client then gets PATs (client credentials, scope `uma_protection`).
+   */
+  uma?: true | DevUmaOptions;
 }
 
 /** What {@link DevAuthorizationServer.mintAccessToken} takes. */
@@ -67,6 +76,14 @@ export interface DevAuthorizationServer {
   revoke(token: string): Promise<void>;
   /** Stop the server. */
   close(): Promise<void>;
+  /** The UMA part: test controls and facts (present when started with `uma`). */
+  readonly uma?: DevUmaControls;
+}
+
+/** A development authorization server started with `uma`. */
+export interface DevUmaAuthorizationServer extends DevAuthorizationServer {
+  /** The UMA part: test controls and facts. */
+  readonly uma: DevUmaControls;
 }
 
 /** What {@link DevAuthorizationServer.signToken} takes. */
@@ -77,7 +94,7 @@ export interface SignTokenOptions {
   header?: Record<string, unknown>;
 }
 
-interface ProviderLike {
+interface ProviderLike extends UmaProvider {
   callback(): (req: IncomingMessage, res: ServerResponse) => void;
 }
 
@@ -88,8 +105,14 @@ interface ProviderLike {
  * ```ts
  * const as = await startDevAuthorizationServer({ resources: [{ identifier: 'https://api.example.com', scopes: ['read:orders'] }] });
  * const token = await as.mintAccessToken({ resource: 'https://api.example.com', scope: 'read:orders' });
+ *
+ * // With the UMA 2.0 protection API (also `{ profile: 'keycloak' }` or `{ profile: 'uma1' }`):
+ * const umaAs = await startDevAuthorizationServer({ resources: [], uma: true });
+ * const pat = await umaAs.uma.obtainPat();
  * ```
  */
+export function startDevAuthorizationServer(options: DevAuthorizationServerOptions & { uma: true | DevUmaOptions }): Promise<DevUmaAuthorizationServer>;
+export function startDevAuthorizationServer(options: DevAuthorizationServerOptions): Promise<DevAuthorizationServer>;
 export async function startDevAuthorizationServer(options: DevAuthorizationServerOptions): Promise<DevAuthorizationServer> {
   // oidc-provider prints start-up notices meant for production deployments (in-memory adapter, the Node
   // version it prefers); a development server on loopback has nothing to act on, so they are held back.
@@ -100,17 +123,31 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
   const host = options.host ?? '127.0.0.1';
   const requests = { introspection: 0, token: 0, jwks: 0, discovery: 0 };
   // The issuer needs the port, and the provider needs the issuer: listen first, attach the provider after.
-  const late: { handler?: (req: IncomingMessage, res: ServerResponse) => void } = {};
+  const late: { handler?: (req: IncomingMessage, res: ServerResponse) => void; uma?: AttachedUma } = {};
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
-    if (path === '/token/introspection') requests.introspection++;
-    else if (path === '/token') requests.token++;
-    else if (path === '/jwks') requests.jwks++;
-    else if (path?.startsWith('/.well-known/')) requests.discovery++;
-    if (late.handler) late.handler(req, res);
-    else {
+    if (req.headers[INTERNAL_REQUEST_HEADER] === undefined) {
+      if (path === '/token/introspection') requests.introspection++;
+      else if (path === '/token') requests.token++;
+      else if (path === '/jwks') requests.jwks++;
+      else if (path?.startsWith('/.well-known/')) requests.discovery++;
+    }
+    const handler = late.handler;
+    if (!handler) {
       res.statusCode = 503;
       res.end();
+    } else if (!late.uma) handler(req, res);
+    else {
+      // The UMA front handler answers its own endpoints and passes everything else on to oidc-provider.
+      late.uma.handle(req, res).then(
+        (answered) => {
+          if (!answered) handler(req, res);
+        },
+        () => {
+          if (!res.headersSent) res.statusCode = 500;
+          res.end();
+        },
+      );
     }
   });
   await new Promise<void>((resolve, reject) => {
@@ -128,6 +165,17 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
   const rsClient = { clientId: 'resource-server', clientSecret: randomBytes(24).toString('base64url') };
   const rsJwtClient = { clientId: 'resource-server-jwt', clientSecret: randomBytes(24).toString('base64url') };
   const mintSecret = randomBytes(24).toString('base64url');
+  const umaClient = { clientId: 'uma-client', clientSecret: randomBytes(24).toString('base64url') };
+  const uma = options.uma
+    ? prepareUma(options.uma, {
+        resourceServers: [rsClient, rsJwtClient],
+        umaClient,
+        sign: (claims) => new SignJWT(claims as JWTPayload).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid }).sign(privateKey),
+      })
+    : undefined;
+  // With UMA on, `uma_protection` (and for UMA 1.0 `uma_authorization`) are static scopes that only the
+  // resource-server clients (the UMA client) may ask for, through the `scope` client metadata.
+  const scoped = (client: Record<string, unknown>) => (uma ? { ...client, scope: uma.clientScope(String(client.client_id)) } : client);
 
   const restoreAgain = quietOidcProvider();
   const provider = withRestore(restoreAgain, () => new Provider(issuer, {
@@ -144,7 +192,9 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
         response_types: [],
         introspection_signed_response_alg: 'RS256',
       },
-    ],
+      ...(uma ? [uma.client] : []),
+    ].map(scoped),
+    ...(uma ? { scopes: ['openid', 'offline_access', ...uma.scopes], extraTokenClaims: uma.extraTokenClaims } : {}),
     ttl: { ClientCredentials: (_ctx: unknown, token: { resourceServer?: { accessTokenTTL?: number } }) => token.resourceServer?.accessTokenTTL ?? 600 },
     features: {
       devInteractions: { enabled: false },
@@ -176,6 +226,7 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
     },
   }));
   late.handler = provider.callback();
+  if (uma) late.uma = await uma.attach(provider, issuer);
 
   const tokenEndpoint = `${issuer}/token`;
   const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
@@ -186,6 +237,7 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
     resourceServerClient: rsClient,
     resourceServerJwtClient: rsJwtClient,
     requests,
+    ...(late.uma ? { uma: late.uma.controls } : {}),
     async mintAccessToken({ resource, scope, format }) {
       const r = resources.get(resource);
       const clientId = (format ?? r?.format ?? 'jwt') === 'opaque' ? 'dev-opaque' : 'dev-jwt';

@@ -31,7 +31,8 @@ export interface UmaRegistrarOptions {
   timeoutMs?: number;
   /** Largest accepted AS response, bytes. Default 1 MiB. */
   maxBytes?: number;
-  logger?: Logger;
+  /** Where warnings go; `false` silences. */
+  logger?: Logger | false;
 }
 
 /** Where registration stands (for health checks). */
@@ -62,9 +63,11 @@ export class UmaRegistrar {
   #failures = 0;
   #syncing: Promise<RegistrationStatus> | undefined;
   #stopped = false;
+  readonly #logger: Logger | undefined;
 
   constructor(options: UmaRegistrarOptions) {
     this.#o = options;
+    this.#logger = options.logger || undefined;
     this.#store = options.store ?? new MemoryStore();
   }
 
@@ -192,7 +195,7 @@ export class UmaRegistrar {
         }
       }
       if (err instanceof ProtectionApiError && err.error === 'invalid_scope') {
-        this.#o.logger?.error('the AS does not know a scope the route requires: declare it on the resource', { resource: key, scopes });
+        this.#logger?.error('the AS does not know a scope the route requires: declare it on the resource', { resource: key, scopes });
       }
       throw err;
     }
@@ -219,12 +222,12 @@ export class UmaRegistrar {
         pending: keys.filter((k) => !outcome.mapping[k] || failed.has(k)),
         ...(outcome.failures.length ? { lastError: outcome.failures.map((f) => `${f.key}: ${f.error.message}`).join('; ').slice(0, 500) } : {}),
       };
-      if (outcome.failures.length) this.#o.logger?.warn('some resources could not be registered', { failures: this.#status.lastError });
+      if (outcome.failures.length) this.#logger?.warn('some resources could not be registered', { failures: this.#status.lastError });
     } catch (err) {
       this.#client = undefined; // rediscover next time
       const message = err instanceof Error ? err.message : String(err);
       this.#status = { state: 'failing', registered: this.#status.registered, pending: [...this.#declared.keys()].filter((k) => !this.#mapping?.[k]), lastError: message.slice(0, 500) };
-      this.#o.logger?.warn('resource registration failed; will retry', { issuer: this.#o.issuer, reason: this.#status.lastError });
+      this.#logger?.warn('resource registration failed; will retry', { issuer: this.#o.issuer, reason: this.#status.lastError });
       throw err;
     }
     return this.status();
@@ -263,7 +266,7 @@ export class UmaRegistrar {
       try {
         parsed = JSON.parse(raw) as RegistrationMapping;
       } catch {
-        this.#o.logger?.warn('the stored registration mapping is corrupt; resources will be found by name');
+        this.#logger?.warn('the stored registration mapping is corrupt; resources will be found by name');
       }
     }
     this.#mapping = parsed;
