@@ -1,6 +1,7 @@
 /**
  * Reading UMA permissions from a validated RPT: the `permissions` of an UMA introspection answer
- * (FedAuthz §5.1.1), or Keycloak's `authorization.permissions` of a JWT RPT (SPEC-DIGEST §2.5).
+ * (FedAuthz §5.1.1; UMA 1.0's `resource_set_id`/`scopes`), or Keycloak's `authorization.permissions`
+ * of a JWT RPT (SPEC-DIGEST §2.5).
  */
 
 /** One permission of an RPT, normalised. */
@@ -26,7 +27,8 @@ export function rptPermissions(claims: Readonly<Record<string, unknown>>): RptPe
   for (const p of raw) {
     if (!p || typeof p !== 'object') continue;
     const o = p as Record<string, unknown>;
-    const id = typeof o.resource_id === 'string' ? o.resource_id : typeof o.rsid === 'string' ? o.rsid : undefined;
+    // UMA 2.0 `resource_id`, Keycloak `rsid`, UMA 1.0 `resource_set_id`.
+    const id = [o.resource_id, o.rsid, o.resource_set_id].find((v): v is string => typeof v === 'string');
     const scopes = Array.isArray(o.resource_scopes) ? o.resource_scopes : Array.isArray(o.scopes) ? o.scopes : [];
     if (!id || !scopes.every((s) => typeof s === 'string')) continue;
     const perm: RptPermission = { resourceId: id, scopes: scopes as string[] };
