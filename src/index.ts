@@ -8,7 +8,7 @@
 export { oauthResourceServer, type ResourceServerMiddleware } from './express/middleware.js';
 export { requireScopes, ROUTE_SCOPES, type ScopeDeclaration, type ScopeHandler, type RouteScopes } from './express/require-scopes.js';
 export { getAuth } from './express/request-context.js';
-export { umaProtection, ROUTE_UMA, type UmaProtection, type UmaProtectionOptions } from './express/uma.js';
+export { umaProtection, ROUTE_UMA, type UmaProtection, type UmaProtectionOptions, type UmaRouteOptions } from './express/uma.js';
 export { scanRoutes, type ScannedRoute } from './express/route-scan.js';
 export { UmaRegistrar, type UmaRegistrarOptions, type RegistrationStatus } from './uma/registrar.js';
 export type { ResourceDescription, RegisteredResource, UmaProfileName, PermissionRequest } from './uma/profiles.js';

@@ -28,10 +28,22 @@ export interface UmaProtectionOptions extends UmaRegistrarOptions, RouteResource
   realm?: string;
 }
 
+/** Options of one UMA-protected route. */
+export interface UmaRouteOptions {
+  /**
+   * The key of the resource a request is about, for resources registered per object at run time
+   * (`(req) => \`album:${req.params.id}\``). Default: the route's own resource (`route:<path template>`).
+   */
+  resourceKey?: (req: Request) => string;
+}
+
 /** UMA protection for an app: route middleware, registration from routes, and the registrar. */
 export interface UmaProtection {
-  /** Route middleware: the RPT must hold these scopes on this route's resource. */
-  require(...scopes: string[]): RequestHandler;
+  /**
+   * Route middleware: the RPT must hold these scopes on the request's resource. The last argument may be
+   * {@link UmaRouteOptions}. Routes without `resourceKey` are registered from the routes themselves.
+   */
+  require(...args: Array<string | UmaRouteOptions>): RequestHandler;
   /** Describe the app's UMA routes as resources and keep them registered (in the background, with retries). */
   registerRoutes(app: object): UmaRegistrar;
   /** Describe the app's UMA routes as resources without syncing (for `plan`, or a sync you run yourself). */
@@ -53,10 +65,13 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
       params: [...(options.realm !== undefined ? ([['realm', options.realm]] as Array<[string, string]>) : []), ['as_uri', registrar.issuer], ['ticket', ticket]],
     });
 
-  function require(...scopes: string[]): RequestHandler {
+  function require(...args: Array<string | UmaRouteOptions>): RequestHandler {
+    const last = args[args.length - 1];
+    const routeOptions: UmaRouteOptions = typeof last === 'object' ? last : {};
+    const scopes = args.filter((a): a is string => typeof a === 'string');
     const req_: ScopeRequirement = requirement(scopes);
     const handler = async (req: Request, res: Response, next: NextFunction) => {
-      const key = `route:${req.baseUrl}${(req.route as { path?: string } | undefined)?.path ?? req.path}`;
+      const key = routeOptions.resourceKey ? routeOptions.resourceKey(req) : `route:${req.baseUrl}${(req.route as { path?: string } | undefined)?.path ?? req.path}`;
       const id = registrar.resourceId(key);
       // Until the resource is registered nobody can hold a permission for it: 503, never an allow.
       if (!id) return respondWithError(server, new AuthorizationServerUnavailableError('this resource is not registered at the authorization server yet'), res, next);
@@ -93,7 +108,8 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
     const h = ((req: Request, res: Response, next: NextFunction) => {
       handler(req, res, next).catch((err: unknown) => respondWithError(server, err, res, next));
     }) as RequestHandler & { [ROUTE_UMA]: ScopeRequirement };
-    Object.defineProperty(h, ROUTE_UMA, { value: req_ });
+    // Per-object routes are registered by the app (registrar.register), not from the route table.
+    if (!routeOptions.resourceKey) Object.defineProperty(h, ROUTE_UMA, { value: req_ });
     return h;
   }
 

@@ -1,6 +1,7 @@
 /**
- * The published shape: the package builds, and both `import` and `require()` of it (and of its
- * `/testing` entry point) work on this Node, with type declarations for each.
+ * The published shape: the package builds, both `import` and `require()` of it (and of its `/testing`
+ * entry point) work on this Node with type declarations for each, and the examples, which use the
+ * package by its name exactly as users would, run to a successful end. One file, so one build.
  */
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
@@ -50,4 +51,16 @@ describe('package build and exports', () => {
     expect(pkg.engines.node).toBe('>=20.19.0');
     expect(pkg.peerDependencies.express).toBe('^4.21 || ^5');
   });
+});
+
+describe('examples (on the built package)', () => {
+  beforeAll(() => {
+    if (!existsSync(join(root, 'dist/esm/index.js'))) node(['scripts/build.mjs']);
+  }, 120_000);
+
+  it.each([['orders-api'], ['uma-photos']])('examples/%s/demo.mjs walks through every step and exits 0', (name) => {
+    const out = node([`examples/${name}/demo.mjs`]);
+    expect(out).toMatch(/behaved as expected/);
+    expect(out).not.toContain('✘');
+  }, 60_000);
 });
