@@ -4,8 +4,10 @@
  * package by its name exactly as users would, run to a successful end. One file, so one build.
  */
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { startDevAuthorizationServer, type DevUmaAuthorizationServer } from '../../src/testing/index.js';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..');
@@ -62,5 +64,28 @@ describe('examples (on the built package)', () => {
     const out = node([`examples/${name}/demo.mjs`]);
     expect(out).toMatch(/behaved as expected/);
     expect(out).not.toContain('✘');
+  }, 60_000);
+});
+
+describe('the CLI (oauth-resource-server plan|sync)', () => {
+  it('plans without touching the AS, then syncs, then plans nothing to do', async () => {
+    if (!existsSync(join(root, 'dist/esm/cli.js'))) node(['scripts/build.mjs']);
+    const as = (await startDevAuthorizationServer({ resources: [{ identifier: 'https://photos.example.com', scopes: ['view'] }], uma: true })) as DevUmaAuthorizationServer;
+    const dir = mkdtempSync(join(tmpdir(), 'ors-cli-'));
+    try {
+      const env = { ...process.env, ISSUER: as.issuer, CLIENT_ID: as.resourceServerClient.clientId, CLIENT_SECRET: as.resourceServerClient.clientSecret, STORE: join(dir, 'state.json') };
+      const cli = (command: string) =>
+        new Promise<string>((resolve, reject) => {
+          execFile(process.execPath, ['dist/esm/cli.js', command, '--config', 'test/package/fixtures/uma.config.mjs'], { cwd: root, env, timeout: 30_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)));
+        });
+      expect(await cli('plan')).toMatch(/^\+ create {2}route:\/albums\/:id {2}scopes: delete view$/m);
+      expect(as.uma.resources()).toHaveLength(0);
+      expect(await cli('sync')).toMatch(/registered: 1, pending: 0/);
+      expect(as.uma.resources()).toHaveLength(1);
+      expect(await cli('plan')).toMatch(/^= keep {4}route:\/albums\/:id/m);
+    } finally {
+      await as.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 });
