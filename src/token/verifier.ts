@@ -17,6 +17,7 @@ import { importSecret, verifySignature, type JwsAlgorithm, type VerificationKey 
 import { RemoteKeySet } from './jwks.js';
 import { checkClaims, checkHeader, decodeJws, type DecodedJws } from './jwt.js';
 import { checkIntrospection, Introspector } from './introspection.js';
+import { assertTokenSyntax } from './extract.js';
 
 /** A verified token: the context route code sees, and what the caller re-checks per request. */
 export interface VerifiedToken {
@@ -103,6 +104,7 @@ export class TokenVerifier {
   }
 
   #verifyUncached(token: string, key: string | undefined, stale: VerifiedToken | undefined): VerifiedToken | Promise<VerifiedToken> {
+    assertTokenSyntax(token);
     let jws: DecodedJws | undefined;
     try {
       jws = decodeJws(token);

@@ -38,8 +38,7 @@ describe.each(['keycloak', 'uma1'] as const)('UMA profile %s', (profile) => {
   }
   const scopesOf = (rep: object) => {
     const r = rep as { resource_scopes?: unknown; scopes?: unknown };
-    return
-((r.resource_scopes ?? r.scopes) as Array<string | { name: string }>).map((s) => (typeof s === 'string' ? s : s.name)).sort();
+    return ((r.resource_scopes ?? r.scopes) as Array<string | { name: string }>).map((s) => (typeof s === 'string' ? s : s.name)).sort();
   };
 
   it('registers, finds its resources again after losing the mapping, updates and deletes (CONFORMANCE 72)', async () => {
