@@ -6,7 +6,7 @@ import type { Request, Response, NextFunction, RequestHandler } from 'express';
 import { ResourceServer } from '../resource-server.js';
 import type { ResourceServerOptions } from '../options.js';
 import type { Authenticated } from '../resource-server.js';
-import { AUTH, MOUNT, SERVER, type KitState } from './request-context.js';
+import { STATE, type KitState, type RequestState } from './request-context.js';
 import { respondWithError } from './respond.js';
 
 /** The middleware, with the core resource server it wraps. */
@@ -31,12 +31,11 @@ export function oauthResourceServer(options: ResourceServerOptions | ResourceSer
   void server.warmUp();
 
   const middleware = function oauthResourceServerMiddleware(req: Request, res: Response, next: NextFunction): void {
-    const state = req as unknown as KitState;
     const mount = req.baseUrl;
-    state[SERVER] = server;
-    state[MOUNT] = mount;
+    const state: RequestState = { server, mount, auth: undefined };
+    (req as unknown as KitState)[STATE] = state;
     const accept = (a: Authenticated) => {
-      state[AUTH] = a;
+      state.auth = a;
       // RFC 6750 §2.3: a response to a query-token request SHOULD be Cache-Control: private.
       if (a.location === 'query') res.setHeader('cache-control', 'private');
       next();

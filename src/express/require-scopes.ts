@@ -5,7 +5,7 @@
 import type { Request, Response, NextFunction, RequestHandler } from 'express';
 import { ConfigurationError, InsufficientScopeError } from '../errors.js';
 import { challengeScopes, requirement, type RouteScopes, type ScopeRequirement } from '../scopes/requirement.js';
-import { AUTH, MOUNT, SERVER, type KitState } from './request-context.js';
+import { STATE, type KitState } from './request-context.js';
 import { respondWithError } from './respond.js';
 
 /** A scope declaration on a route. */
@@ -52,18 +52,17 @@ function declare(args: Array<string | ScopeDeclaration>): RouteScopes {
 export function requireScopes(...scopes: Array<string | ScopeDeclaration>): ScopeHandler {
   const declared = declare(scopes);
   const handler = function requireScopesHandler(req: Request, res: Response, next: NextFunction): void {
-    const state = req as unknown as KitState;
-    const server = state[SERVER];
-    if (!server) {
+    const state = (req as unknown as KitState)[STATE];
+    if (!state?.server) {
       return next(new ConfigurationError('requireScopes() needs app.use(oauthResourceServer(...)) before the route', 'ERR_NOT_AUTHENTICATED'));
     }
-    const auth = state[AUTH];
+    const { server, auth } = state;
     if (!auth) return respondWithError(server, server.missingCredentials(), res, next);
     let req_: ScopeRequirement;
     if (declared.kind === 'static') req_ = declared.requirement;
     else {
       try {
-        req_ = server.derivedRequirement(req.method, `${req.baseUrl}${(req.route as { path?: string } | undefined)?.path ?? req.path}`, state[MOUNT] ?? '', declared.resource);
+        req_ = server.derivedRequirement(req.method, `${req.baseUrl}${(req.route as { path?: string } | undefined)?.path ?? req.path}`, state.mount, declared.resource);
       } catch (err) {
         return respondWithError(server, err, res, next);
       }

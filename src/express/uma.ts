@@ -13,7 +13,7 @@ import { grants } from '../uma/permissions.js';
 import { UmaRegistrar, type UmaRegistrarOptions } from '../uma/registrar.js';
 import { resourcesFromRoutes, type RouteResourceOptions } from '../uma/route-resources.js';
 import { scanRoutes } from './route-scan.js';
-import { AUTH, type KitState } from './request-context.js';
+import { stateOf } from './request-context.js';
 import { respondWithError } from './respond.js';
 import type { ResourceServerMiddleware } from './middleware.js';
 
@@ -75,8 +75,8 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
       const id = registrar.resourceId(key);
       // Until the resource is registered nobody can hold a permission for it: 503, never an allow.
       if (!id) return respondWithError(server, new AuthorizationServerUnavailableError('this resource is not registered at the authorization server yet'), res, next);
-      const state = req as unknown as KitState;
-      let auth: Authenticated | undefined = state[AUTH];
+      const state = stateOf(req);
+      let auth: Authenticated | undefined = state.auth;
       if (!auth) {
         try {
           auth = await server.authenticate(req, req.baseUrl);
@@ -87,7 +87,7 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
         }
       }
       if (auth && grants(auth.context.claims, id, req_.allOf, Date.now() / 1000, tol)) {
-        state[AUTH] = auth;
+        state.auth = auth;
         return next();
       }
       let ticket: string;
