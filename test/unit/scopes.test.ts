@@ -22,7 +22,7 @@ describe('conventions', () => {
     ['resource:verb', 'orders:read'],
     ['uri:action', 'https://api.example.com/orders:read'],
     ['verb', 'read'],
-  ] as const)('%s names GET /orders → %s', (convention, scope) => {
+  ] as Array<['verb:resource' | 'resource:verb' | 'uri:action' | 'verb', string]>)('%s names GET /orders → %s', (convention, scope) => {
     expect(scopeFor(convention, 'read', 'orders', ID)).toBe(scope);
   });
 
