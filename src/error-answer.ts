@@ -9,6 +9,8 @@ import { formatChallenge, type Challenge } from './www-authenticate.js';
 /** Settings that shape answers. */
 export interface AnswerSettings {
   realm: string | undefined;
+  /** RFC 9728 §5.1: the metadata URL every challenge carries, when metadata is on. */
+  resourceMetadata?: string | undefined;
   includeScopeInChallenge: boolean;
   format: 'json' | 'problem';
 }
@@ -27,6 +29,7 @@ const TITLES: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized'
 export function bearerChallenge(err: ResourceServerError | undefined, settings: AnswerSettings): Challenge {
   const params: Challenge['params'] = [];
   if (settings.realm !== undefined) params.push(['realm', settings.realm]);
+  if (settings.resourceMetadata !== undefined) params.push(['resource_metadata', settings.resourceMetadata]);
   if (err?.oauthError) {
     params.push(['error', err.oauthError]);
     params.push(['error_description', err.message]);

@@ -7,6 +7,7 @@ import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, isJwsAlgorithm, type JwsAlgorit
 import type { ScopeConvention } from './scopes/conventions.js';
 import type { CryptoKey } from 'jose';
 import type { CacheStore } from './stores/store.js';
+import type { MetadataOptions } from './metadata.js';
 import { DEFAULT_METHOD_VERBS } from './scopes/conventions.js';
 
 /** Where the kit reports what an operator must know (never token material). */
@@ -152,6 +153,11 @@ export interface ResourceServerOptions {
   };
   /** Where warnings go. Default: `console.warn`/`console.error` with a prefix; `false` silences. */
   logger?: Logger | false;
+  /**
+   * RFC 9728 protected resource metadata: `true` or its options. Then every 401/403 challenge carries
+   * `resource_metadata` (§5.1) and `protectedResourceMetadata()` serves the document. Default off.
+   */
+  metadata?: boolean | MetadataOptions;
 }
 
 /** Every default, in one place. */
@@ -231,6 +237,7 @@ export interface ResolvedOptions {
   httpTimeoutMs: number;
   httpMaxResponseBytes: number;
   logger: Logger;
+  metadata: MetadataOptions | undefined;
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -397,5 +404,33 @@ export function resolveOptions(options: ResourceServerOptions): ResolvedOptions 
     httpTimeoutMs: positive(options.http?.timeoutMs ?? DEFAULTS.httpTimeoutMs, 'http.timeoutMs'),
     httpMaxResponseBytes: positive(options.http?.maxResponseBytes ?? DEFAULTS.httpMaxResponseBytes, 'http.maxResponseBytes'),
     logger: options.logger === false ? silentLogger : (options.logger ?? consoleLogger),
+    metadata: resolveMetadata(options.metadata, resources, publicBaseUrl),
   };
+}
+
+function resolveMetadata(m: ResourceServerOptions['metadata'], resources: readonly string[], publicBaseUrl: string | undefined): MetadataOptions | undefined {
+  if (!m) return undefined;
+  const o: MetadataOptions = m === true ? {} : m;
+  // RFC 9728 §1.2 (CONFORMANCE 55): a metadata-publishing identifier is an https URL without a fragment.
+  for (const id of publicBaseUrl ? [publicBaseUrl] : resources) {
+    let u: URL;
+    try {
+      u = new URL(id);
+    } catch {
+      fail(`resource identifier ${JSON.stringify(id)} must be an https URL to publish metadata (RFC 9728 §1.2)`);
+    }
+    if (!isSecureOrLoopback(u)) fail(`resource identifier ${JSON.stringify(id)} must be an https URL to publish metadata (RFC 9728 §1.2; http only on loopback)`);
+  }
+  for (const [name, v] of [['resourceDocumentation', o.resourceDocumentation], ['resourcePolicyUri', o.resourcePolicyUri], ['resourceTosUri', o.resourceTosUri], ['jwksUri', o.jwksUri]] as const) {
+    if (v !== undefined) {
+      try {
+        new URL(v);
+      } catch {
+        fail(`metadata.${name} must be an absolute URL`);
+      }
+    }
+  }
+  for (const a of o.authorizationServers ?? []) validateIssuerUrl(a, 'metadata.authorizationServers[]');
+  if (o.signing && (o.signing.alg === 'none' || !o.signing.issuer)) fail('metadata.signing needs an asymmetric alg (never "none") and an issuer');
+  return o;
 }

@@ -11,6 +11,7 @@ import { TokenVerifier, type VerifiedToken } from './token/verifier.js';
 import { challengeScopes, requirement, type ScopeRequirement } from './scopes/requirement.js';
 import { resourceNameFromPath, scopeFor } from './scopes/conventions.js';
 import { answerFor, type ErrorAnswer } from './error-answer.js';
+import { metadataUrl } from './metadata.js';
 
 /** The result of authenticating a request. */
 export interface Authenticated extends VerifiedToken {
@@ -25,6 +26,8 @@ export interface ResourceIdentity {
   readonly matcher: AudienceMatcher;
   /** The path prefix routes carry before the resource name (stripped when deriving scopes). */
   readonly pathPrefix: string;
+  /** The RFC 9728 metadata URL of the primary identifier, when metadata is on. */
+  readonly metadataUrl: string | undefined;
 }
 
 /** A resource server: validates tokens issued for this resource and checks scopes. */
@@ -62,7 +65,15 @@ export class ResourceServer {
           pathPrefix = '';
         }
       }
-      id = { primary, matcher: new AudienceMatcher(ids, o.audienceMatching), pathPrefix };
+      let url: string | undefined;
+      if (o.metadata) {
+        try {
+          url = metadataUrl(primary);
+        } catch {
+          url = undefined;
+        }
+      }
+      id = { primary, matcher: new AudienceMatcher(ids, o.audienceMatching), pathPrefix, metadataUrl: url };
       if (this.#identities.size < 1000) this.#identities.set(mountPath, id);
     }
     return id;
@@ -106,11 +117,15 @@ export class ResourceServer {
     return r;
   }
 
-  /** The answer (status, challenge, body) for an error; `format` overrides the configured body format. */
-  answer(error: unknown, format?: 'json' | 'problem'): ErrorAnswer {
+  /**
+   * The answer (status, challenge, body) for an error; `format` overrides the configured body format;
+   * `mountPath` selects the identity whose metadata URL the challenge names.
+   */
+  answer(error: unknown, format?: 'json' | 'problem', mountPath = ''): ErrorAnswer {
     const o = this.options;
     return answerFor(error, {
       realm: o.realm,
+      resourceMetadata: o.metadata && o.metadata.challenge !== false ? this.identity(mountPath).metadataUrl : undefined,
       includeScopeInChallenge: o.includeScopeInChallenge,
       format: format ?? (o.errorResponse === 'problem' ? 'problem' : 'json'),
     });

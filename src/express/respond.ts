@@ -2,10 +2,13 @@
 import type { Response, NextFunction } from 'express';
 import { ResourceServerError } from '../errors.js';
 import type { ResourceServer } from '../resource-server.js';
+import { STATE, type KitState } from './request-context.js';
 
 /** Answer an error the configured way: write it out, or (`errorResponse: 'next'`) pass it to `next(err)`. */
 export function respondWithError(server: ResourceServer, error: unknown, res: Response, next: NextFunction): void {
-  const answer = server.answer(error);
+  // The mount path of the app-wide middleware selects the identity (and so the metadata URL) of the answer.
+  const req = res.req as (KitState & { baseUrl?: string }) | undefined;
+  const answer = server.answer(error, undefined, req?.[STATE]?.mount ?? req?.baseUrl ?? '');
   if (!(error instanceof ResourceServerError)) {
     server.options.logger.error('unexpected error while authorizing a request', { reason: error instanceof Error ? error.name : typeof error });
   } else if (error.status >= 500 && error.code === 'ERR_CONFIGURATION') {

@@ -1,0 +1,101 @@
+/**
+ * Serving RFC 9728 protected resource metadata from an Express app: at the well-known URL of each
+ * identifier (the path-insertion rule of §3.1), public (CORS `*`), cacheable (§7.10), and built from
+ * the same declarations the middleware enforces: `scopes_supported` is the scopes the routes require.
+ */
+import { Router, type Request, type Response } from 'express';
+import { ConfigurationError } from '../errors.js';
+import { ResourceServer } from '../resource-server.js';
+import { buildMetadata, metadataPath, signMetadata, type ProtectedResourceMetadata } from '../metadata.js';
+import { scanRoutes } from './route-scan.js';
+import type { ResourceServerMiddleware } from './middleware.js';
+
+/** Options of {@link protectedResourceMetadata}. */
+export interface MetadataRouterOptions {
+  /** The app whose routes declare the scopes (`scopes_supported`); scanned at the first request. */
+  app?: object;
+  /** Mount paths of the app-wide middleware, for identifiers derived from `publicBaseUrl`. Default `['']`. */
+  mountPaths?: readonly string[];
+}
+
+/**
+ * A router that serves the metadata document of every identifier of the resource server. Mount it at the
+ * root of the host, before the app-wide middleware (the document is public):
+ *
+ * ```ts
+ * const rs = oauthResourceServer({ issuer, resource, metadata: { resourceName: 'Orders API' } });
+ * app.use(protectedResourceMetadata(rs, { app }));
+ * app.use(rs);
+ * ```
+ */
+export function protectedResourceMetadata(resourceServer: ResourceServer | ResourceServerMiddleware, options: MetadataRouterOptions = {}): Router {
+  const server = resourceServer instanceof ResourceServer ? resourceServer : resourceServer.resourceServer;
+  const o = server.options;
+  if (!o.metadata) throw new ConfigurationError('protectedResourceMetadata needs the resource server option `metadata`');
+  const metadata = o.metadata;
+  const identities = (options.mountPaths ?? ['']).flatMap((mount) => {
+    const identity = server.identity(mount);
+    return identity.matcher.identifiers.map((id) => ({ id, mount }));
+  });
+  const documents = new Map<string, Promise<ProtectedResourceMetadata>>();
+
+  const scopes = (mount: string): string[] => {
+    if (!options.app) return [];
+    const out = new Set<string>();
+    for (const route of scanRoutes(options.app)) {
+      for (const method of route.methods) {
+        const req = route.scopes.kind === 'static' ? route.scopes.requirement : server.derivedRequirement(method, route.path, mount, route.scopes.resource);
+        for (const s of [...req.allOf, ...req.anyOf]) out.add(s);
+      }
+    }
+    return [...out];
+  };
+  const document = (id: string, mount: string) => {
+    let d = documents.get(id);
+    if (!d) {
+      const doc = buildMetadata(
+        {
+          resource: id,
+          authorizationServers: o.issuers.map((i) => i.issuer),
+          scopes: scopes(mount),
+          bearerMethods: ['header', ...(o.tokenLocations.body ? (['body'] as const) : []), ...(o.tokenLocations.query ? (['query'] as const) : [])],
+        },
+        metadata,
+      );
+      d = metadata.signing ? signMetadata(doc, metadata.signing) : Promise.resolve(doc);
+      documents.set(id, d);
+    }
+    return d;
+  };
+
+  // Exact path comparison (no route patterns, no prefix match): `/.well-known/oauth-protected-resource-other`
+  // and a trailing slash are not the document (RFC 9728 §3.1).
+  const byPath = new Map(identities.map(({ id, mount }) => [metadataPath(id).split('?')[0]!, { id, mount }]));
+  const router = Router();
+  router.use((req: Request, res: Response, next) => {
+    const hit = byPath.get(req.path);
+    if (!hit || (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS')) return next();
+    res.setHeader('access-control-allow-origin', '*');
+    if (req.method === 'OPTIONS') {
+      res.setHeader('access-control-allow-methods', 'GET, HEAD');
+      res.statusCode = 204;
+      return res.end();
+    }
+    document(hit.id, hit.mount).then(
+      (doc) => {
+        const body = JSON.stringify(doc);
+        res.statusCode = 200;
+        res.setHeader('cache-control', `public, max-age=${metadata.maxAgeSeconds ?? 3600}`);
+        res.setHeader('content-type', 'application/json');
+        res.setHeader('content-length', String(Buffer.byteLength(body)));
+        res.end(req.method === 'HEAD' ? undefined : body);
+      },
+      () => {
+        res.statusCode = 500;
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ error: 'server_error', error_description: 'the metadata could not be signed' }));
+      },
+    );
+  });
+  return router;
+}
