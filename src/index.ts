@@ -17,6 +17,7 @@ export { ProtectionApiError } from './uma/resource-registration.js';
 export { resourcesFromRoutes, type DeclaredRoute, type RouteResourceOptions } from './uma/route-resources.js';
 export { storeOwnerAuthorization } from './authz-server/protection-token.js';
 export { FileStore } from './stores/file.js';
+export { registerResourceServer, type SelfRegistrationOptions, type ResourceServerCredentials } from './authz-server/client-registration.js';
 export { protectedResourceMetadata, type MetadataRouterOptions } from './express/metadata.js';
 export { buildMetadata, metadataUrl, type MetadataOptions, type ProtectedResourceMetadata } from './metadata.js';
 export { ResourceServer, type Authenticated, type ResourceIdentity } from './resource-server.js';

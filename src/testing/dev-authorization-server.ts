@@ -40,6 +40,11 @@ export interface DevAuthorizationServerOptions {
    * The resource-server client then gets PATs (client credentials, scope `uma_protection`).
    */
   uma?: true | DevUmaOptions;
+  /**
+   * Turn on dynamic client registration (RFC 7591, at `/reg`) and its management (RFC 7592), protected by
+   * this initial access token.
+   */
+  registration?: { initialAccessToken: string };
 }
 
 /** What {@link DevAuthorizationServer.mintAccessToken} takes. */
@@ -203,6 +208,12 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
       introspection: { enabled: true, allowedPolicy: async () => true },
       jwtIntrospection: { enabled: true },
       revocation: { enabled: true, allowedPolicy: async () => true },
+      ...(options.registration
+        ? {
+            registration: { enabled: true, initialAccessToken: options.registration.initialAccessToken },
+            registrationManagement: { enabled: true, rotateRegistrationAccessToken: false },
+          }
+        : {}),
       resourceIndicators: {
         enabled: true,
         defaultResource: async () => undefined,

@@ -1,0 +1,143 @@
+/**
+ * The resource server registers itself as a client of the AS (RFC 7591) and manages that registration
+ * (RFC 7592): on first start with an initial access token or a software statement; on later starts the
+ * stored credentials are reused, updated when the configuration changed, and registered anew when the
+ * AS has forgotten the client (401 on the configuration endpoint, RFC 7592 §2). The credentials are
+ * then what introspection and the PAT use.
+ */
+import { ConfigurationError } from '../errors.js';
+import { httpRequest, type HttpResponse } from '../http/client.js';
+import type { CacheStore } from '../stores/store.js';
+import { FileStore } from '../stores/file.js';
+import { discoverAuthorizationServer } from './discovery.js';
+
+/** Options of {@link registerResourceServer}. */
+export interface SelfRegistrationOptions {
+  /** The AS's issuer identifier. */
+  issuer: string;
+  /** The registration endpoint; default from the AS's metadata (`registration_endpoint`). */
+  registrationEndpoint?: string;
+  /** An initial access token (RFC 7591 §3), sent as a bearer token. */
+  initialAccessToken?: string;
+  /** A software statement (RFC 7591 §2.3): a signed JWT of client metadata. */
+  softwareStatement?: string;
+  /**
+   * Client metadata (RFC 7591 §2) beyond the defaults (`client_credentials` grant, no redirect URIs, no
+   * response types, `client_secret_basic`), e.g. `client_name`, `scope`.
+   */
+  metadata?: Record<string, unknown>;
+  /** Where the credentials are kept. Default a FileStore at `.oauth-resource-server/credentials.json`. */
+  store?: CacheStore;
+  timeoutMs?: number;
+}
+
+/** The resource server's credentials at the AS. */
+export interface ResourceServerCredentials {
+  clientId: string;
+  clientSecret: string;
+  registrationAccessToken?: string;
+  registrationClientUri?: string;
+  /** When the secret expires (seconds since the epoch), 0 for never (RFC 7591 §3.2.1). */
+  clientSecretExpiresAt?: number;
+}
+
+interface Stored extends ResourceServerCredentials {
+  fingerprint: string;
+}
+
+const FOREVER = 100 * 365 * 24 * 3600 * 1000;
+const RFC7591_ERRORS = new Set(['invalid_redirect_uri', 'invalid_client_metadata', 'invalid_software_statement', 'unapproved_software_statement']);
+
+/** The metadata the kit registers: what a resource server needs (its PAT by client credentials, introspection). */
+export function resourceServerMetadata(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { grant_types: ['client_credentials'], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'client_secret_basic', ...extra };
+}
+
+/**
+ * Register (or reuse, update, re-register) the resource server as a client of the AS. Registration
+ * errors (RFC 7591 §3.2.2) throw a {@link ConfigurationError} naming the error: a start-up error.
+ */
+export async function registerResourceServer(options: SelfRegistrationOptions): Promise<ResourceServerCredentials> {
+  const store = options.store ?? new FileStore('.oauth-resource-server/credentials.json');
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const key = `ors:client-registration:${options.issuer}`;
+  const metadata = resourceServerMetadata(options.metadata);
+  const fingerprint = JSON.stringify(metadata, Object.keys(metadata).sort()) + (options.softwareStatement ?? '');
+  const raw = await store.get(key);
+  const stored = raw ? (JSON.parse(raw) as Stored) : undefined;
+
+  if (stored?.registrationClientUri && stored.registrationAccessToken) {
+    const auth = { authorization: `Bearer ${stored.registrationAccessToken}`, accept: 'application/json' };
+    if (stored.fingerprint === fingerprint) {
+      // RFC 7592 §2.1: read it, to know the AS still has us.
+      const res = await httpRequest(stored.registrationClientUri, { headers: auth, timeoutMs, maxBytes: 1 << 20 });
+      if (res.status === 200) return publicPart(await save(store, key, { ...stored, ...credentialsFrom(res, stored) }, fingerprint));
+      if (res.status !== 401 && res.status !== 403 && res.status !== 404) throw registrationError(res, 'read');
+    } else {
+      // RFC 7592 §2.2: a complete update, with client_id, without the management values.
+      const body = JSON.stringify({ ...metadata, client_id: stored.clientId, client_secret: stored.clientSecret, ...(options.softwareStatement ? { software_statement: options.softwareStatement } : {}) });
+      const res = await httpRequest(stored.registrationClientUri, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body, timeoutMs, maxBytes: 1 << 20 });
+      if (res.status === 200) return publicPart(await save(store, key, { ...stored, ...credentialsFrom(res, stored) }, fingerprint));
+      if (res.status !== 401 && res.status !== 403 && res.status !== 404) throw registrationError(res, 'update');
+    }
+    // 401 (RFC 7592 §2: the client does not exist any more, or the token is void): register anew.
+  } else if (stored && stored.fingerprint === fingerprint) {
+    return publicPart(stored); // registered without management: nothing to check
+  }
+
+  let endpoint = options.registrationEndpoint;
+  if (!endpoint) {
+    const { metadata: as } = await discoverAuthorizationServer(options.issuer, { timeoutMs, maxBytes: 1 << 20 });
+    if (typeof as.registration_endpoint !== 'string') throw new ConfigurationError(`the authorization server ${options.issuer} offers no registration_endpoint (RFC 7591)`);
+    endpoint = as.registration_endpoint;
+  }
+  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+  if (options.initialAccessToken) headers.authorization = `Bearer ${options.initialAccessToken}`;
+  const res = await httpRequest(endpoint, { method: 'POST', headers, body: JSON.stringify({ ...metadata, ...(options.softwareStatement ? { software_statement: options.softwareStatement } : {}) }), timeoutMs, maxBytes: 1 << 20 });
+  if (res.status !== 201 && res.status !== 200) throw registrationError(res, 'registration');
+  return publicPart(await save(store, key, credentialsFrom(res, undefined), fingerprint));
+}
+
+function credentialsFrom(res: HttpResponse, previous: ResourceServerCredentials | undefined): ResourceServerCredentials {
+  let body: Record<string, unknown>;
+  try {
+    body = JSON.parse(res.body.toString('utf8')) as Record<string, unknown>;
+  } catch {
+    throw new ConfigurationError('the authorization server answered the registration with something that is not JSON');
+  }
+  const clientId = typeof body.client_id === 'string' ? body.client_id : previous?.clientId;
+  const clientSecret = typeof body.client_secret === 'string' ? body.client_secret : previous?.clientSecret;
+  if (!clientId || !clientSecret) throw new ConfigurationError('the authorization server returned no client_id or client_secret (RFC 7591 §3.2.1)');
+  const out: ResourceServerCredentials = { clientId, clientSecret };
+  // RFC 7592 §2.1: the AS may rotate the registration access token on any answer.
+  const rat = typeof body.registration_access_token === 'string' ? body.registration_access_token : previous?.registrationAccessToken;
+  const uri = typeof body.registration_client_uri === 'string' ? body.registration_client_uri : previous?.registrationClientUri;
+  if (rat) out.registrationAccessToken = rat;
+  if (uri) out.registrationClientUri = uri;
+  if (typeof body.client_secret_expires_at === 'number') out.clientSecretExpiresAt = body.client_secret_expires_at;
+  return out;
+}
+
+function registrationError(res: HttpResponse, what: string): ConfigurationError {
+  let error: string | undefined;
+  let description: string | undefined;
+  try {
+    const b = JSON.parse(res.body.toString('utf8')) as { error?: unknown; error_description?: unknown };
+    if (typeof b.error === 'string') error = b.error;
+    if (typeof b.error_description === 'string') description = b.error_description.slice(0, 300);
+  } catch {
+    // no JSON body
+  }
+  const known = error && RFC7591_ERRORS.has(error) ? ` (RFC 7591 §3.2.2 ${error})` : error ? ` (${error})` : '';
+  return new ConfigurationError(`oauth-resource-server: the authorization server refused the ${what} of the resource server: HTTP ${res.status}${known}${description ? `: ${description}` : ''}`);
+}
+
+async function save(store: CacheStore, key: string, c: ResourceServerCredentials, fingerprint: string): Promise<ResourceServerCredentials> {
+  await store.set(key, JSON.stringify({ ...c, fingerprint } satisfies Stored), FOREVER);
+  return c;
+}
+
+function publicPart(c: ResourceServerCredentials): ResourceServerCredentials {
+  const { clientId, clientSecret, registrationAccessToken, registrationClientUri, clientSecretExpiresAt } = c;
+  return { clientId, clientSecret, ...(registrationAccessToken ? { registrationAccessToken } : {}), ...(registrationClientUri ? { registrationClientUri } : {}), ...(clientSecretExpiresAt !== undefined ? { clientSecretExpiresAt } : {}) };
+}
