@@ -3,7 +3,7 @@
  * body. Framework-agnostic; the Express layer only writes it out. Never a stack trace, never token
  * material: descriptions are the kit's own fixed texts.
  */
-import { InsufficientScopeError, ResourceServerError, AuthorizationServerUnavailableError } from './errors.js';
+import { InsufficientScopeError, InsufficientUserAuthenticationError, ResourceServerError, AuthorizationServerUnavailableError } from './errors.js';
 import { formatChallenge, type Challenge } from './www-authenticate.js';
 
 /** Settings that shape answers. */
@@ -35,6 +35,11 @@ export function bearerChallenge(err: ResourceServerError | undefined, settings: 
     params.push(['error_description', err.message]);
     if (err instanceof InsufficientScopeError && settings.includeScopeInChallenge && err.requiredScopes.length) {
       params.push(['scope', err.requiredScopes.join(' ')]);
+    }
+    // RFC 9470 §3: what the client should ask the AS for.
+    if (err instanceof InsufficientUserAuthenticationError) {
+      if (err.acrValues?.length) params.push(['acr_values', err.acrValues.join(' ')]);
+      if (err.maxAge !== undefined) params.push(['max_age', String(err.maxAge)]);
     }
   }
   return { scheme: 'Bearer', params };

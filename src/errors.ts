@@ -23,12 +23,16 @@ export type ErrorCode =
   | 'ERR_TOKEN_CLAIM'
   | 'ERR_TOKEN_INACTIVE'
   | 'ERR_INSUFFICIENT_SCOPE'
+  | 'ERR_INSUFFICIENT_USER_AUTHENTICATION'
+  | 'ERR_DPOP_PROOF'
+  | 'ERR_DPOP_NONCE'
+  | 'ERR_TOKEN_BINDING'
   | 'ERR_AUTHORIZATION_SERVER_UNAVAILABLE'
   | 'ERR_CONFIGURATION'
   | 'ERR_NOT_AUTHENTICATED';
 
 /** The OAuth error codes of RFC 6750 §3.1 this kit answers with. */
-export type OAuthErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
+export type OAuthErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'insufficient_user_authentication' | 'invalid_dpop_proof' | 'use_dpop_nonce';
 
 /** Base class of every error the kit throws or passes to `next(err)`. */
 export class ResourceServerError extends Error {
@@ -102,6 +106,45 @@ export class InsufficientScopeError extends ResourceServerError {
   constructor(requiredScopes: readonly string[], message = 'the access token lacks a scope this resource requires') {
     super('ERR_INSUFFICIENT_SCOPE', 403, 'insufficient_scope', message);
     this.requiredScopes = requiredScopes;
+  }
+}
+
+/**
+ * The token's authentication event is too weak or too old (RFC 9470 §3): 401
+ * `insufficient_user_authentication` with `acr_values` and/or `max_age` in the challenge.
+ */
+export class InsufficientUserAuthenticationError extends ResourceServerError {
+  /** Acceptable `acr` values, in order of preference. */
+  readonly acrValues: readonly string[] | undefined;
+  /** The largest acceptable time since the user authenticated, in seconds. */
+  readonly maxAge: number | undefined;
+  constructor(message: string, acrValues?: readonly string[], maxAge?: number) {
+    super('ERR_INSUFFICIENT_USER_AUTHENTICATION', 401, 'insufficient_user_authentication', message);
+    this.acrValues = acrValues;
+    this.maxAge = maxAge;
+  }
+}
+
+/** A token bound to a key or certificate was presented without the matching proof: 401 `invalid_token` (RFC 9449 §7, RFC 8705 §3). */
+export class TokenBindingError extends ResourceServerError {
+  constructor(message: string) {
+    super('ERR_TOKEN_BINDING', 401, 'invalid_token', message);
+  }
+}
+
+/** The DPoP proof is missing, malformed or does not match the request: 401 `invalid_dpop_proof` (RFC 9449 §7.1). */
+export class InvalidDpopProofError extends ResourceServerError {
+  constructor(message: string) {
+    super('ERR_DPOP_PROOF', 401, 'invalid_dpop_proof', message);
+  }
+}
+
+/** The proof lacks the current server nonce: 401 `use_dpop_nonce` with a fresh `DPoP-Nonce` (RFC 9449 §9). */
+export class UseDpopNonceError extends ResourceServerError {
+  readonly nonce: string;
+  constructor(nonce: string, message = 'a DPoP nonce is required') {
+    super('ERR_DPOP_NONCE', 401, 'use_dpop_nonce', message);
+    this.nonce = nonce;
   }
 }
 

@@ -8,6 +8,8 @@
 export { oauthResourceServer, type ResourceServerMiddleware } from './express/middleware.js';
 export { requireScopes, ROUTE_SCOPES, type ScopeDeclaration, type ScopeHandler, type RouteScopes } from './express/require-scopes.js';
 export { getAuth } from './express/request-context.js';
+export { requireAuthentication } from './express/require-authentication.js';
+export type { AuthenticationRequirement } from './step-up.js';
 export { umaProtection, ROUTE_UMA, type UmaProtection, type UmaProtectionOptions, type UmaRouteOptions } from './express/uma.js';
 export { scanRoutes, type ScannedRoute } from './express/route-scan.js';
 export { UmaRegistrar, type UmaRegistrarOptions, type RegistrationStatus } from './uma/registrar.js';
@@ -31,6 +33,10 @@ export {
   InvalidRequestError,
   InvalidTokenError,
   InsufficientScopeError,
+  InsufficientUserAuthenticationError,
+  TokenBindingError,
+  InvalidDpopProofError,
+  UseDpopNonceError,
   AuthorizationServerUnavailableError,
   ConfigurationError,
   type ErrorCode,
@@ -42,3 +48,25 @@ export type { ScopeRequirement } from './scopes/requirement.js';
 export type { JwsAlgorithm } from './token/jws.js';
 export type { HttpRequestLike } from './token/extract.js';
 export type { ErrorAnswer } from './error-answer.js';
+export { attributeProvider, type AttributeProviderRouter, type AttributeProviderRouterOptions, type AttributeProviderUmaOptions } from './express/attribute-provider.js';
+export {
+  AttributeProvider,
+  STANDARD_SCOPE_CLAIMS,
+  claimGroupResources,
+  negotiateClaimsFormat,
+  type AttributeProviderOptions,
+  type ClaimsSigningKey,
+  type ClaimsFormat,
+  type ClaimsRequest,
+  type ClaimsAnswer,
+  type ClaimGroup,
+  type ClaimGroupResourceOptions,
+  type UserLookup,
+} from './attribute-provider.js';
+export {
+  authorizationDetailsFor,
+  readAuthorizationDetails,
+  COMMON_AUTHORIZATION_DETAIL_FIELDS,
+  type AuthorizationDetail,
+  type AuthorizationDetailsPolicy,
+} from './authorization-details.js';

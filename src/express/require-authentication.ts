@@ -1,0 +1,26 @@
+/** Per-route step-up requirements (RFC 9470): `requireAuthentication({ acrValues, maxAgeSeconds })`. */
+import type { Request, Response, NextFunction, RequestHandler } from 'express';
+import { ConfigurationError } from '../errors.js';
+import { assertAuthenticationRequirement, checkAuthentication, type AuthenticationRequirement } from '../step-up.js';
+import { STATE, type KitState } from './request-context.js';
+import { respondWithError } from './respond.js';
+
+/**
+ * Require an authentication context class and/or a recent authentication on a route. Needs the app-wide
+ * middleware before it. Refusals are 401 `insufficient_user_authentication` with `acr_values` / `max_age`.
+ */
+export function requireAuthentication(requirement: AuthenticationRequirement): RequestHandler {
+  const req_ = assertAuthenticationRequirement(requirement);
+  return function requireAuthenticationHandler(req: Request, res: Response, next: NextFunction): void {
+    const state = (req as unknown as KitState)[STATE];
+    if (!state?.server) return next(new ConfigurationError('requireAuthentication() needs app.use(oauthResourceServer(...)) before the route', 'ERR_NOT_AUTHENTICATED'));
+    const { server, auth } = state;
+    if (!auth) return respondWithError(server, server.missingCredentials(), res, next);
+    try {
+      checkAuthentication(auth.context.claims, req_, Date.now() / 1000, server.options.clockToleranceSeconds);
+    } catch (err) {
+      return respondWithError(server, err, res, next);
+    }
+    next();
+  };
+}

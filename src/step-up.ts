@@ -1,0 +1,43 @@
+/**
+ * Step-up authentication (RFC 9470): a route may require an authentication context class (`acr`) and a
+ * recent authentication (`auth_time`). When the token cannot show either, the client gets a 401
+ * `insufficient_user_authentication` challenge telling it what to ask the AS for (§3).
+ */
+import { InsufficientUserAuthenticationError } from './errors.js';
+
+/** What a route requires of the user's authentication. */
+export interface AuthenticationRequirement {
+  /** Acceptable `acr` values, in order of preference (the challenge's `acr_values`). */
+  acrValues?: readonly string[];
+  /** Largest acceptable time since the user authenticated, in seconds (the challenge's `max_age`). */
+  maxAgeSeconds?: number;
+}
+
+/**
+ * Throw {@link InsufficientUserAuthenticationError} unless the claims meet the requirement. A token without
+ * `acr` or `auth_time` where one is required cannot prove it, and is challenged (RFC 9470 §3, §6).
+ */
+export function checkAuthentication(claims: Readonly<Record<string, unknown>>, req: AuthenticationRequirement, nowSeconds: number, toleranceSeconds: number): void {
+  const { acrValues, maxAgeSeconds } = req;
+  if (acrValues?.length) {
+    const acr = claims.acr;
+    if (typeof acr !== 'string' || !acrValues.includes(acr)) {
+      throw new InsufficientUserAuthenticationError('a stronger authentication is required', acrValues, maxAgeSeconds);
+    }
+  }
+  if (maxAgeSeconds !== undefined) {
+    const authTime = claims.auth_time;
+    if (typeof authTime !== 'number' || !Number.isFinite(authTime) || nowSeconds - authTime > maxAgeSeconds + toleranceSeconds) {
+      throw new InsufficientUserAuthenticationError('a more recent authentication is required', acrValues, maxAgeSeconds);
+    }
+  }
+}
+
+/** Validate a requirement at declaration time. */
+export function assertAuthenticationRequirement(req: AuthenticationRequirement): AuthenticationRequirement {
+  if (req.maxAgeSeconds !== undefined && (!Number.isInteger(req.maxAgeSeconds) || req.maxAgeSeconds < 0)) {
+    throw new TypeError('maxAgeSeconds must be a non-negative integer (RFC 9470 §3 max_age)');
+  }
+  for (const v of req.acrValues ?? []) if (typeof v !== 'string' || !/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(v)) throw new TypeError(`invalid acr value ${JSON.stringify(v)}`);
+  return Object.freeze({ ...req });
+}
