@@ -3,7 +3,7 @@
  * body. Framework-agnostic; the Express layer only writes it out. Never a stack trace, never token
  * material: descriptions are the kit's own fixed texts.
  */
-import { InsufficientScopeError, InsufficientUserAuthenticationError, ResourceServerError, AuthorizationServerUnavailableError } from './errors.js';
+import { InsufficientScopeError, InsufficientUserAuthenticationError, ResourceServerError, AuthorizationServerUnavailableError, UseDpopNonceError } from './errors.js';
 import { formatChallenge, type Challenge } from './www-authenticate.js';
 
 /** Settings that shape answers. */
@@ -13,6 +13,10 @@ export interface AnswerSettings {
   resourceMetadata?: string | undefined;
   includeScopeInChallenge: boolean;
   format: 'json' | 'problem';
+  /** DPoP (RFC 9449 §7.1): the accepted proof algorithms, and whether DPoP is required. */
+  dpop?: { algs: readonly string[]; required: boolean } | undefined;
+  /** The scheme the request used (errors are answered in that scheme, §7.2). */
+  scheme?: 'bearer' | 'dpop' | undefined;
 }
 
 /** A ready-to-send answer. */
@@ -26,7 +30,7 @@ export interface ErrorAnswer {
 const TITLES: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 500: 'Internal Server Error', 503: 'Service Unavailable' };
 
 /** The `Bearer` challenge for an error (or for no credentials, without `error`: RFC 6750 §3). */
-export function bearerChallenge(err: ResourceServerError | undefined, settings: AnswerSettings): Challenge {
+export function bearerChallenge(err: ResourceServerError | undefined, settings: AnswerSettings, scheme = 'Bearer'): Challenge {
   const params: Challenge['params'] = [];
   if (settings.realm !== undefined) params.push(['realm', settings.realm]);
   if (settings.resourceMetadata !== undefined) params.push(['resource_metadata', settings.resourceMetadata]);
@@ -42,7 +46,25 @@ export function bearerChallenge(err: ResourceServerError | undefined, settings: 
       if (err.maxAge !== undefined) params.push(['max_age', String(err.maxAge)]);
     }
   }
-  return { scheme: 'Bearer', params };
+  if (scheme === 'DPoP' && settings.dpop) params.push(['algs', settings.dpop.algs.join(' ')]);
+  return { scheme, params };
+}
+
+/**
+ * The challenges of an answer. Without DPoP: one `Bearer` challenge. With DPoP (RFC 9449 §7.1, §7.2): no
+ * credentials → `Bearer` and `DPoP algs=…`, both without `error` (only `DPoP` when DPoP is required); an
+ * error → the scheme the client used (DPoP when DPoP is required).
+ */
+function challenges(err: ResourceServerError | undefined, settings: AnswerSettings): string {
+  const withError = err?.oauthError ? err : undefined;
+  if (!settings.dpop) return formatChallenge(bearerChallenge(withError, settings));
+  if (!withError) {
+    const list = settings.dpop.required ? [] : [bearerChallenge(undefined, settings)];
+    list.push(bearerChallenge(undefined, settings, 'DPoP'));
+    return list.map(formatChallenge).join(', ');
+  }
+  const dpop = settings.scheme === 'dpop' || settings.dpop.required;
+  return formatChallenge(bearerChallenge(withError, settings, dpop ? 'DPoP' : 'Bearer'));
 }
 
 /** Build the answer for any error the kit raised; anything else is a generic 500 with nothing leaked. */
@@ -51,9 +73,11 @@ export function answerFor(error: unknown, settings: AnswerSettings): ErrorAnswer
   const status = err?.status ?? 500;
   const headers: Record<string, string> = { 'cache-control': 'no-store' };
   if (status === 401 || status === 400 || status === 403) {
-    headers['www-authenticate'] = formatChallenge(bearerChallenge(err?.oauthError ? err : undefined, settings));
+    headers['www-authenticate'] = challenges(err, settings);
   }
   if (err instanceof AuthorizationServerUnavailableError) headers['retry-after'] = String(err.retryAfterSeconds);
+  // RFC 9449 §9: the nonce to use, with a response that must not be cached.
+  if (err instanceof UseDpopNonceError) headers['dpop-nonce'] = err.nonce;
 
   // The OAuth error code of the body: RFC 6750's, or for 5xx RFC 6749's nearest codes.
   const code = err?.oauthError ?? (status === 503 ? 'temporarily_unavailable' : status >= 500 ? 'server_error' : undefined);

@@ -8,6 +8,8 @@ import type { ScopeConvention } from './scopes/conventions.js';
 import type { CryptoKey } from 'jose';
 import type { CacheStore } from './stores/store.js';
 import type { MetadataOptions } from './metadata.js';
+import type { DpopOptions } from './sender/dpop.js';
+import type { MtlsOptions } from './sender/mtls.js';
 import { DEFAULT_METHOD_VERBS } from './scopes/conventions.js';
 
 /** Where the kit reports what an operator must know (never token material). */
@@ -158,6 +160,10 @@ export interface ResourceServerOptions {
    * `resource_metadata` (§5.1) and `protectedResourceMetadata()` serves the document. Default off.
    */
   metadata?: boolean | MetadataOptions;
+  /** DPoP (RFC 9449): `true` or its options. Default off (a DPoP-bound token is still refused as Bearer). */
+  dpop?: boolean | DpopOptions;
+  /** Certificate-bound tokens (RFC 8705): how the client certificate arrives behind a proxy. */
+  mtls?: MtlsOptions;
 }
 
 /** Every default, in one place. */
@@ -238,6 +244,8 @@ export interface ResolvedOptions {
   httpMaxResponseBytes: number;
   logger: Logger;
   metadata: MetadataOptions | undefined;
+  dpop: DpopOptions | undefined;
+  mtls: MtlsOptions | undefined;
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -405,6 +413,8 @@ export function resolveOptions(options: ResourceServerOptions): ResolvedOptions 
     httpMaxResponseBytes: positive(options.http?.maxResponseBytes ?? DEFAULTS.httpMaxResponseBytes, 'http.maxResponseBytes'),
     logger: options.logger === false ? silentLogger : (options.logger ?? consoleLogger),
     metadata: resolveMetadata(options.metadata, resources, publicBaseUrl),
+    dpop: options.dpop === true ? {} : options.dpop || undefined,
+    mtls: options.mtls,
   };
 }
 

@@ -5,7 +5,10 @@
  */
 import { InsufficientScopeError, InvalidTokenError, MissingCredentialsError, ConfigurationError } from './errors.js';
 import { resolveOptions, type ResolvedOptions, type ResourceServerOptions } from './options.js';
-import { extractBearerToken, type HttpRequestLike } from './token/extract.js';
+import { assertTokenSyntax, extractBearerToken, readAuthorization, type ExtractedToken, type HttpRequestLike } from './token/extract.js';
+import { DpopVerifier } from './sender/dpop.js';
+import { checkCertificateBinding, type TlsRequestLike } from './sender/mtls.js';
+import { InvalidDpopProofError, InvalidRequestError, TokenBindingError } from './errors.js';
 import { AudienceMatcher } from './token/audience.js';
 import { TokenVerifier, type VerifiedToken } from './token/verifier.js';
 import { challengeScopes, requirement, type ScopeRequirement } from './scopes/requirement.js';
@@ -17,7 +20,12 @@ import { metadataUrl } from './metadata.js';
 export interface Authenticated extends VerifiedToken {
   /** Where the token was found. */
   readonly location: 'header' | 'body' | 'query';
+  /** The scheme it came with: `bearer` (RFC 6750) or `dpop` (RFC 9449, proof checked). */
+  readonly scheme: 'bearer' | 'dpop';
 }
+
+/** The request parts authentication reads: extraction's, plus what DPoP and mTLS need. */
+export type AuthenticatableRequest = HttpRequestLike & TlsRequestLike & { originalUrl?: string | undefined };
 
 /** The identifiers that apply at one mount path. */
 export interface ResourceIdentity {
@@ -38,11 +46,24 @@ export class ResourceServer {
   readonly verifier: TokenVerifier;
   readonly #identities = new Map<string, ResourceIdentity>();
   readonly #derived = new Map<string, ScopeRequirement>();
+  /** DPoP proof checks, when DPoP is on. */
+  readonly dpop: DpopVerifier | undefined;
 
   /** Validates options now: a configuration mistake throws {@link ConfigurationError} here. */
   constructor(options: ResourceServerOptions) {
     this.options = resolveOptions(options);
     this.verifier = new TokenVerifier(this.options);
+    const d = this.options.dpop;
+    if (d) {
+      // htu is compared against a configured origin, never the request's Host (RFC 9449 §4.3 check 9).
+      const base = d.baseUrl ?? this.options.publicBaseUrl ?? this.options.resources.find((r) => /^https?:\/\//.test(r));
+      if (!base) throw new ConfigurationError('oauth-resource-server: DPoP needs dpop.baseUrl (the public origin requests arrive at)');
+      try {
+        this.dpop = new DpopVerifier(d, new URL(base).origin, this.options.clockToleranceSeconds);
+      } catch (err) {
+        throw new ConfigurationError(`oauth-resource-server: ${(err as Error).message}`);
+      }
+    }
   }
 
   /** Fetch keys of configured issuers ahead of the first request. Never throws. */
@@ -83,14 +104,47 @@ export class ResourceServer {
    * Authenticate a request: undefined when it carries no token; the verified token (synchronously when
    * known now, else a promise); throws/rejects with a typed error otherwise.
    */
-  authenticate(req: HttpRequestLike, mountPath = ''): Authenticated | undefined | Promise<Authenticated> {
+  authenticate(req: AuthenticatableRequest, mountPath = ''): Authenticated | undefined | Promise<Authenticated> {
     const o = this.options;
-    const found = extractBearerToken(req, o.tokenLocations, o.maxTokenLength);
+    let found: ExtractedToken | undefined;
+    let proof: string | undefined;
+    const auth = this.dpop ? readAuthorization(req, o.maxTokenLength) : undefined;
+    if (auth?.scheme === 'dpop') {
+      // RFC 9449 §7.1: `Authorization: DPoP <token>` and exactly one `DPoP` proof header (§4.3 check 1).
+      if (!auth.credentials) throw new InvalidRequestError('ERR_REQUEST_MALFORMED', 'the DPoP scheme needs a token');
+      if (auth.credentials.length > o.maxTokenLength) throw new InvalidRequestError('ERR_TOKEN_TOO_LARGE', 'the access token is larger than this server accepts');
+      if (extractBearerToken({ ...req, headers: { ...req.headers, authorization: undefined } }, o.tokenLocations, o.maxTokenLength)) {
+        throw new InvalidRequestError('ERR_TOKEN_MULTIPLE', 'the access token was sent in more than one place');
+      }
+      proof = singleDpopHeader(req);
+      found = { token: auth.credentials, location: 'header' };
+      assertTokenSyntax(found.token);
+    } else {
+      found = extractBearerToken(req, o.tokenLocations, o.maxTokenLength);
+    }
     if (!found) return undefined;
     const identity = this.identity(mountPath);
+    const token = found;
+    const finish = (v: VerifiedToken) => this.#bind(checkAudience(v, identity, token.location, proof ? 'dpop' : 'bearer'), req, token.token, proof);
     const v = this.verifier.verify(found.token);
-    if (v instanceof Promise) return v.then((r) => checkAudience(r, identity, found.location));
-    return checkAudience(v, identity, found.location);
+    if (v instanceof Promise) return v.then(finish);
+    return finish(v);
+  }
+
+  /** Sender constraint (RFC 9449 §7, RFC 8705 §3): the proof or certificate must match the token's `cnf`. */
+  #bind(a: Authenticated, req: AuthenticatableRequest, token: string, proof: string | undefined): Authenticated {
+    const cnf = a.context.claims.cnf as Record<string, unknown> | undefined;
+    const jkt = cnf && typeof cnf.jkt === 'string' ? cnf.jkt : undefined;
+    if (proof !== undefined) {
+      const path = (req.originalUrl ?? req.url ?? '/').split('?')[0];
+      this.dpop!.check(proof, { method: (req.method ?? 'GET').toUpperCase(), url: `${this.dpop!.baseUrl}${path}`, accessToken: token, jkt });
+    } else {
+      // §7.2 (CONFORMANCE 35): a DPoP-bound token is never accepted as a bearer token.
+      if (jkt !== undefined || (cnf && cnf.jkt !== undefined)) throw new TokenBindingError('a DPoP-bound access token must be presented with the DPoP scheme');
+      if (this.dpop?.mode === 'required') throw new TokenBindingError('this resource accepts only DPoP-bound access tokens');
+    }
+    if (cnf && cnf['x5t#S256'] !== undefined) checkCertificateBinding(cnf['x5t#S256'], req, this.options.mtls);
+    return a;
   }
 
   /** Throw {@link InsufficientScopeError} unless the token meets the requirement. */
@@ -121,9 +175,11 @@ export class ResourceServer {
    * The answer (status, challenge, body) for an error; `format` overrides the configured body format;
    * `mountPath` selects the identity whose metadata URL the challenge names.
    */
-  answer(error: unknown, format?: 'json' | 'problem', mountPath = ''): ErrorAnswer {
+  answer(error: unknown, format?: 'json' | 'problem', mountPath = '', scheme?: 'bearer' | 'dpop'): ErrorAnswer {
     const o = this.options;
     return answerFor(error, {
+      dpop: this.dpop ? { algs: this.dpop.algorithms, required: this.dpop.mode === 'required' } : undefined,
+      scheme,
       realm: o.realm,
       resourceMetadata: o.metadata && o.metadata.challenge !== false ? this.identity(mountPath).metadataUrl : undefined,
       includeScopeInChallenge: o.includeScopeInChallenge,
@@ -137,10 +193,19 @@ export class ResourceServer {
   }
 }
 
-function checkAudience(v: VerifiedToken, identity: ResourceIdentity, location: Authenticated['location']): Authenticated {
+function singleDpopHeader(req: AuthenticatableRequest): string {
+  const v = req.headers.dpop;
+  let count = 0;
+  const raw = req.rawHeaders ?? [];
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'dpop') count++;
+  if (typeof v !== 'string' || !v || count > 1) throw new InvalidDpopProofError('exactly one DPoP proof header is required');
+  return v;
+}
+
+function checkAudience(v: VerifiedToken, identity: ResourceIdentity, location: Authenticated['location'], scheme: Authenticated['scheme']): Authenticated {
   // RFC 9068 §4 step 4, RFC 8707 (CONFORMANCE 20): the token must be issued for this resource.
   if ((v.audienceRequired || v.context.audience.length > 0) && !identity.matcher.matches(v.context.audience)) {
     throw new InvalidTokenError('ERR_TOKEN_AUDIENCE', 'the access token was not issued for this resource');
   }
-  return { context: v.context, granted: v.granted, expiresAtMs: v.expiresAtMs, audienceRequired: v.audienceRequired, location };
+  return { context: v.context, granted: v.granted, expiresAtMs: v.expiresAtMs, audienceRequired: v.audienceRequired, location, scheme };
 }

@@ -59,6 +59,10 @@ export function protectedResourceMetadata(resourceServer: ResourceServer | Resou
           authorizationServers: o.issuers.map((i) => i.issuer),
           scopes: scopes(mount),
           bearerMethods: ['header', ...(o.tokenLocations.body ? (['body'] as const) : []), ...(o.tokenLocations.query ? (['query'] as const) : [])],
+          // RFC 9728 §2 (CONFORMANCE 53): true exactly when the resource server refuses tokens that are not DPoP-bound.
+          dpopRequired: server.dpop?.mode === 'required',
+          ...(server.dpop ? { dpopAlgorithms: server.dpop.algorithms } : {}),
+          mtlsBound: Boolean(o.mtls),
         },
         metadata,
       );

@@ -7,8 +7,11 @@ import { STATE, type KitState } from './request-context.js';
 /** Answer an error the configured way: write it out, or (`errorResponse: 'next'`) pass it to `next(err)`. */
 export function respondWithError(server: ResourceServer, error: unknown, res: Response, next: NextFunction): void {
   // The mount path of the app-wide middleware selects the identity (and so the metadata URL) of the answer.
-  const req = res.req as (KitState & { baseUrl?: string }) | undefined;
-  const answer = server.answer(error, undefined, req?.[STATE]?.mount ?? req?.baseUrl ?? '');
+  const req = res.req as (KitState & { baseUrl?: string; headers?: Record<string, unknown> }) | undefined;
+  // RFC 9449 §7.2: an error is answered in the scheme the client used.
+  const authorization = req?.headers?.authorization;
+  const scheme = typeof authorization === 'string' && /^dpop /i.test(authorization) ? 'dpop' : 'bearer';
+  const answer = server.answer(error, undefined, req?.[STATE]?.mount ?? req?.baseUrl ?? '', scheme);
   if (!(error instanceof ResourceServerError)) {
     server.options.logger.error('unexpected error while authorizing a request', { reason: error instanceof Error ? error.name : typeof error });
   } else if (error.status >= 500 && error.code === 'ERR_CONFIGURATION') {

@@ -157,6 +157,11 @@ function describe(err: unknown): string {
 }
 
 const BEARER = /^bearer$/i;
+const DPOP = /^dpop$/i;
+
+function hasJkt(cnf: unknown): boolean {
+  return Boolean(cnf && typeof cnf === 'object' && typeof (cnf as { jkt?: unknown }).jkt === 'string');
+}
 
 /**
  * Check an introspection answer (RFC 7662 §2.2, §4). Throws {@link InvalidTokenError} for an inactive or
@@ -179,9 +184,9 @@ export function checkIntrospection(answer: Record<string, unknown>, issuer: stri
   if (aud !== undefined && !(typeof aud === 'string' || (Array.isArray(aud) && aud.every((a) => typeof a === 'string')))) {
     throw new InvalidTokenError('ERR_TOKEN_AUDIENCE', 'the introspection aud is malformed');
   }
-  // RFC 6750 tokens only; a DPoP-bound token (token_type "DPoP", RFC 9449 §6.2) is not accepted as a bearer token.
-  if (tokenType !== undefined && (typeof tokenType !== 'string' || !BEARER.test(tokenType))) {
-    throw new InvalidTokenError('ERR_TOKEN_TYPE', 'the access token is not a bearer token');
+  // Bearer (RFC 6750) or DPoP (RFC 9449 §6.2); a DPoP token must carry its binding, checked per request.
+  if (tokenType !== undefined && (typeof tokenType !== 'string' || !(BEARER.test(tokenType) || (DPOP.test(tokenType) && hasJkt(answer.cnf))))) {
+    throw new InvalidTokenError('ERR_TOKEN_TYPE', 'the access token type is not accepted');
   }
   if (scope !== undefined && typeof scope !== 'string') throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the introspection scope is not a string');
   for (const [name, v] of [['sub', sub], ['client_id', clientId]] as const) {

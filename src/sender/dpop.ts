@@ -1,0 +1,183 @@
+/**
+ * DPoP (RFC 9449) at the resource server: proof validation (§4.3), binding to the token's `cnf.jkt`
+ * (§6, §7.1), replay protection (§11.1) and server-provided nonces (§9). Signatures are checked with
+ * node:crypto like access tokens (this runs on every DPoP request).
+ */
+import { createHmac, createPublicKey, hash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import { InvalidDpopProofError, TokenBindingError, UseDpopNonceError } from '../errors.js';
+import { decodeJws } from '../token/jwt.js';
+import { keyFits, verifySignature, type JwsAlgorithm } from '../token/jws.js';
+
+/** DPoP settings. */
+export interface DpopOptions {
+  /** `allowed` (default): Bearer and DPoP; `required`: DPoP only (metadata says `dpop_bound_access_tokens_required`). */
+  mode?: 'allowed' | 'required';
+  /** Accepted proof algorithms (asymmetric only). Default ES256, ES384, EdDSA, Ed25519, RS256, PS256. */
+  algorithms?: readonly JwsAlgorithm[];
+  /** How old a proof's `iat` may be, seconds (§11.1). Default 60. */
+  maxProofAgeSeconds?: number;
+  /** Server nonces (§9): a secret (≥ 32 bytes, shared by replicas) and the rotation period. Default off. */
+  nonce?: { secret: string | Uint8Array; rotateSeconds?: number };
+  /**
+   * The public origin (`https://api.example.com`) `htu` is compared against; never the request's `Host`.
+   * Default: `publicBaseUrl`, or the origin of the first resource identifier.
+   */
+  baseUrl?: string;
+  /** Most `jti`s remembered for replay detection. Default 100,000. */
+  maxReplayEntries?: number;
+}
+
+const DEFAULT_ALGS: readonly JwsAlgorithm[] = ['ES256', 'ES384', 'EdDSA', 'Ed25519', 'RS256', 'PS256'];
+
+/** The RFC 7638 JWK thumbprint (SHA-256, base64url) of a public key: required members only, sorted. */
+export function jwkThumbprint(jwk: Record<string, unknown>): string {
+  let members: Record<string, unknown>;
+  if (jwk.kty === 'RSA') members = { e: jwk.e, kty: 'RSA', n: jwk.n };
+  else if (jwk.kty === 'EC') members = { crv: jwk.crv, kty: 'EC', x: jwk.x, y: jwk.y };
+  else if (jwk.kty === 'OKP') members = { crv: jwk.crv, kty: 'OKP', x: jwk.x };
+  else throw new InvalidDpopProofError('the DPoP proof key type is not supported');
+  for (const v of Object.values(members)) if (typeof v !== 'string') throw new InvalidDpopProofError('the DPoP proof key is malformed');
+  return hash('sha256', JSON.stringify(members), 'base64url');
+}
+
+/** The `htu` form of a URL (§4.3 check 9): scheme and host lower-cased, default port dropped, no query or fragment. */
+export function normalizeHtu(url: string): string | undefined {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What the request offers for a proof check. */
+export interface ProofContext {
+  method: string;
+  /** The request target as the client used it: base URL + path (query is ignored). */
+  url: string;
+  accessToken: string;
+  /** The token's `cnf.jkt`. */
+  jkt: string | undefined;
+}
+
+/** Validates DPoP proofs for one resource server. */
+export class DpopVerifier {
+  readonly mode: 'allowed' | 'required';
+  readonly algorithms: readonly JwsAlgorithm[];
+  readonly baseUrl: string;
+  readonly #maxAge: number;
+  readonly #seen: LRUCache<string, true>;
+  readonly #nonceKey: Buffer | undefined;
+  readonly #rotateMs: number;
+  readonly #tolerance: number;
+
+  constructor(options: DpopOptions, baseUrl: string, toleranceSeconds: number) {
+    this.mode = options.mode ?? 'allowed';
+    this.algorithms = options.algorithms ?? DEFAULT_ALGS;
+    if (this.algorithms.some((a) => a.startsWith('HS'))) throw new TypeError('DPoP proofs use asymmetric algorithms only (RFC 9449 §4.2)');
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+    this.#maxAge = options.maxProofAgeSeconds ?? 60;
+    this.#tolerance = toleranceSeconds;
+    this.#seen = new LRUCache({ max: options.maxReplayEntries ?? 100_000, ttl: (this.#maxAge + 2 * toleranceSeconds + 1) * 1000 });
+    if (options.nonce) {
+      const key = typeof options.nonce.secret === 'string' ? Buffer.from(options.nonce.secret) : Buffer.from(options.nonce.secret);
+      if (key.length < 32) throw new TypeError('the DPoP nonce secret must be at least 32 bytes');
+      this.#nonceKey = key;
+    }
+    this.#rotateMs = (options.nonce?.rotateSeconds ?? 300) * 1000;
+  }
+
+  /** Whether server nonces are on. */
+  get noncesRequired(): boolean {
+    return this.#nonceKey !== undefined;
+  }
+
+  /** A fresh nonce (§9): the current time slot and its MAC, unpredictable and checkable by every replica. */
+  currentNonce(now = Date.now()): string {
+    const slot = Math.floor(now / this.#rotateMs);
+    return this.#nonceFor(slot);
+  }
+
+  #nonceFor(slot: number): string {
+    const s = slot.toString(36);
+    return `${s}.${createHmac('sha256', this.#nonceKey!).update(s).digest('base64url')}`;
+  }
+
+  /** Whether a nonce is the current one or the previous one (a grace period of one rotation). */
+  #nonceValid(nonce: unknown, now: number): boolean {
+    if (typeof nonce !== 'string' || nonce.length > 64) return false;
+    const slot = Math.floor(now / this.#rotateMs);
+    for (const candidate of [this.#nonceFor(slot), this.#nonceFor(slot - 1)]) {
+      const a = Buffer.from(candidate);
+      const b = Buffer.from(nonce);
+      if (a.length === b.length && timingSafeEqual(a, b)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Check a proof against the request and the token (§4.3, §7.1). Throws {@link InvalidDpopProofError},
+   * {@link UseDpopNonceError} or {@link TokenBindingError}.
+   */
+  check(proof: string, ctx: ProofContext): void {
+    // Decoding errors of the proof are proof errors, not token errors.
+    let jws;
+    try {
+      jws = decodeJws(proof);
+    } catch {
+      throw new InvalidDpopProofError('the DPoP proof is not a JWT');
+    }
+    const { header, payload } = jws;
+    // §4.3 checks 4, 5: typ dpop+jwt; an asymmetric algorithm from the allow-list.
+    if (header.typ !== 'dpop+jwt') throw new InvalidDpopProofError('the DPoP proof typ must be dpop+jwt');
+    const alg = header.alg as JwsAlgorithm;
+    if (typeof header.alg !== 'string' || !this.algorithms.includes(alg)) throw new InvalidDpopProofError('the DPoP proof algorithm is not accepted');
+    if (header.crit !== undefined) throw new InvalidDpopProofError('the DPoP proof uses an unsupported extension');
+    // §4.3 checks 6, 7: the embedded key is public and verifies the signature.
+    const jwk = header.jwk;
+    if (!jwk || typeof jwk !== 'object' || Array.isArray(jwk)) throw new InvalidDpopProofError('the DPoP proof has no jwk');
+    const j = jwk as Record<string, unknown>;
+    if (j.d !== undefined || j.p !== undefined || j.k !== undefined) throw new InvalidDpopProofError('the DPoP proof jwk contains a private key');
+    let key;
+    try {
+      key = createPublicKey({ key: j as import('node:crypto').JsonWebKey, format: 'jwk' });
+    } catch {
+      throw new InvalidDpopProofError('the DPoP proof jwk is malformed');
+    }
+    if (!keyFits({ kid: undefined, alg: undefined, key }, alg) || !verifySignature(alg, key, jws.data, jws.signature)) {
+      throw new InvalidDpopProofError('the DPoP proof signature is invalid');
+    }
+    const { jti, htm, htu, iat, ath, nonce } = payload;
+    if (typeof jti !== 'string' || jti.length < 1 || jti.length > 256) throw new InvalidDpopProofError('the DPoP proof jti is missing');
+    // §4.3 check 8: htm is the method.
+    if (htm !== ctx.method) throw new InvalidDpopProofError('the DPoP proof htm does not match the request method');
+    // §4.3 check 9: htu is this request's URI, query and fragment ignored, compared against the configured origin.
+    if (typeof htu !== 'string' || normalizeHtu(htu) === undefined || normalizeHtu(htu) !== normalizeHtu(ctx.url)) {
+      throw new InvalidDpopProofError('the DPoP proof htu does not match the request URI');
+    }
+    // §4.3 check 11, §11.1: iat within the acceptance window.
+    const now = Date.now();
+    const nowS = now / 1000;
+    if (typeof iat !== 'number' || iat > nowS + this.#tolerance || iat < nowS - this.#maxAge - this.#tolerance) {
+      throw new InvalidDpopProofError('the DPoP proof iat is outside the acceptance window');
+    }
+    // §4.3 check 12: ath is the hash of this very access token.
+    if (ath !== hash('sha256', ctx.accessToken, 'base64url')) throw new InvalidDpopProofError('the DPoP proof ath does not match the access token');
+    // §7.1: the proof key is the key the token is bound to (CONFORMANCE 39).
+    const thumbprint = jwkThumbprint(j);
+    if (ctx.jkt === undefined) throw new TokenBindingError('the access token is not bound to a DPoP key');
+    if (thumbprint !== ctx.jkt) throw new TokenBindingError('the DPoP proof key does not match the access token binding');
+    // §9, §11.3: once nonces are on, a proof without the current (or previous) nonce is refused.
+    if (this.#nonceKey && !this.#nonceValid(nonce, now)) throw new UseDpopNonceError(this.currentNonce(now));
+    // §11.1: each jti once within the window (per key, hashed to bound memory).
+    const replayKey = hash('sha256', `${thumbprint}.${jti}`, 'base64url');
+    if (this.#seen.has(replayKey)) throw new InvalidDpopProofError('the DPoP proof was already used');
+    this.#seen.set(replayKey, true);
+  }
+
+  /** An unpredictable value, for tests and callers that mint their own nonces. */
+  static randomNonce(): string {
+    return randomBytes(16).toString('base64url');
+  }
+}
