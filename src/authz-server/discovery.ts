@@ -35,11 +35,46 @@ export function openidConfigurationUrl(issuer: string): string {
   return `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
 }
 
+type Discovered = { metadata: AuthorizationServerMetadata; configuration: client.Configuration };
+
+/** How long a discovered document is used before it is fetched again (in the background). */
+const METADATA_TTL_MS = 60 * 60 * 1000;
+const MAX_ISSUERS = 100;
+const cache = new Map<string, { at: number; value?: Discovered; inflight?: Promise<Discovered> }>();
+
 /**
- * Fetch and validate an issuer's metadata: RFC 8414, then OpenID Connect Discovery. Throws when neither
- * answers with a valid document for exactly this issuer.
+ * The metadata of an issuer, through one cache every feature shares (JWT keys, introspection,
+ * self-registration): fetched once, one fetch in flight, refreshed after an hour in the background, the
+ * last good document kept when a refresh fails; a failed first fetch is not remembered (the next call
+ * tries again). Throws when neither RFC 8414 nor OpenID discovery gives a valid document for exactly
+ * this issuer.
  */
-export async function discoverAuthorizationServer(issuer: string, settings: DiscoverySettings): Promise<{ metadata: AuthorizationServerMetadata; configuration: client.Configuration }> {
+export function discoverAuthorizationServer(issuer: string, settings: DiscoverySettings): Promise<Discovered> {
+  const entry = cache.get(issuer);
+  const now = Date.now();
+  if (entry?.value && (now - entry.at < METADATA_TTL_MS || entry.inflight)) return Promise.resolve(entry.value);
+  if (entry?.inflight) return entry.inflight;
+  const inflight = fetchMetadata(issuer, settings).then(
+    (value) => {
+      cache.set(issuer, { at: Date.now(), value });
+      return value;
+    },
+    (err: unknown) => {
+      const current = cache.get(issuer);
+      if (current?.value) {
+        cache.set(issuer, { at: current.at, value: current.value });
+        return current.value;
+      }
+      cache.delete(issuer);
+      throw err;
+    },
+  );
+  if (!entry && cache.size >= MAX_ISSUERS) cache.delete(cache.keys().next().value as string);
+  cache.set(issuer, { at: entry?.at ?? 0, ...(entry?.value ? { value: entry.value } : {}), inflight });
+  return entry?.value ? Promise.resolve(entry.value) : inflight;
+}
+
+async function fetchMetadata(issuer: string, settings: DiscoverySettings): Promise<Discovered> {
   const url = new URL(issuer);
   const options: client.DiscoveryRequestOptions = {
     timeout: Math.max(1, Math.ceil(settings.timeoutMs / 1000)),

@@ -54,3 +54,46 @@ describe('discovery against a recording server', () => {
     await expect(discoverAuthorizationServer(`${base}/tenant2`, settings)).rejects.toThrow();
   });
 });
+
+describe('the shared discovery cache', () => {
+  let server: Server;
+  let base = '';
+  let hits = 0;
+  let up = true;
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      hits++;
+      res.setHeader('content-type', 'application/json');
+      if (!up || req.url !== '/.well-known/oauth-authorization-server/shared') {
+        res.statusCode = up ? 404 : 503;
+        return res.end('{}');
+      }
+      res.end(JSON.stringify({ issuer: `${base}/shared`, jwks_uri: `${base}/jwks` }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
+  it('fetches an issuer once for every feature and concurrent caller, and keeps the document while the AS is down', async () => {
+    const settings = { timeoutMs: 2000, maxBytes: 65536 };
+    const results = await Promise.all(Array.from({ length: 10 }, () => discoverAuthorizationServer(`${base}/shared`, settings)));
+    expect(new Set(results.map((r) => r.metadata.jwks_uri))).toEqual(new Set([`${base}/jwks`]));
+    expect(hits).toBe(1);
+    up = false;
+    expect((await discoverAuthorizationServer(`${base}/shared`, settings)).metadata.jwks_uri).toBe(`${base}/jwks`);
+    expect(hits).toBe(1);
+  });
+
+  it('does not remember a failed first fetch', async () => {
+    up = false;
+    const settings = { timeoutMs: 2000, maxBytes: 65536 };
+    await expect(discoverAuthorizationServer(`${base}/never`, settings)).rejects.toThrow();
+    const before = hits;
+    await expect(discoverAuthorizationServer(`${base}/never`, settings)).rejects.toThrow();
+    expect(hits).toBeGreaterThan(before);
+  });
+});
