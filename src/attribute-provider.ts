@@ -1,0 +1,339 @@
+/**
+ * An attribute provider (OpenID Connect Core §5.6.2): a resource server that holds user attributes and
+ * answers an OpenID Provider, or a client holding the OP's access token, with the claims the token's
+ * scopes allow, as a JWT signed with the provider's key (the form distributed and aggregated claims
+ * need) or as JSON. Framework-agnostic: the Express router is `src/express/attribute-provider.ts`.
+ *
+ * Every refusal is one of the kit's RFC 6750 errors (401 `invalid_token`, 403 `insufficient_scope`); an
+ * unknown `sub` is a 404 whose body is the same for every subject, so it never tells whether anyone else
+ * exists.
+ */
+import { SignJWT, calculateJwkThumbprint, exportJWK, importJWK, type CryptoKey, type JWK, type KeyObject } from 'jose';
+import type { AuthContext } from './auth-context.js';
+import { ConfigurationError, InsufficientScopeError, InvalidTokenError } from './errors.js';
+import { authorizationDetailsFor } from './authorization-details.js';
+import { assertScope, challengeScopes, requirement, type ScopeRequirement } from './scopes/requirement.js';
+import { ASYMMETRIC_ALGORITHMS } from './token/jws.js';
+import type { DesiredResource } from './uma/sync.js';
+
+/** The standard scopes and the claims each requests (OpenID Connect Core §5.4). */
+export const STANDARD_SCOPE_CLAIMS: Readonly<Record<'profile' | 'email' | 'address' | 'phone', readonly string[]>> = Object.freeze({
+  profile: Object.freeze(['name', 'family_name', 'given_name', 'middle_name', 'nickname', 'preferred_username', 'profile', 'picture', 'website', 'gender', 'birthdate', 'zoneinfo', 'locale', 'updated_at']),
+  email: Object.freeze(['email', 'email_verified']),
+  address: Object.freeze(['address']),
+  phone: Object.freeze(['phone_number', 'phone_number_verified']),
+});
+
+/** Claim names a claims JWT sets itself; no scope may map to them. */
+const RESERVED_CLAIMS = new Set(['iss', 'sub', 'aud', 'iat', 'exp', 'nbf', 'jti', 'azp', '_claim_names', '_claim_sources']);
+
+/** Finds a user's attributes by the token's `sub`; undefined when there is no such user. */
+export type UserLookup = (sub: string) => Promise<Record<string, unknown> | undefined>;
+
+/** The answer formats of the claims endpoint. */
+export type ClaimsFormat = 'jwt' | 'json';
+
+/** The key that signs claims JWTs. Its public part is served as the provider's JWKS. */
+export interface ClaimsSigningKey {
+  /** The private key: a WebCrypto key, a Node `KeyObject`, or a private JWK. */
+  key: CryptoKey | KeyObject | JWK;
+  /** The JWS algorithm (asymmetric only: `ES256`, `RS256`, `PS256`, `EdDSA`...). */
+  alg: string;
+  /** The `kid`. Default: the key's own `kid`, else its RFC 7638 thumbprint. */
+  kid?: string;
+  /** The public key as a JWK. Default: derived from `key` (which must then be extractable). */
+  publicJwk?: JWK;
+}
+
+/** Options of {@link AttributeProvider}. */
+export interface AttributeProviderOptions {
+  /** The provider's identifier: `iss` of its claims JWTs. Required for JWT answers. */
+  issuer?: string;
+  /** Looks a user up by `sub`. */
+  findUser: UserLookup;
+  /**
+   * Scope → the claim names it releases. Merged over the standard OpenID scopes (a scope named here
+   * replaces the standard one): `{ credit: ['credit_score'] }`.
+   */
+  scopes?: Readonly<Record<string, readonly string[]>>;
+  /** Include `profile`, `email`, `address` and `phone` (OpenID Connect Core §5.4). Default true. */
+  standardScopes?: boolean;
+  /** The signing key of claims JWTs. Without it the provider answers JSON only. */
+  signingKey?: ClaimsSigningKey;
+  /** More public keys to publish in the JWKS (a previous key during a rotation). */
+  additionalPublicKeys?: readonly JWK[];
+  /**
+   * The formats offered, the first being the default; the other is chosen by the request's `Accept`
+   * (`application/jwt` or `application/json`). Default `['jwt']` with a signing key, else `['json']`.
+   */
+  formats?: readonly ClaimsFormat[];
+  /** Lifetime of a claims JWT (`exp - iat`), seconds. Default 300. */
+  ttlSeconds?: number;
+  /**
+   * The RFC 9396 `authorization_details` type this provider implements. Entries of this type may carry
+   * `claims` (an array of claim names) to narrow what the scopes release, and must name this provider in
+   * `locations` when they have any (CONFORMANCE 74); entries of other types are ignored (CONFORMANCE 73).
+   * Default: none (every entry is ignored).
+   */
+  authorizationDetailsType?: string;
+}
+
+/** One request to the claims endpoint. */
+export interface ClaimsRequest {
+  /** The validated access token (already checked to be issued for this provider, RFC 8707). */
+  token: AuthContext;
+  /** This provider's resource identifier(s), which `authorization_details` `locations` must name. */
+  resource: string | readonly string[];
+  /** The request's `Accept` header. */
+  accept?: string | undefined;
+  /** The body format of a 404 (the resource server's `errorResponse`). Default `json`. */
+  errorFormat?: 'json' | 'problem';
+}
+
+/** A ready-to-send answer of the claims endpoint (200 with the claims, or 404). */
+export interface ClaimsAnswer {
+  status: 200 | 404;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** A claim group: one scope and the claims it releases (registered as one UMA resource). */
+export interface ClaimGroup {
+  readonly scope: string;
+  readonly claims: readonly string[];
+}
+
+interface PreparedKey {
+  key: CryptoKey | KeyObject;
+  publicJwk: JWK;
+}
+
+/** JWK members of private or secret keys (RFC 7518 §6, RFC 8037, AKP). */
+const SECRET_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k', 'priv'];
+
+function publicPart(jwk: JWK): JWK {
+  const out: Record<string, unknown> = { ...jwk };
+  for (const m of [...SECRET_MEMBERS, 'key_ops', 'ext']) delete out[m];
+  return out as JWK;
+}
+
+const isJwk = (k: unknown): k is JWK => typeof k === 'object' && k !== null && typeof (k as JWK).kty === 'string';
+
+/** The format an `Accept` header prefers among those offered (q-values honoured; ties go to the earlier). */
+export function negotiateClaimsFormat(accept: string | undefined, formats: readonly ClaimsFormat[]): ClaimsFormat {
+  const fallback = formats[0] ?? 'json';
+  if (!accept || formats.length < 2) return fallback;
+  let best = fallback;
+  let bestQ = 0;
+  for (const part of accept.split(',')) {
+    const [type = '', ...params] = part.split(';').map((s) => s.trim().toLowerCase());
+    const format = type === 'application/jwt' ? 'jwt' : type === 'application/json' ? 'json' : undefined;
+    if (!format || !formats.includes(format)) continue;
+    const qParam = params.find((p) => p.startsWith('q='));
+    const q = qParam === undefined ? 1 : Number(qParam.slice(2));
+    if (Number.isFinite(q) && q > bestQ) {
+      best = format;
+      bestQ = q;
+    }
+  }
+  return best;
+}
+
+/** The claims logic of an attribute provider: which claims a token may have, and the signed answer. */
+export class AttributeProvider {
+  /** `iss` of the claims JWTs. */
+  readonly issuer: string | undefined;
+  /** Scope → claim names, after merging the standard scopes and validation. */
+  readonly scopeClaims: ReadonlyMap<string, readonly string[]>;
+  /** The formats offered, the default first. */
+  readonly formats: readonly ClaimsFormat[];
+  readonly #findUser: UserLookup;
+  readonly #signingKey: ClaimsSigningKey | undefined;
+  readonly #additional: readonly JWK[];
+  readonly #ttl: number;
+  readonly #detailsType: string | undefined;
+  readonly #requirement: ScopeRequirement;
+  #prepared: Promise<PreparedKey> | undefined;
+
+  /** Validates the options now: a mistake throws {@link ConfigurationError}. */
+  constructor(options: AttributeProviderOptions) {
+    if (!options || typeof options.findUser !== 'function') throw new ConfigurationError('attributeProvider needs findUser: (sub) => Promise<claims | undefined>');
+    const merged: Record<string, readonly string[]> = { ...(options.standardScopes === false ? {} : STANDARD_SCOPE_CLAIMS), ...options.scopes };
+    const map = new Map<string, readonly string[]>();
+    for (const [scope, claims] of Object.entries(merged)) {
+      assertScope(scope);
+      if (!Array.isArray(claims) || !claims.every((c) => typeof c === 'string' && c.length > 0)) throw new ConfigurationError(`the claims of scope ${scope} must be an array of claim names`);
+      for (const c of claims) if (RESERVED_CLAIMS.has(c)) throw new ConfigurationError(`claim ${c} of scope ${scope} is set by the provider itself and cannot be released by a scope`);
+      map.set(scope, Object.freeze([...claims]));
+    }
+    if (map.size === 0) throw new ConfigurationError('attributeProvider needs at least one scope that releases claims');
+    this.scopeClaims = map;
+    this.#requirement = requirement([], [...map.keys()]);
+
+    const sk = options.signingKey;
+    if (sk !== undefined) {
+      if (!(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(sk.alg)) throw new ConfigurationError(`the claims signing algorithm must be asymmetric (${ASYMMETRIC_ALGORITHMS.join(', ')})`);
+      if (sk.publicJwk && SECRET_MEMBERS.some((m) => m in sk.publicJwk!)) throw new ConfigurationError('signingKey.publicJwk holds private key material');
+    }
+    this.#signingKey = sk;
+    const formats = options.formats ?? [sk ? 'jwt' : 'json'];
+    if (formats.length === 0 || !formats.every((f) => f === 'jwt' || f === 'json')) throw new ConfigurationError('formats must name "jwt" and/or "json"');
+    if (formats.includes('jwt') && !sk) throw new ConfigurationError('JWT answers need a signingKey');
+    if (formats.includes('jwt') && !options.issuer) throw new ConfigurationError('JWT answers need the provider issuer (their iss)');
+    this.formats = Object.freeze([...new Set(formats)]);
+    this.issuer = options.issuer;
+    this.#findUser = options.findUser;
+    this.#additional = (options.additionalPublicKeys ?? []).map(publicPart);
+    const ttl = options.ttlSeconds ?? 300;
+    if (!Number.isFinite(ttl) || ttl <= 0) throw new ConfigurationError('ttlSeconds must be a positive number');
+    this.#ttl = Math.floor(ttl);
+    this.#detailsType = options.authorizationDetailsType;
+  }
+
+  /** The claim groups (one per scope). */
+  claimGroups(): ClaimGroup[] {
+    return [...this.scopeClaims].map(([scope, claims]) => ({ scope, claims }));
+  }
+
+  /**
+   * The claim names a token may receive: the union over the scopes it holds (honouring the resource
+   * server's implication and wildcard rules), narrowed by `authorization_details` of the implemented type.
+   * Throws {@link InsufficientScopeError} when it holds no claim scope or its details deny this provider,
+   * {@link InvalidTokenError} when its `authorization_details` are malformed.
+   */
+  allowedClaims(token: AuthContext, resource: string | readonly string[]): Set<string> {
+    const details = this.#detailsType === undefined ? [] : authorizationDetailsFor(token.claims, { types: { [this.#detailsType]: ['claims'] }, resource });
+    const allowed = new Set<string>();
+    let held = false;
+    for (const [scope, claims] of this.scopeClaims) {
+      if (!token.hasScope(scope)) continue;
+      held = true;
+      for (const c of claims) allowed.add(c);
+    }
+    if (!held) throw new InsufficientScopeError(challengeScopes(this.#requirement));
+    // RFC 9396: never broader than either grant: the details' `claims`, when every entry names some, narrow.
+    if (details.length > 0 && details.every((d) => d.claims !== undefined)) {
+      const named = new Set<string>();
+      for (const d of details) {
+        if (!Array.isArray(d.claims) || !d.claims.every((c) => typeof c === 'string')) throw new InsufficientScopeError([], 'the access token authorization_details claims must be an array of claim names');
+        for (const c of d.claims as string[]) named.add(c);
+      }
+      for (const c of allowed) if (!named.has(c)) allowed.delete(c);
+    }
+    return allowed;
+  }
+
+  /**
+   * Answer a claims request: 200 with the allowed claims of the token's `sub` (a JWT or JSON, by
+   * {@link negotiateClaimsFormat}), or 404 when the user is unknown. Throws the kit's RFC 6750 errors.
+   */
+  async answer(request: ClaimsRequest): Promise<ClaimsAnswer> {
+    const { token } = request;
+    const allowed = this.allowedClaims(token, request.resource);
+    const sub = token.subject;
+    if (typeof sub !== 'string' || sub === '') throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the access token names no subject');
+    const format = negotiateClaimsFormat(request.accept, this.formats);
+    const client = token.clientId ?? (typeof token.claims.azp === 'string' ? token.claims.azp : undefined);
+    if (format === 'jwt' && !client) throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the access token names no client');
+    const user = await this.#findUser(sub);
+    if (user === undefined || user === null || typeof user !== 'object') return notFound(request.errorFormat ?? 'json');
+    const claims: Record<string, unknown> = {};
+    for (const name of allowed) {
+      if (!Object.prototype.hasOwnProperty.call(user, name)) continue;
+      const v = user[name];
+      // OpenID Connect Core §5.3.2: a claim without a value is omitted, never null.
+      if (v !== undefined && v !== null) claims[name] = v;
+    }
+    const headers: Record<string, string> = { 'cache-control': 'no-store' };
+    if (this.formats.length > 1) headers.vary = 'accept';
+    if (format === 'json') {
+      headers['content-type'] = 'application/json; charset=utf-8';
+      return { status: 200, headers, body: JSON.stringify({ sub, ...claims }) };
+    }
+    headers['content-type'] = 'application/jwt';
+    return { status: 200, headers, body: await this.sign(claims, sub, client!) };
+  }
+
+  /** Sign claims for `sub` and the client `audience`: `iss`, `sub`, `aud`, `iat`, `exp` and the claims. */
+  async sign(claims: Readonly<Record<string, unknown>>, sub: string, audience: string): Promise<string> {
+    const { key, publicJwk } = await this.#key();
+    const now = Math.floor(Date.now() / 1000);
+    const payload: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(claims)) if (!RESERVED_CLAIMS.has(k)) payload[k] = v;
+    return new SignJWT(payload)
+      .setProtectedHeader({ alg: this.#signingKey!.alg, kid: publicJwk.kid!, typ: 'JWT' })
+      .setIssuer(this.issuer!)
+      .setSubject(sub)
+      .setAudience(audience)
+      .setIssuedAt(now)
+      .setExpirationTime(now + this.#ttl)
+      .sign(key);
+  }
+
+  /** The provider's JWKS (public keys only): what the OP and relying parties verify claims JWTs with. */
+  async jwks(): Promise<{ keys: JWK[] }> {
+    const keys = this.#signingKey ? [(await this.#key()).publicJwk] : [];
+    return { keys: [...keys, ...this.#additional] };
+  }
+
+  /** Prepare the signing key now (a wrong key or algorithm rejects with {@link ConfigurationError}). */
+  async ready(): Promise<void> {
+    if (this.#signingKey) await this.#key();
+  }
+
+  #key(): Promise<PreparedKey> {
+    if (!this.#signingKey || !this.issuer) return Promise.reject(new ConfigurationError('signing claims needs a signingKey and the provider issuer'));
+    this.#prepared ??= prepareKey(this.#signingKey);
+    return this.#prepared;
+  }
+}
+
+async function prepareKey(sk: ClaimsSigningKey): Promise<PreparedKey> {
+  try {
+    const key = isJwk(sk.key) ? await importJWK(sk.key, sk.alg) : sk.key;
+    if (key instanceof Uint8Array) throw new Error('a symmetric key');
+    const pub = publicPart(sk.publicJwk ?? (isJwk(sk.key) ? sk.key : await exportJWK(sk.key)));
+    if (pub.kty === 'oct') throw new Error('a symmetric key');
+    const kid = sk.kid ?? pub.kid ?? (await calculateJwkThumbprint(pub));
+    // A probe signature: a key that does not fit the algorithm fails here, at start-up, not on a request.
+    await new SignJWT({}).setProtectedHeader({ alg: sk.alg }).sign(key);
+    return { key, publicJwk: { ...pub, kid, alg: sk.alg, use: 'sig' } };
+  } catch (err) {
+    throw new ConfigurationError(`the claims signing key cannot be used with ${sk.alg} (${err instanceof Error ? err.message : String(err)}); pass an extractable private key or its publicJwk`);
+  }
+}
+
+function notFound(format: 'json' | 'problem'): ClaimsAnswer {
+  // The same text for every subject: nothing tells whether other users exist.
+  const detail = 'no claims are available for this access token';
+  const headers: Record<string, string> = { 'cache-control': 'no-store' };
+  if (format === 'problem') {
+    headers['content-type'] = 'application/problem+json';
+    return { status: 404, headers, body: JSON.stringify({ type: 'about:blank', title: 'Not Found', status: 404, detail, error: 'not_found' }) };
+  }
+  headers['content-type'] = 'application/json; charset=utf-8';
+  return { status: 404, headers, body: JSON.stringify({ error: 'not_found', error_description: detail }) };
+}
+
+/** Options of {@link claimGroupResources}. */
+export interface ClaimGroupResourceOptions {
+  /** Prefix of each resource's `name` (names are unique per owner at Keycloak). Default none. */
+  namePrefix?: string;
+  /** The resource `type`. Default `claim-group`. */
+  type?: string;
+}
+
+/**
+ * The provider's claim groups as UMA resources, one per scope (`resource_scopes: [scope]`), for
+ * `UmaRegistrar.declare()` or `register()`: the OP, as the UMA authorization server, then knows which
+ * claims it brokers here. Keys are `claims:<scope>`.
+ */
+export function claimGroupResources(provider: AttributeProvider, options: ClaimGroupResourceOptions = {}): DesiredResource[] {
+  return provider.claimGroups().map(({ scope, claims }) => ({
+    key: `claims:${scope}`,
+    name: `${options.namePrefix ?? ''}${scope}`,
+    type: options.type ?? 'claim-group',
+    scopes: [scope],
+    description: `Claims released under the ${scope} scope: ${claims.join(' ')}`,
+  }));
+}
