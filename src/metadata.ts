@@ -38,6 +38,7 @@ export interface MetadataFacts {
   dpopRequired?: boolean;
   dpopAlgorithms?: readonly string[];
   mtlsBound?: boolean;
+  authorizationDetailsTypes?: readonly string[];
 }
 
 /** The protected resource metadata document (§2). */
@@ -78,6 +79,7 @@ export function buildMetadata(facts: MetadataFacts, options: MetadataOptions): P
   if (options.resourceTosUri) doc.resource_tos_uri = options.resourceTosUri;
   if (facts.mtlsBound) doc.tls_client_certificate_bound_access_tokens = true;
   list('dpop_signing_alg_values_supported', facts.dpopAlgorithms);
+  list('authorization_details_types_supported', facts.authorizationDetailsTypes);
   if (facts.dpopRequired) doc.dpop_bound_access_tokens_required = true;
   return doc;
 }

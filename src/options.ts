@@ -164,6 +164,12 @@ export interface ResourceServerOptions {
   dpop?: boolean | DpopOptions;
   /** Certificate-bound tokens (RFC 8705): how the client certificate arrives behind a proxy. */
   mtls?: MtlsOptions;
+  /**
+   * RFC 9396 rich authorization requests: the `authorization_details` types this API implements, each with
+   * the type-specific fields it understands. Entries of other types are ignored; an implemented entry whose
+   * `locations` do not name this resource, or with an unknown field, is refused. Default: none checked.
+   */
+  authorizationDetails?: { types: Readonly<Record<string, readonly string[]>> };
 }
 
 /** Every default, in one place. */
@@ -246,6 +252,7 @@ export interface ResolvedOptions {
   metadata: MetadataOptions | undefined;
   dpop: DpopOptions | undefined;
   mtls: MtlsOptions | undefined;
+  authorizationDetails: { types: Readonly<Record<string, readonly string[]>> } | undefined;
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -415,6 +422,7 @@ export function resolveOptions(options: ResourceServerOptions): ResolvedOptions 
     metadata: resolveMetadata(options.metadata, resources, publicBaseUrl),
     dpop: options.dpop === true ? {} : options.dpop || undefined,
     mtls: options.mtls,
+    authorizationDetails: options.authorizationDetails,
   };
 }
 

@@ -15,6 +15,7 @@ import { challengeScopes, requirement, type ScopeRequirement } from './scopes/re
 import { resourceNameFromPath, scopeFor } from './scopes/conventions.js';
 import { answerFor, type ErrorAnswer } from './error-answer.js';
 import { metadataUrl } from './metadata.js';
+import { authorizationDetailsFor } from './authorization-details.js';
 
 /** The result of authenticating a request. */
 export interface Authenticated extends VerifiedToken {
@@ -125,7 +126,13 @@ export class ResourceServer {
     if (!found) return undefined;
     const identity = this.identity(mountPath);
     const token = found;
-    const finish = (v: VerifiedToken) => this.#bind(checkAudience(v, identity, token.location, proof ? 'dpop' : 'bearer'), req, token.token, proof);
+    const details = o.authorizationDetails;
+    const finish = (v: VerifiedToken) => {
+      const a = this.#bind(checkAudience(v, identity, token.location, proof ? 'dpop' : 'bearer'), req, token.token, proof);
+      // RFC 9396 §9, §12 (CONFORMANCE 73, 74): per request, like the audience (an entry's locations name resources).
+      if (details) authorizationDetailsFor(a.context.claims, { types: details.types, resource: identity.matcher.identifiers });
+      return a;
+    };
     const v = this.verifier.verify(found.token);
     if (v instanceof Promise) return v.then(finish);
     return finish(v);

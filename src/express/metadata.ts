@@ -63,6 +63,7 @@ export function protectedResourceMetadata(resourceServer: ResourceServer | Resou
           dpopRequired: server.dpop?.mode === 'required',
           ...(server.dpop ? { dpopAlgorithms: server.dpop.algorithms } : {}),
           mtlsBound: Boolean(o.mtls),
+          ...(o.authorizationDetails ? { authorizationDetailsTypes: Object.keys(o.authorizationDetails.types) } : {}),
         },
         metadata,
       );
