@@ -27,6 +27,8 @@ export type { AuthContext, AccessTokenClaims } from './auth-context.js';
 export { DEFAULTS, type ResourceServerOptions, type TrustedIssuer, type IntrospectionOptions, type Logger } from './options.js';
 export type { CacheStore } from './stores/store.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory.js';
+export { isAtomicStore, LockTimeoutError, type AtomicStore, type LockOptions } from './stores/store.js';
+export { RedisStore, type RedisStoreOptions, type RedisConnectOptions, type RedisClientLike } from './stores/redis.js';
 export {
   ResourceServerError,
   MissingCredentialsError,
