@@ -6,7 +6,7 @@
 import { discoverUma, type UmaServerMetadata } from '../authz-server/uma-configuration.js';
 import { ProtectionToken } from '../authz-server/protection-token.js';
 import type { Logger } from '../options.js';
-import type { CacheStore } from '../stores/store.js';
+import { isAtomicStore, type CacheStore } from '../stores/store.js';
 import { MemoryStore } from '../stores/memory.js';
 import type { RegisteredResource, ResourceDescription, UmaProfileName } from './profiles.js';
 import { ProtectionApiError, ResourceRegistrationClient } from './resource-registration.js';
@@ -210,10 +210,18 @@ export class UmaRegistrar {
     this.#status = { ...this.#status, state: 'syncing' };
     try {
       const { client } = await this.#connect();
-      const mapping = await this.#loadMapping();
-      const plan = await planSync(client, [...this.#declared.values()], mapping, this.#o.deleteUndeclared ?? 'managed');
-      const outcome = await applySync(client, plan, mapping);
-      await this.#saveMapping(outcome.mapping);
+      const attempt = async () => {
+        // Read the mapping afresh: a replica that held the lock before us may have just registered everything.
+        this.#mapping = undefined;
+        const mapping = await this.#loadMapping();
+        const plan = await planSync(client, [...this.#declared.values()], mapping, this.#o.deleteUndeclared ?? 'managed');
+        const result = await applySync(client, plan, mapping);
+        await this.#saveMapping(result.mapping);
+        return result;
+      };
+      // Replicas that start together take turns, so each resource is registered exactly once (with a shared store).
+      const store = this.#store;
+      const outcome = isAtomicStore(store) ? await store.withLock(`uma-registration:${this.#o.issuer}:${this.#o.clientId}`, this.#lockLeaseMs(), attempt) : await attempt();
       const failed = new Set(outcome.failures.map((f) => f.key));
       const keys = [...this.#declared.keys()];
       this.#status = {
@@ -252,6 +260,11 @@ export class UmaRegistrar {
       throw err;
     });
     return this.#client;
+  }
+
+  /** Longer than the worst sync: a few calls per declared resource, each bounded by the timeout. */
+  #lockLeaseMs(): number {
+    return Math.max(30_000, (this.#declared.size + 2) * 3 * (this.#o.timeoutMs ?? 5000));
   }
 
   #mappingKey(): string {

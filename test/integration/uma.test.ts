@@ -219,3 +219,16 @@ describe('UMA when the AS is down at start-up', () => {
     }
   });
 });
+
+describe('UMA with replicas starting together', () => {
+  beforeEach(clear);
+  it('registers each resource exactly once when three replicas sync at the same time through a shared store', async () => {
+    const shared = new MemoryStore();
+    const replicas = [setup({ store: shared }), setup({ store: shared }), setup({ store: shared })];
+    const results = await Promise.all(replicas.map((r) => r.registrar.sync()));
+    expect(results.every((r) => r.state === 'registered')).toBe(true);
+    expect(held()).toHaveLength(1);
+    const ids = replicas.map((r) => r.registrar.resourceId('route:/albums/:id'));
+    expect(new Set(ids).size).toBe(1);
+  });
+});
