@@ -8,7 +8,7 @@ import { resolveOptions, type ResolvedOptions, type ResourceServerOptions } from
 import { assertTokenSyntax, extractBearerToken, readAuthorization, type ExtractedToken, type HttpRequestLike } from './token/extract.js';
 import { DpopVerifier } from './sender/dpop.js';
 import { checkCertificateBinding, type TlsRequestLike } from './sender/mtls.js';
-import { InvalidDpopProofError, InvalidRequestError, TokenBindingError } from './errors.js';
+import { AuthorizationServerUnavailableError, InvalidDpopProofError, InvalidRequestError, TokenBindingError } from './errors.js';
 import { AudienceMatcher } from './token/audience.js';
 import { TokenVerifier, type VerifiedToken } from './token/verifier.js';
 import { challengeScopes, requirement, type ScopeRequirement } from './scopes/requirement.js';
@@ -128,10 +128,10 @@ export class ResourceServer {
     const token = found;
     const details = o.authorizationDetails;
     const finish = (v: VerifiedToken) => {
-      const a = this.#bind(checkAudience(v, identity, token.location, proof ? 'dpop' : 'bearer'), req, token.token, proof);
+      const a = checkAudience(v, identity, token.location, proof ? 'dpop' : 'bearer');
       // RFC 9396 §9, §12 (CONFORMANCE 73, 74): per request, like the audience (an entry's locations name resources).
       if (details) authorizationDetailsFor(a.context.claims, { types: details.types, resource: identity.matcher.identifiers });
-      return a;
+      return this.#bind(a, req, token.token, proof);
     };
     const v = this.verifier.verify(found.token);
     if (v instanceof Promise) return v.then(finish);
@@ -139,18 +139,33 @@ export class ResourceServer {
   }
 
   /** Sender constraint (RFC 9449 §7, RFC 8705 §3): the proof or certificate must match the token's `cnf`. */
-  #bind(a: Authenticated, req: AuthenticatableRequest, token: string, proof: string | undefined): Authenticated {
+  #bind(a: Authenticated, req: AuthenticatableRequest, token: string, proof: string | undefined): Authenticated | Promise<Authenticated> {
     const cnf = a.context.claims.cnf as Record<string, unknown> | undefined;
     const jkt = cnf && typeof cnf.jkt === 'string' ? cnf.jkt : undefined;
+    if (cnf && cnf['x5t#S256'] !== undefined) checkCertificateBinding(cnf['x5t#S256'], req, this.options.mtls);
     if (proof !== undefined) {
       const path = (req.originalUrl ?? req.url ?? '/').split('?')[0];
-      this.dpop!.check(proof, { method: (req.method ?? 'GET').toUpperCase(), url: `${this.dpop!.baseUrl}${path}`, accessToken: token, jkt });
+      const replayKey = this.dpop!.check(proof, { method: (req.method ?? 'GET').toUpperCase(), url: `${this.dpop!.baseUrl}${path}`, accessToken: token, jkt });
+      const store = this.options.dpop?.replayStore;
+      if (store) {
+        // §11.1 across replicas: the first replica to record the jti wins; a failing store fails closed by default.
+        return store.setIfAbsent(`dpop-jti:${replayKey}`, '1', this.dpop!.replayWindowMs).then(
+          (fresh) => {
+            if (!fresh) throw new InvalidDpopProofError('the DPoP proof was already used');
+            return a;
+          },
+          (err: unknown) => {
+            if (this.options.dpop?.replayStoreFailure === 'local') return a;
+            this.options.logger.warn('the DPoP replay store failed; answering 503', { reason: err instanceof Error ? err.message : String(err) });
+            throw new AuthorizationServerUnavailableError('the DPoP replay check is unavailable', 1);
+          },
+        );
+      }
     } else {
       // §7.2 (CONFORMANCE 35): a DPoP-bound token is never accepted as a bearer token.
       if (jkt !== undefined || (cnf && cnf.jkt !== undefined)) throw new TokenBindingError('a DPoP-bound access token must be presented with the DPoP scheme');
       if (this.dpop?.mode === 'required') throw new TokenBindingError('this resource accepts only DPoP-bound access tokens');
     }
-    if (cnf && cnf['x5t#S256'] !== undefined) checkCertificateBinding(cnf['x5t#S256'], req, this.options.mtls);
     return a;
   }
 

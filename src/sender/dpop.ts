@@ -7,6 +7,7 @@ import { createHmac, createPublicKey, hash, randomBytes, timingSafeEqual } from 
 import { LRUCache } from 'lru-cache';
 import { InvalidDpopProofError, TokenBindingError, UseDpopNonceError } from '../errors.js';
 import { decodeJws } from '../token/jwt.js';
+import type { AtomicStore } from '../stores/store.js';
 import { keyFits, verifySignature, type JwsAlgorithm } from '../token/jws.js';
 
 /** DPoP settings. */
@@ -24,8 +25,15 @@ export interface DpopOptions {
    * Default: `publicBaseUrl`, or the origin of the first resource identifier.
    */
   baseUrl?: string;
-  /** Most `jti`s remembered for replay detection. Default 100,000. */
+  /** Most `jti`s remembered for replay detection in this process. Default 100,000. */
   maxReplayEntries?: number;
+  /**
+   * A shared store for the replay set, so a proof used at one replica is refused at every other (§11.1).
+   * When it fails, the request is answered 503 (fail closed) unless `replayStoreFailure` is `local`.
+   */
+  replayStore?: AtomicStore;
+  /** What to do when the replay store fails: `closed` (default, 503) or `local` (this process's set only). */
+  replayStoreFailure?: 'closed' | 'local';
 }
 
 const DEFAULT_ALGS: readonly JwsAlgorithm[] = ['ES256', 'ES384', 'EdDSA', 'Ed25519', 'RS256', 'PS256'];
@@ -116,11 +124,17 @@ export class DpopVerifier {
     return false;
   }
 
+  /** How long a `jti` must be remembered: the proof window plus the leeway on both sides. */
+  get replayWindowMs(): number {
+    return (this.#maxAge + 2 * this.#tolerance + 1) * 1000;
+  }
+
   /**
    * Check a proof against the request and the token (§4.3, §7.1). Throws {@link InvalidDpopProofError},
-   * {@link UseDpopNonceError} or {@link TokenBindingError}.
+   * {@link UseDpopNonceError} or {@link TokenBindingError}. Returns the replay key (a hash of the key
+   * thumbprint and `jti`), already checked against this process's set, for a shared store to check too.
    */
-  check(proof: string, ctx: ProofContext): void {
+  check(proof: string, ctx: ProofContext): string {
     // Decoding errors of the proof are proof errors, not token errors.
     let jws;
     try {
@@ -174,6 +188,7 @@ export class DpopVerifier {
     const replayKey = hash('sha256', `${thumbprint}.${jti}`, 'base64url');
     if (this.#seen.has(replayKey)) throw new InvalidDpopProofError('the DPoP proof was already used');
     this.#seen.set(replayKey, true);
+    return replayKey;
   }
 
   /** An unpredictable value, for tests and callers that mint their own nonces. */

@@ -6,7 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
-import { oauthResourceServer, parseChallenges, protectedResourceMetadata, requireScopes, type ResourceServerOptions } from '../../src/index.js';
+import { MemoryStore, oauthResourceServer, parseChallenges, protectedResourceMetadata, requireScopes, type AtomicStore, type ResourceServerOptions } from '../../src/index.js';
 import { startDevAuthorizationServer, type DevAuthorizationServer } from '../../src/testing/index.js';
 
 const API = 'https://api.example.com';
@@ -174,5 +174,32 @@ describe('DPoP proofs (RFC 9449)', () => {
     expect((await request(required).get('/.well-known/oauth-protected-resource')).body.dpop_bound_access_tokens_required).toBe(true);
     expect((await request(app()).get('/.well-known/oauth-protected-resource')).body.dpop_bound_access_tokens_required).toBeUndefined();
     expect((await request(app()).get('/orders').set('Authorization', `Bearer ${plain}`)).status).toBe(200);
+  });
+
+  it('refuses at replica B a proof already used at replica A when they share a replay store (RFC 9449 §11.1)', async () => {
+    const shared = new MemoryStore();
+    const a = app({ dpop: { baseUrl: API, replayStore: shared } });
+    const b = app({ dpop: { baseUrl: API, replayStore: shared } });
+    const t = await boundToken();
+    const p = await proof(t);
+    expect((await call(a, t, p)).status).toBe(200);
+    expect((await call(b, t, p)).status).toBe(401);
+    const unshared = app();
+    expect((await call(unshared, t, p)).status).toBe(200);
+  });
+
+  it('fails closed (503) when the replay store fails, unless told to fall back to the local set', async () => {
+    const broken: AtomicStore = {
+      get: () => Promise.reject(new Error('down')),
+      set: () => Promise.reject(new Error('down')),
+      delete: () => Promise.reject(new Error('down')),
+      setIfAbsent: () => Promise.reject(new Error('down')),
+      withLock: () => Promise.reject(new Error('down')),
+    };
+    const t = await boundToken();
+    const closed = await call(app({ dpop: { baseUrl: API, replayStore: broken } }), t, await proof(t));
+    expect(closed.status).toBe(503);
+    expect(closed.headers['retry-after']).toMatch(/^\d+$/);
+    expect((await call(app({ dpop: { baseUrl: API, replayStore: broken, replayStoreFailure: 'local' } }), t, await proof(t))).status).toBe(200);
   });
 });

@@ -1,0 +1,73 @@
+/**
+ * Many replicas over one real redis-server: a DPoP proof used at replica A is refused at replica B, and
+ * three replicas starting together register each UMA resource exactly once (counted at the AS).
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import express from 'express';
+import request from 'supertest';
+import { createHash, randomBytes } from 'node:crypto';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { oauthResourceServer, RedisStore, ResourceServer, requireScopes, umaProtection } from '../../src/index.js';
+import { startDevAuthorizationServer, type DevUmaAuthorizationServer } from '../../src/testing/index.js';
+import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server.js';
+
+const API = 'https://api.example.com';
+let redis: RedisServerHandle;
+let as: DevUmaAuthorizationServer;
+const stores: RedisStore[] = [];
+beforeAll(async () => {
+  redis = await startRedisServer();
+  as = (await startDevAuthorizationServer({ resources: [{ identifier: API, scopes: ['read'] }], uma: true })) as DevUmaAuthorizationServer;
+});
+afterAll(async () => {
+  for (const s of stores) await s.close();
+  await as?.close();
+  await redis?.stop();
+});
+/** Each replica with its own connection, as separate processes would have. */
+async function replicaStore(): Promise<RedisStore> {
+  const s = await RedisStore.connect(redis.url);
+  stores.push(s);
+  return s;
+}
+
+describe('replicas sharing Redis', () => {
+  it('refuses at replica B a DPoP proof used at replica A', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    const jwk = await exportJWK(publicKey);
+    const token = await as.signToken({ claims: { aud: API, scope: 'read', cnf: { jkt: await calculateJwkThumbprint(jwk) } } });
+    const proof = await new SignJWT({ htm: 'GET', htu: `${API}/r`, iat: Math.floor(Date.now() / 1000), jti: randomBytes(12).toString('base64url'), ath: createHash('sha256').update(token).digest('base64url') })
+      .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk })
+      .sign(privateKey);
+    const replica = async () => {
+      const a = express();
+      a.use(oauthResourceServer({ issuer: as.issuer, resource: API, dpop: { baseUrl: API, replayStore: await replicaStore() }, logger: false }));
+      a.get('/r', requireScopes('read'), (_req, res) => {
+        res.end('ok');
+      });
+      return a;
+    };
+    const [a, b] = [await replica(), await replica()];
+    expect((await request(a).get('/r').set('Authorization', `DPoP ${token}`).set('DPoP', proof)).status).toBe(200);
+    expect((await request(b).get('/r').set('Authorization', `DPoP ${token}`).set('DPoP', proof)).status).toBe(401);
+  });
+
+  it('registers each resource exactly once when three replicas start together', async () => {
+    const replica = async () => {
+      const rs = new ResourceServer({ issuer: { issuer: as.issuer, introspection: { ...as.resourceServerClient, acceptMissingAudience: true } }, resource: API, logger: false });
+      const uma = umaProtection({ resourceServer: rs, issuer: as.issuer, clientId: as.resourceServerClient.clientId, clientSecret: as.resourceServerClient.clientSecret, store: await replicaStore(), logger: false });
+      const app = express();
+      app.get('/albums/:id', uma.require('view'), (_req, res) => {
+        res.end();
+      });
+      app.get('/photos/:id', uma.require('view'), (_req, res) => {
+        res.end();
+      });
+      return uma.declareRoutes(app);
+    };
+    const registrars = await Promise.all([replica(), replica(), replica()]);
+    const results = await Promise.all(registrars.map((r) => r.sync()));
+    expect(results.every((r) => r.state === 'registered')).toBe(true);
+    expect(as.uma.resources().map((r) => r.name).sort()).toEqual(['/albums/:id', '/photos/:id']);
+  });
+});
