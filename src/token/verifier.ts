@@ -42,6 +42,11 @@ type CacheEntry =
   | { readonly refusal: InvalidTokenError; readonly untilMs: number; readonly size: number };
 
 const MAX_DYNAMIC_ISSUERS = 100;
+/**
+ * Heap bytes of a cache entry besides its claims (key, LRU node, frozen context, scope set, closures):
+ * measured with bench/ at ~1,190 bytes for an RS256 token whose payload is ~250 base64 characters.
+ */
+const ENTRY_OVERHEAD = 700;
 
 /** Verifies access tokens for one resource server. */
 export class TokenVerifier {
@@ -190,14 +195,14 @@ export class TokenVerifier {
     const now = Date.now();
     if (this.#cache && freshUntilMs > now) {
       const keep = Math.min(verified.expiresAtMs - now, freshUntilMs - now + settings.serveStaleSeconds * 1000);
-      this.#cache.set(key, { verified, freshUntilMs, size: 256 + JSON.stringify(answer).length * 2 }, { ttl: keep });
+      this.#cache.set(key, { verified, freshUntilMs, size: ENTRY_OVERHEAD + JSON.stringify(answer).length * 2 }, { ttl: keep });
     }
     return verified;
   }
 
   /** Remember a refusal briefly, so a flood of bad tokens does not flood the AS; returns the error to throw. */
   #refuse(key: string, err: InvalidTokenError, ttlMs: number): InvalidTokenError {
-    if (this.#cache && ttlMs > 0) this.#cache.set(key, { refusal: err, untilMs: Date.now() + ttlMs, size: 256 }, { ttl: ttlMs });
+    if (this.#cache && ttlMs > 0) this.#cache.set(key, { refusal: err, untilMs: Date.now() + ttlMs, size: ENTRY_OVERHEAD }, { ttl: ttlMs });
     return err;
   }
 
@@ -290,7 +295,7 @@ export class TokenVerifier {
     const verified = this.#build(claims, scopes, 'jwt', (claims.exp + this.#o.clockToleranceSeconds) * 1000, true);
     if (this.#cache && cacheKey) {
       const ttl = Math.min(verified.expiresAtMs - Date.now(), (this.#o.cache as { maxTtlSeconds: number }).maxTtlSeconds * 1000);
-      if (ttl > 0) this.#cache.set(cacheKey, { verified, freshUntilMs: verified.expiresAtMs, size: 256 + jws.payloadLength * 2 }, { ttl });
+      if (ttl > 0) this.#cache.set(cacheKey, { verified, freshUntilMs: verified.expiresAtMs, size: ENTRY_OVERHEAD + jws.payloadLength * 2 }, { ttl });
     }
     return verified;
   }
