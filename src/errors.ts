@@ -3,12 +3,8 @@
  * (status, OAuth `error` code, a safe description); none ever carries token material.
  */
 
-/** Stable error codes; match on these, never on messages. */
-export type ErrorCode =
-  | 'ERR_CREDENTIALS_MISSING'
-  | 'ERR_REQUEST_MALFORMED'
-  | 'ERR_TOKEN_MULTIPLE'
-  | 'ERR_TOKEN_TOO_LARGE'
+/** Codes of {@link InvalidTokenError}: why a token was refused. */
+export type InvalidTokenCode =
   | 'ERR_TOKEN_MALFORMED'
   | 'ERR_TOKEN_ENCRYPTED'
   | 'ERR_TOKEN_TYPE'
@@ -21,7 +17,15 @@ export type ErrorCode =
   | 'ERR_TOKEN_EXPIRED'
   | 'ERR_TOKEN_NOT_YET_VALID'
   | 'ERR_TOKEN_CLAIM'
-  | 'ERR_TOKEN_INACTIVE'
+  | 'ERR_TOKEN_INACTIVE';
+
+/** Stable error codes; match on these, never on messages. */
+export type ErrorCode =
+  | 'ERR_CREDENTIALS_MISSING'
+  | 'ERR_REQUEST_MALFORMED'
+  | 'ERR_TOKEN_MULTIPLE'
+  | 'ERR_TOKEN_TOO_LARGE'
+  | InvalidTokenCode
   | 'ERR_INSUFFICIENT_SCOPE'
   | 'ERR_INSUFFICIENT_USER_AUTHENTICATION'
   | 'ERR_DPOP_PROOF'
@@ -79,20 +83,7 @@ export class InvalidRequestError extends ResourceServerError {
 /** The token is malformed, expired, revoked, for another resource or otherwise invalid: 401 `invalid_token`. */
 export class InvalidTokenError extends ResourceServerError {
   constructor(
-    code:
-      | 'ERR_TOKEN_MALFORMED'
-      | 'ERR_TOKEN_ENCRYPTED'
-      | 'ERR_TOKEN_TYPE'
-      | 'ERR_TOKEN_ALGORITHM'
-      | 'ERR_TOKEN_HEADER'
-      | 'ERR_TOKEN_KEY_NOT_FOUND'
-      | 'ERR_TOKEN_SIGNATURE'
-      | 'ERR_TOKEN_ISSUER'
-      | 'ERR_TOKEN_AUDIENCE'
-      | 'ERR_TOKEN_EXPIRED'
-      | 'ERR_TOKEN_NOT_YET_VALID'
-      | 'ERR_TOKEN_CLAIM'
-      | 'ERR_TOKEN_INACTIVE',
+    code: InvalidTokenCode,
     message: string,
   ) {
     super(code, 401, 'invalid_token', message);

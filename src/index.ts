@@ -42,6 +42,7 @@ export {
   AuthorizationServerUnavailableError,
   ConfigurationError,
   type ErrorCode,
+  type InvalidTokenCode,
   type OAuthErrorCode,
 } from './errors.js';
 export { formatChallenge, parseChallenges, type Challenge } from './www-authenticate.js';

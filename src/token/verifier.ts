@@ -8,7 +8,7 @@
  */
 import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { AuthorizationServerUnavailableError, InvalidTokenError, ResourceServerError } from '../errors.js';
+import { AuthorizationServerUnavailableError, InvalidTokenError, ResourceServerError, type InvalidTokenCode } from '../errors.js';
 import type { AccessTokenClaims, AuthContext } from '../auth-context.js';
 import { resolveIssuerEntry, type ResolvedIssuer, type ResolvedOptions } from '../options.js';
 import { closeImplications, GrantedScopes, scopesFromClaims } from '../scopes/requirement.js';
@@ -96,7 +96,7 @@ export class TokenVerifier {
       if (hit) {
         const now = Date.now();
         if ('refusal' in hit) {
-          if (now < hit.untilMs) throw new InvalidTokenError(hit.refusal.code as 'ERR_TOKEN_INACTIVE', hit.refusal.message);
+          if (now < hit.untilMs) throw new InvalidTokenError(hit.refusal.code as InvalidTokenCode, hit.refusal.message);
         } else if (now < hit.freshUntilMs) return hit.verified;
         else if (now >= hit.verified.expiresAtMs) {
           cache.delete(key);
