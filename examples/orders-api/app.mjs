@@ -1,6 +1,6 @@
 // The orders API: one app.use() and a scope per route.
 import express from 'express';
-import { oauthResourceServer, requireScopes, getAuth } from 'oauth-resource-server';
+import { oauthResourceServer, protectedResourceMetadata, requireScopes, getAuth } from 'oauth-resource-server';
 
 /**
  * @param {{ issuer: string, resource: string, introspection?: { clientId: string, clientSecret: string } }} config
@@ -11,7 +11,10 @@ export function createOrdersApi({ issuer, resource, introspection }) {
   app.use(express.json());
 
   // Every request below needs a valid access token issued by `issuer` for `resource` (RFC 8707 aud).
-  app.use(oauthResourceServer({ issuer: introspection ? { issuer, introspection } : issuer, resource }));
+  const rs = oauthResourceServer({ issuer: introspection ? { issuer, introspection } : issuer, resource, metadata: { resourceName: 'Orders API' } });
+  // RFC 9728 metadata (public, before the middleware), built from the routes' declared scopes.
+  app.use(protectedResourceMetadata(rs, { app }));
+  app.use(rs);
 
   const orders = [{ id: '1', item: 'tea', quantity: 2 }];
 

@@ -1,0 +1,23 @@
+// `npm run demo`: every walk-through of examples/, one after another, each against the development
+// authorization server on loopback (nothing is fetched from outside the machine). Exits 0 when every step
+// of every walk-through behaved as expected, non-zero naming the walk-through that did not.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const walkthroughs = [
+  ['orders-api', 'JWT access tokens for this resource, scopes, RFC 6750 answers, opaque tokens by introspection'],
+  ['uma-photos', 'UMA 2.0: resources registered at the AS, ticket → RPT → 200'],
+  ['attribute-provider', 'an attribute provider serving OIDC distributed and aggregated claims'],
+];
+const failed = [];
+for (const [name, what] of walkthroughs) {
+  console.log(`\n━━ examples/${name}: ${what}\n`);
+  const r = spawnSync(process.execPath, [`examples/${name}/demo.mjs`], { cwd: root, stdio: 'inherit', timeout: 120_000 });
+  if (r.status !== 0) failed.push(name);
+}
+if (failed.length) {
+  console.error(`\ndemo FAILED in: ${failed.join(', ')}`);
+  process.exit(1);
+}
+console.log(`\nevery walk-through behaved as expected (${walkthroughs.length} of ${walkthroughs.length})`);
