@@ -63,7 +63,7 @@ function challenges(err: ResourceServerError | undefined, settings: AnswerSettin
     list.push(bearerChallenge(undefined, settings, 'DPoP'));
     return list.map(formatChallenge).join(', ');
   }
-  const dpop = settings.scheme === 'dpop' || settings.dpop.required;
+  const dpop = settings.scheme === 'dpop' || settings.dpop.required || withError.challengeScheme === 'DPoP';
   return formatChallenge(bearerChallenge(withError, settings, dpop ? 'DPoP' : 'Bearer'));
 }
 

@@ -50,6 +50,8 @@ export class ResourceServerError extends Error {
   headers: Record<string, string> = {};
   /** Express/http-errors convention: the message is safe to show to the client. */
   readonly expose: boolean;
+  /** Answer with this challenge scheme whatever the request used (e.g. a route that requires DPoP). */
+  challengeScheme: 'DPoP' | undefined;
 
   constructor(code: ErrorCode, status: number, oauthError: OAuthErrorCode | undefined, message: string) {
     super(message);
@@ -58,6 +60,7 @@ export class ResourceServerError extends Error {
     this.status = status;
     this.oauthError = oauthError;
     this.expose = status < 500;
+    this.challengeScheme = undefined;
   }
 
   /** Alias of `status` for frameworks that read `statusCode`. */

@@ -9,6 +9,7 @@ export { oauthResourceServer, type ResourceServerMiddleware } from './express/mi
 export { requireScopes, ROUTE_SCOPES, type ScopeDeclaration, type ScopeHandler, type RouteScopes } from './express/require-scopes.js';
 export { getAuth } from './express/request-context.js';
 export { requireAuthentication } from './express/require-authentication.js';
+export { requireDpop } from './express/require-dpop.js';
 export type { AuthenticationRequirement } from './step-up.js';
 export { umaProtection, ROUTE_UMA, type UmaProtection, type UmaProtectionOptions, type UmaRouteOptions } from './express/uma.js';
 export { scanRoutes, type ScannedRoute } from './express/route-scan.js';

@@ -6,7 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
-import { MemoryStore, oauthResourceServer, parseChallenges, protectedResourceMetadata, requireScopes, type AtomicStore, type ResourceServerOptions } from '../../src/index.js';
+import { MemoryStore, requireDpop, oauthResourceServer, parseChallenges, protectedResourceMetadata, requireScopes, type AtomicStore, type ResourceServerOptions } from '../../src/index.js';
 import { startDevAuthorizationServer, type DevAuthorizationServer } from '../../src/testing/index.js';
 
 const API = 'https://api.example.com';
@@ -201,5 +201,23 @@ describe('DPoP proofs (RFC 9449)', () => {
     expect(closed.status).toBe(503);
     expect(closed.headers['retry-after']).toMatch(/^\d+$/);
     expect((await call(app({ dpop: { baseUrl: API, replayStore: broken, replayStoreFailure: 'local' } }), t, await proof(t))).status).toBe(200);
+  });
+
+  it('requires DPoP on one route while the app allows Bearer (per-route policy)', async () => {
+    const a = express();
+    a.use(oauthResourceServer({ issuer: as.issuer, resource: API, dpop: { baseUrl: API }, logger: false }));
+    a.get('/orders', requireDpop(), requireScopes('read:orders'), (_req, res) => {
+      res.json({ ok: true });
+    });
+    a.get('/public-ish', requireScopes('read:orders'), (_req, res) => {
+      res.json({ ok: true });
+    });
+    const plain = await as.signToken({ claims: { aud: API, scope: 'read:orders' } });
+    const refused = await request(a).get('/orders').set('Authorization', `Bearer ${plain}`);
+    expect(refused.status).toBe(401);
+    expect(challenge(refused)[0]).toMatchObject({ scheme: 'DPoP', params: { error: 'invalid_token' } });
+    expect((await request(a).get('/public-ish').set('Authorization', `Bearer ${plain}`)).status).toBe(200);
+    const t = await boundToken();
+    expect((await call(a, t, await proof(t))).status).toBe(200);
   });
 });
