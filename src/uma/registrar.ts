@@ -4,12 +4,12 @@
  * mapping, registers per-object resources at run time, and requests permission tickets.
  */
 import { discoverUma, type UmaServerMetadata } from '../authz-server/uma-configuration.js';
-import { ProtectionToken } from '../authz-server/protection-token.js';
+import { ProtectionToken, type ProtectionTokenSettings } from '../authz-server/protection-token.js';
 import type { Logger } from '../options.js';
 import { isAtomicStore, type CacheStore } from '../stores/store.js';
 import { MemoryStore } from '../stores/memory.js';
 import type { RegisteredResource, ResourceDescription, UmaProfileName } from './profiles.js';
-import { ProtectionApiError, ResourceRegistrationClient } from './resource-registration.js';
+import { ProtectionApiError, ResourceRegistrationClient, type RegistrationClientSettings } from './resource-registration.js';
 import { applySync, fingerprint, planSync, type DeletePolicy, type DesiredResource, type RegistrationMapping, type SyncPlan } from './sync.js';
 
 /** Options of {@link UmaRegistrar}. */
@@ -49,6 +49,13 @@ export interface RegistrationStatus {
 }
 
 const MAPPING_KEY = 'ors:uma-mapping';
+
+interface Connection {
+  client: ResourceRegistrationClient;
+  metadata: UmaServerMetadata;
+  settings: ProtectionTokenSettings;
+  clientSettings: Omit<RegistrationClientSettings, 'pat'>;
+}
 const FOREVER = 100 * 365 * 24 * 3600 * 1000;
 
 /** Registers an API's resources at an UMA authorization server and keeps them in sync. */
@@ -56,7 +63,8 @@ export class UmaRegistrar {
   readonly #o: Required<Pick<UmaRegistrarOptions, 'issuer' | 'clientId' | 'clientSecret'>> & UmaRegistrarOptions;
   readonly #store: CacheStore;
   readonly #declared = new Map<string, DesiredResource>();
-  #client: Promise<{ client: ResourceRegistrationClient; metadata: UmaServerMetadata }> | undefined;
+  #client: Promise<Connection> | undefined;
+  readonly #ownerClients = new Map<string, ResourceRegistrationClient>();
   #mapping: RegistrationMapping | undefined;
   #status: RegistrationStatus = { state: 'idle', registered: [], pending: [] };
   #timer: NodeJS.Timeout | undefined;
@@ -94,7 +102,8 @@ export class UmaRegistrar {
   /** What a sync would do now, without doing it (a dry run). */
   async plan(): Promise<SyncPlan> {
     const { client } = await this.#connect();
-    return planSync(client, [...this.#declared.values()], await this.#loadMapping(), this.#o.deleteUndeclared ?? 'managed');
+    const mapping = Object.fromEntries(Object.entries(await this.#loadMapping()).filter(([, m]) => !m.owner));
+    return planSync(client, [...this.#declared.values()].filter((d) => this.#ownPat(d)), mapping, this.#o.deleteUndeclared ?? 'managed');
   }
 
   /** Sync once: create, update, adopt and delete as planned. Rejects when the AS cannot be reached. */
@@ -143,7 +152,8 @@ export class UmaRegistrar {
   /** Register a resource created at run time (an album, a document), now. Returns its `_id`. */
   async register(resource: DesiredResource): Promise<string> {
     this.#declared.set(resource.key, resource);
-    const { client } = await this.#connect();
+    const client = await this.#clientFor(resource.owner);
+    const owner = this.#ownPat(resource) ? {} : { owner: resource.owner! };
     const mapping = await this.#loadMapping();
     const existing = mapping[resource.key];
     if (existing && (await client.update(existing.id, resource))) {
@@ -151,7 +161,7 @@ export class UmaRegistrar {
       return existing.id;
     }
     const r = await client.create(resource);
-    await this.#saveMapping({ ...(await this.#loadMapping()), [resource.key]: { id: r.id, fingerprint: fingerprint(client.profile.toWire(resource)), managed: true } });
+    await this.#saveMapping({ ...(await this.#loadMapping()), [resource.key]: { id: r.id, fingerprint: fingerprint(client.profile.toWire(resource)), managed: true, ...owner } });
     return r.id;
   }
 
@@ -166,7 +176,7 @@ export class UmaRegistrar {
     const mapping = await this.#loadMapping();
     const m = mapping[key];
     if (!m) return;
-    const { client } = await this.#connect();
+    const client = await this.#clientFor(m.owner);
     await client.delete(m.id);
     const next = { ...(await this.#loadMapping()) };
     delete next[key];
@@ -178,7 +188,8 @@ export class UmaRegistrar {
    * lost the resource: it is registered again and the ticket requested once more (CONFORMANCE 64).
    */
   async requestTicket(key: string, scopes: string[]): Promise<string> {
-    const { client } = await this.#connect();
+    // FedAuthz §4.1: the PAT selects the owner, so an owner's resource is asked about with the owner's PAT.
+    const client = await this.#clientFor(this.#mapping?.[key]?.owner ?? this.#declared.get(key)?.owner);
     const id = this.resourceId(key);
     if (!id) throw new ProtectionApiError('permission', 0, undefined, `resource ${key} is not registered yet`);
     try {
@@ -213,11 +224,14 @@ export class UmaRegistrar {
       const attempt = async () => {
         // Read the mapping afresh: a replica that held the lock before us may have just registered everything.
         this.#mapping = undefined;
-        const mapping = await this.#loadMapping();
-        const plan = await planSync(client, [...this.#declared.values()], mapping, this.#o.deleteUndeclared ?? 'managed');
+        const all = await this.#loadMapping();
+        // Per-owner resources are not listed by the resource server's PAT: leave them out of this plan.
+        const mapping = Object.fromEntries(Object.entries(all).filter(([, m]) => !m.owner));
+        const plan = await planSync(client, [...this.#declared.values()].filter((d) => this.#ownPat(d)), mapping, this.#o.deleteUndeclared ?? 'managed');
         const result = await applySync(client, plan, mapping);
-        await this.#saveMapping(result.mapping);
-        return result;
+        const merged = { ...Object.fromEntries(Object.entries(all).filter(([, m]) => m.owner)), ...result.mapping };
+        await this.#saveMapping(merged);
+        return { ...result, mapping: merged };
       };
       // Replicas that start together take turns, so each resource is registered exactly once (with a shared store).
       const store = this.#store;
@@ -241,7 +255,28 @@ export class UmaRegistrar {
     return this.status();
   }
 
-  #connect(): Promise<{ client: ResourceRegistrationClient; metadata: UmaServerMetadata }> {
+  /**
+   * The protection API client for a resource owner. UMA 2.0 (FedAuthz §1.3) has one PAT per owner: a resource
+   * with an `owner` is registered (and its tickets requested) with that owner's PAT, from the refresh token
+   * stored by `storeOwnerAuthorization`. Keycloak takes `owner` in the body instead, with the server's PAT.
+   */
+  async #clientFor(owner: string | undefined): Promise<ResourceRegistrationClient> {
+    const c = await this.#connect();
+    if (!owner || c.clientSettings.profile === 'keycloak') return c.client;
+    let client = this.#ownerClients.get(owner);
+    if (!client) {
+      client = new ResourceRegistrationClient({ ...c.clientSettings, pat: new ProtectionToken(c.settings, owner) });
+      this.#ownerClients.set(owner, client);
+    }
+    return client;
+  }
+
+  /** Resources synced with the resource server's own PAT (per-owner ones are registered one by one). */
+  #ownPat(d: { owner?: string | undefined }): boolean {
+    return !d.owner || (this.#o.profile ?? 'uma2') === 'keycloak';
+  }
+
+  #connect(): Promise<Connection> {
     this.#client ??= (async () => {
       const o = this.#o;
       const timeoutMs = o.timeoutMs ?? 5000;
@@ -252,9 +287,10 @@ export class UmaRegistrar {
         e?.token && e.resourceRegistration && e.permission
           ? { issuer: o.issuer, token_endpoint: e.token, resource_registration_endpoint: e.resourceRegistration, permission_endpoint: e.permission }
           : { ...(await discoverUma(o.issuer, profile, { timeoutMs, maxBytes })), ...(e?.token ? { token_endpoint: e.token } : {}), ...(e?.resourceRegistration ? { resource_registration_endpoint: e.resourceRegistration } : {}), ...(e?.permission ? { permission_endpoint: e.permission } : {}) };
-      const pat = new ProtectionToken({ issuer: o.issuer, tokenEndpoint: metadata.token_endpoint, clientId: o.clientId, clientSecret: o.clientSecret, timeoutMs, maxBytes, store: this.#store });
-      const client = new ResourceRegistrationClient({ profile, registrationEndpoint: metadata.resource_registration_endpoint, permissionEndpoint: metadata.permission_endpoint, pat, timeoutMs, maxBytes });
-      return { client, metadata };
+      const settings: ProtectionTokenSettings = { issuer: o.issuer, tokenEndpoint: metadata.token_endpoint, clientId: o.clientId, clientSecret: o.clientSecret, timeoutMs, maxBytes, store: this.#store };
+      const clientSettings = { profile, registrationEndpoint: metadata.resource_registration_endpoint, permissionEndpoint: metadata.permission_endpoint, timeoutMs, maxBytes };
+      const client = new ResourceRegistrationClient({ ...clientSettings, pat: new ProtectionToken(settings) });
+      return { client, metadata, settings, clientSettings };
     })().catch((err: unknown) => {
       this.#client = undefined;
       throw err;

@@ -20,6 +20,8 @@ export interface MappingEntry {
   fingerprint: string;
   /** Whether the kit created (or adopted) it, and so may delete it. */
   managed: boolean;
+  /** The resource owner whose PAT registered it (per-owner PATs), when not the resource server itself. */
+  owner?: string;
 }
 
 /** Our key → the AS's resource. */
