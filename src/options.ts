@@ -24,6 +24,8 @@ export interface TrustedIssuer {
   issuer: string;
   /** The JWKS URI; when absent it is discovered (RFC 8414, then OpenID Connect Discovery). */
   jwksUri?: string;
+  /** A fixed JWK Set (`{ keys: [...] }`) instead of a `jwksUri`: for tests and for keys distributed out of band. */
+  jwks?: { keys: readonly object[] };
   /**
    * Accepted JWS algorithms. Default: every asymmetric algorithm, each key used only with its own type
    * and its JWK `alg` (so in effect the algorithms the AS's keys advertise). `none` never exists here.
@@ -202,6 +204,7 @@ export const DEFAULTS = Object.freeze({
 export interface ResolvedIssuer {
   issuer: string;
   jwksUri: string | undefined;
+  jwks: { keys: readonly object[] } | undefined;
   algorithms: ReadonlySet<JwsAlgorithm>;
   secret: string | Uint8Array | undefined;
   requireAccessTokenType: boolean;
@@ -299,6 +302,7 @@ export function resolveIssuerEntry(entry: string | TrustedIssuer): ResolvedIssue
   if (!e || typeof e !== 'object') fail('issuer entries must be strings or objects');
   const issuer = validateIssuerUrl(e.issuer);
   if (e.jwksUri !== undefined) validateIssuerUrl(e.jwksUri, 'jwksUri');
+  if (e.jwks !== undefined && (!e.jwks || !Array.isArray(e.jwks.keys))) fail(`jwks of ${issuer} must be a JWK Set ({ keys: [...] })`);
   const algs = e.algorithms ?? [...ASYMMETRIC_ALGORITHMS];
   if (!Array.isArray(algs) || algs.length === 0) fail(`algorithms of ${issuer} must be a non-empty array`);
   for (const a of algs) {
@@ -317,6 +321,7 @@ export function resolveIssuerEntry(entry: string | TrustedIssuer): ResolvedIssue
   return {
     issuer,
     jwksUri: e.jwksUri,
+    jwks: e.jwks,
     algorithms: new Set(withHmac),
     secret: e.secret,
     requireAccessTokenType: e.requireAccessTokenType ?? DEFAULTS.requireAccessTokenType,

@@ -26,3 +26,4 @@ export type {
   UmaRequiredClaim,
   UmaResourceRepresentation,
 } from './uma-types.js';
+export { createTestIssuer, signTestToken, type TestIssuer, type TestTokenOptions } from './test-issuer.js';

@@ -129,3 +129,21 @@ export class RemoteKeySet {
     }
   }
 }
+
+/** A fixed key set given in the configuration (`jwks`): no fetching, unknown `kid`s are simply not found. */
+export class StaticKeySet {
+  readonly #keys: VerificationKey[];
+
+  constructor(jwks: unknown) {
+    this.#keys = parseKeySet(jwks);
+    if (this.#keys.length === 0) throw new TypeError('the configured JWK Set has no usable public signing key');
+  }
+
+  candidates(kid: string | undefined, alg: JwsAlgorithm): VerificationKey[] {
+    return this.#keys.filter((k) => (kid === undefined || k.kid === kid) && keyFits(k, alg));
+  }
+
+  async warm(): Promise<boolean> {
+    return true;
+  }
+}

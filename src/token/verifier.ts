@@ -8,13 +8,13 @@
  */
 import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { AuthorizationServerUnavailableError, InvalidTokenError, ResourceServerError, type InvalidTokenCode } from '../errors.js';
+import { AuthorizationServerUnavailableError, ConfigurationError, InvalidTokenError, ResourceServerError, type InvalidTokenCode } from '../errors.js';
 import type { AccessTokenClaims, AuthContext } from '../auth-context.js';
 import { resolveIssuerEntry, type ResolvedIssuer, type ResolvedOptions } from '../options.js';
 import { closeImplications, GrantedScopes, scopesFromClaims } from '../scopes/requirement.js';
 import { discoverAuthorizationServer } from '../authz-server/discovery.js';
 import { importSecret, verifySignature, type JwsAlgorithm, type VerificationKey } from './jws.js';
-import { RemoteKeySet } from './jwks.js';
+import { RemoteKeySet, StaticKeySet } from './jwks.js';
 import { checkClaims, checkHeader, decodeJws, type DecodedJws } from './jwt.js';
 import { checkIntrospection, Introspector } from './introspection.js';
 import { assertTokenSyntax } from './extract.js';
@@ -31,7 +31,7 @@ export interface VerifiedToken {
 
 interface IssuerRuntime {
   config: ResolvedIssuer;
-  keys: RemoteKeySet | undefined;
+  keys: RemoteKeySet | StaticKeySet | undefined;
   secret: VerificationKey | undefined;
   introspector: Introspector | undefined;
 }
@@ -259,9 +259,11 @@ export class TokenVerifier {
     return {
       config,
       introspector,
-      keys: hasAsymmetric
-        ? new RemoteKeySet(uri, { cooldownMs: o.jwksCooldownMs, maxAgeMs: o.jwksMaxAgeMs, timeoutMs: o.httpTimeoutMs, maxBytes: o.httpMaxResponseBytes, logger: o.logger })
-        : undefined,
+      keys: !hasAsymmetric
+        ? undefined
+        : config.jwks
+          ? staticKeys(config)
+          : new RemoteKeySet(uri, { cooldownMs: o.jwksCooldownMs, maxAgeMs: o.jwksMaxAgeMs, timeoutMs: o.httpTimeoutMs, maxBytes: o.httpMaxResponseBytes, logger: o.logger }),
       secret: config.secret !== undefined ? importSecret(config.secret) : undefined,
     };
   }
@@ -336,4 +338,12 @@ function parseShared(raw: string): SharedVerdict | undefined {
     // a corrupt entry is ignored
   }
   return undefined;
+}
+
+function staticKeys(config: ResolvedIssuer): StaticKeySet {
+  try {
+    return new StaticKeySet(config.jwks);
+  } catch (err) {
+    throw new ConfigurationError(`oauth-resource-server: the jwks of ${config.issuer} is unusable: ${(err as Error).message}`);
+  }
 }
