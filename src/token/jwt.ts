@@ -48,11 +48,14 @@ export function decodeJws(token: string): DecodedJws {
   if (!B64URL.test(h) || !B64URL.test(p) || !B64URL.test(s)) {
     throw new InvalidTokenError('ERR_TOKEN_MALFORMED', 'the access token is not base64url-encoded');
   }
+  const signature = Buffer.from(s, 'base64url');
+  // Only the canonical encoding: unused trailing bits would let many strings carry one signature.
+  if (signature.toString('base64url') !== s) throw new InvalidTokenError('ERR_TOKEN_MALFORMED', 'the access token signature is not canonically base64url-encoded');
   return {
     header: decodeJson(h, 'header'),
     payload: decodeJson(p, 'payload'),
     data: Buffer.from(token.slice(0, second), 'latin1'),
-    signature: Buffer.from(s, 'base64url'),
+    signature,
     payloadLength: p.length,
   };
 }
