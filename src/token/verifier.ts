@@ -18,6 +18,7 @@ import { RemoteKeySet, StaticKeySet } from './jwks.js';
 import { checkClaims, checkHeader, decodeJws, type DecodedJws } from './jwt.js';
 import { checkIntrospection, Introspector } from './introspection.js';
 import { assertTokenSyntax } from './extract.js';
+import { isAtomicStore, type CacheStore } from '../stores/store.js';
 
 /** A verified token: the context route code sees, and what the caller re-checks per request. */
 export interface VerifiedToken {
@@ -150,10 +151,17 @@ export class TokenVerifier {
     const storeKey = `ors:introspection:${runtime.config.issuer}:${key}`;
     if (store) {
       // A verdict another process already obtained; a failing store is bypassed (the AS is asked instead).
-      const raw = await store.get(storeKey).catch(() => undefined);
-      const shared = raw === undefined ? undefined : parseShared(raw);
-      if (shared && 'refusal' in shared) throw this.#refuse(key, new InvalidTokenError('ERR_TOKEN_INACTIVE', shared.refusal), settings.negativeCacheSeconds * 1000);
-      if (shared && Date.now() < shared.freshUntilMs) return this.#accept(runtime, shared.answer, key, shared.freshUntilMs);
+      const shared = await this.#readShared(store, storeKey, runtime, key);
+      if (shared) return shared;
+      // Across replicas: the first to claim the token asks the AS; the others wait (bounded) for its verdict.
+      if (isAtomicStore(store) && !(await store.setIfAbsent(`${storeKey}:flight`, '1', this.#o.httpTimeoutMs).catch(() => true))) {
+        const deadline = Date.now() + this.#o.httpTimeoutMs;
+        while (Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 15));
+          const verdict = await this.#readShared(store, storeKey, runtime, key);
+          if (verdict) return verdict;
+        }
+      }
     }
     let answer: Record<string, unknown>;
     try {
@@ -180,6 +188,15 @@ export class TokenVerifier {
     }
     void store?.set(storeKey, JSON.stringify({ answer, freshUntilMs }), freshUntilMs - now).catch(() => undefined);
     return verified;
+  }
+
+  /** A verdict in the shared store: the verified token, a thrown refusal, or undefined when there is none. */
+  async #readShared(store: CacheStore, storeKey: string, runtime: IssuerRuntime, key: string): Promise<VerifiedToken | undefined> {
+    const raw = await store.get(storeKey).catch(() => undefined);
+    const shared = raw === undefined ? undefined : parseShared(raw);
+    if (shared && 'refusal' in shared) throw this.#refuse(key, new InvalidTokenError('ERR_TOKEN_INACTIVE', shared.refusal), runtime.config.introspection!.negativeCacheSeconds * 1000);
+    if (shared && Date.now() < shared.freshUntilMs) return this.#accept(runtime, shared.answer, key, shared.freshUntilMs);
+    return undefined;
   }
 
   /** Check an introspection answer, build the verified token, and cache it until `freshUntilMs`. */

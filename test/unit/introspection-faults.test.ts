@@ -91,6 +91,22 @@ describe('client authentication and shared verdicts', () => {
     expect(fake.introspections).toHaveLength(2);
   });
 
+  it('makes one AS call for 100 concurrent requests spread over three replicas sharing a store', async () => {
+    fake.answer = { json: active(), delayMs: 100 };
+    const store = new MemoryStore();
+    const replicas = [app({}, { cache: { store } }), app({}, { cache: { store } }), app({}, { cache: { store } })];
+    const servers = replicas.map((a) => a.listen(0, '127.0.0.1'));
+    try {
+      await Promise.all(servers.map((s) => new Promise((r) => s.once('listening', r))));
+      const urls = servers.map((s) => `http://127.0.0.1:${(s.address() as { port: number }).port}/r`);
+      const statuses = await Promise.all(Array.from({ length: 100 }, (_, i) => fetch(urls[i % 3]!, { headers: { authorization: `Bearer ${TOKEN}` } }).then((r) => r.status)));
+      expect(statuses.every((s) => s === 200)).toBe(true);
+      expect(fake.introspections).toHaveLength(1);
+    } finally {
+      for (const s of servers) s.close();
+    }
+  });
+
   it('bypasses a failing store and asks the AS', async () => {
     fake.answer = { json: active() };
     const broken = { get: () => Promise.reject(new Error('down')), set: () => Promise.reject(new Error('down')), delete: () => Promise.reject(new Error('down')) };
