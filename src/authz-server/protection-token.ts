@@ -9,7 +9,7 @@
 import * as client from 'openid-client';
 import { createFetch } from '../http/client.js';
 import { isSecureOrLoopback } from '../options.js';
-import type { CacheStore } from '../stores/store.js';
+import { isAtomicStore, type AtomicStore, type CacheStore } from '../stores/store.js';
 
 /** Credentials and settings of the PAT. */
 export interface ProtectionTokenSettings {
@@ -65,7 +65,55 @@ export class ProtectionToken {
   /** Drop the current PAT (the AS answered 401 invalid_token) and get a new one. */
   async renewAfterRejection(rejected: string): Promise<string> {
     if (this.#token?.value === rejected) this.#token = undefined;
+    // The shared copy goes too, but only if it is still the rejected one (another replica may have renewed it).
+    const store = this.#s.store;
+    if (!this.#owner && store) {
+      const shared = parseShared(await store.get(this.#sharedKey()).catch(() => undefined));
+      if (shared?.value === rejected) await store.delete(this.#sharedKey()).catch(() => undefined);
+    }
     return this.get();
+  }
+
+  #sharedKey(): string {
+    return `pat:${this.#s.issuer}:${this.#s.clientId}`;
+  }
+
+  /** Adopt a PAT another replica fetched, if it is still fresh. */
+  #adopt(raw: string | undefined): string | undefined {
+    const shared = parseShared(raw);
+    if (!shared || Date.now() >= shared.renewAtMs) return undefined;
+    this.#token = shared;
+    return shared.value;
+  }
+
+  /**
+   * The resource server's own PAT with an atomic shared store: one fetch for all replicas (the first takes the
+   * lock, fetches and shares; the others find it). A failing store means a local fetch.
+   */
+  async #fetchShared(store: AtomicStore): Promise<string> {
+    let grantFailure: { error: unknown } | undefined;
+    try {
+      const found = this.#adopt(await store.get(this.#sharedKey()));
+      if (found) return found;
+      return await store.withLock(this.#sharedKey(), 3 * this.#s.timeoutMs, async () => {
+        const again = this.#adopt(await store.get(this.#sharedKey()));
+        if (again) return again;
+        let value: string;
+        try {
+          value = await this.#fetchLocal();
+        } catch (error) {
+          grantFailure = { error };
+          throw error;
+        }
+        const t = this.#token!;
+        await store.set(this.#sharedKey(), JSON.stringify(t), t.expiresAtMs - Date.now()).catch(() => undefined);
+        return value;
+      });
+    } catch {
+      if (grantFailure) throw grantFailure.error;
+      // The store failed or the lock was not had in time: fetch here (slower for the AS, still correct).
+      return this.#fetchLocal();
+    }
   }
 
   #renew(): Promise<string> {
@@ -75,7 +123,12 @@ export class ProtectionToken {
     return this.#inflight;
   }
 
-  async #fetch(): Promise<string> {
+  #fetch(): Promise<string> {
+    const store = this.#s.store;
+    return !this.#owner && isAtomicStore(store) ? this.#fetchShared(store) : this.#fetchLocal();
+  }
+
+  async #fetchLocal(): Promise<string> {
     const scope = this.#s.scope ?? 'uma_protection';
     let response: client.TokenEndpointResponse;
     if (this.#owner) {
@@ -101,4 +154,15 @@ export class ProtectionToken {
  */
 export async function storeOwnerAuthorization(store: CacheStore, issuer: string, owner: string, refreshToken: string): Promise<void> {
   await store.set(`ors:pat-refresh:${issuer}:${owner}`, refreshToken, 365 * 24 * 3600 * 1000);
+}
+
+function parseShared(raw: string | undefined): { value: string; renewAtMs: number; expiresAtMs: number } | undefined {
+  if (!raw) return undefined;
+  try {
+    const v = JSON.parse(raw) as { value?: unknown; renewAtMs?: unknown; expiresAtMs?: unknown };
+    if (typeof v.value === 'string' && typeof v.renewAtMs === 'number' && typeof v.expiresAtMs === 'number') return { value: v.value, renewAtMs: v.renewAtMs, expiresAtMs: v.expiresAtMs };
+  } catch {
+    // a corrupt entry is ignored
+  }
+  return undefined;
 }

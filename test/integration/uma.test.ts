@@ -232,3 +232,14 @@ describe('UMA with replicas starting together', () => {
     expect(new Set(ids).size).toBe(1);
   });
 });
+
+describe('the PAT with replicas', () => {
+  beforeEach(clear);
+  it('is fetched once for three replicas sharing a store', async () => {
+    const shared = new MemoryStore();
+    const before = as.uma.patsIssued;
+    const replicas = [setup({ store: shared }), setup({ store: shared }), setup({ store: shared })];
+    await Promise.all(replicas.map((r) => r.registrar.sync()));
+    expect(as.uma.patsIssued - before).toBe(1);
+  });
+});
