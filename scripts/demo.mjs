@@ -10,6 +10,11 @@ const walkthroughs = [
   ['uma-photos', 'UMA 2.0: resources registered at the AS, ticket → RPT → 200'],
   ['attribute-provider', 'an attribute provider serving OIDC distributed and aggregated claims'],
 ];
+// `npm run demo -- --serve`: the orders API walk-through, then everything keeps running for curl.
+if (process.argv.includes('--serve')) {
+  const r = spawnSync(process.execPath, ['examples/orders-api/demo.mjs', '--serve'], { cwd: root, stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}
 const failed = [];
 for (const [name, what] of walkthroughs) {
   console.log(`\n━━ examples/${name}: ${what}\n`);

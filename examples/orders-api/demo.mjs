@@ -5,6 +5,8 @@ import { startDevAuthorizationServer } from 'oauth-resource-server/testing';
 import { createOrdersApi } from './app.mjs';
 
 const ORDERS = 'https://api.example.com/orders';
+/** `--serve`: keep the authorization server and the API running afterwards, for curl. */
+const SERVE = process.argv.includes('--serve');
 const BILLING = 'https://api.example.com/billing';
 
 const as = await startDevAuthorizationServer({
@@ -55,8 +57,10 @@ try {
   await as.revoke(opaque);
   await step('the same opaque token after revocation', 'still cached for up to 60 s (introspection.cacheTtlSeconds): revocation takes effect when the entry expires', { path: '/orders', token: opaque }, 200);
 } finally {
-  server.close();
-  await as.close();
+  if (!SERVE) {
+    server.close();
+    await as.close();
+  }
 }
 
 const failed = steps.filter((s) => !s.ok);
@@ -65,3 +69,11 @@ if (failed.length) {
   process.exit(1);
 }
 console.log(`all ${steps.length} steps behaved as expected`);
+if (SERVE) {
+  const token = await as.mintAccessToken({ resource: ORDERS, scope: 'read:orders write:orders' });
+  console.log(`\nserving until Ctrl-C:\n  authorization server ${as.issuer}\n  orders API           ${api}\n\ntry:\n  curl -i ${api}/orders -H 'Authorization: Bearer ${token}'\n  curl -i ${api}/orders\n  curl -s ${api}/.well-known/oauth-protected-resource/orders`);
+  process.on('SIGINT', () => {
+    server.close();
+    void as.close().then(() => process.exit(0));
+  });
+}
