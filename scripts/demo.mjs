@@ -7,8 +7,10 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const walkthroughs = [
   ['orders-api', 'JWT access tokens for this resource, scopes, RFC 6750 answers, opaque tokens by introspection'],
+  ['opaque', 'opaque tokens by introspection: one AS call per token, revocation after the cache life'],
   ['uma-photos', 'UMA 2.0: resources registered at the AS, ticket → RPT → 200'],
   ['attribute-provider', 'an attribute provider serving OIDC distributed and aggregated claims'],
+  ['express4', 'the same kit on Express 4'],
 ];
 // `npm run demo -- --serve`: the orders API walk-through, then everything keeps running for curl.
 if (process.argv.includes('--serve')) {

@@ -60,7 +60,7 @@ describe('examples (on the built package)', () => {
     if (!existsSync(join(root, 'dist/esm/index.js'))) node(['scripts/build.mjs']);
   }, 120_000);
 
-  it.each([['orders-api'], ['uma-photos'], ['attribute-provider'], ['replicas'], ['express4']])('examples/%s/demo.mjs walks through every step and exits 0', (name) => {
+  it.each([['orders-api'], ['uma-photos'], ['attribute-provider'], ['replicas'], ['express4'], ['opaque']])('examples/%s/demo.mjs walks through every step and exits 0', (name) => {
     const out = node([`examples/${name}/demo.mjs`]);
     expect(out).toMatch(/behaved as expected/);
     expect(out).not.toContain('✘');
