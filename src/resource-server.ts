@@ -4,7 +4,8 @@
  * and write answers.
  */
 import { InsufficientScopeError, InvalidTokenError, MissingCredentialsError, ConfigurationError } from './errors.js';
-import { resolveOptions, type ResolvedOptions, type ResourceServerOptions } from './options.js';
+import type { ResolvedOptions, ResourceServerOptions } from './options.js';
+import { resolveOptions } from './resolve-options.js';
 import { assertTokenSyntax, extractBearerToken, readAuthorization, type ExtractedToken, type HttpRequestLike } from './token/extract.js';
 import { DpopVerifier } from './sender/dpop.js';
 import { checkCertificateBinding, type TlsRequestLike } from './sender/mtls.js';

@@ -5,7 +5,7 @@
  */
 import * as client from 'openid-client';
 import { createFetch } from '../http/client.js';
-import { isSecureOrLoopback } from '../options.js';
+import { isSecureOrLoopback } from '../resolve-options.js';
 
 /** Authorization-server metadata (RFC 8414 §2), as far as the kit reads it. */
 export interface AuthorizationServerMetadata {

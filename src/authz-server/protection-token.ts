@@ -8,7 +8,7 @@
  */
 import * as client from 'openid-client';
 import { createFetch } from '../http/client.js';
-import { isSecureOrLoopback } from '../options.js';
+import { isSecureOrLoopback } from '../resolve-options.js';
 import { isAtomicStore, type AtomicStore, type CacheStore } from '../stores/store.js';
 
 /** Credentials and settings of the PAT. */

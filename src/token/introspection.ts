@@ -9,7 +9,8 @@ import * as client from 'openid-client';
 import { AuthorizationServerUnavailableError, InvalidTokenError } from '../errors.js';
 import type { AccessTokenClaims } from '../auth-context.js';
 import { createFetch } from '../http/client.js';
-import { isSecureOrLoopback, type Logger, type ResolvedIntrospection } from '../options.js';
+import type { Logger, ResolvedIntrospection } from '../options.js';
+import { isSecureOrLoopback } from '../resolve-options.js';
 import { discoverAuthorizationServer, type AuthorizationServerMetadata } from '../authz-server/discovery.js';
 
 /** Settings shared by every introspector of a resource server. */

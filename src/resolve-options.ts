@@ -1,0 +1,218 @@
+/**
+ * Start-up validation and defaults of the options (the types and DEFAULTS live in options.ts): a
+ * configuration mistake throws a ConfigurationError with a clear message when the resource server is
+ * created, not at the first request.
+ */
+import { ConfigurationError } from './errors.js';
+import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, isJwsAlgorithm } from './token/jws.js';
+import type { MetadataOptions } from './metadata.js';
+import {
+  DEFAULTS,
+  type IntrospectionOptions,
+  type Logger,
+  type ResolvedIntrospection,
+  type ResolvedIssuer,
+  type ResolvedOptions,
+  type ResourceServerOptions,
+  type TrustedIssuer,
+} from './options.js';
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** Whether a URL is https, or http on a loopback host (development). */
+export function isSecureOrLoopback(url: URL): boolean {
+  return url.protocol === 'https:' || (url.protocol === 'http:' && (LOOPBACK.has(url.hostname) || url.hostname.startsWith('127.')));
+}
+
+function fail(message: string): never {
+  throw new ConfigurationError(`oauth-resource-server: ${message}`);
+}
+
+/** Validate an issuer identifier (RFC 8414 §2: https, no query or fragment; http only on loopback). */
+export function validateIssuerUrl(issuer: unknown, what = 'issuer'): string {
+  if (typeof issuer !== 'string' || !issuer) fail(`${what} must be a non-empty string`);
+  let url: URL;
+  try {
+    url = new URL(issuer);
+  } catch {
+    fail(`${what} ${JSON.stringify(issuer)} is not an absolute URL`);
+  }
+  if (!isSecureOrLoopback(url)) fail(`${what} ${JSON.stringify(issuer)} must use https (http is allowed only on loopback)`);
+  if (url.search || url.hash || issuer.includes('#') || issuer.includes('?')) fail(`${what} ${JSON.stringify(issuer)} must have no query or fragment`);
+  return issuer;
+}
+
+/** Validate a resource identifier (RFC 8707 §2: an absolute URI without a fragment). */
+export function validateResourceIdentifier(id: unknown): string {
+  if (typeof id !== 'string' || !id) fail('every resource identifier must be a non-empty string');
+  if (!/^[A-Za-z][A-Za-z0-9+.-]*:/.test(id)) fail(`resource identifier ${JSON.stringify(id)} must be an absolute URI`);
+  if (id.includes('#')) fail(`resource identifier ${JSON.stringify(id)} must not contain a fragment (RFC 8707 §2)`);
+  return id;
+}
+
+function positive(n: unknown, name: string, allowZero = false): number {
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) fail(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} number`);
+  return n;
+}
+
+/** Normalise one trusted-issuer entry. */
+export function resolveIssuerEntry(entry: string | TrustedIssuer): ResolvedIssuer {
+  const e: TrustedIssuer = typeof entry === 'string' ? { issuer: entry } : entry;
+  if (!e || typeof e !== 'object') fail('issuer entries must be strings or objects');
+  const issuer = validateIssuerUrl(e.issuer);
+  if (e.jwksUri !== undefined) validateIssuerUrl(e.jwksUri, 'jwksUri');
+  if (e.jwks !== undefined && (!e.jwks || !Array.isArray(e.jwks.keys))) fail(`jwks of ${issuer} must be a JWK Set ({ keys: [...] })`);
+  const algs = e.algorithms ?? [...ASYMMETRIC_ALGORITHMS];
+  if (!Array.isArray(algs) || algs.length === 0) fail(`algorithms of ${issuer} must be a non-empty array`);
+  for (const a of algs) {
+    if (!isJwsAlgorithm(a)) fail(`algorithm ${JSON.stringify(a)} of ${issuer} is not supported (never "none")`);
+    if ((HMAC_ALGORITHMS as readonly string[]).includes(a) && e.secret === undefined) fail(`${a} for ${issuer} needs an explicitly configured secret`);
+  }
+  if (e.secret !== undefined) {
+    const len = typeof e.secret === 'string' ? Buffer.byteLength(e.secret) : e.secret.byteLength;
+    if (len < 32) fail(`the HMAC secret of ${issuer} must be at least 32 bytes (RFC 7518 §3.2)`);
+  }
+  const introspection = e.introspection === undefined ? undefined : resolveIntrospection(e.introspection, issuer);
+  const validation = e.validation ?? (introspection ? 'auto' : 'jwt');
+  if (!['jwt', 'introspection', 'auto'].includes(validation)) fail(`validation of ${issuer} must be "jwt", "introspection" or "auto"`);
+  if (validation !== 'jwt' && !introspection) fail(`validation "${validation}" of ${issuer} needs introspection settings (clientId and credentials)`);
+  const withHmac = e.secret !== undefined && e.algorithms === undefined ? [...algs, ...HMAC_ALGORITHMS] : algs;
+  return {
+    issuer,
+    jwksUri: e.jwksUri,
+    jwks: e.jwks,
+    algorithms: new Set(withHmac),
+    secret: e.secret,
+    requireAccessTokenType: e.requireAccessTokenType ?? DEFAULTS.requireAccessTokenType,
+    validation,
+    introspection,
+  };
+}
+
+function resolveIntrospection(i: IntrospectionOptions, issuer: string): ResolvedIntrospection {
+  if (!i || typeof i !== 'object' || typeof i.clientId !== 'string' || !i.clientId) fail(`introspection of ${issuer} needs a clientId`);
+  const method = i.clientAuthMethod ?? DEFAULTS.introspectionClientAuthMethod;
+  if (!['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'tls_client_auth'].includes(method)) fail(`unknown clientAuthMethod ${JSON.stringify(method)}`);
+  if (method.startsWith('client_secret') && !i.clientSecret) fail(`${method} at ${issuer} needs a clientSecret`);
+  if (method === 'private_key_jwt' && !i.privateKey) fail(`private_key_jwt at ${issuer} needs a privateKey`);
+  if (method === 'tls_client_auth' && !i.tls) fail(`tls_client_auth at ${issuer} needs tls.cert and tls.key`);
+  if (i.endpoint !== undefined) validateIssuerUrl(i.endpoint, 'introspection.endpoint');
+  const jwtAlg = i.jwtResponse === true ? 'RS256' : typeof i.jwtResponse === 'string' ? i.jwtResponse : undefined;
+  if (jwtAlg !== undefined && !(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(jwtAlg)) fail(`introspection.jwtResponse must name an asymmetric JWS algorithm`);
+  return {
+    clientId: i.clientId,
+    clientSecret: i.clientSecret,
+    clientAuthMethod: method,
+    privateKey: i.privateKey,
+    tls: i.tls,
+    endpoint: i.endpoint,
+    jwtResponseAlg: jwtAlg,
+    acceptMissingAudience: i.acceptMissingAudience === true,
+    cacheTtlSeconds: positive(i.cacheTtlSeconds ?? DEFAULTS.introspectionCacheTtlSeconds, 'introspection.cacheTtlSeconds'),
+    negativeCacheSeconds: positive(i.negativeCacheSeconds ?? DEFAULTS.introspectionNegativeCacheSeconds, 'introspection.negativeCacheSeconds', true),
+    serveStaleSeconds: positive(i.serveStaleSeconds ?? DEFAULTS.introspectionServeStaleSeconds, 'introspection.serveStaleSeconds', true),
+  };
+}
+
+const consoleLogger: Logger = {
+  warn: (m, d) => console.warn(`oauth-resource-server: ${m}`, d ?? ''),
+  error: (m, d) => console.error(`oauth-resource-server: ${m}`, d ?? ''),
+};
+const silentLogger: Logger = { warn: () => undefined, error: () => undefined };
+
+/** Apply defaults and validate; throws {@link ConfigurationError} with a clear message. */
+export function resolveOptions(options: ResourceServerOptions): ResolvedOptions {
+  if (!options || typeof options !== 'object') fail('options are required');
+  const entries = options.issuer === undefined ? [] : Array.isArray(options.issuer) ? options.issuer : [options.issuer as string | TrustedIssuer];
+  if (entries.length === 0 && !options.resolveIssuer) fail('an issuer is required (options.issuer, or options.resolveIssuer)');
+  const issuers = entries.map(resolveIssuerEntry);
+  if (new Set(issuers.map((i) => i.issuer)).size !== issuers.length) fail('an issuer is listed twice');
+
+  const resources = options.resource === undefined ? [] : (typeof options.resource === 'string' ? [options.resource] : [...options.resource]).map(validateResourceIdentifier);
+  let publicBaseUrl: string | undefined;
+  if (options.publicBaseUrl !== undefined) {
+    let u: URL;
+    try {
+      u = new URL(options.publicBaseUrl);
+    } catch {
+      fail('publicBaseUrl must be an absolute URL');
+    }
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') fail('publicBaseUrl must be an http(s) URL');
+    if (u.search || u.hash) fail('publicBaseUrl must have no query or fragment');
+    publicBaseUrl = `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
+  }
+  if (resources.length === 0 && !publicBaseUrl) fail('a resource identifier is required (options.resource, or options.publicBaseUrl to derive it from the mount path)');
+
+  const audienceMatching = options.audienceMatching ?? DEFAULTS.audienceMatching;
+  if (audienceMatching !== 'exact' && audienceMatching !== 'path') fail('audienceMatching must be "exact" or "path"');
+  const errorResponse = options.errorResponse ?? DEFAULTS.errorResponse;
+  if (!['json', 'problem', 'next'].includes(errorResponse)) fail('errorResponse must be "json", "problem" or "next"');
+  const convention = options.scopes?.convention ?? DEFAULTS.scopeConvention;
+  if (typeof convention !== 'function' && !['verb:resource', 'resource:verb', 'uri:action', 'verb'].includes(convention)) fail(`unknown scope convention ${JSON.stringify(convention)}`);
+
+  const cache = options.cache === false ? false : {
+    maxEntries: positive(options.cache?.maxEntries ?? DEFAULTS.cacheMaxEntries, 'cache.maxEntries'),
+    maxBytes: positive(options.cache?.maxBytes ?? DEFAULTS.cacheMaxBytes, 'cache.maxBytes'),
+    maxTtlSeconds: positive(options.cache?.maxTtlSeconds ?? DEFAULTS.cacheMaxTtlSeconds, 'cache.maxTtlSeconds'),
+    store: options.cache?.store,
+  };
+  const requiredClaims = options.requiredClaims ?? DEFAULTS.requiredClaims;
+  if (!Array.isArray(requiredClaims) || !requiredClaims.every((c) => typeof c === 'string')) fail('requiredClaims must be an array of claim names');
+
+  return {
+    issuers,
+    resolveIssuer: options.resolveIssuer,
+    resources,
+    publicBaseUrl,
+    audienceMatching,
+    realm: options.realm,
+    clockToleranceSeconds: positive(options.clockToleranceSeconds ?? DEFAULTS.clockToleranceSeconds, 'clockToleranceSeconds', true),
+    requiredClaims,
+    tokenLocations: { body: options.tokenLocations?.body === true, query: options.tokenLocations?.query === true },
+    maxTokenLength: positive(options.maxTokenLength ?? DEFAULTS.maxTokenLength, 'maxTokenLength'),
+    scopeConvention: convention,
+    methodVerbs: { ...DEFAULTS.methodVerbs, ...options.scopes?.methodVerbs },
+    implications: options.scopes?.implications,
+    wildcards: options.scopes?.wildcards ?? DEFAULTS.wildcards,
+    includeScopeInChallenge: options.scopes?.includeInChallenge ?? DEFAULTS.includeScopeInChallenge,
+    authRequired: options.authRequired ?? DEFAULTS.authRequired,
+    errorResponse,
+    cache,
+    jwksCooldownMs: positive(options.jwks?.cooldownSeconds ?? DEFAULTS.jwksCooldownSeconds, 'jwks.cooldownSeconds', true) * 1000,
+    jwksMaxAgeMs: positive(options.jwks?.maxAgeSeconds ?? DEFAULTS.jwksMaxAgeSeconds, 'jwks.maxAgeSeconds') * 1000,
+    httpTimeoutMs: positive(options.http?.timeoutMs ?? DEFAULTS.httpTimeoutMs, 'http.timeoutMs'),
+    httpMaxResponseBytes: positive(options.http?.maxResponseBytes ?? DEFAULTS.httpMaxResponseBytes, 'http.maxResponseBytes'),
+    logger: options.logger === false ? silentLogger : (options.logger ?? consoleLogger),
+    metadata: resolveMetadata(options.metadata, resources, publicBaseUrl),
+    dpop: options.dpop === true ? {} : options.dpop || undefined,
+    mtls: options.mtls,
+    authorizationDetails: options.authorizationDetails,
+  };
+}
+
+function resolveMetadata(m: ResourceServerOptions['metadata'], resources: readonly string[], publicBaseUrl: string | undefined): MetadataOptions | undefined {
+  if (!m) return undefined;
+  const o: MetadataOptions = m === true ? {} : m;
+  // RFC 9728 §1.2 (CONFORMANCE 55): a metadata-publishing identifier is an https URL without a fragment.
+  for (const id of publicBaseUrl ? [publicBaseUrl] : resources) {
+    let u: URL;
+    try {
+      u = new URL(id);
+    } catch {
+      fail(`resource identifier ${JSON.stringify(id)} must be an https URL to publish metadata (RFC 9728 §1.2)`);
+    }
+    if (!isSecureOrLoopback(u)) fail(`resource identifier ${JSON.stringify(id)} must be an https URL to publish metadata (RFC 9728 §1.2; http only on loopback)`);
+  }
+  for (const [name, v] of [['resourceDocumentation', o.resourceDocumentation], ['resourcePolicyUri', o.resourcePolicyUri], ['resourceTosUri', o.resourceTosUri], ['jwksUri', o.jwksUri]] as const) {
+    if (v !== undefined) {
+      try {
+        new URL(v);
+      } catch {
+        fail(`metadata.${name} must be an absolute URL`);
+      }
+    }
+  }
+  for (const a of o.authorizationServers ?? []) validateIssuerUrl(a, 'metadata.authorizationServers[]');
+  if (o.signing && (o.signing.alg === 'none' || !o.signing.issuer)) fail('metadata.signing needs an asymmetric alg (never "none") and an issuer');
+  return o;
+}
