@@ -18,6 +18,7 @@ import {
 } from '../../src/index.js';
 import { answerFor } from '../../src/error-answer.js';
 import { startDevAuthorizationServer, type DevAuthorizationServer } from '../../src/testing/index.js';
+import { challengeOf } from '../helpers/challenge.js';
 
 const API = 'https://api.example.com';
 const ERROR_CHARS = /^[\x20\x21\x23-\x5B\x5D-\x7E]*$/; // RFC 6750 §3: printable ASCII without " and \
@@ -34,13 +35,6 @@ afterAll(async () => {
   await as?.close();
 });
 
-function challengeOf(header: unknown): { scheme: string; params: Record<string, string>; names: string[] } {
-  expect(typeof header).toBe('string');
-  const challenges = parseChallenges(header as string);
-  expect(challenges).toHaveLength(1);
-  const c = challenges[0]!;
-  return { scheme: c.scheme, params: Object.fromEntries(c.params), names: c.params.map(([n]) => n) };
-}
 
 function app(opts: Partial<ResourceServerOptions> = {}) {
   const a = express();

@@ -7,8 +7,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import type { Request, Response, NextFunction, RequestHandler } from 'express';
-import { oauthResourceServer, getAuth, parseChallenges, type ResourceServerOptions } from '../../src/index.js';
+import { oauthResourceServer, getAuth, type ResourceServerOptions } from '../../src/index.js';
 import { startDevAuthorizationServer, type DevAuthorizationServer } from '../../src/testing/index.js';
+import { challengeOf } from '../helpers/challenge.js';
 import { EXPRESS_VERSIONS, type ExpressFactory } from '../helpers/express-versions.js';
 
 const API = 'https://api.example.com';
@@ -24,14 +25,6 @@ afterAll(async () => {
   await as?.close();
 });
 
-/** The one challenge of a `WWW-Authenticate` header, its params as an object and the param names in order. */
-function challengeOf(header: unknown): { scheme: string; params: Record<string, string>; names: string[] } {
-  expect(typeof header).toBe('string');
-  const challenges = parseChallenges(header as string);
-  expect(challenges).toHaveLength(1);
-  const c = challenges[0]!;
-  return { scheme: c.scheme, params: Object.fromEntries(c.params), names: c.params.map(([n]) => n) };
-}
 
 /** A 401 with a Bearer challenge carrying no error information (RFC 6750 §3). */
 function expectNoCredentialsAnswer(res: { status: number; headers: Record<string, unknown>; text?: string; body?: unknown }, realm?: string): void {
