@@ -6,10 +6,10 @@
 import { InsufficientScopeError, InvalidTokenError, MissingCredentialsError, ConfigurationError } from './errors.js';
 import type { ResolvedOptions, ResourceServerOptions } from './options.js';
 import { resolveOptions } from './resolve-options.js';
-import { assertTokenSyntax, extractBearerToken, readAuthorization, type ExtractedToken, type HttpRequestLike } from './token/extract.js';
+import { extractBearerToken, type HttpRequestLike } from './token/extract.js';
 import { DpopVerifier } from './sender/dpop.js';
 import { checkCertificateBinding, type TlsRequestLike } from './sender/mtls.js';
-import { AuthorizationServerUnavailableError, InvalidDpopProofError, InvalidRequestError, TokenBindingError } from './errors.js';
+import { AuthorizationServerUnavailableError, InvalidDpopProofError, TokenBindingError } from './errors.js';
 import { AudienceMatcher } from './token/audience.js';
 import { TokenVerifier, type VerifiedToken } from './token/verifier.js';
 import { challengeScopes, requirement, type ScopeRequirement } from './scopes/requirement.js';
@@ -108,33 +108,19 @@ export class ResourceServer {
    */
   authenticate(req: AuthenticatableRequest, mountPath = ''): Authenticated | undefined | Promise<Authenticated> {
     const o = this.options;
-    let found: ExtractedToken | undefined;
-    let proof: string | undefined;
-    const auth = this.dpop ? readAuthorization(req, o.maxTokenLength) : undefined;
-    if (auth?.scheme === 'dpop') {
-      // RFC 9449 §7.1: `Authorization: DPoP <token>` and exactly one `DPoP` proof header (§4.3 check 1).
-      if (!auth.credentials) throw new InvalidRequestError('ERR_REQUEST_MALFORMED', 'the DPoP scheme needs a token');
-      if (auth.credentials.length > o.maxTokenLength) throw new InvalidRequestError('ERR_TOKEN_TOO_LARGE', 'the access token is larger than this server accepts');
-      if (extractBearerToken({ ...req, headers: { ...req.headers, authorization: undefined } }, o.tokenLocations, o.maxTokenLength)) {
-        throw new InvalidRequestError('ERR_TOKEN_MULTIPLE', 'the access token was sent in more than one place');
-      }
-      proof = singleDpopHeader(req);
-      found = { token: auth.credentials, location: 'header' };
-      assertTokenSyntax(found.token);
-    } else {
-      found = extractBearerToken(req, o.tokenLocations, o.maxTokenLength);
-    }
-    if (!found) return undefined;
+    const token = extractBearerToken(req, o.tokenLocations, o.maxTokenLength, this.dpop !== undefined);
+    if (!token) return undefined;
+    // RFC 9449 §4.3 check 1: a DPoP-scheme token comes with exactly one `DPoP` proof header.
+    const proof = token.scheme === 'dpop' ? singleDpopHeader(req) : undefined;
     const identity = this.identity(mountPath);
-    const token = found;
     const details = o.authorizationDetails;
     const finish = (v: VerifiedToken) => {
-      const a = checkAudience(v, identity, token.location, proof ? 'dpop' : 'bearer');
+      const a = checkAudience(v, identity, token.location, token.scheme);
       // RFC 9396 §9, §12 (CONFORMANCE 73, 74): per request, like the audience (an entry's locations name resources).
       if (details) authorizationDetailsFor(a.context.claims, { types: details.types, resource: identity.matcher.identifiers });
       return this.#bind(a, req, token.token, proof);
     };
-    const v = this.verifier.verify(found.token);
+    const v = this.verifier.verify(token.token);
     if (v instanceof Promise) return v.then(finish);
     return finish(v);
   }

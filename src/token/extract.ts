@@ -28,6 +28,8 @@ export interface TokenLocations {
 export interface ExtractedToken {
   token: string;
   location: 'header' | 'body' | 'query';
+  /** The header scheme: `bearer` (RFC 6750), or `dpop` (RFC 9449 §7.1) when the caller accepts it. */
+  scheme: 'bearer' | 'dpop';
 }
 
 // RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
@@ -107,14 +109,16 @@ function queryToken(url: string | undefined): string[] | undefined {
  * a token in more than one place, or an oversized token. A header with another scheme counts as no
  * credentials (RFC 6750 §3: an unsupported method gets no error code).
  */
-export function extractBearerToken(req: HttpRequestLike, locations: TokenLocations, maxLength: number): ExtractedToken | undefined {
+export function extractBearerToken(req: HttpRequestLike, locations: TokenLocations, maxLength: number, acceptDpop = false): ExtractedToken | undefined {
   let found: ExtractedToken | undefined;
   let count = 0;
 
   const auth = readAuthorization(req, maxLength);
-  if (auth && auth.scheme === 'bearer') {
-    if (!auth.credentials) throw new InvalidRequestError('ERR_REQUEST_MALFORMED', 'the Bearer scheme needs a token');
-    found = { token: checkToken(auth.credentials, maxLength), location: 'header' };
+  // `Authorization: DPoP <token>` (RFC 9449 §7.1) is read like Bearer when DPoP is on; the proof is the caller's.
+  if (auth && (auth.scheme === 'bearer' || (acceptDpop && auth.scheme === 'dpop'))) {
+    const scheme = auth.scheme as 'bearer' | 'dpop';
+    if (!auth.credentials) throw new InvalidRequestError('ERR_REQUEST_MALFORMED', `the ${scheme === 'dpop' ? 'DPoP' : 'Bearer'} scheme needs a token`);
+    found = { token: checkToken(auth.credentials, maxLength), location: 'header', scheme };
     count++;
   }
 
@@ -122,14 +126,14 @@ export function extractBearerToken(req: HttpRequestLike, locations: TokenLocatio
   if (fromQuery) {
     // A query token counts toward "more than one method" even when the query method is off.
     count += fromQuery.length;
-    if (locations.query && fromQuery.length === 1) found ??= { token: checkToken(fromQuery[0]!, maxLength), location: 'query' };
+    if (locations.query && fromQuery.length === 1) found ??= { token: checkToken(fromQuery[0]!, maxLength), location: 'query', scheme: 'bearer' };
   }
 
   const fromBody = formBodyToken(req);
   if (fromBody !== undefined) {
     const n = typeof fromBody === 'string' ? 1 : Math.max(fromBody.length, 1);
     count += n;
-    if (locations.body && typeof fromBody === 'string') found ??= { token: checkToken(fromBody, maxLength), location: 'body' };
+    if (locations.body && typeof fromBody === 'string') found ??= { token: checkToken(fromBody, maxLength), location: 'body', scheme: 'bearer' };
   }
 
   if (count > 1) throw new InvalidRequestError('ERR_TOKEN_MULTIPLE', 'the access token was sent in more than one place');

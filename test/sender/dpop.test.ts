@@ -221,3 +221,12 @@ describe('DPoP proofs (RFC 9449)', () => {
     expect((await call(a, t, await proof(t))).status).toBe(200);
   });
 });
+
+describe('DPoP and other token locations', () => {
+  it('answers a DPoP token plus a query access_token with 400 invalid_request, as for Bearer', async () => {
+    const t = await boundToken();
+    const res = await request(app()).get(`/orders?access_token=${t}`).set('Authorization', `DPoP ${t}`).set('DPoP', await proof(t));
+    expect(res.status).toBe(400);
+    expect(challenge(res)[0]!.params.error).toBe('invalid_request');
+  });
+});
