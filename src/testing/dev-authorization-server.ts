@@ -14,6 +14,7 @@ import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from '
 import { INTERNAL_REQUEST_HEADER, prepareUma, type AttachedUma } from './uma-authorization-server.js';
 import type { UmaProvider } from './uma-http.js';
 import type { DevUmaControls, DevUmaOptions } from './uma-types.js';
+import { createFaults, type DevFaultControls } from './faults.js';
 
 /** A protected resource the development AS issues tokens for. */
 export interface DevResource {
@@ -81,6 +82,12 @@ export interface DevAuthorizationServer {
   revoke(token: string): Promise<void>;
   /** Stop the server. */
   close(): Promise<void>;
+  /**
+   * Fault injection: make endpoints slow, hang, reset, answer 5xx or garbage (always or flapping), or stop
+   * the server so connections are refused, then heal it; for proving that a resource server fails closed and
+   * recovers by itself.
+   */
+  readonly faults: DevFaultControls;
   /** The UMA part: test controls and facts (present when started with `uma`). */
   readonly uma?: DevUmaControls;
 }
@@ -129,14 +136,7 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
   const requests = { introspection: 0, token: 0, jwks: 0, discovery: 0 };
   // The issuer needs the port, and the provider needs the issuer: listen first, attach the provider after.
   const late: { handler?: (req: IncomingMessage, res: ServerResponse) => void; uma?: AttachedUma } = {};
-  const server: Server = createServer((req, res) => {
-    const path = (req.url ?? '').split('?')[0];
-    if (req.headers[INTERNAL_REQUEST_HEADER] === undefined) {
-      if (path === '/token/introspection') requests.introspection++;
-      else if (path === '/token') requests.token++;
-      else if (path === '/jwks') requests.jwks++;
-      else if (path?.startsWith('/.well-known/')) requests.discovery++;
-    }
+  const answer = (req: IncomingMessage, res: ServerResponse) => {
     const handler = late.handler;
     if (!handler) {
       res.statusCode = 503;
@@ -154,12 +154,35 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
         },
       );
     }
+  };
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (req.headers[INTERNAL_REQUEST_HEADER] !== undefined) return answer(req, res);
+    if (path === '/token/introspection') requests.introspection++;
+    else if (path === '/token') requests.token++;
+    else if (path === '/jwks') requests.jwks++;
+    else if (path?.startsWith('/.well-known/')) requests.discovery++;
+    const fate = faults.gate.apply(req, res);
+    if (fate.outcome === 'done') return;
+    if (fate.delayMs > 0) setTimeout(() => answer(req, res), fate.delayMs);
+    else answer(req, res);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => resolve());
-  });
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  const closeListener = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  await listen(options.port ?? 0);
   const { port } = server.address() as AddressInfo;
+  const faults = createFaults({ close: closeListener, listen: () => listen(port) });
   const issuer = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
@@ -290,9 +313,10 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
       });
       if (!res.ok) throw new Error(`revocation failed: ${res.status}`);
     },
+    faults: faults.controls,
     async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      faults.controls.clear();
+      if (server.listening) await closeListener();
     },
   };
 }

@@ -26,4 +26,5 @@ export type {
   UmaRequiredClaim,
   UmaResourceRepresentation,
 } from './uma-types.js';
+export type { DevEndpoint, DevFault, DevFaultControls, DevFaultScope } from './faults.js';
 export { createTestIssuer, signTestToken, type TestIssuer, type TestTokenOptions } from './test-issuer.js';
