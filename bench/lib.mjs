@@ -22,6 +22,13 @@ export const APPS = [
   { id: 'peer', label: 'express-oauth2-jwt-bearer', file: 'apps/peer.mjs', auth: true },
 ];
 
+/** The median of a list of numbers. */
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const h = s.length >> 1;
+  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+}
+
 export function positiveInt(name, dflt) {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return dflt;
@@ -197,9 +204,11 @@ export async function stopApp(running) {
   clearTimeout(timer);
 }
 
-function get(port, token) {
+const get = (port, token) => getOrders(port, token ? { authorization: `Bearer ${token}` } : {});
+
+/** One GET /orders with these headers, on a fresh connection: status, body and challenge. */
+export function getOrders(port, headers) {
   return new Promise((resolveGet, reject) => {
-    const headers = token ? { authorization: `Bearer ${token}` } : {};
     const req = http.get({ host: '127.0.0.1', port, path: '/orders', headers, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');

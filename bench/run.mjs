@@ -14,7 +14,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import {
   APPS, BENCH_DIR, CONNECTIONS, ROOT, ORDERS,
-  checkRun, checkTokens, fail, log, pinSelf, positiveInt, preflight, profileArgs, runMain, signMany,
+  checkRun, checkTokens, fail, log, median, pinSelf, positiveInt, preflight, profileArgs, runMain, signMany,
   startApp, startAuthorizationServer, stopApp, tempDir, verifyApp, wrk,
 } from './lib.mjs';
 
@@ -36,11 +36,6 @@ const TARGETS = {
   new: [{ text: '≥ 1.5× peer', vs: 'peer', min: 1.5 }],
 };
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const h = s.length >> 1;
-  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
-};
 /** The median of per-round ratios a[i] / b[i]. */
 const ratios = (a, b) => median(a.map((x, i) => x / b[i]));
 const roundUp = (n, step = 1000) => Math.ceil(n / step) * step;

@@ -1,5 +1,6 @@
 -- wrk script: GET /orders with `Authorization: Bearer <token>`, cycling through a file of tokens (one per
--- line), given after `--`. Requests are formatted once in init(), so the per-request Lua cost is a
+-- line), given after `--`. A line `DPoP <token> <proof>` sends `Authorization: DPoP <token>` and
+-- `DPoP: <proof>` instead (RFC 9449 §7.1). Requests are formatted once in init(), so the per-request Lua cost is a
 -- table lookup, the same for every app and scenario. done() prints one BENCH_RESULT JSON line; its
 -- `issued` > `pool` means some token was sent twice (the orchestrator checks that where it matters).
 -- (wrk's thread:stop() cannot end a run early: wrk divides by the full duration.)
@@ -17,7 +18,12 @@ function init(args)
   for line in io.lines(path) do
     if #line > 0 then
       n = n + 1
-      reqs[n] = wrk.format("GET", wrk.path, { ["Authorization"] = "Bearer " .. line })
+      local token, proof = line:match("^DPoP (%S+) (%S+)$")
+      if token then
+        reqs[n] = wrk.format("GET", wrk.path, { ["Authorization"] = "DPoP " .. token, ["DPoP"] = proof })
+      else
+        reqs[n] = wrk.format("GET", wrk.path, { ["Authorization"] = "Bearer " .. line })
+      end
     end
   end
   if n == 0 then error("no tokens in " .. path) end

@@ -21,6 +21,14 @@ export function listOrders(_req, res) {
   res.json(ORDERS);
 }
 
+/**
+ * The peer's errors go to next(err): answer them as an API would (status, WWW-Authenticate), not with
+ * Express's default handler, which logs every 401 with a stack trace.
+ */
+export function answerPeerErrors(err, _req, res, _next) {
+  res.status(err.status ?? 500).set(err.headers ?? {}).json({ error: err.code ?? 'server_error' });
+}
+
 export function createApp() {
   return express();
 }

@@ -3,7 +3,7 @@
 // `issuerBaseURL` as its README shows (discovery once, then jose 4's createRemoteJWKSet) unless
 // BENCH_PEER_CONFIG=static, which uses `issuer` + `jwksUri` + `tokenSigningAlg` (no discovery).
 import { auth, requiredScopes } from 'express-oauth2-jwt-bearer';
-import { createApp, listOrders, serve, ISSUER, RESOURCE, JWKS_URI } from './common.mjs';
+import { answerPeerErrors, createApp, listOrders, serve, ISSUER, RESOURCE, JWKS_URI } from './common.mjs';
 
 const options = process.env.BENCH_PEER_CONFIG === 'static'
   ? { issuer: ISSUER, jwksUri: JWKS_URI, tokenSigningAlg: 'RS256', audience: RESOURCE }
@@ -12,9 +12,5 @@ const options = process.env.BENCH_PEER_CONFIG === 'static'
 const app = createApp();
 app.use(auth(options));
 app.get('/orders', requiredScopes('read:orders'), listOrders);
-// Its errors go to next(err): answer them as an API would (status, WWW-Authenticate), not with Express's
-// default handler, which logs every 401 with a stack trace.
-app.use((err, _req, res, _next) => {
-  res.status(err.status ?? 500).set(err.headers ?? {}).json({ error: err.code ?? 'server_error' });
-});
+app.use(answerPeerErrors);
 serve(app);

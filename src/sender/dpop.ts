@@ -3,7 +3,7 @@
  * (§6, §7.1), replay protection (§11.1) and server-provided nonces (§9). Signatures are checked with
  * node:crypto like access tokens (this runs on every DPoP request).
  */
-import { createHmac, createPublicKey, hash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, createPublicKey, hash, randomBytes, timingSafeEqual, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { InvalidDpopProofError, TokenBindingError, UseDpopNonceError } from '../errors.js';
 import { decodeJws } from '../token/jwt.js';
@@ -76,6 +76,11 @@ export class DpopVerifier {
   readonly baseUrl: string;
   readonly #maxAge: number;
   readonly #seen: LRUCache<string, true>;
+  /**
+   * Imported proof keys by the proof's protected-header segment (which holds the `jwk`): a client signs
+   * many proofs with one key, and importing a JWK costs about what the signature check does (~70 µs here).
+   */
+  readonly #keys = new LRUCache<string, { key: KeyObject; thumbprint: string }>({ max: 10_000 });
   readonly #nonceKey: Buffer | undefined;
   readonly #rotateMs: number;
   readonly #tolerance: number;
@@ -149,16 +154,7 @@ export class DpopVerifier {
     if (typeof header.alg !== 'string' || !this.algorithms.includes(alg)) throw new InvalidDpopProofError('the DPoP proof algorithm is not accepted');
     if (header.crit !== undefined) throw new InvalidDpopProofError('the DPoP proof uses an unsupported extension');
     // §4.3 checks 6, 7: the embedded key is public and verifies the signature.
-    const jwk = header.jwk;
-    if (!jwk || typeof jwk !== 'object' || Array.isArray(jwk)) throw new InvalidDpopProofError('the DPoP proof has no jwk');
-    const j = jwk as Record<string, unknown>;
-    if (j.d !== undefined || j.p !== undefined || j.k !== undefined) throw new InvalidDpopProofError('the DPoP proof jwk contains a private key');
-    let key;
-    try {
-      key = createPublicKey({ key: j as import('node:crypto').JsonWebKey, format: 'jwk' });
-    } catch {
-      throw new InvalidDpopProofError('the DPoP proof jwk is malformed');
-    }
+    const { key, thumbprint } = this.#proofKey(proof.slice(0, proof.indexOf('.')), header.jwk);
     if (!keyFits({ kid: undefined, alg: undefined, key }, alg) || !verifySignature(alg, key, jws.data, jws.signature)) {
       throw new InvalidDpopProofError('the DPoP proof signature is invalid');
     }
@@ -167,7 +163,8 @@ export class DpopVerifier {
     // §4.3 check 8: htm is the method.
     if (htm !== ctx.method) throw new InvalidDpopProofError('the DPoP proof htm does not match the request method');
     // §4.3 check 9: htu is this request's URI, query and fragment ignored, compared against the configured origin.
-    if (typeof htu !== 'string' || normalizeHtu(htu) === undefined || normalizeHtu(htu) !== normalizeHtu(ctx.url)) {
+    const got = typeof htu === 'string' ? normalizeHtu(htu) : undefined;
+    if (got === undefined || got !== normalizeHtu(ctx.url)) {
       throw new InvalidDpopProofError('the DPoP proof htu does not match the request URI');
     }
     // §4.3 check 11, §11.1: iat within the acceptance window.
@@ -179,7 +176,6 @@ export class DpopVerifier {
     // §4.3 check 12: ath is the hash of this very access token.
     if (ath !== hash('sha256', ctx.accessToken, 'base64url')) throw new InvalidDpopProofError('the DPoP proof ath does not match the access token');
     // §7.1: the proof key is the key the token is bound to (CONFORMANCE 39).
-    const thumbprint = jwkThumbprint(j);
     if (ctx.jkt === undefined) throw new TokenBindingError('the access token is not bound to a DPoP key');
     if (thumbprint !== ctx.jkt) throw new TokenBindingError('the DPoP proof key does not match the access token binding');
     // §9, §11.3: once nonces are on, a proof without the current (or previous) nonce is refused.
@@ -189,6 +185,24 @@ export class DpopVerifier {
     if (this.#seen.has(replayKey)) throw new InvalidDpopProofError('the DPoP proof was already used');
     this.#seen.set(replayKey, true);
     return replayKey;
+  }
+
+  /** The public key in a proof header and its RFC 7638 thumbprint, imported once per distinct header. */
+  #proofKey(headerSegment: string, jwk: unknown): { key: KeyObject; thumbprint: string } {
+    const known = this.#keys.get(headerSegment);
+    if (known) return known;
+    if (!jwk || typeof jwk !== 'object' || Array.isArray(jwk)) throw new InvalidDpopProofError('the DPoP proof has no jwk');
+    const j = jwk as Record<string, unknown>;
+    if (j.d !== undefined || j.p !== undefined || j.k !== undefined) throw new InvalidDpopProofError('the DPoP proof jwk contains a private key');
+    let key: KeyObject;
+    try {
+      key = createPublicKey({ key: j as JsonWebKey, format: 'jwk' });
+    } catch {
+      throw new InvalidDpopProofError('the DPoP proof jwk is malformed');
+    }
+    const entry = { key, thumbprint: jwkThumbprint(j) };
+    this.#keys.set(headerSegment, entry);
+    return entry;
   }
 
   /** An unpredictable value, for tests and callers that mint their own nonces. */

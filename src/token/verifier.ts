@@ -112,6 +112,9 @@ export class TokenVerifier {
 
   #verifyUncached(token: string, key: string | undefined, stale: VerifiedToken | undefined): VerifiedToken | Promise<VerifiedToken> {
     assertTokenSyntax(token);
+    // A token that is not three dot-separated parts is no JWS: straight to introspection, without the cost
+    // of a decoding error (an Error and its stack) on every opaque token.
+    if (this.#opaque && !hasTwoDots(token)) return this.#introspect(this.#opaque, token, key, stale);
     let jws: DecodedJws | undefined;
     try {
       jws = decodeJws(token);
@@ -364,4 +367,12 @@ function staticKeys(config: ResolvedIssuer): StaticKeySet {
   } catch (err) {
     throw new ConfigurationError(`oauth-resource-server: the jwks of ${config.issuer} is unusable: ${(err as Error).message}`);
   }
+}
+
+/** Whether a token has exactly two dots, the shape of a JWS compact serialisation (RFC 7515 §7.1). */
+function hasTwoDots(token: string): boolean {
+  const a = token.indexOf('.');
+  if (a < 0) return false;
+  const b = token.indexOf('.', a + 1);
+  return b > 0 && token.indexOf('.', b + 1) === -1;
 }

@@ -123,6 +123,21 @@ describe('DPoP proofs (RFC 9449)', () => {
     expect(challenge(res)[0]).toMatchObject({ scheme: 'DPoP', params: { error: 'invalid_token' } });
   });
 
+  it('checks every signature although a seen proof key is imported once: a known header over a foreign signature is refused', async () => {
+    const a = app();
+    const t = await boundToken();
+    expect((await call(a, t, await proof(t))).status).toBe(200); // key.jwk is now imported and remembered
+    // The same protected header (key.jwk) signed by another key: the remembered key must still verify it.
+    const forged = await proof(t, { k: { ...other, jwk: key.jwk } });
+    const res = await call(a, t, forged);
+    expect(res.status).toBe(401);
+    expect(challenge(res)[0]).toMatchObject({ scheme: 'DPoP', params: { error: 'invalid_dpop_proof' } });
+    // And another client's key in a header never seen is imported and bound on its own.
+    const t2 = await boundToken(other.jkt);
+    expect((await call(a, t2, await proof(t2, { k: other }))).status).toBe(200);
+    expect((await call(a, t, await proof(t, { k: other }))).status).toBe(401);
+  });
+
   it('refuses a reused jti and an iat outside the window (CONFORMANCE 40)', async () => {
     const a = app();
     const t = await boundToken();
