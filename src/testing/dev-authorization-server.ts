@@ -70,7 +70,11 @@ export interface DevAuthorizationServer {
   readonly resourceServerJwtClient: { clientId: string; clientSecret: string };
   /** Requests the AS has served, by endpoint (for tests that count calls, e.g. coalescing). */
   readonly requests: { introspection: number; token: number; jwks: number; discovery: number };
-  /** Mint an access token with the client-credentials grant and a resource indicator. */
+  /**
+   * Mint an access token with the client-credentials grant and a resource indicator. Opaque tokens live in
+   * oidc-provider's development memory store, which keeps about the 1,000 most recent entries: a test that
+   * mints many more finds the oldest ones inactive at introspection (JWTs are unaffected).
+   */
   mintAccessToken(options: MintOptions): Promise<string>;
   /**
    * Sign an arbitrary JWT with the AS's own signing key, for tests of what a resource server must refuse
