@@ -61,6 +61,10 @@ export class RemoteKeySet {
     if (now - this.#loadedAt > this.#s.maxAgeMs) void this.#refresh(false).catch(() => undefined);
     const found = this.#select(kid, alg);
     if (found.length) return found;
+    // A fetch already under way (another request's miss, or the background refresh) may bring this key: a
+    // rotation seen by many requests at once must not fail all but the one that triggered the fetch.
+    const inflight = this.#inflight;
+    if (inflight) return inflight.then(() => this.#afterMiss(kid, alg), () => this.#afterMiss(kid, alg));
     if (now - this.#lastAttempt >= this.#s.cooldownMs) return this.#refresh(true).then(() => this.#afterMiss(kid, alg));
     return this.#afterMiss(kid, alg);
   }

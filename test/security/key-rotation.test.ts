@@ -37,6 +37,34 @@ describe('key rotation', () => {
   });
 });
 
+describe('key rotation under load', () => {
+  it('fails no request while 16 concurrent callers switch to a newly published key, with one JWKS fetch for them all', async () => {
+    const k1 = await makeKey('RS256', 'k1');
+    const k2 = await makeKey('RS256', 'k2');
+    jwks = await startJwksServer([k1]);
+    const rs = new ResourceServer({ issuer: { issuer: jwks.issuer, jwksUri: jwks.url }, resource: AUD, jwks: { cooldownSeconds: 0.2 }, cache: false, logger: false });
+    const server = jwks;
+    const t1 = await Promise.all(Array.from({ length: 16 }, () => signWith(k1, server.issuer, AUD)));
+    const t2 = await Promise.all(Array.from({ length: 16 }, () => signWith(k2, server.issuer, AUD)));
+    const failures: unknown[] = [];
+    const call = async (token: string) => {
+      try {
+        await rs.authenticate(req(token));
+      } catch (err) {
+        failures.push(err);
+      }
+    };
+    await Promise.all(t1.map(call)); // keys loaded
+    await new Promise((r) => setTimeout(r, 300)); // past the cooldown
+    const before = server.requests;
+    server.keys = [k1, k2];
+    // The AS starts signing with k2 while k1 tokens are still in use: 16 of each at once, three times over.
+    for (let round = 0; round < 3; round++) await Promise.all([...t2, ...t1].map(call));
+    expect(failures).toEqual([]);
+    expect(server.requests - before).toBe(1);
+  });
+});
+
 describe('hostile key sets', () => {
   it('random JWKS shapes yield only public signing keys, or a TypeError for what is not a JWK Set', () => {
     const member = fc.oneof(fc.constantFrom('RSA', 'EC', 'OKP', 'oct', 'sig', 'enc', 'P-256', 'Ed25519', 'AQAB'), fc.jsonValue());
