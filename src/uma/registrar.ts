@@ -70,6 +70,8 @@ export class UmaRegistrar {
   #timer: NodeJS.Timeout | undefined;
   #failures = 0;
   #syncing: Promise<RegistrationStatus> | undefined;
+  /** The tail of the queue of mapping changes in this process (see {@link UmaRegistrar.#exclusive}). */
+  #queue: Promise<unknown> = Promise.resolve();
   #stopped = false;
   readonly #logger: Logger | undefined;
 
@@ -150,8 +152,35 @@ export class UmaRegistrar {
   }
 
   /** Register a resource created at run time (an album, a document), now. Returns its `_id`. */
-  async register(resource: DesiredResource): Promise<string> {
+  register(resource: DesiredResource): Promise<string> {
     this.#declared.set(resource.key, resource);
+    return this.#exclusive(() => this.#registerNow(resource));
+  }
+
+  /**
+   * Run a change of the mapping alone: one at a time in this process, and under the registration lock across
+   * replicas when the store is atomic, reading the mapping afresh. Otherwise two registrations of one object
+   * would both create it, and a sync saving the mapping it read before would drop a registration made meanwhile.
+   */
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const store = this.#store;
+    const run = () => {
+      if (!isAtomicStore(store)) return fn();
+      return store.withLock(this.#lockName(), this.#lockLeaseMs(), () => {
+        this.#mapping = undefined; // another replica may have changed it
+        return fn();
+      });
+    };
+    const result = this.#queue.then(run, run);
+    this.#queue = result.catch(() => undefined);
+    return result;
+  }
+
+  #lockName(): string {
+    return `uma-registration:${this.#o.issuer}:${this.#o.clientId}`;
+  }
+
+  async #registerNow(resource: DesiredResource): Promise<string> {
     const client = await this.#clientFor(resource.owner);
     const owner = this.#ownPat(resource) ? {} : { owner: resource.owner! };
     const mapping = await this.#loadMapping();
@@ -171,8 +200,12 @@ export class UmaRegistrar {
   }
 
   /** Remove a run-time resource at the AS (404 counts as done). */
-  async deregister(key: string): Promise<void> {
+  deregister(key: string): Promise<void> {
     this.#declared.delete(key);
+    return this.#exclusive(() => this.#deregisterNow(key));
+  }
+
+  async #deregisterNow(key: string): Promise<void> {
     const mapping = await this.#loadMapping();
     const m = mapping[key];
     if (!m) return;
@@ -198,10 +231,14 @@ export class UmaRegistrar {
       if (err instanceof ProtectionApiError && err.error === 'invalid_resource_id') {
         const declared = this.#declared.get(key);
         if (declared) {
-          const mapping = { ...(await this.#loadMapping()) };
-          delete mapping[key];
-          await this.#saveMapping(mapping);
-          const newId = await this.register(declared);
+          const newId = await this.#exclusive(async () => {
+            const mapping = { ...(await this.#loadMapping()) };
+            // Another request may have re-registered it already: only a mapping to the lost id is dropped.
+            if (mapping[key]?.id !== id) return mapping[key]?.id ?? this.#registerNow(declared);
+            delete mapping[key];
+            await this.#saveMapping(mapping);
+            return this.#registerNow(declared);
+          });
           return client.requestTicket([{ resourceId: newId, scopes }]);
         }
       }
@@ -234,8 +271,7 @@ export class UmaRegistrar {
         return { ...result, mapping: merged };
       };
       // Replicas that start together take turns, so each resource is registered exactly once (with a shared store).
-      const store = this.#store;
-      const outcome = isAtomicStore(store) ? await store.withLock(`uma-registration:${this.#o.issuer}:${this.#o.clientId}`, this.#lockLeaseMs(), attempt) : await attempt();
+      const outcome = await this.#exclusive(attempt);
       const failed = new Set(outcome.failures.map((f) => f.key));
       const keys = [...this.#declared.keys()];
       this.#status = {

@@ -126,6 +126,37 @@ describe('UMA resource registration (uma2 profile)', () => {
   });
 });
 
+describe('run-time registration under concurrency', () => {
+  beforeEach(clear);
+  it('registers one resource when the same object is registered five times at once', async () => {
+    const { registrar } = setup({ routes: 'none' });
+    const ids = await Promise.all(Array.from({ length: 5 }, () => registrar.register({ key: 'album:7', name: 'Album 7', scopes: ['view'] })));
+    expect(new Set(ids).size).toBe(1);
+    expect(held()).toHaveLength(1);
+    expect(registrar.resourceId('album:7')).toBe(ids[0]);
+  });
+
+  it('registers one resource when two replicas sharing a store register the same object at once', async () => {
+    const shared = new MemoryStore();
+    const [a, b] = [setup({ store: shared, routes: 'none' }).registrar, setup({ store: shared, routes: 'none' }).registrar];
+    const album = { key: 'album:9', name: 'Album 9', scopes: ['view'] };
+    const ids = await Promise.all([a.register(album), b.register(album), a.register(album), b.register(album)]);
+    expect(new Set(ids).size).toBe(1);
+    expect(held()).toHaveLength(1);
+  });
+
+  it('keeps every mapping entry when ten objects are registered at once, alongside a sync of the routes', async () => {
+    const { registrar } = setup({ routes: 'view-only' });
+    const keys = Array.from({ length: 10 }, (_, i) => `album:${i}`);
+    const [, ...ids] = await Promise.all([registrar.sync(), ...keys.map((key) => registrar.register({ key, name: `Album ${key}`, scopes: ['view'] }))]);
+    for (const [i, key] of keys.entries()) expect(registrar.resourceId(key)).toBe(ids[i]);
+    expect(held()).toHaveLength(11); // ten albums and the route
+    // A later sync (a restart with the same store) finds everything where it was: nothing created again.
+    await registrar.sync();
+    expect(held()).toHaveLength(11);
+  });
+});
+
 describe('UMA at request time', () => {
   let app: express.Express;
   let registrar: ReturnType<typeof setup>['registrar'];

@@ -33,8 +33,9 @@ const CASES: FaultCase[] = [
   { name: 'answers 503', apply: (as) => as.faults.inject({ kind: 'status', status: 503 }) },
   { name: 'answers garbage', apply: (as) => as.faults.inject({ kind: 'garbage' }) },
   { name: 'loses its answers', apply: (as) => as.faults.inject({ kind: 'lose-answer' }) },
-  // Down for 500 ms, up for 300 ms: the first requests after the fault meet it; retries meet either phase.
-  { name: 'flaps', apply: (as) => as.faults.inject({ kind: 'status', status: 502 }, { flap: { downMs: 500, upMs: 300 } }), flapping: true },
+  // Down for 300 ms, then up for 900 ms, and again: the first requests after the fault meet it; retries, at
+  // their own (jittered) pace, meet either phase.
+  { name: 'flaps', apply: (as) => as.faults.inject({ kind: 'status', status: 502 }, { flap: { downMs: 300, upMs: 900 } }), flapping: true },
 ];
 const heal = async (as: DevAuthorizationServer) => {
   as.faults.clear();
@@ -235,7 +236,8 @@ describe('UMA resource registration', () => {
         await heal(uma);
       }
       // A flapping AS is not healed: the registrar gets through by itself.
-      expect(await eventually(() => registrar.status().state === 'registered', 20_000)).toBe(true);
+      // Each retry (jittered backoff) gets through with a chance of about 0.7: 40 s leave room for seven or so.
+      expect(await eventually(() => registrar.status().state === 'registered', 40_000)).toBe(true);
       await heal(uma);
       expect(uma.uma.resources()).toHaveLength(1);
       const res = await request(app).get('/albums/1');
@@ -245,7 +247,7 @@ describe('UMA resource registration', () => {
       registrar.stop();
       await heal(uma);
     }
-  }, 40_000);
+  }, 60_000);
 
   it('never registers a resource twice when the AS creates it but the answer is lost', async () => {
     await clear();
@@ -262,7 +264,7 @@ describe('UMA resource registration', () => {
       registrar.stop();
       await heal(uma);
     }
-  }, 40_000);
+  }, 45_000);
 
   it('answers a tokenless request with 403 and Warning 199 while the permission endpoint fails, and tickets again after', async () => {
     await clear();
