@@ -7,7 +7,7 @@
  */
 import { ConfigurationError } from '../errors.js';
 import { httpRequest, type HttpResponse } from '../http/client.js';
-import type { CacheStore } from '../stores/store.js';
+import { isAtomicStore, type CacheStore } from '../stores/store.js';
 import { FileStore } from '../stores/file.js';
 import { discoverAuthorizationServer } from './discovery.js';
 
@@ -57,10 +57,29 @@ export function resourceServerMetadata(extra: Record<string, unknown> = {}): Rec
  * Register (or reuse, update, re-register) the resource server as a client of the AS. Registration
  * errors (RFC 7591 §3.2.2) throw a {@link ConfigurationError} naming the error: a start-up error.
  */
-export async function registerResourceServer(options: SelfRegistrationOptions): Promise<ResourceServerCredentials> {
+export function registerResourceServer(options: SelfRegistrationOptions): Promise<ResourceServerCredentials> {
   const store = options.store ?? new FileStore('.oauth-resource-server/credentials.json');
-  const timeoutMs = options.timeoutMs ?? 5000;
   const key = `ors:client-registration:${options.issuer}`;
+  // One registration at a time per issuer: in this process by a queue, across replicas by the store's lock
+  // (re-reading what the holder before us stored). Otherwise replicas starting together each register a client.
+  const once = () => registerOnce(options, store, key);
+  const run = () => (isAtomicStore(store) ? store.withLock(key, 4 * (options.timeoutMs ?? 5000) + 1000, once) : once());
+  const result = (queues.get(key) ?? Promise.resolve()).then(run, run);
+  const tail = result.then(
+    () => undefined,
+    () => undefined,
+  );
+  queues.set(key, tail);
+  void tail.then(() => {
+    if (queues.get(key) === tail) queues.delete(key);
+  });
+  return result;
+}
+
+const queues = new Map<string, Promise<void>>();
+
+async function registerOnce(options: SelfRegistrationOptions, store: CacheStore, key: string): Promise<ResourceServerCredentials> {
+  const timeoutMs = options.timeoutMs ?? 5000;
   const metadata = resourceServerMetadata(options.metadata);
   const fingerprint = JSON.stringify(metadata, Object.keys(metadata).sort()) + (options.softwareStatement ?? '');
   const raw = await store.get(key);

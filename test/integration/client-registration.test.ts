@@ -9,7 +9,7 @@ import request from 'supertest';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigurationError, FileStore, getAuth, oauthResourceServer, registerResourceServer, requireScopes } from '../../src/index.js';
+import { ConfigurationError, FileStore, getAuth, MemoryStore, oauthResourceServer, registerResourceServer, requireScopes } from '../../src/index.js';
 import { startDevAuthorizationServer, type DevAuthorizationServer } from '../../src/testing/index.js';
 
 const API = 'https://api.example.com/orders';
@@ -68,6 +68,15 @@ describe('self-registration (RFC 7591 / 7592)', () => {
     expect(err).toBeInstanceOf(ConfigurationError);
     expect((err as Error).message).toMatch(/invalid_redirect_uri|invalid_client_metadata/);
     expect((err as Error).message).not.toContain(IAT);
+  });
+
+  it('registers one client when replicas sharing a store, or one process, register at the same time', async () => {
+    const shared = new MemoryStore();
+    const replicas = await Promise.all([1, 2, 3].map(() => registerResourceServer({ issuer: as.issuer, initialAccessToken: IAT, store: shared })));
+    expect(new Set(replicas.map((c) => c.clientId)).size).toBe(1);
+    const path = join(dir, 'together.json');
+    const local = await Promise.all([1, 2, 3].map(() => registerResourceServer({ issuer: as.issuer, initialAccessToken: IAT, store: new FileStore(path) })));
+    expect(new Set(local.map((c) => c.clientId)).size).toBe(1);
   });
 
   it('gives credentials that work for introspection', async () => {
