@@ -5,7 +5,7 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { CacheStore } from './store.js';
 
 interface Entry {
@@ -14,14 +14,27 @@ interface Entry {
   e?: number;
 }
 
-/** A JSON-file store. */
+/** What every FileStore of one file in this process shares, so two instances never overwrite each other. */
+interface Backing {
+  data: Record<string, Entry> | undefined;
+  writing: Promise<void>;
+}
+const backings = new Map<string, Backing>();
+
+/**
+ * A JSON-file store. Instances on the same path in one process share their contents and their write queue;
+ * separate processes must not share a file (use `RedisStore` across processes).
+ */
 export class FileStore implements CacheStore {
   readonly path: string;
-  #data: Record<string, Entry> | undefined;
-  #writing: Promise<void> = Promise.resolve();
+  readonly #b: Backing;
 
   constructor(path: string) {
     this.path = path;
+    const abs = resolve(path);
+    let b = backings.get(abs);
+    if (!b) backings.set(abs, (b = { data: undefined, writing: Promise.resolve() }));
+    this.#b = b;
   }
 
   async get(key: string): Promise<string | undefined> {
@@ -32,6 +45,7 @@ export class FileStore implements CacheStore {
   }
 
   async set(key: string, value: string, ttlMs: number): Promise<void> {
+    if (!(ttlMs > 0)) return this.delete(key); // the CacheStore contract: a ttl of 0 or less stores nothing
     this.#load()[key] = Number.isFinite(ttlMs) && ttlMs > 0 && ttlMs < 10 * 365 * 24 * 3600 * 1000 ? { v: value, e: Date.now() + ttlMs } : { v: value };
     await this.#flush();
   }
@@ -42,15 +56,15 @@ export class FileStore implements CacheStore {
   }
 
   #load(): Record<string, Entry> {
-    if (this.#data) return this.#data;
+    if (this.#b.data) return this.#b.data;
     try {
       const parsed = JSON.parse(readFileSync(this.path, 'utf8')) as unknown;
-      this.#data = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, Entry>) : {};
+      this.#b.data = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, Entry>) : {};
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`the store file ${this.path} is unreadable: ${(err as Error).message}`);
-      this.#data = {};
+      this.#b.data = {};
     }
-    return this.#data;
+    return this.#b.data;
   }
 
   #flush(): Promise<void> {
@@ -69,7 +83,7 @@ export class FileStore implements CacheStore {
       }
       await rename(tmp, this.path);
     };
-    this.#writing = this.#writing.then(write, write);
-    return this.#writing;
+    this.#b.writing = this.#b.writing.then(write, write);
+    return this.#b.writing;
   }
 }

@@ -151,55 +151,73 @@ export class TokenVerifier {
 
   async #introspectOnce(runtime: IssuerRuntime, introspector: Introspector, token: string, key: string, stale: VerifiedToken | undefined): Promise<VerifiedToken> {
     const settings = runtime.config.introspection!;
+    const negativeMs = settings.negativeCacheSeconds * 1000;
     const store = this.#o.cache ? this.#o.cache.store : undefined;
     const storeKey = `ors:introspection:${runtime.config.issuer}:${key}`;
+    const flightKey = `${storeKey}:flight`;
+    let claimed = false;
     if (store) {
       // A verdict another process already obtained; a failing store is bypassed (the AS is asked instead).
       const shared = await this.#readShared(store, storeKey, runtime, key);
       if (shared) return shared;
-      // Across replicas: the first to claim the token asks the AS; the others wait (bounded) for its verdict.
-      if (isAtomicStore(store) && !(await store.setIfAbsent(`${storeKey}:flight`, '1', this.#o.httpTimeoutMs).catch(() => true))) {
+      // Across replicas: the first to claim the token asks the AS; the others wait (bounded) for its verdict,
+      // and take over when the claim goes without one (the claimant failed, or its verdict was not shared).
+      if (isAtomicStore(store)) {
+        claimed = await store.setIfAbsent(flightKey, '1', this.#o.httpTimeoutMs).catch(() => false);
         const deadline = Date.now() + this.#o.httpTimeoutMs;
-        while (Date.now() < deadline) {
+        while (!claimed && Date.now() < deadline) {
           await new Promise((r) => setTimeout(r, 15));
           const verdict = await this.#readShared(store, storeKey, runtime, key);
           if (verdict) return verdict;
+          claimed = await store.setIfAbsent(flightKey, '1', this.#o.httpTimeoutMs).catch(() => false);
         }
       }
     }
-    let answer: Record<string, unknown>;
+    const share = (value: object, ttlMs: number) => {
+      if (store && ttlMs > 0) void store.set(storeKey, JSON.stringify(value), ttlMs).catch(() => undefined);
+    };
     try {
-      answer = await introspector.introspect(token);
-    } catch (err) {
-      if (err instanceof InvalidTokenError) throw this.#refuse(key, err, settings.negativeCacheSeconds * 1000);
-      // The AS gave no usable answer: serve a cached active answer within the stale window, if allowed.
-      if (stale && Date.now() < stale.expiresAtMs) return stale;
-      throw err instanceof ResourceServerError ? err : new AuthorizationServerUnavailableError();
-    }
-    const now = Date.now();
-    const exp = typeof answer.exp === 'number' ? (answer.exp + this.#o.clockToleranceSeconds) * 1000 : Infinity;
-    // RFC 7662 §4 (CONFORMANCE 32): never beyond exp, and no longer than the configured (short) life.
-    const freshUntilMs = now + Math.max(0, Math.min(exp - now, settings.cacheTtlSeconds * 1000));
-    let verified: VerifiedToken;
-    try {
-      verified = this.#accept(runtime, answer, key, freshUntilMs);
-    } catch (err) {
-      if (err instanceof InvalidTokenError) {
-        this.#refuse(key, err, settings.negativeCacheSeconds * 1000);
-        void store?.set(storeKey, JSON.stringify({ refusal: err.message }), settings.negativeCacheSeconds * 1000).catch(() => undefined);
+      let answer: Record<string, unknown>;
+      try {
+        answer = await introspector.introspect(token);
+      } catch (err) {
+        if (err instanceof InvalidTokenError) {
+          share({ refusal: err.message, untilMs: Date.now() + negativeMs }, negativeMs);
+          throw this.#refuse(key, err, negativeMs);
+        }
+        // The AS gave no usable answer: serve a cached active answer within the stale window, if allowed.
+        if (stale && Date.now() < stale.expiresAtMs) return stale;
+        throw err instanceof ResourceServerError ? err : new AuthorizationServerUnavailableError();
       }
-      throw err;
+      const now = Date.now();
+      const exp = typeof answer.exp === 'number' ? (answer.exp + this.#o.clockToleranceSeconds) * 1000 : Infinity;
+      // RFC 7662 §4 (CONFORMANCE 32): never beyond exp, and no longer than the configured (short) life.
+      const freshUntilMs = now + Math.max(0, Math.min(exp - now, settings.cacheTtlSeconds * 1000));
+      let verified: VerifiedToken;
+      try {
+        verified = this.#accept(runtime, answer, key, freshUntilMs);
+      } catch (err) {
+        if (err instanceof InvalidTokenError) {
+          this.#refuse(key, err, negativeMs);
+          share({ refusal: err.message, untilMs: now + negativeMs }, negativeMs);
+        }
+        throw err;
+      }
+      share({ answer, freshUntilMs }, freshUntilMs - now);
+      return verified;
+    } finally {
+      // The verdict (if any) was written first: a replica that sees the claim gone finds it, or asks itself.
+      if (claimed) void store!.delete(flightKey).catch(() => undefined);
     }
-    void store?.set(storeKey, JSON.stringify({ answer, freshUntilMs }), freshUntilMs - now).catch(() => undefined);
-    return verified;
   }
 
   /** A verdict in the shared store: the verified token, a thrown refusal, or undefined when there is none. */
   async #readShared(store: CacheStore, storeKey: string, runtime: IssuerRuntime, key: string): Promise<VerifiedToken | undefined> {
     const raw = await store.get(storeKey).catch(() => undefined);
     const shared = raw === undefined ? undefined : parseShared(raw);
-    if (shared && 'refusal' in shared) throw this.#refuse(key, new InvalidTokenError('ERR_TOKEN_INACTIVE', shared.refusal), runtime.config.introspection!.negativeCacheSeconds * 1000);
-    if (shared && Date.now() < shared.freshUntilMs) return this.#accept(runtime, shared.answer, key, shared.freshUntilMs);
+    // A shared refusal is remembered here only for what is left of its life, not a fresh window.
+    if (shared && 'refusal' in shared && shared.untilMs > Date.now()) throw this.#refuse(key, new InvalidTokenError('ERR_TOKEN_INACTIVE', shared.refusal), shared.untilMs - Date.now());
+    if (shared && 'answer' in shared && Date.now() < shared.freshUntilMs) return this.#accept(runtime, shared.answer, key, shared.freshUntilMs);
     return undefined;
   }
 
@@ -340,20 +358,28 @@ export class TokenVerifier {
   }
 }
 
+/** Deeper claims than this are refused: no access token needs them, and recursion over them could overflow. */
+const MAX_CLAIM_DEPTH = 32;
+
+/** Freeze claims all the way down, without recursion; refuse (401) claims nested deeper than MAX_CLAIM_DEPTH. */
 function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value as Record<string, unknown>)) deepFreeze(v);
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (!v || typeof v !== 'object' || Object.isFrozen(v)) continue;
+    if (depth >= MAX_CLAIM_DEPTH) throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the token claims are nested too deeply');
+    Object.freeze(v);
+    for (const child of Object.values(v as Record<string, unknown>)) stack.push([child, depth + 1]);
   }
   return value;
 }
 
-type SharedVerdict = { answer: Record<string, unknown>; freshUntilMs: number } | { refusal: string };
+type SharedVerdict = { answer: Record<string, unknown>; freshUntilMs: number } | { refusal: string; untilMs: number };
 
 function parseShared(raw: string): SharedVerdict | undefined {
   try {
     const v = JSON.parse(raw) as Record<string, unknown>;
-    if (typeof v.refusal === 'string') return { refusal: v.refusal };
+    if (typeof v.refusal === 'string') return { refusal: v.refusal, untilMs: typeof v.untilMs === 'number' ? v.untilMs : 0 };
     if (v.answer && typeof v.answer === 'object' && typeof v.freshUntilMs === 'number') return v as SharedVerdict;
   } catch {
     // a corrupt entry is ignored

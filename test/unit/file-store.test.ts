@@ -26,6 +26,25 @@ describe('FileStore', () => {
     expect(await new FileStore(join(dir, 'b.json')).get('long')).toBeUndefined();
   });
 
+  it('stores nothing for a TTL of 0 or less (the CacheStore contract) and drops what was there', async () => {
+    const s = new FileStore(join(dir, 'zero.json'));
+    await s.set('k', 'v', 60_000);
+    await s.set('k', 'w', 0);
+    await s.set('n', 'x', -5);
+    expect(await s.get('k')).toBeUndefined();
+    expect(await new FileStore(join(dir, 'zero.json')).get('n')).toBeUndefined();
+  });
+
+  it('loses no write when two instances on one path write at once (they share one file state)', async () => {
+    const path = join(dir, 'two.json');
+    const [a, b] = [new FileStore(path), new FileStore(path)];
+    await a.get('warm'); // both have read the (empty) file before writing
+    await b.get('warm');
+    await Promise.all([a.set('from-a', '1', 60_000), b.set('from-b', '2', 60_000)]);
+    const fresh = await import('node:fs').then((fs) => JSON.parse(fs.readFileSync(path, 'utf8')) as Record<string, unknown>);
+    expect(Object.keys(fresh).sort()).toEqual(['from-a', 'from-b']);
+  });
+
   it('serialises concurrent writes and leaves no temporary files', async () => {
     const path = join(dir, 'c.json');
     const s = new FileStore(path);

@@ -6,7 +6,10 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import express from 'express';
 import request from 'supertest';
 import { generateKeyPair, jwtVerify } from 'jose';
-import { oauthResourceServer, requireScopes, getAuth, parseChallenges, MemoryStore, type Logger, type ResourceServerOptions } from '../../src/index.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { oauthResourceServer, requireScopes, getAuth, parseChallenges, FileStore, MemoryStore, type Logger, type ResourceServerOptions } from '../../src/index.js';
 import { startFakeAuthorizationServer, type FakeAuthorizationServer } from '../helpers/fake-authorization-server.js';
 
 const RESOURCE = 'https://api.example.com';
@@ -112,6 +115,75 @@ describe('client authentication and shared verdicts', () => {
     const broken = { get: () => Promise.reject(new Error('down')), set: () => Promise.reject(new Error('down')), delete: () => Promise.reject(new Error('down')) };
     expect((await get(app({}, { cache: { store: broken } }))).status).toBe(200);
     expect(fake.introspections).toHaveLength(1);
+  });
+});
+
+describe('answers no access token needs', () => {
+  it('refuses an active answer nested thousands deep with 401, never 500', async () => {
+    fake.answer = { text: `{"active":true,"scope":"read","aud":"${RESOURCE}","x":${'['.repeat(5000)}${']'.repeat(5000)}}` };
+    const res = await get(app());
+    expect(res.status).toBe(401);
+    expect(challenge(res).error).toBe('invalid_token');
+  });
+});
+
+describe('verdicts shared through a store', () => {
+  const timed = async (fn: () => Promise<unknown>) => {
+    const t = Date.now();
+    await fn();
+    return Date.now() - t;
+  };
+  it('lets the next request ask the AS at once after a failed claimant (no wait for the claim to lapse)', async () => {
+    let n = 0;
+    fake.answer = () => (n++ === 0 ? { status: 503, json: { error: 'temporarily_unavailable' } } : { json: active() });
+    const a = app({}, { http: { timeoutMs: 3000 }, cache: { store: new MemoryStore() } });
+    expect((await get(a)).status).toBe(503);
+    let status = 0;
+    const ms = await timed(async () => {
+      status = (await get(a)).status;
+    });
+    expect(status).toBe(200);
+    expect(ms).toBeLessThan(2000); // the claim lasts 3000 ms: waiting it out is the bug
+  });
+
+  it('shares an unsupported_token_type refusal, so another replica neither waits nor asks again', async () => {
+    fake.answer = { status: 400, json: { error: 'unsupported_token_type' } };
+    const store = new MemoryStore();
+    const [a, b] = [app({}, { http: { timeoutMs: 3000 }, cache: { store } }), app({}, { http: { timeoutMs: 3000 }, cache: { store } })];
+    expect((await get(a)).status).toBe(401);
+    let status = 0;
+    const ms = await timed(async () => {
+      status = (await get(b)).status;
+    });
+    expect(status).toBe(401);
+    expect(ms).toBeLessThan(2000);
+    expect(fake.introspections).toHaveLength(1);
+  });
+
+  it('keeps a shared refusal only for what is left of its life at the replica that reads it', async () => {
+    const store = new MemoryStore();
+    const [a, b] = [app({ negativeCacheSeconds: 1 }, { cache: { store } }), app({ negativeCacheSeconds: 1 }, { cache: { store } })];
+    fake.answer = { json: { active: false } };
+    expect((await get(a)).status).toBe(401);
+    await new Promise((r) => setTimeout(r, 700));
+    expect((await get(b)).status).toBe(401); // read from the store, with about 300 ms left
+    fake.answer = { json: active() };
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await get(b)).status).toBe(200); // B asks the AS again: the refusal's life is over
+  });
+
+  it('shares no refusal at all when negativeCacheSeconds is 0, whatever the store', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ors-neg-'));
+    try {
+      const store = new FileStore(join(dir, 'store.json'));
+      let n = 0;
+      fake.answer = () => (n++ === 0 ? { json: { active: false } } : { json: active() });
+      const a = app({ negativeCacheSeconds: 0 }, { cache: { store } });
+      expect((await get(a)).status).toBe(401);
+      expect((await get(a)).status).toBe(200);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
