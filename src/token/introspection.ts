@@ -130,13 +130,23 @@ function clientAuth(o: ResolvedIntrospection): client.ClientAuth {
 }
 
 /**
- * RFC 9701 §5 asks for a fresh `iat`; openid-client checks the type of `iat` but not its age, so the
- * fetch refuses a JWT response issued too long ago before openid-client reads it.
+ * With signed responses configured, only a signed response is believed (RFC 9701; CONFORMANCE 34): a plain
+ * JSON 200 would let anyone on the path downgrade the answer, and openid-client reads one whatever the
+ * client metadata says. RFC 9701 §5 also asks for a fresh `iat`; openid-client checks the type of `iat`
+ * but not its age, so the fetch refuses one too old (or from the future) before openid-client reads it.
+ * Error answers (4xx/5xx) pass through to the usual error handling.
  */
 function freshJwtResponses(fetch: ReturnType<typeof createFetch>, toleranceSeconds: number): ReturnType<typeof createFetch> {
   return async (input, init) => {
     const res = await fetch(input, init);
-    if (!(res.headers.get('content-type') ?? '').toLowerCase().startsWith('application/token-introspection+jwt')) return res;
+    if (!(res.headers.get('content-type') ?? '').toLowerCase().startsWith('application/token-introspection+jwt')) {
+      // Only the introspection call asks for a signed answer; the same fetch also reads the AS's JWKS.
+      const asked = new Headers(init?.headers as ConstructorParameters<typeof Headers>[0]).get('accept') ?? '';
+      if (res.status === 200 && asked.includes('application/token-introspection+jwt')) {
+        throw new Error('the introspection response is not signed although a signed response (RFC 9701) was asked for');
+      }
+      return res;
+    }
     const text = await res.text();
     let iat: unknown;
     try {
@@ -145,7 +155,7 @@ function freshJwtResponses(fetch: ReturnType<typeof createFetch>, toleranceSecon
       iat = undefined;
     }
     const now = Date.now() / 1000;
-    if (typeof iat !== 'number' || iat < now - JWT_RESPONSE_MAX_AGE_SECONDS - toleranceSeconds) {
+    if (typeof iat !== 'number' || iat < now - JWT_RESPONSE_MAX_AGE_SECONDS - toleranceSeconds || iat > now + toleranceSeconds) {
       throw new Error('the signed introspection response is not fresh (RFC 9701 §5 iat)');
     }
     return new Response(text, { status: res.status, headers: res.headers });

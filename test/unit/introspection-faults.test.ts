@@ -315,9 +315,17 @@ describe('RFC 9701 signed responses', () => {
     ['for another audience', { aud: 'someone-else' }, {}],
     ['from another issuer', { iss: 'https://evil.example' }, {}],
     ['issued long ago (stale iat)', { iat: now() - 3600 }, {}],
+    ['issued in the future (iat an hour ahead)', { iat: now() + 3600 }, {}],
   ])('never believes a response %s (CONFORMANCE 34)', async (_name, claims, options) => {
     fake.answer = await signedAnswer(claims, options);
     const res = await get(jwtApp());
     expect(res.status).toBe(503);
+  });
+
+  it('never believes a plain JSON answer when a signed one was asked for (no downgrade, CONFORMANCE 34)', async () => {
+    fake.answer = { json: active() };
+    const res = await get(jwtApp());
+    expect(res.status).toBe(503);
+    expect(fake.introspections[0]!.headers.accept).toBe('application/token-introspection+jwt');
   });
 });
