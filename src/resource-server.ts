@@ -171,7 +171,9 @@ export class ResourceServer {
     if (r) return r;
     const o = this.options;
     const verb = o.methodVerbs[method.toUpperCase()];
-    if (!verb) throw new ConfigurationError(`no scope verb for method ${method}; add it to options.scopes.methodVerbs`);
+    // The method is the client's choice (OPTIONS, PROPFIND on an `app.all` route): no verb, no scope that
+    // could grant it, so a 403 (not a 500 and a log line per request). Add verbs in scopes.methodVerbs.
+    if (!verb) throw new InsufficientScopeError([], `no scope is defined for the method ${method.slice(0, 20).replace(/[^A-Za-z-]/g, '')}`);
     const identity = this.identity(mountPath);
     const name = resourceName ?? resourceNameFromPath(routePath, identity.pathPrefix);
     if (!name) throw new ConfigurationError(`cannot derive a resource name from route ${routePath}; declare its scopes explicitly`);

@@ -6,7 +6,9 @@ import type { Request, Response, NextFunction, RequestHandler } from 'express';
 import { ConfigurationError, InsufficientScopeError } from '../errors.js';
 import { challengeScopes, requirement, type RouteScopes, type ScopeRequirement } from '../scopes/requirement.js';
 import { STATE, type KitState } from './request-context.js';
+import type { ResourceServer } from '../resource-server.js';
 import { respondWithError } from './respond.js';
+import { ROUTE_SCOPES, routeTemplates } from './route-scan.js';
 
 /** A scope declaration on a route. */
 export interface ScopeDeclaration {
@@ -20,8 +22,7 @@ export interface ScopeDeclaration {
 
 export type { RouteScopes };
 
-/** The symbol under which a `requireScopes` handler exposes its {@link RouteScopes}. */
-export const ROUTE_SCOPES = Symbol.for('oauth-resource-server.route-scopes');
+export { ROUTE_SCOPES };
 
 /** A route handler that enforces scopes. */
 export interface ScopeHandler extends RequestHandler {
@@ -37,6 +38,43 @@ function declare(args: Array<string | ScopeDeclaration>): RouteScopes {
   if (args.length === 0) return { kind: 'derived', resource: undefined };
   if (!args.every((a): a is string => typeof a === 'string')) throw new ConfigurationError('requireScopes takes scope strings or one declaration object');
   return { kind: 'static', requirement: requirement(args) };
+}
+
+/**
+ * The derived requirement of a request: from the route's declared path template, mount paths included,
+ * never from the request's own path text, which the client chooses (under `app.use('/:tenant', router)`,
+ * `GET /reports/orders` must need `read:orders`, not `read:reports`).
+ */
+function derived(req: Request, server: ResourceServer, mount: string, declared: RouteScopes & { kind: 'derived' }): ScopeRequirement {
+  const method = req.method.toUpperCase();
+  const routes = req.app ? routeTemplates(req.app, declared) : [];
+  // HEAD is served by GET routes (Express); a route for all methods lists none.
+  const candidates = routes.filter((r) => r.methods.length === 0 || r.methods.includes(method) || (method === 'HEAD' && r.methods.includes('GET')));
+  if (!candidates.length) {
+    throw new ConfigurationError('requireScopes() derives scopes from its route, and this one is not in the app route table: declare the scopes explicitly');
+  }
+  const found = new Map<string, ScopeRequirement>();
+  for (const c of candidates) {
+    const r = server.derivedRequirement(method, c.path, mount, declared.resource);
+    found.set(challengeScopes(r).join(' '), r);
+  }
+  if (found.size === 1) return found.values().next().value!;
+  // One handler under several mounts deriving differently: the template this request matched decides.
+  const path = `${req.baseUrl}${req.path}`.replace(/\/+$/, '') || '/';
+  const matching = new Map<string, ScopeRequirement>();
+  for (const c of candidates) {
+    if (!templatePattern(c.path).test(path)) continue;
+    const r = server.derivedRequirement(method, c.path, mount, declared.resource);
+    matching.set(challengeScopes(r).join(' '), r);
+  }
+  if (matching.size === 1) return matching.values().next().value!;
+  throw new ConfigurationError('requireScopes() sits on routes that derive different scopes for this request: declare the scopes explicitly');
+}
+
+/** A template (`/:tenant/orders/:id`) as a whole-path pattern: parameters match one segment. */
+function templatePattern(template: string): RegExp {
+  const body = template.split('/').map((s) => (s.startsWith(':') ? '[^/]+' : s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/');
+  return new RegExp(`^${body || '/'}$`, 'i');
 }
 
 /**
@@ -62,7 +100,7 @@ export function requireScopes(...scopes: Array<string | ScopeDeclaration>): Scop
     if (declared.kind === 'static') req_ = declared.requirement;
     else {
       try {
-        req_ = server.derivedRequirement(req.method, `${req.baseUrl}${(req.route as { path?: string } | undefined)?.path ?? req.path}`, state.mount, declared.resource);
+        req_ = derived(req, server, state.mount, declared);
       } catch (err) {
         return respondWithError(server, err, res, next);
       }

@@ -3,7 +3,10 @@
  * `requireScopes` (or the UMA declarations), so the app's protected resources can be described from
  * the routes themselves: at start-up, for registration and metadata, never on the request path.
  */
-import { ROUTE_SCOPES, type RouteScopes } from './require-scopes.js';
+import type { RouteScopes } from '../scopes/requirement.js';
+
+/** The symbol under which a `requireScopes` handler exposes its {@link RouteScopes}. */
+export const ROUTE_SCOPES = Symbol.for('oauth-resource-server.route-scopes');
 
 /** A route that declared scopes (or another declaration `T`). */
 export interface ScannedRoute<T = RouteScopes> {
@@ -87,4 +90,37 @@ function mountPath(layer: LayerLike): string | undefined {
 function join(prefix: string, path: string): string {
   const p = `${prefix}/${path}`.replace(/\/{2,}/g, '/');
   return p.length > 1 ? p.replace(/\/$/, '') : p;
+}
+
+/** What {@link routeTemplates} remembers per app: each declaration's routes (full templates and methods). */
+const tables = new WeakMap<object, Map<unknown, Array<{ path: string; methods: string[] }>>>();
+
+/**
+ * The full path templates (mount paths included, as declared: `/:tenant/orders`, never the request's own
+ * text) of the routes that carry `declared`, for requests handled by `app`; from the app's route table,
+ * scanned on first need and again when a declaration is not found (routes added later). Sub-apps get
+ * their own mount paths (`app.mountpath`, up the `parent` chain) in front.
+ */
+export function routeTemplates(app: object, declared: unknown, symbol: symbol = ROUTE_SCOPES): Array<{ path: string; methods: string[] }> {
+  let table = tables.get(app);
+  if (!table?.has(declared)) {
+    table = new Map();
+    const mounts = mountsOf(app);
+    for (const r of scanRoutes<unknown>(app, symbol)) {
+      const list = table.get(r.scopes) ?? [];
+      for (const m of mounts) list.push({ path: join(m, r.path), methods: r.methods });
+      table.set(r.scopes, list);
+    }
+    if (!table.has(declared)) table.set(declared, []); // not in the table: remembered, not rescanned per request
+    tables.set(app, table);
+  }
+  return table.get(declared)!;
+}
+
+/** Where a (sub-)app is mounted: the mount path templates of it and its parents; `['']` for the root app. */
+function mountsOf(app: object, depth = 0): string[] {
+  const a = app as { parent?: object; mountpath?: unknown };
+  if (!a.parent || depth > 16) return [''];
+  const own = (Array.isArray(a.mountpath) ? a.mountpath : [a.mountpath]).filter((m): m is string => typeof m === 'string');
+  return mountsOf(a.parent, depth + 1).flatMap((p) => own.map((m) => join(p, m === '/' ? '' : m)));
 }

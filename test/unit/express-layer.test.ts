@@ -138,6 +138,54 @@ describe.each(EXPRESS_VERSIONS)('express layer (%s)', (_name, express) => {
       expect(params(denied.headers['www-authenticate']).scope).toBe('read:orders');
     });
 
+    it('derives from the mount template, not the request path, under a router mounted at /:tenant', async () => {
+      const app = express();
+      app.use(kit());
+      const router = express.Router();
+      router.get('/orders', requireScopes(), ok);
+      app.use('/:tenant', router);
+      // The client chooses /reports: a read:reports token must not open the orders route.
+      const sneaky = await request(app).get('/reports/orders').set('Authorization', `Bearer ${await token({ scope: 'read:reports' })}`);
+      expect(sneaky.status).toBe(403);
+      expect(params(sneaky.headers['www-authenticate']).scope).toBe('read:orders');
+      expect((await request(app).get('/acme/orders').set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`)).status).toBe(200);
+    });
+
+    it('picks the template the request matched when one handler sits under two static mounts', async () => {
+      const app = express();
+      app.use(kit());
+      const router = express.Router();
+      router.get('/:id', requireScopes(), ok);
+      app.use('/orders', router);
+      app.use('/invoices', router);
+      expect((await request(app).get('/orders/1').set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`)).status).toBe(200);
+      const wrong = await request(app).get('/invoices/1').set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`);
+      expect(wrong.status).toBe(403);
+      expect(params(wrong.headers['www-authenticate']).scope).toBe('read:invoices');
+    });
+
+    it('derives through a sub-app mounted at /shop: its mount path is part of the template', async () => {
+      const app = express();
+      app.use(kit());
+      const shop = express();
+      shop.get('/:id', requireScopes(), ok);
+      app.use('/carts', shop);
+      expect((await request(app).get('/carts/1').set('Authorization', `Bearer ${await token({ scope: 'read:carts' })}`)).status).toBe(200);
+      const denied = await request(app).get('/carts/1').set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`);
+      expect(denied.status).toBe(403);
+      expect(params(denied.headers['www-authenticate']).scope).toBe('read:carts');
+    });
+
+    it('answers a method without a scope verb (OPTIONS on app.all) with 403, never 500', async () => {
+      const app = express();
+      app.use(kit());
+      app.all('/orders/:id', requireScopes(), ok);
+      const res = await request(app).options('/orders/1').set('Authorization', `Bearer ${await token({ scope: 'read:orders write:orders' })}`);
+      expect(res.status).toBe(403);
+      expect(params(res.headers['www-authenticate']).error).toBe('insufficient_scope');
+      expect((await request(app).get('/orders/1').set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`)).status).toBe(200);
+    });
+
     it('requireScopes({ resource }) derives with an explicit resource name', async () => {
       const app = express();
       app.use(kit());
