@@ -59,11 +59,16 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
   const registrar = new UmaRegistrar({ ...options, logger: options.logger ?? server.options.logger });
   const tol = server.options.clockToleranceSeconds;
 
-  const challenge = (ticket: string) =>
-    formatChallenge({
-      scheme: 'UMA',
-      params: [...(options.realm !== undefined ? ([['realm', options.realm]] as Array<[string, string]>) : []), ['as_uri', registrar.issuer], ['ticket', ticket]],
-    });
+  const challenge = (ticket: string, mount: string) => {
+    const params: Array<[string, string]> = [];
+    if (options.realm !== undefined) params.push(['realm', options.realm]);
+    // RFC 9728 §5.1 (CONFORMANCE 15): the metadata URL in every challenge, as the kit's Bearer ones do.
+    const m = server.options.metadata;
+    const metadataUrl = m && m.challenge !== false ? server.identity(mount).metadataUrl : undefined;
+    if (metadataUrl !== undefined) params.push(['resource_metadata', metadataUrl]);
+    params.push(['as_uri', registrar.issuer], ['ticket', ticket]);
+    return formatChallenge({ scheme: 'UMA', params });
+  };
 
   function require(...args: Array<string | UmaRouteOptions>): RequestHandler {
     const last = args[args.length - 1];
@@ -72,7 +77,8 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
     const req_: ScopeRequirement = requirement(scopes);
     const handler = async (req: Request, res: Response, next: NextFunction) => {
       const key = routeOptions.resourceKey ? routeOptions.resourceKey(req) : `route:${req.baseUrl}${(req.route as { path?: string } | undefined)?.path ?? req.path}`;
-      const id = registrar.resourceId(key);
+      // Not known here: another replica may have registered it (run-time objects); read the shared mapping.
+      const id = registrar.resourceId(key) ?? (await registrar.lookupResourceId(key));
       // Until the resource is registered nobody can hold a permission for it: 503, never an allow.
       if (!id) return respondWithError(server, new AuthorizationServerUnavailableError('this resource is not registered at the authorization server yet'), res, next);
       const state = stateOf(req);
@@ -94,14 +100,15 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
       try {
         ticket = await registrar.requestTicket(key, [...req_.allOf]);
       } catch {
-        // Grant §3.2.2: no ticket, no way forward for the client.
+        // Grant §3.2.2: no ticket, no way forward for the client (an unusable ticket from the AS included).
         res.statusCode = 403;
         res.setHeader('warning', '199 - "UMA Authorization Server Unreachable"');
         res.setHeader('cache-control', 'no-store');
         return res.end();
       }
       res.statusCode = 401;
-      res.setHeader('www-authenticate', challenge(ticket));
+      // The identity the RPT was checked against: the app-wide middleware's mount, else this router's.
+      res.setHeader('www-authenticate', challenge(ticket, state.server ? state.mount : req.baseUrl));
       res.setHeader('cache-control', 'no-store');
       res.end();
     };

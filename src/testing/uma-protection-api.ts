@@ -20,7 +20,13 @@ export async function handleRegistration(req: IncomingMessage, res: ServerRespon
     if (method === 'GET') return list(res, state, pat, query);
     return methodNotAllowed(res, state, 'GET, POST');
   }
-  const id = decodeURIComponent(rest.slice(1));
+  let id: string;
+  try {
+    id = decodeURIComponent(rest.slice(1));
+  } catch {
+    // §3.2: a malformed request MUST get 400 (invalid_request), not an empty 500.
+    return sendError(res, 400, 'invalid_request', 'the resource id is not valid percent-encoding');
+  }
   if (id.includes('/')) return notFound(res, state);
   const found = state.registry.get(id);
   const resource = found && visibleTo(state.profile, found, pat) ? found : undefined;

@@ -34,6 +34,13 @@ export interface RegistrationClientSettings {
 
 /** Keycloak's page size (`max`); the list is read page by page so nothing is silently truncated. */
 const PAGE = 100;
+/** At most this many pages (100 000 resources): an AS that pages forever must not hold a sync forever. */
+const MAX_PAGES = 1000;
+/** Longest ticket accepted: it is echoed in every UMA challenge header. */
+const MAX_TICKET_LENGTH = 4096;
+// Grant §3.2.1: the ticket goes into a quoted-string of WWW-Authenticate; visible ASCII without `"` and `\`
+// needs no escaping and is always a legal header value.
+const TICKET = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
 /** The protection API of one AS, for one PAT. */
 export class ResourceRegistrationClient {
@@ -52,7 +59,7 @@ export class ResourceRegistrationClient {
     const body = parseJson(res);
     let id = body && typeof body === 'object' ? (body as { _id?: unknown })._id : undefined;
     // The `_id` in the body is authoritative; a `Location` header alone is tolerated (§3.2.1 requires both).
-    if (typeof id !== 'string' && typeof res.headers.location === 'string') id = decodeURIComponent(res.headers.location.replace(/\/+$/, '').split('/').pop() ?? '');
+    if (typeof id !== 'string' && typeof res.headers.location === 'string') id = idFromLocation(res.headers.location);
     if (typeof id !== 'string' || !id) throw new ProtectionApiError('create', res.status, undefined, 'the AS created a resource but returned no _id');
     const policy = body && typeof body === 'object' ? (body as { user_access_policy_uri?: unknown }).user_access_policy_uri : undefined;
     return { ...d, id, ...(typeof policy === 'string' ? { userAccessPolicyUri: policy } : {}) };
@@ -86,12 +93,13 @@ export class ResourceRegistrationClient {
   async list(): Promise<string[]> {
     const base = this.profile.collectionUrl(this.#s.registrationEndpoint);
     if (this.profile.name !== 'keycloak') return this.#ids(await this.#call('list', 'GET', base));
-    const ids: string[] = [];
-    for (let first = 0; ; first += PAGE) {
-      const page = this.#ids(await this.#call('list', 'GET', `${base}?first=${first}&max=${PAGE}`));
-      ids.push(...page);
-      if (page.length < PAGE) return ids;
+    const ids = new Set<string>();
+    for (let n = 0; n < MAX_PAGES; n++) {
+      const page = this.#ids(await this.#call('list', 'GET', `${base}?first=${n * PAGE}&max=${PAGE}`));
+      // A short page is the last; a page with nothing new means the AS ignores first/max: stop either way.
+      if (!addNew(ids, page) || page.length < PAGE) return [...ids];
     }
+    throw tooManyPages();
   }
 
   /**
@@ -102,17 +110,23 @@ export class ResourceRegistrationClient {
     if (this.profile.name === 'keycloak') {
       const base = this.profile.collectionUrl(this.#s.registrationEndpoint);
       const out: RegisteredResource[] = [];
-      for (let first = 0; ; first += PAGE) {
-        const res = await this.#call('list', 'GET', `${base}?deep=true&first=${first}&max=${PAGE}`);
+      const seen = new Set<string>();
+      for (let n = 0; n < MAX_PAGES; n++) {
+        const res = await this.#call('list', 'GET', `${base}?deep=true&first=${n * PAGE}&max=${PAGE}`);
         if (res.status !== 200) throw this.#error('list', res);
         const body = parseJson(res);
         if (!Array.isArray(body)) throw new ProtectionApiError('list', res.status, undefined, 'the AS list is not an array');
+        const before = seen.size;
         for (const item of body) {
           const r = this.profile.fromWire(item);
-          if (r) out.push(r);
+          if (!r || seen.has(r.id)) continue;
+          seen.add(r.id);
+          out.push(r);
         }
-        if (body.length < PAGE) return out;
+        // As in list(): a page with nothing new means the AS ignores first/max.
+        if (seen.size === before || body.length < PAGE) return out;
       }
+      throw tooManyPages();
     }
     const out: RegisteredResource[] = [];
     for (const id of await this.list()) {
@@ -132,6 +146,8 @@ export class ResourceRegistrationClient {
     const body = parseJson(res);
     const ticket = body && typeof body === 'object' ? (body as { ticket?: unknown }).ticket : undefined;
     if (typeof ticket !== 'string' || !ticket) throw new ProtectionApiError('permission', res.status, undefined, 'the AS returned no ticket');
+    // A ticket that cannot be written into the challenge is no ticket (Grant §3.2.1, §3.2.2); never echoed.
+    if (ticket.length > MAX_TICKET_LENGTH || !TICKET.test(ticket)) throw new ProtectionApiError('permission', res.status, undefined, 'the AS returned a ticket that is not a usable header value');
     return ticket;
   }
 
@@ -168,6 +184,26 @@ export class ResourceRegistrationClient {
     const code = body && typeof body === 'object' && typeof (body as { error?: unknown }).error === 'string' ? (body as { error: string }).error : undefined;
     return new ProtectionApiError(operation, res.status, code, `the protection API ${operation} answered HTTP ${res.status}${code ? ` ${code}` : ''}`);
   }
+}
+
+/** The last path segment of a `Location` (§3.2.1), or undefined when it is not valid percent-encoding. */
+function idFromLocation(location: string): string | undefined {
+  try {
+    return decodeURIComponent(location.replace(/\/+$/, '').split('/').pop() ?? '');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Add the ids not yet in `seen`; whether there was any. */
+function addNew(seen: Set<string>, ids: string[]): boolean {
+  const before = seen.size;
+  for (const id of ids) seen.add(id);
+  return seen.size > before;
+}
+
+function tooManyPages(): ProtectionApiError {
+  return new ProtectionApiError('list', 200, undefined, `the AS list did not end within ${MAX_PAGES} pages of ${PAGE}`);
 }
 
 function parseJson(res: HttpResponse): unknown {

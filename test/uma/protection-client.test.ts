@@ -4,10 +4,10 @@
  * servers give (a Location header without `_id`, 200 or 204 on delete, objects in a list).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type IncomingHttpHeaders } from 'node:http';
 import { ProtectionToken } from '../../src/authz-server/protection-token.js';
 import { ProtectionApiError, ResourceRegistrationClient } from '../../src/uma/resource-registration.js';
+import { startLoopbackServer, writeAnswer, type LoopbackServer } from '../helpers/loopback-server.js';
 
 interface Seen {
   method: string;
@@ -17,14 +17,14 @@ interface Seen {
 }
 type Answer = { status: number; json?: unknown; headers?: Record<string, string> };
 
-let server: Server;
+let server: LoopbackServer;
 let base = '';
 const seen: Seen[] = [];
 let answers: Array<Answer | ((s: Seen) => Answer)> = [];
 let tokensIssued = 0;
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
+  server = await startLoopbackServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -38,18 +38,13 @@ beforeAll(async () => {
       seen.push(s);
       const next = answers.shift() ?? { status: 500 };
       const a = typeof next === 'function' ? next(s) : next;
-      res.statusCode = a.status;
-      for (const [k, v] of Object.entries(a.headers ?? {})) res.setHeader(k, v);
-      if (a.json !== undefined) res.setHeader('content-type', 'application/json');
-      res.end(a.json === undefined ? undefined : JSON.stringify(a.json));
+      writeAnswer(res, a);
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = server.base;
 });
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((r) => server.close(() => r()));
+  await server.close();
 });
 beforeEach(() => {
   seen.length = 0;
