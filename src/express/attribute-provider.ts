@@ -6,7 +6,7 @@
  */
 import { Router, urlencoded, type Request, type Response, type NextFunction } from 'express';
 import { AttributeProvider, claimGroupResources, type AttributeProviderOptions, type ClaimGroupResourceOptions } from '../attribute-provider.js';
-import { ConfigurationError } from '../errors.js';
+import { ConfigurationError, InvalidRequestError } from '../errors.js';
 import type { ResourceServerOptions } from '../options.js';
 import { ResourceServer } from '../resource-server.js';
 import type { UmaRegistrar } from '../uma/registrar.js';
@@ -57,6 +57,21 @@ function serverOf(rs: AttributeProviderRouterOptions['resourceServer']): Resourc
 function checkPath(path: string, what: string): string {
   if (typeof path !== 'string' || !path.startsWith('/') || /[?#*:()]/.test(path)) throw new ConfigurationError(`${what} must be a plain path starting with "/"`);
   return path;
+}
+
+/**
+ * The form parser of the body token method. RFC 6750 §3.1: a body that cannot be read (too large, an
+ * unknown charset, bad encoding) is an `invalid_request` answered by the kit, never Express's HTML page.
+ */
+function formBody(server: ResourceServer): (req: Request, res: Response, next: NextFunction) => void {
+  const parse = urlencoded({ extended: false, limit: '16kb' });
+  return (req, res, next) => {
+    parse(req, res, (err?: unknown) => {
+      if (err === undefined || err === null) return next();
+      const tooLarge = (err as { type?: unknown }).type === 'entity.too.large';
+      respondWithError(server, new InvalidRequestError('ERR_REQUEST_MALFORMED', tooLarge ? 'the form body is too large' : 'the form body cannot be read'), res, next);
+    });
+  };
 }
 
 /**
@@ -128,7 +143,7 @@ export function attributeProvider(options: AttributeProviderRouterOptions): Attr
   };
   router.get(claimsPath, protect, claims);
   // RFC 6750 §2.2: a form-body token is read only when the resource server enables that method.
-  if (server.options.tokenLocations.body) router.post(claimsPath, urlencoded({ extended: false, limit: '16kb' }), protect, claims);
+  if (server.options.tokenLocations.body) router.post(claimsPath, formBody(server), protect, claims);
   else router.post(claimsPath, protect, claims);
 
   if (options.uma) {
