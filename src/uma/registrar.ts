@@ -10,7 +10,7 @@ import { isAtomicStore, type CacheStore } from '../stores/store.js';
 import { MemoryStore } from '../stores/memory.js';
 import type { RegisteredResource, ResourceDescription, UmaProfileName } from './profiles.js';
 import { ProtectionApiError, ResourceRegistrationClient, type RegistrationClientSettings } from './resource-registration.js';
-import { applySync, fingerprint, planSync, type DeletePolicy, type DesiredResource, type RegistrationMapping, type SyncPlan } from './sync.js';
+import { applySync, fingerprint, planSync, type DeletePolicy, type DesiredResource, type MappingEntry, type RegistrationMapping, type SyncPlan } from './sync.js';
 
 /** Options of {@link UmaRegistrar}. */
 export interface UmaRegistrarOptions {
@@ -66,6 +66,9 @@ export class UmaRegistrar {
   #client: Promise<Connection> | undefined;
   readonly #ownerClients = new Map<string, ResourceRegistrationClient>();
   #mapping: RegistrationMapping | undefined;
+  #mappingReadAt = 0;
+  #mappingRefresh: Promise<unknown> | undefined;
+  #chain: symbol | undefined;
   #status: RegistrationStatus = { state: 'idle', registered: [], pending: [] };
   #timer: NodeJS.Timeout | undefined;
   #failures = 0;
@@ -86,9 +89,25 @@ export class UmaRegistrar {
     for (const r of resources) this.#declared.set(r.key, r);
   }
 
-  /** The AS's `_id` of a declared resource, once registered. */
+  /** The AS's `_id` of a declared resource, once registered (as this process last read the mapping). */
   resourceId(key: string): string | undefined {
     return this.#mapping?.[key]?.id;
+  }
+
+  /**
+   * The AS's `_id` of a resource, reading the shared mapping again (at most once a second) when this process
+   * does not know it: another replica may have registered it at run time.
+   */
+  async lookupResourceId(key: string): Promise<string | undefined> {
+    const known = this.resourceId(key);
+    if (known || Date.now() - this.#mappingReadAt < 1000) return known;
+    this.#mappingRefresh ??= this.#reloadMapping()
+      .catch(() => undefined)
+      .finally(() => {
+        this.#mappingRefresh = undefined;
+      });
+    await this.#mappingRefresh;
+    return this.resourceId(key);
   }
 
   /** The AS's issuer (the `as_uri` of UMA challenges). */
@@ -121,7 +140,10 @@ export class UmaRegistrar {
    * full jitter, so replicas that start together do not retry in step. The app starts regardless.
    */
   start(): void {
+    if (this.#chain !== undefined && !this.#stopped) return; // one retry chain, however often start() is called
     this.#stopped = false;
+    // A chain left over from before a stop() (its sync still under way) ends instead of retrying.
+    const chain = (this.#chain = Symbol('retry chain'));
     const run = () => {
       this.#timer = undefined;
       this.sync().then(
@@ -133,7 +155,7 @@ export class UmaRegistrar {
       );
     };
     const schedule = () => {
-      if (this.#stopped) return;
+      if (this.#stopped || this.#chain !== chain) return;
       this.#failures++;
       const cap = Math.min(60_000, 1000 * 2 ** (this.#failures - 1));
       const delay = Math.round(Math.random() * cap);
@@ -162,12 +184,12 @@ export class UmaRegistrar {
    * replicas when the store is atomic, reading the mapping afresh. Otherwise two registrations of one object
    * would both create it, and a sync saving the mapping it read before would drop a registration made meanwhile.
    */
-  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+  #exclusive<T>(fn: () => Promise<T>, leaseMs = this.#shortLeaseMs()): Promise<T> {
     const store = this.#store;
     const run = () => {
       if (!isAtomicStore(store)) return fn();
-      return store.withLock(this.#lockName(), this.#lockLeaseMs(), () => {
-        this.#mapping = undefined; // another replica may have changed it
+      return store.withLock(this.#lockName(), leaseMs, async () => {
+        await this.#reloadMapping(); // another replica may have changed it
         return fn();
       });
     };
@@ -233,12 +255,18 @@ export class UmaRegistrar {
         if (declared) {
           const newId = await this.#exclusive(async () => {
             const mapping = { ...(await this.#loadMapping()) };
+            // Gone from the (fresh) mapping: another replica deregistered it; it must not come back from here.
+            if (!mapping[key]) {
+              this.#declared.delete(key);
+              return undefined;
+            }
             // Another request may have re-registered it already: only a mapping to the lost id is dropped.
-            if (mapping[key]?.id !== id) return mapping[key]?.id ?? this.#registerNow(declared);
+            if (mapping[key].id !== id) return mapping[key].id;
             delete mapping[key];
             await this.#saveMapping(mapping);
             return this.#registerNow(declared);
           });
+          if (newId === undefined) throw err;
           return client.requestTicket([{ resourceId: newId, scopes }]);
         }
       }
@@ -260,8 +288,7 @@ export class UmaRegistrar {
       const { client } = await this.#connect();
       const attempt = async () => {
         // Read the mapping afresh: a replica that held the lock before us may have just registered everything.
-        this.#mapping = undefined;
-        const all = await this.#loadMapping();
+        const all = await this.#reloadMapping();
         // Per-owner resources are not listed by the resource server's PAT: leave them out of this plan.
         const mapping = Object.fromEntries(Object.entries(all).filter(([, m]) => !m.owner));
         const plan = await planSync(client, [...this.#declared.values()].filter((d) => this.#ownPat(d)), mapping, this.#o.deleteUndeclared ?? 'managed');
@@ -271,7 +298,7 @@ export class UmaRegistrar {
         return { ...result, mapping: merged };
       };
       // Replicas that start together take turns, so each resource is registered exactly once (with a shared store).
-      const outcome = await this.#exclusive(attempt);
+      const outcome = await this.#exclusive(attempt, this.#lockLeaseMs());
       const failed = new Set(outcome.failures.map((f) => f.key));
       const keys = [...this.#declared.keys()];
       this.#status = {
@@ -334,9 +361,17 @@ export class UmaRegistrar {
     return this.#client;
   }
 
-  /** Longer than the worst sync: a few calls per declared resource, each bounded by the timeout. */
+  /**
+   * Longer than the worst sync: a few calls per declared resource, each bounded by the timeout; capped, so
+   * a holder that died (thousands of run-time objects declared) does not block every replica for hours.
+   */
   #lockLeaseMs(): number {
-    return Math.max(30_000, (this.#declared.size + 2) * 3 * (this.#o.timeoutMs ?? 5000));
+    return Math.min(15 * 60_000, Math.max(30_000, (this.#declared.size + 2) * 3 * (this.#o.timeoutMs ?? 5000)));
+  }
+
+  /** One object's change (register, deregister, a re-registration): a handful of calls. */
+  #shortLeaseMs(): number {
+    return Math.max(10_000, 6 * (this.#o.timeoutMs ?? 5000));
   }
 
   #mappingKey(): string {
@@ -344,17 +379,28 @@ export class UmaRegistrar {
   }
 
   async #loadMapping(): Promise<RegistrationMapping> {
-    if (this.#mapping) return this.#mapping;
+    return this.#mapping ?? this.#reloadMapping();
+  }
+
+  /**
+   * Read the mapping from the store (another replica may have changed it). The one in memory stays in use
+   * until the new one is read: `resourceId()` never goes blank while a change is under way.
+   */
+  async #reloadMapping(): Promise<RegistrationMapping> {
     const raw = await this.#store.get(this.#mappingKey());
     let parsed: RegistrationMapping = {};
     if (raw) {
       try {
-        parsed = JSON.parse(raw) as RegistrationMapping;
+        const v = JSON.parse(raw) as unknown;
+        if (v && typeof v === 'object' && !Array.isArray(v)) {
+          parsed = Object.fromEntries(Object.entries(v as Record<string, unknown>).filter((e): e is [string, MappingEntry] => isMappingEntry(e[1])));
+        } else throw new TypeError('not an object');
       } catch {
         this.#logger?.warn('the stored registration mapping is corrupt; resources will be found by name');
       }
     }
     this.#mapping = parsed;
+    this.#mappingReadAt = Date.now();
     return parsed;
   }
 
@@ -365,3 +411,9 @@ export class UmaRegistrar {
 }
 
 export type { DesiredResource, RegisteredResource, ResourceDescription };
+
+/** Whether a stored value is a usable mapping entry (the store is not trusted to hold what we wrote). */
+function isMappingEntry(v: unknown): v is MappingEntry {
+  const e = v as Partial<MappingEntry> | null;
+  return Boolean(e && typeof e === 'object' && typeof e.id === 'string' && e.id && typeof e.fingerprint === 'string');
+}
