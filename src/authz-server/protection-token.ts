@@ -4,12 +4,15 @@
  * Keycloak expects, the resource server acting for itself); per-owner PATs (the owner authorised the
  * resource server with the code grant) are refreshed from their stored refresh tokens.
  *
- * Cached, renewed before it expires, one renewal in flight, and renewed once when the AS answers 401.
+ * Cached, renewed before it expires, one renewal in flight, and renewed once when the AS answers 401. With an
+ * atomic shared store, replicas share one PAT (the server's own, and each owner's): one replica fetches it
+ * under a lock, the others adopt it; a per-owner refresh token is redeemed by one replica at a time.
  */
 import * as client from 'openid-client';
 import { createFetch } from '../http/client.js';
 import { isSecureOrLoopback } from '../resolve-options.js';
 import { isAtomicStore, type AtomicStore, type CacheStore } from '../stores/store.js';
+import { ProtectionApiError } from '../uma/resource-registration.js';
 
 /** Credentials and settings of the PAT. */
 export interface ProtectionTokenSettings {
@@ -27,14 +30,25 @@ export interface ProtectionTokenSettings {
 
 /** Renew when this little of the token's life is left (or a fifth of it, whichever is larger). */
 const RENEW_MARGIN_MS = 30_000;
+/** How many rejected PATs are remembered (each until it would have expired): a few renewals' worth. */
+const MAX_REJECTED = 16;
+/** How long a rejected PAT whose expiry is unknown is remembered. */
+const REJECTED_DEFAULT_MS = 3600_000;
+
+type Held = { value: string; renewAtMs: number; expiresAtMs: number };
 
 /** A source of PATs for one AS (and, for per-owner PATs, one owner). */
 export class ProtectionToken {
   readonly #s: ProtectionTokenSettings;
   readonly #config: client.Configuration;
-  #token: { value: string; renewAtMs: number; expiresAtMs: number } | undefined;
+  #token: Held | undefined;
   #inflight: Promise<string> | undefined;
   readonly #owner: string | undefined;
+  /**
+   * PATs the AS answered 401 to, and until when to remember them: such a PAT is never adopted (from the shared
+   * copy, which may still hold it) nor returned again.
+   */
+  readonly #rejected = new Map<string, number>();
 
   constructor(settings: ProtectionTokenSettings, owner?: string) {
     this.#s = settings;
@@ -52,7 +66,7 @@ export class ProtectionToken {
 
   /** A PAT that is valid now (renewed when close to expiry). */
   async get(): Promise<string> {
-    const t = this.#token;
+    const t = this.#token && !this.#isRejected(this.#token.value) ? this.#token : undefined;
     const now = Date.now();
     if (t && now < t.renewAtMs) return t.value;
     if (t && now < t.expiresAtMs) {
@@ -62,55 +76,99 @@ export class ProtectionToken {
     return this.#renew();
   }
 
-  /** Drop the current PAT (the AS answered 401 invalid_token) and get a new one. */
+  /**
+   * Drop the current PAT (the AS answered 401 invalid_token) and get a new one: never `rejected` again, though a
+   * concurrent renewal may have adopted it (or the shared copy may still hold it).
+   */
   async renewAfterRejection(rejected: string): Promise<string> {
-    if (this.#token?.value === rejected) this.#token = undefined;
-    // The shared copy goes too, but only if it is still the rejected one (another replica may have renewed it).
-    const store = this.#s.store;
-    if (!this.#owner && store) {
-      const shared = parseShared(await store.get(this.#sharedKey()).catch(() => undefined));
-      if (shared?.value === rejected) await store.delete(this.#sharedKey()).catch(() => undefined);
+    this.#reject(rejected);
+    // A renewal already in flight may still resolve to the rejected PAT (it adopted it before it was known bad):
+    // then renew again, now that it is refused.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const value = await this.get();
+      if (!this.#isRejected(value)) return value;
     }
-    return this.get();
+    throw new ProtectionApiError('token', 401, 'invalid_token', 'the authorization server keeps issuing a protection token it rejects');
   }
 
+  #reject(value: string): void {
+    const now = Date.now();
+    for (const [v, untilMs] of this.#rejected) if (untilMs <= now) this.#rejected.delete(v);
+    const untilMs = this.#token?.value === value ? this.#token.expiresAtMs : now + REJECTED_DEFAULT_MS;
+    this.#rejected.delete(value); // re-inserted last: the oldest entries go first below
+    this.#rejected.set(value, Math.max(untilMs, now + 1));
+    for (const v of this.#rejected.keys()) {
+      if (this.#rejected.size <= MAX_REJECTED) break;
+      this.#rejected.delete(v);
+    }
+    if (this.#token?.value === value) this.#token = undefined;
+  }
+
+  #isRejected(value: string): boolean {
+    const untilMs = this.#rejected.get(value);
+    return untilMs !== undefined && Date.now() < untilMs;
+  }
+
+  /** Where the PAT is shared: the server's own, or one owner's (never the refresh token's key). */
   #sharedKey(): string {
-    return `pat:${this.#s.issuer}:${this.#s.clientId}`;
+    return this.#owner ? `pat-owner:${this.#s.issuer}:${this.#s.clientId}:${this.#owner}` : `pat:${this.#s.issuer}:${this.#s.clientId}`;
   }
 
-  /** Adopt a PAT another replica fetched, if it is still fresh. */
+  /** The lock of a fetch: per issuer and owner for an owner's PAT, as its refresh token is per issuer and owner. */
+  #lockName(): string {
+    return this.#owner ? `pat-refresh:${this.#s.issuer}:${this.#owner}` : this.#sharedKey();
+  }
+
+  /** Adopt a PAT another replica fetched, if it is still fresh and was not rejected here. */
   #adopt(raw: string | undefined): string | undefined {
     const shared = parseShared(raw);
-    if (!shared || Date.now() >= shared.renewAtMs) return undefined;
+    if (!shared || Date.now() >= shared.renewAtMs || this.#isRejected(shared.value)) return undefined;
     this.#token = shared;
     return shared.value;
   }
 
   /**
-   * The resource server's own PAT with an atomic shared store: one fetch for all replicas (the first takes the
-   * lock, fetches and shares; the others find it). A failing store means a local fetch.
+   * A PAT with an atomic shared store: one fetch for all replicas (the first takes the lock, fetches and
+   * shares; the others find it). For the server's own PAT a failing store means a local fetch. An owner's PAT
+   * is only ever refreshed under the lock: a refresh token redeemed twice fails (invalid_grant) with an AS that
+   * rotates it, and may get the whole grant revoked by one that detects reuse.
    */
   async #fetchShared(store: AtomicStore): Promise<string> {
+    const key = this.#sharedKey();
     let grantFailure: { error: unknown } | undefined;
     try {
-      const found = this.#adopt(await store.get(this.#sharedKey()));
+      const found = this.#adopt(await store.get(key));
       if (found) return found;
-      return await store.withLock(this.#sharedKey(), 3 * this.#s.timeoutMs, async () => {
-        const again = this.#adopt(await store.get(this.#sharedKey()));
+      return await store.withLock(this.#lockName(), 3 * this.#s.timeoutMs, async () => {
+        const raw = await store.get(key);
+        const again = this.#adopt(raw);
         if (again) return again;
+        // The shared copy is one rejected here: drop it so no replica adopts it while this one fetches (only
+        // lock holders write it, so this deletes no newer PAT).
+        const stale = parseShared(raw);
+        if (stale && this.#isRejected(stale.value)) await store.delete(key).catch(() => undefined);
         let value: string;
         try {
+          // For an owner this reads the stored refresh token here, inside the lock: the one a replica that held
+          // the lock before may have rotated.
           value = await this.#fetchLocal();
         } catch (error) {
           grantFailure = { error };
           throw error;
         }
         const t = this.#token!;
-        await store.set(this.#sharedKey(), JSON.stringify(t), t.expiresAtMs - Date.now()).catch(() => undefined);
+        await store.set(key, JSON.stringify(t), t.expiresAtMs - Date.now()).catch(() => undefined);
         return value;
       });
-    } catch {
+    } catch (error) {
       if (grantFailure) throw grantFailure.error;
+      if (this.#owner) {
+        // The lock was not had (another replica may be redeeming the refresh token right now): take what it
+        // shared, else fail rather than redeem the refresh token outside the lock.
+        const shared = this.#adopt(await store.get(key).catch(() => undefined));
+        if (shared) return shared;
+        throw error;
+      }
       // The store failed or the lock was not had in time: fetch here (slower for the AS, still correct).
       return this.#fetchLocal();
     }
@@ -125,7 +183,8 @@ export class ProtectionToken {
 
   #fetch(): Promise<string> {
     const store = this.#s.store;
-    return !this.#owner && isAtomicStore(store) ? this.#fetchShared(store) : this.#fetchLocal();
+    // Without an atomic store there is no lock to share with: each process fetches (and refreshes) its own.
+    return isAtomicStore(store) ? this.#fetchShared(store) : this.#fetchLocal();
   }
 
   async #fetchLocal(): Promise<string> {
@@ -156,7 +215,7 @@ export async function storeOwnerAuthorization(store: CacheStore, issuer: string,
   await store.set(`ors:pat-refresh:${issuer}:${owner}`, refreshToken, 365 * 24 * 3600 * 1000);
 }
 
-function parseShared(raw: string | undefined): { value: string; renewAtMs: number; expiresAtMs: number } | undefined {
+function parseShared(raw: string | undefined): Held | undefined {
   if (!raw) return undefined;
   try {
     const v = JSON.parse(raw) as { value?: unknown; renewAtMs?: unknown; expiresAtMs?: unknown };

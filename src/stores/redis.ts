@@ -139,9 +139,19 @@ export class RedisStore implements AtomicStore {
     if (!(leaseMs > 0) || !Number.isFinite(leaseMs)) throw new RangeError('the lock lease must be a positive, finite number of ms');
     const key = `${this.prefix}lock:${name}`;
     const token = randomBytes(16).toString('hex');
-    const tryAcquire = async () => (await this.#run('SET', [key, token, 'PX', Math.ceil(leaseMs), 'NX'])) === 'OK';
     const release = async () => {
       await this.#run('EVAL', [RELEASE_SCRIPT, 1, key, token]);
+    };
+    const tryAcquire = async () => {
+      try {
+        return (await this.#run('SET', [key, token, 'PX', Math.ceil(leaseMs), 'NX'])) === 'OK';
+      } catch (err) {
+        // A SET whose reply timed out may still run, holding the lock with this token (known to nobody once
+        // this rejects) for the whole lease. Release it behind the SET: commands on one connection run in
+        // order. Not awaited, and its own failure is moot (the lease still frees the lock).
+        void release().catch(() => undefined);
+        throw err;
+      }
     };
     return runWithLease(name, options.waitMs ?? 2 * leaseMs, tryAcquire, release, fn);
   }
