@@ -3,7 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 import { DEFAULT_METHOD_VERBS, resourceNameFromPath, scopeFor } from '../../src/scopes/conventions.js';
 import { GrantedScopes, assertScope, challengeScopes, closeImplications, requirement, scopesFromClaims } from '../../src/scopes/requirement.js';
 import { ResourceServer } from '../../src/resource-server.js';
-import { ConfigurationError } from '../../src/errors.js';
+import { ConfigurationError, InsufficientScopeError } from '../../src/errors.js';
 import type { ResourceServerOptions } from '../../src/options.js';
 
 const ID = 'https://api.example.com';
@@ -106,8 +106,8 @@ describe('derivedRequirement (method → verb, path → resource)', () => {
     expect(server().derivedRequirement('GET', '/:id', '', 'orders').allOf).toEqual(['read:orders']);
   });
 
-  it('an unknown method or a path without a static segment is a configuration error', () => {
-    expect(() => server().derivedRequirement('PROPFIND', '/orders')).toThrow(ConfigurationError);
+  it('a method without a verb (the client chose it) is insufficient_scope; a path without a static segment is a configuration error', () => {
+    expect(() => server().derivedRequirement('PROPFIND', '/orders')).toThrow(InsufficientScopeError);
     expect(() => server().derivedRequirement('GET', '/:id')).toThrow(ConfigurationError);
   });
 });
