@@ -8,7 +8,7 @@ import { challengeScopes, requirement, type RouteScopes, type ScopeRequirement }
 import { STATE, type KitState } from './request-context.js';
 import type { ResourceServer } from '../resource-server.js';
 import { respondWithError } from './respond.js';
-import { ROUTE_SCOPES, routeTemplates } from './route-scan.js';
+import { ROUTE_SCOPES, routeTemplates, templatePattern } from './route-scan.js';
 
 /** A scope declaration on a route. */
 export interface ScopeDeclaration {
@@ -69,12 +69,6 @@ function derived(req: Request, server: ResourceServer, mount: string, declared: 
   }
   if (matching.size === 1) return matching.values().next().value!;
   throw new ConfigurationError('requireScopes() sits on routes that derive different scopes for this request: declare the scopes explicitly');
-}
-
-/** A template (`/:tenant/orders/:id`) as a whole-path pattern: parameters match one segment. */
-function templatePattern(template: string): RegExp {
-  const body = template.split('/').map((s) => (s.startsWith(':') ? '[^/]+' : s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/');
-  return new RegExp(`^${body || '/'}$`, 'i');
 }
 
 /**

@@ -124,3 +124,24 @@ function mountsOf(app: object, depth = 0): string[] {
   const own = (Array.isArray(a.mountpath) ? a.mountpath : [a.mountpath]).filter((m): m is string => typeof m === 'string');
   return mountsOf(a.parent, depth + 1).flatMap((p) => own.map((m) => join(p, m === '/' ? '' : m)));
 }
+
+/** A template (`/:tenant/orders/:id`) as a whole-path pattern: parameters match one segment. */
+export function templatePattern(template: string): RegExp {
+  const body = template.split('/').map((s) => (s.startsWith(':') ? '[^/]+' : s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/');
+  return new RegExp(`^${body || '/'}$`, 'i');
+}
+
+/**
+ * The one declared template (mount paths included) that a request handled by a route carrying `declared`
+ * matched, or undefined when the route table does not tell (not found, or several match).
+ */
+export function matchedTemplate(req: { app?: object; method: string; baseUrl: string; path: string }, declared: unknown, symbol: symbol): string | undefined {
+  if (!req.app) return undefined;
+  const method = req.method.toUpperCase();
+  const routes = routeTemplates(req.app, declared, symbol).filter((r) => r.methods.length === 0 || r.methods.includes(method) || (method === 'HEAD' && r.methods.includes('GET')));
+  const unique = [...new Set(routes.map((r) => r.path))];
+  if (unique.length === 1) return unique[0];
+  const path = `${req.baseUrl}${req.path}`.replace(/\/+$/, '') || '/';
+  const matching = unique.filter((t) => templatePattern(t).test(path));
+  return matching.length === 1 ? matching[0] : undefined;
+}

@@ -12,7 +12,7 @@ import { formatChallenge } from '../www-authenticate.js';
 import { grants } from '../uma/permissions.js';
 import { UmaRegistrar, type UmaRegistrarOptions } from '../uma/registrar.js';
 import { resourcesFromRoutes, type RouteResourceOptions } from '../uma/route-resources.js';
-import { scanRoutes } from './route-scan.js';
+import { matchedTemplate, scanRoutes } from './route-scan.js';
 import { stateOf } from './request-context.js';
 import { respondWithError } from './respond.js';
 import type { ResourceServerMiddleware } from './middleware.js';
@@ -76,7 +76,10 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
     const scopes = args.filter((a): a is string => typeof a === 'string');
     const req_: ScopeRequirement = requirement(scopes);
     const handler = async (req: Request, res: Response, next: NextFunction) => {
-      const key = routeOptions.resourceKey ? routeOptions.resourceKey(req) : `route:${req.baseUrl}${(req.route as { path?: string } | undefined)?.path ?? req.path}`;
+      // The route's declared template (as registered from the route table), never the request's own text.
+      const key = routeOptions.resourceKey
+        ? routeOptions.resourceKey(req)
+        : `route:${matchedTemplate(req, req_, ROUTE_UMA) ?? `${req.baseUrl}${(req.route as { path?: string } | undefined)?.path ?? req.path}`}`;
       // Not known here: another replica may have registered it (run-time objects); read the shared mapping.
       const id = registrar.resourceId(key) ?? (await registrar.lookupResourceId(key));
       // Until the resource is registered nobody can hold a permission for it: 503, never an allow.

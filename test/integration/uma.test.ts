@@ -126,6 +126,28 @@ describe('UMA resource registration (uma2 profile)', () => {
   });
 });
 
+describe('UMA routes under a parameterised mount', () => {
+  beforeEach(clear);
+  it('registers the declared template and tickets requests whatever the parameter (no 503 for /:tenant)', async () => {
+    const rs = new ResourceServer({ issuer: { issuer: as.issuer, validation: 'introspection', introspection: { ...as.resourceServerClient, acceptMissingAudience: true } }, resource: API, logger: false });
+    const uma = umaProtection({ resourceServer: rs, issuer: as.issuer, ...as.resourceServerClient, store: new MemoryStore(), logger: false });
+    const app = express();
+    const router = express.Router();
+    router.get('/albums/:id', uma.require('view'), (_req, res) => {
+      res.end('ok');
+    });
+    app.use('/:tenant', router);
+    const registrar = uma.declareRoutes(app);
+    expect((await registrar.sync()).state).toBe('registered');
+    expect(held().map((r) => r.name)).toEqual(['/:tenant/albums/:id']);
+    for (const tenant of ['acme', 'globex']) {
+      const res = await request(app).get(`/${tenant}/albums/1`);
+      expect(res.status).toBe(401);
+      expect(umaChallenge(res).params.ticket).toBeTruthy();
+    }
+  });
+});
+
 describe('run-time registration under concurrency', () => {
   beforeEach(clear);
   it('registers one resource when the same object is registered five times at once', async () => {
