@@ -49,14 +49,23 @@ export function jwkThumbprint(jwk: Record<string, unknown>): string {
   return hash('sha256', JSON.stringify(members), 'base64url');
 }
 
-/** The `htu` form of a URL (§4.3 check 9): scheme and host lower-cased, default port dropped, no query or fragment. */
+/**
+ * The `htu` form of a URL (§4.3 check 9): no query or fragment, and the normalisations RFC 3986 §6.2.2 and
+ * §6.2.3 name (the SHOULD of check 9): scheme and host lower-cased, default port and dot-segments gone (all
+ * by `URL`), percent-encoded unreserved characters decoded (`%7E` is `~`) and the other escapes upper-cased.
+ */
 export function normalizeHtu(url: string): string | undefined {
   try {
     const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname}`;
+    return `${u.protocol}//${u.host}${u.pathname.replace(/%[0-9a-fA-F]{2}/g, normalizeEscape)}`;
   } catch {
     return undefined;
   }
+}
+
+function normalizeEscape(escape: string): string {
+  const c = String.fromCharCode(parseInt(escape.slice(1), 16));
+  return /^[A-Za-z0-9\-._~]$/.test(c) ? c : escape.toUpperCase();
 }
 
 /** What the request offers for a proof check. */

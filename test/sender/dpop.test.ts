@@ -6,6 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { normalizeHtu } from '../../src/sender/dpop.js';
 import { MemoryStore, requireDpop, oauthResourceServer, parseChallenges, protectedResourceMetadata, requireScopes, type AtomicStore, type ResourceServerOptions } from '../../src/index.js';
 import { startDevAuthorizationServer, type DevAuthorizationServer } from '../../src/testing/index.js';
 
@@ -103,6 +104,14 @@ describe('DPoP proofs (RFC 9449)', () => {
     expect((await call(a, t, await proof(t, { htu: `${API}/orders/1` }))).status).toBe(401);
     const withQuery = await request(a).get('/orders?page=2').set('Authorization', `DPoP ${t}`).set('DPoP', await proof(t, { htu: `${HTU}?page=2#x` }));
     expect(withQuery.status).toBe(200);
+  });
+
+  it('compares htu after RFC 3986 normalisation: unreserved escapes decoded, others upper-cased, reserved ones kept (§4.3 check 9)', () => {
+    expect(normalizeHtu('https://API.example.com:443/files/%7eab')).toBe(normalizeHtu('https://api.example.com/files/~ab'));
+    expect(normalizeHtu('https://api.example.com/files/%41b')).toBe('https://api.example.com/files/Ab');
+    expect(normalizeHtu('https://api.example.com/a%2fb')).toBe('https://api.example.com/a%2Fb');
+    expect(normalizeHtu('https://api.example.com/a%2Fb')).not.toBe(normalizeHtu('https://api.example.com/a/b'));
+    expect(normalizeHtu('https://api.example.com/x/../orders?q=1#f')).toBe('https://api.example.com/orders');
   });
 
   it('never lets a hostile Host header make a proof for another URL pass', async () => {
