@@ -19,9 +19,12 @@ export function respondWithError(server: ResourceServer, error: unknown, res: Re
   }
   if (server.options.errorResponse === 'next') {
     if (error instanceof ResourceServerError) {
-      // Express's default handler and http-errors-style handlers read err.status and err.headers.
-      error.headers = answer.headers;
-      return next(error);
+      // Express's default handler and http-errors-style handlers read err.status and err.headers. A copy per
+      // request: one error object may be shared (a cached refusal, one introspection for concurrent requests),
+      // and each request's challenge is its own (its scheme, its mount's metadata URL).
+      const own = Object.create(Object.getPrototypeOf(error) as object, Object.getOwnPropertyDescriptors(error)) as ResourceServerError;
+      own.headers = answer.headers;
+      return next(own);
     }
     return next(error);
   }

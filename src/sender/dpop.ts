@@ -90,6 +90,8 @@ export class DpopVerifier {
    * many proofs with one key, and importing a JWK costs about what the signature check does (~70 µs here).
    */
   readonly #keys = new LRUCache<string, { key: KeyObject; thumbprint: string }>({ max: 10_000 });
+  /** Headers longer than this are not remembered (an EC or RSA-4096 key header is well under), bounding the cache. */
+  static readonly #MAX_CACHED_HEADER = 2048;
   readonly #nonceKey: Buffer | undefined;
   readonly #rotateMs: number;
   readonly #tolerance: number;
@@ -163,10 +165,15 @@ export class DpopVerifier {
     if (typeof header.alg !== 'string' || !this.algorithms.includes(alg)) throw new InvalidDpopProofError('the DPoP proof algorithm is not accepted');
     if (header.crit !== undefined) throw new InvalidDpopProofError('the DPoP proof uses an unsupported extension');
     // §4.3 checks 6, 7: the embedded key is public and verifies the signature.
-    const { key, thumbprint } = this.#proofKey(proof.slice(0, proof.indexOf('.')), header.jwk);
+    const headerSegment = proof.slice(0, proof.indexOf('.'));
+    const known = this.#keys.get(headerSegment);
+    const { key, thumbprint } = known ?? importProofKey(header.jwk);
     if (!keyFits({ kid: undefined, alg: undefined, key }, alg) || !verifySignature(alg, key, jws.data, jws.signature)) {
       throw new InvalidDpopProofError('the DPoP proof signature is invalid');
     }
+    // Remembered only once a signature made with it verified, and only for a header of a sane size: the cache
+    // holds keys clients really use, at most about 10,000 × 2 KB.
+    if (!known && headerSegment.length <= DpopVerifier.#MAX_CACHED_HEADER) this.#keys.set(headerSegment, { key, thumbprint });
     const { jti, htm, htu, iat, ath, nonce } = payload;
     if (typeof jti !== 'string' || jti.length < 1 || jti.length > 256) throw new InvalidDpopProofError('the DPoP proof jti is missing');
     // §4.3 check 8: htm is the method.
@@ -196,26 +203,22 @@ export class DpopVerifier {
     return replayKey;
   }
 
-  /** The public key in a proof header and its RFC 7638 thumbprint, imported once per distinct header. */
-  #proofKey(headerSegment: string, jwk: unknown): { key: KeyObject; thumbprint: string } {
-    const known = this.#keys.get(headerSegment);
-    if (known) return known;
-    if (!jwk || typeof jwk !== 'object' || Array.isArray(jwk)) throw new InvalidDpopProofError('the DPoP proof has no jwk');
-    const j = jwk as Record<string, unknown>;
-    if (j.d !== undefined || j.p !== undefined || j.k !== undefined) throw new InvalidDpopProofError('the DPoP proof jwk contains a private key');
-    let key: KeyObject;
-    try {
-      key = createPublicKey({ key: j as JsonWebKey, format: 'jwk' });
-    } catch {
-      throw new InvalidDpopProofError('the DPoP proof jwk is malformed');
-    }
-    const entry = { key, thumbprint: jwkThumbprint(j) };
-    this.#keys.set(headerSegment, entry);
-    return entry;
-  }
-
   /** An unpredictable value, for tests and callers that mint their own nonces. */
   static randomNonce(): string {
     return randomBytes(16).toString('base64url');
   }
+}
+
+/** The public key in a proof header (§4.3 checks 6, 7: a public key, well formed) and its RFC 7638 thumbprint. */
+function importProofKey(jwk: unknown): { key: KeyObject; thumbprint: string } {
+  if (!jwk || typeof jwk !== 'object' || Array.isArray(jwk)) throw new InvalidDpopProofError('the DPoP proof has no jwk');
+  const j = jwk as Record<string, unknown>;
+  if (j.d !== undefined || j.p !== undefined || j.k !== undefined) throw new InvalidDpopProofError('the DPoP proof jwk contains a private key');
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: j as JsonWebKey, format: 'jwk' });
+  } catch {
+    throw new InvalidDpopProofError('the DPoP proof jwk is malformed');
+  }
+  return { key, thumbprint: jwkThumbprint(j) };
 }
