@@ -8,7 +8,7 @@ import { challengeScopes, requirement, type RouteScopes, type ScopeRequirement }
 import { STATE, type KitState } from './request-context.js';
 import type { ResourceServer } from '../resource-server.js';
 import { respondWithError } from './respond.js';
-import { ROUTE_SCOPES, routeTemplates, templatePattern } from './route-scan.js';
+import { matchingTemplates, ROUTE_SCOPES } from './route-scan.js';
 
 /** A scope declaration on a route. */
 export interface ScopeDeclaration {
@@ -42,33 +42,22 @@ function declare(args: Array<string | ScopeDeclaration>): RouteScopes {
 
 /**
  * The derived requirement of a request: from the route's declared path template, mount paths included,
- * never from the request's own path text, which the client chooses (under `app.use('/:tenant', router)`,
- * `GET /reports/orders` must need `read:orders`, not `read:reports`).
+ * never from the request's own path text where the route table can tell, since the client chooses that
+ * text (under `app.use('/:tenant', router)`, `GET /reports/orders` must need `read:orders`, not
+ * `read:reports`). Where it cannot (a mount the table cannot read, a route-less use), the request's path.
  */
 function derived(req: Request, server: ResourceServer, mount: string, declared: RouteScopes & { kind: 'derived' }): ScopeRequirement {
-  const method = req.method.toUpperCase();
-  const routes = req.app ? routeTemplates(req.app, declared) : [];
-  // HEAD is served by GET routes (Express); a route for all methods lists none.
-  const candidates = routes.filter((r) => r.methods.length === 0 || r.methods.includes(method) || (method === 'HEAD' && r.methods.includes('GET')));
-  if (!candidates.length) {
-    throw new ConfigurationError('requireScopes() derives scopes from its route, and this one is not in the app route table: declare the scopes explicitly');
+  const templates = matchingTemplates(req, declared, ROUTE_SCOPES);
+  const paths = templates.length ? templates : [`${req.baseUrl}${(req.route as { path?: string } | undefined)?.path ?? req.path}`];
+  let found: ScopeRequirement | undefined;
+  for (const p of paths) {
+    const r = server.derivedRequirement(req.method, p, mount, declared.resource);
+    if (found && challengeScopes(found).join(' ') !== challengeScopes(r).join(' ')) {
+      throw new ConfigurationError('requireScopes() sits on routes that derive different scopes for this request: declare the scopes explicitly');
+    }
+    found = r;
   }
-  const found = new Map<string, ScopeRequirement>();
-  for (const c of candidates) {
-    const r = server.derivedRequirement(method, c.path, mount, declared.resource);
-    found.set(challengeScopes(r).join(' '), r);
-  }
-  if (found.size === 1) return found.values().next().value!;
-  // One handler under several mounts deriving differently: the template this request matched decides.
-  const path = `${req.baseUrl}${req.path}`.replace(/\/+$/, '') || '/';
-  const matching = new Map<string, ScopeRequirement>();
-  for (const c of candidates) {
-    if (!templatePattern(c.path).test(path)) continue;
-    const r = server.derivedRequirement(method, c.path, mount, declared.resource);
-    matching.set(challengeScopes(r).join(' '), r);
-  }
-  if (matching.size === 1) return matching.values().next().value!;
-  throw new ConfigurationError('requireScopes() sits on routes that derive different scopes for this request: declare the scopes explicitly');
+  return found!;
 }
 
 /**

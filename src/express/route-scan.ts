@@ -92,29 +92,39 @@ function join(prefix: string, path: string): string {
   return p.length > 1 ? p.replace(/\/$/, '') : p;
 }
 
-/** What {@link routeTemplates} remembers per app: each declaration's routes (full templates and methods). */
-const tables = new WeakMap<object, Map<unknown, Array<{ path: string; methods: string[] }>>>();
+/** A declared route as the table holds it: its full template, its methods and the template as a pattern. */
+interface TemplateRow {
+  path: string;
+  methods: string[];
+  pattern: RegExp;
+}
+/** Per app and declaration symbol: each declaration's routes, and when the table was scanned. */
+const tables = new WeakMap<object, Map<symbol, { rows: Map<unknown, TemplateRow[]>; at: number }>>();
 
 /**
  * The full path templates (mount paths included, as declared: `/:tenant/orders`, never the request's own
  * text) of the routes that carry `declared`, for requests handled by `app`; from the app's route table,
- * scanned on first need and again when a declaration is not found (routes added later). Sub-apps get
- * their own mount paths (`app.mountpath`, up the `parent` chain) in front.
+ * scanned on first need, and again (at most once a second) when `rescan` asks because a request matched
+ * none (routes added later). Sub-apps get their own mount paths (`app.mountpath`, up the `parent` chain).
  */
-export function routeTemplates(app: object, declared: unknown, symbol: symbol = ROUTE_SCOPES): Array<{ path: string; methods: string[] }> {
-  let table = tables.get(app);
-  if (!table?.has(declared)) {
-    table = new Map();
+function routeTemplates(app: object, declared: unknown, symbol: symbol, rescan: boolean): TemplateRow[] {
+  let bySymbol = tables.get(app);
+  if (!bySymbol) tables.set(app, (bySymbol = new Map()));
+  let table = bySymbol.get(symbol);
+  if (!table || (rescan && Date.now() - table.at >= 1000)) {
+    const rows = new Map<unknown, TemplateRow[]>();
     const mounts = mountsOf(app);
     for (const r of scanRoutes<unknown>(app, symbol)) {
-      const list = table.get(r.scopes) ?? [];
-      for (const m of mounts) list.push({ path: join(m, r.path), methods: r.methods });
-      table.set(r.scopes, list);
+      const list = rows.get(r.scopes) ?? [];
+      for (const m of mounts) {
+        const path = join(m, r.path);
+        list.push({ path, methods: r.methods, pattern: templatePattern(path) });
+      }
+      rows.set(r.scopes, list);
     }
-    if (!table.has(declared)) table.set(declared, []); // not in the table: remembered, not rescanned per request
-    tables.set(app, table);
+    bySymbol.set(symbol, (table = { rows, at: Date.now() }));
   }
-  return table.get(declared)!;
+  return table.rows.get(declared) ?? [];
 }
 
 /** Where a (sub-)app is mounted: the mount path templates of it and its parents; `['']` for the root app. */
@@ -126,22 +136,30 @@ function mountsOf(app: object, depth = 0): string[] {
 }
 
 /** A template (`/:tenant/orders/:id`) as a whole-path pattern: parameters match one segment. */
-export function templatePattern(template: string): RegExp {
+function templatePattern(template: string): RegExp {
   const body = template.split('/').map((s) => (s.startsWith(':') ? '[^/]+' : s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/');
   return new RegExp(`^${body || '/'}$`, 'i');
 }
 
 /**
- * The one declared template (mount paths included) that a request handled by a route carrying `declared`
- * matched, or undefined when the route table does not tell (not found, or several match).
+ * The declared templates (mount paths included) of the routes carrying `declared` that this request's
+ * full path matches, as the route table tells; empty when it cannot tell (a mount the scan cannot read:
+ * a regular expression, a sub-app mounted on a router). The caller then falls back to the request's own
+ * path, as for a route-less use.
  */
-export function matchedTemplate(req: { app?: object; method: string; baseUrl: string; path: string }, declared: unknown, symbol: symbol): string | undefined {
-  if (!req.app) return undefined;
+export function matchingTemplates(req: { app?: object; method: string; baseUrl: string; path: string }, declared: unknown, symbol: symbol): string[] {
+  if (!req.app) return [];
   const method = req.method.toUpperCase();
-  const routes = routeTemplates(req.app, declared, symbol).filter((r) => r.methods.length === 0 || r.methods.includes(method) || (method === 'HEAD' && r.methods.includes('GET')));
-  const unique = [...new Set(routes.map((r) => r.path))];
-  if (unique.length === 1) return unique[0];
   const path = `${req.baseUrl}${req.path}`.replace(/\/+$/, '') || '/';
-  const matching = unique.filter((t) => templatePattern(t).test(path));
-  return matching.length === 1 ? matching[0] : undefined;
+  const pick = (rows: TemplateRow[]) => {
+    const out: string[] = [];
+    for (const r of rows) {
+      // HEAD is served by GET routes (Express); a route for all methods lists none.
+      const methodFits = r.methods.length === 0 || r.methods.includes(method) || (method === 'HEAD' && r.methods.includes('GET'));
+      if (methodFits && r.pattern.test(path) && !out.includes(r.path)) out.push(r.path);
+    }
+    return out;
+  };
+  const found = pick(routeTemplates(req.app, declared, symbol, false));
+  return found.length ? found : pick(routeTemplates(req.app, declared, symbol, true));
 }

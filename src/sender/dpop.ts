@@ -165,15 +165,17 @@ export class DpopVerifier {
     if (typeof header.alg !== 'string' || !this.algorithms.includes(alg)) throw new InvalidDpopProofError('the DPoP proof algorithm is not accepted');
     if (header.crit !== undefined) throw new InvalidDpopProofError('the DPoP proof uses an unsupported extension');
     // §4.3 checks 6, 7: the embedded key is public and verifies the signature.
-    const headerSegment = proof.slice(0, proof.indexOf('.'));
-    const known = this.#keys.get(headerSegment);
+    // Keyed by a hash of the header segment: a slice would keep the whole proof alive in the cache.
+    const headerLength = proof.indexOf('.');
+    const headerKey = headerLength <= DpopVerifier.#MAX_CACHED_HEADER ? hash('sha256', proof.slice(0, headerLength), 'base64url') : undefined;
+    const known = headerKey === undefined ? undefined : this.#keys.get(headerKey);
     const { key, thumbprint } = known ?? importProofKey(header.jwk);
     if (!keyFits({ kid: undefined, alg: undefined, key }, alg) || !verifySignature(alg, key, jws.data, jws.signature)) {
       throw new InvalidDpopProofError('the DPoP proof signature is invalid');
     }
     // Remembered only once a signature made with it verified, and only for a header of a sane size: the cache
-    // holds keys clients really use, at most about 10,000 × 2 KB.
-    if (!known && headerSegment.length <= DpopVerifier.#MAX_CACHED_HEADER) this.#keys.set(headerSegment, { key, thumbprint });
+    // holds keys clients really use, at most 10,000 (a hash and a key object each).
+    if (!known && headerKey !== undefined) this.#keys.set(headerKey, { key, thumbprint });
     const { jti, htm, htu, iat, ath, nonce } = payload;
     if (typeof jti !== 'string' || jti.length < 1 || jti.length > 256) throw new InvalidDpopProofError('the DPoP proof jti is missing');
     // §4.3 check 8: htm is the method.

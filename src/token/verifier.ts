@@ -163,14 +163,17 @@ export class TokenVerifier {
       // Across replicas: the first to claim the token asks the AS; the others wait (bounded) for its verdict,
       // and take over when the claim goes without one (the claimant failed, or its verdict was not shared).
       if (isAtomicStore(store)) {
-        claimed = await store.setIfAbsent(flightKey, '1', this.#o.httpTimeoutMs).catch(() => false);
+        // A failing store decides nothing: this replica asks the AS itself at once (and has no claim to remove).
+        const claim = () => store.setIfAbsent(flightKey, '1', this.#o.httpTimeoutMs).catch(() => 'store failed' as const);
+        let c = await claim();
         const deadline = Date.now() + this.#o.httpTimeoutMs;
-        while (!claimed && Date.now() < deadline) {
+        while (c === false && Date.now() < deadline) {
           await new Promise((r) => setTimeout(r, 15));
           const verdict = await this.#readShared(store, storeKey, runtime, key);
           if (verdict) return verdict;
-          claimed = await store.setIfAbsent(flightKey, '1', this.#o.httpTimeoutMs).catch(() => false);
+          c = await claim();
         }
+        claimed = c === true;
       }
     }
     const share = (value: object, ttlMs: number) => {

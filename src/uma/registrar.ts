@@ -101,7 +101,7 @@ export class UmaRegistrar {
   async lookupResourceId(key: string): Promise<string | undefined> {
     const known = this.resourceId(key);
     if (known || Date.now() - this.#mappingReadAt < 1000) return known;
-    this.#mappingRefresh ??= this.#reloadMapping()
+    this.#mappingRefresh ??= this.#mergeMapping()
       .catch(() => undefined)
       .finally(() => {
         this.#mappingRefresh = undefined;
@@ -149,7 +149,10 @@ export class UmaRegistrar {
       this.sync().then(
         (s) => {
           if (s.state === 'failing') schedule();
-          else this.#failures = 0;
+          else {
+            this.#failures = 0;
+            if (this.#chain === chain) this.#chain = undefined; // done: a later start() syncs again
+          }
         },
         () => schedule(),
       );
@@ -378,6 +381,21 @@ export class UmaRegistrar {
     return `${MAPPING_KEY}:${this.#o.issuer}:${this.#o.clientId}`;
   }
 
+  /**
+   * Add to the mapping in memory what the store knows and this process does not (outside the lock: it never
+   * replaces or removes an entry, so a change made here meanwhile is not lost).
+   */
+  async #mergeMapping(): Promise<void> {
+    const before = this.#mapping;
+    const raw = await this.#store.get(this.#mappingKey());
+    this.#mappingReadAt = Date.now();
+    const stored = raw ? parseMapping(raw) : undefined;
+    if (!stored) return;
+    const current = this.#mapping ?? before ?? {};
+    const added = Object.entries(stored).filter(([k]) => !(k in current));
+    if (added.length) this.#mapping = { ...current, ...Object.fromEntries(added) };
+  }
+
   async #loadMapping(): Promise<RegistrationMapping> {
     return this.#mapping ?? this.#reloadMapping();
   }
@@ -390,14 +408,9 @@ export class UmaRegistrar {
     const raw = await this.#store.get(this.#mappingKey());
     let parsed: RegistrationMapping = {};
     if (raw) {
-      try {
-        const v = JSON.parse(raw) as unknown;
-        if (v && typeof v === 'object' && !Array.isArray(v)) {
-          parsed = Object.fromEntries(Object.entries(v as Record<string, unknown>).filter((e): e is [string, MappingEntry] => isMappingEntry(e[1])));
-        } else throw new TypeError('not an object');
-      } catch {
-        this.#logger?.warn('the stored registration mapping is corrupt; resources will be found by name');
-      }
+      const v = parseMapping(raw);
+      if (v) parsed = v;
+      else this.#logger?.warn('the stored registration mapping is corrupt; resources will be found by name');
     }
     this.#mapping = parsed;
     this.#mappingReadAt = Date.now();
@@ -416,4 +429,15 @@ export type { DesiredResource, RegisteredResource, ResourceDescription };
 function isMappingEntry(v: unknown): v is MappingEntry {
   const e = v as Partial<MappingEntry> | null;
   return Boolean(e && typeof e === 'object' && typeof e.id === 'string' && e.id && typeof e.fingerprint === 'string');
+}
+
+/** A stored mapping, its unusable entries left out; undefined when it is not a JSON object at all. */
+function parseMapping(raw: string): RegistrationMapping | undefined {
+  try {
+    const v = JSON.parse(raw) as unknown;
+    if (!v || typeof v !== 'object' || Array.isArray(v)) return undefined;
+    return Object.fromEntries(Object.entries(v as Record<string, unknown>).filter((e): e is [string, MappingEntry] => isMappingEntry(e[1])));
+  } catch {
+    return undefined;
+  }
 }

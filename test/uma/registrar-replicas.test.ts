@@ -67,6 +67,38 @@ describe('the registration mapping', () => {
     expect(named('Replica 20')).toHaveLength(0);
   });
 
+  it('syncs again on a later start() (a second registerRoutes), after an earlier one succeeded', async () => {
+    const r = registrar(new MemoryStore());
+    const until = async (f: () => boolean) => {
+      for (let i = 0; i < 150 && !f(); i++) await new Promise((res) => setTimeout(res, 20));
+      return f();
+    };
+    r.declare([{ key: 'route:/a', name: 'Start A', scopes: ['view'] }]);
+    r.start();
+    try {
+      expect(await until(() => r.resourceId('route:/a') !== undefined)).toBe(true);
+      r.declare([{ key: 'route:/b', name: 'Start B', scopes: ['view'] }]);
+      r.start();
+      expect(await until(() => r.resourceId('route:/b') !== undefined)).toBe(true);
+    } finally {
+      r.stop();
+    }
+  });
+
+  it('loses no entry when a lookup reads the shared mapping while this replica registers', async () => {
+    const store = new SlowStore();
+    const r = registrar(store);
+    await r.register({ key: 'album:A', name: 'Race A', scopes: ['view'] });
+    await new Promise((res) => setTimeout(res, 1100)); // let lookups read the store again
+    const lookup = r.lookupResourceId('album:unknown'); // reads the (old) stored mapping slowly
+    const idB = await r.register({ key: 'album:B', name: 'Race B', scopes: ['view'] });
+    await lookup;
+    const idC = await r.register({ key: 'album:C', name: 'Race C', scopes: ['view'] });
+    expect(r.resourceId('album:B')).toBe(idB);
+    expect(r.resourceId('album:C')).toBe(idC);
+    expect(await r.lookupResourceId('album:B')).toBe(idB);
+  });
+
   it.each([['null'], ['[]'], ['{"album:1": null, "album:2": {"id": 5}}'], ['not json']])('sets aside a stored mapping of %s and registers anyway', async (raw) => {
     const store = new MemoryStore();
     await store.set(`ors:uma-mapping:${as.issuer}:${as.resourceServerClient.clientId}`, raw, 60_000);

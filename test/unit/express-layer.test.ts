@@ -176,6 +176,42 @@ describe.each(EXPRESS_VERSIONS)('express layer (%s)', (_name, express) => {
       expect(params(denied.headers['www-authenticate']).scope).toBe('read:carts');
     });
 
+    it('derives as before where the route table cannot tell: an array mount, a use-level requireScopes()', async () => {
+      const app = express();
+      app.use(kit());
+      const router = express.Router();
+      router.get('/:id', requireScopes(), ok);
+      app.use(['/orders', '/invoices'], router);
+      app.use('/carts', requireScopes(), ok);
+      expect((await request(app).get('/orders/1').set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`)).status).toBe(200);
+      expect((await request(app).get('/invoices/1').set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`)).status).toBe(403);
+      expect((await request(app).get('/carts/1').set('Authorization', `Bearer ${await token({ scope: 'read:carts' })}`)).status).toBe(200);
+    });
+
+    it('derives for a handler reused on a route added after the first request from that route', async () => {
+      const app = express();
+      app.use(kit());
+      const rs = requireScopes();
+      app.get('/orders/:id', rs, ok);
+      expect((await request(app).get('/orders/1').set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`)).status).toBe(200);
+      app.get('/invoices/:id', rs, ok);
+      const res = await request(app).get('/invoices/1').set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`);
+      expect(res.status).toBe(403);
+      expect(params(res.headers['www-authenticate']).scope).toBe('read:invoices');
+    });
+
+    it('derives through a sub-app mounted on a router from the whole path', async () => {
+      const app = express();
+      app.use(kit());
+      const shop = express();
+      shop.get('/items/:id', requireScopes(), ok);
+      const router = express.Router();
+      router.use('/carts', shop);
+      app.use(router);
+      expect((await request(app).get('/carts/items/1').set('Authorization', `Bearer ${await token({ scope: 'read:carts' })}`)).status).toBe(200);
+      expect((await request(app).get('/carts/items/1').set('Authorization', `Bearer ${await token({ scope: 'read:items' })}`)).status).toBe(403);
+    });
+
     it('answers a method without a scope verb (OPTIONS on app.all) with 403, never 500', async () => {
       const app = express();
       app.use(kit());
