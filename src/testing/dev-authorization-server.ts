@@ -168,7 +168,7 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
     else if (path?.startsWith('/.well-known/')) requests.discovery++;
     const fate = faults.gate.apply(req, res);
     if (fate.outcome === 'done') return;
-    if (fate.delayMs > 0) setTimeout(() => answer(req, res), fate.delayMs);
+    if (fate.delayMs > 0) setTimeout(() => answer(req, res), fate.delayMs).unref(); // the listener keeps the process alive, not a late answer
     else answer(req, res);
   });
   const listen = (port: number) =>
