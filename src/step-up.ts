@@ -27,7 +27,14 @@ export function checkAuthentication(claims: Readonly<Record<string, unknown>>, r
   }
   if (maxAgeSeconds !== undefined) {
     const authTime = claims.auth_time;
-    if (typeof authTime !== 'number' || !Number.isFinite(authTime) || nowSeconds - authTime > maxAgeSeconds + toleranceSeconds) {
+    // RFC 9470 §3 / OIDC Core §2: auth_time is when the user authenticated, so one in the future (or in
+    // milliseconds) proves nothing and must not pass `now - auth_time <= max_age` (as token/jwt.ts refuses a future iat).
+    if (
+      typeof authTime !== 'number' ||
+      !Number.isFinite(authTime) ||
+      authTime > nowSeconds + toleranceSeconds ||
+      nowSeconds - authTime > maxAgeSeconds + toleranceSeconds
+    ) {
       throw new InsufficientUserAuthenticationError('a more recent authentication is required', acrValues, maxAgeSeconds);
     }
   }

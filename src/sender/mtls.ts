@@ -17,6 +17,8 @@ export interface MtlsOptions {
 /** The parts of a request the certificate is read from. */
 export interface TlsRequestLike {
   headers: Record<string, string | string[] | undefined>;
+  /** The header lines as received (Node's `IncomingMessage.rawHeaders`), to see a forwarded header sent twice. */
+  rawHeaders?: readonly string[] | undefined;
   socket?: { remoteAddress?: string | undefined; getPeerCertificate?: (detailed?: boolean) => { raw?: Buffer } | null | object } | undefined;
 }
 
@@ -29,17 +31,31 @@ export function clientCertificateThumbprint(req: TlsRequestLike, options: MtlsOp
   // §6.5: a forwarded certificate is believed only from a configured proxy; from anyone else it is ignored.
   const from = req.socket?.remoteAddress;
   if (!from || !options?.trustedProxies?.includes(from)) return undefined;
+  // §6.5: the proxy must be the only source of this header. Node joins repeated lines with ", " and only the
+  // first certificate would be read, so a client's own copy sent ahead of the proxy's would win: refuse both.
+  if (headerLines(req.rawHeaders, name) > 1) return undefined;
   const value = req.headers[name];
   if (typeof value !== 'string' || !value || value.length > 16384) return undefined;
   try {
     const text = value.includes('%') ? decodeURIComponent(value) : value;
-    const der = text.includes('-----BEGIN') ? new X509Certificate(text).raw : Buffer.from(text.replace(/\s+/g, ''), 'base64');
+    const pem = text.includes('-----BEGIN');
+    // One certificate only: a second PEM block, or a list separator in base64 DER, means two were sent.
+    if (pem ? text.split('-----BEGIN').length > 2 : text.includes(',')) return undefined;
+    const der = pem ? new X509Certificate(text).raw : Buffer.from(text.replace(/\s+/g, ''), 'base64');
     if (!der.length) return undefined;
     new X509Certificate(der); // must parse as a certificate
     return hash('sha256', der, 'base64url');
   } catch {
     return undefined;
   }
+}
+
+/** How many header lines named `name` (lower case) the request carried; 0 when the raw lines are unknown. */
+function headerLines(rawHeaders: readonly string[] | undefined, name: string): number {
+  if (!Array.isArray(rawHeaders)) return 0;
+  let n = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (typeof rawHeaders[i] === 'string' && rawHeaders[i]!.toLowerCase() === name) n++;
+  return n;
 }
 
 /** Refuse a certificate-bound token unless the request comes with that certificate (§3, CONFORMANCE 44). */
