@@ -9,6 +9,7 @@ import { ConfigurationError } from '../errors.js';
 import { httpRequest, type HttpResponse } from '../http/client.js';
 import { isAtomicStore, type CacheStore } from '../stores/store.js';
 import { FileStore } from '../stores/file.js';
+import { isSecureOrLoopback } from '../resolve-options.js';
 import { discoverAuthorizationServer } from './discovery.js';
 
 /** Options of {@link registerResourceServer}. */
@@ -46,6 +47,8 @@ interface Stored extends ResourceServerCredentials {
 }
 
 const FOREVER = 100 * 365 * 24 * 3600 * 1000;
+/** A secret this close to its expiry is treated as expired: it would lapse while in use. */
+const EXPIRY_MARGIN_SECONDS = 60;
 const RFC7591_ERRORS = new Set(['invalid_redirect_uri', 'invalid_client_metadata', 'invalid_software_statement', 'unapproved_software_statement']);
 
 /** The metadata the kit registers: what a resource server needs (its PAT by client credentials, introspection). */
@@ -80,28 +83,37 @@ const queues = new Map<string, Promise<void>>();
 
 async function registerOnce(options: SelfRegistrationOptions, store: CacheStore, key: string): Promise<ResourceServerCredentials> {
   const timeoutMs = options.timeoutMs ?? 5000;
+  // RFC 7591 §3: a configured endpoint is refused at once, not only on the start that would use it.
+  if (options.registrationEndpoint) requireTls(options.registrationEndpoint, 'registration endpoint');
   const metadata = resourceServerMetadata(options.metadata);
   const fingerprint = JSON.stringify(metadata, Object.keys(metadata).sort()) + (options.softwareStatement ?? '');
   const raw = await store.get(key);
   const stored = raw ? (JSON.parse(raw) as Stored) : undefined;
 
   if (stored?.registrationClientUri && stored.registrationAccessToken) {
+    // RFC 7592 §2: the registration access token goes only over TLS (a store written before this check).
+    requireTls(stored.registrationClientUri, 'registration_client_uri');
     const auth = { authorization: `Bearer ${stored.registrationAccessToken}`, accept: 'application/json' };
     if (stored.fingerprint === fingerprint) {
-      // RFC 7592 §2.1: read it, to know the AS still has us.
+      // RFC 7592 §2.1: read it, to know the AS still has us (and its current secret, if it rotated an expired one).
       const res = await httpRequest(stored.registrationClientUri, { headers: auth, timeoutMs, maxBytes: 1 << 20 });
-      if (res.status === 200) return publicPart(await save(store, key, { ...stored, ...credentialsFrom(res, stored) }, fingerprint));
-      if (res.status !== 401 && res.status !== 403 && res.status !== 404) throw registrationError(res, 'read');
+      if (res.status === 200) {
+        const current = credentialsFrom(res, stored);
+        if (!expired(current)) return publicPart(await save(store, key, current, fingerprint));
+        // still expired: the AS will not take this secret any more, so register anew (below).
+      } else if (res.status !== 401 && res.status !== 403 && res.status !== 404) throw registrationError(res, 'read');
     } else {
       // RFC 7592 §2.2: a complete update, with client_id, without the management values.
       const body = JSON.stringify({ ...metadata, client_id: stored.clientId, client_secret: stored.clientSecret, ...(options.softwareStatement ? { software_statement: options.softwareStatement } : {}) });
       const res = await httpRequest(stored.registrationClientUri, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body, timeoutMs, maxBytes: 1 << 20 });
-      if (res.status === 200) return publicPart(await save(store, key, { ...stored, ...credentialsFrom(res, stored) }, fingerprint));
-      if (res.status !== 401 && res.status !== 403 && res.status !== 404) throw registrationError(res, 'update');
+      if (res.status === 200) {
+        const current = credentialsFrom(res, stored);
+        if (!expired(current)) return publicPart(await save(store, key, current, fingerprint));
+      } else if (res.status !== 401 && res.status !== 403 && res.status !== 404) throw registrationError(res, 'update');
     }
-    // 401 (RFC 7592 §2: the client does not exist any more, or the token is void): register anew.
-  } else if (stored && stored.fingerprint === fingerprint) {
-    return publicPart(stored); // registered without management: nothing to check
+    // 401 (RFC 7592 §2: the client does not exist any more, or the token is void), or a secret that stays expired: register anew.
+  } else if (stored && stored.fingerprint === fingerprint && !expired(stored)) {
+    return publicPart(stored); // registered without management: nothing to check, unless the secret expired
   }
 
   let endpoint = options.registrationEndpoint;
@@ -110,6 +122,8 @@ async function registerOnce(options: SelfRegistrationOptions, store: CacheStore,
     if (typeof as.registration_endpoint !== 'string') throw new ConfigurationError(`the authorization server ${options.issuer} offers no registration_endpoint (RFC 7591)`);
     endpoint = as.registration_endpoint;
   }
+  // RFC 7591 §3: the registration endpoint must be TLS (it receives the initial access token and returns the secret).
+  requireTls(endpoint, 'registration endpoint');
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
   if (options.initialAccessToken) headers.authorization = `Bearer ${options.initialAccessToken}`;
   const res = await httpRequest(endpoint, { method: 'POST', headers, body: JSON.stringify({ ...metadata, ...(options.softwareStatement ? { software_statement: options.softwareStatement } : {}) }), timeoutMs, maxBytes: 1 << 20 });
@@ -118,12 +132,17 @@ async function registerOnce(options: SelfRegistrationOptions, store: CacheStore,
 }
 
 function credentialsFrom(res: HttpResponse, previous: ResourceServerCredentials | undefined): ResourceServerCredentials {
-  let body: Record<string, unknown>;
+  let parsed: unknown;
   try {
-    body = JSON.parse(res.body.toString('utf8')) as Record<string, unknown>;
+    parsed = JSON.parse(res.body.toString('utf8'));
   } catch {
     throw new ConfigurationError('the authorization server answered the registration with something that is not JSON');
   }
+  // RFC 7591 §3.2.1: the answer is a JSON object; `null`, an array or a string is not a client information response.
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigurationError('the authorization server answered the registration with JSON that is not an object (RFC 7591 §3.2.1)');
+  }
+  const body = parsed as Record<string, unknown>;
   const clientId = typeof body.client_id === 'string' ? body.client_id : previous?.clientId;
   const clientSecret = typeof body.client_secret === 'string' ? body.client_secret : previous?.clientSecret;
   if (!clientId || !clientSecret) throw new ConfigurationError('the authorization server returned no client_id or client_secret (RFC 7591 §3.2.1)');
@@ -131,10 +150,34 @@ function credentialsFrom(res: HttpResponse, previous: ResourceServerCredentials 
   // RFC 7592 §2.1: the AS may rotate the registration access token on any answer.
   const rat = typeof body.registration_access_token === 'string' ? body.registration_access_token : previous?.registrationAccessToken;
   const uri = typeof body.registration_client_uri === 'string' ? body.registration_client_uri : previous?.registrationClientUri;
+  // RFC 7592 §2: the registration access token will be sent there, so only over TLS.
+  if (typeof body.registration_client_uri === 'string') requireTls(body.registration_client_uri, 'registration_client_uri');
   if (rat) out.registrationAccessToken = rat;
   if (uri) out.registrationClientUri = uri;
+  // The expiry belongs to the secret: a kept secret keeps its expiry unless the AS restates it; a new one does not inherit it.
   if (typeof body.client_secret_expires_at === 'number') out.clientSecretExpiresAt = body.client_secret_expires_at;
+  else if (previous?.clientSecretExpiresAt !== undefined && clientSecret === previous.clientSecret) out.clientSecretExpiresAt = previous.clientSecretExpiresAt;
   return out;
+}
+
+/** Refuse a URL that is not https (http only on loopback). The message names the origin only: no path, query or userinfo. */
+function requireTls(value: string, what: string): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigurationError(`oauth-resource-server: the ${what} of the authorization server is not an absolute URL`);
+  }
+  if (!isSecureOrLoopback(url)) {
+    const origin = url.host ? `${url.protocol}//${url.host}` : url.protocol;
+    throw new ConfigurationError(`oauth-resource-server: the ${what} (${origin}) must use https (RFC 7591 §3, RFC 7592 §2; http only on loopback)`);
+  }
+}
+
+/** RFC 7591 §3.2.1: client_secret_expires_at is 0 for never, else the expiry in seconds since the epoch. */
+function expired(c: ResourceServerCredentials): boolean {
+  const at = c.clientSecretExpiresAt;
+  return typeof at === 'number' && at !== 0 && at <= Date.now() / 1000 + EXPIRY_MARGIN_SECONDS;
 }
 
 function registrationError(res: HttpResponse, what: string): ConfigurationError {

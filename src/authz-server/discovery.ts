@@ -1,7 +1,8 @@
 /**
  * Authorization-server metadata, through openid-client: RFC 8414 first (the well-known suffix inserted
  * before the issuer's path, §3.1), then OpenID Connect Discovery (suffix appended, §4.1). openid-client
- * discards a document whose `issuer` differs from the one asked for (RFC 8414 §3.3, OIDC Discovery §4.3).
+ * discards a document whose `issuer` differs from the one asked for (RFC 8414 §3.3, OIDC Discovery §4.3),
+ * and the kit then also requires it to be identical, byte for byte (openid-client compares normalised URLs).
  */
 import * as client from 'openid-client';
 import { createFetch } from '../http/client.js';
@@ -86,7 +87,11 @@ async function fetchMetadata(issuer: string, settings: DiscoverySettings): Promi
   for (const algorithm of ['oauth2', 'oidc'] as const) {
     try {
       const configuration = await client.discovery(url, 'oauth-resource-server', undefined, undefined, { ...options, algorithm });
-      return { metadata: configuration.serverMetadata() as AuthorizationServerMetadata, configuration };
+      const metadata = configuration.serverMetadata() as AuthorizationServerMetadata;
+      // RFC 8414 §3.3 / OIDC Discovery §4.3: "identical", so no trailing slash, host case or dot segment of difference
+      // (tokens' iss is compared exactly, and a look-alike issuer would be a different AS).
+      if (metadata.issuer !== issuer) throw new Error('the discovered metadata issuer is not identical to the expected issuer (RFC 8414 §3.3)');
+      return { metadata, configuration };
     } catch (err) {
       firstError ??= err;
     }
