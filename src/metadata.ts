@@ -21,6 +21,11 @@ export interface MetadataOptions {
   authorizationServers?: readonly string[];
   /** `jwks_uri` (§2): the resource server's own keys, where it signs anything. */
   jwksUri?: string;
+  /**
+   * `resource_signing_alg_values_supported` (§2): the algorithms the resource uses to sign its responses.
+   * Stated only when given: the `signing` alg signs the metadata, not responses.
+   */
+  resourceSigningAlgValuesSupported?: readonly string[];
   /** Publish `signed_metadata` (§2.2): a JWT over the metadata, signed with this key. */
   signing?: { key: CryptoKey | KeyObject | Uint8Array; alg: string; kid?: string; issuer: string };
   /** Add `resource_metadata="<url>"` to every 401/403 challenge (§5.1). Default true. */
@@ -72,7 +77,8 @@ export function buildMetadata(facts: MetadataFacts, options: MetadataOptions): P
   list('scopes_supported', [...facts.scopes, ...(options.scopesSupported ?? [])].sort());
   // RFC 9728 §2: absent says nothing; the kit always states what it accepts.
   doc.bearer_methods_supported = [...facts.bearerMethods];
-  if (options.signing) list('resource_signing_alg_values_supported', [options.signing.alg]);
+  // §2: algorithms of the resource's responses; the metadata-signing alg says nothing about those.
+  list('resource_signing_alg_values_supported', options.resourceSigningAlgValuesSupported);
   if (options.resourceName) doc.resource_name = options.resourceName;
   if (options.resourceDocumentation) doc.resource_documentation = options.resourceDocumentation;
   if (options.resourcePolicyUri) doc.resource_policy_uri = options.resourcePolicyUri;

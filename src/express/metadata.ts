@@ -7,6 +7,7 @@ import { Router, type Request, type Response } from 'express';
 import { ConfigurationError } from '../errors.js';
 import { ResourceServer } from '../resource-server.js';
 import { buildMetadata, metadataPath, signMetadata, type ProtectedResourceMetadata } from '../metadata.js';
+import type { ScopeRequirement } from '../scopes/requirement.js';
 import { scanRoutes } from './route-scan.js';
 import type { ResourceServerMiddleware } from './middleware.js';
 
@@ -38,13 +39,26 @@ export function protectedResourceMetadata(resourceServer: ResourceServer | Resou
     return identity.matcher.identifiers.map((id) => ({ id, mount }));
   });
   const documents = new Map<string, Promise<ProtectedResourceMetadata>>();
+  const warned = new Set<string>();
 
   const scopes = (mount: string): string[] => {
     if (!options.app) return [];
     const out = new Set<string>();
     for (const route of scanRoutes(options.app)) {
       for (const method of route.methods) {
-        const req = route.scopes.kind === 'static' ? route.scopes.requirement : server.derivedRequirement(method, route.path, mount, route.scopes.resource);
+        let req: ScopeRequirement;
+        try {
+          req = route.scopes.kind === 'static' ? route.scopes.requirement : server.derivedRequirement(method, route.path, mount, route.scopes.resource);
+        } catch (err) {
+          // RFC 9728 §3.2: the document must still be served. A route whose scope cannot be derived (a method
+          // without a scope verb, a path without a static segment) requires no listable scope: skip it, say so once.
+          const key = `${method} ${mount} ${route.path}`;
+          if (!warned.has(key) && warned.size < 1000) {
+            warned.add(key);
+            o.logger.warn('a route is left out of the metadata scopes_supported: its scope cannot be derived', { method, route: route.path, reason: err instanceof Error ? err.name : typeof err });
+          }
+          continue;
+        }
         for (const s of [...req.allOf, ...req.anyOf]) out.add(s);
       }
     }
@@ -69,6 +83,10 @@ export function protectedResourceMetadata(resourceServer: ResourceServer | Resou
       );
       d = metadata.signing ? signMetadata(doc, metadata.signing) : Promise.resolve(doc);
       documents.set(id, d);
+      // A failure is not kept: a later request tries again.
+      d.catch(() => {
+        if (documents.get(id) === d) documents.delete(id);
+      });
     }
     return d;
   };
@@ -86,21 +104,29 @@ export function protectedResourceMetadata(resourceServer: ResourceServer | Resou
       res.statusCode = 204;
       return res.end();
     }
-    document(hit.id, hit.mount).then(
-      (doc) => {
-        const body = JSON.stringify(doc);
-        res.statusCode = 200;
-        res.setHeader('cache-control', `public, max-age=${metadata.maxAgeSeconds ?? 3600}`);
-        res.setHeader('content-type', 'application/json');
-        res.setHeader('content-length', String(Buffer.byteLength(body)));
-        res.end(req.method === 'HEAD' ? undefined : body);
-      },
-      () => {
-        res.statusCode = 500;
-        res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ error: 'server_error', error_description: 'the metadata could not be signed' }));
-      },
-    );
+    // Any failure building (or signing) the document is a JSON 500, never the framework's HTML error page (§3.2).
+    Promise.resolve()
+      .then(() => document(hit.id, hit.mount))
+      .then(
+        (doc) => {
+          const body = JSON.stringify(doc);
+          res.statusCode = 200;
+          res.setHeader('cache-control', `public, max-age=${metadata.maxAgeSeconds ?? 3600}`);
+          res.setHeader('content-type', 'application/json');
+          res.setHeader('content-length', String(Buffer.byteLength(body)));
+          res.end(req.method === 'HEAD' ? undefined : body);
+        },
+        (err: unknown) => {
+          // The error's name only: no stack, no key material, no request data.
+          o.logger.error('the protected resource metadata could not be built', { reason: err instanceof Error ? err.name : typeof err });
+          const body = JSON.stringify({ error: 'server_error' });
+          res.statusCode = 500;
+          res.setHeader('cache-control', 'no-store');
+          res.setHeader('content-type', 'application/json');
+          res.setHeader('content-length', String(Buffer.byteLength(body)));
+          res.end(req.method === 'HEAD' ? undefined : body);
+        },
+      );
   });
   return router;
 }

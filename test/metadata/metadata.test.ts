@@ -119,7 +119,8 @@ describe('signed metadata (CONFORMANCE 54)', () => {
     a.use(protectedResourceMetadata(rs));
     const res = await request(a).get('/.well-known/oauth-protected-resource');
     expect(res.status).toBe(200);
-    expect(res.body.resource_signing_alg_values_supported).toEqual(['ES256']);
+    // RFC 9728 §2: that member names the algorithms of the resource's responses, not the metadata-signing alg.
+    expect(res.body).not.toHaveProperty('resource_signing_alg_values_supported');
     const { payload, protectedHeader } = await jwtVerify(res.body.signed_metadata, publicKey);
     expect(protectedHeader).toMatchObject({ alg: 'ES256', kid: 'm1' });
     expect(payload).toMatchObject({ iss: 'https://api.example.com', resource: 'https://api.example.com', authorization_servers: [ISSUER] });
