@@ -88,7 +88,12 @@ async function registerOnce(options: SelfRegistrationOptions, store: CacheStore,
   const metadata = resourceServerMetadata(options.metadata);
   const fingerprint = JSON.stringify(metadata, Object.keys(metadata).sort()) + (options.softwareStatement ?? '');
   const raw = await store.get(key);
-  const stored = raw ? (JSON.parse(raw) as Stored) : undefined;
+  let stored: Stored | undefined;
+  try {
+    stored = raw ? (JSON.parse(raw) as Stored) : undefined;
+  } catch {
+    throw new ConfigurationError(`the stored registration for ${options.issuer} is corrupt: remove it (key ${key}) to register anew`);
+  }
 
   if (stored?.registrationClientUri && stored.registrationAccessToken) {
     // RFC 7592 §2: the registration access token goes only over TLS (a store written before this check).
@@ -101,7 +106,10 @@ async function registerOnce(options: SelfRegistrationOptions, store: CacheStore,
         const current = credentialsFrom(res, stored);
         if (!expired(current)) return publicPart(await save(store, key, current, fingerprint));
         // still expired: the AS will not take this secret any more, so register anew (below).
-      } else if (res.status !== 401 && res.status !== 403 && res.status !== 404) throw registrationError(res, 'read');
+      } else if (res.status === 403) {
+        // §2.1: 403 is "not permitted to read its record": the client exists; registering anew would orphan it.
+        if (!expired(stored)) return publicPart(stored);
+      } else if (res.status !== 401 && res.status !== 404) throw registrationError(res, 'read');
     } else {
       // RFC 7592 §2.2: a complete update, with client_id, without the management values.
       const body = JSON.stringify({ ...metadata, client_id: stored.clientId, client_secret: stored.clientSecret, ...(options.softwareStatement ? { software_statement: options.softwareStatement } : {}) });
@@ -109,7 +117,10 @@ async function registerOnce(options: SelfRegistrationOptions, store: CacheStore,
       if (res.status === 200) {
         const current = credentialsFrom(res, stored);
         if (!expired(current)) return publicPart(await save(store, key, current, fingerprint));
-      } else if (res.status !== 401 && res.status !== 403 && res.status !== 404) throw registrationError(res, 'update');
+      } else if (res.status === 403) {
+        // §2.2: the client exists but may not update itself: a changed configuration cannot be applied.
+        throw registrationError(res, 'update');
+      } else if (res.status !== 401 && res.status !== 404) throw registrationError(res, 'update');
     }
     // 401 (RFC 7592 §2: the client does not exist any more, or the token is void), or a secret that stays expired: register anew.
   } else if (stored && stored.fingerprint === fingerprint && !expired(stored)) {

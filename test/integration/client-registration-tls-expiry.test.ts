@@ -179,3 +179,27 @@ describe('an expired client secret (RFC 7591 §3.2.1 client_secret_expires_at)',
     expect(await registerResourceServer({ issuer: as.issuer, store })).toMatchObject({ clientId: 'c2' });
   });
 });
+
+describe('what the management answers mean (RFC 7592 §2.1)', () => {
+  it('keeps the client when the AS answers 403 to the read (not permitted: it exists), instead of orphaning it', async () => {
+    const as = await scriptedAs({
+      register: (n) => ({ status: 201, text: JSON.stringify({ client_id: `c${n}`, client_secret: `s-${n}`, client_secret_expires_at: 0, registration_access_token: RAT, registration_client_uri: `${as.issuer}/reg/c${n}` }) }),
+      read: () => ({ status: 403, text: JSON.stringify({ error: 'access_denied' }) }),
+    });
+    const store = new MemoryStore();
+    const first = await registerResourceServer({ issuer: as.issuer, store });
+    const again = await registerResourceServer({ issuer: as.issuer, store });
+    expect(again.clientId).toBe(first.clientId);
+    expect(posts(as)).toBe(1);
+  });
+
+  it('is a start-up error, naming the store key, when the stored registration is corrupt', async () => {
+    const as = await scriptedAs();
+    const store = new MemoryStore();
+    await store.set(`ors:client-registration:${as.issuer}`, '{not json', 60_000);
+    const err = await failure(registerResourceServer({ issuer: as.issuer, store }));
+    expect(err.message).toMatch(/corrupt/);
+    expect(err.message).toContain(`ors:client-registration:${as.issuer}`);
+    expect(posts(as)).toBe(0);
+  });
+});
