@@ -47,17 +47,14 @@ function declare(args: Array<string | ScopeDeclaration>): RouteScopes {
  * `read:reports`). Where it cannot (a mount the table cannot read, a route-less use), the request's path.
  */
 function derived(req: Request, server: ResourceServer, mount: string, declared: RouteScopes & { kind: 'derived' }): ScopeRequirement {
-  const templates = matchingTemplates(req, declared, ROUTE_SCOPES);
-  const paths = templates.length ? templates : [`${req.baseUrl}${(req.route as { path?: string } | undefined)?.path ?? req.path}`];
-  let found: ScopeRequirement | undefined;
-  for (const p of paths) {
-    const r = server.derivedRequirement(req.method, p, mount, declared.resource);
-    if (found && challengeScopes(found).join(' ') !== challengeScopes(r).join(' ')) {
-      throw new ConfigurationError('requireScopes() sits on routes that derive different scopes for this request: declare the scopes explicitly');
-    }
-    found = r;
-  }
-  return found!;
+  const routePath = (req.route as { path?: unknown } | undefined)?.path;
+  const templates = matchingTemplates(req, declared, ROUTE_SCOPES, routePath);
+  const paths = templates.length ? templates : [`${req.baseUrl}${typeof routePath === 'string' ? routePath : req.path}`];
+  const all = paths.map((p) => server.derivedRequirement(req.method, p, mount, declared.resource));
+  // Several templates fit and derive differently (one handler on overlapping routes): every one of their
+  // scopes is needed, the strictest reading, rather than a guess or a 500.
+  const keys = new Set(all.map((r) => challengeScopes(r).join(' ')));
+  return keys.size === 1 ? all[0]! : requirement([...new Set(all.flatMap((r) => [...r.allOf]))]);
 }
 
 /**

@@ -142,23 +142,28 @@ function templatePattern(template: string): RegExp {
 }
 
 /**
- * The declared templates (mount paths included) of the routes carrying `declared` that this request's
- * full path matches, as the route table tells; empty when it cannot tell (a mount the scan cannot read:
- * a regular expression, a sub-app mounted on a router). The caller then falls back to the request's own
- * path, as for a route-less use.
+ * The declared templates (mount paths included) of the routes carrying `declared` that a request may have
+ * been dispatched to, as the route table tells: those ending in the running route's own template
+ * (`routePath`, Express's `req.route.path`), and of those the ones the request's full path matches, when
+ * any does (a template this matcher cannot read, e.g. an optional part, matches nothing: then all of them).
+ * Empty when the table cannot tell (a mount the scan cannot read: a regular expression, an array); the
+ * caller then falls back to the request's own path, as for a route-less use. A mount the table does not
+ * see at all (a sub-app on a router) is taken from the request's base URL.
  */
-export function matchingTemplates(req: { app?: object; method: string; baseUrl: string; path: string }, declared: unknown, symbol: symbol): string[] {
+export function matchingTemplates(req: { app?: object; method: string; baseUrl: string; path: string }, declared: unknown, symbol: symbol, routePath?: unknown): string[] {
   if (!req.app) return [];
   const method = req.method.toUpperCase();
   const path = `${req.baseUrl}${req.path}`.replace(/\/+$/, '') || '/';
-  const pick = (rows: TemplateRow[]) => {
-    const out: string[] = [];
-    for (const r of rows) {
-      // HEAD is served by GET routes (Express); a route for all methods lists none.
-      const methodFits = r.methods.length === 0 || r.methods.includes(method) || (method === 'HEAD' && r.methods.includes('GET'));
-      if (methodFits && r.pattern.test(path) && !out.includes(r.path)) out.push(r.path);
-    }
-    return out;
+  const own = typeof routePath === 'string' ? join('', routePath) : undefined;
+  const pick = (all: TemplateRow[]) => {
+    // HEAD is served by GET routes (Express); a route for all methods lists none.
+    let rows = all.filter((r) => r.methods.length === 0 || r.methods.includes(method) || (method === 'HEAD' && r.methods.includes('GET')));
+    if (own !== undefined) rows = rows.filter((r) => r.path === own || r.path.endsWith(own === '/' ? '' : own));
+    const matched = rows.filter((r) => r.pattern.test(path));
+    // A row that is the running route alone while the request came through a mount: the table does not know
+    // that mount (a sub-app on a router), so its text stands in for it, as before route tables were read.
+    const explained = (r: TemplateRow) => (own !== undefined && r.path === own && req.baseUrl ? join(req.baseUrl, own) : r.path);
+    return [...new Set((matched.length ? matched : own !== undefined ? rows : []).map(explained))];
   };
   const found = pick(routeTemplates(req.app, declared, symbol, false));
   return found.length ? found : pick(routeTemplates(req.app, declared, symbol, true));

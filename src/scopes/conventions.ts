@@ -61,6 +61,6 @@ export function resourceNameFromPath(routePath: string, mountPath = ''): string 
 }
 
 function staticSegments(path: string): string[] {
-  // Parameters (`:id`), wildcards and patterns are never resource names.
-  return path.split('/').filter((s) => s && !s.startsWith(':') && !/[(){}*?+]/.test(s));
+  // Parameters (`:id`), optional segments (Express 5 `{/:id}`), wildcards and patterns are never resource names.
+  return path.replace(/\{\/[^{}]*\}/g, '').split('/').filter((s) => s && !s.startsWith(':') && !/[(){}*?+]/.test(s));
 }

@@ -212,6 +212,36 @@ describe.each(EXPRESS_VERSIONS)('express layer (%s)', (_name, express) => {
       expect((await request(app).get('/carts/items/1').set('Authorization', `Bearer ${await token({ scope: 'read:items' })}`)).status).toBe(403);
     });
 
+    it('derives from the template under /:tenant also for optional parts and wildcards (never the tenant text)', async () => {
+      const app = express();
+      app.use(kit());
+      const router = express.Router();
+      const optional = _name === 'express 4' ? '/orders/:id?' : '/orders{/:id}';
+      const wildcard = _name === 'express 4' ? '/files/*' : '/files/*rest';
+      router.get(optional, requireScopes(), ok);
+      router.get(wildcard, requireScopes(), ok);
+      app.use('/:tenant', router);
+      const sneaky = `Bearer ${await token({ scope: 'read:reports' })}`;
+      for (const path of ['/reports/orders/5', '/reports/orders', '/reports/files/a/b']) {
+        const res = await request(app).get(path).set('Authorization', sneaky);
+        expect([path, res.status]).toEqual([path, 403]);
+      }
+      expect((await request(app).get('/acme/orders/5').set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`)).status).toBe(200);
+      expect((await request(app).get('/acme/files/a/b').set('Authorization', `Bearer ${await token({ scope: 'read:files' })}`)).status).toBe(200);
+    });
+
+    it('needs every fitting scope, never a 500, when one handler sits on routes that overlap for a path', async () => {
+      const app = express();
+      app.use(kit());
+      const d = requireScopes();
+      app.get(['/:tenant/orders', '/reports/:id'], d, ok);
+      const res = await request(app).get('/reports/orders').set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`);
+      expect(res.status).toBe(403);
+      expect(params(res.headers['www-authenticate']).scope).toBe('read:orders read:reports');
+      expect((await request(app).get('/reports/orders').set('Authorization', `Bearer ${await token({ scope: 'read:orders read:reports' })}`)).status).toBe(200);
+      expect((await request(app).get('/acme/orders').set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`)).status).toBe(200);
+    });
+
     it('answers a method without a scope verb (OPTIONS on app.all) with 403, never 500', async () => {
       const app = express();
       app.use(kit());
