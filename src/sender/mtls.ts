@@ -33,15 +33,20 @@ export function clientCertificateThumbprint(req: TlsRequestLike, options: MtlsOp
   if (!from || !options?.trustedProxies?.includes(from)) return undefined;
   // §6.5: the proxy must be the only source of this header. Node joins repeated lines with ", " and only the
   // first certificate would be read, so a client's own copy sent ahead of the proxy's would win: refuse both.
-  if (headerLines(req.rawHeaders, name) > 1) return undefined;
+  const lines = headerLines(req.rawHeaders, name);
+  if (lines > 1) return undefined;
   const value = req.headers[name];
   if (typeof value !== 'string' || !value || value.length > 16384) return undefined;
   try {
     const text = value.includes('%') ? decodeURIComponent(value) : value;
     const pem = text.includes('-----BEGIN');
-    // One certificate only: a second PEM block, or a list separator in base64 DER, means two were sent.
-    if (pem ? text.split('-----BEGIN').length > 2 : text.includes(',')) return undefined;
-    const der = pem ? new X509Certificate(text).raw : Buffer.from(text.replace(/\s+/g, ''), 'base64');
+    // Seen as one line, the value is the proxy's alone: a chain (ALB, Traefik) starts with the client's leaf
+    // (TLS order), which is read. With the raw lines unknown, a second certificate may be a client's copy
+    // joined in front: then none is believed.
+    const several = pem ? text.split('-----BEGIN').length > 2 : text.includes(',');
+    if (several && lines !== 1) return undefined;
+    const first = pem ? text : (text.split(',')[0] ?? '');
+    const der = pem ? new X509Certificate(first).raw : Buffer.from(first.replace(/\s+/g, ''), 'base64');
     if (!der.length) return undefined;
     new X509Certificate(der); // must parse as a certificate
     return hash('sha256', der, 'base64url');

@@ -1,7 +1,7 @@
 /**
  * RFC 8705 §6.5 behind a trusted proxy: the forwarded certificate header must come from the proxy alone.
  * Sent twice (the client's own copy plus the proxy's), Node joins the lines and only the first PEM would be
- * read, so the client's copy would win: such a request, or one value holding two certificates, is refused.
+ * read, so the client's copy would win: such a request is refused. One line holding a chain is the proxy's: its leaf is read.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import express from 'express';
@@ -79,9 +79,11 @@ describe('a forwarded client certificate header sent more than once', () => {
     expect(res.status).toBe(401);
   });
 
-  it('refuses one header value holding two certificates', async () => {
-    expect((await send([[HEADER, `${enc('client-a.crt')}, ${enc('client-b.crt')}`]])).status).toBe(401);
-    expect((await send([[HEADER, encodeURIComponent(pem('client-a.crt') + pem('client-b.crt'))]])).status).toBe(401);
+  it("reads the leaf of a chain the proxy sends in its one line (AWS ALB, Traefik): the first certificate", async () => {
+    expect((await send([[HEADER, encodeURIComponent(pem('client-a.crt') + pem('client-b.crt'))]])).status).toBe(200);
+    expect((await send([[HEADER, encodeURIComponent(pem('client-b.crt') + pem('client-a.crt'))]])).status).toBe(401);
+    const der = (f: string) => new X509Certificate(pem(f)).raw.toString('base64');
+    expect((await send([[HEADER, `${der('client-a.crt')},${der('client-b.crt')}`]])).status).toBe(200);
   });
 
   it('clientCertificateThumbprint gives no certificate for repeated raw header lines or two certificates in one', () => {
