@@ -212,6 +212,10 @@ function resolveMetadata(m: ResourceServerOptions['metadata'], resources: readon
       }
     }
   }
+  // Lists of strings, checked here so that a wrong shape is a start-up error, not a 500 on every metadata request.
+  for (const [name, v] of [['authorizationServers', o.authorizationServers], ['scopesSupported', o.scopesSupported], ['resourceSigningAlgValuesSupported', o.resourceSigningAlgValuesSupported]] as const) {
+    if (v !== undefined && !(Array.isArray(v) && v.every((x) => typeof x === 'string'))) fail(`metadata.${name} must be an array of strings`);
+  }
   for (const a of o.authorizationServers ?? []) validateIssuerUrl(a, 'metadata.authorizationServers[]');
   if (o.signing && (o.signing.alg === 'none' || !o.signing.issuer)) fail('metadata.signing needs an asymmetric alg (never "none") and an issuer');
   return o;

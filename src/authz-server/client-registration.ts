@@ -95,9 +95,9 @@ async function registerOnce(options: SelfRegistrationOptions, store: CacheStore,
     throw new ConfigurationError(`the stored registration for ${options.issuer} is corrupt: remove it (key ${key}) to register anew`);
   }
 
-  if (stored?.registrationClientUri && stored.registrationAccessToken) {
-    // RFC 7592 §2: the registration access token goes only over TLS (a store written before this check).
-    requireTls(stored.registrationClientUri, 'registration_client_uri');
+  // RFC 7592 §2: the registration access token goes only over TLS; a plain-http one (stored before this check)
+  // is never used: the client is then treated as registered without management.
+  if (stored?.registrationClientUri && stored.registrationAccessToken && isTlsUrl(stored.registrationClientUri)) {
     const auth = { authorization: `Bearer ${stored.registrationAccessToken}`, accept: 'application/json' };
     if (stored.fingerprint === fingerprint) {
       // RFC 7592 §2.1: read it, to know the AS still has us (and its current secret, if it rotated an expired one).
@@ -161,14 +161,25 @@ function credentialsFrom(res: HttpResponse, previous: ResourceServerCredentials 
   // RFC 7592 §2.1: the AS may rotate the registration access token on any answer.
   const rat = typeof body.registration_access_token === 'string' ? body.registration_access_token : previous?.registrationAccessToken;
   const uri = typeof body.registration_client_uri === 'string' ? body.registration_client_uri : previous?.registrationClientUri;
-  // RFC 7592 §2: the registration access token will be sent there, so only over TLS.
-  if (typeof body.registration_client_uri === 'string') requireTls(body.registration_client_uri, 'registration_client_uri');
-  if (rat) out.registrationAccessToken = rat;
-  if (uri) out.registrationClientUri = uri;
+  // RFC 7592 §2: the registration access token would be sent there, so only over TLS. An AS that names a plain
+  // http endpoint has still created the client: keep it, without management (never throw it away, orphaned).
+  if (rat && uri && isTlsUrl(uri)) {
+    out.registrationAccessToken = rat;
+    out.registrationClientUri = uri;
+  }
   // The expiry belongs to the secret: a kept secret keeps its expiry unless the AS restates it; a new one does not inherit it.
   if (typeof body.client_secret_expires_at === 'number') out.clientSecretExpiresAt = body.client_secret_expires_at;
   else if (previous?.clientSecretExpiresAt !== undefined && clientSecret === previous.clientSecret) out.clientSecretExpiresAt = previous.clientSecretExpiresAt;
   return out;
+}
+
+/** Whether a URL is https (or http on loopback). */
+function isTlsUrl(value: string): boolean {
+  try {
+    return isSecureOrLoopback(new URL(value));
+  } catch {
+    return false;
+  }
 }
 
 /** Refuse a URL that is not https (http only on loopback). The message names the origin only: no path, query or userinfo. */

@@ -87,6 +87,11 @@ describe('start-up validation', () => {
     expectConfigError({ issuer: AS, publicBaseUrl: `${API}?x=1` }, /publicBaseUrl/);
   });
 
+  it('refuses metadata lists that are not arrays of strings at start-up (not a 500 per metadata request)', () => {
+    expectConfigError({ issuer: AS, resource: API, metadata: { resourceSigningAlgValuesSupported: 'RS256' } }, /resourceSigningAlgValuesSupported/);
+    expectConfigError({ issuer: AS, resource: API, metadata: { scopesSupported: [1] } }, /scopesSupported/);
+  });
+
   it('refuses unknown errorResponse and audienceMatching values', () => {
     expectConfigError({ issuer: AS, resource: API, errorResponse: 'html' }, /errorResponse/);
     expectConfigError({ issuer: AS, resource: API, audienceMatching: 'prefix' }, /audienceMatching/);
