@@ -48,7 +48,11 @@ function declare(args: Array<string | ScopeDeclaration>): RouteScopes {
  */
 function derived(req: Request, server: ResourceServer, mount: string, declared: RouteScopes & { kind: 'derived' }): ScopeRequirement {
   const routePath = (req.route as { path?: unknown } | undefined)?.path;
-  const templates = matchingTemplates(req, declared, ROUTE_SCOPES, routePath);
+  const templates = matchingTemplates(req, declared, ROUTE_SCOPES);
+  // A regular-expression route has no template to name a resource: only the client's text would.
+  if (!templates.length && declared.resource === undefined && routePath !== undefined && typeof routePath !== 'string' && !Array.isArray(routePath)) {
+    throw new ConfigurationError('requireScopes() cannot derive scopes on a regular-expression route: declare them, or give { resource }');
+  }
   const paths = templates.length ? templates : [`${req.baseUrl}${typeof routePath === 'string' ? routePath : req.path}`];
   const all = paths.map((p) => server.derivedRequirement(req.method, p, mount, declared.resource));
   // Several templates fit and derive differently (one handler on overlapping routes): every one of their

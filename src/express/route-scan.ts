@@ -16,6 +16,8 @@ export interface ScannedRoute<T = RouteScopes> {
   methods: string[];
   /** What the route declared. */
   scopes: T;
+  /** @internal The Express Route object itself (`req.route` of the requests it serves). */
+  route?: object;
 }
 
 interface LayerLike {
@@ -53,38 +55,42 @@ function walk<T>(stack: LayerLike[], prefix: string, out: Array<ScannedRoute<T>>
   for (const layer of stack) {
     if (layer.route) {
       const paths = Array.isArray(layer.route.path) ? layer.route.path : [layer.route.path];
-      const methods = Object.keys(layer.route.methods ?? {}).filter((m) => layer.route!.methods![m] && m !== '_all').map((m) => m.toUpperCase());
       for (const handler of layer.route.stack ?? []) {
         const declared = (handler.handle as Record<symbol, T> | undefined)?.[symbol];
         if (!declared) continue;
         for (const p of paths) {
           if (typeof p !== 'string') continue;
-          // A handler sits on one method of the route (route.get(h)); its own layer knows which.
+          // A handler sits on one method of the route (route.get(h)); its own layer knows which. One without
+          // a method (route.all(h)) runs for every method, whatever else the route serves.
           const own = (handler as { method?: string }).method;
-          out.push({ path: join(prefix, p), methods: own ? [own.toUpperCase()] : methods, scopes: declared });
+          out.push({ path: join(prefix, p), methods: own ? [own.toUpperCase()] : [], scopes: declared, route: layer.route });
         }
       }
       continue;
     }
     const inner = (layer.handle as { stack?: LayerLike[] } | undefined)?.stack;
-    if (Array.isArray(inner)) {
-      const mount = mountPath(layer);
-      if (mount !== undefined) walk(inner, join(prefix, mount), out, symbol);
-    }
+    if (Array.isArray(inner)) for (const mount of mountPaths(layer)) walk(inner, join(prefix, mount), out, symbol);
   }
 }
 
-function mountPath(layer: LayerLike): string | undefined {
-  if (typeof layer.rawPath === 'string') return layer.rawPath === '/' ? '' : layer.rawPath;
+/**
+ * The mount path templates of a router layer: one, several (an Express 5 array mount), or, where the mount
+ * cannot be read but has parameters (an Express 4 regular-expression or optional parameter), one unnamed
+ * parameter standing for it, so no resource name is ever taken from it. None for an unreadable static mount.
+ */
+function mountPaths(layer: LayerLike): string[] {
+  if (typeof layer.rawPath === 'string') return [layer.rawPath === '/' ? '' : layer.rawPath];
+  if (Array.isArray(layer.rawPath)) return layer.rawPath.filter((p): p is string => typeof p === 'string').map((p) => (p === '/' ? '' : p));
   const re = layer.regexp;
-  if (!re) return undefined;
-  if (re.fast_slash) return '';
+  if (!re) return [];
+  if (re.fast_slash) return [''];
   // Express 4: path-to-regexp 0.1 output, e.g. ^\/api\/v1\/?(?=\/|$) or ^\/p(?:\/([^\/]+?))\/?(?=\/|$)
   let src = re.source.replace(/^\^/, '').replace(/\\\/\?\(\?=\\\/\|\$\)$/, '');
   let k = 0;
   src = src.replace(/\(\?:\\\/\(\[\^\\?\/\]\+\?\)\)/g, () => `/:${String(layer.keys?.[k++]?.name ?? k)}`);
   src = src.replace(/\\(.)/g, '$1');
-  return /[()[\]?*+^$|]/.test(src) ? undefined : src;
+  if (!/[()[\]?*+^$|]/.test(src)) return [src];
+  return layer.keys?.length ? ['/:mount'] : [];
 }
 
 function join(prefix: string, path: string): string {
@@ -96,7 +102,9 @@ function join(prefix: string, path: string): string {
 interface TemplateRow {
   path: string;
   methods: string[];
-  pattern: RegExp;
+  /** The template as a whole-path pattern; undefined when this matcher cannot read it (then it may match). */
+  pattern: RegExp | undefined;
+  route: object | undefined;
 }
 /** Per app and declaration symbol: each declaration's routes, and when the table was scanned. */
 const tables = new WeakMap<object, Map<symbol, { rows: Map<unknown, TemplateRow[]>; at: number }>>();
@@ -107,18 +115,18 @@ const tables = new WeakMap<object, Map<symbol, { rows: Map<unknown, TemplateRow[
  * scanned on first need, and again (at most once a second) when `rescan` asks because a request matched
  * none (routes added later). Sub-apps get their own mount paths (`app.mountpath`, up the `parent` chain).
  */
-function routeTemplates(app: object, declared: unknown, symbol: symbol, rescan: boolean): TemplateRow[] {
+function routeTemplates(app: object, declared: unknown, symbol: symbol, rescan: boolean, now = false): TemplateRow[] {
   let bySymbol = tables.get(app);
   if (!bySymbol) tables.set(app, (bySymbol = new Map()));
   let table = bySymbol.get(symbol);
-  if (!table || (rescan && Date.now() - table.at >= 1000)) {
+  if (!table || (rescan && (now || Date.now() - table.at >= 1000))) {
     const rows = new Map<unknown, TemplateRow[]>();
     const mounts = mountsOf(app);
     for (const r of scanRoutes<unknown>(app, symbol)) {
       const list = rows.get(r.scopes) ?? [];
       for (const m of mounts) {
         const path = join(m, r.path);
-        list.push({ path, methods: r.methods, pattern: templatePattern(path) });
+        list.push({ path, methods: r.methods, pattern: templatePattern(path), route: r.route });
       }
       rows.set(r.scopes, list);
     }
@@ -135,10 +143,32 @@ function mountsOf(app: object, depth = 0): string[] {
   return mountsOf(a.parent, depth + 1).flatMap((p) => own.map((m) => join(p, m === '/' ? '' : m)));
 }
 
-/** A template (`/:tenant/orders/:id`) as a whole-path pattern: parameters match one segment. */
-function templatePattern(template: string): RegExp {
-  const body = template.split('/').map((s) => (s.startsWith(':') ? '[^/]+' : s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/');
-  return new RegExp(`^${body || '/'}$`, 'i');
+/**
+ * A template as a whole-path pattern, for the route syntax of Express 4 and 5: `:p` one segment, `:p?` and
+ * `{/...}` optional, `*` and `*name` the rest. Undefined for what it cannot read (`:p(regex)`), which then
+ * counts as matching.
+ */
+function templatePattern(template: string): RegExp | undefined {
+  if (/\(/.test(template)) return undefined;
+  let out = '';
+  for (let i = 0; i < template.length; ) {
+    const rest = template.slice(i);
+    let m: RegExpExecArray | null;
+    if ((m = /^\/:[A-Za-z0-9_$]+\?/.exec(rest))) out += '(?:/[^/]+)?';
+    else if ((m = /^:[A-Za-z0-9_$]+/.exec(rest))) out += '[^/]+';
+    else if ((m = /^\*[A-Za-z0-9_$]*/.exec(rest))) out += '.*';
+    else if ((m = /^[{}]/.exec(rest))) out += m[0] === '{' ? '(?:' : ')?';
+    else {
+      m = /^./.exec(rest)!;
+      out += m[0].replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    }
+    i += m[0].length;
+  }
+  try {
+    return new RegExp(`^${out || '/'}$`, 'i');
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -150,21 +180,22 @@ function templatePattern(template: string): RegExp {
  * caller then falls back to the request's own path, as for a route-less use. A mount the table does not
  * see at all (a sub-app on a router) is taken from the request's base URL.
  */
-export function matchingTemplates(req: { app?: object; method: string; baseUrl: string; path: string }, declared: unknown, symbol: symbol, routePath?: unknown): string[] {
+export function matchingTemplates(req: { app?: object; method: string; baseUrl: string; path: string; route?: unknown }, declared: unknown, symbol: symbol): string[] {
   if (!req.app) return [];
   const method = req.method.toUpperCase();
   const path = `${req.baseUrl}${req.path}`.replace(/\/+$/, '') || '/';
-  const own = typeof routePath === 'string' ? join('', routePath) : undefined;
-  const pick = (all: TemplateRow[]) => {
-    // HEAD is served by GET routes (Express); a route for all methods lists none.
-    let rows = all.filter((r) => r.methods.length === 0 || r.methods.includes(method) || (method === 'HEAD' && r.methods.includes('GET')));
-    if (own !== undefined) rows = rows.filter((r) => r.path === own || r.path.endsWith(own === '/' ? '' : own));
-    const matched = rows.filter((r) => r.pattern.test(path));
-    // A row that is the running route alone while the request came through a mount: the table does not know
-    // that mount (a sub-app on a router), so its text stands in for it, as before route tables were read.
-    const explained = (r: TemplateRow) => (own !== undefined && r.path === own && req.baseUrl ? join(req.baseUrl, own) : r.path);
-    return [...new Set((matched.length ? matched : own !== undefined ? rows : []).map(explained))];
-  };
-  const found = pick(routeTemplates(req.app, declared, symbol, false));
-  return found.length ? found : pick(routeTemplates(req.app, declared, symbol, true));
+  const route = req.route && typeof req.route === 'object' ? req.route : undefined;
+  const rowsOf = (all: TemplateRow[]) =>
+    // The rows of the route that is running (by identity: array paths and late mounts included), for this method.
+    all.filter((r) => (route === undefined || r.route === route) && (r.methods.length === 0 || r.methods.includes(method) || (method === 'HEAD' && r.methods.includes('GET'))));
+  let rows = rowsOf(routeTemplates(req.app, declared, symbol, false));
+  if (!rows.length && route && !rescannedFor.has(route)) {
+    // A route the table has not seen (added after the scan): scan again, once for it.
+    rescannedFor.add(route);
+    rows = rowsOf(routeTemplates(req.app, declared, symbol, true, true));
+  }
+  // Of its mounts, those this request came through; none: a mount the table cannot see (fall back).
+  return [...new Set(rows.filter((r) => r.pattern === undefined || r.pattern.test(path)).map((r) => r.path))];
 }
+
+const rescannedFor = new WeakSet<object>();
