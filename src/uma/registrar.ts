@@ -10,7 +10,8 @@ import { isAtomicStore, type CacheStore } from '../stores/store.js';
 import { MemoryStore } from '../stores/memory.js';
 import type { RegisteredResource, ResourceDescription, UmaProfileName } from './profiles.js';
 import { ProtectionApiError, ResourceRegistrationClient, type RegistrationClientSettings } from './resource-registration.js';
-import { applySync, fingerprint, planSync, type DeletePolicy, type DesiredResource, type MappingEntry, type RegistrationMapping, type SyncPlan } from './sync.js';
+import { applySync, fingerprint, planSync, type DeletePolicy, type DesiredResource, type SyncPlan } from './sync.js';
+import { StoredMapping } from './registration-mapping.js';
 
 /** Options of {@link UmaRegistrar}. */
 export interface UmaRegistrarOptions {
@@ -48,15 +49,12 @@ export interface RegistrationStatus {
   nextAttemptAt?: Date;
 }
 
-const MAPPING_KEY = 'ors:uma-mapping';
-
 interface Connection {
   client: ResourceRegistrationClient;
   metadata: UmaServerMetadata;
   settings: ProtectionTokenSettings;
   clientSettings: Omit<RegistrationClientSettings, 'pat'>;
 }
-const FOREVER = 100 * 365 * 24 * 3600 * 1000;
 
 /** Registers an API's resources at an UMA authorization server and keeps them in sync. */
 export class UmaRegistrar {
@@ -65,8 +63,7 @@ export class UmaRegistrar {
   readonly #declared = new Map<string, DesiredResource>();
   #client: Promise<Connection> | undefined;
   readonly #ownerClients = new Map<string, ResourceRegistrationClient>();
-  #mapping: RegistrationMapping | undefined;
-  #mappingReadAt = 0;
+  readonly #mapping: StoredMapping;
   #mappingRefresh: Promise<unknown> | undefined;
   #chain: symbol | undefined;
   #status: RegistrationStatus = { state: 'idle', registered: [], pending: [] };
@@ -82,6 +79,7 @@ export class UmaRegistrar {
     this.#o = options;
     this.#logger = options.logger || undefined;
     this.#store = options.store ?? new MemoryStore();
+    this.#mapping = new StoredMapping(this.#store, options.issuer, options.clientId, this.#logger);
   }
 
   /** Declare resources (replacing earlier declarations with the same key). */
@@ -91,7 +89,7 @@ export class UmaRegistrar {
 
   /** The AS's `_id` of a declared resource, once registered (as this process last read the mapping). */
   resourceId(key: string): string | undefined {
-    return this.#mapping?.[key]?.id;
+    return this.#mapping.current?.[key]?.id;
   }
 
   /**
@@ -100,8 +98,8 @@ export class UmaRegistrar {
    */
   async lookupResourceId(key: string): Promise<string | undefined> {
     const known = this.resourceId(key);
-    if (known || Date.now() - this.#mappingReadAt < 1000) return known;
-    this.#mappingRefresh ??= this.#mergeMapping()
+    if (known || Date.now() - this.#mapping.readAt < 1000) return known;
+    this.#mappingRefresh ??= this.#mapping.merge()
       .catch(() => undefined)
       .finally(() => {
         this.#mappingRefresh = undefined;
@@ -123,7 +121,7 @@ export class UmaRegistrar {
   /** What a sync would do now, without doing it (a dry run). */
   async plan(): Promise<SyncPlan> {
     const { client } = await this.#connect();
-    const mapping = Object.fromEntries(Object.entries(await this.#loadMapping()).filter(([, m]) => !m.owner));
+    const mapping = Object.fromEntries(Object.entries(await this.#mapping.load()).filter(([, m]) => !m.owner));
     return planSync(client, [...this.#declared.values()].filter((d) => this.#ownPat(d)), mapping, this.#o.deleteUndeclared ?? 'managed');
   }
 
@@ -192,7 +190,7 @@ export class UmaRegistrar {
     const run = () => {
       if (!isAtomicStore(store)) return fn();
       return store.withLock(this.#lockName(), leaseMs, async () => {
-        await this.#reloadMapping(); // another replica may have changed it
+        await this.#mapping.reload(); // another replica may have changed it
         return fn();
       });
     };
@@ -208,14 +206,14 @@ export class UmaRegistrar {
   async #registerNow(resource: DesiredResource): Promise<string> {
     const client = await this.#clientFor(resource.owner);
     const owner = this.#ownPat(resource) ? {} : { owner: resource.owner! };
-    const mapping = await this.#loadMapping();
+    const mapping = await this.#mapping.load();
     const existing = mapping[resource.key];
     if (existing && (await client.update(existing.id, resource))) {
-      await this.#saveMapping({ ...mapping, [resource.key]: { ...existing, fingerprint: fingerprint(client.profile.toWire(resource)) } });
+      await this.#mapping.save({ ...mapping, [resource.key]: { ...existing, fingerprint: fingerprint(client.profile.toWire(resource)) } });
       return existing.id;
     }
     const r = await client.create(resource);
-    await this.#saveMapping({ ...(await this.#loadMapping()), [resource.key]: { id: r.id, fingerprint: fingerprint(client.profile.toWire(resource)), managed: true, ...owner } });
+    await this.#mapping.save({ ...(await this.#mapping.load()), [resource.key]: { id: r.id, fingerprint: fingerprint(client.profile.toWire(resource)), managed: true, ...owner } });
     return r.id;
   }
 
@@ -231,14 +229,14 @@ export class UmaRegistrar {
   }
 
   async #deregisterNow(key: string): Promise<void> {
-    const mapping = await this.#loadMapping();
+    const mapping = await this.#mapping.load();
     const m = mapping[key];
     if (!m) return;
     const client = await this.#clientFor(m.owner);
     await client.delete(m.id);
-    const next = { ...(await this.#loadMapping()) };
+    const next = { ...(await this.#mapping.load()) };
     delete next[key];
-    await this.#saveMapping(next);
+    await this.#mapping.save(next);
   }
 
   /**
@@ -247,7 +245,7 @@ export class UmaRegistrar {
    */
   async requestTicket(key: string, scopes: string[]): Promise<string> {
     // FedAuthz §4.1: the PAT selects the owner, so an owner's resource is asked about with the owner's PAT.
-    const client = await this.#clientFor(this.#mapping?.[key]?.owner ?? this.#declared.get(key)?.owner);
+    const client = await this.#clientFor(this.#mapping.current?.[key]?.owner ?? this.#declared.get(key)?.owner);
     const id = this.resourceId(key);
     if (!id) throw new ProtectionApiError('permission', 0, undefined, `resource ${key} is not registered yet`);
     try {
@@ -257,7 +255,7 @@ export class UmaRegistrar {
         const declared = this.#declared.get(key);
         if (declared) {
           const newId = await this.#exclusive(async () => {
-            const mapping = { ...(await this.#loadMapping()) };
+            const mapping = { ...(await this.#mapping.load()) };
             // Gone from the (fresh) mapping: another replica deregistered it; it must not come back from here.
             if (!mapping[key]) {
               this.#declared.delete(key);
@@ -266,7 +264,7 @@ export class UmaRegistrar {
             // Another request may have re-registered it already: only a mapping to the lost id is dropped.
             if (mapping[key].id !== id) return mapping[key].id;
             delete mapping[key];
-            await this.#saveMapping(mapping);
+            await this.#mapping.save(mapping);
             return this.#registerNow(declared);
           });
           if (newId === undefined) throw err;
@@ -291,13 +289,13 @@ export class UmaRegistrar {
       const { client } = await this.#connect();
       const attempt = async () => {
         // Read the mapping afresh: a replica that held the lock before us may have just registered everything.
-        const all = await this.#reloadMapping();
+        const all = await this.#mapping.reload();
         // Per-owner resources are not listed by the resource server's PAT: leave them out of this plan.
         const mapping = Object.fromEntries(Object.entries(all).filter(([, m]) => !m.owner));
         const plan = await planSync(client, [...this.#declared.values()].filter((d) => this.#ownPat(d)), mapping, this.#o.deleteUndeclared ?? 'managed');
         const result = await applySync(client, plan, mapping);
         const merged = { ...Object.fromEntries(Object.entries(all).filter(([, m]) => m.owner)), ...result.mapping };
-        await this.#saveMapping(merged);
+        await this.#mapping.save(merged);
         return { ...result, mapping: merged };
       };
       // Replicas that start together take turns, so each resource is registered exactly once (with a shared store).
@@ -314,7 +312,7 @@ export class UmaRegistrar {
     } catch (err) {
       this.#client = undefined; // rediscover next time
       const message = err instanceof Error ? err.message : String(err);
-      this.#status = { state: 'failing', registered: this.#status.registered, pending: [...this.#declared.keys()].filter((k) => !this.#mapping?.[k]), lastError: message.slice(0, 500) };
+      this.#status = { state: 'failing', registered: this.#status.registered, pending: [...this.#declared.keys()].filter((k) => !this.#mapping.current?.[k]), lastError: message.slice(0, 500) };
       this.#logger?.warn('resource registration failed; will retry', { issuer: this.#o.issuer, reason: this.#status.lastError });
       throw err;
     }
@@ -376,68 +374,6 @@ export class UmaRegistrar {
   #shortLeaseMs(): number {
     return Math.max(10_000, 6 * (this.#o.timeoutMs ?? 5000));
   }
-
-  #mappingKey(): string {
-    return `${MAPPING_KEY}:${this.#o.issuer}:${this.#o.clientId}`;
-  }
-
-  /**
-   * Add to the mapping in memory what the store knows and this process does not (outside the lock: it never
-   * replaces or removes an entry, so a change made here meanwhile is not lost).
-   */
-  async #mergeMapping(): Promise<void> {
-    const before = this.#mapping;
-    const raw = await this.#store.get(this.#mappingKey());
-    this.#mappingReadAt = Date.now();
-    const stored = raw ? parseMapping(raw) : undefined;
-    if (!stored) return;
-    const current = this.#mapping ?? before ?? {};
-    const added = Object.entries(stored).filter(([k]) => !(k in current));
-    if (added.length) this.#mapping = { ...current, ...Object.fromEntries(added) };
-  }
-
-  async #loadMapping(): Promise<RegistrationMapping> {
-    return this.#mapping ?? this.#reloadMapping();
-  }
-
-  /**
-   * Read the mapping from the store (another replica may have changed it). The one in memory stays in use
-   * until the new one is read: `resourceId()` never goes blank while a change is under way.
-   */
-  async #reloadMapping(): Promise<RegistrationMapping> {
-    const raw = await this.#store.get(this.#mappingKey());
-    let parsed: RegistrationMapping = {};
-    if (raw) {
-      const v = parseMapping(raw);
-      if (v) parsed = v;
-      else this.#logger?.warn('the stored registration mapping is corrupt; resources will be found by name');
-    }
-    this.#mapping = parsed;
-    this.#mappingReadAt = Date.now();
-    return parsed;
-  }
-
-  async #saveMapping(mapping: RegistrationMapping): Promise<void> {
-    this.#mapping = mapping;
-    await this.#store.set(this.#mappingKey(), JSON.stringify(mapping), FOREVER);
-  }
 }
 
 export type { DesiredResource, RegisteredResource, ResourceDescription };
-
-/** Whether a stored value is a usable mapping entry (the store is not trusted to hold what we wrote). */
-function isMappingEntry(v: unknown): v is MappingEntry {
-  const e = v as Partial<MappingEntry> | null;
-  return Boolean(e && typeof e === 'object' && typeof e.id === 'string' && e.id && typeof e.fingerprint === 'string');
-}
-
-/** A stored mapping, its unusable entries left out; undefined when it is not a JSON object at all. */
-function parseMapping(raw: string): RegistrationMapping | undefined {
-  try {
-    const v = JSON.parse(raw) as unknown;
-    if (!v || typeof v !== 'object' || Array.isArray(v)) return undefined;
-    return Object.fromEntries(Object.entries(v as Record<string, unknown>).filter((e): e is [string, MappingEntry] => isMappingEntry(e[1])));
-  } catch {
-    return undefined;
-  }
-}
