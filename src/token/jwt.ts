@@ -128,3 +128,11 @@ export function checkClaims(payload: Record<string, unknown>, issuer: string, po
   }
   return payload as AccessTokenClaims & { exp: number };
 }
+
+/** Whether a token has exactly two dots, the shape of a JWS compact serialisation (RFC 7515 §7.1). */
+export function hasTwoDots(token: string): boolean {
+  const a = token.indexOf('.');
+  if (a < 0) return false;
+  const b = token.indexOf('.', a + 1);
+  return b > 0 && token.indexOf('.', b + 1) === -1;
+}

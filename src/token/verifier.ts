@@ -16,7 +16,8 @@ import { closeImplications, GrantedScopes, scopesFromClaims } from '../scopes/re
 import { discoverAuthorizationServer } from '../authz-server/discovery.js';
 import { importSecret, verifySignature, type JwsAlgorithm, type VerificationKey } from './jws.js';
 import { RemoteKeySet, StaticKeySet } from './jwks.js';
-import { checkClaims, checkHeader, decodeJws, type DecodedJws } from './jwt.js';
+import { checkClaims, checkHeader, decodeJws, hasTwoDots, type DecodedJws } from './jwt.js';
+import { parseSharedVerdict, type SharedVerdict } from './shared-verdict.js';
 import { checkIntrospection, Introspector } from './introspection.js';
 import { assertTokenSyntax } from './extract.js';
 import { isAtomicStore, type CacheStore } from '../stores/store.js';
@@ -176,18 +177,20 @@ export class TokenVerifier {
         claimed = c === true;
       }
     }
-    const share = (value: object, ttlMs: number) => {
+    const share = (value: SharedVerdict, ttlMs: number) => {
       if (store && ttlMs > 0) void store.set(storeKey, JSON.stringify(value), ttlMs).catch(() => undefined);
+    };
+    // A refusal is remembered here and shared, with its end time, for negativeCacheSeconds.
+    const refuse = (err: InvalidTokenError) => {
+      share({ refusal: err.message, untilMs: Date.now() + negativeMs }, negativeMs);
+      return this.#refuse(key, err, negativeMs);
     };
     try {
       let answer: Record<string, unknown>;
       try {
         answer = await introspector.introspect(token);
       } catch (err) {
-        if (err instanceof InvalidTokenError) {
-          share({ refusal: err.message, untilMs: Date.now() + negativeMs }, negativeMs);
-          throw this.#refuse(key, err, negativeMs);
-        }
+        if (err instanceof InvalidTokenError) throw refuse(err);
         // The AS gave no usable answer: serve a cached active answer within the stale window, if allowed.
         if (stale && Date.now() < stale.expiresAtMs) return stale;
         throw err instanceof ResourceServerError ? err : new AuthorizationServerUnavailableError();
@@ -200,11 +203,7 @@ export class TokenVerifier {
       try {
         verified = this.#accept(runtime, answer, key, freshUntilMs);
       } catch (err) {
-        if (err instanceof InvalidTokenError) {
-          this.#refuse(key, err, negativeMs);
-          share({ refusal: err.message, untilMs: now + negativeMs }, negativeMs);
-        }
-        throw err;
+        throw err instanceof InvalidTokenError ? refuse(err) : err;
       }
       share({ answer, freshUntilMs }, freshUntilMs - now);
       return verified;
@@ -217,7 +216,7 @@ export class TokenVerifier {
   /** A verdict in the shared store: the verified token, a thrown refusal, or undefined when there is none. */
   async #readShared(store: CacheStore, storeKey: string, runtime: IssuerRuntime, key: string): Promise<VerifiedToken | undefined> {
     const raw = await store.get(storeKey).catch(() => undefined);
-    const shared = raw === undefined ? undefined : parseShared(raw);
+    const shared = raw === undefined ? undefined : parseSharedVerdict(raw);
     // A shared refusal is remembered here only for what is left of its life, not a fresh window.
     if (shared && 'refusal' in shared && shared.untilMs > Date.now()) throw this.#refuse(key, new InvalidTokenError('ERR_TOKEN_INACTIVE', shared.refusal), shared.untilMs - Date.now());
     if (shared && 'answer' in shared && Date.now() < shared.freshUntilMs) return this.#accept(runtime, shared.answer, key, shared.freshUntilMs);
@@ -377,31 +376,10 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-type SharedVerdict = { answer: Record<string, unknown>; freshUntilMs: number } | { refusal: string; untilMs: number };
-
-function parseShared(raw: string): SharedVerdict | undefined {
-  try {
-    const v = JSON.parse(raw) as Record<string, unknown>;
-    if (typeof v.refusal === 'string') return { refusal: v.refusal, untilMs: typeof v.untilMs === 'number' ? v.untilMs : 0 };
-    if (v.answer && typeof v.answer === 'object' && typeof v.freshUntilMs === 'number') return v as SharedVerdict;
-  } catch {
-    // a corrupt entry is ignored
-  }
-  return undefined;
-}
-
 function staticKeys(config: ResolvedIssuer): StaticKeySet {
   try {
     return new StaticKeySet(config.jwks);
   } catch (err) {
     throw new ConfigurationError(`oauth-resource-server: the jwks of ${config.issuer} is unusable: ${(err as Error).message}`);
   }
-}
-
-/** Whether a token has exactly two dots, the shape of a JWS compact serialisation (RFC 7515 §7.1). */
-function hasTwoDots(token: string): boolean {
-  const a = token.indexOf('.');
-  if (a < 0) return false;
-  const b = token.indexOf('.', a + 1);
-  return b > 0 && token.indexOf('.', b + 1) === -1;
 }
