@@ -8,7 +8,7 @@ import { challengeScopes, requirement, type RouteScopes, type ScopeRequirement }
 import { STATE, type KitState } from './request-context.js';
 import type { ResourceServer } from '../resource-server.js';
 import { respondWithError } from './respond.js';
-import { matchingTemplates, ROUTE_SCOPES } from './route-scan.js';
+import { matchingTemplates, pathWithoutTable, ROUTE_SCOPES } from './route-scan.js';
 
 /** A scope declaration on a route. */
 export interface ScopeDeclaration {
@@ -53,7 +53,7 @@ function derived(req: Request, server: ResourceServer, mount: string, declared: 
   if (!templates.length && declared.resource === undefined && routePath !== undefined && typeof routePath !== 'string' && !Array.isArray(routePath)) {
     throw new ConfigurationError('requireScopes() cannot derive scopes on a regular-expression route: declare them, or give { resource }');
   }
-  const paths = templates.length ? templates : [`${req.baseUrl}${typeof routePath === 'string' ? routePath : req.path}`];
+  const paths = templates.length ? templates : [pathWithoutTable(req)];
   const all = paths.map((p) => server.derivedRequirement(req.method, p, mount, declared.resource));
   // Several templates fit and derive differently (one handler on overlapping routes): every one of their
   // scopes is needed, the strictest reading, rather than a guess or a 500.

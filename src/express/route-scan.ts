@@ -199,3 +199,12 @@ export function matchingTemplates(req: { app?: object; method: string; baseUrl: 
 }
 
 const rescannedFor = new WeakSet<object>();
+
+/**
+ * What stands for the template where the route table cannot tell: the base URL and the running route's own
+ * path (its template, when it has one string path), else the request's remaining path.
+ */
+export function pathWithoutTable(req: { baseUrl: string; path: string; route?: unknown }): string {
+  const own = (req.route as { path?: unknown } | undefined)?.path;
+  return `${req.baseUrl}${typeof own === 'string' ? own : req.path}`;
+}

@@ -12,7 +12,7 @@ import { formatChallenge } from '../www-authenticate.js';
 import { grants } from '../uma/permissions.js';
 import { UmaRegistrar, type UmaRegistrarOptions } from '../uma/registrar.js';
 import { resourcesFromRoutes, type RouteResourceOptions } from '../uma/route-resources.js';
-import { matchingTemplates, scanRoutes } from './route-scan.js';
+import { matchingTemplates, pathWithoutTable, scanRoutes } from './route-scan.js';
 import { stateOf } from './request-context.js';
 import { respondWithError } from './respond.js';
 import type { ResourceServerMiddleware } from './middleware.js';
@@ -79,7 +79,7 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
       // The route's declared template (as registered from the route table), never the request's own text.
       const key = routeOptions.resourceKey
         ? routeOptions.resourceKey(req)
-        : `route:${singleTemplate(matchingTemplates(req, req_, ROUTE_UMA)) ?? `${req.baseUrl}${(req.route as { path?: string } | undefined)?.path ?? req.path}`}`;
+        : `route:${singleTemplate(matchingTemplates(req, req_, ROUTE_UMA)) ?? pathWithoutTable(req)}`;
       // Not known here: another replica may have registered it (run-time objects); read the shared mapping.
       const id = registrar.resourceId(key) ?? (await registrar.lookupResourceId(key));
       // Until the resource is registered nobody can hold a permission for it: 503, never an allow.
