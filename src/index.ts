@@ -13,6 +13,7 @@ export { requireDpop } from './express/require-dpop.js';
 export type { AuthenticationRequirement } from './step-up.js';
 export { umaProtection, ROUTE_UMA, type UmaProtection, type UmaProtectionOptions, type UmaRouteOptions } from './express/uma.js';
 export { scanRoutes, type ScannedRoute } from './express/route-scan.js';
+export { assertRouteScopes } from './express/assert-route-scopes.js';
 export { UmaRegistrar, type UmaRegistrarOptions, type RegistrationStatus } from './uma/registrar.js';
 export type { ResourceDescription, RegisteredResource, UmaProfileName, PermissionRequest } from './uma/profiles.js';
 export type { DesiredResource, SyncPlan, DeletePolicy } from './uma/sync.js';

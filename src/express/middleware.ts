@@ -8,6 +8,7 @@ import type { ResourceServerOptions } from '../options.js';
 import type { Authenticated } from '../resource-server.js';
 import { STATE, type KitState, type RequestState } from './request-context.js';
 import { respondWithError } from './respond.js';
+import { KIT_MIDDLEWARE } from './route-scan.js';
 
 /** The middleware, with the core resource server it wraps. */
 export interface ResourceServerMiddleware extends RequestHandler {
@@ -32,7 +33,7 @@ export function oauthResourceServer(options: ResourceServerOptions | ResourceSer
 
   const middleware = function oauthResourceServerMiddleware(req: Request, res: Response, next: NextFunction): void {
     const mount = req.baseUrl;
-    const state: RequestState = { server, mount, auth: undefined };
+    const state: RequestState = { server, mount, app: req.app, auth: undefined };
     (req as unknown as KitState)[STATE] = state;
     const accept = (a: Authenticated) => {
       state.auth = a;
@@ -57,5 +58,7 @@ export function oauthResourceServer(options: ResourceServerOptions | ResourceSer
     accept(result);
   } as ResourceServerMiddleware;
   Object.defineProperty(middleware, 'resourceServer', { value: server, enumerable: true });
+  // The start-up check (assertRouteScopes) finds the middleware in the route table by this mark.
+  Object.defineProperty(middleware, KIT_MIDDLEWARE, { value: server });
   return middleware;
 }

@@ -15,6 +15,8 @@ export interface RequestState {
   server: ResourceServer | undefined;
   /** `req.baseUrl` where that middleware ran (its mount path). */
   mount: string;
+  /** `req.app` where that middleware ran (its route table also sees apps mounted on routers). */
+  app?: object;
   /** The validated token, once there is one. */
   auth: Authenticated | undefined;
 }

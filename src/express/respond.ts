@@ -5,7 +5,7 @@ import type { ResourceServer } from '../resource-server.js';
 import { STATE, type KitState } from './request-context.js';
 
 /** Answer an error the configured way: write it out, or (`errorResponse: 'next'`) pass it to `next(err)`. */
-export function respondWithError(server: ResourceServer, error: unknown, res: Response, next: NextFunction): void {
+export function respondWithError(server: ResourceServer, error: unknown, res: Response, next: NextFunction, how: { logged?: boolean } = {}): void {
   // The mount path of the app-wide middleware selects the identity (and so the metadata URL) of the answer.
   const req = res.req as (KitState & { baseUrl?: string; headers?: Record<string, unknown> }) | undefined;
   // RFC 9449 §7.2: an error is answered in the scheme the client used.
@@ -14,7 +14,7 @@ export function respondWithError(server: ResourceServer, error: unknown, res: Re
   const answer = server.answer(error, undefined, req?.[STATE]?.mount ?? req?.baseUrl ?? '', scheme);
   if (!(error instanceof ResourceServerError)) {
     server.options.logger.error('unexpected error while authorizing a request', { reason: error instanceof Error ? error.name : typeof error });
-  } else if (error.status >= 500 && error.code === 'ERR_CONFIGURATION') {
+  } else if (error.status >= 500 && error.code === 'ERR_CONFIGURATION' && !how.logged) {
     server.options.logger.error(error.message);
   }
   if (server.options.errorResponse === 'next') {

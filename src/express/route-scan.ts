@@ -1,12 +1,17 @@
 /**
  * Walking an Express app's routes (Express 4 and 5) to find what each route declared with
  * `requireScopes` (or the UMA declarations), so the app's protected resources can be described from
- * the routes themselves: at start-up, for registration and metadata, never on the request path.
+ * the routes themselves, and so a request's derived scope comes from the template the app declared,
+ * never from the text the client sent.
  */
 import type { RouteScopes } from '../scopes/requirement.js';
+import { mountTemplates, type MountTemplate } from './mount-templates.js';
 
 /** The symbol under which a `requireScopes` handler exposes its {@link RouteScopes}. */
 export const ROUTE_SCOPES = Symbol.for('oauth-resource-server.route-scopes');
+
+/** @internal The symbol that marks the app-wide middleware (the start-up check looks for it). */
+export const KIT_MIDDLEWARE = Symbol.for('oauth-resource-server.middleware');
 
 /** A route that declared scopes (or another declaration `T`). */
 export interface ScannedRoute<T = RouteScopes> {
@@ -20,6 +25,23 @@ export interface ScannedRoute<T = RouteScopes> {
   route?: object;
 }
 
+/** @internal Every place a declaration sits, readable or not, as the walk found it. */
+export interface DeclarationSite<T = unknown> {
+  /** The full template, mount paths included; undefined when a mount or the route path is not a string template. */
+  template: string | undefined;
+  /** The template as declared, regular expressions included, for messages (never request text). */
+  display: string;
+  /** Upper-case methods; empty: every method (`route.all()`, `app.use()`). */
+  methods: string[];
+  declared: T;
+  /** The Express Route; undefined for a declaration used as middleware (`app.use('/orders', requireScopes())`). */
+  route: object | undefined;
+  /** Whether an app-wide kit middleware runs before it (mounted on a path that covers it). */
+  guarded: boolean;
+  /** The resource server of the nearest kit middleware before it, if any. */
+  kit: unknown;
+}
+
 interface LayerLike {
   name?: string;
   handle?: unknown;
@@ -29,15 +51,27 @@ interface LayerLike {
   /** Express 4: the mount path as a regular expression, with its keys. */
   regexp?: RegExp & { fast_slash?: boolean };
   keys?: Array<{ name: string | number }>;
+  method?: string;
 }
 
 /**
  * Every route of `app` whose middleware exposes a declaration under `symbol` (default: `requireScopes`
- * declarations). Routes of mounted routers are included with their full path.
+ * declarations), with its full path template. Routes of mounted routers and of apps mounted on routers are
+ * included; a route under a mount that is not a string template (a regular expression) is not, as it has
+ * no template: see {@link assertRouteScopes}.
  */
 export function scanRoutes<T = RouteScopes>(app: object, symbol: symbol = ROUTE_SCOPES): Array<ScannedRoute<T>> {
   const out: Array<ScannedRoute<T>> = [];
-  walk(rootStack(app), '', out, symbol);
+  for (const s of declarationSites<T>(app, symbol)) {
+    if (s.route && s.template !== undefined) out.push({ path: s.template, methods: s.methods, scopes: s.declared, route: s.route });
+  }
+  return out;
+}
+
+/** @internal Every declaration under `symbol` in `app`, with what the walk could read of its template. */
+export function declarationSites<T>(app: object, symbol: symbol): Array<DeclarationSite<T>> {
+  const out: Array<DeclarationSite<T>> = [];
+  walk(rootStack(app), { template: '', display: '' }, [], out, symbol, new Set(), 0);
   return out;
 }
 
@@ -45,52 +79,84 @@ function rootStack(app: object): LayerLike[] {
   const a = app as { router?: { stack?: LayerLike[] }; _router?: { stack?: LayerLike[] }; lazyrouter?: () => void; stack?: LayerLike[] };
   if (Array.isArray(a.stack)) return a.stack; // a Router itself
   // Express 4 throws on `app.router`; its router lives at `_router` once created.
-  if (typeof a.lazyrouter === 'function') {
-    return a._router?.stack ?? [];
-  }
+  if (typeof a.lazyrouter === 'function') return a._router?.stack ?? [];
   return a.router?.stack ?? [];
 }
 
-function walk<T>(stack: LayerLike[], prefix: string, out: Array<ScannedRoute<T>>, symbol: symbol): void {
+/** The stack inside a layer's handle: a Router's, or an app's mounted with `router.use(app)`. */
+function innerStack(handle: unknown): LayerLike[] | undefined {
+  if (typeof handle !== 'function') return undefined;
+  const h = handle as { stack?: unknown; handle?: unknown; set?: unknown };
+  if (Array.isArray(h.stack)) return h.stack as LayerLike[];
+  if (typeof h.handle === 'function' && typeof h.set === 'function') return rootStack(handle);
+  return undefined;
+}
+
+interface Guard {
+  template: string | undefined;
+  kit: unknown;
+}
+
+function walk<T>(stack: LayerLike[], prefix: MountTemplate, guards: Guard[], out: Array<DeclarationSite<T>>, symbol: symbol, seen: Set<unknown>, depth: number): void {
+  // A router mounted inside itself, or absurd nesting: stop rather than loop.
+  if (depth > 32 || seen.has(stack)) return;
+  seen.add(stack);
+  const local = [...guards];
   for (const layer of stack) {
     if (layer.route) {
-      const paths = Array.isArray(layer.route.path) ? layer.route.path : [layer.route.path];
+      const paths = Array.isArray(layer.route.path) ? (layer.route.path as unknown[]) : [layer.route.path];
       for (const handler of layer.route.stack ?? []) {
         const declared = (handler.handle as Record<symbol, T> | undefined)?.[symbol];
         if (!declared) continue;
+        // A handler sits on one method of the route (route.get(h)); its own layer knows which. One without
+        // a method (route.all(h)) runs for every method, whatever else the route serves.
+        const methods = handler.method ? [handler.method.toUpperCase()] : [];
         for (const p of paths) {
-          if (typeof p !== 'string') continue;
-          // A handler sits on one method of the route (route.get(h)); its own layer knows which. One without
-          // a method (route.all(h)) runs for every method, whatever else the route serves.
-          const own = (handler as { method?: string }).method;
-          out.push({ path: join(prefix, p), methods: own ? [own.toUpperCase()] : [], scopes: declared, route: layer.route });
+          const own: MountTemplate = typeof p === 'string' ? { template: p, display: p } : { template: undefined, display: String(p) };
+          out.push(site(join2(prefix, own), methods, declared, layer.route, local));
         }
       }
       continue;
     }
-    const inner = (layer.handle as { stack?: LayerLike[] } | undefined)?.stack;
-    if (Array.isArray(inner)) for (const mount of mountPaths(layer)) walk(inner, join(prefix, mount), out, symbol);
+    const mounts = mountTemplates(layer);
+    const handle = layer.handle as Record<symbol, unknown> | undefined;
+    if (handle?.[KIT_MIDDLEWARE] !== undefined) {
+      for (const m of mounts) local.push({ template: join2(prefix, m).template, kit: handle[KIT_MIDDLEWARE] });
+      continue;
+    }
+    const declared = handle?.[symbol] as T | undefined;
+    if (declared) {
+      // A declaration used as middleware: what it covers is its mount; the rest of the path is the client's.
+      for (const m of mounts) out.push(site(join2(prefix, m), [], declared, undefined, local));
+      continue;
+    }
+    const inner = innerStack(layer.handle);
+    if (inner) for (const m of mounts) walk(inner, join2(prefix, m), local, out, symbol, seen, depth + 1);
   }
+  seen.delete(stack);
 }
 
-/**
- * The mount path templates of a router layer: one, several (an Express 5 array mount), or, where the mount
- * cannot be read but has parameters (an Express 4 regular-expression or optional parameter), one unnamed
- * parameter standing for it, so no resource name is ever taken from it. None for an unreadable static mount.
- */
-function mountPaths(layer: LayerLike): string[] {
-  if (typeof layer.rawPath === 'string') return [layer.rawPath === '/' ? '' : layer.rawPath];
-  if (Array.isArray(layer.rawPath)) return layer.rawPath.filter((p): p is string => typeof p === 'string').map((p) => (p === '/' ? '' : p));
-  const re = layer.regexp;
-  if (!re) return [];
-  if (re.fast_slash) return [''];
-  // Express 4: path-to-regexp 0.1 output, e.g. ^\/api\/v1\/?(?=\/|$) or ^\/p(?:\/([^\/]+?))\/?(?=\/|$)
-  let src = re.source.replace(/^\^/, '').replace(/\\\/\?\(\?=\\\/\|\$\)$/, '');
-  let k = 0;
-  src = src.replace(/\(\?:\\\/\(\[\^\\?\/\]\+\?\)\)/g, () => `/:${String(layer.keys?.[k++]?.name ?? k)}`);
-  src = src.replace(/\\(.)/g, '$1');
-  if (!/[()[\]?*+^$|]/.test(src)) return [src];
-  return layer.keys?.length ? ['/:mount'] : [];
+function site<T>(at: MountTemplate, methods: string[], declared: T, route: object | undefined, guards: Guard[]): DeclarationSite<T> {
+  let kit: unknown;
+  for (const g of guards) if (covers(g.template, at.template)) kit = g.kit;
+  return { template: at.template, display: at.display || '/', methods, declared, route, guarded: kit !== undefined, kit };
+}
+
+/** Whether middleware mounted at `mount` runs for paths of `template` (an unreadable side counts as covering). */
+function covers(mount: string | undefined, template: string | undefined): boolean {
+  if (mount === undefined || template === undefined || mount === '') return true;
+  const m = mount.split('/');
+  const t = template.split('/');
+  if (t.length < m.length) return false;
+  return m.every((seg, i) => seg === t[i] || seg.startsWith(':') || t[i]!.startsWith(':') || /[*{(?]/.test(seg + t[i]!));
+}
+
+function join2(a: MountTemplate, b: MountTemplate): MountTemplate {
+  return {
+    template: a.template === undefined || b.template === undefined ? undefined : join(a.template, b.template),
+    // Displays keep regular expressions as written (no slash folding inside them).
+    display: b.display === '' || b.display === '/' ? a.display : `${a.display.replace(/\/$/, '')}${b.display.startsWith('/') ? '' : '/'}${b.display}`,
+  };
 }
 
 function join(prefix: string, path: string): string {
@@ -98,66 +164,71 @@ function join(prefix: string, path: string): string {
   return p.length > 1 ? p.replace(/\/$/, '') : p;
 }
 
-/** A declared route as the table holds it: its full template, its methods and the template as a pattern. */
+/** A declared place as the request-time table holds it. */
 interface TemplateRow {
-  path: string;
+  template: string | undefined;
+  display: string;
   methods: string[];
-  /** The template as a whole-path pattern; undefined when this matcher cannot read it (then it may match). */
+  /** The template as a pattern for the whole path (a prefix pattern for middleware); undefined: unreadable. */
   pattern: RegExp | undefined;
   route: object | undefined;
 }
-/** Per app and declaration symbol: each declaration's routes, and when the table was scanned. */
+/** Per app and declaration symbol: each declaration's rows, and when the table was scanned. */
 const tables = new WeakMap<object, Map<symbol, { rows: Map<unknown, TemplateRow[]>; at: number }>>();
 
 /**
- * The full path templates (mount paths included, as declared: `/:tenant/orders`, never the request's own
- * text) of the routes that carry `declared`, for requests handled by `app`; from the app's route table,
- * scanned on first need, and again (at most once a second) when `rescan` asks because a request matched
- * none (routes added later). Sub-apps get their own mount paths (`app.mountpath`, up the `parent` chain).
+ * The rows of the declarations under `symbol` for requests handled by `app`, from its route table, scanned on
+ * first need and again (at most once a second, or at once with `now`) when `rescan` asks. A sub-app's rows get
+ * its own mount paths (`app.mountpath`, up the `parent` chain).
  */
-function routeTemplates(app: object, declared: unknown, symbol: symbol, rescan: boolean, now = false): TemplateRow[] {
+function tableOf(app: object, symbol: symbol, rescan: boolean, now = false): Map<unknown, TemplateRow[]> {
   let bySymbol = tables.get(app);
   if (!bySymbol) tables.set(app, (bySymbol = new Map()));
   let table = bySymbol.get(symbol);
   if (!table || (rescan && (now || Date.now() - table.at >= 1000))) {
     const rows = new Map<unknown, TemplateRow[]>();
     const mounts = mountsOf(app);
-    for (const r of scanRoutes<unknown>(app, symbol)) {
-      const list = rows.get(r.scopes) ?? [];
+    for (const s of declarationSites<unknown>(app, symbol)) {
+      const list = rows.get(s.declared) ?? [];
       for (const m of mounts) {
-        const path = join(m, r.path);
-        list.push({ path, methods: r.methods, pattern: templatePattern(path), route: r.route });
+        const at = join2(m, { template: s.template, display: s.display });
+        const pattern = at.template === undefined ? undefined : templatePattern(at.template, s.route === undefined);
+        list.push({ template: at.template, display: at.display, methods: s.methods, pattern, route: s.route });
       }
-      rows.set(r.scopes, list);
+      rows.set(s.declared, list);
     }
     bySymbol.set(symbol, (table = { rows, at: Date.now() }));
   }
-  return table.rows.get(declared) ?? [];
+  return table.rows;
 }
 
-/** Where a (sub-)app is mounted: the mount path templates of it and its parents; `['']` for the root app. */
-function mountsOf(app: object, depth = 0): string[] {
+/** Where a (sub-)app is mounted: the mount templates of it and its parents; one empty template for the root app. */
+function mountsOf(app: object, depth = 0): MountTemplate[] {
   const a = app as { parent?: object; mountpath?: unknown };
-  if (!a.parent || depth > 16) return [''];
-  const own = (Array.isArray(a.mountpath) ? a.mountpath : [a.mountpath]).filter((m): m is string => typeof m === 'string');
-  return mountsOf(a.parent, depth + 1).flatMap((p) => own.map((m) => join(p, m === '/' ? '' : m)));
+  if (!a.parent || depth > 16) return [{ template: '', display: '' }];
+  const own: MountTemplate[] = (Array.isArray(a.mountpath) ? (a.mountpath as unknown[]) : [a.mountpath]).map((m) =>
+    typeof m === 'string' ? { template: m === '/' ? '' : m, display: m } : { template: undefined, display: String(m) },
+  );
+  return mountsOf(a.parent, depth + 1).flatMap((p) => own.map((m) => join2(p, m)));
 }
 
 /**
- * A template as a whole-path pattern, for the route syntax of Express 4 and 5: `:p` one segment, `:p?` and
- * `{/...}` optional, `*` and `*name` the rest. Undefined for what it cannot read (`:p(regex)`), which then
- * counts as matching.
+ * A template as a pattern for the whole path, in the route syntax of Express 4 and 5: `:p` one segment,
+ * `:p(re)` a segment matching `re`, `:p?` and `{/...}` optional, `*` and `*name` the rest. With `prefix`,
+ * deeper paths match too (middleware). Undefined for what it cannot read, which then counts as matching: the
+ * template is still the app's own text.
  */
-function templatePattern(template: string): RegExp | undefined {
-  if (/\(/.test(template)) return undefined;
+function templatePattern(template: string, prefix: boolean): RegExp | undefined {
   let out = '';
   for (let i = 0; i < template.length; ) {
     const rest = template.slice(i);
     let m: RegExpExecArray | null;
     if ((m = /^\/:[A-Za-z0-9_$]+\?/.exec(rest))) out += '(?:/[^/]+)?';
+    else if ((m = /^:[A-Za-z0-9_$]+\(((?:[^()\\]|\\.)*)\)/.exec(rest))) out += `(?:${m[1]!})`;
     else if ((m = /^:[A-Za-z0-9_$]+/.exec(rest))) out += '[^/]+';
     else if ((m = /^\*[A-Za-z0-9_$]*/.exec(rest))) out += '.*';
     else if ((m = /^[{}]/.exec(rest))) out += m[0] === '{' ? '(?:' : ')?';
+    else if ((m = /^[()]/.exec(rest))) return undefined;
     else {
       m = /^./.exec(rest)!;
       out += m[0].replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -165,46 +236,58 @@ function templatePattern(template: string): RegExp | undefined {
     i += m[0].length;
   }
   try {
-    return new RegExp(`^${out || '/'}$`, 'i');
+    return new RegExp(`^${out || '/'}${prefix ? '(?:/.*)?' : ''}$`, 'i');
   } catch {
     return undefined;
   }
 }
 
+/** What the route table says about a request's declaration. */
+export interface RequestTemplates {
+  /** The declared templates (mount paths included) the request may have come through. */
+  templates: string[];
+  /** The declaration as written, for a message when no template fits (never request text). */
+  display: string | undefined;
+}
+
 /**
- * The declared templates (mount paths included) of the routes carrying `declared` that a request may have
- * been dispatched to, as the route table tells: those ending in the running route's own template
- * (`routePath`, Express's `req.route.path`), and of those the ones the request's full path matches, when
- * any does (a template this matcher cannot read, e.g. an optional part, matches nothing: then all of them).
- * Empty when the table cannot tell (a mount the scan cannot read: a regular expression, an array); the
- * caller then falls back to the request's own path, as for a route-less use. A mount the table does not
- * see at all (a sub-app on a router) is taken from the request's base URL.
+ * The declared templates (mount paths included, never the request's own text) of the places carrying
+ * `declared` that a request may have been dispatched through: the rows of the running route (by identity; for a
+ * declaration used as middleware, the rows without a route), for the request's method, whose template the
+ * request's full path matches. The tables of `req.app` and of `alsoApp` (the app where the kit's middleware
+ * ran, which sees apps mounted on routers) are both read. Empty `templates` when none fits: the request came
+ * through a mount that is not a string template, or one the table cannot see (a router called from a function);
+ * the caller must then refuse to derive anything from the request.
  */
-export function matchingTemplates(req: { app?: object; method: string; baseUrl: string; path: string; route?: unknown }, declared: unknown, symbol: symbol): string[] {
-  if (!req.app) return [];
+export function requestTemplates(
+  req: { app?: object; method: string; baseUrl: string; path: string; route?: unknown },
+  declared: unknown,
+  symbol: symbol,
+  alsoApp?: object,
+): RequestTemplates {
+  const apps = [req.app, alsoApp].filter((a, i, all): a is object => a !== undefined && all.indexOf(a) === i);
   const method = req.method.toUpperCase();
-  const path = `${req.baseUrl}${req.path}`.replace(/\/+$/, '') || '/';
   const route = req.route && typeof req.route === 'object' ? req.route : undefined;
-  const rowsOf = (all: TemplateRow[]) =>
-    // The rows of the route that is running (by identity: array paths and late mounts included), for this method.
-    all.filter((r) => (route === undefined || r.route === route) && (r.methods.length === 0 || r.methods.includes(method) || (method === 'HEAD' && r.methods.includes('GET'))));
-  let rows = rowsOf(routeTemplates(req.app, declared, symbol, false));
-  if (!rows.length && route && !rescannedFor.has(route)) {
-    // A route the table has not seen (added after the scan): scan again, once for it.
-    rescannedFor.add(route);
-    rows = rowsOf(routeTemplates(req.app, declared, symbol, true, true));
+  const path = `${req.baseUrl}${req.path}`.replace(/\/+$/, '') || '/';
+  const lookup = (rescan: boolean, now: boolean) => {
+    const rows = apps.flatMap((app) =>
+      (tableOf(app, symbol, rescan, now).get(declared) ?? []).filter(
+        (r) => r.route === route && (r.methods.length === 0 || r.methods.includes(method) || (method === 'HEAD' && r.methods.includes('GET'))),
+      ),
+    );
+    const templates = [...new Set(rows.filter((r) => r.template !== undefined && (r.pattern === undefined || r.pattern.test(path))).map((r) => r.template!))];
+    return { templates, display: rows[0]?.display };
+  };
+  let found = lookup(false, false);
+  if (!found.templates.length) {
+    // Routes and mounts added after the scan: scan again, at once the first time a place misses, then at most
+    // once a second (a client that keeps missing cannot make every request rescan).
+    const key = route ?? declared;
+    const first = typeof key === 'object' && key !== null && !rescannedFor.has(key);
+    if (first) rescannedFor.add(key);
+    found = lookup(true, first);
   }
-  // Of its mounts, those this request came through; none: a mount the table cannot see (fall back).
-  return [...new Set(rows.filter((r) => r.pattern === undefined || r.pattern.test(path)).map((r) => r.path))];
+  return found;
 }
 
 const rescannedFor = new WeakSet<object>();
-
-/**
- * What stands for the template where the route table cannot tell: the base URL and the running route's own
- * path (its template, when it has one string path), else the request's remaining path.
- */
-export function pathWithoutTable(req: { baseUrl: string; path: string; route?: unknown }): string {
-  const own = (req.route as { path?: unknown } | undefined)?.path;
-  return `${req.baseUrl}${typeof own === 'string' ? own : req.path}`;
-}

@@ -12,7 +12,7 @@ import { formatChallenge } from '../www-authenticate.js';
 import { grants } from '../uma/permissions.js';
 import { UmaRegistrar, type UmaRegistrarOptions } from '../uma/registrar.js';
 import { resourcesFromRoutes, type RouteResourceOptions } from '../uma/route-resources.js';
-import { matchingTemplates, pathWithoutTable, scanRoutes } from './route-scan.js';
+import { requestTemplates, scanRoutes } from './route-scan.js';
 import { stateOf } from './request-context.js';
 import { respondWithError } from './respond.js';
 import type { ResourceServerMiddleware } from './middleware.js';
@@ -76,10 +76,15 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
     const scopes = args.filter((a): a is string => typeof a === 'string');
     const req_: ScopeRequirement = requirement(scopes);
     const handler = async (req: Request, res: Response, next: NextFunction) => {
-      // The route's declared template (as registered from the route table), never the request's own text.
-      const key = routeOptions.resourceKey
-        ? routeOptions.resourceKey(req)
-        : `route:${singleTemplate(matchingTemplates(req, req_, ROUTE_UMA)) ?? pathWithoutTable(req)}`;
+      // The route's declared template (as registered from the route table), never the request's own text:
+      // another resource's key built from a crafted path would let its RPT open this route.
+      let key: string;
+      if (routeOptions.resourceKey) key = routeOptions.resourceKey(req);
+      else {
+        const found = requestTemplates(req, req_, ROUTE_UMA, stateOf(req).app);
+        if (found.templates.length !== 1) return respondWithError(server, unkeyable(req, found.display, found.templates.length), res, next, { logged: true });
+        key = `route:${found.templates[0]!}`;
+      }
       // Not known here: another replica may have registered it (run-time objects); read the shared mapping.
       const id = registrar.resourceId(key) ?? (await registrar.lookupResourceId(key));
       // Until the resource is registered nobody can hold a permission for it: 503, never an allow.
@@ -123,6 +128,20 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
     return h;
   }
 
+  // Routes without a declared template to key them by (once each in the log, a fixed 500 to the client).
+  const loggedUnkeyable = new WeakSet<object>();
+  const unkeyable = (req: Request, display: string | undefined, fits: number): ConfigurationError => {
+    const place = req.route as object | undefined;
+    if (place && !loggedUnkeyable.has(place)) {
+      loggedUnkeyable.add(place);
+      server.options.logger.error(
+        fits ? 'an UMA route fits several declared templates: give it a resourceKey' : 'an UMA route has no declared path template for its resource (a regular-expression path or mount, or a router the route table cannot see): give it a resourceKey, or mount it with string paths',
+        { route: display ?? String((req.route as { path?: unknown } | undefined)?.path) },
+      );
+    }
+    return new ConfigurationError('an UMA route has no declared resource');
+  };
+
   return {
     require,
     registrar,
@@ -139,7 +158,3 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
   };
 }
 
-/** The template a request matched, when exactly one did. */
-function singleTemplate(templates: string[]): string | undefined {
-  return templates.length === 1 ? templates[0] : undefined;
-}

@@ -3,7 +3,7 @@
  * all-of/any-of, `authRequired: false`, the three `errorResponse` modes, wiring mistakes, `getAuth`,
  * an unreachable authorization server (503, never 200), and that no answer ever echoes the token.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
@@ -16,7 +16,6 @@ import {
   getAuth,
   parseChallenges,
   ResourceServerError,
-  ConfigurationError,
   type ResourceServerOptions,
   type ScopeConvention,
 } from '../../src/index.js';
@@ -394,19 +393,28 @@ describe.each(EXPRESS_VERSIONS)('express layer (%s)', (_name, express) => {
     });
   });
 
-  it('requireScopes without the app-wide middleware passes ERR_NOT_AUTHENTICATED to next', async () => {
+  it('requireScopes without the app-wide middleware is answered by the kit: 500 server_error, no stack, one warning', async () => {
     let seen: unknown;
+    const emitted = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
     const app = express();
     app.get('/orders', requireScopes('read:orders'), ok);
     app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
       seen = err;
       res.status(500).json({ wired: 'wrong' });
     });
-    const res = await request(app).get('/orders').set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`);
-    expect(res.status).toBe(500);
-    expect(res.body).toEqual({ wired: 'wrong' });
-    expect(seen).toBeInstanceOf(ConfigurationError);
-    expect((seen as ConfigurationError).code).toBe('ERR_NOT_AUTHENTICATED');
+    try {
+      for (let i = 0; i < 2; i++) {
+        const res = await request(app).get('/orders').set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`);
+        expect(res.status).toBe(500);
+        expect(res.headers['content-type']).toMatch(/^application\/json/);
+        expect(res.body).toEqual({ error: 'server_error', error_description: 'the server could not process the request' });
+        expect(res.text).not.toMatch(/require-scopes|at |Error/);
+      }
+      expect(seen).toBeUndefined();
+      expect(emitted.mock.calls.filter((c) => (c[1] as { code?: string } | undefined)?.code === 'OAUTH_RS_NOT_AUTHENTICATED')).toHaveLength(1);
+    } finally {
+      emitted.mockRestore();
+    }
   });
 
   it('getAuth(req) returns the validated context', async () => {

@@ -1,0 +1,125 @@
+/**
+ * The path templates of an Express mount (`app.use(path, router)`), read from the layer Express built, for
+ * Express 5 (router 2 keeps the path as given) and Express 4 (only a regular expression compiled by
+ * path-to-regexp 0.1 is kept, which is read back here for the shapes that compiler writes).
+ */
+
+/** A template as far as it can be read: undefined where it is not a string template (a regular expression). */
+export interface MountTemplate {
+  template: string | undefined;
+  /** What was declared, for messages. */
+  display: string;
+}
+
+interface MountLayer {
+  rawPath?: unknown;
+  regexp?: RegExp & { fast_slash?: boolean };
+  keys?: Array<{ name: string | number }>;
+}
+
+/** The templates a mount layer matches: one, or one per element of an array mount. */
+export function mountTemplates(layer: MountLayer): MountTemplate[] {
+  const raw = layer.rawPath;
+  if (typeof raw === 'string') return [fromString(raw)];
+  if (Array.isArray(raw)) return (raw as unknown[]).map((p) => (typeof p === 'string' ? fromString(p) : { template: undefined, display: String(p) }));
+  if (raw instanceof RegExp) return [{ template: undefined, display: String(raw) }];
+  const re = layer.regexp;
+  if (!re) return [{ template: undefined, display: '(unknown mount)' }];
+  if (re.fast_slash) return [{ template: '', display: '' }];
+  return readExpress4(re.source, (layer.keys ?? []).map((k) => String(k.name)));
+}
+
+function fromString(p: string): MountTemplate {
+  return { template: p === '/' ? '' : p, display: p };
+}
+
+/**
+ * path-to-regexp 0.1 (Express 4) writes `^` + the path + `\/?(?=\/|$)`, with `/` and `.` escaped, `/:name` as
+ * `(?:\/([^/]+?))`, `/:name(re)` as `(?:\/(re))`, `/:name?` with a `?` after the group, `*` as `(.*)`, and an
+ * array as its elements' expressions joined by `|`. Anything else (an unescaped `+`, `?`, a class) came from a
+ * regular expression or a pattern this reader does not know: no template.
+ */
+function readExpress4(source: string, keys: string[]): MountTemplate[] {
+  const out: MountTemplate[] = [];
+  let k = 0;
+  for (const alt of splitTop(source)) {
+    const read = readOne(alt, () => keys[k++] ?? String(k));
+    out.push(read === undefined ? { template: undefined, display: `/${alt}/` } : { template: read, display: read || '/' });
+  }
+  return out;
+}
+
+/** Split a source at its top-level `|` (outside groups and classes). */
+function splitTop(source: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let inClass = false;
+  let start = 0;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    if (c === '\\') i++;
+    else if (inClass) inClass = c !== ']';
+    else if (c === '[') inClass = true;
+    else if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === '|' && depth === 0) {
+      parts.push(source.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(source.slice(start));
+  return parts;
+}
+
+/** The index after the group that opens at `open` (a `(`), or -1. */
+function closeOf(s: string, open: number): number {
+  let depth = 0;
+  let inClass = false;
+  for (let i = open; i < s.length; i++) {
+    const c = s[i];
+    if (c === '\\') i++;
+    else if (inClass) inClass = c !== ']';
+    else if (c === '[') inClass = true;
+    else if (c === '(') depth++;
+    else if (c === ')' && --depth === 0) return i + 1;
+  }
+  return -1;
+}
+
+function readOne(alt: string, nextKey: () => string): string | undefined {
+  const END = '\\/?(?=\\/|$)';
+  if (!alt.startsWith('^') || !alt.endsWith(END)) return undefined;
+  const s = alt.slice(1, -END.length);
+  let out = '';
+  for (let i = 0; i < s.length; ) {
+    const c = s[i]!;
+    if (c === '\\') {
+      const next = s[i + 1];
+      if (next === undefined || /[A-Za-z0-9]/.test(next)) return undefined; // \d, \w: a class, not a literal
+      out += next;
+      i += 2;
+    } else if (s.startsWith('(?:', i)) {
+      // A parameter: (?:\/(re)) or (?:(re)) inside a segment, optionally followed by `?`.
+      const end = closeOf(s, i);
+      if (end < 0) return undefined;
+      const body = s.slice(i + 3, end - 1);
+      const slash = body.startsWith('\\/');
+      const inner = slash ? body.slice(2) : body;
+      if (!inner.startsWith('(') || closeOf(inner, 0) !== inner.length) return undefined;
+      const re = inner.slice(1, -1);
+      const name = nextKey();
+      const optional = s[end] === '?';
+      const custom = re === '[^/]+?' || re === '[^\\/]+?' || re === '(?:(?!\\/|-).)+?' || re === '(?:(?!\\/|\\.).)+?' ? '' : `(${re})`;
+      out += `${slash ? '/' : ''}:${name}${custom}${optional ? '?' : ''}`;
+      i = end + (optional ? 1 : 0);
+    } else if (s.startsWith('(.*)', i)) {
+      nextKey();
+      out += '*';
+      i += 4;
+    } else if (/[A-Za-z0-9_~!&',;=@%-]/.test(c)) {
+      out += c;
+      i++;
+    } else return undefined;
+  }
+  return out;
+}

@@ -1,0 +1,274 @@
+/**
+ * Derived scopes never come from request text (security review, part 1): every mount shape an Express app can
+ * use, on Express 4 and 5. Where the route table reads the template (string mounts, sub-apps on routers, the
+ * Express 4 array mount with a parameter), the attacker gets 403 and the rightful caller 200. Where no template
+ * can be read (a regular-expression mount, a router called from a function), the route is misconfigured: a fixed
+ * 500 server_error for everyone, one log line per route, and `{ resource }` makes it work.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import request from 'supertest';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { assertRouteScopes, ConfigurationError, oauthResourceServer, requireScopes } from '../../src/index.js';
+import { startDevAuthorizationServer, type DevAuthorizationServer } from '../../src/testing/index.js';
+import { EXPRESS_VERSIONS } from '../helpers/express-versions.js';
+
+const API = 'https://api.example.com';
+let as: DevAuthorizationServer;
+beforeAll(async () => {
+  as = await startDevAuthorizationServer({ resources: [{ identifier: API, scopes: ['read:orders'] }] });
+});
+afterAll(async () => {
+  await as?.close();
+});
+
+interface Logged {
+  level: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
+function kitWithLog(extra: { errorResponse?: 'json' | 'problem' } = {}) {
+  const lines: Logged[] = [];
+  const logger = {
+    warn: (message: string, details?: Record<string, unknown>) => lines.push({ level: 'warn', message, details }),
+    error: (message: string, details?: Record<string, unknown>) => lines.push({ level: 'error', message, details }),
+  };
+  return { kit: oauthResourceServer({ issuer: { issuer: as.issuer, jwksUri: as.jwksUri }, resource: API, logger, ...extra }), lines };
+}
+const ok: RequestHandler = (_req: Request, res: Response) => {
+  res.status(200).json({ ok: true });
+};
+async function hit(app: Parameters<typeof request>[0], path: string, scope: string) {
+  const r = await request(app).get(path).set('Authorization', `Bearer ${await as.signToken({ claims: { aud: API, scope } })}`);
+  return r;
+}
+const FIXED_500 = { error: 'server_error', error_description: 'the server could not process the request' };
+
+describe.each(EXPRESS_VERSIONS)('%s', (_name, express) => {
+  it('a RegExp mount: no template, so a fixed 500 for the attacker and the rightful caller, logged once; { resource } works', async () => {
+    const { kit, lines } = kitWithLog();
+    const app = express();
+    app.use(kit);
+    const router = express.Router();
+    router.get('/orders/:id', requireScopes(), ok);
+    app.use(/^\/[a-z]+/, router);
+    for (const scope of ['read:reports', 'read:orders', 'read:reports']) {
+      const r = await hit(app, '/reports/orders/1', scope);
+      expect(r.status).toBe(500);
+      expect(r.body).toEqual(FIXED_500);
+    }
+    const logged = lines.filter((l) => l.level === 'error');
+    expect(logged).toHaveLength(1);
+    expect(logged[0]!.message).toMatch(/cannot derive a scope/);
+    expect(String(logged[0]!.details?.fix)).toMatch(/resource: 'orders'/);
+    expect(JSON.stringify(logged)).not.toContain('reports');
+
+    const app2 = express();
+    app2.use(kitWithLog().kit);
+    const r2 = express.Router();
+    r2.get('/orders/:id', requireScopes({ resource: 'orders' }), ok);
+    app2.use(/^\/[a-z]+/, r2);
+    expect((await hit(app2, '/reports/orders/1', 'read:reports')).status).toBe(403);
+    expect((await hit(app2, '/reports/orders/1', 'read:orders')).status).toBe(200);
+  });
+
+  it('a crafted first segment under a RegExp mount (GET /a"b/orders/1) is the same fixed 500, never an invalid scope, one log line', async () => {
+    const { kit, lines } = kitWithLog();
+    const app = express();
+    app.use(kit);
+    const router = express.Router();
+    router.get('/orders/:id', requireScopes(), ok);
+    app.use(/^\/[^/]+/, router);
+    for (const path of ['/a%22b/orders/1', '/a"b/orders/1', '/x/orders/1']) {
+      const r = await request(app).get(path).set('Authorization', `Bearer ${await as.signToken({ claims: { aud: API, scope: 'read:orders' } })}`);
+      expect(r.status).toBe(500);
+      expect(r.body).toEqual(FIXED_500);
+    }
+    expect(lines.filter((l) => l.level === 'error')).toHaveLength(1);
+  });
+
+  it('the fixed 500 follows the configured error format (RFC 9457)', async () => {
+    const app = express();
+    app.use(kitWithLog({ errorResponse: 'problem' }).kit);
+    const router = express.Router();
+    router.get('/orders/:id', requireScopes(), ok);
+    app.use(/^\/[a-z]+/, router);
+    const r = await hit(app, '/reports/orders/1', 'read:reports');
+    expect(r.status).toBe(500);
+    expect(r.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(JSON.stringify(r.body)).not.toContain('reports');
+  });
+
+  it('a sub-app mounted on a router at /:tenant derives from its declared template: attacker 403, rightful caller 200', async () => {
+    const app = express();
+    app.use(kitWithLog().kit);
+    const sub = express();
+    sub.get('/orders/:id', requireScopes(), ok);
+    const router = express.Router();
+    router.use('/:tenant', sub);
+    app.use(router);
+    expect((await hit(app, '/reports/orders/1', 'read:reports')).status).toBe(403);
+    expect((await hit(app, '/reports/orders/1', 'read:orders')).status).toBe(200);
+  });
+
+  it('a router called from a function at /:tenant: no template, a fixed 500 (never the tenant text); { resource } works', async () => {
+    const { kit, lines } = kitWithLog();
+    const app = express();
+    app.use(kit);
+    const router = express.Router();
+    router.get('/orders/:id', requireScopes(), ok);
+    app.use('/:tenant', (req: Request, res: Response, next: NextFunction) => router(req, res, next));
+    expect((await hit(app, '/reports/orders/1', 'read:reports')).status).toBe(500);
+    expect((await hit(app, '/reports/orders/1', 'read:orders')).status).toBe(500);
+    expect(lines.filter((l) => l.level === 'error')).toHaveLength(1);
+
+    const app2 = express();
+    app2.use(kitWithLog().kit);
+    const r2 = express.Router();
+    r2.get('/orders/:id', requireScopes({ resource: 'orders' }), ok);
+    app2.use('/:tenant', (req: Request, res: Response, next: NextFunction) => r2(req, res, next));
+    expect((await hit(app2, '/reports/orders/1', 'read:reports')).status).toBe(403);
+    expect((await hit(app2, '/reports/orders/1', 'read:orders')).status).toBe(200);
+  });
+
+  it('an array route mixing a RegExp and a string under /:tenant: the string template decides, the RegExp alternative is a fixed 500', async () => {
+    const app = express();
+    app.use(kitWithLog().kit);
+    const router = express.Router();
+    router.get([/^\/(\w+)\/list$/, '/orders/:id'], requireScopes(), ok);
+    app.use('/:tenant', router);
+    expect((await hit(app, '/acme/orders/1', 'read:acme')).status).toBe(403);
+    expect((await hit(app, '/acme/orders/1', 'read:orders')).status).toBe(200);
+    expect((await hit(app, '/acme/reports/list', 'read:acme')).status).toBe(500);
+    expect((await hit(app, '/acme/reports/list', 'read:reports')).status).toBe(500);
+  });
+
+  it('an array mount with a parameter derives from the mount the request matched: rightful caller 200 at both, attacker 403', async () => {
+    const app = express();
+    app.use(kitWithLog().kit);
+    const router = express.Router();
+    router.get('/:id', requireScopes(), ok);
+    app.use(['/orders', '/:tenant/orders'], router);
+    expect((await hit(app, '/orders/1', 'read:orders')).status).toBe(200);
+    expect((await hit(app, '/acme/orders/1', 'read:orders')).status).toBe(200);
+    expect((await hit(app, '/acme/orders/1', 'read:acme')).status).toBe(403);
+  });
+
+  it('a router mounted at a string path and at a RegExp: the string mount works, the RegExp mount is a fixed 500', async () => {
+    const app = express();
+    app.use(kitWithLog().kit);
+    const router = express.Router();
+    router.get('/:id', requireScopes(), ok);
+    app.use('/orders', router);
+    app.use(/^\/x[a-z]*/, router);
+    expect((await hit(app, '/orders/1', 'read:orders')).status).toBe(200);
+    expect((await hit(app, '/orders/1', 'read:xreports')).status).toBe(403);
+    expect((await hit(app, '/xreports/1', 'read:xreports')).status).toBe(500);
+    expect((await hit(app, '/xreports/1', 'read:orders')).status).toBe(500);
+  });
+
+  it('a RegExp mount nested below string mounts is still no template', async () => {
+    const app = express();
+    app.use(kitWithLog().kit);
+    const outer = express.Router();
+    const inner = express.Router();
+    inner.get('/orders', requireScopes(), ok);
+    outer.use(/^\/v\d+/, inner);
+    app.use('/api', outer);
+    expect((await hit(app, '/api/v1/orders', 'read:orders')).status).toBe(500);
+    expect((await hit(app, '/api/v1/orders', 'read:v1')).status).toBe(500);
+  });
+
+  it('requireScopes() used as middleware derives from its mount template only, never from the rest of the path', async () => {
+    const app = express();
+    app.use(kitWithLog().kit);
+    app.use('/orders', requireScopes());
+    app.get('/orders/:id', ok);
+    app.use('/:tenant', requireScopes());
+    app.get('/:tenant/reports', ok);
+    expect((await hit(app, '/orders/1', 'read:orders')).status).toBe(200);
+    expect((await hit(app, '/orders/1', 'read:1')).status).toBe(403);
+    // The /:tenant mount names no resource: misconfigured, not "read:acme".
+    expect((await hit(app, '/acme/reports', 'read:acme')).status).toBe(500);
+  });
+
+  it('case-varied paths derive from the template (read:orders), not the text (read:ORDERS)', async () => {
+    const app = express();
+    app.use(kitWithLog().kit);
+    app.get('/orders/:id', requireScopes(), ok);
+    expect((await hit(app, '/ORDERS/1', 'read:ORDERS')).status).toBe(403);
+    expect((await hit(app, '/ORDERS/1', 'read:orders')).status).toBe(200);
+  });
+});
+
+describe('express 4 only', () => {
+  const express = EXPRESS_VERSIONS[1]![1];
+  it.each([['/:tenant(\\w+)/orders'], ['/:tenant([a-z]+)/orders'], ['/:tenant?/orders']])('a readable Express 4 mount %s with a parameter derives from its static part', async (mount) => {
+    const app = express();
+    app.use(kitWithLog().kit);
+    const router = express.Router();
+    router.get('/:id', requireScopes(), ok);
+    app.use(mount, router);
+    expect((await hit(app, '/acme/orders/1', 'read:acme')).status).toBe(403);
+    expect((await hit(app, '/acme/orders/1', 'read:orders')).status).toBe(200);
+  });
+  it('a mount Express 4 compiles from regular-expression syntax (/ab+c) is no template', async () => {
+    const app = express();
+    app.use(kitWithLog().kit);
+    const router = express.Router();
+    router.get('/:id', requireScopes(), ok);
+    app.use('/ord+ers', router);
+    expect((await hit(app, '/orders/1', 'read:orders')).status).toBe(500);
+  });
+});
+
+describe.each(EXPRESS_VERSIONS)('assertRouteScopes (%s)', (_name, express) => {
+  it('passes for routes whose scopes can all be enforced', () => {
+    const app = express();
+    app.use(kitWithLog().kit);
+    const router = express.Router();
+    router.get('/orders/:id', requireScopes(), ok);
+    router.get('/list', requireScopes('read:lists'), ok);
+    app.use('/:tenant', router);
+    app.use(/^\/v\d+/, express.Router().get('/x', requireScopes({ resource: 'x' }), ok));
+    expect(() => assertRouteScopes(app)).not.toThrow();
+  });
+  it('lists every route it cannot enforce: RegExp mounts and paths, a template without a static segment, a route before the middleware', () => {
+    const app = express();
+    app.get('/early', requireScopes('read:early'), ok);
+    app.use(kitWithLog().kit);
+    const router = express.Router();
+    router.get('/orders/:id', requireScopes(), ok);
+    app.use(/^\/[a-z]+/, router);
+    app.get(/^\/reports$/, requireScopes(), ok);
+    app.get('/:id', requireScopes(), ok);
+    let thrown: unknown;
+    try {
+      assertRouteScopes(app);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(ConfigurationError);
+    const message = (thrown as Error).message;
+    expect(message).toMatch(/^4 route\(s\)/);
+    expect(message).toMatch(/GET \/early: requireScopes\(\) needs app\.use\(oauthResourceServer/);
+    expect(message).toContain('/orders/:id: requireScopes() has no string path template');
+    expect(message).toContain('GET /^\\/reports$/: requireScopes() has no string path template');
+    expect(message).toMatch(/GET \/:id: its path template has no static segment/);
+  });
+  it('a kit middleware mounted on another path does not cover a route', () => {
+    const app = express();
+    app.use('/api', kitWithLog().kit);
+    app.get('/orders', requireScopes('read:orders'), ok);
+    app.get('/api/orders', requireScopes('read:orders'), ok);
+    expect(() => assertRouteScopes(app)).toThrow(/1 route\(s\)[\s\S]*GET \/orders: requireScopes\(\) needs/);
+  });
+});
+
+describe('requireScopes declarations', () => {
+  it.each([[{ anyOf: [] }], [{ allOf: [] }], [{ allOf: ['a'], anyOf: [] }], [{ allOf: ['a'], resource: 'orders' }], [{ resource: '' }]])(
+    'an explicit empty or contradictory declaration %j is a ConfigurationError at declaration',
+    (d) => {
+      expect(() => requireScopes(d)).toThrow(ConfigurationError);
+    },
+  );
+});
