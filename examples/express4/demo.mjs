@@ -1,7 +1,7 @@
 // The same kit on Express 4 (`express@^4.21`): one app.use() and scopes per route, nothing else changes.
 // In this repository Express 4 is installed under the alias `express4`; in your app it is plain `express@4`.
 import express from 'express4';
-import { oauthResourceServer, requireScopes, getAuth } from 'oauth-resource-server';
+import { oauthResourceServer, requireScopes, getAuth, assertRouteScopes } from 'oauth-resource-server';
 import { startDevAuthorizationServer } from 'oauth-resource-server/testing';
 
 const API = 'https://api.example.com/orders';
@@ -10,6 +10,7 @@ const app = express();
 app.use(oauthResourceServer({ issuer: as.issuer, resource: API }));
 app.get('/orders', requireScopes('read:orders'), (req, res) => res.json({ client: getAuth(req)?.clientId }));
 app.post('/orders', requireScopes('write:orders'), (_req, res) => res.status(201).end());
+assertRouteScopes(app); // start-up check: every route's scopes can be enforced
 const server = app.listen(0, '127.0.0.1');
 await new Promise((r) => server.once('listening', r));
 const base = `http://127.0.0.1:${server.address().port}`;

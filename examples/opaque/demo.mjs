@@ -2,7 +2,7 @@
 // server: the answer is checked, cached (never past exp, here for 1 s so revocation shows), and 100
 // concurrent requests with one token cost one call at the AS. Exits 0 when every step behaved as expected.
 import express from 'express';
-import { oauthResourceServer, requireScopes, getAuth } from 'oauth-resource-server';
+import { oauthResourceServer, requireScopes, getAuth, assertRouteScopes } from 'oauth-resource-server';
 import { startDevAuthorizationServer } from 'oauth-resource-server/testing';
 
 const API = 'https://api.example.com/orders';
@@ -10,6 +10,7 @@ const as = await startDevAuthorizationServer({ resources: [{ identifier: API, sc
 const app = express();
 app.use(oauthResourceServer({ issuer: { issuer: as.issuer, introspection: { ...as.resourceServerClient, cacheTtlSeconds: 1 } }, resource: API }));
 app.get('/orders', requireScopes('read:orders'), (req, res) => res.json({ validatedBy: getAuth(req)?.validatedBy, client: getAuth(req)?.clientId }));
+assertRouteScopes(app); // start-up check: every route's scopes can be enforced
 const server = app.listen(0, '127.0.0.1');
 await new Promise((r) => server.once('listening', r));
 const url = `http://127.0.0.1:${server.address().port}/orders`;

@@ -1,6 +1,6 @@
 // The orders API: one app.use() and a scope per route.
 import express from 'express';
-import { oauthResourceServer, protectedResourceMetadata, requireScopes, getAuth } from 'oauth-resource-server';
+import { oauthResourceServer, protectedResourceMetadata, requireScopes, getAuth, assertRouteScopes } from 'oauth-resource-server';
 
 /**
  * @param {{ issuer: string, resource: string, introspection?: { clientId: string, clientSecret: string } }} config
@@ -36,5 +36,7 @@ export function createOrdersApi({ issuer, resource, introspection }) {
     res.status(201).json(order);
   });
 
+  // Start-up check: throws here, not at the first request, if a route's scopes cannot be enforced.
+  assertRouteScopes(app);
   return app;
 }

@@ -1,7 +1,7 @@
 // A photo-album API protected with UMA 2.0: each album is registered at the authorization server as its
 // own resource when it is created, and access to it is decided by the owner's policies at the AS.
 import express from 'express';
-import { oauthResourceServer, requireScopes, getAuth, umaProtection, ResourceServer } from 'oauth-resource-server';
+import { oauthResourceServer, requireScopes, getAuth, umaProtection, ResourceServer, assertRouteScopes } from 'oauth-resource-server';
 
 /**
  * @param {{ issuer: string, resource: string, clientId: string, clientSecret: string, store?: import('oauth-resource-server').CacheStore }} config
@@ -45,5 +45,6 @@ export function createPhotosApi({ issuer, resource, clientId, clientSecret, stor
     }
   });
 
+  assertRouteScopes(app); // start-up check of every route's scope declarations
   return { app, uma };
 }

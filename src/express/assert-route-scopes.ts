@@ -20,9 +20,11 @@ const UMA = Symbol.for('oauth-resource-server.route-uma');
  * - `requireScopes(...)` with no `oauthResourceServer(...)` middleware before it that covers its path;
  * - an UMA route (`uma.require(...)` without `resourceKey`) with no string path template.
  *
- * Call it once after the routes are declared, before `listen`. What it does NOT see: routes inside a router
- * that is called from a function (`app.use((req, res, next) => router(req, res, next))`), which no walk can
- * enter; such a route answers 500 `server_error` and logs once what to change, at its first request.
+ * Call it once after the routes are declared, before `listen`. Apps mounted with `app.use(path, subApp)` are
+ * not reachable from `app` (Express keeps them in a closure): pass them too, `assertRouteScopes(app, subApp)`.
+ * Routers and apps mounted on routers are walked. What it does NOT see: routes inside a router that is called
+ * from a function (`app.use((req, res, next) => router(req, res, next))`), which no walk can enter; such a
+ * route answers 500 `server_error` and logs once what to change, at its first request.
  *
  * @example
  * ```ts
@@ -32,9 +34,10 @@ const UMA = Symbol.for('oauth-resource-server.route-uma');
  * app.listen(3000);
  * ```
  */
-export function assertRouteScopes(app: object): void {
+export function assertRouteScopes(app: object, ...mountedApps: object[]): void {
   const problems: string[] = [];
-  for (const s of declarationSites<RouteScopes>(app, ROUTE_SCOPES)) {
+  const sites = [app, ...mountedApps].flatMap((a, i) => declarationSites<RouteScopes>(a, ROUTE_SCOPES, i > 0));
+  for (const s of sites) {
     const at = `${s.methods.length ? s.methods.join(',') : 'ALL'} ${s.display}`;
     if (!s.guarded) {
       problems.push(`${at}: requireScopes() needs app.use(oauthResourceServer(...)) before it, on a path that covers it`);
@@ -43,7 +46,7 @@ export function assertRouteScopes(app: object): void {
     const why = underivable(s);
     if (why) problems.push(`${at}: ${why}`);
   }
-  for (const s of declarationSites<unknown>(app, UMA)) {
+  for (const s of [app, ...mountedApps].flatMap((a, i) => declarationSites<unknown>(a, UMA, i > 0))) {
     if (s.template === undefined) problems.push(`UMA ${s.display}: no string path template to key its resource by; give it a resourceKey, or mount it with string paths`);
   }
   if (problems.length) {

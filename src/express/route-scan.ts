@@ -68,10 +68,24 @@ export function scanRoutes<T = RouteScopes>(app: object, symbol: symbol = ROUTE_
   return out;
 }
 
-/** @internal Every declaration under `symbol` in `app`, with what the walk could read of its template. */
-export function declarationSites<T>(app: object, symbol: symbol): Array<DeclarationSite<T>> {
+/**
+ * @internal Every declaration under `symbol` in `app`, with what the walk could read of its template. With
+ * `mounted`, a sub-app's declarations get its mount paths (`app.mountpath`, up the `parent` chain), and the
+ * kit middleware of the apps above it counts as running before them.
+ */
+export function declarationSites<T>(app: object, symbol: symbol, mounted = false): Array<DeclarationSite<T>> {
   const out: Array<DeclarationSite<T>> = [];
-  walk(rootStack(app), { template: '', display: '' }, [], out, symbol, new Set(), 0);
+  const prefixes = mounted ? mountsOf(app) : [{ template: '', display: '' }];
+  const guards: Guard[] = [];
+  if (mounted) {
+    for (let a = (app as { parent?: object }).parent, depth = 0; a && depth < 16; a = (a as { parent?: object }).parent, depth++) {
+      for (const layer of rootStack(a)) {
+        const kit = (layer.handle as Record<symbol, unknown> | undefined)?.[KIT_MIDDLEWARE];
+        if (kit !== undefined) guards.push({ template: undefined, kit });
+      }
+    }
+  }
+  for (const prefix of prefixes) walk(rootStack(app), prefix, guards, out, symbol, new Set(), 0);
   return out;
 }
 
@@ -105,7 +119,11 @@ function walk<T>(stack: LayerLike[], prefix: MountTemplate, guards: Guard[], out
   for (const layer of stack) {
     if (layer.route) {
       const paths = Array.isArray(layer.route.path) ? (layer.route.path as unknown[]) : [layer.route.path];
+      let onRoute: Guard[] = local;
       for (const handler of layer.route.stack ?? []) {
+        // The kit middleware as a route handler (app.get('/x', oauthResourceServer(rs), requireScopes(...))).
+        const kit = (handler.handle as Record<symbol, unknown> | undefined)?.[KIT_MIDDLEWARE];
+        if (kit !== undefined) onRoute = [...onRoute, { template: undefined, kit }];
         const declared = (handler.handle as Record<symbol, T> | undefined)?.[symbol];
         if (!declared) continue;
         // A handler sits on one method of the route (route.get(h)); its own layer knows which. One without
@@ -113,7 +131,7 @@ function walk<T>(stack: LayerLike[], prefix: MountTemplate, guards: Guard[], out
         const methods = handler.method ? [handler.method.toUpperCase()] : [];
         for (const p of paths) {
           const own: MountTemplate = typeof p === 'string' ? { template: p, display: p } : { template: undefined, display: String(p) };
-          out.push(site(join2(prefix, own), methods, declared, layer.route, local));
+          out.push(site(join2(prefix, own), methods, declared, layer.route, onRoute));
         }
       }
       continue;
@@ -144,7 +162,7 @@ function site<T>(at: MountTemplate, methods: string[], declared: T, route: objec
 
 /** Whether middleware mounted at `mount` runs for paths of `template` (an unreadable side counts as covering). */
 function covers(mount: string | undefined, template: string | undefined): boolean {
-  if (mount === undefined || template === undefined || mount === '') return true;
+  if (mount === undefined || template === undefined || mount === '' || mount === '/') return true;
   const m = mount.split('/');
   const t = template.split('/');
   if (t.length < m.length) return false;

@@ -134,7 +134,8 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
     const place = req.route as object | undefined;
     if (place && !loggedUnkeyable.has(place)) {
       loggedUnkeyable.add(place);
-      server.options.logger.error(
+      const logger = options.logger === undefined ? server.options.logger : options.logger || undefined;
+      logger?.error(
         fits ? 'an UMA route fits several declared templates: give it a resourceKey' : 'an UMA route has no declared path template for its resource (a regular-expression path or mount, or a router the route table cannot see): give it a resourceKey, or mount it with string paths',
         { route: display ?? String((req.route as { path?: unknown } | undefined)?.path) },
       );

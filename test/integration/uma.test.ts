@@ -146,6 +146,38 @@ describe('UMA routes under a parameterised mount', () => {
       expect(umaChallenge(res).params.ticket).toBeTruthy();
     }
   });
+  it('a route under a RegExp mount or a router called from a function has no declared key: a fixed 500, never a key built from the path', async () => {
+    const rs = new ResourceServer({ issuer: { issuer: as.issuer, validation: 'introspection', introspection: { ...as.resourceServerClient, acceptMissingAudience: true } }, resource: API, logger: false });
+    const errors: string[] = [];
+    const logger = { warn: () => undefined, error: (m: string) => errors.push(m) };
+    const uma = umaProtection({ resourceServer: rs, issuer: as.issuer, ...as.resourceServerClient, store: new MemoryStore(), logger });
+    const app = express();
+    app.get('/albums/:id', uma.require('view'), (_req, res) => {
+      res.end('ok');
+    });
+    const admin = express.Router();
+    admin.delete('/:id', uma.require('delete'), (_req, res) => {
+      res.end('deleted');
+    });
+    // Before the fix, /albums/1 through this mount was keyed route:/albums/:id, the other route's resource.
+    app.use(/^\/[a-z]+/, admin);
+    const wrapped = express.Router();
+    wrapped.delete('/albums/:id', uma.require('delete'), (_req, res) => {
+      res.end('deleted');
+    });
+    app.use('/:tenant', (req, res, next) => wrapped(req, res, next));
+    const registrar = uma.declareRoutes(app);
+    expect((await registrar.sync()).state).toBe('registered');
+    expect(held().map((r) => r.name)).toEqual(['/albums/:id']);
+    for (const path of ['/photos/1', '/photos/1', '/acme/albums/1']) {
+      const res = await request(app).delete(path);
+      expect(res.status).toBe(500);
+      expect(res.headers['www-authenticate']).toBeUndefined();
+      expect(res.body).toEqual({ error: 'server_error', error_description: 'the server could not process the request' });
+    }
+    expect(errors.filter((m) => /no declared path template/.test(m))).toHaveLength(2);
+    expect((await request(app).get('/albums/1')).status).toBe(401);
+  });
 });
 
 describe('run-time registration under concurrency', () => {

@@ -230,6 +230,7 @@ describe.each(EXPRESS_VERSIONS)('assertRouteScopes (%s)', (_name, express) => {
     router.get('/list', requireScopes('read:lists'), ok);
     app.use('/:tenant', router);
     app.use(/^\/v\d+/, express.Router().get('/x', requireScopes({ resource: 'x' }), ok));
+    app.get('/orders', requireScopes('read:orders'), ok);
     expect(() => assertRouteScopes(app)).not.toThrow();
   });
   it('lists every route it cannot enforce: RegExp mounts and paths, a template without a static segment, a route before the middleware', () => {
@@ -254,6 +255,23 @@ describe.each(EXPRESS_VERSIONS)('assertRouteScopes (%s)', (_name, express) => {
     expect(message).toContain('/orders/:id: requireScopes() has no string path template');
     expect(message).toContain('GET /^\\/reports$/: requireScopes() has no string path template');
     expect(message).toMatch(/GET \/:id: its path template has no static segment/);
+  });
+  it('checks apps mounted with app.use when given, under their mount path and the parent app\'s middleware', () => {
+    const app = express();
+    app.use(kitWithLog().kit);
+    const sub = express();
+    sub.get('/orders/:id', requireScopes(), ok);
+    sub.get(/^\/bad$/, requireScopes(), ok);
+    app.use('/shop', sub);
+    expect(() => assertRouteScopes(app)).not.toThrow(); // Express hides the sub-app from its parent
+    expect(() => assertRouteScopes(app, sub)).toThrow(/^1 route\(s\)[\s\S]*GET \/shop\/\^\\\/bad\$\/: requireScopes\(\) has no string path template/);
+  });
+  it('the kit middleware as a handler of the route itself covers the handlers after it', () => {
+    const app = express();
+    const kit = kitWithLog().kit;
+    app.post('/albums', kit, requireScopes('albums:create'), ok);
+    app.get('/albums', requireScopes('albums:read'), kit, ok);
+    expect(() => assertRouteScopes(app)).toThrow(/^1 route\(s\)[\s\S]*GET \/albums: requireScopes\(\) needs/);
   });
   it('a kit middleware mounted on another path does not cover a route', () => {
     const app = express();
