@@ -1,9 +1,8 @@
 /** Per-route step-up requirements (RFC 9470): `requireAuthentication({ acrValues, maxAgeSeconds })`. */
 import type { Request, Response, NextFunction, RequestHandler } from 'express';
-import { ConfigurationError } from '../errors.js';
 import { assertAuthenticationRequirement, checkAuthentication, type AuthenticationRequirement } from '../step-up.js';
 import { STATE, type KitState } from './request-context.js';
-import { respondWithError } from './respond.js';
+import { respondUnconfigured, respondWithError } from './respond.js';
 
 /**
  * Require an authentication context class and/or a recent authentication on a route. Needs the app-wide
@@ -11,9 +10,10 @@ import { respondWithError } from './respond.js';
  */
 export function requireAuthentication(requirement: AuthenticationRequirement): RequestHandler {
   const req_ = assertAuthenticationRequirement(requirement);
+  const once = { done: false };
   return function requireAuthenticationHandler(req: Request, res: Response, next: NextFunction): void {
     const state = (req as unknown as KitState)[STATE];
-    if (!state?.server) return next(new ConfigurationError('requireAuthentication() needs app.use(oauthResourceServer(...)) before the route', 'ERR_NOT_AUTHENTICATED'));
+    if (!state?.server) return respondUnconfigured(undefined, 'requireAuthentication() ran without app.use(oauthResourceServer(...)) before it', res, next, once);
     const { server, auth } = state;
     if (!auth) return respondWithError(server, server.missingCredentials(), res, next);
     try {

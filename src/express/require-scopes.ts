@@ -7,7 +7,7 @@ import { ConfigurationError, InsufficientScopeError } from '../errors.js';
 import { challengeScopes, requirement, type RouteScopes, type ScopeRequirement } from '../scopes/requirement.js';
 import { STATE, type KitState, type RequestState } from './request-context.js';
 import type { ResourceServer } from '../resource-server.js';
-import { respondWithError } from './respond.js';
+import { respondUnconfigured, respondWithError } from './respond.js';
 import { requestTemplates, ROUTE_SCOPES } from './route-scan.js';
 
 /** A scope declaration on a route. */
@@ -95,20 +95,6 @@ function describeRoute(route: unknown): string {
   return Array.isArray(p) ? p.map(String).join(', ') : p === undefined ? '(middleware)' : String(p);
 }
 
-/** Without the app-wide middleware there is no configured answer: the kit's default one, and one warning. */
-function answerUnguarded(res: Response, warned: { done: boolean }): void {
-  if (!warned.done) {
-    warned.done = true;
-    process.emitWarning('requireScopes() ran without app.use(oauthResourceServer(...)) before it: every request is answered 500', { code: 'OAUTH_RS_NOT_AUTHENTICATED' });
-  }
-  const body = JSON.stringify({ error: 'server_error', error_description: 'the server could not process the request' });
-  res.statusCode = 500;
-  res.setHeader('content-type', 'application/json');
-  res.setHeader('cache-control', 'no-store');
-  res.setHeader('content-length', String(Buffer.byteLength(body)));
-  res.end(body);
-}
-
 /**
  * Require scopes on a route. Needs the app-wide {@link oauthResourceServer} middleware before it.
  *
@@ -125,9 +111,7 @@ export function requireScopes(...scopes: Array<string | ScopeDeclaration>): Scop
   const handler = function requireScopesHandler(req: Request, res: Response, next: NextFunction): void {
     const state = (req as unknown as KitState)[STATE];
     if (!state?.server) {
-      // Express's own error page would show a stack trace and file paths: the kit answers itself.
-      if (res.headersSent) return next(new ConfigurationError('requireScopes() needs app.use(oauthResourceServer(...)) before the route', 'ERR_NOT_AUTHENTICATED'));
-      return answerUnguarded(res, warned);
+      return respondUnconfigured(undefined, 'requireScopes() ran without app.use(oauthResourceServer(...)) before it', res, next, warned);
     }
     const { server, auth } = state;
     if (!auth) return respondWithError(server, server.missingCredentials(), res, next);

@@ -1,6 +1,6 @@
 /** Writing the kit's answers in Express (4 and 5): node's own response API, so both versions behave alike. */
 import type { Response, NextFunction } from 'express';
-import { ResourceServerError } from '../errors.js';
+import { ConfigurationError, ResourceServerError } from '../errors.js';
 import type { ResourceServer } from '../resource-server.js';
 import { STATE, type KitState } from './request-context.js';
 
@@ -38,4 +38,27 @@ export function respondWithError(server: ResourceServer, error: unknown, res: Re
     res.setHeader('content-length', String(Buffer.byteLength(answer.body)));
     res.end(answer.body);
   }
+}
+
+/**
+ * Answer a route handler that runs without what it needs (`requireScopes()` with no app-wide middleware before
+ * it): never Express's error page, which shows a stack trace and file paths. With a resource server, its
+ * configured answer (a 500 `server_error`, or `next(err)` with `errorResponse: 'next'`) and one log line per
+ * handler; without one, the kit's default JSON 500 and one process warning per handler.
+ */
+export function respondUnconfigured(server: ResourceServer | undefined, message: string, res: Response, next: NextFunction, once: { done: boolean }): void {
+  const first = !once.done;
+  once.done = true;
+  if (server) {
+    if (first) server.options.logger.error(message);
+    return respondWithError(server, new ConfigurationError(message, 'ERR_NOT_AUTHENTICATED'), res, next, { logged: true });
+  }
+  if (first) process.emitWarning(`${message}: every request is answered 500`, { code: 'OAUTH_RS_NOT_AUTHENTICATED' });
+  if (res.headersSent) return next(new ConfigurationError(message, 'ERR_NOT_AUTHENTICATED'));
+  const body = JSON.stringify({ error: 'server_error', error_description: 'the server could not process the request' });
+  res.statusCode = 500;
+  res.setHeader('content-type', 'application/json');
+  res.setHeader('cache-control', 'no-store');
+  res.setHeader('content-length', String(Buffer.byteLength(body)));
+  res.end(body);
 }

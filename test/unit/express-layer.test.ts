@@ -13,6 +13,8 @@ import { randomBytes } from 'node:crypto';
 import {
   oauthResourceServer,
   requireScopes,
+  requireAuthentication,
+  requireDpop,
   getAuth,
   parseChallenges,
   ResourceServerError,
@@ -415,6 +417,42 @@ describe.each(EXPRESS_VERSIONS)('express layer (%s)', (_name, express) => {
     } finally {
       emitted.mockRestore();
     }
+  });
+
+  it.each([
+    ['requireAuthentication', () => requireAuthentication({ acrValues: ['mfa'] })],
+    ['requireDpop', () => requireDpop()],
+  ])('%s without the app-wide middleware is answered by the kit (500 JSON, no stack), never passed to Express', async (_n, make) => {
+    let seen: unknown;
+    const emitted = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    const app = express();
+    app.get('/x', make(), ok);
+    app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+      seen = err;
+      res.status(500).json({ wired: 'wrong' });
+    });
+    try {
+      const res = await request(app).get('/x');
+      expect(res.status).toBe(500);
+      expect(res.body).toEqual({ error: 'server_error', error_description: 'the server could not process the request' });
+      expect(seen).toBeUndefined();
+      expect(emitted).toHaveBeenCalledTimes(1);
+    } finally {
+      emitted.mockRestore();
+    }
+  });
+
+  it('requireDpop on an app without dpop answers in the configured format (RFC 9457) and logs once', async () => {
+    const errors: string[] = [];
+    const app = express();
+    app.use(kit({ errorResponse: 'problem', logger: { warn: () => undefined, error: (m: string) => errors.push(m) } }));
+    app.get('/x', requireDpop(), ok);
+    for (let i = 0; i < 2; i++) {
+      const res = await request(app).get('/x').set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`);
+      expect(res.status).toBe(500);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    }
+    expect(errors.filter((m) => /requireDpop/.test(m))).toHaveLength(1);
   });
 
   it('getAuth(req) returns the validated context', async () => {
