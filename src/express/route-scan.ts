@@ -283,29 +283,38 @@ export function requestTemplates(
   symbol: symbol,
   alsoApp?: object,
 ): RequestTemplates {
-  const apps = [req.app, alsoApp].filter((a, i, all): a is object => a !== undefined && all.indexOf(a) === i);
-  const method = req.method.toUpperCase();
   const route = req.route && typeof req.route === 'object' ? req.route : undefined;
   const path = `${req.baseUrl}${req.path}`.replace(/\/+$/, '') || '/';
-  const lookup = (rescan: boolean, now: boolean) => {
-    const rows = apps.flatMap((app) =>
-      (tableOf(app, symbol, rescan, now).get(declared) ?? []).filter(
-        (r) => r.route === route && (r.methods.length === 0 || r.methods.includes(method) || (method === 'HEAD' && r.methods.includes('GET'))),
-      ),
-    );
-    const templates = [...new Set(rows.filter((r) => r.template !== undefined && (r.pattern === undefined || r.pattern.test(path))).map((r) => r.template!))];
-    return { templates, display: rows[0]?.display };
+  const method = req.method.toUpperCase();
+  // Per request: a couple of rows, a pattern test each, one small array (this runs on every derived-scope request).
+  const found: RequestTemplates = { templates: [], display: undefined };
+  const collect = (rescan: boolean, now: boolean) => {
+    if (req.app) collectFrom(tableOf(req.app, symbol, rescan, now), declared, route, method, path, found);
+    if (alsoApp && alsoApp !== req.app) collectFrom(tableOf(alsoApp, symbol, rescan, now), declared, route, method, path, found);
   };
-  let found = lookup(false, false);
+  collect(false, false);
   if (!found.templates.length) {
     // Routes and mounts added after the scan: scan again, at once the first time a place misses, then at most
     // once a second (a client that keeps missing cannot make every request rescan).
     const key = route ?? declared;
     const first = typeof key === 'object' && key !== null && !rescannedFor.has(key);
     if (first) rescannedFor.add(key);
-    found = lookup(true, first);
+    found.display = undefined;
+    collect(true, first);
   }
   return found;
+}
+
+function collectFrom(table: Map<unknown, TemplateRow[]>, declared: unknown, route: object | undefined, method: string, path: string, out: RequestTemplates): void {
+  const rows = table.get(declared);
+  if (!rows) return;
+  for (const r of rows) {
+    if (r.route !== route) continue;
+    if (r.methods.length && !r.methods.includes(method) && !(method === 'HEAD' && r.methods.includes('GET'))) continue;
+    out.display ??= r.display;
+    if (r.template === undefined || (r.pattern !== undefined && !r.pattern.test(path))) continue;
+    if (!out.templates.includes(r.template)) out.templates.push(r.template);
+  }
 }
 
 const rescannedFor = new WeakSet<object>();
