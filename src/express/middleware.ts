@@ -11,7 +11,7 @@ import { respondWithError } from './respond.js';
 
 /** The middleware, with the core resource server it wraps. */
 export interface ResourceServerMiddleware extends RequestHandler {
-  /** The framework-agnostic resource server (options, verifier, answers). */
+  /** The framework-agnostic resource server (options, verifier, answers, `forgetIssuer`). */
   readonly resourceServer: ResourceServer;
 }
 
