@@ -80,8 +80,22 @@ export interface IntrospectionOptions {
 export interface ResourceServerOptions {
   /** Trusted issuer(s). */
   issuer?: string | TrustedIssuer | ReadonlyArray<string | TrustedIssuer>;
-  /** Dynamic trust: map an `iss` to its settings, or undefined to refuse it. Results are remembered. */
+  /**
+   * Dynamic trust: map an `iss` to its settings, or undefined to refuse it. An answer that trusts the issuer
+   * is remembered for `resolveIssuerTtlSeconds`; a refusal is not remembered (a tenant added to the resolver is
+   * trusted at its next token). A resolver that throws, or does not answer within `http.timeoutMs`, makes the
+   * request fail with 503 and never prolongs an earlier answer. Concurrent requests for one `iss` share one call.
+   */
   resolveIssuer?: (iss: string) => TrustedIssuer | string | undefined | Promise<TrustedIssuer | string | undefined>;
+  /**
+   * How long an answer of `resolveIssuer` that trusts an issuer is remembered, in seconds. Past it, the next
+   * token of that issuer asks the resolver again, and verified tokens of it in the cache are accepted again only
+   * once the resolver has vouched anew: an issuer the resolver stops returning is refused (401) at most this
+   * long after (plus one request in flight). `ResourceServer.forgetIssuer()` withdraws trust at once. 0 asks
+   * for every token. Default 300 (the default `cache.maxTtlSeconds`: the longest anything else is believed
+   * without asking again).
+   */
+  resolveIssuerTtlSeconds?: number;
   /** This resource server's identifier(s) (RFC 8707); a token's `aud` must contain one of them. */
   resource?: string | readonly string[];
   /**
@@ -190,6 +204,7 @@ export const DEFAULTS = Object.freeze({
   cacheMaxTtlSeconds: 300,
   jwksCooldownSeconds: 30,
   jwksMaxAgeSeconds: 600,
+  resolveIssuerTtlSeconds: 300,
   httpTimeoutMs: 5000,
   httpMaxResponseBytes: 1024 * 1024,
   requireAccessTokenType: true,
@@ -230,6 +245,7 @@ export interface ResolvedIntrospection {
 export interface ResolvedOptions {
   issuers: ResolvedIssuer[];
   resolveIssuer: ResourceServerOptions['resolveIssuer'];
+  resolveIssuerTtlMs: number;
   resources: readonly string[];
   publicBaseUrl: string | undefined;
   audienceMatching: 'exact' | 'path';

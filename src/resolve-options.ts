@@ -3,6 +3,7 @@
  * configuration mistake throws a ConfigurationError with a clear message when the resource server is
  * created, not at the first request.
  */
+import { timingSafeEqual } from 'node:crypto';
 import { ConfigurationError } from './errors.js';
 import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, isJwsAlgorithm } from './token/jws.js';
 import type { MetadataOptions } from './metadata.js';
@@ -89,6 +90,53 @@ export function resolveIssuerEntry(entry: string | TrustedIssuer): ResolvedIssue
   };
 }
 
+/**
+ * Whether two resolved issuers have the same settings: a resolver that answers again as before keeps the
+ * issuer's keys, discovery and cached verdicts. Compared by value; private keys by identity (a resolver that
+ * builds a new key object on every call gets a fresh issuer state each time, which is correct, only slower).
+ */
+export function sameIssuerSettings(a: ResolvedIssuer, b: ResolvedIssuer): boolean {
+  return (
+    a.issuer === b.issuer &&
+    a.jwksUri === b.jwksUri &&
+    a.requireAccessTokenType === b.requireAccessTokenType &&
+    a.validation === b.validation &&
+    JSON.stringify(a.jwks) === JSON.stringify(b.jwks) &&
+    a.algorithms.size === b.algorithms.size &&
+    [...a.algorithms].every((alg) => b.algorithms.has(alg)) &&
+    sameBytes(a.secret, b.secret) &&
+    (a.introspection === b.introspection || (!!a.introspection && !!b.introspection && sameIntrospection(a.introspection, b.introspection)))
+  );
+}
+
+function sameIntrospection(a: ResolvedIntrospection, b: ResolvedIntrospection): boolean {
+  const ak = a.privateKey && 'key' in a.privateKey ? a.privateKey : { key: a.privateKey, kid: undefined };
+  const bk = b.privateKey && 'key' in b.privateKey ? b.privateKey : { key: b.privateKey, kid: undefined };
+  return (
+    a.clientId === b.clientId &&
+    sameBytes(a.clientSecret, b.clientSecret) &&
+    a.clientAuthMethod === b.clientAuthMethod &&
+    ak.key === bk.key &&
+    ak.kid === bk.kid &&
+    sameBytes(a.tls?.cert, b.tls?.cert) &&
+    sameBytes(a.tls?.key, b.tls?.key) &&
+    a.endpoint === b.endpoint &&
+    a.jwtResponseAlg === b.jwtResponseAlg &&
+    a.acceptMissingAudience === b.acceptMissingAudience &&
+    a.cacheTtlSeconds === b.cacheTtlSeconds &&
+    a.negativeCacheSeconds === b.negativeCacheSeconds &&
+    a.serveStaleSeconds === b.serveStaleSeconds
+  );
+}
+
+/** Secrets and key material compared in constant time (both absent counts as the same). */
+function sameBytes(a: string | Uint8Array | undefined, b: string | Uint8Array | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  const x = typeof a === 'string' ? Buffer.from(a) : a;
+  const y = typeof b === 'string' ? Buffer.from(b) : b;
+  return x.byteLength === y.byteLength && timingSafeEqual(x, y);
+}
+
 function resolveIntrospection(i: IntrospectionOptions, issuer: string): ResolvedIntrospection {
   if (!i || typeof i !== 'object' || typeof i.clientId !== 'string' || !i.clientId) fail(`introspection of ${issuer} needs a clientId`);
   const method = i.clientAuthMethod ?? DEFAULTS.introspectionClientAuthMethod;
@@ -162,6 +210,7 @@ export function resolveOptions(options: ResourceServerOptions): ResolvedOptions 
   return {
     issuers,
     resolveIssuer: options.resolveIssuer,
+    resolveIssuerTtlMs: positive(options.resolveIssuerTtlSeconds ?? DEFAULTS.resolveIssuerTtlSeconds, 'resolveIssuerTtlSeconds', true) * 1000,
     resources,
     publicBaseUrl,
     audienceMatching,

@@ -73,6 +73,25 @@ export class ResourceServer {
     return this.verifier.warmUp();
   }
 
+  /**
+   * Stop trusting an issuer that `resolveIssuer` vouched for, at once (a tenant removed; without this, within
+   * `resolveIssuerTtlSeconds`). Its tokens are refused from now on, verified tokens in the cache and requests
+   * under way included, and its keys, discovery state and introspection client are dropped; the next token of
+   * that issuer asks the resolver again, so remove the tenant there first. Only this process forgets: with
+   * several replicas, call it on each. A configured (`issuer`) issuer is never forgotten.
+   *
+   * @returns true when the issuer was trusted through the resolver (or a resolver call for it was awaited).
+   * @example
+   * ```ts
+   * const rs = oauthResourceServer({ resolveIssuer: tenants.lookup, resource: 'https://api.example.com' });
+   * tenants.remove(iss);
+   * rs.resourceServer.forgetIssuer(iss);
+   * ```
+   */
+  forgetIssuer(iss: string): boolean {
+    return this.verifier.forgetIssuer(iss);
+  }
+
   /** This resource's identifiers when served under `mountPath` (derived ones come from `publicBaseUrl`). */
   identity(mountPath = ''): ResourceIdentity {
     let id = this.#identities.get(mountPath);

@@ -12,7 +12,7 @@ import { KIT_MIDDLEWARE } from './route-scan.js';
 
 /** The middleware, with the core resource server it wraps. */
 export interface ResourceServerMiddleware extends RequestHandler {
-  /** The framework-agnostic resource server (options, verifier, answers). */
+  /** The framework-agnostic resource server (options, verifier, answers, `forgetIssuer`). */
   readonly resourceServer: ResourceServer;
 }
 

@@ -5,13 +5,17 @@
  * token (never the token itself) until the earlier of the token's `exp` and `cache.maxTtlSeconds`;
  * every hit re-checks `exp` against the clock. The audience and the route's scopes are checked on
  * every request by the caller, outside the cache.
+ *
+ * Trust given by `resolveIssuer` is remembered for `resolveIssuerTtlSeconds`, then asked again; a cached verdict
+ * is believed only while the trust it was made under holds (one number compared on a hit), so an issuer the
+ * resolver stops returning, or that is forgotten, stops being accepted with its cached tokens too.
  */
 import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { AuthorizationServerUnavailableError, ConfigurationError, InvalidTokenError, ResourceServerError, type InvalidTokenCode } from '../errors.js';
 import type { AccessTokenClaims, AuthContext } from '../auth-context.js';
-import type { ResolvedIssuer, ResolvedOptions } from '../options.js';
-import { resolveIssuerEntry } from '../resolve-options.js';
+import type { ResolvedIssuer, ResolvedOptions, TrustedIssuer } from '../options.js';
+import { resolveIssuerEntry, sameIssuerSettings } from '../resolve-options.js';
 import { closeImplications, GrantedScopes, scopesFromClaims } from '../scopes/requirement.js';
 import { discoverAuthorizationServer } from '../authz-server/discovery.js';
 import { importSecret, verifySignature, type JwsAlgorithm, type VerificationKey } from './jws.js';
@@ -32,17 +36,35 @@ export interface VerifiedToken {
   readonly audienceRequired: boolean;
 }
 
+/** An issuer's state: its settings, keys (and discovery), introspector, and how long it is trusted. */
 interface IssuerRuntime {
-  config: ResolvedIssuer;
-  keys: RemoteKeySet | StaticKeySet | undefined;
-  secret: VerificationKey | undefined;
-  introspector: Introspector | undefined;
+  readonly config: ResolvedIssuer;
+  readonly keys: RemoteKeySet | StaticKeySet | undefined;
+  readonly secret: VerificationKey | undefined;
+  readonly introspector: Introspector | undefined;
+  /**
+   * Tokens of this issuer, cached verdicts included, are accepted while the clock is before this: Infinity for
+   * a configured issuer; for a resolver's answer, the answer's time plus the TTL (renewed when the resolver
+   * vouches again); 0 once evicted (ask again); {@link WITHDRAWN} once refused by the resolver or forgotten.
+   */
+  trustedUntilMs: number;
+  /** When the resolver first vouched for this state (-Infinity when configured): older shared verdicts are not believed. */
+  readonly trustedSinceMs: number;
 }
 
-/** A cached verdict: a verified token (fresh until `freshUntilMs`), or a remembered refusal. */
+/** `trustedUntilMs` of an issuer whose trust was withdrawn: even requests already under way are refused. */
+const WITHDRAWN = -Infinity;
+
+/** A cached verdict: a verified token (fresh until `freshUntilMs`, while `trust` holds), or a remembered refusal. */
 type CacheEntry =
-  | { readonly verified: VerifiedToken; readonly freshUntilMs: number; readonly size: number }
+  | { readonly verified: VerifiedToken; readonly freshUntilMs: number; readonly trust: IssuerRuntime; readonly size: number }
   | { readonly refusal: InvalidTokenError; readonly untilMs: number; readonly size: number };
+
+/** A call of `resolveIssuer` in progress, shared by the requests for its issuer; `withdrawn` if forgotten meanwhile. */
+interface Resolution {
+  readonly asked: { withdrawn: boolean };
+  readonly answer: Promise<IssuerRuntime>;
+}
 
 const MAX_DYNAMIC_ISSUERS = 100;
 /**
@@ -59,16 +81,29 @@ export class TokenVerifier {
   readonly #cache: LRUCache<string, CacheEntry> | undefined;
   readonly #implications: Map<string, readonly string[]>;
   /** Introspections in flight, by token hash: N concurrent requests with one token cause one AS call. */
-  readonly #inflight = new Map<string, Promise<VerifiedToken>>();
+  readonly #inflight = new Map<string, { readonly runtime: IssuerRuntime; readonly verdict: Promise<VerifiedToken> }>();
+  /** Calls of `resolveIssuer` in flight, by issuer (bounded in time by the resolver deadline). */
+  readonly #resolving = new Map<string, Resolution>();
+  /** Whether the last call of `resolveIssuer` failed: an outage is logged when it begins and ends, not per request. */
+  #resolverFailing = false;
   /** The issuer that introspects tokens that are not JWTs of a JWT-trusted issuer (the first configured with introspection). */
   readonly #opaque: IssuerRuntime | undefined;
 
   constructor(options: ResolvedOptions) {
     this.#o = options;
     this.#implications = closeImplications(options.implications);
-    for (const config of options.issuers) this.#issuers.set(config.issuer, this.#runtime(config));
+    for (const config of options.issuers) this.#issuers.set(config.issuer, this.#runtime(config, Infinity, -Infinity));
     this.#opaque = [...this.#issuers.values()].find((r) => r.introspector && r.config.validation !== 'jwt');
-    if (options.resolveIssuer) this.#dynamic = new LRUCache({ max: MAX_DYNAMIC_ISSUERS });
+    if (options.resolveIssuer) {
+      this.#dynamic = new LRUCache<string, IssuerRuntime>({
+        max: MAX_DYNAMIC_ISSUERS,
+        // An issuer pushed out by others is asked about again, with its cached verdicts: so that forgetIssuer(),
+        // which no longer finds it here, cannot leave verdicts behind that are still believed.
+        dispose: (r, _iss, reason) => {
+          if (reason === 'evict') r.trustedUntilMs = Math.min(r.trustedUntilMs, 0);
+        },
+      });
+    }
     if (options.cache) {
       this.#cache = new LRUCache<string, CacheEntry>({
         max: options.cache.maxEntries,
@@ -100,6 +135,8 @@ export class TokenVerifier {
         const now = Date.now();
         if ('refusal' in hit) {
           if (now < hit.untilMs) throw new InvalidTokenError(hit.refusal.code as InvalidTokenCode, hit.refusal.message);
+        } else if (!(now < hit.trust.trustedUntilMs)) {
+          // The resolver's answer this verdict rests on has lapsed or was withdrawn: ask it again, verify anew.
         } else if (now < hit.freshUntilMs) return hit.verified;
         else if (now >= hit.verified.expiresAtMs) {
           cache.delete(key);
@@ -125,7 +162,8 @@ export class TokenVerifier {
       throw err;
     }
     const iss = jws.payload.iss;
-    const runtime = typeof iss === 'string' ? (this.#issuers.get(iss) ?? this.#dynamic?.get(iss)) : undefined;
+    const known = typeof iss === 'string' ? (this.#issuers.get(iss) ?? this.#dynamic?.get(iss)) : undefined;
+    const runtime = known && Date.now() < known.trustedUntilMs ? known : undefined;
     if (runtime) {
       if (runtime.config.validation === 'introspection') return this.#introspect(runtime, token, key, stale);
       return this.#verifyWith(runtime, jws, key);
@@ -136,18 +174,24 @@ export class TokenVerifier {
       return this.#resolve(iss).then((r) => (r.config.validation === 'introspection' ? this.#introspect(r, token, key, stale) : this.#verifyWith(r, decoded, key)));
     }
     if (this.#opaque) return this.#introspect(this.#opaque, token, key, stale);
-    throw new InvalidTokenError('ERR_TOKEN_ISSUER', typeof iss === 'string' ? 'the access token issuer is not trusted' : 'the access token has no issuer');
+    throw typeof iss === 'string' ? notTrusted() : new InvalidTokenError('ERR_TOKEN_ISSUER', 'the access token has no issuer');
   }
 
   /** Introspect once per token however many requests carry it at the same time, then cache the verdict. */
   #introspect(runtime: IssuerRuntime, token: string, key: string | undefined, stale: VerifiedToken | undefined): Promise<VerifiedToken> {
-    if (!runtime.introspector) return Promise.reject(new InvalidTokenError('ERR_TOKEN_ISSUER', 'the access token issuer is not trusted'));
+    if (!runtime.introspector) return Promise.reject(notTrusted());
     const flightKey = key ?? hash('sha256', token, 'base64url');
     const inflight = this.#inflight.get(flightKey);
-    if (inflight) return inflight;
-    const p = this.#introspectOnce(runtime, runtime.introspector, token, flightKey, stale).finally(() => this.#inflight.delete(flightKey));
-    this.#inflight.set(flightKey, p);
-    return p;
+    // Joined only under the same trust: an introspection begun before its issuer was forgotten ends refused.
+    if (inflight?.runtime === runtime) return inflight.verdict;
+    const flight = {
+      runtime,
+      verdict: this.#introspectOnce(runtime, runtime.introspector, token, flightKey, stale).finally(() => {
+        if (this.#inflight.get(flightKey) === flight) this.#inflight.delete(flightKey);
+      }),
+    };
+    this.#inflight.set(flightKey, flight);
+    return flight.verdict;
   }
 
   async #introspectOnce(runtime: IssuerRuntime, introspector: Introspector, token: string, key: string, stale: VerifiedToken | undefined): Promise<VerifiedToken> {
@@ -205,7 +249,7 @@ export class TokenVerifier {
       } catch (err) {
         throw err instanceof InvalidTokenError ? refuse(err) : err;
       }
-      share({ answer, freshUntilMs }, freshUntilMs - now);
+      share({ answer, freshUntilMs, atMs: now }, freshUntilMs - now);
       return verified;
     } finally {
       // The verdict (if any) was written first: a replica that sees the claim gone finds it, or asks itself.
@@ -219,12 +263,17 @@ export class TokenVerifier {
     const shared = raw === undefined ? undefined : parseSharedVerdict(raw);
     // A shared refusal is remembered here only for what is left of its life, not a fresh window.
     if (shared && 'refusal' in shared && shared.untilMs > Date.now()) throw this.#refuse(key, new InvalidTokenError('ERR_TOKEN_INACTIVE', shared.refusal), shared.untilMs - Date.now());
-    if (shared && 'answer' in shared && Date.now() < shared.freshUntilMs) return this.#accept(runtime, shared.answer, key, shared.freshUntilMs);
+    // An active answer obtained before this replica last began to trust the issuer (it was forgotten, or its
+    // settings changed, since) is not believed: the AS is asked again.
+    if (shared && 'answer' in shared && Date.now() < shared.freshUntilMs && shared.atMs >= runtime.trustedSinceMs) {
+      return this.#accept(runtime, shared.answer, key, shared.freshUntilMs);
+    }
     return undefined;
   }
 
   /** Check an introspection answer, build the verified token, and cache it until `freshUntilMs`. */
   #accept(runtime: IssuerRuntime, answer: Record<string, unknown>, key: string, freshUntilMs: number): VerifiedToken {
+    if (runtime.trustedUntilMs === WITHDRAWN) throw notTrusted(); // forgotten while the AS was asked
     const settings = runtime.config.introspection!;
     const tol = this.#o.clockToleranceSeconds;
     const { claims, exp } = checkIntrospection(answer, runtime.config.issuer, tol, Date.now() / 1000);
@@ -236,7 +285,7 @@ export class TokenVerifier {
     const now = Date.now();
     if (this.#cache && freshUntilMs > now) {
       const keep = Math.min(verified.expiresAtMs - now, freshUntilMs - now + settings.serveStaleSeconds * 1000);
-      this.#cache.set(key, { verified, freshUntilMs, size: ENTRY_OVERHEAD + JSON.stringify(answer).length * 2 }, { ttl: keep });
+      this.#cache.set(key, { verified, freshUntilMs, trust: runtime, size: ENTRY_OVERHEAD + JSON.stringify(answer).length * 2 }, { ttl: keep });
     }
     return verified;
   }
@@ -252,30 +301,91 @@ export class TokenVerifier {
     this.#cache?.clear();
   }
 
-  async #resolve(iss: string): Promise<IssuerRuntime> {
+  /**
+   * Withdraw the trust `resolveIssuer` gave `iss`, at once: its tokens are refused from now on (cached verdicts,
+   * requests under way and an answer of the resolver still awaited included) until the resolver vouches for it
+   * again, which the next token of that issuer asks. Its keys, discovery state and introspection client are
+   * dropped. True when there was something to forget; a configured issuer is never forgotten (false).
+   */
+  forgetIssuer(iss: string): boolean {
+    const pending = this.#resolving.get(iss);
+    if (pending) {
+      pending.asked.withdrawn = true;
+      this.#resolving.delete(iss);
+    }
+    return this.#withdraw(iss) || pending !== undefined;
+  }
+
+  /** Drop what the resolver said of `iss` (its state goes with it); true when it had said something. */
+  #withdraw(iss: string): boolean {
+    const known = this.#dynamic?.peek(iss);
+    if (!known) return false;
+    known.trustedUntilMs = WITHDRAWN;
+    this.#dynamic!.delete(iss);
+    return true;
+  }
+
+  /** The resolver's answer for `iss`, asked once however many requests need it at the same time. */
+  #resolve(iss: string): Promise<IssuerRuntime> {
+    let pending = this.#resolving.get(iss);
+    if (!pending) {
+      const asked = { withdrawn: false };
+      const answer = this.#ask(iss, asked).finally(() => {
+        if (this.#resolving.get(iss)?.asked === asked) this.#resolving.delete(iss);
+      });
+      pending = { asked, answer };
+      this.#resolving.set(iss, pending);
+    }
+    return pending.answer;
+  }
+
+  async #ask(iss: string, asked: { withdrawn: boolean }): Promise<IssuerRuntime> {
     let entry;
     try {
-      entry = await this.#o.resolveIssuer!(iss);
+      // Bounded: the shared call must not hold every request of this issuer forever.
+      entry = await withDeadline(this.#o.resolveIssuer!(iss), this.#o.httpTimeoutMs);
     } catch (err) {
-      this.#o.logger.error('resolveIssuer threw', { reason: err instanceof Error ? err.message : String(err) });
+      // Fail closed: an earlier answer is never prolonged because the resolver cannot answer now.
+      if (!this.#resolverFailing) this.#o.logger.error('resolveIssuer threw or did not answer in time: tokens it must vouch for are answered 503', { reason: err instanceof Error ? err.message : String(err) });
+      this.#resolverFailing = true;
       throw new AuthorizationServerUnavailableError('the issuer could not be resolved');
     }
-    if (entry === undefined) throw new InvalidTokenError('ERR_TOKEN_ISSUER', 'the access token issuer is not trusted');
-    let config: ResolvedIssuer;
-    try {
-      config = resolveIssuerEntry(entry);
-    } catch (err) {
-      this.#o.logger.error('resolveIssuer returned an invalid issuer', { reason: err instanceof Error ? err.message : String(err) });
-      throw new InvalidTokenError('ERR_TOKEN_ISSUER', 'the access token issuer is not trusted');
+    if (this.#resolverFailing) this.#o.logger.warn('resolveIssuer answers again');
+    this.#resolverFailing = false;
+    if (asked.withdrawn) throw notTrusted(); // forgotten while the resolver was answering
+    const r = entry === undefined ? undefined : this.#vouched(iss, entry);
+    if (!r) {
+      if (this.#withdraw(iss)) this.#o.logger.warn('resolveIssuer no longer trusts an issuer: its tokens are refused', { issuer: iss });
+      throw notTrusted();
     }
-    // The resolver must vouch for exactly this issuer (never trust iss A with the settings of issuer B).
-    if (config.issuer !== iss) throw new InvalidTokenError('ERR_TOKEN_ISSUER', 'the access token issuer is not trusted');
-    const r = this.#dynamic!.get(iss) ?? this.#runtime(config);
+    r.trustedUntilMs = Date.now() + this.#o.resolveIssuerTtlMs;
     this.#dynamic!.set(iss, r);
     return r;
   }
 
-  #runtime(config: ResolvedIssuer): IssuerRuntime {
+  /**
+   * The state for the resolver's entry: the remembered one while the settings are unchanged (its keys stay);
+   * undefined when the entry is unusable or vouches for another issuer.
+   */
+  #vouched(iss: string, entry: string | TrustedIssuer): IssuerRuntime | undefined {
+    const known = this.#dynamic!.peek(iss);
+    try {
+      const config = resolveIssuerEntry(entry);
+      // The resolver must vouch for exactly this issuer (never trust iss A with the settings of issuer B).
+      if (config.issuer !== iss) return undefined;
+      if (known && sameIssuerSettings(known.config, config)) return known;
+      const now = Date.now();
+      const fresh = this.#runtime(config, now, now);
+      // New settings: the old state's cached verdicts are checked again under them (requests under way finish).
+      if (known) known.trustedUntilMs = Math.min(known.trustedUntilMs, 0);
+      return fresh;
+    } catch (err) {
+      this.#o.logger.error('resolveIssuer returned an invalid issuer', { reason: err instanceof Error ? err.message : String(err) });
+      return undefined;
+    }
+  }
+
+  #runtime(config: ResolvedIssuer, trustedUntilMs: number, trustedSinceMs: number): IssuerRuntime {
     const o = this.#o;
     let jwksUri: Promise<string> | undefined;
     const uri = (): string | Promise<string> => {
@@ -306,6 +416,8 @@ export class TokenVerifier {
           ? staticKeys(config)
           : new RemoteKeySet(uri, { cooldownMs: o.jwksCooldownMs, maxAgeMs: o.jwksMaxAgeMs, timeoutMs: o.httpTimeoutMs, maxBytes: o.httpMaxResponseBytes, logger: o.logger }),
       secret: config.secret !== undefined ? importSecret(config.secret) : undefined,
+      trustedUntilMs,
+      trustedSinceMs,
     };
   }
 
@@ -326,6 +438,7 @@ export class TokenVerifier {
   }
 
   #finish(runtime: IssuerRuntime, jws: DecodedJws, alg: JwsAlgorithm, keys: VerificationKey[], cacheKey: string | undefined): VerifiedToken {
+    if (runtime.trustedUntilMs === WITHDRAWN) throw notTrusted(); // forgotten while the keys were fetched
     if (keys.length === 0) throw new InvalidTokenError('ERR_TOKEN_KEY_NOT_FOUND', 'the access token was signed with an unknown key');
     let ok = false;
     // Several candidates only when the token names no kid; bounded by the size of the key set.
@@ -338,7 +451,7 @@ export class TokenVerifier {
     const verified = this.#build(claims, scopes, 'jwt', (claims.exp + this.#o.clockToleranceSeconds) * 1000, true);
     if (this.#cache && cacheKey) {
       const ttl = Math.min(verified.expiresAtMs - Date.now(), (this.#o.cache as { maxTtlSeconds: number }).maxTtlSeconds * 1000);
-      if (ttl > 0) this.#cache.set(cacheKey, { verified, freshUntilMs: verified.expiresAtMs, size: ENTRY_OVERHEAD + jws.payloadLength * 2 }, { ttl });
+      if (ttl > 0) this.#cache.set(cacheKey, { verified, freshUntilMs: verified.expiresAtMs, trust: runtime, size: ENTRY_OVERHEAD + jws.payloadLength * 2 }, { ttl });
     }
     return verified;
   }
@@ -358,6 +471,19 @@ export class TokenVerifier {
     });
     return Object.freeze({ context, granted, expiresAtMs, audienceRequired });
   }
+}
+
+function notTrusted(): InvalidTokenError {
+  return new InvalidTokenError('ERR_TOKEN_ISSUER', 'the access token issuer is not trusted');
+}
+
+/** `value`, or a rejection when it is a promise that does not settle within `ms`. */
+function withDeadline<T>(value: T | PromiseLike<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    timer.unref(); // a late answer is of no use to anyone: it must not keep the process alive
+    Promise.resolve(value).then(resolve, reject).finally(() => clearTimeout(timer));
+  });
 }
 
 /** Deeper claims than this are refused: no access token needs them, and recursion over them could overflow. */
