@@ -7,8 +7,8 @@ import { Router, type Request, type Response } from 'express';
 import { ConfigurationError } from '../errors.js';
 import { ResourceServer } from '../resource-server.js';
 import { buildMetadata, metadataPath, signMetadata, type ProtectedResourceMetadata } from '../metadata.js';
-import type { ScopeRequirement } from '../scopes/requirement.js';
-import { scanRoutes } from './route-scan.js';
+import type { RouteScopes, ScopeRequirement } from '../scopes/requirement.js';
+import { declarationSites, ROUTE_SCOPES } from './route-scan.js';
 import type { ResourceServerMiddleware } from './middleware.js';
 
 /** Options of {@link protectedResourceMetadata}. */
@@ -44,18 +44,28 @@ export function protectedResourceMetadata(resourceServer: ResourceServer | Resou
   const scopes = (mount: string): string[] => {
     if (!options.app) return [];
     const out = new Set<string>();
-    for (const route of scanRoutes(options.app)) {
-      for (const method of route.methods) {
+    // Every declaration the walk finds: routes (route.all() included), declarations used as middleware, and
+    // routes under mounts that are not templates where the scopes do not depend on the template.
+    for (const site of declarationSites<RouteScopes>(options.app, ROUTE_SCOPES)) {
+      const d = site.declared;
+      if (d.kind === 'static') {
+        for (const s of [...d.requirement.allOf, ...d.requirement.anyOf]) out.add(s);
+        continue;
+      }
+      const methods = site.methods.length ? site.methods : Object.keys(o.methodVerbs);
+      for (const method of methods) {
         let req: ScopeRequirement;
         try {
-          req = route.scopes.kind === 'static' ? route.scopes.requirement : server.derivedRequirement(method, route.path, mount, route.scopes.resource);
+          if (d.resource === undefined && site.template === undefined) throw new ConfigurationError('no template');
+          req = server.derivedRequirement(method, site.template ?? '', mount, d.resource);
         } catch (err) {
           // RFC 9728 §3.2: the document must still be served. A route whose scope cannot be derived (a method
-          // without a scope verb, a path without a static segment) requires no listable scope: skip it, say so once.
-          const key = `${method} ${mount} ${route.path}`;
+          // without a scope verb, a path without a static segment or template) requires no listable scope:
+          // skip it, say so once.
+          const key = `${method} ${mount} ${site.display}`;
           if (!warned.has(key) && warned.size < 1000) {
             warned.add(key);
-            o.logger.warn('a route is left out of the metadata scopes_supported: its scope cannot be derived', { method, route: route.path, reason: err instanceof Error ? err.name : typeof err });
+            o.logger.warn('a route is left out of the metadata scopes_supported: its scope cannot be derived', { method, route: site.display, reason: err instanceof Error ? err.name : typeof err });
           }
           continue;
         }

@@ -4,29 +4,87 @@
  * path-to-regexp 0.1 is kept, which is read back here for the shapes that compiler writes).
  */
 
+/**
+ * One step of Express's dispatch, done with the layer's own matcher: the part of the path the layer matches
+ * (what Express removes from the URL and adds to `req.baseUrl`), or undefined when it does not match. `dot`:
+ * Express 4 also accepts a `.` right after a mount's match.
+ */
+export interface Step {
+  match(path: string): string | undefined;
+  dot: boolean;
+}
+
 /** A template as far as it can be read: undefined where it is not a string template (a regular expression). */
 export interface MountTemplate {
   template: string | undefined;
   /** What was declared, for messages. */
   display: string;
+  /** The layer's own matcher for this element; undefined where Express's layer has none the kit can use. */
+  step?: Step;
 }
 
-interface MountLayer {
+/** @internal The parts of an Express 4 or 5 layer the kit reads. */
+export interface MountLayer {
   rawPath?: unknown;
   regexp?: RegExp & { fast_slash?: boolean };
   keys?: Array<{ name: string | number }>;
+  /** Express 5 (router 2): one matcher per path element. */
+  matchers?: Array<(path: string) => false | { path: string }>;
+  /** Express 5: a `/` mount (every path, nothing removed). */
+  slash?: boolean;
 }
 
-/** The templates a mount layer matches: one, or one per element of an array mount. */
+/** The templates a mount layer matches: one, or one per element of an array mount, each with its step. */
 export function mountTemplates(layer: MountLayer): MountTemplate[] {
   const raw = layer.rawPath;
-  if (typeof raw === 'string') return [fromString(raw)];
-  if (Array.isArray(raw)) return (raw as unknown[]).map((p) => (typeof p === 'string' ? fromString(p) : { template: undefined, display: String(p) }));
-  if (raw instanceof RegExp) return [{ template: undefined, display: String(raw) }];
+  let out: MountTemplate[];
+  if (typeof raw === 'string') out = [fromString(raw)];
+  else if (Array.isArray(raw)) out = (raw as unknown[]).map((p) => (typeof p === 'string' ? fromString(p) : { template: undefined, display: String(p) }));
+  else if (raw instanceof RegExp) out = [{ template: undefined, display: String(raw) }];
+  else if (!layer.regexp) out = [{ template: undefined, display: '(unknown mount)' }];
+  else if (layer.regexp.fast_slash) out = [{ template: '', display: '' }];
+  else out = readExpress4(layer.regexp.source, (layer.keys ?? []).map((k) => String(k.name)));
+  const steps = layerSteps(layer, out.length);
+  return out.map((t, i) => ({ ...t, step: steps[i] }));
+}
+
+/**
+ * The layer's own matchers, one per path element (`count` of them): Express 5 keeps one per element; Express 4
+ * one regular expression whose alternatives are the elements' (when the alternatives cannot be told apart, the
+ * whole expression stands for each element, which can only make more places fit).
+ */
+export function layerSteps(layer: MountLayer, count: number): Array<Step | undefined> {
+  if (Array.isArray(layer.matchers)) {
+    return Array.from({ length: count }, (_, i) => {
+      const m = layer.matchers![i];
+      if (layer.slash) return { match: () => '', dot: false };
+      if (typeof m !== 'function') return undefined;
+      return {
+        match: (p: string) => {
+          try {
+            const r = m(p);
+            return r ? r.path : undefined;
+          } catch {
+            return undefined; // a malformed %-escape: Express answered 400 itself
+          }
+        },
+        dot: false,
+      };
+    });
+  }
   const re = layer.regexp;
-  if (!re) return [{ template: undefined, display: '(unknown mount)' }];
-  if (re.fast_slash) return [{ template: '', display: '' }];
-  return readExpress4(re.source, (layer.keys ?? []).map((k) => String(k.name)));
+  if (!re) return Array.from({ length: count }, () => undefined);
+  if (re.fast_slash) return Array.from({ length: count }, () => ({ match: () => '', dot: true }));
+  const alts = splitTop(re.source);
+  const one = (rx: RegExp): Step => ({ match: (p: string) => rx.exec(p)?.[0], dot: true });
+  if (alts.length !== count) return Array.from({ length: count }, () => one(re));
+  return alts.map((a) => {
+    try {
+      return one(new RegExp(a, re.flags.replace(/[gy]/g, '')));
+    } catch {
+      return one(re);
+    }
+  });
 }
 
 function fromString(p: string): MountTemplate {

@@ -4,11 +4,12 @@
  */
 import type { Request, Response, NextFunction, RequestHandler } from 'express';
 import { ConfigurationError, InsufficientScopeError } from '../errors.js';
+import { isScopeToken } from '../www-authenticate.js';
 import { challengeScopes, requirement, type RouteScopes, type ScopeRequirement } from '../scopes/requirement.js';
 import { STATE, type KitState, type RequestState } from './request-context.js';
 import type { ResourceServer } from '../resource-server.js';
 import { respondUnconfigured, respondWithError } from './respond.js';
-import { requestTemplates, ROUTE_SCOPES } from './route-scan.js';
+import { kitMountTemplate, requestTemplates, ROUTE_SCOPES } from './route-scan.js';
 
 /** A scope declaration on a route. */
 export interface ScopeDeclaration {
@@ -29,26 +30,60 @@ export interface ScopeHandler extends RequestHandler {
   readonly [ROUTE_SCOPES]: RouteScopes;
 }
 
-function declare(args: Array<string | ScopeDeclaration>): RouteScopes {
-  if (args.length === 1 && typeof args[0] === 'object' && args[0] !== null) {
-    const d = args[0];
-    const scopes = d.allOf !== undefined || d.anyOf !== undefined;
-    // An explicitly written empty list would let any valid token through: a mistake, said at declaration.
-    if ((d.allOf !== undefined && !d.allOf.length) || (d.anyOf !== undefined && !d.anyOf.length)) {
-      throw new ConfigurationError('requireScopes: an empty allOf or anyOf lets every token through; list the scopes, or use requireAuthentication()');
-    }
-    if (scopes && d.resource !== undefined) throw new ConfigurationError('requireScopes takes either scopes (allOf, anyOf) or a resource to derive them from, not both');
-    if (scopes) return { kind: 'static', requirement: requirement(d.allOf ?? [], d.anyOf ?? []) };
-    if (d.resource !== undefined && (typeof d.resource !== 'string' || !d.resource)) throw new ConfigurationError('requireScopes: resource must be a non-empty string');
-    return { kind: 'derived', resource: d.resource };
-  }
+const DECLARATION_KEYS = new Set(['allOf', 'anyOf', 'resource']);
+
+/**
+ * Read a declaration strictly: anything that is not exactly one of the documented shapes is a
+ * ConfigurationError now, since a typo (`{ anyof: [...] }`), an array, an unset variable or `{}` would otherwise
+ * fall through to a derived scope, a different requirement from the one the author wrote.
+ */
+function declare(args: unknown[]): RouteScopes {
   if (args.length === 0) return { kind: 'derived', resource: undefined };
-  if (!args.every((a): a is string => typeof a === 'string')) throw new ConfigurationError('requireScopes takes scope strings or one declaration object');
-  return { kind: 'static', requirement: requirement(args) };
+  if (args.every((a): a is string => typeof a === 'string')) return { kind: 'static', requirement: requirement(args) };
+  const d = args[0];
+  if (args.length !== 1 || typeof d !== 'object' || d === null || Array.isArray(d)) {
+    throw new ConfigurationError('requireScopes takes scope strings (requireScopes(\'a\', \'b\')) or one declaration object ({ allOf, anyOf } or { resource })');
+  }
+  const o = d as Record<string, unknown>;
+  const unknown = Object.keys(o).filter((k) => !DECLARATION_KEYS.has(k));
+  if (unknown.length) throw new ConfigurationError(`requireScopes: unknown declaration member ${JSON.stringify(unknown[0])}; the members are allOf, anyOf and resource`);
+  const present = [...DECLARATION_KEYS].filter((k) => Object.prototype.hasOwnProperty.call(o, k));
+  if (!present.length) throw new ConfigurationError('requireScopes({}) declares nothing: give allOf, anyOf or resource, or call requireScopes() to derive the scope');
+  const list = (k: 'allOf' | 'anyOf'): string[] | undefined => {
+    if (!present.includes(k)) return undefined;
+    const v = o[k];
+    // An explicitly written empty (or unset) list would let any valid token through: a mistake, said at declaration.
+    if (!Array.isArray(v) || !v.length || !v.every((x) => typeof x === 'string')) {
+      throw new ConfigurationError(`requireScopes: ${k} must be a non-empty array of scope strings; an empty one would let every token through`);
+    }
+    return v as string[];
+  };
+  const allOf = list('allOf');
+  const anyOf = list('anyOf');
+  if (present.includes('resource')) {
+    if (allOf || anyOf) throw new ConfigurationError('requireScopes takes either scopes (allOf, anyOf) or a resource to derive them from, not both');
+    const r = o.resource;
+    // The name goes into a scope: one RFC 6749 §3.3 scope-token, so every derived scope is valid.
+    if (typeof r !== 'string' || !r || !isScopeToken(r)) throw new ConfigurationError('requireScopes: resource must be a non-empty scope-token (printable ASCII, no space, " or \\)');
+    return { kind: 'derived', resource: r };
+  }
+  return { kind: 'static', requirement: requirement(allOf ?? [], anyOf ?? []) };
 }
 
 /** The one answer to a route whose scope cannot be derived: fixed, whatever the request's path. */
 const UNDERIVABLE = 'a route that requires derived scopes has no declared path template to derive them from';
+
+const NO_KIT_TEMPLATE = 'with publicBaseUrl the identity (and the uri:action scope) follows the kit middleware\'s mount path, and that is not a string template here';
+
+/**
+ * The mount path that selects the identity a derived scope is named for. With `resources` the identity is
+ * configured and the mount plays no part (''); with `publicBaseUrl` it is the kit middleware's declared mount
+ * template, read from the route table: `req.baseUrl` is the client's text (its case, its parameter values).
+ */
+function identityMount(state: RequestState & { server: ResourceServer }): string | undefined {
+  if (state.server.options.resources.length) return '';
+  return kitMountTemplate(state.app, state.server, state.mount);
+}
 
 /** Places (routes, or declarations used as middleware) already logged as underivable: one line each. */
 const loggedUnderivable = new WeakSet<object>();
@@ -61,25 +96,30 @@ const loggedUnderivable = new WeakSet<object>();
  * function), the route is misconfigured: a ConfigurationError with a fixed message, logged once per route.
  */
 function derived(req: Request, state: RequestState & { server: ResourceServer }, declared: RouteScopes & { kind: 'derived' }): ScopeRequirement {
-  const { server, mount } = state;
-  // The resource is named: the verb is all the request gives (its method, checked against the verb map).
-  if (declared.resource !== undefined) return server.derivedRequirement(req.method, '', mount, declared.resource);
-  const { templates, display } = requestTemplates(req, declared, ROUTE_SCOPES, state.app);
+  const { server } = state;
   const place = (req.route as object | undefined) ?? declared;
+  const seen = { display: undefined as string | undefined };
   const underivable = (why: string): ConfigurationError => {
     if (!loggedUnderivable.has(place)) {
       loggedUnderivable.add(place);
       server.options.logger.error(`requireScopes() cannot derive a scope: ${why}`, {
-        route: display ?? describeRoute(req.route),
+        route: seen.display ?? describeRoute(req.route),
         fix: "give the resource: requireScopes({ resource: 'orders' }), or mount the route's routers with string paths (app.use('/:tenant', router)); assertRouteScopes(app) lists such routes at start-up",
       });
     }
     return new ConfigurationError(UNDERIVABLE);
   };
+  const kitMount = identityMount(state);
+  if (kitMount === undefined) throw underivable(NO_KIT_TEMPLATE);
+  // The resource is named: the verb is all the request gives (its method, checked against the verb map).
+  if (declared.resource !== undefined) return server.derivedRequirement(req.method, '', kitMount, declared.resource);
+  const found = requestTemplates(req, declared, ROUTE_SCOPES, state.app);
+  const templates = found.templates;
+  seen.display = found.display;
   if (!templates.length) throw underivable('no declared path template fits the requests this route serves (a regular-expression path or mount, or a router the route table cannot see)');
   let all: ScopeRequirement[];
   try {
-    all = templates.map((p) => server.derivedRequirement(req.method, p, mount, undefined));
+    all = templates.map((p) => server.derivedRequirement(req.method, p, kitMount, undefined));
   } catch (err) {
     if (err instanceof ConfigurationError) throw underivable('its template has no static segment to name the resource');
     throw err;
@@ -106,7 +146,7 @@ function describeRoute(route: unknown): string {
  * A missing scope answers 403 `insufficient_scope` naming the needed scopes (RFC 6750 §3.1).
  */
 export function requireScopes(...scopes: Array<string | ScopeDeclaration>): ScopeHandler {
-  const declared = declare(scopes);
+  const declared = declare(scopes as unknown[]);
   const warned = { done: false };
   const handler = function requireScopesHandler(req: Request, res: Response, next: NextFunction): void {
     const state = (req as unknown as KitState)[STATE];

@@ -5,7 +5,7 @@
  * never from the text the client sent.
  */
 import type { RouteScopes } from '../scopes/requirement.js';
-import { mountTemplates, type MountTemplate } from './mount-templates.js';
+import { layerSteps, mountTemplates, type MountLayer, type MountTemplate, type Step } from './mount-templates.js';
 
 /** The symbol under which a `requireScopes` handler exposes its {@link RouteScopes}. */
 export const ROUTE_SCOPES = Symbol.for('oauth-resource-server.route-scopes');
@@ -40,18 +40,22 @@ export interface DeclarationSite<T = unknown> {
   guarded: boolean;
   /** The resource server of the nearest kit middleware before it, if any. */
   kit: unknown;
+  /** Express's own dispatch steps from the app's root to this place (mounts, then the route); undefined: unknown. */
+  chain: Step[] | undefined;
 }
 
-interface LayerLike {
+interface LayerLike extends MountLayer {
   name?: string;
   handle?: unknown;
   route?: { path?: unknown; methods?: Record<string, boolean>; stack?: LayerLike[] };
-  /** Express 5 (router 2): the mount path as given. */
-  rawPath?: unknown;
-  /** Express 4: the mount path as a regular expression, with its keys. */
-  regexp?: RegExp & { fast_slash?: boolean };
-  keys?: Array<{ name: string | number }>;
   method?: string;
+}
+
+/** A mount path so far: its template, display and dispatch steps. */
+interface Prefix {
+  template: string | undefined;
+  display: string;
+  chain: Step[] | undefined;
 }
 
 /**
@@ -75,7 +79,7 @@ export function scanRoutes<T = RouteScopes>(app: object, symbol: symbol = ROUTE_
  */
 export function declarationSites<T>(app: object, symbol: symbol, mounted = false): Array<DeclarationSite<T>> {
   const out: Array<DeclarationSite<T>> = [];
-  const prefixes = mounted ? mountsOf(app) : [{ template: '', display: '' }];
+  const prefixes = mounted ? mountsOf(app) : [ROOT];
   const guards: Guard[] = [];
   if (mounted) {
     for (let a = (app as { parent?: object }).parent, depth = 0; a && depth < 16; a = (a as { parent?: object }).parent, depth++) {
@@ -88,6 +92,8 @@ export function declarationSites<T>(app: object, symbol: symbol, mounted = false
   for (const prefix of prefixes) walk(rootStack(app), prefix, guards, out, symbol, new Set(), 0);
   return out;
 }
+
+const ROOT: Prefix = { template: '', display: '', chain: [] };
 
 function rootStack(app: object): LayerLike[] {
   const a = app as { router?: { stack?: LayerLike[] }; _router?: { stack?: LayerLike[] }; lazyrouter?: () => void; stack?: LayerLike[] };
@@ -107,21 +113,24 @@ function innerStack(handle: unknown): LayerLike[] | undefined {
 }
 
 interface Guard {
+  /** The kit's mount template; undefined: unknown, counted as covering (a kit of a parent app, a route handler). */
   template: string | undefined;
   kit: unknown;
 }
 
-function walk<T>(stack: LayerLike[], prefix: MountTemplate, guards: Guard[], out: Array<DeclarationSite<T>>, symbol: symbol, seen: Set<unknown>, depth: number): void {
+function walk<T>(stack: LayerLike[], prefix: Prefix, guards: Guard[], out: Array<DeclarationSite<T>>, symbol: symbol, seen: Set<unknown>, depth: number): void {
   // A router mounted inside itself, or absurd nesting: stop rather than loop.
   if (depth > 32 || seen.has(stack)) return;
   seen.add(stack);
   const local = [...guards];
   for (const layer of stack) {
     if (layer.route) {
-      const paths = Array.isArray(layer.route.path) ? (layer.route.path as unknown[]) : [layer.route.path];
+      const paths = Array.isArray(layer.route.path) ? (layer.route.path as unknown[]).flat(Infinity) : [layer.route.path];
+      const steps = layerSteps(layer, paths.length);
       let onRoute: Guard[] = local;
       for (const handler of layer.route.stack ?? []) {
-        // The kit middleware as a route handler (app.get('/x', oauthResourceServer(rs), requireScopes(...))).
+        // The kit middleware as a route handler (app.get('/x', oauthResourceServer(rs), requireScopes(...))): it
+        // ran with the route's mount as req.baseUrl.
         const kit = (handler.handle as Record<symbol, unknown> | undefined)?.[KIT_MIDDLEWARE];
         if (kit !== undefined) onRoute = [...onRoute, { template: undefined, kit }];
         const declared = (handler.handle as Record<symbol, T> | undefined)?.[symbol];
@@ -129,57 +138,94 @@ function walk<T>(stack: LayerLike[], prefix: MountTemplate, guards: Guard[], out
         // A handler sits on one method of the route (route.get(h)); its own layer knows which. One without
         // a method (route.all(h)) runs for every method, whatever else the route serves.
         const methods = handler.method ? [handler.method.toUpperCase()] : [];
-        for (const p of paths) {
-          const own: MountTemplate = typeof p === 'string' ? { template: p, display: p } : { template: undefined, display: String(p) };
-          out.push(site(join2(prefix, own), methods, declared, layer.route, onRoute));
-        }
+        paths.forEach((p, i) => {
+          const own: MountTemplate = typeof p === 'string' ? { template: p, display: p, step: steps[i] } : { template: undefined, display: String(p), step: steps[i] };
+          out.push(site(extend(prefix, own), methods, declared, layer.route, onRoute));
+        });
       }
       continue;
     }
     const mounts = mountTemplates(layer);
     const handle = layer.handle as Record<symbol, unknown> | undefined;
     if (handle?.[KIT_MIDDLEWARE] !== undefined) {
-      for (const m of mounts) local.push({ template: join2(prefix, m).template, kit: handle[KIT_MIDDLEWARE] });
+      for (const m of mounts) local.push({ template: extend(prefix, m).template, kit: handle[KIT_MIDDLEWARE] });
       continue;
     }
     const declared = handle?.[symbol] as T | undefined;
     if (declared) {
       // A declaration used as middleware: what it covers is its mount; the rest of the path is the client's.
-      for (const m of mounts) out.push(site(join2(prefix, m), [], declared, undefined, local));
+      for (const m of mounts) out.push(site(extend(prefix, m), [], declared, undefined, local));
       continue;
     }
     const inner = innerStack(layer.handle);
-    if (inner) for (const m of mounts) walk(inner, join2(prefix, m), local, out, symbol, seen, depth + 1);
+    if (inner) for (const m of mounts) walk(inner, extend(prefix, m), local, out, symbol, seen, depth + 1);
   }
   seen.delete(stack);
 }
 
-function site<T>(at: MountTemplate, methods: string[], declared: T, route: object | undefined, guards: Guard[]): DeclarationSite<T> {
-  let kit: unknown;
-  for (const g of guards) if (covers(g.template, at.template)) kit = g.kit;
-  return { template: at.template, display: at.display || '/', methods, declared, route, guarded: kit !== undefined, kit };
+function site<T>(at: Prefix, methods: string[], declared: T, route: object | undefined, guards: Guard[]): DeclarationSite<T> {
+  let guard: Guard | undefined;
+  for (const g of guards) if (covers(g.template, at.template)) guard = g;
+  return {
+    template: at.template,
+    display: at.display || '/',
+    methods,
+    declared,
+    route,
+    guarded: guard !== undefined,
+    kit: guard?.kit,
+    chain: at.chain,
+  };
 }
 
-/** Whether middleware mounted at `mount` runs for paths of `template` (an unreadable side counts as covering). */
+/**
+ * Whether middleware mounted at `mount` runs for every path of `template`: each of its segments equals the
+ * template's (case aside) or is a plain parameter or wildcard (which match any segment). An unknown side (a
+ * regular expression) counts as covering; the request-time answer is still a 500 where nothing ran.
+ */
 function covers(mount: string | undefined, template: string | undefined): boolean {
   if (mount === undefined || template === undefined || mount === '' || mount === '/') return true;
   const m = mount.split('/');
   const t = template.split('/');
   if (t.length < m.length) return false;
-  return m.every((seg, i) => seg === t[i] || seg.startsWith(':') || t[i]!.startsWith(':') || /[*{(?]/.test(seg + t[i]!));
+  return m.every((seg, i) => seg.toLowerCase() === t[i]!.toLowerCase() || /^(?::[A-Za-z0-9_$]+|\*[A-Za-z0-9_$]*)$/.test(seg));
 }
 
-function join2(a: MountTemplate, b: MountTemplate): MountTemplate {
+function extend(a: Prefix, b: MountTemplate): Prefix {
   return {
     template: a.template === undefined || b.template === undefined ? undefined : join(a.template, b.template),
     // Displays keep regular expressions as written (no slash folding inside them).
     display: b.display === '' || b.display === '/' ? a.display : `${a.display.replace(/\/$/, '')}${b.display.startsWith('/') ? '' : '/'}${b.display}`,
+    chain: a.chain && b.step ? [...a.chain, b.step] : undefined,
   };
 }
 
 function join(prefix: string, path: string): string {
-  const p = `${prefix}/${path}`.replace(/\/{2,}/g, '/');
+  // Express 5 templates may open with an optional group ('{/:tenant}/orders'): no slash is added before it.
+  const p = (path.startsWith('{') || path === '' ? `${prefix}${path}` : `${prefix}/${path}`).replace(/\/{2,}/g, '/');
   return p.length > 1 ? p.replace(/\/$/, '') : p;
+}
+
+/**
+ * Whether a request's full path (`req.baseUrl + req.path`) goes through `chain` the way Express dispatches it:
+ * each mount's own matcher takes its part off the front (it must end at a `/`, or a `.` in Express 4), and the
+ * last step (the route, or the mount of a declaration used as middleware) must match what is left.
+ */
+function fits(chain: Step[], path: string): boolean {
+  let rest = path || '/';
+  for (let i = 0; i < chain.length; i++) {
+    const step = chain[i]!;
+    const removed = step.match(rest);
+    if (removed === undefined) return false;
+    if (i === chain.length - 1) return true;
+    if (!removed.length) continue;
+    if (!rest.startsWith(removed)) return false;
+    const c = rest[removed.length];
+    if (c && c !== '/' && !(step.dot && c === '.')) return false;
+    rest = rest.slice(removed.length);
+    if (rest[0] !== '/') rest = `/${rest}`;
+  }
+  return chain.length === 0;
 }
 
 /** A declared place as the request-time table holds it. */
@@ -187,9 +233,8 @@ interface TemplateRow {
   template: string | undefined;
   display: string;
   methods: string[];
-  /** The template as a pattern for the whole path (a prefix pattern for middleware); undefined: unreadable. */
-  pattern: RegExp | undefined;
   route: object | undefined;
+  chain: Step[] | undefined;
 }
 /** Per app and declaration symbol: each declaration's rows, and when the table was scanned. */
 const tables = new WeakMap<object, Map<symbol, { rows: Map<unknown, TemplateRow[]>; at: number }>>();
@@ -205,14 +250,9 @@ function tableOf(app: object, symbol: symbol, rescan: boolean, now = false): Map
   let table = bySymbol.get(symbol);
   if (!table || (rescan && (now || Date.now() - table.at >= 1000))) {
     const rows = new Map<unknown, TemplateRow[]>();
-    const mounts = mountsOf(app);
-    for (const s of declarationSites<unknown>(app, symbol)) {
+    for (const s of declarationSites<unknown>(app, symbol, true)) {
       const list = rows.get(s.declared) ?? [];
-      for (const m of mounts) {
-        const at = join2(m, { template: s.template, display: s.display });
-        const pattern = at.template === undefined ? undefined : templatePattern(at.template, s.route === undefined);
-        list.push({ template: at.template, display: at.display, methods: s.methods, pattern, route: s.route });
-      }
+      list.push({ template: s.template, display: s.display, methods: s.methods, route: s.route, chain: s.chain });
       rows.set(s.declared, list);
     }
     bySymbol.set(symbol, (table = { rows, at: Date.now() }));
@@ -220,44 +260,27 @@ function tableOf(app: object, symbol: symbol, rescan: boolean, now = false): Map
   return table.rows;
 }
 
-/** Where a (sub-)app is mounted: the mount templates of it and its parents; one empty template for the root app. */
-function mountsOf(app: object, depth = 0): MountTemplate[] {
-  const a = app as { parent?: object; mountpath?: unknown };
-  if (!a.parent || depth > 16) return [{ template: '', display: '' }];
-  const own: MountTemplate[] = (Array.isArray(a.mountpath) ? (a.mountpath as unknown[]) : [a.mountpath]).map((m) =>
-    typeof m === 'string' ? { template: m === '/' ? '' : m, display: m } : { template: undefined, display: String(m) },
-  );
-  return mountsOf(a.parent, depth + 1).flatMap((p) => own.map((m) => join2(p, m)));
-}
-
 /**
- * A template as a pattern for the whole path, in the route syntax of Express 4 and 5: `:p` one segment,
- * `:p(re)` a segment matching `re`, `:p?` and `{/...}` optional, `*` and `*name` the rest. With `prefix`,
- * deeper paths match too (middleware). Undefined for what it cannot read, which then counts as matching: the
- * template is still the app's own text.
+ * Where a (sub-)app is mounted: the mount prefixes of it and its parents; the root for the root app. A mount's
+ * steps are those of the parent's `mounted_app` layer for that path (Express keeps only the last mount path of an
+ * app mounted twice: its other mounts have no prefix, so nothing fits there).
  */
-function templatePattern(template: string, prefix: boolean): RegExp | undefined {
-  let out = '';
-  for (let i = 0; i < template.length; ) {
-    const rest = template.slice(i);
-    let m: RegExpExecArray | null;
-    if ((m = /^\/:[A-Za-z0-9_$]+\?/.exec(rest))) out += '(?:/[^/]+)?';
-    else if ((m = /^:[A-Za-z0-9_$]+\(((?:[^()\\]|\\.)*)\)/.exec(rest))) out += `(?:${m[1]!})`;
-    else if ((m = /^:[A-Za-z0-9_$]+/.exec(rest))) out += '[^/]+';
-    else if ((m = /^\*[A-Za-z0-9_$]*/.exec(rest))) out += '.*';
-    else if ((m = /^[{}]/.exec(rest))) out += m[0] === '{' ? '(?:' : ')?';
-    else if ((m = /^[()]/.exec(rest))) return undefined;
-    else {
-      m = /^./.exec(rest)!;
-      out += m[0].replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+function mountsOf(app: object, depth = 0): Prefix[] {
+  const a = app as { parent?: object; mountpath?: unknown };
+  if (!a.parent || depth > 16) return [ROOT];
+  const wanted = (Array.isArray(a.mountpath) ? (a.mountpath as unknown[]) : [a.mountpath]).map((m) => (typeof m === 'string' ? (m === '/' ? '' : m) : m));
+  const own: MountTemplate[] = [];
+  for (const layer of rootStack(a.parent)) {
+    if (layer.name !== 'mounted_app') continue;
+    for (const m of mountTemplates(layer)) {
+      const same = m.template !== undefined ? wanted.includes(m.template) : layer.rawPath instanceof RegExp && wanted.includes(layer.rawPath);
+      if (same && !own.some((o) => o.template === m.template && o.display === m.display)) own.push(m);
     }
-    i += m[0].length;
   }
-  try {
-    return new RegExp(`^${out || '/'}${prefix ? '(?:/.*)?' : ''}$`, 'i');
-  } catch {
-    return undefined;
+  if (!own.length) {
+    for (const m of wanted) own.push(typeof m === 'string' ? { template: m, display: m } : { template: undefined, display: String(m) });
   }
+  return mountsOf(a.parent, depth + 1).flatMap((p) => own.map((m) => extend(p, m)));
 }
 
 /** What the route table says about a request's declaration. */
@@ -270,12 +293,12 @@ export interface RequestTemplates {
 
 /**
  * The declared templates (mount paths included, never the request's own text) of the places carrying
- * `declared` that a request may have been dispatched through: the rows of the running route (by identity; for a
- * declaration used as middleware, the rows without a route), for the request's method, whose template the
- * request's full path matches. The tables of `req.app` and of `alsoApp` (the app where the kit's middleware
- * ran, which sees apps mounted on routers) are both read. Empty `templates` when none fits: the request came
- * through a mount that is not a string template, or one the table cannot see (a router called from a function);
- * the caller must then refuse to derive anything from the request.
+ * `declared` that a request went through: the rows of the running route (by identity; for a declaration used as
+ * middleware, the rows without a route, whatever stale `req.route` an earlier route left), for the request's
+ * method, whose chain of Express's own matchers takes the request's full path. The tables of `req.app` and of
+ * `alsoApp` (the app where the kit's middleware ran, which sees apps mounted on routers) are both read. Empty
+ * `templates` when none fits: the request came through a mount that is not a string template, or one the table
+ * cannot see (a router called from a function); the caller must then refuse to derive anything from the request.
  */
 export function requestTemplates(
   req: { app?: object; method: string; baseUrl: string; path: string; route?: unknown },
@@ -284,9 +307,9 @@ export function requestTemplates(
   alsoApp?: object,
 ): RequestTemplates {
   const route = req.route && typeof req.route === 'object' ? req.route : undefined;
-  const path = `${req.baseUrl}${req.path}`.replace(/\/+$/, '') || '/';
+  const path = `${req.baseUrl}${req.path}`;
   const method = req.method.toUpperCase();
-  // Per request: a couple of rows, a pattern test each, one small array (this runs on every derived-scope request).
+  // Per request: a couple of rows, a few matcher calls each, small arrays (this runs on every derived-scope request).
   const found: RequestTemplates = { templates: [], display: undefined };
   const collect = (rescan: boolean, now: boolean) => {
     if (req.app) collectFrom(tableOf(req.app, symbol, rescan, now), declared, route, method, path, found);
@@ -309,12 +332,51 @@ function collectFrom(table: Map<unknown, TemplateRow[]>, declared: unknown, rout
   const rows = table.get(declared);
   if (!rows) return;
   for (const r of rows) {
-    if (r.route !== route) continue;
+    if (r.route !== route && r.route !== undefined) continue;
     if (r.methods.length && !r.methods.includes(method) && !(method === 'HEAD' && r.methods.includes('GET'))) continue;
-    out.display ??= r.display;
-    if (r.template === undefined || (r.pattern !== undefined && !r.pattern.test(path))) continue;
+    if (r.route === route) out.display ??= r.display;
+    if (r.template === undefined || !r.chain || !fits(r.chain, path)) continue;
     if (!out.templates.includes(r.template)) out.templates.push(r.template);
   }
 }
 
 const rescannedFor = new WeakSet<object>();
+
+/** Per app: the declared mount templates of each kit middleware (by its resource server), with their steps. */
+const kitMounts = new WeakMap<object, Map<unknown, Prefix[]>>();
+
+/**
+ * The declared mount template (`''` at the root) of the kit middleware of `server` that ran for a request whose
+ * `req.baseUrl` there was `baseUrl`: found in `app`'s route table, never the request's text. Undefined when the
+ * table cannot tell (a regular-expression mount, mounts that fit and differ, a kit the table cannot see).
+ */
+export function kitMountTemplate(app: object | undefined, server: unknown, baseUrl: string): string | undefined {
+  if (!app) return undefined;
+  let byServer = kitMounts.get(app);
+  if (!byServer) {
+    byServer = new Map();
+    collectKits(rootStack(app), ROOT, byServer, new Set(), 0);
+    kitMounts.set(app, byServer);
+  }
+  const fitting = new Set((byServer.get(server) ?? []).filter((p) => p.chain && fits(p.chain, baseUrl || '/')).map((p) => p.template));
+  if (fitting.size !== 1) return undefined;
+  const [t] = fitting;
+  return t === '/' ? '' : t;
+}
+
+function collectKits(stack: LayerLike[], prefix: Prefix, out: Map<unknown, Prefix[]>, seen: Set<unknown>, depth: number): void {
+  if (depth > 32 || seen.has(stack)) return;
+  seen.add(stack);
+  for (const layer of stack) {
+    if (layer.route) continue;
+    const kit = (layer.handle as Record<symbol, unknown> | undefined)?.[KIT_MIDDLEWARE];
+    const inner = kit === undefined ? innerStack(layer.handle) : undefined;
+    if (kit === undefined && !inner) continue;
+    for (const m of mountTemplates(layer)) {
+      const at = extend(prefix, m);
+      if (kit !== undefined) out.set(kit, [...(out.get(kit) ?? []), at]);
+      else collectKits(inner!, at, out, seen, depth + 1);
+    }
+  }
+  seen.delete(stack);
+}

@@ -12,7 +12,7 @@ import { formatChallenge } from '../www-authenticate.js';
 import { grants } from '../uma/permissions.js';
 import { UmaRegistrar, type UmaRegistrarOptions } from '../uma/registrar.js';
 import { resourcesFromRoutes, type RouteResourceOptions } from '../uma/route-resources.js';
-import { requestTemplates, scanRoutes } from './route-scan.js';
+import { declarationSites, requestTemplates } from './route-scan.js';
 import { stateOf } from './request-context.js';
 import { respondWithError } from './respond.js';
 import type { ResourceServerMiddleware } from './middleware.js';
@@ -147,7 +147,10 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
     require,
     registrar,
     declareRoutes(app: object) {
-      const routes = scanRoutes<ScopeRequirement>(app, ROUTE_UMA).map((r) => ({ path: r.path, methods: r.methods, scopes: { kind: 'static' as const, requirement: r.scopes } }));
+      // Routes and declarations used as middleware (app.use('/videos', uma.require('view'))), by their templates.
+      const routes = declarationSites<ScopeRequirement>(app, ROUTE_UMA)
+        .filter((s) => s.template !== undefined)
+        .map((s) => ({ path: s.template!, methods: s.methods, scopes: { kind: 'static' as const, requirement: s.declared } }));
       registrar.declare(resourcesFromRoutes(routes, server, options));
       return registrar;
     },

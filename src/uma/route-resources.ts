@@ -30,8 +30,14 @@ export function resourcesFromRoutes(routes: readonly DeclaredRoute[], server: Re
   for (const route of routes) {
     const scopes = byPath.get(route.path) ?? new Set<string>();
     byPath.set(route.path, scopes);
-    for (const method of route.methods) {
-      const req = route.scopes.kind === 'static' ? route.scopes.requirement : server.derivedRequirement(method, route.path, options.mountPath ?? '', route.scopes.resource);
+    if (route.scopes.kind === 'static') {
+      // Every method the route serves needs the same scopes (route.all(), app.use() have no method of their own).
+      for (const s of [...route.scopes.requirement.allOf, ...route.scopes.requirement.anyOf]) scopes.add(s);
+      continue;
+    }
+    const methods = route.methods.length ? route.methods : Object.keys(server.options.methodVerbs);
+    for (const method of methods) {
+      const req = server.derivedRequirement(method, route.path, options.mountPath ?? '', route.scopes.resource);
       for (const s of [...req.allOf, ...req.anyOf]) scopes.add(s);
     }
   }

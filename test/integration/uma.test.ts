@@ -146,6 +146,25 @@ describe('UMA routes under a parameterised mount', () => {
       expect(umaChallenge(res).params.ticket).toBeTruthy();
     }
   });
+  it('uma.require() used as middleware (app.use(\'/videos\', ...)) is registered by its mount template and tickets requests', async () => {
+    const rs = new ResourceServer({ issuer: { issuer: as.issuer, validation: 'introspection', introspection: { ...as.resourceServerClient, acceptMissingAudience: true } }, resource: API, logger: false });
+    const uma = umaProtection({ resourceServer: rs, issuer: as.issuer, ...as.resourceServerClient, store: new MemoryStore(), logger: false });
+    const app = express();
+    app.use('/videos', uma.require('view'), (_req, res) => {
+      res.end('ok');
+    });
+    app.route('/clips').all(uma.require('view'), (_req, res) => {
+      res.end('ok');
+    });
+    const registrar = uma.declareRoutes(app);
+    expect((await registrar.sync()).state).toBe('registered');
+    expect(held().map((r) => [r.name, r.resource_scopes]).sort()).toEqual([['/clips', ['view']], ['/videos', ['view']]]);
+    for (const path of ['/videos/1', '/clips']) {
+      const res = await request(app).get(path);
+      expect(res.status).toBe(401);
+      expect(umaChallenge(res).params.ticket).toBeTruthy();
+    }
+  });
   it('a route under a RegExp mount or a router called from a function has no declared key: a fixed 500, never a key built from the path', async () => {
     const rs = new ResourceServer({ issuer: { issuer: as.issuer, validation: 'introspection', introspection: { ...as.resourceServerClient, acceptMissingAudience: true } }, resource: API, logger: false });
     const errors: string[] = [];

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { assertRouteScopes, ConfigurationError, oauthResourceServer, requireScopes } from '../../src/index.js';
+import { assertRouteScopes, ConfigurationError, oauthResourceServer, protectedResourceMetadata, requireScopes } from '../../src/index.js';
 import { startDevAuthorizationServer, type DevAuthorizationServer } from '../../src/testing/index.js';
 import { EXPRESS_VERSIONS } from '../helpers/express-versions.js';
 
@@ -200,6 +200,68 @@ describe.each(EXPRESS_VERSIONS)('%s', (_name, express) => {
   });
 });
 
+describe.each(EXPRESS_VERSIONS)('second review (%s)', (name, express) => {
+  it('a route that called next() leaves a stale req.route: requireScopes() used as middleware after it still derives from its mount', async () => {
+    const app = express();
+    app.use(kitWithLog().kit);
+    app.all(name === 'express 4' ? '*' : '/{*splat}', (_req: Request, _res: Response, next: NextFunction) => next());
+    app.use('/orders', requireScopes(), ok);
+    expect((await hit(app, '/orders/1', 'read:orders')).status).toBe(200);
+    expect((await hit(app, '/orders/1', 'read:reports')).status).toBe(403);
+  });
+
+  it('a route matched by Express\'s own matcher: a (…) group mounted at /orders and reached through a function at /reports is a fixed 500, never read:orders', async () => {
+    const app = express();
+    app.use(kitWithLog().kit);
+    const router = express.Router();
+    router.get(name === 'express 4' ? '/(\\d+)' : /^\/(\d+)$/, requireScopes({ resource: 'orders' }), ok);
+    const r2 = express.Router();
+    r2.get(name === 'express 4' ? '/(\\d+)' : '/:id', requireScopes(), ok);
+    app.use('/orders', r2);
+    app.use('/reports', (req: Request, res: Response, next: NextFunction) => r2(req, res, next));
+    expect((await hit(app, '/orders/5', 'read:orders')).status).toBe(200);
+    expect((await hit(app, '/reports/5', 'read:orders')).status).toBe(500);
+    expect((await hit(app, '/reports/5', 'read:reports')).status).toBe(500);
+  });
+
+  it('publicBaseUrl: the identity path comes from the kit middleware\'s declared mount, not the request\'s case or parameter text', async () => {
+    const base = 'https://api.example.com';
+    const mk = (o: Record<string, unknown>) => oauthResourceServer({ issuer: { issuer: as.issuer, jwksUri: as.jwksUri }, publicBaseUrl: base, audienceMatching: 'path', logger: false, ...o });
+    const app = express();
+    app.use('/api', mk({}));
+    const r = express.Router();
+    r.get('/orders/:id', requireScopes(), ok);
+    app.use('/api', r);
+    const call = async (a: Parameters<typeof request>[0], path: string, scope: string) =>
+      request(a).get(path).set('Authorization', `Bearer ${await as.signToken({ claims: { aud: base, scope } })}`);
+    expect((await call(app, '/api/orders/1', 'read:orders')).status).toBe(200);
+    expect((await call(app, '/API/orders/1', 'read:api')).status).toBe(403);
+    expect((await call(app, '/API/orders/1', 'read:orders')).status).toBe(200);
+
+    const app2 = express();
+    app2.use('/:tenant', mk({ scopes: { convention: 'uri:action' } }));
+    app2.get('/:tenant/orders/:id', requireScopes(), ok);
+    const refused = await call(app2, '/ANY-TEXT/orders/1', 'x');
+    expect(refused.status).toBe(403);
+    expect(refused.headers['www-authenticate']).not.toContain('ANY-TEXT');
+    expect(refused.headers['www-authenticate']).toContain('scope="https://api.example.com/:tenant/orders:read"');
+  });
+
+  it('RFC 9728 scopes_supported lists route.all(), app.all(), middleware declarations and { resource } under a RegExp mount', async () => {
+    const kit = oauthResourceServer({ issuer: { issuer: as.issuer, jwksUri: as.jwksUri }, resource: API, logger: false, metadata: {} });
+    const app = express();
+    app.use(protectedResourceMetadata(kit, { app }));
+    app.use(kit);
+    app.route('/orders').all(requireScopes('orders:any'), ok);
+    app.all('/invoices/:id', requireScopes(), ok);
+    app.use('/carts', requireScopes(), ok);
+    app.use(/^\/v\d+/, express.Router().get('/x', requireScopes({ resource: 'things' }), ok));
+    const doc = await request(app).get('/.well-known/oauth-protected-resource');
+    expect(doc.status).toBe(200);
+    expect(doc.body.scopes_supported).toEqual(expect.arrayContaining(['orders:any', 'read:invoices', 'write:invoices', 'read:carts', 'write:carts', 'read:things']));
+  });
+});
+
 describe('express 4 only', () => {
   const express = EXPRESS_VERSIONS[1]![1];
   it.each([['/:tenant(\\w+)/orders'], ['/:tenant([a-z]+)/orders'], ['/:tenant?/orders']])('a readable Express 4 mount %s with a parameter derives from its static part', async (mount) => {
@@ -211,6 +273,26 @@ describe('express 4 only', () => {
     expect((await hit(app, '/acme/orders/1', 'read:acme')).status).toBe(403);
     expect((await hit(app, '/acme/orders/1', 'read:orders')).status).toBe(200);
   });
+  it('Express 4 string patterns (lines?, .:ext?, :id(\\d+)?, ab+c) are matched by Express\'s own matcher: rightful caller 200, others 403', async () => {
+    const app = express();
+    app.use(kitWithLog().kit);
+    app.get('/orders/:id/lines?', requireScopes(), ok);
+    app.get('/files/:name.:ext?', requireScopes(), ok);
+    app.get('/users/:id(\\d+)?/x', requireScopes(), ok);
+    app.get('/reports/ab+c', requireScopes(), ok);
+    for (const [path, scope] of [['/orders/1/lines', 'read:orders'], ['/orders/1/line', 'read:orders'], ['/files/a.txt', 'read:files'], ['/users/5/x', 'read:users'], ['/reports/abbc', 'read:reports']] as Array<[string, string]>) {
+      expect([path, (await hit(app, path, scope)).status]).toEqual([path, 200]);
+      expect([path, (await hit(app, path, 'read:other')).status]).toEqual([path, 403]);
+    }
+  });
+  it('an array route [\'/orders/(\\d+)\', \'/reports/:id\'] derives from the element the request matched', async () => {
+    const app = express();
+    app.use(kitWithLog().kit);
+    app.get(['/orders/(\\d+)', '/reports/:id'], requireScopes(), ok);
+    expect((await hit(app, '/reports/5', 'read:reports')).status).toBe(200);
+    expect((await hit(app, '/orders/5', 'read:orders')).status).toBe(200);
+    expect((await hit(app, '/reports/5', 'read:orders')).status).toBe(403);
+  });
   it('a mount Express 4 compiles from regular-expression syntax (/ab+c) is no template', async () => {
     const app = express();
     app.use(kitWithLog().kit);
@@ -218,6 +300,26 @@ describe('express 4 only', () => {
     router.get('/:id', requireScopes(), ok);
     app.use('/ord+ers', router);
     expect((await hit(app, '/orders/1', 'read:orders')).status).toBe(500);
+  });
+});
+
+describe('express 5 only', () => {
+  const express = EXPRESS_VERSIONS[0]![1];
+  it('Express 5 syntax (a leading {/:tenant}, escaped \\: and \\., quoted names, an optional mount) is matched by Express\'s own matcher', async () => {
+    const app = express();
+    app.use(kitWithLog().kit);
+    app.get('{/:tenant}/orders/:id', requireScopes(), ok);
+    app.get('/tasks/:id\\:cancel', requireScopes(), ok);
+    app.get('/docs/:id\\.json', requireScopes(), ok);
+    app.get('/users/:"user-id"', requireScopes(), ok);
+    const r = express.Router();
+    r.get('/items/:id', requireScopes(), ok);
+    app.use('{/:lang}', r);
+    for (const [path, scope] of [['/acme/orders/1', 'read:orders'], ['/orders/1', 'read:orders'], ['/tasks/1:cancel', 'read:tasks'], ['/docs/1.json', 'read:docs'], ['/users/7', 'read:users'], ['/en/items/1', 'read:items']] as Array<[string, string]>) {
+      expect([path, (await hit(app, path, scope)).status]).toEqual([path, 200]);
+      expect([path, (await hit(app, path, 'read:acme')).status]).toEqual([path, 403]);
+    }
+    expect(() => assertRouteScopes(app)).not.toThrow();
   });
 });
 
@@ -273,6 +375,12 @@ describe.each(EXPRESS_VERSIONS)('assertRouteScopes (%s)', (_name, express) => {
     app.get('/albums', requireScopes('albums:read'), kit, ok);
     expect(() => assertRouteScopes(app)).toThrow(/^1 route\(s\)[\s\S]*GET \/albums: requireScopes\(\) needs/);
   });
+  it('a kit middleware at a static path does not cover a route whose segment there is a parameter', () => {
+    const app = express();
+    app.use('/orders', kitWithLog().kit);
+    app.get('/:tenant/x', requireScopes('read:x'), ok);
+    expect(() => assertRouteScopes(app)).toThrow(/GET \/:tenant\/x: requireScopes\(\) needs/);
+  });
   it('a kit middleware mounted on another path does not cover a route', () => {
     const app = express();
     app.use('/api', kitWithLog().kit);
@@ -283,10 +391,24 @@ describe.each(EXPRESS_VERSIONS)('assertRouteScopes (%s)', (_name, express) => {
 });
 
 describe('requireScopes declarations', () => {
-  it.each([[{ anyOf: [] }], [{ allOf: [] }], [{ allOf: ['a'], anyOf: [] }], [{ allOf: ['a'], resource: 'orders' }], [{ resource: '' }]])(
+  it.each([
+    [{ anyOf: [] }],
+    [{ allOf: [] }],
+    [{ allOf: ['a'], anyOf: [] }],
+    [{ allOf: ['a'], resource: 'orders' }],
+    [{ resource: '' }],
+    [{ resource: 'a b' }],
+    [{ anyof: ['admin:orders'] }],
+    [{ scopes: ['admin:orders'] }],
+    [{}],
+    [{ anyOf: undefined }],
+    [{ allOf: 'admin:orders' }],
+    [['admin:orders']],
+    [null],
+  ])(
     'an explicit empty or contradictory declaration %j is a ConfigurationError at declaration',
     (d) => {
-      expect(() => requireScopes(d)).toThrow(ConfigurationError);
+      expect(() => requireScopes(d as never)).toThrow(ConfigurationError);
     },
   );
 });
