@@ -8,7 +8,8 @@ import { LRUCache } from 'lru-cache';
 import { InvalidDpopProofError, TokenBindingError, UseDpopNonceError } from '../errors.js';
 import { decodeJws } from '../token/jwt.js';
 import type { AtomicStore } from '../stores/store.js';
-import { keyFits, verifySignature, type JwsAlgorithm } from '../token/jws.js';
+import { verifySignature, type JwsAlgorithm } from '../token/jws.js';
+import { keyFits, keyRuleViolation } from '../token/key-rules.js';
 
 /** DPoP settings. */
 export interface DpopOptions {
@@ -170,9 +171,9 @@ export class DpopVerifier {
     const headerKey = headerLength <= DpopVerifier.#MAX_CACHED_HEADER ? hash('sha256', proof.slice(0, headerLength), 'base64url') : undefined;
     const known = headerKey === undefined ? undefined : this.#keys.get(headerKey);
     const { key, thumbprint } = known ?? importProofKey(header.jwk);
-    if (!keyFits({ kid: undefined, alg: undefined, key }, alg) || !verifySignature(alg, key, jws.data, jws.signature)) {
-      throw new InvalidDpopProofError('the DPoP proof signature is invalid');
-    }
+    // The key serves its algorithm (its type and curve), checked before the signature like the key rules.
+    if (!keyFits({ kid: undefined, alg: undefined, key }, alg)) throw new InvalidDpopProofError('the DPoP proof key does not fit the proof algorithm');
+    if (!verifySignature(alg, key, jws.data, jws.signature)) throw new InvalidDpopProofError('the DPoP proof signature is invalid');
     // Remembered only once a signature made with it verified, and only for a header of a sane size: the cache
     // holds keys clients really use, at most 10,000 (a hash and a key object each).
     if (!known && headerKey !== undefined) this.#keys.set(headerKey, { key, thumbprint });
@@ -211,7 +212,10 @@ export class DpopVerifier {
   }
 }
 
-/** The public key in a proof header (§4.3 checks 6, 7: a public key, well formed) and its RFC 7638 thumbprint. */
+/**
+ * The public key in a proof header (§4.3 checks 6, 7: a public key, well formed, and one the key rules
+ * accept, as for the authorization server's keys) and its RFC 7638 thumbprint.
+ */
 function importProofKey(jwk: unknown): { key: KeyObject; thumbprint: string } {
   if (!jwk || typeof jwk !== 'object' || Array.isArray(jwk)) throw new InvalidDpopProofError('the DPoP proof has no jwk');
   const j = jwk as Record<string, unknown>;
@@ -222,5 +226,7 @@ function importProofKey(jwk: unknown): { key: KeyObject; thumbprint: string } {
   } catch {
     throw new InvalidDpopProofError('the DPoP proof jwk is malformed');
   }
+  const violation = keyRuleViolation(key);
+  if (violation !== undefined) throw new InvalidDpopProofError(`the DPoP proof key is not accepted: ${violation}`);
   return { key, thumbprint: jwkThumbprint(j) };
 }
