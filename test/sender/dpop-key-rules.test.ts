@@ -6,40 +6,18 @@
  */
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
-import { ResourceServer, type Authenticated } from '../../src/index.js';
+import { ResourceServer } from '../../src/index.js';
+import type { DpopOptions } from '../../src/sender/dpop.js';
 import { parseKeySet } from '../../src/token/jwks.js';
+import { API, ISSUER, authenticate, dpopFixture, proofFor as proof, type DpopFixture } from '../helpers/dpop-fixture.js';
 import { compactJws, ecSigner, fakeRsaJwk, rsaTestKey, thumbprint, type RsaTestKey } from '../helpers/odd-keys.js';
 
-const ISSUER = 'https://as.example.com';
-const API = 'https://api.example.com';
-const HTU = `${API}/orders`;
-let asKey: { privateKey: CryptoKey; jwk: JWK };
-
+let fx: DpopFixture;
 beforeAll(async () => {
-  const { privateKey, publicKey } = await generateKeyPair('ES256');
-  asKey = { privateKey, jwk: { ...(await exportJWK(publicKey)), kid: 'as', alg: 'ES256' } };
+  fx = await dpopFixture();
 });
-
-const server = (extraKeys: object[] = [], dpop: Record<string, unknown> = {}) =>
-  new ResourceServer({ issuer: { issuer: ISSUER, jwks: { keys: [asKey.jwk, ...extraKeys] } }, resource: API, dpop: { baseUrl: API, ...dpop }, logger: false });
-
-function accessToken(jkt: string): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ iss: ISSUER, sub: 'user-1', aud: API, client_id: 'c', iat: now, exp: now + 300, jti: randomBytes(8).toString('hex'), scope: 'read:orders', cnf: { jkt } })
-    .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'as' })
-    .sign(asKey.privateKey);
-}
-
-/** A proof for GET /orders with `alg` and `jwk` in its header, signed by `signer`. */
-function proof(token: string, alg: string, jwk: object, signer: (data: Buffer) => Buffer): string {
-  const payload = { htm: 'GET', htu: HTU, iat: Math.floor(Date.now() / 1000), jti: randomBytes(12).toString('base64url'), ath: createHash('sha256').update(token).digest('base64url') };
-  return compactJws({ typ: 'dpop+jwt', alg, jwk }, payload, signer);
-}
-
-/** Authenticate GET /orders with a DPoP token and proof; always a promise. */
-const authenticate = (rs: ResourceServer, token: string, p: string) =>
-  Promise.resolve().then(() => rs.authenticate({ method: 'GET', url: '/orders', headers: { authorization: `DPoP ${token}`, dpop: p } }) as Authenticated | Promise<Authenticated>);
+const server = (dpop: DpopOptions = {}) => fx.server(dpop);
+const accessToken = (jkt: string) => fx.accessToken(jkt);
 
 /** A proof signed with an RSA test key, by a token bound to that key. */
 async function rsaProofCall(rs: ResourceServer, key: RsaTestKey) {
@@ -116,7 +94,7 @@ describe('DPoP proof keys follow the key rules, before any signature check', () 
     const jwk = ed448.publicKey.export({ format: 'jwk' });
     const token = await accessToken(createHash('sha256').update(JSON.stringify({ crv: jwk.crv, kty: 'OKP', x: jwk.x })).digest('base64url'));
     const signEd448 = (d: Buffer) => sign(null, d, ed448.privateKey);
-    await expect(authenticate(server([], { algorithms: ['Ed25519'] }), token, proof(token, 'Ed25519', jwk, signEd448))).rejects.toMatchObject(refusedKey(/key does not fit the proof algorithm/));
+    await expect(authenticate(server({ algorithms: ['Ed25519'] }), token, proof(token, 'Ed25519', jwk, signEd448))).rejects.toMatchObject(refusedKey(/key does not fit the proof algorithm/));
   });
 });
 
@@ -146,7 +124,7 @@ describe('the same key rules for the authorization server keys (JWKS)', () => {
 
   it('refuses a token signed by a huge-exponent key published in the JWKS (the key is never used)', async () => {
     const huge = rsaTestKey(2048, 'huge');
-    const rs = new ResourceServer({ issuer: { issuer: ISSUER, jwks: { keys: [asKey.jwk, { ...huge.jwk, kid: 'huge', alg: 'RS256' }] } }, resource: API, logger: false });
+    const rs = new ResourceServer({ issuer: { issuer: ISSUER, jwks: { keys: [fx.asJwk, { ...huge.jwk, kid: 'huge', alg: 'RS256' }] } }, resource: API, logger: false });
     const now = Math.floor(Date.now() / 1000);
     const token = compactJws({ alg: 'RS256', typ: 'at+jwt', kid: 'huge' }, { iss: ISSUER, sub: 'u', aud: API, client_id: 'c', iat: now, exp: now + 300, jti: 'j' }, (d) => huge.sign(d));
     const outcome = Promise.resolve().then(() => rs.authenticate({ method: 'GET', url: '/', headers: { authorization: `Bearer ${token}` } }));
