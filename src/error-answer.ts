@@ -3,7 +3,7 @@
  * body. Framework-agnostic; the Express layer only writes it out. Never a stack trace, never token
  * material: descriptions are the kit's own fixed texts.
  */
-import { InsufficientScopeError, InsufficientUserAuthenticationError, ResourceServerError, AuthorizationServerUnavailableError, UseDpopNonceError } from './errors.js';
+import { InsufficientScopeError, InsufficientUserAuthenticationError, ResourceServerError, ServiceUnavailableError, UseDpopNonceError } from './errors.js';
 import { formatChallenge, type Challenge } from './www-authenticate.js';
 
 /** Settings that shape answers. */
@@ -75,13 +75,13 @@ export function answerFor(error: unknown, settings: AnswerSettings): ErrorAnswer
   if (status === 401 || status === 400 || status === 403) {
     headers['www-authenticate'] = challenges(err, settings);
   }
-  if (err instanceof AuthorizationServerUnavailableError) headers['retry-after'] = String(err.retryAfterSeconds);
+  if (err instanceof ServiceUnavailableError) headers['retry-after'] = String(err.retryAfterSeconds);
   // RFC 9449 §9: the nonce to use, with a response that must not be cached.
   if (err instanceof UseDpopNonceError) headers['dpop-nonce'] = err.nonce;
 
   // The OAuth error code of the body: RFC 6750's, or for 5xx RFC 6749's nearest codes.
   const code = err?.oauthError ?? (status === 503 ? 'temporarily_unavailable' : status >= 500 ? 'server_error' : undefined);
-  const description = status >= 500 && !(err instanceof AuthorizationServerUnavailableError) ? 'the server could not process the request' : err?.message;
+  const description = status >= 500 && !(err instanceof ServiceUnavailableError) ? 'the server could not process the request' : err?.message;
   let body: string | undefined;
   if (settings.format === 'problem') {
     headers['content-type'] = 'application/problem+json';

@@ -32,6 +32,7 @@ export type ErrorCode =
   | 'ERR_DPOP_NONCE'
   | 'ERR_TOKEN_BINDING'
   | 'ERR_AUTHORIZATION_SERVER_UNAVAILABLE'
+  | 'ERR_DPOP_REPLAY_FULL'
   | 'ERR_CONFIGURATION'
   | 'ERR_NOT_AUTHENTICATED';
 
@@ -142,13 +143,30 @@ export class UseDpopNonceError extends ResourceServerError {
   }
 }
 
-/** The authorization server (discovery, JWKS) could not be reached: 503, never an allow. */
-export class AuthorizationServerUnavailableError extends ResourceServerError {
+/** The request cannot be decided safely now: 503 with `Retry-After`, never an allow (fail closed). */
+export class ServiceUnavailableError extends ResourceServerError {
   /** Seconds a client should wait before retrying (the `Retry-After` header). */
   readonly retryAfterSeconds: number;
-  constructor(message = 'the authorization server could not be reached', retryAfterSeconds = 5) {
-    super('ERR_AUTHORIZATION_SERVER_UNAVAILABLE', 503, undefined, message);
+  constructor(code: 'ERR_AUTHORIZATION_SERVER_UNAVAILABLE' | 'ERR_DPOP_REPLAY_FULL', message: string, retryAfterSeconds: number) {
+    super(code, 503, undefined, message);
     this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** The authorization server (discovery, JWKS) could not be reached: 503, never an allow. */
+export class AuthorizationServerUnavailableError extends ServiceUnavailableError {
+  constructor(message = 'the authorization server could not be reached', retryAfterSeconds = 5) {
+    super('ERR_AUTHORIZATION_SERVER_UNAVAILABLE', message, retryAfterSeconds);
+  }
+}
+
+/**
+ * The DPoP replay set is full of proofs still inside their window: a new proof could not be remembered, so
+ * it is refused for now rather than an old one forgotten (RFC 9449 §11.1): 503 until the oldest expire.
+ */
+export class DpopReplaySetFullError extends ServiceUnavailableError {
+  constructor(retryAfterSeconds: number) {
+    super('ERR_DPOP_REPLAY_FULL', 'too many recent DPoP proofs to check this one for replay; retry later', retryAfterSeconds);
   }
 }
 

@@ -212,6 +212,15 @@ export const DEFAULTS = Object.freeze({
   introspectionNegativeCacheSeconds: 10,
   introspectionServeStaleSeconds: 0,
   introspectionClientAuthMethod: 'client_secret_basic' as const,
+  /**
+   * The DPoP proofs per second one process is sized for: the default `dpop.maxReplayEntries` is this times
+   * the replay window (2,130,000 for the default 71 s). Measured in-process, ResourceServer.authenticate()
+   * checks up to ~26,800 fresh RS256 proofs per second on one core here (ES256 ~13,500, Ed25519 ~9,900;
+   * `node --expose-gc bench/dpop-capacity.mjs`); behind HTTP a process does far fewer (~2,600/s with
+   * Express, bench/RESULTS.md). So one process never fills the set, honestly or not: its memory follows
+   * its CPU (~90 bytes per entry, ~200 MB if ever full), and the bound only stops what cannot happen.
+   */
+  dpopProofsPerSecond: 30_000,
 });
 
 /** A trusted issuer after validation. */

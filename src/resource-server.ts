@@ -50,6 +50,8 @@ export class ResourceServer {
   readonly #derived = new Map<string, ScopeRequirement>();
   /** DPoP proof checks, when DPoP is on. */
   readonly dpop: DpopVerifier | undefined;
+  /** Whether the shared DPoP replay store is failing (logged once per outage, not per request). */
+  #replayStoreFailing = false;
 
   /** Validates options now: a configuration mistake throws {@link ConfigurationError} here. */
   constructor(options: ResourceServerOptions) {
@@ -61,7 +63,7 @@ export class ResourceServer {
       const base = d.baseUrl ?? this.options.publicBaseUrl ?? this.options.resources.find((r) => /^https?:\/\//.test(r));
       if (!base) throw new ConfigurationError('oauth-resource-server: DPoP needs dpop.baseUrl (the public origin requests arrive at)');
       try {
-        this.dpop = new DpopVerifier(d, new URL(base).origin, this.options.clockToleranceSeconds);
+        this.dpop = new DpopVerifier(d, new URL(base).origin, this.options.clockToleranceSeconds, this.options.logger);
       } catch (err) {
         throw new ConfigurationError(`oauth-resource-server: ${(err as Error).message}`);
       }
@@ -157,12 +159,17 @@ export class ResourceServer {
         // §11.1 across replicas: the first replica to record the jti wins; a failing store fails closed by default.
         return store.setIfAbsent(`dpop-jti:${replayKey}`, '1', this.dpop!.replayWindowMs).then(
           (fresh) => {
+            this.#replayStoreFailing = false;
             if (!fresh) throw new InvalidDpopProofError('the DPoP proof was already used');
             return a;
           },
           (err: unknown) => {
-            if (this.options.dpop?.replayStoreFailure === 'local') return a;
-            this.options.logger.warn('the DPoP replay store failed; answering 503', { reason: err instanceof Error ? err.message : String(err) });
+            const local = this.options.dpop?.replayStoreFailure === 'local';
+            if (!this.#replayStoreFailing) {
+              this.#replayStoreFailing = true;
+              this.options.logger.warn(`the DPoP replay store failed; ${local ? "checking this process's set only" : 'answering 503'} until it answers again`, { reason: err instanceof Error ? err.message : String(err) });
+            }
+            if (local) return a;
             throw new AuthorizationServerUnavailableError('the DPoP replay check is unavailable', 1);
           },
         );

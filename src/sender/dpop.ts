@@ -5,10 +5,13 @@
  */
 import { createHmac, createPublicKey, hash, randomBytes, timingSafeEqual, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { InvalidDpopProofError, TokenBindingError, UseDpopNonceError } from '../errors.js';
+import { DpopReplaySetFullError, InvalidDpopProofError, TokenBindingError, UseDpopNonceError } from '../errors.js';
+import { DEFAULTS, type Logger } from '../options.js';
 import { decodeJws } from '../token/jwt.js';
+import { ExpiringSet } from '../stores/expiring-set.js';
 import type { AtomicStore } from '../stores/store.js';
-import { keyFits, verifySignature, type JwsAlgorithm } from '../token/jws.js';
+import { verifySignature, type JwsAlgorithm } from '../token/jws.js';
+import { keyFits, keyRuleViolation } from '../token/key-rules.js';
 
 /** DPoP settings. */
 export interface DpopOptions {
@@ -25,7 +28,13 @@ export interface DpopOptions {
    * Default: `publicBaseUrl`, or the origin of the first resource identifier.
    */
   baseUrl?: string;
-  /** Most `jti`s remembered for replay detection in this process. Default 100,000. */
+  /**
+   * Most `jti`s this process remembers for replay detection (§11.1). A `jti` is kept for its whole window
+   * and never forgotten early: when the set is full, new proofs are answered 503 with `Retry-After` until the
+   * oldest leave. Size it as the peak DPoP requests per second of one process times the window
+   * ({@link DpopVerifier.replayWindowMs}); ~90 bytes per entry. Default: 30,000 proofs/s (more than one
+   * process can check) times the window: 2,130,000 for the default 71 s.
+   */
   maxReplayEntries?: number;
   /**
    * A shared store for the replay set, so a proof used at one replica is refused at every other (§11.1).
@@ -84,7 +93,11 @@ export class DpopVerifier {
   readonly algorithms: readonly JwsAlgorithm[];
   readonly baseUrl: string;
   readonly #maxAge: number;
-  readonly #seen: LRUCache<string, true>;
+  /** Recent proofs by replay key, each for the replay window: never evicted, refusing when full. */
+  readonly #seen: ExpiringSet;
+  /** Whether the replay set is refusing proofs (logged once per episode). */
+  #full = false;
+  readonly #logger: Logger | undefined;
   /**
    * Imported proof keys by the proof's protected-header segment (which holds the `jwk`): a client signs
    * many proofs with one key, and importing a JWK costs about what the signature check does (~70 µs here).
@@ -96,20 +109,29 @@ export class DpopVerifier {
   readonly #rotateMs: number;
   readonly #tolerance: number;
 
-  constructor(options: DpopOptions, baseUrl: string, toleranceSeconds: number) {
+  constructor(options: DpopOptions, baseUrl: string, toleranceSeconds: number, logger?: Logger) {
     this.mode = options.mode ?? 'allowed';
     this.algorithms = options.algorithms ?? DEFAULT_ALGS;
     if (this.algorithms.some((a) => a.startsWith('HS'))) throw new TypeError('DPoP proofs use asymmetric algorithms only (RFC 9449 §4.2)');
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     this.#maxAge = options.maxProofAgeSeconds ?? 60;
     this.#tolerance = toleranceSeconds;
-    this.#seen = new LRUCache({ max: options.maxReplayEntries ?? 100_000, ttl: (this.#maxAge + 2 * toleranceSeconds + 1) * 1000 });
+    this.#logger = logger;
     if (options.nonce) {
       const key = typeof options.nonce.secret === 'string' ? Buffer.from(options.nonce.secret) : Buffer.from(options.nonce.secret);
       if (key.length < 32) throw new TypeError('the DPoP nonce secret must be at least 32 bytes');
       this.#nonceKey = key;
     }
     this.#rotateMs = (options.nonce?.rotateSeconds ?? 300) * 1000;
+    const window = this.replayWindowMs;
+    const max = options.maxReplayEntries ?? Math.ceil((DEFAULTS.dpopProofsPerSecond * window) / 1000);
+    if (!Number.isInteger(max) || max < 1) throw new TypeError('dpop.maxReplayEntries must be a positive integer');
+    this.#seen = new ExpiringSet(window, max);
+  }
+
+  /** Most proofs remembered at once (`dpop.maxReplayEntries`); beyond it new proofs are answered 503. */
+  get maxReplayEntries(): number {
+    return this.#seen.maxEntries;
   }
 
   /** Whether server nonces are on. */
@@ -140,9 +162,16 @@ export class DpopVerifier {
     return false;
   }
 
-  /** How long a `jti` must be remembered: the proof window plus the leeway on both sides. */
+  /**
+   * How long a `jti` must be remembered (§11.1): until the proof would be refused anyway. A proof whose
+   * `iat` is at the future edge (now + leeway) stays acceptable for the age limit plus the leeway on both
+   * sides; with nonces on, a proof also dies with its nonce, at most two rotations after it is first seen
+   * (the current nonce and the previous one are accepted). One second more for the whole-second `iat`.
+   */
   get replayWindowMs(): number {
-    return (this.#maxAge + 2 * this.#tolerance + 1) * 1000;
+    const iatWindow = (this.#maxAge + 2 * this.#tolerance) * 1000;
+    const nonceLife = this.#nonceKey ? 2 * this.#rotateMs : Infinity;
+    return Math.min(iatWindow, nonceLife) + 1000;
   }
 
   /**
@@ -170,9 +199,9 @@ export class DpopVerifier {
     const headerKey = headerLength <= DpopVerifier.#MAX_CACHED_HEADER ? hash('sha256', proof.slice(0, headerLength), 'base64url') : undefined;
     const known = headerKey === undefined ? undefined : this.#keys.get(headerKey);
     const { key, thumbprint } = known ?? importProofKey(header.jwk);
-    if (!keyFits({ kid: undefined, alg: undefined, key }, alg) || !verifySignature(alg, key, jws.data, jws.signature)) {
-      throw new InvalidDpopProofError('the DPoP proof signature is invalid');
-    }
+    // The key serves its algorithm (its type and curve), checked before the signature like the key rules.
+    if (!keyFits({ kid: undefined, alg: undefined, key }, alg)) throw new InvalidDpopProofError('the DPoP proof key does not fit the proof algorithm');
+    if (!verifySignature(alg, key, jws.data, jws.signature)) throw new InvalidDpopProofError('the DPoP proof signature is invalid');
     // Remembered only once a signature made with it verified, and only for a header of a sane size: the cache
     // holds keys clients really use, at most 10,000 (a hash and a key object each).
     if (!known && headerKey !== undefined) this.#keys.set(headerKey, { key, thumbprint });
@@ -198,11 +227,27 @@ export class DpopVerifier {
     if (thumbprint !== ctx.jkt) throw new TokenBindingError('the DPoP proof key does not match the access token binding');
     // §9, §11.3: once nonces are on, a proof without the current (or previous) nonce is refused.
     if (this.#nonceKey && !this.#nonceValid(nonce, now)) throw new UseDpopNonceError(this.currentNonce(now));
-    // §11.1: each jti once within the window (per key, hashed to bound memory).
-    const replayKey = hash('sha256', `${thumbprint}.${jti}`, 'base64url');
-    if (this.#seen.has(replayKey)) throw new InvalidDpopProofError('the DPoP proof was already used');
-    this.#seen.set(replayKey, true);
+    // §11.1: each jti once within the window (per key, hashed to bound memory). A full set refuses the new
+    // proof (503) rather than forget one still inside its window.
+    const digest = hash('sha256', `${thumbprint}.${jti}`, 'buffer');
+    const replayKey = digest.toString('base64url');
+    // 128 bits of it here (a collision needs ~2^64 proofs): a shorter key is a quarter less memory per entry.
+    const added = this.#seen.add(digest.toString('base64url', 0, 16), now);
+    if (added === 'present') throw new InvalidDpopProofError('the DPoP proof was already used');
+    if (added === 'full') throw this.#refuseFull(now);
+    this.#full = false;
     return replayKey;
+  }
+
+  #refuseFull(now: number): DpopReplaySetFullError {
+    if (!this.#full) {
+      this.#full = true;
+      this.#logger?.warn('the DPoP replay set is full: new DPoP proofs are answered 503 until the oldest leave their window; raise dpop.maxReplayEntries', {
+        maxReplayEntries: this.#seen.maxEntries,
+        replayWindowSeconds: this.#seen.ttlMs / 1000,
+      });
+    }
+    return new DpopReplaySetFullError(Math.max(1, Math.ceil(this.#seen.msUntilRoom(now) / 1000)));
   }
 
   /** An unpredictable value, for tests and callers that mint their own nonces. */
@@ -211,7 +256,10 @@ export class DpopVerifier {
   }
 }
 
-/** The public key in a proof header (§4.3 checks 6, 7: a public key, well formed) and its RFC 7638 thumbprint. */
+/**
+ * The public key in a proof header (§4.3 checks 6, 7: a public key, well formed, and one the key rules
+ * accept, as for the authorization server's keys) and its RFC 7638 thumbprint.
+ */
 function importProofKey(jwk: unknown): { key: KeyObject; thumbprint: string } {
   if (!jwk || typeof jwk !== 'object' || Array.isArray(jwk)) throw new InvalidDpopProofError('the DPoP proof has no jwk');
   const j = jwk as Record<string, unknown>;
@@ -222,5 +270,7 @@ function importProofKey(jwk: unknown): { key: KeyObject; thumbprint: string } {
   } catch {
     throw new InvalidDpopProofError('the DPoP proof jwk is malformed');
   }
+  const violation = keyRuleViolation(key);
+  if (violation !== undefined) throw new InvalidDpopProofError(`the DPoP proof key is not accepted: ${violation}`);
   return { key, thumbprint: jwkThumbprint(j) };
 }

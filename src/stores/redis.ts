@@ -57,6 +57,9 @@ type RedisConstructor = new (url: string, options: Record<string, unknown>) => O
 /** TTLs this long (or not finite) mean "no expiry", as in {@link FileStore}. */
 const NO_EXPIRY_MS = 10 * 365 * 24 * 3600 * 1000;
 
+/** How long a reading of Redis's eviction settings is trusted before it is read again, in ms. */
+const EVICTION_RECHECK_MS = 60_000;
+
 /** Delete the lock only if it still holds the caller's token (a lock taken over is left alone). */
 const RELEASE_SCRIPT = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
 
@@ -69,6 +72,9 @@ export class RedisStore implements AtomicStore {
   readonly #client: RedisClientLike;
   /** The client {@link RedisStore.connect} opened, which {@link RedisStore.close} closes. */
   #owned: OwnedClient | undefined;
+  /** The last reading of Redis's eviction settings: the policy that may evict keys early, if any. */
+  #eviction: { atMs: number; evictingPolicy: string | undefined } | undefined;
+  #evictionReading: Promise<string | undefined> | undefined;
 
   constructor(options: RedisStoreOptions) {
     if (!options?.client || typeof options.client.call !== 'function') throw new ConfigurationError('RedisStore needs an ioredis client: new RedisStore({ client: new Redis(url) })');
@@ -130,9 +136,44 @@ export class RedisStore implements AtomicStore {
     await this.#run('DEL', [this.prefix + key]);
   }
 
+  /**
+   * `SET NX PX`. The claim must last its whole TTL (a DPoP `jti` forgotten early is a replay accepted), so
+   * this rejects while Redis has a memory limit with an evicting `maxmemory-policy` (read with `INFO memory`
+   * at most once a minute): under memory pressure such a Redis drops keys before their TTL. With
+   * `noeviction` a full Redis refuses the write instead, and the kit fails closed. A Redis that does not let
+   * this client run `INFO` is trusted to be configured so.
+   */
   async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
     if (!(ttlMs > 0)) return false;
+    const policy = await this.#evictingPolicy();
+    if (policy !== undefined) {
+      throw new Error(`Redis may evict keys before their TTL (maxmemory-policy ${policy} with a maxmemory limit): set-if-absent refuses; configure maxmemory-policy noeviction`);
+    }
     return (await this.#run('SET', [this.prefix + key, value, ...expiry(ttlMs), 'NX'])) === 'OK';
+  }
+
+  /** The `maxmemory-policy` when Redis may evict keys early (a limit and a policy other than noeviction). */
+  #evictingPolicy(): string | undefined | Promise<string | undefined> {
+    const known = this.#eviction;
+    if (known && Date.now() - known.atMs < EVICTION_RECHECK_MS) return known.evictingPolicy;
+    this.#evictionReading ??= this.#run('INFO', ['memory'])
+      .then(
+        (reply) => {
+          const info = typeof reply === 'string' ? reply : reply instanceof Buffer ? reply.toString('utf8') : '';
+          const limit = Number(/^maxmemory:(\d+)/m.exec(info)?.[1] ?? 0);
+          const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
+          return limit > 0 && policy !== undefined && policy !== 'noeviction' ? policy : undefined;
+        },
+        () => undefined, // INFO refused or failed: nothing learnt (a failing Redis fails the SET too)
+      )
+      .then((evictingPolicy) => {
+        this.#eviction = { atMs: Date.now(), evictingPolicy };
+        return evictingPolicy;
+      })
+      .finally(() => {
+        this.#evictionReading = undefined;
+      });
+    return this.#evictionReading;
   }
 
   async withLock<T>(name: string, leaseMs: number, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {

@@ -29,7 +29,9 @@ export interface LockOptions {
 export interface AtomicStore extends CacheStore {
   /**
    * Store `value` under `key` for `ttlMs` ms only if `key` holds nothing (an expired value counts as
-   * nothing). Resolves true for the one caller that stored it, false for every other.
+   * nothing). Resolves true for the one caller that stored it, false for every other. The value stays its
+   * whole TTL (a DPoP `jti` forgotten early is a replay accepted): a store that would have to drop it
+   * earlier (full, or evicting under memory pressure) rejects instead.
    */
   setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
   /**

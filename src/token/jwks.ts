@@ -10,7 +10,8 @@
 import { AuthorizationServerUnavailableError } from '../errors.js';
 import { httpRequest } from '../http/client.js';
 import type { Logger } from '../options.js';
-import { importPublicJwk, keyFits, type JwsAlgorithm, type PublicJwk, type VerificationKey } from './jws.js';
+import { importPublicJwk, type JwsAlgorithm, type PublicJwk, type VerificationKey } from './jws.js';
+import { keyFits } from './key-rules.js';
 
 /** Settings of a {@link RemoteKeySet}. */
 export interface KeySetSettings {

@@ -5,6 +5,7 @@
  * Only the algorithms below exist; `none` is not one of them (RFC 8725 §3.1, RFC 9068 §4).
  */
 import { createHmac, createPublicKey, createSecretKey, timingSafeEqual, verify, constants, type KeyObject } from 'node:crypto';
+import { keyFits, keyRuleViolation } from './key-rules.js';
 
 /** Asymmetric JWS algorithms (RFC 7518 §3, RFC 8037, RFC 9864 `Ed25519`). */
 export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
@@ -27,30 +28,6 @@ export interface VerificationKey {
   /** The JWK `alg`, when the key set pins one. */
   readonly alg: string | undefined;
   readonly key: KeyObject;
-}
-
-const EC_CURVE: Record<string, string> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' };
-
-/** Whether a key may verify `alg` (key type, curve, RSA size, and the JWK's own `alg`). */
-export function keyFits(k: VerificationKey, alg: JwsAlgorithm): boolean {
-  if (k.alg !== undefined && k.alg !== alg) return false;
-  const key = k.key;
-  // RFC 7518 §3.2: an HMAC key at least as long as the hash output.
-  if (alg.startsWith('HS')) return key.type === 'secret' && (key.symmetricKeySize ?? 0) >= Number(alg.slice(2)) / 8;
-  if (key.type !== 'public') return false;
-  const type = key.asymmetricKeyType;
-  switch (alg[0]) {
-    case 'R':
-      return type === 'rsa';
-    case 'P':
-      return type === 'rsa' || type === 'rsa-pss';
-    case 'E':
-      if (alg === 'EdDSA') return type === 'ed25519' || type === 'ed448';
-      if (alg === 'Ed25519') return type === 'ed25519';
-      return type === 'ec' && key.asymmetricKeyDetails?.namedCurve === EC_CURVE[alg];
-    default:
-      return false;
-  }
 }
 
 const HASH: Record<string, string> = { '256': 'sha256', '384': 'sha384', '512': 'sha512' };
@@ -93,7 +70,8 @@ export interface PublicJwk {
 
 /**
  * Import a published JWK as a verification key, or undefined when it cannot serve signatures: not a
- * signing key, a private key (never trusted from a JWKS), RSA under 2048 bits, or malformed.
+ * signing key, a private key (never trusted from a JWKS), malformed, refused by the key rules (key-rules.ts:
+ * RSA size and exponent, curves), or pinned to an `alg` it cannot serve.
  */
 export function importPublicJwk(jwk: PublicJwk): VerificationKey | undefined {
   if (jwk === null || typeof jwk !== 'object') return undefined;
@@ -105,8 +83,9 @@ export function importPublicJwk(jwk: PublicJwk): VerificationKey | undefined {
   if (jwk.alg !== undefined && !ASYMMETRIC_ALGORITHMS.includes(jwk.alg as never)) return undefined;
   try {
     const key = createPublicKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
-    if (key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) return undefined;
-    return { kid: jwk.kid as string | undefined, alg: jwk.alg as string | undefined, key };
+    if (keyRuleViolation(key) !== undefined) return undefined;
+    const k: VerificationKey = { kid: jwk.kid as string | undefined, alg: jwk.alg as string | undefined, key };
+    return k.alg === undefined || keyFits(k, k.alg as JwsAlgorithm) ? k : undefined;
   } catch {
     return undefined;
   }

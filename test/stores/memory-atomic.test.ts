@@ -1,5 +1,5 @@
 /** MemoryStore's set-if-absent and leased lock (in-process semantics), and telling atomic stores apart. */
-import { afterAll, describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it, jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +25,38 @@ describe('MemoryStore as an AtomicStore', () => {
     expect(await s.setIfAbsent('k', 'later', 60_000)).toBe(true);
     expect(await s.setIfAbsent('zero', 'v', 0)).toBe(false);
     expect(await s.get('zero')).toBeUndefined();
+  });
+
+  it('never evicts a set-if-absent claim for cache traffic; when full of live claims it refuses until the oldest expire', async () => {
+    let now = Date.now();
+    const clock = jest.spyOn(Date, 'now').mockImplementation(() => now);
+    try {
+      const s = new MemoryStore({ maxEntries: 3 });
+      expect(await s.setIfAbsent('jti-1', 'a', 60_000)).toBe(true);
+      now += 10_000;
+      expect(await s.setIfAbsent('jti-2', 'b', 60_000)).toBe(true);
+      // A flood of cached values (an LRU of 3) must not push the claims out.
+      for (let i = 0; i < 100; i++) await s.set(`verdict-${i}`, 'v', 60_000);
+      expect(await s.setIfAbsent('jti-1', 'again', 60_000)).toBe(false);
+      expect(await s.get('jti-1')).toBe('a');
+      expect(await s.setIfAbsent('jti-3', 'c', 60_000)).toBe(true);
+      // Three live claims: a fourth is refused, none is forgotten.
+      await expect(s.setIfAbsent('jti-4', 'd', 60_000)).rejects.toThrow(/maxClaims/);
+      expect(await s.setIfAbsent('jti-1', 'again', 60_000)).toBe(false);
+      // The first claim's TTL is over: its place is free, the others stay.
+      now += 50_000;
+      expect(await s.setIfAbsent('jti-4', 'd', 60_000)).toBe(true);
+      expect(await s.get('jti-1')).toBeUndefined();
+      expect(await s.setIfAbsent('jti-2', 'again', 60_000)).toBe(false);
+      // Claims of another TTL expire on their own schedule.
+      await s.delete('jti-4');
+      expect(await s.setIfAbsent('flight', '1', 5_000)).toBe(true);
+      now += 5_000;
+      expect(await s.get('flight')).toBeUndefined();
+      expect(await s.setIfAbsent('jti-5', 'e', 60_000)).toBe(true);
+    } finally {
+      clock.mockRestore();
+    }
   });
 
   it('set with a TTL of 0 removes the value', async () => {

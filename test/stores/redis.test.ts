@@ -3,7 +3,7 @@
  * the store operations, set-if-absent and the leased lock across two clients (two replicas), the kit's
  * introspection verdicts shared by two replicas through Redis, and a Redis that hangs or stops mid-test.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import express from 'express';
 import request from 'supertest';
 import { Redis } from 'ioredis';
@@ -120,6 +120,38 @@ describe('setIfAbsent', () => {
     await sleep(80);
     expect(await s.setIfAbsent('expiring', 'second', 60_000)).toBe(true);
     expect(await s.get('expiring')).toBe('second');
+  });
+});
+
+describe('setIfAbsent never forgets a claim early (a DPoP jti)', () => {
+  it('refuses while Redis may evict keys before their TTL (a memory limit and an evicting maxmemory-policy), and works with noeviction', async () => {
+    const real = Date.now.bind(Date);
+    let offset = 0;
+    const clock = jest.spyOn(Date, 'now').mockImplementation(() => real() + offset);
+    try {
+      await raw.config('SET', 'maxmemory', '512mb');
+      await raw.config('SET', 'maxmemory-policy', 'allkeys-lru');
+      const s = storeOn();
+      await expect(s.setIfAbsent('claim', '1', 60_000)).rejects.toThrow(/maxmemory-policy allkeys-lru/);
+      expect(await raw.exists('ors:claim')).toBe(0);
+      // volatile-* policies evict exactly the keys with a TTL, which every claim has. The setting is read
+      // again after a minute.
+      await raw.config('SET', 'maxmemory-policy', 'volatile-ttl');
+      offset += 61_000;
+      await expect(s.setIfAbsent('claim', '1', 60_000)).rejects.toThrow(/maxmemory-policy volatile-ttl/);
+      // noeviction: a full Redis refuses writes instead (and the kit fails closed).
+      await raw.config('SET', 'maxmemory-policy', 'noeviction');
+      offset += 61_000;
+      expect(await s.setIfAbsent('claim', '1', 60_000)).toBe(true);
+      // Without a memory limit nothing is evicted, whatever the policy.
+      await raw.config('SET', 'maxmemory', '0');
+      await raw.config('SET', 'maxmemory-policy', 'allkeys-lru');
+      expect(await storeOn().setIfAbsent('claim-2', '1', 60_000)).toBe(true);
+    } finally {
+      clock.mockRestore();
+      await raw.config('SET', 'maxmemory', '0');
+      await raw.config('SET', 'maxmemory-policy', 'noeviction');
+    }
   });
 });
 
