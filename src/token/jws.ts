@@ -91,6 +91,25 @@ export interface PublicJwk {
   [member: string]: unknown;
 }
 
+/** RFC 7518 §6.2.2, §6.3.2, §6.4.1: members of a private or symmetric key (one prime factor is the whole RSA key). */
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
+
+/** Whether a JWK carries any private-key material. */
+export function hasPrivateMembers(jwk: PublicJwk): boolean {
+  return PRIVATE_MEMBERS.some((m) => jwk[m] !== undefined);
+}
+
+/**
+ * Whether a JWK's own `use` and `key_ops` let it verify signatures (RFC 7517 §4.2, §4.3: `key_ops` is an
+ * array of unique strings). Absent members allow.
+ */
+export function jwkMayVerify(jwk: PublicJwk): boolean {
+  if (jwk.use !== undefined && jwk.use !== 'sig') return false;
+  const ops = jwk.key_ops;
+  if (ops === undefined) return true;
+  return Array.isArray(ops) && ops.includes('verify') && ops.every((o) => typeof o === 'string') && new Set(ops).size === ops.length;
+}
+
 /**
  * Import a published JWK as a verification key, or undefined when it cannot serve signatures: not a
  * signing key, a private key (never trusted from a JWKS), RSA under 2048 bits, or malformed.
@@ -98,9 +117,7 @@ export interface PublicJwk {
 export function importPublicJwk(jwk: PublicJwk): VerificationKey | undefined {
   if (jwk === null || typeof jwk !== 'object') return undefined;
   if (jwk.kty !== 'RSA' && jwk.kty !== 'EC' && jwk.kty !== 'OKP') return undefined;
-  if (jwk.use !== undefined && jwk.use !== 'sig') return undefined;
-  if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes('verify'))) return undefined;
-  if (jwk.d !== undefined || jwk.p !== undefined || jwk.k !== undefined) return undefined;
+  if (!jwkMayVerify(jwk) || hasPrivateMembers(jwk)) return undefined;
   if (jwk.kid !== undefined && typeof jwk.kid !== 'string') return undefined;
   if (jwk.alg !== undefined && !ASYMMETRIC_ALGORITHMS.includes(jwk.alg as never)) return undefined;
   try {

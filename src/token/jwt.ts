@@ -3,6 +3,7 @@
  * serialisation, `typ` checked, an algorithm allow-list, keys only from the AS's metadata, and every
  * time claim checked. Pure functions; key lookup and caching live in the verifier.
  */
+import { isUtf8 } from 'node:buffer';
 import { InvalidTokenError } from '../errors.js';
 import type { AccessTokenClaims } from '../auth-context.js';
 import type { ResolvedIssuer } from '../options.js';
@@ -23,7 +24,11 @@ const B64URL = /^[A-Za-z0-9_-]+$/;
 function decodeJson(segment: string, what: string): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    const bytes = Buffer.from(segment, 'base64url');
+    // RFC 7515 §5.2 step 4, RFC 7519 §7.2 step 10: the bytes are UTF-8. A lenient decode would turn any
+    // invalid sequence into U+FFFD, so that different claim bytes read as one string.
+    if (!isUtf8(bytes)) throw new Error('not UTF-8');
+    value = JSON.parse(bytes.toString('utf8'));
   } catch {
     throw new InvalidTokenError('ERR_TOKEN_MALFORMED', `the access token ${what} is not base64url-encoded JSON`);
   }
