@@ -60,6 +60,9 @@ export function verifySignature(alg: JwsAlgorithm, key: KeyObject, data: Buffer,
   try {
     if (alg === 'EdDSA' || alg === 'Ed25519') return verify(null, data, key, signature);
     const hash = HASH[alg.slice(2)]!;
+    // RFC 8017 §8.1.2, §8.2.2 step 1: an RSA signature is exactly k octets. OpenSSL also takes a PSS signature
+    // without its leading zero octet, which would give one signature a second encoding.
+    if ((alg[0] === 'R' || alg[0] === 'P') && signature.length !== ((key.asymmetricKeyDetails?.modulusLength ?? 0) + 7) >> 3) return false;
     switch (alg[0]) {
       case 'R':
         return verify(hash, data, key, signature);

@@ -65,7 +65,15 @@ export function decodeJws(token: string): DecodedJws {
   };
 }
 
-const AT_JWT = /^(application\/)?at\+jwt$/i;
+/**
+ * Whether a JOSE `typ` names the media type `application/<type>` (RFC 7515 §4.1.9: a value without "/"
+ * means "application/" + value; media types compare case-insensitively). `type` is given in lower case.
+ */
+export function typIs(typ: unknown, type: string): boolean {
+  if (typeof typ !== 'string') return false;
+  const t = typ.toLowerCase();
+  return t === type || t === `application/${type}`;
+}
 
 /** Check the protected header (RFC 9068 §4, RFC 8725 §3.1, §3.11); returns the algorithm to verify with. */
 export function checkHeader(header: Record<string, unknown>, issuer: ResolvedIssuer): JwsAlgorithm {
@@ -74,7 +82,7 @@ export function checkHeader(header: Record<string, unknown>, issuer: ResolvedIss
     throw new InvalidTokenError('ERR_TOKEN_ALGORITHM', 'the access token is signed with an algorithm this server does not accept');
   }
   // RFC 9068 §4 step 1 (CONFORMANCE 16): typ must be at+jwt; media types compare case-insensitively.
-  if (issuer.requireAccessTokenType && (typeof header.typ !== 'string' || !AT_JWT.test(header.typ))) {
+  if (issuer.requireAccessTokenType && !typIs(header.typ, 'at+jwt')) {
     throw new InvalidTokenError('ERR_TOKEN_TYPE', 'the token is not a JWT access token (typ must be at+jwt)');
   }
   // RFC 7515 §4.1.11: no extension this server would have to understand; b64:false (RFC 7797) only comes with crit.
@@ -96,6 +104,14 @@ export interface ClaimPolicy {
 
 function isNumericDate(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v);
+}
+
+/**
+ * Whether optional `exp` and `nbf` claims hold at `nowSeconds` with the leeway (RFC 7519 §4.1.4, §4.1.5):
+ * a claim that is present must be a finite number. For JWTs other than access tokens (DPoP proofs).
+ */
+export function withinValidity(exp: unknown, nbf: unknown, nowSeconds: number, toleranceSeconds: number): boolean {
+  return (exp === undefined || (isNumericDate(exp) && nowSeconds < exp + toleranceSeconds)) && (nbf === undefined || (isNumericDate(nbf) && nowSeconds + toleranceSeconds >= nbf));
 }
 
 /**

@@ -6,7 +6,9 @@
  * judges whether the result verifies.
  */
 import { createHmac, generateKeyPairSync, sign, constants, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { expect } from '@jest/globals';
 import fc from 'fast-check';
+import { ResourceServerError } from '../../src/index.js';
 
 /** A member value written literally into the JSON text (`1e999`, `-0`, `1.0`). */
 export interface RawJson {
@@ -27,12 +29,12 @@ export function jsonText(value: Members | RawJson | unknown): string {
 }
 
 /** How a header or payload segment is encoded. */
-export const SEGMENT_ENCODINGS = ['plain', 'bom', 'whitespace', 'padded', 'non-canonical', 'invalid-utf8', 'surrogate-utf8', 'standard-alphabet'] as const;
-export type SegmentEncoding = (typeof SEGMENT_ENCODINGS)[number];
+export type SegmentEncoding = 'plain' | 'bom' | 'whitespace' | 'padded' | 'non-canonical' | 'invalid-utf8' | 'surrogate-utf8' | 'standard-alphabet';
 
-/** Mostly plain, sometimes one of the odd encodings. */
-export const segmentEncoding = (): fc.Arbitrary<SegmentEncoding> =>
-  fc.oneof({ weight: 12, arbitrary: fc.constant('plain' as const) }, { weight: 1, arbitrary: fc.constantFrom(...SEGMENT_ENCODINGS) });
+// Whitespace around the JSON and non-zero unused bits in a header or payload segment are valid: the signing
+// input is the segment as sent, so they cannot lend one signature to another token.
+export const VALID_ENCODING = fc.constantFrom<SegmentEncoding>('plain', 'plain', 'plain', 'whitespace', 'non-canonical');
+export const ODD_ENCODING = fc.constantFrom<SegmentEncoding>('bom', 'padded', 'invalid-utf8', 'surrogate-utf8', 'standard-alphabet');
 
 /** Flip the unused low bits of the last base64url character, when the encoding has any. */
 function nonCanonical(s: string): string {
@@ -131,11 +133,13 @@ export const SIGNATURE_MUTATIONS = [
   'empty',
   'zeros',
   'pss-salt-0',
+  'pss-short',
 ] as const;
 export type SignatureMutation = 'none' | (typeof SIGNATURE_MUTATIONS)[number];
 
-export const signatureMutation = (): fc.Arbitrary<SignatureMutation> =>
-  fc.oneof({ weight: 7, arbitrary: fc.constant('none' as const) }, { weight: 2, arbitrary: fc.constantFrom(...SIGNATURE_MUTATIONS) });
+/** High-S ECDSA signatures are valid for every verifier here (RFC 7518 §3.4 does not ask for low S). */
+export const VALID_SIGNATURE = fc.constantFrom<SignatureMutation>('none', 'none', 'none', 'high-s');
+export const ODD_SIGNATURE = fc.constantFrom<SignatureMutation>(...SIGNATURE_MUTATIONS);
 
 const ORDER: Record<string, bigint> = {
   ES256: 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n,
@@ -175,10 +179,23 @@ export function highS(alg: string, sig: Buffer): Buffer {
 }
 
 /**
- * The signature segment for a signature under a mutation. `resign` signs again differently (a PSS salt of 0)
- * for mutations that need a new signature; mutations that do not apply to `alg` leave the signature as is.
+ * A PSS signature (randomised) whose first octet is zero, without that octet: k − 1 octets that OpenSSL
+ * verifies and RFC 8017 §8.1.2 step 1 refuses. About one signature in 256 starts with zero.
  */
-export function encodeSignature(alg: string, sig: Buffer, how: SignatureMutation, resign: (pssSalt: number) => Buffer): string {
+function shortPss(resign: (pssSalt?: number) => Buffer): Buffer {
+  for (let i = 0; i < 4096; i++) {
+    const sig = resign();
+    if (sig[0] === 0) return sig.subarray(1);
+  }
+  throw new Error('no PSS signature with a leading zero octet in 4096 tries');
+}
+
+/**
+ * The signature segment for a signature under a mutation. `resign` signs again (PSS: with a new salt, or a
+ * salt of the given length) for mutations that need a new signature; mutations that do not apply to `alg`
+ * leave the signature as is.
+ */
+export function encodeSignature(alg: string, sig: Buffer, how: SignatureMutation, resign: (pssSalt?: number) => Buffer): string {
   const ecdsa = alg in ORDER && sig.length > 0;
   switch (how) {
     case 'padded':
@@ -214,6 +231,8 @@ export function encodeSignature(alg: string, sig: Buffer, how: SignatureMutation
       return Buffer.alloc(sig.length).toString('base64url');
     case 'pss-salt-0':
       return (alg.startsWith('PS') ? resign(0) : sig).toString('base64url');
+    case 'pss-short':
+      return (alg.startsWith('PS') ? shortPss(resign) : sig).toString('base64url');
     default:
       return sig.toString('base64url');
   }
@@ -222,9 +241,6 @@ export function encodeSignature(alg: string, sig: Buffer, how: SignatureMutation
 /** What a compact JWS looks like apart from its three segments. */
 export const STRUCTURE_MUTATIONS = ['two-segments', 'four-segments', 'five-segments', 'trailing-dot', 'leading-dot', 'empty-payload'] as const;
 export type StructureMutation = 'none' | (typeof STRUCTURE_MUTATIONS)[number];
-
-export const structureMutation = (): fc.Arbitrary<StructureMutation> =>
-  fc.oneof({ weight: 20, arbitrary: fc.constant('none' as const) }, { weight: 1, arbitrary: fc.constantFrom(...STRUCTURE_MUTATIONS) });
 
 export function assemble(h: string, p: string, s: string, how: StructureMutation): string {
   switch (how) {
@@ -280,6 +296,17 @@ export function strictDecode(token: string): { header: Record<string, unknown>; 
 }
 
 /**
+ * RFC 8017 §8.1.2, §8.2.2 step 1: an RSA signature is exactly as long as the modulus of the key that
+ * verified it. OpenSSL, under both WebCrypto (jose) and node:crypto, verifies a PSS signature short of its
+ * leading zero octet.
+ */
+export function rsaSignatureLengthOk(token: string, key: unknown): boolean {
+  const bits = (key as { algorithm?: { modulusLength?: unknown } } | undefined)?.algorithm?.modulusLength;
+  if (typeof bits !== 'number') return true;
+  return Buffer.from(token.slice(token.lastIndexOf('.') + 1), 'base64url').length === (bits + 7) >> 3;
+}
+
+/**
  * The kit implements no JWS extension (RFC 7515 §4.1.11): any `crit` is refused, and so is `b64` (RFC 7797),
  * which jose understands (with `b64: true` it is a no-op there). A narrowing the RFCs allow.
  */
@@ -321,5 +348,50 @@ export class Tally {
       else e.refused++;
       this.byLabel.set(l, e);
     }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Cases: valid throughout, or valid but for one to three fields
+
+/** For each field of a case: the values a valid token may have, and odd ones. */
+export type FieldTable = Record<string, readonly [fc.Arbitrary<unknown>, fc.Arbitrary<unknown>]>;
+type ValueOf<A> = A extends fc.Arbitrary<infer T> ? T : never;
+export type CaseOf<F extends FieldTable> = { -readonly [K in keyof F]: ValueOf<F[K][0]> | ValueOf<F[K][1]> };
+
+/**
+ * Cases that are valid throughout (still varied) two times in five, else valid but for one to three fields:
+ * many independent mutations would make almost every case a refusal for an uninteresting reason.
+ */
+export function caseArbitrary<F extends FieldTable>(fields: F): fc.Arbitrary<CaseOf<F>> {
+  const names = Object.keys(fields);
+  const pick = (odd: boolean) => fc.record(Object.fromEntries(names.map((f) => [f, fields[f]![odd ? 1 : 0]]))) as fc.Arbitrary<Record<string, unknown>>;
+  return fc.oneof(
+    { weight: 2, arbitrary: pick(false) },
+    {
+      weight: 3,
+      arbitrary: fc.tuple(pick(false), pick(true), fc.subarray(names, { minLength: 1, maxLength: 3 })).map(([valid, odd, chosen]) => {
+        const c = { ...valid };
+        for (const f of chosen) c[f] = odd[f];
+        return c;
+      }),
+    },
+  ) as unknown as fc.Arbitrary<CaseOf<F>>;
+}
+
+/** Valid cases but for the fields given, which take the values of `focus`: to aim at one rule often. */
+export function focusedCases<F extends FieldTable>(fields: F, focus: { [K in keyof F]?: fc.Arbitrary<unknown> }): fc.Arbitrary<CaseOf<F>> {
+  return fc.record(Object.fromEntries(Object.keys(fields).map((f) => [f, focus[f] ?? fields[f]![0]]))) as unknown as fc.Arbitrary<CaseOf<F>>;
+}
+
+/** The kit's verdict on a request: accepted, or refused with a typed 400/401 (never a 500, never a stray exception). */
+export async function kitVerdict(run: () => unknown): Promise<boolean> {
+  try {
+    await run();
+    return true;
+  } catch (err) {
+    expect(err).toBeInstanceOf(ResourceServerError);
+    expect([400, 401]).toContain((err as ResourceServerError).status);
+    return false;
   }
 }

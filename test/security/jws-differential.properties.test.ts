@@ -12,16 +12,22 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import fc from 'fast-check';
 import { createLocalJWKSet, errors, jwtVerify, type CryptoKey, type JWK, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
-import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, ResourceServer, ResourceServerError } from '../../src/index.js';
+import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, ResourceServer } from '../../src/index.js';
 import {
   assemble,
+  caseArbitrary,
   encodeSegment,
   encodeSignature,
+  focusedCases,
   finiteOrAbsent,
   jsonText,
+  kitVerdict,
   makeForgeKey,
   makeSecret,
+  ODD_ENCODING,
+  ODD_SIGNATURE,
   oracleJwk,
+  rsaSignatureLengthOk,
   raw,
   SIGNATURE_MUTATIONS,
   signInput,
@@ -29,6 +35,10 @@ import {
   STRUCTURE_MUTATIONS,
   Tally,
   usesExtension,
+  VALID_ENCODING,
+  VALID_SIGNATURE,
+  type CaseOf,
+  type FieldTable,
   type ForgeKey,
   type Members,
   type SegmentEncoding,
@@ -119,11 +129,6 @@ const jwkShapeArb = fc.oneof(
 const time = (offsets: number[]) => fc.constantFrom(...offsets).map((o) => NOW + o);
 const oddTime = fc.constantFrom<unknown>(raw('1e999'), raw('-1e999'), raw('1e300'), String(NOW), -1, 0, raw('-0'), undefined, null, NOW + 0.5, NOW - 5.5, NOW + 5.5, raw(`${NOW}.0`), raw(`${NOW}e0`), true, [NOW]);
 
-// Whitespace around the JSON and non-zero unused bits in a header or payload segment are valid: the signing
-// input is the segment as sent, so they cannot lend one signature to another token.
-const VALID_ENCODING = fc.constantFrom<SegmentEncoding>('plain', 'plain', 'plain', 'whitespace', 'non-canonical');
-const ODD_ENCODING = fc.constantFrom<SegmentEncoding>('bom', 'padded', 'invalid-utf8', 'surrogate-utf8', 'standard-alphabet');
-
 /** [valid, odd] arbitraries of each field. */
 const FIELDS = {
   jwks: [fc.array(jwkShape(false), { minLength: PUBLISHABLE.length, maxLength: PUBLISHABLE.length }), fc.array(jwkShapeArb, { minLength: PUBLISHABLE.length, maxLength: PUBLISHABLE.length })],
@@ -150,29 +155,11 @@ const FIELDS = {
   'payload.duplicate': [fc.constantFrom('none', 'none', 'exp-before', 'iss-before'), fc.constantFrom('exp-after', 'aud-after', 'sub-after')],
   'payload.shape': [fc.constant('object'), fc.constantFrom('array', 'string', 'null', 'number', 'json-in-string')],
   'payload.encoding': [VALID_ENCODING, ODD_ENCODING],
-  // High-S ECDSA signatures are valid for every verifier here (RFC 7518 §3.4 does not require low S).
-  signature: [fc.constantFrom<SignatureMutation>('none', 'none', 'none', 'high-s'), fc.constantFrom(...SIGNATURE_MUTATIONS)],
+  signature: [VALID_SIGNATURE, ODD_SIGNATURE],
   structure: [fc.constant<StructureMutation>('none'), fc.constantFrom(...STRUCTURE_MUTATIONS)],
-} as const satisfies Record<string, readonly [fc.Arbitrary<unknown>, fc.Arbitrary<unknown>]>;
-type FieldName = keyof typeof FIELDS;
-const FIELD_NAMES = Object.keys(FIELDS) as FieldName[];
-
-type ValueOf<A> = A extends fc.Arbitrary<infer T> ? T : never;
-type Case = { -readonly [K in FieldName]: ValueOf<(typeof FIELDS)[K][0]> | ValueOf<(typeof FIELDS)[K][1]> };
-
-const pick = (odd: boolean) => fc.record(Object.fromEntries(FIELD_NAMES.map((f) => [f, FIELDS[f][odd ? 1 : 0]])) as { [K in FieldName]: fc.Arbitrary<unknown> }) as unknown as fc.Arbitrary<Case>;
-
-const caseArb: fc.Arbitrary<Case> = fc.oneof(
-  { weight: 2, arbitrary: pick(false) },
-  {
-    weight: 3,
-    arbitrary: fc.tuple(pick(false), pick(true), fc.subarray(FIELD_NAMES, { minLength: 1, maxLength: 3 })).map(([valid, odd, fields]) => {
-      const c = { ...valid } as Record<string, unknown>;
-      for (const f of fields) c[f] = odd[f];
-      return c as Case;
-    }),
-  },
-);
+} as const satisfies FieldTable;
+type Case = CaseOf<typeof FIELDS>;
+const caseArb = caseArbitrary(FIELDS);
 
 // ---------------------------------------------------------------------------------------------------------
 // Building the JWK Set and the token
@@ -267,15 +254,19 @@ interface Config {
   algorithms: readonly string[];
 }
 
-/** jose's jwtVerify; on several matching keys, each is tried (what jose leaves to its caller for this error). */
-async function joseVerify(token: string, key: JWTVerifyGetKey, options: JWTVerifyOptions): Promise<JWTPayload | undefined> {
+/**
+ * jose's jwtVerify; on several matching keys, each is tried (what jose leaves to its caller for this error).
+ * Returns the payload and the key that verified it.
+ */
+async function joseVerify(token: string, key: JWTVerifyGetKey, options: JWTVerifyOptions): Promise<{ payload: JWTPayload; key: unknown } | undefined> {
   try {
-    return (await jwtVerify(token, key, options)).payload;
+    const r = await jwtVerify(token, key, options);
+    return { payload: r.payload, key: r.key };
   } catch (err) {
     if (!(err instanceof errors.JWKSMultipleMatchingKeys)) return undefined;
     for await (const k of err as unknown as AsyncIterable<CryptoKey>) {
       try {
-        return (await jwtVerify(token, k, options)).payload;
+        return { payload: (await jwtVerify(token, k, options)).payload, key: k };
       } catch {
         // the next key
       }
@@ -325,7 +316,7 @@ async function oracle(token: string, cfg: Config): Promise<boolean> {
     }
     return jwks(header, token);
   };
-  const payload = await joseVerify(token, key, {
+  const verified = await joseVerify(token, key, {
     algorithms: [...cfg.algorithms],
     typ: 'at+jwt', // RFC 9068 §4 step 1; jose compares it as a media type, as RFC 7515 §4.1.9 says.
     issuer: ISS,
@@ -334,27 +325,19 @@ async function oracle(token: string, cfg: Config): Promise<boolean> {
     currentDate: new Date(NOW * 1000),
     requiredClaims: REQUIRED,
   });
-  return payload !== undefined && rfc9068Claims(payload);
+  return verified !== undefined && rsaSignatureLengthOk(token, verified.key) && rfc9068Claims(verified.payload);
 }
 
 // ---------------------------------------------------------------------------------------------------------
 
-async function kitAccepts(token: string, cfg: Config): Promise<boolean> {
+function kitAccepts(token: string, cfg: Config): Promise<boolean> {
   const rs = new ResourceServer({
     issuer: { issuer: ISS, jwks: { keys: cfg.jwks }, ...(cfg.secret ? { secret: cfg.secret } : {}), algorithms: cfg.configured as never },
     resource: API,
     cache: false,
     logger: false,
   });
-  try {
-    await rs.authenticate({ method: 'GET', url: '/', headers: { authorization: `Bearer ${token}` } });
-    return true;
-  } catch (err) {
-    // A refusal is always a typed 400/401, never a 500 or a stray exception.
-    expect(err).toBeInstanceOf(ResourceServerError);
-    expect([400, 401]).toContain((err as ResourceServerError).status);
-    return false;
-  }
+  return kitVerdict(() => rs.authenticate({ method: 'GET', url: '/', headers: { authorization: `Bearer ${token}` } }));
 }
 
 function configOf(c: Case): Config {
@@ -391,5 +374,27 @@ describe('JWT access tokens: the kit agrees with jose plus RFC 9068 (differentia
       expect({ alg, accepted: (tally.byLabel.get(`alg:${alg}`)?.accepted ?? 0) > 0 }).toEqual({ alg, accepted: true });
     }
     for (const m of SIGNATURE_MUTATIONS) expect({ m, seen: tally.byLabel.has(`sig:${m}`) }).toEqual({ m, seen: true });
-  }, 120_000);
+  }, Math.max(120_000, NUM_RUNS * 60));
+
+  it('agrees on RSA signatures one octet short, long or exact (RFC 8017 §8.1.2, §8.2.2: exactly k octets)', async () => {
+    // Rare in the cases above (a PSS signature starts with a zero octet once in 256): aimed at here.
+    const tally = new Tally();
+    const cases = focusedCases(FIELDS, {
+      signer: fc.constantFrom('rsa-a', 'rsa-b'),
+      'header.alg': fc.constantFrom(...[0, 1, 2, 3, 4, 5].map((natural) => ({ natural }))),
+      signature: fc.constantFrom<SignatureMutation>('pss-short', 'pss-short', 'none', 'drop-first', 'prepend-zero', 'append-byte'),
+    });
+    await fc.assert(
+      fc.asyncProperty(cases, async (c) => {
+        const cfg = configOf(c);
+        const { token, headerAlg } = forge(c);
+        const [kit, expected] = await Promise.all([kitAccepts(token, cfg), oracle(token, cfg)]);
+        tally.add(kit, [`sig:${c.signature}`, `alg:${String(headerAlg)}`]);
+        expect({ kit, token }).toEqual({ kit: expected, token });
+      }),
+      { numRuns: 60, seed: SEED },
+    );
+    expect(tally.byLabel.get('sig:pss-short')?.refused ?? 0).toBeGreaterThan(5);
+    expect(tally.byLabel.get('sig:none')?.accepted ?? 0).toBeGreaterThan(0);
+  });
 });
