@@ -25,7 +25,7 @@ function decodeJson(segment: string, what: string): Record<string, unknown> {
   let value: unknown;
   try {
     const bytes = Buffer.from(segment, 'base64url');
-    // RFC 7515 §5.2 step 4, RFC 7519 §7.2 step 10: the bytes are UTF-8. A lenient decode would turn any
+    // RFC 7515 §5.2, RFC 7519 §7.2: the bytes are UTF-8 JSON. A lenient decode would turn any
     // invalid sequence into U+FFFD, so that different claim bytes read as one string.
     if (!isUtf8(bytes)) throw new Error('not UTF-8');
     value = JSON.parse(bytes.toString('utf8'));

@@ -51,6 +51,9 @@ const API = 'https://api.example.com';
 const OTHER = 'https://other.example.com';
 const TOL = 5; // DEFAULTS.clockToleranceSeconds
 const REQUIRED = ['iss', 'exp', 'aud', 'sub', 'client_id', 'iat', 'jti']; // DEFAULTS.requiredClaims (RFC 9068 §2.2)
+// A whole second: jose floors the current time to seconds, the kit compares with the exact time, so with a
+// fractional clock a fractional exp in the current second could differ by less than a second (the kit is the
+// exact reading of RFC 7519 §4.1.4). On a whole second both readings agree for every exp, integer or not.
 const NOW = Math.floor(Date.now() / 1000);
 const NUM_RUNS = Number(process.env.FC_RUNS ?? 1500);
 // Another seed explores other cases: FC_SEED=123 (the failure message names the seed and path to replay).
@@ -139,6 +142,8 @@ const FIELDS = {
   'header.kid': [fc.constantFrom('own', 'own', 'absent'), fc.constantFrom('other', 'dup', 'number', 'null', 'empty')],
   'header.typ': [fc.constantFrom<unknown>('at+jwt', 'at+jwt', 'AT+JWT', 'application/at+jwt', 'Application/At+JWT'), fc.constantFrom<unknown>('JWT', 'jwt', 'application/jwt', 'at+jwt ', 'dpop+jwt', 'x/at+jwt', 'application/at+jwt;q=1', 'applicationat+jwt', 5, null, undefined)],
   'header.extension': [fc.constantFrom('none', 'none', 'jku', 'x5u', 'jwk', 'x5c'), fc.constantFrom('crit-b64', 'crit-b64-false', 'crit-exp', 'crit-empty', 'crit-string', 'b64-true', 'b64-false')],
+  // Duplicate members: RFC 7515 §4 and RFC 7519 §4 let a parser keep the lexically last one; JSON.parse does,
+  // in both verifiers. Before: the real member wins; after: the decoy does.
   'header.duplicate': [fc.constantFrom('none', 'none', 'alg-before'), fc.constantFrom('alg-after', 'typ-after', 'kid-after')],
   'header.shape': [fc.constant('object'), fc.constantFrom('array', 'string', 'null', 'number')],
   'header.encoding': [VALID_ENCODING, ODD_ENCODING],
