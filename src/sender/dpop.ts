@@ -7,10 +7,10 @@ import { createHmac, createPublicKey, hash, randomBytes, timingSafeEqual, type J
 import { LRUCache } from 'lru-cache';
 import { DpopReplaySetFullError, InvalidDpopProofError, TokenBindingError, UseDpopNonceError } from '../errors.js';
 import { DEFAULTS, type Logger } from '../options.js';
-import { decodeJws } from '../token/jwt.js';
+import { decodeJws, typIs, withinValidity } from '../token/jwt.js';
 import { ExpiringSet } from '../stores/expiring-set.js';
 import type { AtomicStore } from '../stores/store.js';
-import { verifySignature, type JwsAlgorithm } from '../token/jws.js';
+import { hasPrivateMembers, jwkMayVerify, verifySignature, type JwsAlgorithm } from '../token/jws.js';
 import { keyFits, keyRuleViolation } from '../token/key-rules.js';
 
 /** DPoP settings. */
@@ -66,6 +66,8 @@ export function jwkThumbprint(jwk: Record<string, unknown>): string {
 export function normalizeHtu(url: string): string | undefined {
   try {
     const u = new URL(url);
+    // RFC 9110 §4.2.4: userinfo in an http(s) URI is an error, never a part to drop before comparing.
+    if (u.username || u.password) return undefined;
     return `${u.protocol}//${u.host}${u.pathname.replace(/%[0-9a-fA-F]{2}/g, normalizeEscape)}`;
   } catch {
     return undefined;
@@ -188,8 +190,9 @@ export class DpopVerifier {
       throw new InvalidDpopProofError('the DPoP proof is not a JWT');
     }
     const { header, payload } = jws;
-    // §4.3 checks 4, 5: typ dpop+jwt; an asymmetric algorithm from the allow-list.
-    if (header.typ !== 'dpop+jwt') throw new InvalidDpopProofError('the DPoP proof typ must be dpop+jwt');
+    // §4.3 checks 4, 5: typ dpop+jwt (a media type: `application/dpop+jwt` and `DPoP+JWT` too, RFC 7515
+    // §4.1.9); an asymmetric algorithm from the allow-list.
+    if (!typIs(header.typ, 'dpop+jwt')) throw new InvalidDpopProofError('the DPoP proof typ must be dpop+jwt');
     const alg = header.alg as JwsAlgorithm;
     if (typeof header.alg !== 'string' || !this.algorithms.includes(alg)) throw new InvalidDpopProofError('the DPoP proof algorithm is not accepted');
     if (header.crit !== undefined) throw new InvalidDpopProofError('the DPoP proof uses an unsupported extension');
@@ -198,7 +201,7 @@ export class DpopVerifier {
     const headerLength = proof.indexOf('.');
     const headerKey = headerLength <= DpopVerifier.#MAX_CACHED_HEADER ? hash('sha256', proof.slice(0, headerLength), 'base64url') : undefined;
     const known = headerKey === undefined ? undefined : this.#keys.get(headerKey);
-    const { key, thumbprint } = known ?? importProofKey(header.jwk);
+    const { key, thumbprint } = known ?? importProofKey(header.jwk, alg);
     // The key serves its algorithm (its type and curve), checked before the signature like the key rules.
     if (!keyFits({ kid: undefined, alg: undefined, key }, alg)) throw new InvalidDpopProofError('the DPoP proof key does not fit the proof algorithm');
     if (!verifySignature(alg, key, jws.data, jws.signature)) throw new InvalidDpopProofError('the DPoP proof signature is invalid');
@@ -220,6 +223,8 @@ export class DpopVerifier {
     if (typeof iat !== 'number' || iat > nowS + this.#tolerance || iat < nowS - this.#maxAge - this.#tolerance) {
       throw new InvalidDpopProofError('the DPoP proof iat is outside the acceptance window');
     }
+    // RFC 7519 §4.1.4, §4.1.5: a proof is a JWT (§4.2), so an exp or nbf it carries must hold too.
+    if (!withinValidity(payload.exp, payload.nbf, nowS, this.#tolerance)) throw new InvalidDpopProofError('the DPoP proof is expired or not valid yet');
     // §4.3 check 12: ath is the hash of this very access token.
     if (ath !== hash('sha256', ctx.accessToken, 'base64url')) throw new InvalidDpopProofError('the DPoP proof ath does not match the access token');
     // §7.1: the proof key is the key the token is bound to (CONFORMANCE 39).
@@ -257,13 +262,15 @@ export class DpopVerifier {
 }
 
 /**
- * The public key in a proof header (§4.3 checks 6, 7: a public key, well formed, and one the key rules
- * accept, as for the authorization server's keys) and its RFC 7638 thumbprint.
+ * The public key in a proof header (§4.3 checks 6, 7: a public key, well formed, meant for verifying with this
+ * algorithm, and one the key rules accept, as for the authorization server's keys) and its RFC 7638 thumbprint.
  */
-function importProofKey(jwk: unknown): { key: KeyObject; thumbprint: string } {
+function importProofKey(jwk: unknown, alg: string): { key: KeyObject; thumbprint: string } {
   if (!jwk || typeof jwk !== 'object' || Array.isArray(jwk)) throw new InvalidDpopProofError('the DPoP proof has no jwk');
   const j = jwk as Record<string, unknown>;
-  if (j.d !== undefined || j.p !== undefined || j.k !== undefined) throw new InvalidDpopProofError('the DPoP proof jwk contains a private key');
+  if (hasPrivateMembers(j)) throw new InvalidDpopProofError('the DPoP proof jwk contains a private key');
+  // RFC 7517 §4.2-4.4: a key whose own members say it is not for verifying, or not for this algorithm.
+  if (!jwkMayVerify(j) || (j.alg !== undefined && j.alg !== alg)) throw new InvalidDpopProofError('the DPoP proof jwk is not for this signature');
   let key: KeyObject;
   try {
     key = createPublicKey({ key: j as JsonWebKey, format: 'jwk' });

@@ -37,6 +37,9 @@ export function verifySignature(alg: JwsAlgorithm, key: KeyObject, data: Buffer,
   try {
     if (alg === 'EdDSA' || alg === 'Ed25519') return verify(null, data, key, signature);
     const hash = HASH[alg.slice(2)]!;
+    // RFC 8017 §8.1.2, §8.2.2 step 1: an RSA signature is exactly k octets. OpenSSL also takes a PSS signature
+    // without its leading zero octet, which would give one signature a second encoding.
+    if ((alg[0] === 'R' || alg[0] === 'P') && signature.length !== ((key.asymmetricKeyDetails?.modulusLength ?? 0) + 7) >> 3) return false;
     switch (alg[0]) {
       case 'R':
         return verify(hash, data, key, signature);
@@ -68,6 +71,25 @@ export interface PublicJwk {
   [member: string]: unknown;
 }
 
+/** RFC 7518 §6.2.2, §6.3.2, §6.4.1: members of a private or symmetric key (one prime factor is the whole RSA key). */
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
+
+/** Whether a JWK carries any private-key material. */
+export function hasPrivateMembers(jwk: PublicJwk): boolean {
+  return PRIVATE_MEMBERS.some((m) => jwk[m] !== undefined);
+}
+
+/**
+ * Whether a JWK's own `use` and `key_ops` let it verify signatures (RFC 7517 §4.2, §4.3: `key_ops` is an
+ * array of unique strings). Absent members allow.
+ */
+export function jwkMayVerify(jwk: PublicJwk): boolean {
+  if (jwk.use !== undefined && jwk.use !== 'sig') return false;
+  const ops = jwk.key_ops;
+  if (ops === undefined) return true;
+  return Array.isArray(ops) && ops.includes('verify') && ops.every((o) => typeof o === 'string') && new Set(ops).size === ops.length;
+}
+
 /**
  * Import a published JWK as a verification key, or undefined when it cannot serve signatures: not a
  * signing key, a private key (never trusted from a JWKS), malformed, refused by the key rules (key-rules.ts:
@@ -76,9 +98,7 @@ export interface PublicJwk {
 export function importPublicJwk(jwk: PublicJwk): VerificationKey | undefined {
   if (jwk === null || typeof jwk !== 'object') return undefined;
   if (jwk.kty !== 'RSA' && jwk.kty !== 'EC' && jwk.kty !== 'OKP') return undefined;
-  if (jwk.use !== undefined && jwk.use !== 'sig') return undefined;
-  if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes('verify'))) return undefined;
-  if (jwk.d !== undefined || jwk.p !== undefined || jwk.k !== undefined) return undefined;
+  if (!jwkMayVerify(jwk) || hasPrivateMembers(jwk)) return undefined;
   if (jwk.kid !== undefined && typeof jwk.kid !== 'string') return undefined;
   if (jwk.alg !== undefined && !ASYMMETRIC_ALGORITHMS.includes(jwk.alg as never)) return undefined;
   try {

@@ -3,6 +3,7 @@
  * serialisation, `typ` checked, an algorithm allow-list, keys only from the AS's metadata, and every
  * time claim checked. Pure functions; key lookup and caching live in the verifier.
  */
+import { isUtf8 } from 'node:buffer';
 import { InvalidTokenError } from '../errors.js';
 import type { AccessTokenClaims } from '../auth-context.js';
 import type { ResolvedIssuer } from '../options.js';
@@ -23,7 +24,11 @@ const B64URL = /^[A-Za-z0-9_-]+$/;
 function decodeJson(segment: string, what: string): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    const bytes = Buffer.from(segment, 'base64url');
+    // RFC 7515 §5.2, RFC 7519 §7.2: the bytes are UTF-8 JSON. A lenient decode would turn any
+    // invalid sequence into U+FFFD, so that different claim bytes read as one string.
+    if (!isUtf8(bytes)) throw new Error('not UTF-8');
+    value = JSON.parse(bytes.toString('utf8'));
   } catch {
     throw new InvalidTokenError('ERR_TOKEN_MALFORMED', `the access token ${what} is not base64url-encoded JSON`);
   }
@@ -60,7 +65,15 @@ export function decodeJws(token: string): DecodedJws {
   };
 }
 
-const AT_JWT = /^(application\/)?at\+jwt$/i;
+/**
+ * Whether a JOSE `typ` names the media type `application/<type>` (RFC 7515 §4.1.9: a value without "/"
+ * means "application/" + value; media types compare case-insensitively). `type` is given in lower case.
+ */
+export function typIs(typ: unknown, type: string): boolean {
+  if (typeof typ !== 'string') return false;
+  const t = typ.toLowerCase();
+  return t === type || t === `application/${type}`;
+}
 
 /** Check the protected header (RFC 9068 §4, RFC 8725 §3.1, §3.11); returns the algorithm to verify with. */
 export function checkHeader(header: Record<string, unknown>, issuer: ResolvedIssuer): JwsAlgorithm {
@@ -69,7 +82,7 @@ export function checkHeader(header: Record<string, unknown>, issuer: ResolvedIss
     throw new InvalidTokenError('ERR_TOKEN_ALGORITHM', 'the access token is signed with an algorithm this server does not accept');
   }
   // RFC 9068 §4 step 1 (CONFORMANCE 16): typ must be at+jwt; media types compare case-insensitively.
-  if (issuer.requireAccessTokenType && (typeof header.typ !== 'string' || !AT_JWT.test(header.typ))) {
+  if (issuer.requireAccessTokenType && !typIs(header.typ, 'at+jwt')) {
     throw new InvalidTokenError('ERR_TOKEN_TYPE', 'the token is not a JWT access token (typ must be at+jwt)');
   }
   // RFC 7515 §4.1.11: no extension this server would have to understand; b64:false (RFC 7797) only comes with crit.
@@ -91,6 +104,14 @@ export interface ClaimPolicy {
 
 function isNumericDate(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v);
+}
+
+/**
+ * Whether optional `exp` and `nbf` claims hold at `nowSeconds` with the leeway (RFC 7519 §4.1.4, §4.1.5):
+ * a claim that is present must be a finite number. For JWTs other than access tokens (DPoP proofs).
+ */
+export function withinValidity(exp: unknown, nbf: unknown, nowSeconds: number, toleranceSeconds: number): boolean {
+  return (exp === undefined || (isNumericDate(exp) && nowSeconds < exp + toleranceSeconds)) && (nbf === undefined || (isNumericDate(nbf) && nowSeconds + toleranceSeconds >= nbf));
 }
 
 /**

@@ -19,6 +19,7 @@ import { resolveIssuerEntry, sameIssuerSettings } from '../resolve-options.js';
 import { closeImplications, GrantedScopes, scopesFromClaims } from '../scopes/requirement.js';
 import { discoverAuthorizationServer } from '../authz-server/discovery.js';
 import { importSecret, verifySignature, type JwsAlgorithm, type VerificationKey } from './jws.js';
+import { keyFits } from './key-rules.js';
 import { RemoteKeySet, StaticKeySet } from './jwks.js';
 import { checkClaims, checkHeader, decodeJws, hasTwoDots, type DecodedJws } from './jwt.js';
 import { parseSharedVerdict, type SharedVerdict } from './shared-verdict.js';
@@ -425,8 +426,9 @@ export class TokenVerifier {
     const alg = checkHeader(jws.header, runtime.config);
     const kid = jws.header.kid as string | undefined;
     if (alg.startsWith('HS')) {
-      // HMAC only with the configured secret, never with a key from the JWKS (RFC 8725 §2.1).
-      return this.#finish(runtime, jws, alg, runtime.secret ? [runtime.secret] : [], cacheKey);
+      // HMAC only with the configured secret, never with a key from the JWKS (RFC 8725 §2.1), and only when
+      // the secret is as long as the hash output (RFC 7518 §3.2: a 32-byte secret serves HS256, not HS512).
+      return this.#finish(runtime, jws, alg, runtime.secret && keyFits(runtime.secret, alg) ? [runtime.secret] : [], cacheKey);
     }
     if (!runtime.keys) throw new InvalidTokenError('ERR_TOKEN_ALGORITHM', 'the access token is signed with an algorithm this server does not accept');
     const candidates = runtime.keys.candidates(kid, alg);
