@@ -60,7 +60,7 @@ const CONFIGS = {
 } as const;
 type ConfigName = keyof typeof CONFIGS;
 
-const CLIENTS = ['es256', 'es384', 'es521', 'ed', 'rsa', 'rsa-b'] as const;
+const CLIENTS = ['es256', 'es384', 'es521', 'ed', 'rsa', 'rsa-b', 'rsa-weak'] as const;
 type ClientName = (typeof CLIENTS)[number];
 
 let clients: Record<ClientName, ForgeKey>;
@@ -81,6 +81,8 @@ beforeAll(async () => {
     ed: makeForgeKey('ed', 'ed25519'),
     rsa: makeForgeKey('rsa', 'rsa2048'),
     'rsa-b': makeForgeKey('rsa-b', 'rsa2048'),
+    // A 1024-bit key: refused by both (RFC 7518 §3.3), now that proof keys follow the key rules.
+    'rsa-weak': makeForgeKey('rsa-weak', 'rsa1024'),
   };
   thumbprints = Object.fromEntries(await Promise.all(CLIENTS.map(async (n) => [n, await calculateJwkThumbprint(clients[n].jwk as JWK)]))) as typeof thumbprints;
   const as = makeForgeKey('as', 'P-256');
