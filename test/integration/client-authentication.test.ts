@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
 import request from 'supertest';
-import { oauthResourceServer, requireScopes, getAuth } from '../../src/index.js';
+import { oauthResourceServer, requireScopes, getAuth, MemoryStore, registerResourceServer } from '../../src/index.js';
 import { ProtectionToken } from '../../src/authz-server/protection-token.js';
 import { basicAuthorization, formUrlEncode } from '../../src/http/basic-credentials.js';
 import { startLoopbackServer, writeAnswer, type LoopbackServer } from '../helpers/loopback-server.js';
@@ -171,5 +171,22 @@ describe('credentials with : % and a space', () => {
     const as = await startAs('raw-comparing', SPECIAL);
     await expect(pat(as, SPECIAL)).rejects.toThrow();
     expect(as.authorizations).toEqual([SPECIAL_WIRE]);
+  });
+});
+
+describe('registration (RFC 7591)', () => {
+  it('sends no client credentials: only the initial access token, as a bearer token', async () => {
+    const seen: Array<string | undefined> = [];
+    const server = await startLoopbackServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        seen.push(req.headers.authorization);
+        writeAnswer(res, { status: 201, json: { client_id: PLAIN.id, client_secret: PLAIN.secret } });
+      });
+    });
+    servers.push(server);
+    const creds = await registerResourceServer({ issuer: server.base, registrationEndpoint: `${server.base}/register`, initialAccessToken: 'iat-1', store: new MemoryStore() });
+    expect(creds).toMatchObject({ clientId: PLAIN.id, clientSecret: PLAIN.secret });
+    expect(seen).toEqual(['Bearer iat-1']);
   });
 });
