@@ -30,6 +30,12 @@ const RESERVED_CLAIMS = new Set(['iss', 'sub', 'aud', 'iat', 'exp', 'nbf', 'jti'
 /** Finds a user's attributes by the token's `sub`; undefined when there is no such user. */
 export type UserLookup = (sub: string) => Promise<Record<string, unknown> | undefined>;
 
+/**
+ * The Claims Provider's own identifier for a user, given the user's attributes and the access token's `sub`
+ * (the OpenID Provider's identifier for the user); undefined for none.
+ */
+export type ClaimsProviderSubject = (user: Readonly<Record<string, unknown>>, tokenSubject: string) => string | undefined;
+
 /** The answer formats of the claims endpoint. */
 export type ClaimsFormat = 'jwt' | 'json';
 
@@ -64,9 +70,19 @@ export interface AttributeProviderOptions {
   additionalPublicKeys?: readonly JWK[];
   /**
    * The formats offered, the first being the default; the other is chosen by the request's `Accept`
-   * (`application/jwt` or `application/json`). Default `['jwt']` with a signing key, else `['json']`.
+   * (`application/jwt` or `application/json`, see {@link negotiateClaimsFormat}), and answers then carry
+   * `Vary: Accept`. Default `['jwt']` with a signing key, else `['json']`.
    */
   formats?: readonly ClaimsFormat[];
+  /**
+   * The `sub` of claims JWTs. OpenID Connect Core §5.6.2: an aggregated or distributed claims JWT SHOULD NOT
+   * contain `sub` unless it is the End-User's identifier at the Claims Provider (this provider), not at the
+   * OpenID Provider. The access token's `sub` is the OP's identifier, so by default the JWT has no `sub`.
+   * Return this provider's own identifier for the user to include it (e.g. `(user) => user.id`, or
+   * `(_user, sub) => sub` when the OP and this provider share user identifiers); undefined leaves it out.
+   * JSON answers always carry the token's `sub` (whose claims they are, as UserInfo does).
+   */
+  claimsProviderSubject?: ClaimsProviderSubject;
   /** Lifetime of a claims JWT (`exp - iat`), seconds. Default 300. */
   ttlSeconds?: number;
   /**
@@ -119,23 +135,32 @@ function publicPart(jwk: JWK): JWK {
 
 const isJwk = (k: unknown): k is JWK => typeof k === 'object' && k !== null && typeof (k as JWK).kty === 'string';
 
-/** The format an `Accept` header prefers among those offered (q-values honoured; ties go to the earlier). */
+/**
+ * The format an `Accept` header prefers among those offered: `application/jwt` and `application/json` by their
+ * q-values (ties go to the earlier in the header). A header that names neither (no header, a wildcard, `text/html`)
+ * gets the default (the first offered); one that refuses the default with `q=0` (RFC 9110 §12.4.2: not
+ * acceptable) gets the other unless it refuses that too. Never a 406: RFC 9110 §12.5.1 lets the server answer
+ * in its default format instead.
+ */
 export function negotiateClaimsFormat(accept: string | undefined, formats: readonly ClaimsFormat[]): ClaimsFormat {
   const fallback = formats[0] ?? 'json';
   if (!accept || formats.length < 2) return fallback;
   let best = fallback;
   let bestQ = 0;
+  const refused = new Set<ClaimsFormat>();
   for (const part of accept.split(',')) {
     const [type = '', ...params] = part.split(';').map((s) => s.trim().toLowerCase());
     const format = type === 'application/jwt' ? 'jwt' : type === 'application/json' ? 'json' : undefined;
     if (!format || !formats.includes(format)) continue;
     const qParam = params.find((p) => p.startsWith('q='));
     const q = qParam === undefined ? 1 : Number(qParam.slice(2));
+    if (q === 0) refused.add(format);
     if (Number.isFinite(q) && q > bestQ) {
       best = format;
       bestQ = q;
     }
   }
+  if (bestQ === 0 && refused.has(fallback)) return formats.find((f) => !refused.has(f)) ?? fallback;
   return best;
 }
 
@@ -152,6 +177,7 @@ export class AttributeProvider {
   readonly #additional: readonly JWK[];
   readonly #ttl: number;
   readonly #detailsType: string | undefined;
+  readonly #providerSubject: ClaimsProviderSubject | undefined;
   readonly #requirement: ScopeRequirement;
   #prepared: Promise<PreparedKey> | undefined;
 
@@ -188,6 +214,8 @@ export class AttributeProvider {
     if (!Number.isFinite(ttl) || ttl <= 0) throw new ConfigurationError('ttlSeconds must be a positive number');
     this.#ttl = Math.floor(ttl);
     this.#detailsType = options.authorizationDetailsType;
+    if (options.claimsProviderSubject !== undefined && typeof options.claimsProviderSubject !== 'function') throw new ConfigurationError('claimsProviderSubject must be a function (user, sub) => string | undefined');
+    this.#providerSubject = options.claimsProviderSubject;
   }
 
   /** The claim groups (one per scope). */
@@ -251,19 +279,31 @@ export class AttributeProvider {
       return { status: 200, headers, body: JSON.stringify({ sub, ...claims }) };
     }
     headers['content-type'] = 'application/jwt';
-    return { status: 200, headers, body: await this.sign(claims, sub, client!) };
+    return { status: 200, headers, body: await this.sign(claims, this.#jwtSubject(user, sub), client!) };
   }
 
-  /** Sign claims for `sub` and the client `audience`: `iss`, `sub`, `aud`, `iat`, `exp` and the claims. */
-  async sign(claims: Readonly<Record<string, unknown>>, sub: string, audience: string): Promise<string> {
+  /** OpenID Connect Core §5.6.2: the claims JWT's `sub` is the provider's own identifier for the user, or absent. */
+  #jwtSubject(user: Readonly<Record<string, unknown>>, tokenSubject: string): string | undefined {
+    if (!this.#providerSubject) return undefined;
+    const own: unknown = this.#providerSubject(user, tokenSubject);
+    if (own === undefined) return undefined;
+    if (typeof own !== 'string' || own === '') throw new ConfigurationError('claimsProviderSubject returned something that is not a non-empty string');
+    return own;
+  }
+
+  /**
+   * Sign claims for the client `audience`: `iss`, `aud`, `iat`, `exp`, the claims, and `sub` when given (only
+   * this provider's own identifier for the user belongs there, OpenID Connect Core §5.6.2).
+   */
+  async sign(claims: Readonly<Record<string, unknown>>, sub: string | undefined, audience: string): Promise<string> {
     const { key, publicJwk } = await this.#key();
     const now = Math.floor(Date.now() / 1000);
     const payload: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(claims)) if (!RESERVED_CLAIMS.has(k)) payload[k] = v;
+    if (sub !== undefined) payload.sub = sub;
     return new SignJWT(payload)
       .setProtectedHeader({ alg: this.#signingKey!.alg, kid: publicJwk.kid!, typ: 'JWT' })
       .setIssuer(this.issuer!)
-      .setSubject(sub)
       .setAudience(audience)
       .setIssuedAt(now)
       .setExpirationTime(now + this.#ttl)

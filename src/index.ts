@@ -63,6 +63,7 @@ export {
   negotiateClaimsFormat,
   type AttributeProviderOptions,
   type ClaimsSigningKey,
+  type ClaimsProviderSubject,
   type ClaimsFormat,
   type ClaimsRequest,
   type ClaimsAnswer,

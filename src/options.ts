@@ -117,7 +117,12 @@ export interface ResourceServerOptions {
   requiredClaims?: readonly string[];
   /** Token locations besides the header (RFC 6750 §2.2, §2.3). Both off by default. */
   tokenLocations?: { body?: boolean; query?: boolean };
-  /** Largest accepted token, in characters, checked before any parsing. Default 8192. */
+  /**
+   * Largest accepted token, in characters, checked before any parsing (400 `invalid_request`). Default 8192.
+   * Node's HTTP server limits the whole request head first (`http.maxHeaderSize`, 16 KiB by default) and
+   * answers 431 itself: to accept tokens near or above that, raise it too (`http.createServer({ maxHeaderSize })`
+   * or `--max-http-header-size`).
+   */
   maxTokenLength?: number;
   /** Scope conventions and rules. */
   scopes?: {

@@ -23,12 +23,21 @@ export interface SelfRegistrationOptions {
   /** A software statement (RFC 7591 §2.3): a signed JWT of client metadata. */
   softwareStatement?: string;
   /**
-   * Client metadata (RFC 7591 §2) beyond the defaults (`client_credentials` grant, no redirect URIs, no
-   * response types, `client_secret_basic`), e.g. `client_name`, `scope`.
+   * Client metadata (RFC 7591 §2) merged over the defaults (`grant_types: ['client_credentials']`,
+   * `redirect_uris: []`, `response_types: []`, `token_endpoint_auth_method: 'client_secret_basic'`), field by
+   * field, e.g. `client_name`, `scope`. An AS that requires a redirect URI even for `client_credentials` gets
+   * one here: `redirect_uris: ['https://api.example.com/oauth/unused']` (never used by the resource server).
+   * A change is applied at the next start (RFC 7592 update, or a new client where the AS gave no management).
    */
   metadata?: Record<string, unknown>;
-  /** Where the credentials are kept. Default a FileStore at `.oauth-resource-server/credentials.json`. */
+  /**
+   * Where the credentials (client id, secret, registration access token) are kept, under
+   * `ors:client-registration:<issuer>`. Default a FileStore at `.oauth-resource-server/credentials.json`
+   * (relative to the working directory, mode 0600). Replicas share one client through a shared atomic store
+   * (`RedisStore`); a `MemoryStore` registers a new client on every start.
+   */
   store?: CacheStore;
+  /** Deadline of each call to the AS, in milliseconds. Default 5000. */
   timeoutMs?: number;
 }
 

@@ -9,6 +9,7 @@
  * under a lock, the others adopt it; a per-owner refresh token is redeemed by one replica at a time.
  */
 import * as client from 'openid-client';
+import { clientSecretBasic } from '../http/basic-credentials.js';
 import { createFetch } from '../http/client.js';
 import { isSecureOrLoopback } from '../resolve-options.js';
 import { isAtomicStore, type AtomicStore, type CacheStore } from '../stores/store.js';
@@ -57,7 +58,7 @@ export class ProtectionToken {
       { issuer: settings.issuer, token_endpoint: settings.tokenEndpoint },
       settings.clientId,
       {},
-      client.ClientSecretBasic(settings.clientSecret),
+      clientSecretBasic(settings.clientSecret),
     );
     this.#config.timeout = Math.max(1, Math.ceil(settings.timeoutMs / 1000));
     this.#config[client.customFetch] = createFetch({ timeoutMs: settings.timeoutMs, maxBytes: settings.maxBytes });

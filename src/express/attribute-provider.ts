@@ -135,7 +135,11 @@ export function attributeProvider(options: AttributeProviderRouterOptions): Attr
       })
       .then((answer) => {
         res.statusCode = answer.status;
-        for (const [k, v] of Object.entries(answer.headers)) res.setHeader(k, v);
+        // Vary is added to (a CORS middleware before may have set `Vary: Origin`), the others are the answer's own.
+        for (const [k, v] of Object.entries(answer.headers)) {
+          if (k === 'vary') res.vary(v);
+          else res.setHeader(k, v);
+        }
         res.setHeader('content-length', String(Buffer.byteLength(answer.body)));
         res.end(answer.body);
       })

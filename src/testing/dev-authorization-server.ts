@@ -15,6 +15,7 @@ import { INTERNAL_REQUEST_HEADER, prepareUma, type AttachedUma } from './uma-aut
 import type { UmaProvider } from './uma-http.js';
 import type { DevUmaControls, DevUmaOptions } from './uma-types.js';
 import { createFaults, type DevFaultControls } from './faults.js';
+import { basicAuthorization as basic } from '../http/basic-credentials.js';
 
 /** A protected resource the development AS issues tokens for. */
 export interface DevResource {
@@ -267,7 +268,6 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
   if (uma) late.uma = await uma.attach(provider, issuer);
 
   const tokenEndpoint = `${issuer}/token`;
-  const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 
   return {
     issuer,

@@ -16,6 +16,7 @@ import { representation } from './uma-resources.js';
 import { count, type UmaState } from './uma-state.js';
 import { TicketStore, type TicketSigner } from './uma-tickets.js';
 import type { DevUmaControls, DevUmaOptions, UmaProfileName } from './uma-types.js';
+import { basicAuthorization } from '../http/basic-credentials.js';
 
 /** Where each profile puts its endpoints (paths under the issuer). */
 const PATHS: Record<UmaProfileName, { discovery: string; registration: string; collection: string; permission: string; rpt?: string }> = {
@@ -164,7 +165,7 @@ async function attach(provider: UmaProvider, issuer: string, profile: UmaProfile
           sendError(res, 401, 'invalid_token', 'this PAT cannot introspect', { 'www-authenticate': 'Bearer error="invalid_token"' });
           return true;
         }
-        req.headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(pat.clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+        req.headers.authorization = basicAuthorization(pat.clientId, secret);
       }
       return false;
     }
@@ -182,7 +183,7 @@ async function attach(provider: UmaProvider, issuer: string, profile: UmaProfile
   }
 
   const tokenEndpoint = String(metadata.token_endpoint);
-  const basic = (c: ClientCredentials) => `Basic ${Buffer.from(`${encodeURIComponent(c.clientId)}:${encodeURIComponent(c.clientSecret)}`).toString('base64')}`;
+  const basic = (c: ClientCredentials) => basicAuthorization(c.clientId, c.clientSecret);
   const tokenRequest = async (c: ClientCredentials, params: Record<string, string>) => {
     const res = await fetch(tokenEndpoint, { method: 'POST', headers: { authorization: basic(c), 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(params) });
     const json = (await res.json()) as { access_token?: string; error?: string; error_description?: string };

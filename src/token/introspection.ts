@@ -8,6 +8,7 @@ import https from 'node:https';
 import * as client from 'openid-client';
 import { AuthorizationServerUnavailableError, InvalidTokenError } from '../errors.js';
 import type { AccessTokenClaims } from '../auth-context.js';
+import { clientSecretBasic } from '../http/basic-credentials.js';
 import { createFetch } from '../http/client.js';
 import type { Logger, ResolvedIntrospection } from '../options.js';
 import { isSecureOrLoopback } from '../resolve-options.js';
@@ -125,7 +126,7 @@ function clientAuth(o: ResolvedIntrospection): client.ClientAuth {
     case 'tls_client_auth':
       return client.TlsClientAuth();
     default:
-      return client.ClientSecretBasic(o.clientSecret);
+      return clientSecretBasic(o.clientSecret!); // present: resolveIntrospection requires it for client_secret_*
   }
 }
 

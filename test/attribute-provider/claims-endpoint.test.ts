@@ -86,7 +86,7 @@ describe.each(EXPRESS_VERSIONS)('attribute provider claims endpoint (%s)', (_nam
     expect(custom.status).toBe(403);
   });
 
-  it('answers a JWT signed with the provider key: iss, sub, aud = the client, iat, exp, and the allowed claims (CONFORMANCE 75)', async () => {
+  it('answers a JWT signed with the provider key: iss, aud = the client, iat, exp, the allowed claims, and no sub of the OP (CONFORMANCE 75, OIDC Core §5.6.2)', async () => {
     const res = await request(app()).get('/attributes/claims').set('Authorization', `Bearer ${await userToken('alice', 'openid email credit')}`);
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^application\/jwt/);
@@ -95,9 +95,10 @@ describe.each(EXPRESS_VERSIONS)('attribute provider claims endpoint (%s)', (_nam
     const jwks = (await request(app()).get('/attributes/.well-known/jwks.json')).body as JSONWebKeySet;
     const { payload, protectedHeader } = await jwtVerify(jwt, createLocalJWKSet(jwks), { issuer: PROVIDER, audience: RP_CLIENT, algorithms: ['ES256'] });
     expect(protectedHeader).toMatchObject({ alg: 'ES256', typ: 'JWT', kid: jwks.keys[0]!.kid });
-    expect(payload).toMatchObject({ iss: PROVIDER, sub: 'alice', aud: RP_CLIENT, email: ALICE.email, email_verified: true, credit_score: 742 });
+    expect(payload).toMatchObject({ iss: PROVIDER, aud: RP_CLIENT, email: ALICE.email, email_verified: true, credit_score: 742 });
     expect(payload.exp! - payload.iat!).toBe(300);
-    expect(Object.keys(payload).sort()).toEqual(['aud', 'credit_score', 'email', 'email_verified', 'exp', 'iat', 'iss', 'sub']);
+    // The token's sub ('alice') is the OP's identifier for the user: a claims JWT SHOULD NOT carry it (§5.6.2).
+    expect(Object.keys(payload).sort()).toEqual(['aud', 'credit_score', 'email', 'email_verified', 'exp', 'iat', 'iss']);
   });
 
   it('takes aud from azp when the token has no client_id', async () => {
@@ -124,6 +125,69 @@ describe.each(EXPRESS_VERSIONS)('attribute provider claims endpoint (%s)', (_nam
     expect(preferJwt.headers.vary).toMatch(/accept/i);
     const onlyJson = await request(app({ formats: ['json'], signingKey: undefined })).get('/attributes/claims').set('Authorization', `Bearer ${token}`);
     expect(onlyJson.body).toEqual({ sub: 'alice', email: ALICE.email, email_verified: true });
+  });
+
+  it('puts the provider\'s own user identifier in the JWT sub with claimsProviderSubject; JSON keeps the token sub', async () => {
+    const ids = new Map([['alice', 'cp-000042']]);
+    const a = app({ claimsProviderSubject: (_user, sub) => ids.get(sub) });
+    const jwks = createLocalJWKSet((await request(a).get('/attributes/.well-known/jwks.json')).body as JSONWebKeySet);
+    const alice = await request(a).get('/attributes/claims').set('Authorization', `Bearer ${await userToken('alice', 'email')}`);
+    expect((await jwtVerify(alice.text, jwks, { issuer: PROVIDER, audience: RP_CLIENT })).payload).toMatchObject({ sub: 'cp-000042', email: ALICE.email });
+    // No identifier of this provider for bob: no sub at all, never the OP's.
+    const bob = await request(a).get('/attributes/claims').set('Authorization', `Bearer ${await userToken('bob', 'email')}`);
+    expect((await jwtVerify(bob.text, jwks)).payload.sub).toBeUndefined();
+    expect((await json(a, await userToken('alice', 'email'))).body).toEqual({ sub: 'alice', email: ALICE.email, email_verified: true });
+  });
+
+  it('a claimsProviderSubject that returns something other than a string is a 500 server_error, never a JWT', async () => {
+    const res = await request(app({ claimsProviderSubject: () => 42 as unknown as string }))
+      .get('/attributes/claims')
+      .set('Authorization', `Bearer ${await userToken('alice', 'email')}`);
+    expect(res.status).toBe(500);
+    expect(res.body).toEqual({ error: 'server_error', error_description: 'the server could not process the request' });
+  });
+
+  describe('Accept negotiation', () => {
+    const claims = async (a: ReturnType<typeof app>, accept?: string) => {
+      const r = request(a).get('/attributes/claims').set('Authorization', `Bearer ${await userToken('alice', 'email')}`);
+      return accept === undefined ? r : r.set('Accept', accept);
+    };
+
+    it.each([undefined, '*/*', 'text/html', 'application/xml, text/plain;q=0.5', 'application/*'])('a client that accepts neither format (Accept %s) gets the default: the JWT, with Vary: Accept', async (accept) => {
+      const res = await claims(app(), accept);
+      expect(res.status).toBe(200);
+      expect(res.headers['content-type']).toMatch(/^application\/jwt/);
+      expect(res.headers.vary).toMatch(/^accept$/i);
+    });
+
+    it('Accept: application/json gets JSON, also with Vary: Accept', async () => {
+      const res = await claims(app(), 'application/json');
+      expect(res.headers['content-type']).toMatch(/^application\/json/);
+      expect(res.headers.vary).toMatch(/^accept$/i);
+    });
+
+    it('a client that refuses the JWT (q=0) gets JSON', async () => {
+      const res = await claims(app(), 'application/jwt;q=0');
+      expect(res.headers['content-type']).toMatch(/^application\/json/);
+    });
+
+    it('with one format offered, Accept changes nothing and there is no Vary', async () => {
+      const res = await claims(app({ formats: ['jwt'] }), 'application/json');
+      expect(res.headers['content-type']).toMatch(/^application\/jwt/);
+      expect(res.headers.vary).toBeUndefined();
+    });
+
+    it('adds Accept to a Vary set before the router (CORS: Vary: Origin), not replacing it', async () => {
+      const a = express();
+      a.use((_req, res, next) => {
+        res.setHeader('vary', 'Origin');
+        next();
+      });
+      a.use('/attributes', attributeProvider({ resourceServer: { issuer: as.issuer, resource: PROVIDER, logger: false }, signingKey: { key, alg: 'ES256' }, formats: ['jwt', 'json'], findUser }));
+      const res = await claims(a);
+      expect(res.status).toBe(200);
+      expect(res.headers.vary).toMatch(/^Origin, accept$/i);
+    });
   });
 
   it('refuses a token minted for another resource of the same OP with 401 invalid_token (RFC 8707)', async () => {
@@ -222,7 +286,8 @@ describe('verification by a separate verifier against the served JWKS', () => {
     const remote = createRemoteJWKSet(new URL(`${base}/attributes/.well-known/jwks.json`));
     const { payload, protectedHeader } = await jwtVerify(jwt, remote, { issuer: PROVIDER, audience: RP_CLIENT });
     expect(protectedHeader.kid).toBe('claims-2026');
-    expect(payload).toMatchObject({ sub: 'alice', address: ALICE.address, credit_score: 742 });
+    expect(payload).toMatchObject({ address: ALICE.address, credit_score: 742 });
+    expect(payload.sub).toBeUndefined();
     await expect(jwtVerify(jwt, createRemoteJWKSet(new URL(as.jwksUri)))).rejects.toThrow();
   });
 

@@ -53,6 +53,7 @@ describe('AttributeProvider options', () => {
       { findUser, issuer: PROVIDER, signingKey: { key, alg: 'none' } },
       { findUser, issuer: PROVIDER, signingKey: { key, alg: 'ES256', publicJwk: await exportJWK(key) } },
       { findUser, ttlSeconds: 0 },
+      { findUser, claimsProviderSubject: 'id' },
     ];
     for (const options of bad) expect(() => new AttributeProvider(options as never)).toThrow(ConfigurationError);
   });
@@ -85,7 +86,8 @@ describe('AttributeProvider options', () => {
     expect(jwks.keys[0]).toMatchObject({ alg: signingKey.alg, use: 'sig' });
     const answer = await provider.answer({ token: context(['email']), resource: PROVIDER });
     const { payload } = await jwtVerify(answer.body, createLocalJWKSet(jwks), { issuer: PROVIDER, audience: RP_CLIENT });
-    expect(payload).toMatchObject({ sub: 'alice', email: 'alice@example.net' });
+    expect(payload).toMatchObject({ email: 'alice@example.net' });
+    expect(payload.sub).toBeUndefined();
   });
 });
 
@@ -98,6 +100,12 @@ describe('negotiation and answers', () => {
     ['application/jwt;q=0.4, application/json;q=0.9', ['jwt', 'json'], 'json'],
     ['application/json;q=0, text/html', ['jwt', 'json'], 'jwt'],
     ['APPLICATION/JSON', ['jwt', 'json'], 'json'],
+    ['text/html', ['jwt', 'json'], 'jwt'],
+    ['application/json, application/jwt', ['jwt', 'json'], 'json'],
+    // RFC 9110 §12.4.2: q=0 is "not acceptable": a refused default gives way to the other format.
+    ['application/jwt;q=0', ['jwt', 'json'], 'json'],
+    ['application/json;q=0', ['json', 'jwt'], 'jwt'],
+    ['application/jwt;q=0, application/json;q=0', ['jwt', 'json'], 'jwt'],
   ];
   it.each(cases)('Accept %s with formats %j → %s', (accept, formats, expected) => {
     expect(negotiateClaimsFormat(accept, formats)).toBe(expected);
