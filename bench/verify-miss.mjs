@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// In-process cost of one cache-miss JWT verification (signature, header, claims, audience, scopes), with the
+// verified-token cache off so that every call is a miss. Compares builds: pass one or more dist/esm directories
+// (default: this checkout's, after `npm run build`); rounds are interleaved and medians reported.
+//
+//   node bench/verify-miss.mjs [distEsmDir ...]
+//
+// The token is RS256 and carries the default RFC 9068 claims; `profile` is left at its default.
+import { generateKeyPair, exportJWK, SignJWT } from 'jose';
+import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
+
+const dirs = process.argv.slice(2);
+if (dirs.length === 0) dirs.push(new URL('../dist/esm', import.meta.url).pathname);
+const ROUNDS = 9;
+const CALLS = 4000;
+
+const { privateKey, publicKey } = await generateKeyPair('RS256');
+const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+const issuer = 'https://issuer.test';
+const resource = 'https://api.example.com';
+const now = Math.floor(Date.now() / 1000);
+const token = await new SignJWT({ iss: issuer, sub: 'u', aud: resource, client_id: 'c', iat: now, exp: now + 3600, jti: 'j', scope: 'read:orders write:orders' })
+  .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: 'k1' })
+  .sign(privateKey);
+const req = { headers: { authorization: `Bearer ${token}` }, method: 'GET', url: '/orders' };
+
+const servers = [];
+for (const dir of dirs) {
+  const { ResourceServer } = await import(pathToFileURL(resolve(dir, 'index.js')).href);
+  const rs = new ResourceServer({ issuer: { issuer, jwks: { keys: [jwk] } }, resource, cache: false, logger: false });
+  const first = rs.authenticate(req);
+  if (!first || first instanceof Promise || first.context.clientId !== 'c') throw new Error(`${dir}: the token is not verified synchronously`);
+  servers.push({ dir, rs, samples: [] });
+}
+
+for (let round = 0; round < ROUNDS; round++) {
+  for (const s of servers) {
+    for (let i = 0; i < 500; i++) s.rs.authenticate(req); // warm
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < CALLS; i++) s.rs.authenticate(req);
+    s.samples.push(Number(process.hrtime.bigint() - t0) / CALLS / 1000);
+  }
+}
+const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+for (const s of servers) console.log(`${median(s.samples).toFixed(2)} µs per cache-miss verify  (${s.dir}; rounds ${s.samples.map((x) => x.toFixed(1)).join(' ')})`);
