@@ -270,8 +270,9 @@ function singleDpopHeader(req: AuthenticatableRequest): string {
 
 function checkAudience(v: VerifiedToken, identity: ResourceIdentity, location: Authenticated['location'], scheme: Authenticated['scheme']): Authenticated {
   // RFC 9068 §4 step 4, RFC 8707 (CONFORMANCE 20): the token must be issued for this resource.
-  if ((v.audienceRequired || v.context.audience.length > 0) && !identity.matcher.matches(v.context.audience)) {
+  // The issuer's own names of this API (its profile's `audiences`) count too, for its tokens only.
+  if ((v.audienceRequired || v.context.audience.length > 0) && !identity.matcher.matches(v.context.audience) && !(v.issuerAudiences && v.context.audience.some((a) => v.issuerAudiences!.has(a)))) {
     throw new InvalidTokenError('ERR_TOKEN_AUDIENCE', 'the access token was not issued for this resource');
   }
-  return { context: v.context, granted: v.granted, expiresAtMs: v.expiresAtMs, audienceRequired: v.audienceRequired, location, scheme };
+  return { context: v.context, granted: v.granted, expiresAtMs: v.expiresAtMs, audienceRequired: v.audienceRequired, issuerAudiences: v.issuerAudiences, location, scheme };
 }

@@ -103,6 +103,11 @@ function isNumericDate(v: unknown): v is number {
 export function checkClaims(payload: Record<string, unknown>, issuer: string, policy: TokenPolicy, nowSeconds: number): unknown {
   // RFC 9068 §4 step 3 (CONFORMANCE 19): exact match, no trailing-slash tolerance.
   if (payload.iss !== issuer) throw new InvalidTokenError('ERR_TOKEN_ISSUER', 'the access token issuer is not trusted');
+  // First: an ID token is refused as what it is, not for the claims it lacks.
+  for (const [name, value] of policy.claimValues) {
+    // A vendor's token-kind marker (Cognito token_use, Keycloak typ): its ID tokens share the access tokens' keys.
+    if (payload[name] !== value) throw new InvalidTokenError('ERR_TOKEN_TYPE', `the token is not an access token (its ${name} claim is not ${value})`);
+  }
   // RFC 9068 §2.2 (CONFORMANCE 22): required claims (as the issuer's token profile names them).
   for (const claim of policy.requiredClaims) {
     if (payload[claim] === undefined || payload[claim] === null) {
@@ -132,10 +137,6 @@ export function checkClaims(payload: Record<string, unknown>, issuer: string, po
     if (v !== undefined && typeof v !== 'string') throw new InvalidTokenError('ERR_TOKEN_CLAIM', `the access token ${name} claim is not a string`);
   }
   if (client === undefined && policy.requireClient) throw new InvalidTokenError('ERR_TOKEN_CLAIM', policy.missingClient);
-  for (const [name, value] of policy.claimValues) {
-    // A vendor's token-kind marker (Cognito token_use, Keycloak typ): its ID tokens share the access tokens' keys.
-    if (payload[name] !== value) throw new InvalidTokenError('ERR_TOKEN_TYPE', `the token is not an access token (its ${name} claim is not ${value})`);
-  }
   if (policy.clientIds && !policy.clientIds.has(client as string)) {
     throw new InvalidTokenError('ERR_TOKEN_AUDIENCE', 'the access token was issued to a client this resource does not accept');
   }

@@ -50,6 +50,12 @@ export interface TokenProfileOptions {
    * Default none (`entra`: `['roles']`).
    */
   appPermissionClaims?: readonly string[];
+  /**
+   * Further `aud` values that name this API in tokens of this issuer only, where the vendor puts something that
+   * is not a URI there: Entra v2.0's application (client) ID GUID, a Keycloak client ID from an "Included Client
+   * Audience" mapper. Accepted wherever the API is mounted, besides `resource`.
+   */
+  audiences?: readonly string[];
   /** Only tokens issued to these clients (by the client claim) are accepted. Required when `requireAudience` is false. */
   clientIds?: readonly string[];
   /**
@@ -78,13 +84,14 @@ export interface ResolvedTokenProfile {
   readonly requireJti: boolean | undefined;
   readonly scopeClaims: readonly string[];
   readonly appPermissionClaims: readonly string[];
+  readonly audiences: readonly string[];
   readonly clientIds: readonly string[] | undefined;
   readonly requireAudience: boolean;
   readonly scopePrefixes: readonly string[];
   readonly claimValues: Readonly<Record<string, string>>;
 }
 
-type Preset = Omit<ResolvedTokenProfile, 'name' | 'clientIds' | 'scopePrefixes'>;
+type Preset = Omit<ResolvedTokenProfile, 'name' | 'audiences' | 'clientIds' | 'scopePrefixes'>;
 
 const RFC9068: Preset = {
   typ: ['at+jwt'],
@@ -121,7 +128,7 @@ const PRESETS: Readonly<Record<TokenProfileName, Preset>> = {
 export const TOKEN_PROFILE_NAMES = Object.freeze(Object.keys(PRESETS) as TokenProfileName[]);
 
 /** The default profile, resolved. */
-export const DEFAULT_PROFILE: ResolvedTokenProfile = Object.freeze({ name: 'rfc9068', ...RFC9068, clientIds: undefined, scopePrefixes: [] });
+export const DEFAULT_PROFILE: ResolvedTokenProfile = Object.freeze({ name: 'rfc9068', ...RFC9068, audiences: [], clientIds: undefined, scopePrefixes: [] });
 
 function fail(message: string): never {
   throw new ConfigurationError(`oauth-resource-server: ${message}`);
@@ -139,7 +146,7 @@ export function resolveTokenProfile(profile: TokenProfile | undefined, issuer: s
   if (profile === undefined || profile === 'rfc9068') return DEFAULT_PROFILE;
   const o: TokenProfileOptions = typeof profile === 'string' ? { preset: profile } : profile;
   if (!o || typeof o !== 'object' || Array.isArray(o)) fail(`profile of ${issuer} must be one of ${TOKEN_PROFILE_NAMES.join(', ')} or an object`);
-  const known = new Set(['preset', 'typ', 'clientIdClaims', 'requireJti', 'scopeClaims', 'appPermissionClaims', 'clientIds', 'requireAudience', 'scopePrefixes', 'claimValues']);
+  const known = new Set(['preset', 'typ', 'clientIdClaims', 'requireJti', 'scopeClaims', 'appPermissionClaims', 'audiences', 'clientIds', 'requireAudience', 'scopePrefixes', 'claimValues']);
   for (const k of Object.keys(o)) if (!known.has(k)) fail(`profile of ${issuer} has an unknown member ${JSON.stringify(k)}`);
   const name = o.preset ?? 'rfc9068';
   const base = Object.hasOwn(PRESETS, name) ? PRESETS[name] : fail(`profile of ${issuer}: unknown preset ${JSON.stringify(name)} (one of ${TOKEN_PROFILE_NAMES.join(', ')})`);
@@ -168,6 +175,7 @@ export function resolveTokenProfile(profile: TokenProfile | undefined, issuer: s
     requireJti: o.requireJti ?? base.requireJti,
     scopeClaims: o.scopeClaims === undefined ? base.scopeClaims : names(o.scopeClaims, what('scopeClaims'), true),
     appPermissionClaims: o.appPermissionClaims === undefined ? base.appPermissionClaims : names(o.appPermissionClaims, what('appPermissionClaims'), true),
+    audiences: o.audiences === undefined ? [] : names(o.audiences, what('audiences'), true),
     clientIds,
     requireAudience,
     scopePrefixes: o.scopePrefixes === undefined ? [] : names(o.scopePrefixes, what('scopePrefixes'), true),
@@ -190,6 +198,8 @@ export interface TokenPolicy {
   readonly requireClient: boolean;
   /** The message of a missing client claim, built once. */
   readonly missingClient: string;
+  /** The profile's `audiences`, or undefined when it names none. */
+  readonly audiences: ReadonlySet<string> | undefined;
   readonly clientIds: ReadonlySet<string> | undefined;
   readonly claimValues: ReadonlyArray<readonly [string, string]>;
 }
@@ -219,6 +229,7 @@ export function compileProfile(profile: ResolvedTokenProfile, options: { require
     typ: standardTyp ? undefined : new Set(profile.typ.map((t) => (t === null ? '' : normaliseTyp(t)))),
     requireClient: !standardClient && options.requiredClaims.includes('client_id'),
     missingClient: `the access token lacks the client claim (${clientIdClaims.join(' or ')})`,
+    audiences: profile.audiences.length ? new Set(profile.audiences) : undefined,
     clientIds: profile.clientIds ? new Set(profile.clientIds) : undefined,
     claimValues: Object.freeze(Object.entries(profile.claimValues)),
   });

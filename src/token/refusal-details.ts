@@ -80,7 +80,7 @@ export function refusalDetails(err: ResourceServerError, token: string, ctx: Ref
       break;
     case 'ERR_TOKEN_AUDIENCE':
       out.audience = payload.aud === undefined ? '(none)' : shown(payload.aud);
-      out.expectedAudience = ctx.audiences.slice(0, MAX_ITEMS);
+      out.expectedAudience = [...ctx.audiences, ...(profile?.audiences ?? [])].slice(0, MAX_ITEMS);
       if (profile?.clientIds) {
         out.clientId = shown(clientIdOf(payload, profile));
         out.expectedClientIds = profile.clientIds.slice(0, MAX_ITEMS);

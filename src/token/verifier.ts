@@ -38,6 +38,8 @@ export interface VerifiedToken {
    * issuer whose token profile binds tokens by their client instead of `aud` (Cognito).
    */
   readonly audienceRequired: boolean;
+  /** `aud` values that name this resource for this token's issuer only (its profile's `audiences`), if any. */
+  readonly issuerAudiences?: ReadonlySet<string> | undefined;
 }
 
 /** An issuer's state: its settings, keys (and discovery), introspector, and how long it is trusted. */
@@ -470,7 +472,7 @@ export class TokenVerifier {
     if (policy.profile.scopePrefixes.length && !scopes.some((s) => policy.profile.scopePrefixes.some((p) => s.startsWith(p)))) {
       throw new InvalidTokenError('ERR_TOKEN_AUDIENCE', 'the access token carries no scope of this resource');
     }
-    const verified = this.#build(claims, clientId, scopes, 'jwt', (claims.exp + policy.clockToleranceSeconds) * 1000, policy.profile.requireAudience);
+    const verified = this.#build(claims, clientId, scopes, 'jwt', (claims.exp + policy.clockToleranceSeconds) * 1000, policy.profile.requireAudience, policy.audiences);
     if (this.#cache && cacheKey) {
       const ttl = Math.min(verified.expiresAtMs - Date.now(), (this.#o.cache as { maxTtlSeconds: number }).maxTtlSeconds * 1000);
       if (ttl > 0) this.#cache.set(cacheKey, { verified, freshUntilMs: verified.expiresAtMs, trust: runtime, size: ENTRY_OVERHEAD + jws.payloadLength * 2 }, { ttl });
@@ -478,7 +480,7 @@ export class TokenVerifier {
     return verified;
   }
 
-  #build(claims: AccessTokenClaims, clientId: string | undefined, scopes: string[], validatedBy: AuthContext['validatedBy'], expiresAtMs: number, audienceRequired: boolean): VerifiedToken {
+  #build(claims: AccessTokenClaims, clientId: string | undefined, scopes: string[], validatedBy: AuthContext['validatedBy'], expiresAtMs: number, audienceRequired: boolean, issuerAudiences?: ReadonlySet<string>): VerifiedToken {
     const granted = new GrantedScopes(scopes, this.#implications, this.#o.wildcards);
     const context: AuthContext = Object.freeze({
       issuer: claims.iss,
@@ -491,7 +493,7 @@ export class TokenVerifier {
       claims: deepFreeze(claims),
       hasScope: (scope: string) => granted.has(scope),
     });
-    return Object.freeze({ context, granted, expiresAtMs, audienceRequired });
+    return Object.freeze({ context, granted, expiresAtMs, audienceRequired, issuerAudiences });
   }
 }
 
