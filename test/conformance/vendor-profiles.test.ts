@@ -119,6 +119,11 @@ describe('keycloak', () => {
     const byAzp = server(ti, { preset: 'keycloak', requireAudience: false, clientIds: ['web-app'] });
     expect((await auth(byAzp, await mint(ti, shape(REALM, { aud: undefined }), 'JWT')))?.context.clientId).toBe('web-app');
     await expect(auth(byAzp, await mint(ti, shape(REALM, { aud: undefined, azp: 'admin-cli' }), 'JWT'))).rejects.toMatchObject({ code: 'ERR_TOKEN_AUDIENCE' });
+    // Audience Resolve's "account" is an aud present that does not name this API: refused unless named.
+    await expect(auth(byAzp, await mint(ti, shape(REALM, { aud: 'account' }), 'JWT'))).rejects.toMatchObject({ code: 'ERR_TOKEN_AUDIENCE' });
+    const withAccount = server(ti, { preset: 'keycloak', requireAudience: false, clientIds: ['web-app'], audiences: ['account'] });
+    expect(await auth(withAccount, await mint(ti, shape(REALM, { aud: 'account' }), 'JWT'))).toBeDefined();
+    await expect(auth(withAccount, await mint(ti, shape(REALM, { aud: 'account', azp: 'admin-cli' }), 'JWT'))).rejects.toMatchObject({ code: 'ERR_TOKEN_AUDIENCE' });
   });
 
   it('refuses a token of another realm signed with the same keys, and an ID token (payload typ ID)', async () => {
