@@ -325,6 +325,15 @@ describe('cognito', () => {
     expect(a?.context.hasScope(`${API}/orders:read`)).toBe(true);
   });
 
+  it('its custom scopes are what the uri:action convention derives when the resource server identifier is the API', async () => {
+    const rs = server(ti, cognito(), API, { scopes: { convention: 'uri:action' } });
+    const a = await auth(rs, await mint(ti, shape(POOL), undefined));
+    const read = rs.derivedRequirement('GET', '/orders');
+    expect(read.allOf).toEqual([`${API}/orders:read`]);
+    expect(() => rs.authorize(a!, read)).not.toThrow();
+    expect(() => rs.authorize(a!, rs.derivedRequirement('POST', '/orders'))).toThrow(expect.objectContaining({ code: 'ERR_INSUFFICIENT_SCOPE' }));
+  });
+
   it("'cognito' without the client allow-list is a ConfigurationError at start-up (nothing would bind the token to this API)", () => {
     expect(() => server(ti, 'cognito')).toThrow(ConfigurationError);
     expect(() => server(ti, { preset: 'cognito' })).toThrow(/needs clientIds/);
