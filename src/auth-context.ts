@@ -7,7 +7,8 @@
 export interface AccessTokenClaims {
   iss: string;
   sub?: string;
-  aud: string | string[];
+  /** Absent only in tokens of an issuer whose token profile binds them by client instead (Cognito). */
+  aud?: string | string[];
   exp?: number;
   iat?: number;
   nbf?: number;
@@ -28,11 +29,17 @@ export interface AuthContext {
   readonly issuer: string;
   /** `sub`: the resource owner, or for client-credentials tokens an id of the client (RFC 9068 §5). */
   readonly subject: string | undefined;
-  /** `client_id`: the client the token was issued to. */
+  /**
+   * The client the token was issued to: `client_id`, or the claim the issuer's token profile names instead
+   * (`azp`, `cid`, `appid`).
+   */
   readonly clientId: string | undefined;
-  /** `aud`, always as an array. */
+  /** `aud`, always as an array (empty for a token without `aud`, which only a profile like Cognito's admits). */
   readonly audience: readonly string[];
-  /** The scopes the token carries (`scope` and `scp`), exactly as granted. */
+  /**
+   * The scopes the token carries, exactly as granted: `scope` and `scp`, or the claims the issuer's token
+   * profile names instead (Okta `scp`, Entra `scp` and, in app-only tokens, `roles`).
+   */
   readonly scopes: ReadonlySet<string>;
   /** `exp`, in seconds since the epoch (undefined only for an introspected token the AS gave no `exp`). */
   readonly expiresAt: number | undefined;

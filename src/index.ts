@@ -53,6 +53,7 @@ export { formatChallenge, parseChallenges, type Challenge } from './www-authenti
 export type { ScopeConvention } from './scopes/conventions.js';
 export type { ScopeRequirement } from './scopes/requirement.js';
 export type { JwsAlgorithm } from './token/jws.js';
+export { TOKEN_PROFILE_NAMES, type TokenProfile, type TokenProfileName, type TokenProfileOptions } from './token/profiles.js';
 export type { HttpRequestLike } from './token/extract.js';
 export type { ErrorAnswer } from './error-answer.js';
 export { attributeProvider, type AttributeProviderRouter, type AttributeProviderRouterOptions, type AttributeProviderUmaOptions } from './express/attribute-provider.js';

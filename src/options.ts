@@ -9,12 +9,20 @@ import type { CacheStore } from './stores/store.js';
 import type { MetadataOptions } from './metadata.js';
 import type { DpopOptions } from './sender/dpop.js';
 import type { MtlsOptions } from './sender/mtls.js';
+import type { ResolvedTokenProfile, TokenProfile } from './token/profiles.js';
 import { DEFAULT_METHOD_VERBS } from './scopes/conventions.js';
 
 /** Where the kit reports what an operator must know (never token material). */
 export interface Logger {
   warn(message: string, details?: Record<string, unknown>): void;
   error(message: string, details?: Record<string, unknown>): void;
+  /**
+   * Optional, off unless present: one line per refused token, naming the check that failed and the values that
+   * decided it (issuer got/expected, audience got/expected, `typ`, missing claims, `alg`, `kid`, times). Never the
+   * token, its signature or its whole payload. For development: a client can cause one line per request. Nothing
+   * is computed for it when absent.
+   */
+  debug?(message: string, details?: Record<string, unknown>): void;
 }
 
 /** An authorization server whose tokens this resource server accepts. */
@@ -32,8 +40,19 @@ export interface TrustedIssuer {
   algorithms?: readonly JwsAlgorithm[];
   /** A shared secret for HS256/384/512. HMAC is accepted only with this, never with a public key. */
   secret?: string | Uint8Array;
-  /** Require `typ: at+jwt` (RFC 9068 §4). Default true; turn off only for ASes that do not set it. */
+  /**
+   * Check the header `typ` (RFC 9068 §4: `at+jwt`, or what the `profile` accepts). Default true; `false` accepts
+   * any `typ`: prefer a `profile`, which still tells access tokens from ID tokens.
+   */
   requireAccessTokenType?: boolean;
+  /**
+   * How this issuer's JWT access tokens differ from RFC 9068, as its vendor documents it: `'rfc9068'` (the
+   * default, strict), `'keycloak'`, `'auth0'`, `'okta'`, `'entra'`, `'cognito'`, or changes to one of them
+   * (`{ preset: 'cognito', clientIds: [...] }`, `{ typ: ['at+jwt', 'JWT'], clientIdClaims: ['azp'] }`). A profile
+   * never disables the signature, `iss`, `exp` or the binding to this resource; see the README's "Token profiles".
+   * Applies to local JWT validation; introspection answers keep RFC 7662's shape.
+   */
+  profile?: TokenProfile;
   /**
    * How this issuer's tokens are validated. `jwt`: locally (RFC 9068). `introspection`: always at the AS
    * (RFC 7662). `auto`: a JWS-shaped token of this issuer is verified locally, anything else (opaque tokens)
@@ -213,6 +232,7 @@ export const DEFAULTS = Object.freeze({
   httpTimeoutMs: 5000,
   httpMaxResponseBytes: 1024 * 1024,
   requireAccessTokenType: true,
+  tokenProfile: 'rfc9068' as const,
   introspectionCacheTtlSeconds: 60,
   introspectionNegativeCacheSeconds: 10,
   introspectionServeStaleSeconds: 0,
@@ -236,6 +256,7 @@ export interface ResolvedIssuer {
   algorithms: ReadonlySet<JwsAlgorithm>;
   secret: string | Uint8Array | undefined;
   requireAccessTokenType: boolean;
+  profile: ResolvedTokenProfile;
   validation: 'jwt' | 'introspection' | 'auto';
   introspection: ResolvedIntrospection | undefined;
 }

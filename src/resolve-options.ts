@@ -7,6 +7,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { ConfigurationError } from './errors.js';
 import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, isJwsAlgorithm } from './token/jws.js';
 import type { MetadataOptions } from './metadata.js';
+import { resolveTokenProfile } from './token/profiles.js';
 import {
   DEFAULTS,
   type IntrospectionOptions,
@@ -85,6 +86,7 @@ export function resolveIssuerEntry(entry: string | TrustedIssuer): ResolvedIssue
     algorithms: new Set(withHmac),
     secret: e.secret,
     requireAccessTokenType: e.requireAccessTokenType ?? DEFAULTS.requireAccessTokenType,
+    profile: resolveTokenProfile(e.profile ?? DEFAULTS.tokenProfile, issuer),
     validation,
     introspection,
   };
@@ -100,6 +102,7 @@ export function sameIssuerSettings(a: ResolvedIssuer, b: ResolvedIssuer): boolea
     a.issuer === b.issuer &&
     a.jwksUri === b.jwksUri &&
     a.requireAccessTokenType === b.requireAccessTokenType &&
+    (a.profile === b.profile || JSON.stringify(a.profile) === JSON.stringify(b.profile)) &&
     a.validation === b.validation &&
     JSON.stringify(a.jwks) === JSON.stringify(b.jwks) &&
     a.algorithms.size === b.algorithms.size &&

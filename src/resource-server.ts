@@ -3,8 +3,8 @@
  * resource, and check a route's scope requirement. Framework layers (src/express/) only adapt requests
  * and write answers.
  */
-import { InsufficientScopeError, InvalidTokenError, MissingCredentialsError, ConfigurationError } from './errors.js';
-import type { ResolvedOptions, ResourceServerOptions } from './options.js';
+import { InsufficientScopeError, InvalidTokenError, MissingCredentialsError, ConfigurationError, ResourceServerError } from './errors.js';
+import type { Logger, ResolvedOptions, ResourceServerOptions } from './options.js';
 import { resolveOptions } from './resolve-options.js';
 import { extractBearerToken, type HttpRequestLike } from './token/extract.js';
 import { DpopVerifier } from './sender/dpop.js';
@@ -12,6 +12,7 @@ import { checkCertificateBinding, type TlsRequestLike } from './sender/mtls.js';
 import { AuthorizationServerUnavailableError, InvalidDpopProofError, TokenBindingError } from './errors.js';
 import { AudienceMatcher } from './token/audience.js';
 import { TokenVerifier, type VerifiedToken } from './token/verifier.js';
+import { refusalDetails } from './token/refusal-details.js';
 import { challengeScopes, requirement, type ScopeRequirement } from './scopes/requirement.js';
 import { resourceNameFromPath, scopeFor } from './scopes/conventions.js';
 import { answerFor, type ErrorAnswer } from './error-answer.js';
@@ -52,11 +53,15 @@ export class ResourceServer {
   readonly dpop: DpopVerifier | undefined;
   /** Whether the shared DPoP replay store is failing (logged once per outage, not per request). */
   #replayStoreFailing = false;
+  /** The logger's opt-in debug channel, if it has one: refused tokens are explained there. */
+  readonly #debug: NonNullable<Logger['debug']> | undefined;
 
   /** Validates options now: a configuration mistake throws {@link ConfigurationError} here. */
   constructor(options: ResourceServerOptions) {
     this.options = resolveOptions(options);
     this.verifier = new TokenVerifier(this.options);
+    const logger = this.options.logger;
+    this.#debug = typeof logger.debug === 'function' ? logger.debug.bind(logger) : undefined;
     const d = this.options.dpop;
     if (d) {
       // htu is compared against a configured origin, never the request's Host (RFC 9449 §4.3 check 9).
@@ -141,9 +146,40 @@ export class ResourceServer {
       if (details) authorizationDetailsFor(a.context.claims, { types: details.types, resource: identity.matcher.identifiers });
       return this.#bind(a, req, token.token, proof);
     };
+    // Without a debug channel nothing is added to the path: no wrapping, no details computed.
+    if (this.#debug) return this.#explained(token.token, identity, finish);
     const v = this.verifier.verify(token.token);
     if (v instanceof Promise) return v.then(finish);
     return finish(v);
+  }
+
+  /** Authenticate as above, and explain a refused token (401) on the debug channel: one line per refusal. */
+  #explained(token: string, identity: ResourceIdentity, finish: (v: VerifiedToken) => Authenticated | Promise<Authenticated>): Authenticated | Promise<Authenticated> {
+    const explain = (err: unknown): never => {
+      if (err instanceof ResourceServerError && err.status === 401) {
+        const o = this.options;
+        const details = refusalDetails(err, token, {
+          issuer: (iss) => this.verifier.issuerPolicy(iss),
+          issuers: o.issuers.map((i) => i.issuer),
+          resolver: o.resolveIssuer !== undefined,
+          audiences: identity.matcher.identifiers,
+          clockToleranceSeconds: o.clockToleranceSeconds,
+        });
+        try {
+          this.#debug!('access token refused', details);
+        } catch {
+          // A failing logger must not turn a 401 into a 500.
+        }
+      }
+      throw err;
+    };
+    try {
+      const v = this.verifier.verify(token);
+      const a = v instanceof Promise ? v.then(finish) : finish(v);
+      return a instanceof Promise ? a.catch(explain) : a;
+    } catch (err) {
+      return explain(err);
+    }
   }
 
   /** Sender constraint (RFC 9449 §7, RFC 8705 §3): the proof or certificate must match the token's `cnf`. */
@@ -241,8 +277,9 @@ function singleDpopHeader(req: AuthenticatableRequest): string {
 
 function checkAudience(v: VerifiedToken, identity: ResourceIdentity, location: Authenticated['location'], scheme: Authenticated['scheme']): Authenticated {
   // RFC 9068 §4 step 4, RFC 8707 (CONFORMANCE 20): the token must be issued for this resource.
-  if ((v.audienceRequired || v.context.audience.length > 0) && !identity.matcher.matches(v.context.audience)) {
+  // The issuer's own names of this API (its profile's `audiences`) count too, for its tokens only.
+  if ((v.audienceRequired || v.context.audience.length > 0) && !identity.matcher.matches(v.context.audience) && !(v.issuerAudiences && v.context.audience.some((a) => v.issuerAudiences!.has(a)))) {
     throw new InvalidTokenError('ERR_TOKEN_AUDIENCE', 'the access token was not issued for this resource');
   }
-  return { context: v.context, granted: v.granted, expiresAtMs: v.expiresAtMs, audienceRequired: v.audienceRequired, location, scheme };
+  return { context: v.context, granted: v.granted, expiresAtMs: v.expiresAtMs, audienceRequired: v.audienceRequired, issuerAudiences: v.issuerAudiences, location, scheme };
 }

@@ -5,9 +5,9 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { InvalidTokenError } from '../errors.js';
-import type { AccessTokenClaims } from '../auth-context.js';
 import type { ResolvedIssuer } from '../options.js';
 import type { JwsAlgorithm } from './jws.js';
+import { clientIdOf, normaliseTyp, type TokenPolicy } from './profiles.js';
 
 /** A compact JWS split and decoded (nothing verified yet). */
 export interface DecodedJws {
@@ -75,15 +75,23 @@ export function typIs(typ: unknown, type: string): boolean {
   return t === type || t === `application/${type}`;
 }
 
-/** Check the protected header (RFC 9068 §4, RFC 8725 §3.1, §3.11); returns the algorithm to verify with. */
-export function checkHeader(header: Record<string, unknown>, issuer: ResolvedIssuer): JwsAlgorithm {
+/**
+ * Check the protected header (RFC 9068 §4, RFC 8725 §3.1, §3.11); returns the algorithm to verify with. The
+ * issuer's token profile may accept other `typ` values (`policy.typ`).
+ */
+export function checkHeader(header: Record<string, unknown>, issuer: ResolvedIssuer, policy: TokenPolicy): JwsAlgorithm {
   const alg = header.alg;
   if (typeof alg !== 'string' || !issuer.algorithms.has(alg as JwsAlgorithm)) {
     throw new InvalidTokenError('ERR_TOKEN_ALGORITHM', 'the access token is signed with an algorithm this server does not accept');
   }
-  // RFC 9068 §4 step 1 (CONFORMANCE 16): typ must be at+jwt; media types compare case-insensitively.
-  if (issuer.requireAccessTokenType && !typIs(header.typ, 'at+jwt')) {
-    throw new InvalidTokenError('ERR_TOKEN_TYPE', 'the token is not a JWT access token (typ must be at+jwt)');
+  if (issuer.requireAccessTokenType) {
+    const typ = header.typ;
+    if (policy.typ === undefined) {
+      // RFC 9068 §4 step 1 (CONFORMANCE 16): typ must be at+jwt; media types compare case-insensitively.
+      if (!typIs(typ, 'at+jwt')) throw new InvalidTokenError('ERR_TOKEN_TYPE', 'the token is not a JWT access token (typ must be at+jwt)');
+    } else if (typ === undefined ? !policy.typ.has('') : typeof typ !== 'string' || !policy.typ.has(normaliseTyp(typ))) {
+      throw new InvalidTokenError('ERR_TOKEN_TYPE', 'the token is not a JWT access token (its typ is not one this issuer\'s token profile accepts)');
+    }
   }
   // RFC 7515 §4.1.11: no extension this server would have to understand; b64:false (RFC 7797) only comes with crit.
   if (header.crit !== undefined || header.b64 !== undefined) {
@@ -94,12 +102,6 @@ export function checkHeader(header: Record<string, unknown>, issuer: ResolvedIss
   }
   // jku, x5u, jwk and x5c are never read: keys come only from the AS's jwks_uri (CONFORMANCE 18).
   return alg as JwsAlgorithm;
-}
-
-/** Time and presence rules a verified payload must meet. */
-export interface ClaimPolicy {
-  clockToleranceSeconds: number;
-  requiredClaims: readonly string[];
 }
 
 function isNumericDate(v: unknown): v is number {
@@ -115,20 +117,26 @@ export function withinValidity(exp: unknown, nbf: unknown, nowSeconds: number, t
 }
 
 /**
- * Check the claims of a signature-verified payload (RFC 9068 §2.2, §4; RFC 7519 §4.1). The audience is
- * checked by the caller against this resource's identifiers.
+ * Check the claims of a signature-verified payload (RFC 9068 §2.2, §4; RFC 7519 §4.1) under the issuer's token
+ * profile; returns the client the token names. The audience is checked by the caller against this resource's
+ * identifiers (per request: they depend on the mount path).
  */
-export function checkClaims(payload: Record<string, unknown>, issuer: string, policy: ClaimPolicy, nowSeconds: number): AccessTokenClaims & { exp: number } {
+export function checkClaims(payload: Record<string, unknown>, issuer: string, policy: TokenPolicy, nowSeconds: number): unknown {
   // RFC 9068 §4 step 3 (CONFORMANCE 19): exact match, no trailing-slash tolerance.
   if (payload.iss !== issuer) throw new InvalidTokenError('ERR_TOKEN_ISSUER', 'the access token issuer is not trusted');
-  // RFC 9068 §2.2 (CONFORMANCE 22): required claims.
+  // First: an ID token is refused as what it is, not for the claims it lacks.
+  for (const [name, value] of policy.claimValues) {
+    // A vendor's token-kind marker (Cognito token_use, Keycloak typ): its ID tokens share the access tokens' keys.
+    if (payload[name] !== value) throw new InvalidTokenError('ERR_TOKEN_TYPE', `the token is not an access token (its ${name} claim is not ${value})`);
+  }
+  // RFC 9068 §2.2 (CONFORMANCE 22): required claims (as the issuer's token profile names them).
   for (const claim of policy.requiredClaims) {
     if (payload[claim] === undefined || payload[claim] === null) {
       throw new InvalidTokenError('ERR_TOKEN_CLAIM', `the access token lacks the ${claim} claim`);
     }
   }
   const tol = policy.clockToleranceSeconds;
-  const { exp, nbf, iat, aud, sub, client_id: clientId, jti } = payload;
+  const { exp, nbf, iat, aud, sub, jti } = payload;
   if (!isNumericDate(exp)) throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the access token exp claim is missing or not a number');
   // RFC 7519 §4.1.4 (CONFORMANCE 21): now must be before exp (plus the leeway).
   if (nowSeconds >= exp + tol) throw new InvalidTokenError('ERR_TOKEN_EXPIRED', 'the access token has expired');
@@ -141,13 +149,19 @@ export function checkClaims(payload: Record<string, unknown>, issuer: string, po
     // A token "issued" in the future is forged or from a broken clock: refuse it.
     if (iat > nowSeconds + tol) throw new InvalidTokenError('ERR_TOKEN_NOT_YET_VALID', 'the access token was issued in the future');
   }
-  if (!(typeof aud === 'string' || (Array.isArray(aud) && aud.every((a) => typeof a === 'string')))) {
+  // Without aud only where the profile binds the token by its client instead (checked below); one present must be well-formed.
+  if (!(typeof aud === 'string' || (Array.isArray(aud) && aud.every((a) => typeof a === 'string')) || (aud === undefined && !policy.profile.requireAudience))) {
     throw new InvalidTokenError('ERR_TOKEN_AUDIENCE', 'the access token aud claim is missing or malformed');
   }
-  for (const [name, v] of [['sub', sub], ['client_id', clientId], ['jti', jti]] as const) {
+  const client = clientIdOf(payload, policy.profile);
+  for (const [name, v] of [['sub', sub], ['client_id', client], ['jti', jti]] as const) {
     if (v !== undefined && typeof v !== 'string') throw new InvalidTokenError('ERR_TOKEN_CLAIM', `the access token ${name} claim is not a string`);
   }
-  return payload as AccessTokenClaims & { exp: number };
+  if (client === undefined && policy.requireClient) throw new InvalidTokenError('ERR_TOKEN_CLAIM', policy.missingClient);
+  if (policy.clientIds && !policy.clientIds.has(client as string)) {
+    throw new InvalidTokenError('ERR_TOKEN_AUDIENCE', 'the access token was issued to a client this resource does not accept');
+  }
+  return client;
 }
 
 /** Whether a token has exactly two dots, the shape of a JWS compact serialisation (RFC 7515 §7.1). */

@@ -22,6 +22,7 @@ import { importSecret, verifySignature, type JwsAlgorithm, type VerificationKey 
 import { keyFits } from './key-rules.js';
 import { RemoteKeySet, StaticKeySet } from './jwks.js';
 import { checkClaims, checkHeader, decodeJws, hasTwoDots, type DecodedJws } from './jwt.js';
+import { compileProfile, scopesOf, type TokenPolicy } from './profiles.js';
 import { parseSharedVerdict, type SharedVerdict } from './shared-verdict.js';
 import { checkIntrospection, Introspector } from './introspection.js';
 import { assertTokenSyntax } from './extract.js';
@@ -33,13 +34,20 @@ export interface VerifiedToken {
   readonly granted: GrantedScopes;
   /** `exp` plus the leeway, in milliseconds: the token is refused from this instant on. */
   readonly expiresAtMs: number;
-  /** False only for an introspected token without `aud` when `acceptMissingAudience` is on. */
+  /**
+   * False only for an introspected token without `aud` when `acceptMissingAudience` is on, and for a JWT of an
+   * issuer whose token profile binds tokens by their client instead of `aud` (Cognito).
+   */
   readonly audienceRequired: boolean;
+  /** `aud` values that name this resource for this token's issuer only (its profile's `audiences`), if any. */
+  readonly issuerAudiences?: ReadonlySet<string> | undefined;
 }
 
 /** An issuer's state: its settings, keys (and discovery), introspector, and how long it is trusted. */
 interface IssuerRuntime {
   readonly config: ResolvedIssuer;
+  /** The issuer's token profile compiled against the options: resolved once per issuer, read per token. */
+  readonly policy: TokenPolicy;
   readonly keys: RemoteKeySet | StaticKeySet | undefined;
   readonly secret: VerificationKey | undefined;
   readonly introspector: Introspector | undefined;
@@ -282,7 +290,7 @@ export class TokenVerifier {
     if (!scopes) throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the introspection scope must be a space-delimited string');
     const aud = claims.aud as string | string[];
     const audienceRequired = !settings.acceptMissingAudience || (Array.isArray(aud) ? aud.length > 0 : true);
-    const verified = this.#build(claims, scopes, 'introspection', exp === undefined ? Infinity : (exp + tol) * 1000, audienceRequired);
+    const verified = this.#build(claims, claims.client_id, scopes, 'introspection', exp === undefined ? Infinity : (exp + tol) * 1000, audienceRequired);
     const now = Date.now();
     if (this.#cache && freshUntilMs > now) {
       const keep = Math.min(verified.expiresAtMs - now, freshUntilMs - now + settings.serveStaleSeconds * 1000);
@@ -295,6 +303,15 @@ export class TokenVerifier {
   #refuse(key: string, err: InvalidTokenError, ttlMs: number): InvalidTokenError {
     if (this.#cache && ttlMs > 0) this.#cache.set(key, { refusal: err, untilMs: Date.now() + ttlMs, size: ENTRY_OVERHEAD }, { ttl: ttlMs });
     return err;
+  }
+
+  /**
+   * The settings of a trusted issuer (configured, or vouched for by the resolver and not forgotten), without
+   * touching its recency: what the debug channel explains a refusal against.
+   * @internal
+   */
+  issuerPolicy(iss: string): { readonly config: ResolvedIssuer; readonly policy: TokenPolicy } | undefined {
+    return this.#issuers.get(iss) ?? this.#dynamic?.peek(iss);
   }
 
   /** Drop every cached result (for tests and key-compromise drills). */
@@ -410,6 +427,7 @@ export class TokenVerifier {
       : undefined;
     return {
       config,
+      policy: compileProfile(config.profile, o),
       introspector,
       keys: !hasAsymmetric
         ? undefined
@@ -423,7 +441,7 @@ export class TokenVerifier {
   }
 
   #verifyWith(runtime: IssuerRuntime, jws: DecodedJws, cacheKey: string | undefined): VerifiedToken | Promise<VerifiedToken> {
-    const alg = checkHeader(jws.header, runtime.config);
+    const alg = checkHeader(jws.header, runtime.config, runtime.policy);
     const kid = jws.header.kid as string | undefined;
     if (alg.startsWith('HS')) {
       // HMAC only with the configured secret, never with a key from the JWKS (RFC 8725 §2.1), and only when
@@ -447,10 +465,16 @@ export class TokenVerifier {
     for (const k of keys) if ((ok = verifySignature(alg, k.key, jws.data, jws.signature))) break;
     if (!ok) throw new InvalidTokenError('ERR_TOKEN_SIGNATURE', 'the access token signature is invalid');
     const nowSeconds = Date.now() / 1000;
-    const claims = checkClaims(jws.payload, runtime.config.issuer, this.#o, nowSeconds);
-    const scopes = scopesFromClaims(claims.scope, claims.scp);
+    const policy = runtime.policy;
+    const clientId = checkClaims(jws.payload, runtime.config.issuer, policy, nowSeconds) as string | undefined;
+    const claims = jws.payload as AccessTokenClaims & { exp: number };
+    const scopes = scopesOf(claims, policy.profile);
     if (!scopes) throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the access token scope claim must be a space-delimited string');
-    const verified = this.#build(claims, scopes, 'jwt', (claims.exp + this.#o.clockToleranceSeconds) * 1000, true);
+    // A second binding where there is no aud (Cognito): a scope of this API's resource server.
+    if (policy.profile.scopePrefixes.length && !scopes.some((s) => policy.profile.scopePrefixes.some((p) => s.startsWith(p)))) {
+      throw new InvalidTokenError('ERR_TOKEN_AUDIENCE', 'the access token carries no scope of this resource');
+    }
+    const verified = this.#build(claims, clientId, scopes, 'jwt', (claims.exp + policy.clockToleranceSeconds) * 1000, policy.profile.requireAudience, policy.audiences);
     if (this.#cache && cacheKey) {
       const ttl = Math.min(verified.expiresAtMs - Date.now(), (this.#o.cache as { maxTtlSeconds: number }).maxTtlSeconds * 1000);
       if (ttl > 0) this.#cache.set(cacheKey, { verified, freshUntilMs: verified.expiresAtMs, trust: runtime, size: ENTRY_OVERHEAD + jws.payloadLength * 2 }, { ttl });
@@ -458,20 +482,20 @@ export class TokenVerifier {
     return verified;
   }
 
-  #build(claims: AccessTokenClaims, scopes: string[], validatedBy: AuthContext['validatedBy'], expiresAtMs: number, audienceRequired: boolean): VerifiedToken {
+  #build(claims: AccessTokenClaims, clientId: string | undefined, scopes: string[], validatedBy: AuthContext['validatedBy'], expiresAtMs: number, audienceRequired: boolean, issuerAudiences?: ReadonlySet<string>): VerifiedToken {
     const granted = new GrantedScopes(scopes, this.#implications, this.#o.wildcards);
     const context: AuthContext = Object.freeze({
       issuer: claims.iss,
       subject: claims.sub,
-      clientId: claims.client_id,
-      audience: Object.freeze(typeof claims.aud === 'string' ? [claims.aud] : [...claims.aud]),
+      clientId,
+      audience: Object.freeze(typeof claims.aud === 'string' ? [claims.aud] : claims.aud === undefined ? [] : [...claims.aud]),
       scopes: granted.granted,
       expiresAt: claims.exp,
       validatedBy,
       claims: deepFreeze(claims),
       hasScope: (scope: string) => granted.has(scope),
     });
-    return Object.freeze({ context, granted, expiresAtMs, audienceRequired });
+    return Object.freeze({ context, granted, expiresAtMs, audienceRequired, issuerAudiences });
   }
 }
 
