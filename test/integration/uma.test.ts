@@ -3,7 +3,7 @@
  * (oidc-provider + the UMA 2.0 protection API, src/testing). Counts are taken from what the AS holds,
  * never from what the kit believes.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import express from 'express';
 import request from 'supertest';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -269,13 +269,22 @@ describe('UMA at request time', () => {
   });
 
   it('stops honouring a permission past its own exp (CONFORMANCE 69)', async () => {
-    as.uma.permissionTtlSeconds = 1;
-    const ticket = umaChallenge(await request(app).get('/albums/2')).params.ticket!;
-    const rpt = await as.uma.obtainRpt(ticket);
-    expect((await request(app).get('/albums/2').set('Authorization', `Bearer ${rpt}`)).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 1300));
-    expect((await request(app).get('/albums/2').set('Authorization', `Bearer ${rpt}`)).status).toBe(401);
-    as.uma.permissionTtlSeconds = undefined;
+    // A permission that lives 30 s, then a clock 60 s ahead (no sleeping: a loaded machine cannot make it flaky).
+    // The RPT itself lives far longer, so the 401 is the permission's exp, not the token's.
+    as.uma.permissionTtlSeconds = 30;
+    const realNow = Date.now.bind(Date);
+    try {
+      const ticket = umaChallenge(await request(app).get('/albums/2')).params.ticket!;
+      const rpt = await as.uma.obtainRpt(ticket);
+      expect((await request(app).get('/albums/2').set('Authorization', `Bearer ${rpt}`)).status).toBe(200);
+      jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 60_000);
+      const late = await request(app).get('/albums/2').set('Authorization', `Bearer ${rpt}`);
+      expect(late.status).toBe(401);
+      expect(umaChallenge(late).params.ticket).toBeTruthy();
+    } finally {
+      jest.restoreAllMocks();
+      as.uma.permissionTtlSeconds = undefined;
+    }
   });
 
   it('re-registers a resource the AS lost (invalid_resource_id) and still issues a ticket (CONFORMANCE 64)', async () => {
