@@ -85,6 +85,8 @@ export class UmaRegistrar {
   /** The retry the background chain is waiting to run (see {@link UmaRegistrar.retrySoon}). */
   #retry: (() => void) | undefined;
   #lastAttemptEndedAt = -Infinity;
+  /** The last warning logged by a sync (not repeated while syncs keep failing the same way). */
+  #lastWarning: string | undefined;
 
   constructor(options: UmaRegistrarOptions) {
     this.#o = options;
@@ -344,13 +346,16 @@ export class UmaRegistrar {
         pending: keys.filter((k) => !outcome.mapping[k] || failed.has(k)),
         ...(outcome.failures.length ? { lastError: outcome.failures.map((f) => `${f.key}: ${f.error.message}`).join('; ').slice(0, 500) } : {}),
       };
-      if (outcome.failures.length) this.#logger?.warn('some resources could not be registered', { failures: this.#status.lastError });
+      // Failed AS calls were logged where they failed; the rest (the AS refusing a description) once until it changes.
+      const unreported = outcome.failures.filter((f) => !wasReported(f.error));
+      if (unreported.length) this.#warnOnChange('some resources could not be registered', { failures: unreported.map((f) => `${f.key}: ${f.error.message}`).join('; ').slice(0, 500) });
+      else this.#lastWarning = undefined;
     } catch (err) {
       this.#client = undefined; // rediscover next time
       const message = err instanceof Error ? err.message : String(err);
       this.#status = { state: 'failing', registered: this.#status.registered, pending: [...this.#declared.keys()].filter((k) => !this.#mapping.current?.[k]), lastError: message.slice(0, 500) };
       // A failed call to the AS was logged where it failed (once per outage); anything else (the store) is logged here.
-      if (!wasReported(err)) this.#logger?.warn('resource registration failed; will retry', { issuer: this.#o.issuer, reason: this.#status.lastError });
+      if (!wasReported(err)) this.#warnOnChange('resource registration failed; will retry', { issuer: this.#o.issuer, reason: this.#status.lastError });
       throw err;
     }
     return this.status();
@@ -398,6 +403,14 @@ export class UmaRegistrar {
       throw err;
     });
     return this.#client;
+  }
+
+  /** Log a warning unless it repeats the last one: retries (some driven by requests) never log per attempt. */
+  #warnOnChange(message: string, details: Record<string, unknown>): void {
+    const text = `${message} ${JSON.stringify(details)}`;
+    if (text === this.#lastWarning) return;
+    this.#lastWarning = text;
+    this.#logger?.warn(message, details);
   }
 
   /** The UMA metadata, its failure reported once per outage. */

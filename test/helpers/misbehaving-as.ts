@@ -1,5 +1,6 @@
 /**
- * An authorization server double whose every endpoint can be made to misbehave in one chosen way: an empty
+ * An authorization server double whose every endpoint can be made to misbehave in one chosen way: a 400 JSON
+ * error (the AS up, refusing the request itself), an empty
  * 401 without a content type, a 401 with a `WWW-Authenticate` challenge, a 403 JSON error, a 500 HTML page,
  * a 200 of broken JSON, a hang, or a refused connection (the server stopped). It counts the calls to each
  * endpoint, so a test can see how often the kit asked while the AS was down.
@@ -10,7 +11,7 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'j
 import { randomBytes } from 'node:crypto';
 
 export type Endpoint = 'discovery' | 'jwks' | 'introspection' | 'token' | 'uma-discovery' | 'uma' | 'registration';
-export type Misbehaviour = 'ok' | 'empty-401' | 'challenge-401' | 'json-403' | 'html-500' | 'garbage' | 'hang';
+export type Misbehaviour = 'ok' | 'json-400' | 'empty-401' | 'challenge-401' | 'json-403' | 'html-500' | 'garbage' | 'hang';
 
 export interface MisbehavingAs {
   issuer: string;
@@ -40,6 +41,10 @@ const ENDPOINTS: Record<string, Endpoint> = {
 
 function misbehave(mode: Exclude<Misbehaviour, 'ok'>, res: ServerResponse): void {
   switch (mode) {
+    case 'json-400':
+      res.statusCode = 400;
+      res.setHeader('content-type', 'application/json');
+      return void res.end('{"error":"invalid_request"}');
     case 'empty-401':
       res.statusCode = 401;
       return void res.end();

@@ -12,6 +12,7 @@ import request from 'supertest';
 import { MemoryStore, ResourceServer, umaProtection } from '../../src/index.js';
 import { discoverAuthorizationServer } from '../../src/authz-server/discovery.js';
 import { startDevAuthorizationServer, type DevAuthorizationServer } from '../../src/testing/index.js';
+import { statusOf } from '../helpers/status-of.js';
 import { startMisbehavingAs, type MisbehavingAs } from '../helpers/misbehaving-as.js';
 
 const API = 'https://api.example.com';
@@ -36,15 +37,6 @@ afterEach(() => {
   jest.useRealTimers();
 });
 
-const req = (token: string) => ({ method: 'GET', url: '/', headers: { authorization: `Bearer ${token}` } });
-async function statusOf(rs: ResourceServer, token: string): Promise<number> {
-  try {
-    await rs.authenticate(req(token));
-    return 200;
-  } catch (err) {
-    return (err as { status?: number }).status ?? 500;
-  }
-}
 
 /**
  * `seconds` of simulated outage: a burst of concurrent requests every STEP_MS. Every answer must be a 503 (never an

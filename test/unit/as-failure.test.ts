@@ -7,6 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { createServer } from 'node:net';
 import { registerResourceServer, MemoryStore, ResourceServer, UmaRegistrar, type Logger } from '../../src/index.js';
+import { statusOf } from '../helpers/status-of.js';
 import { startMisbehavingAs, type Misbehaviour, type MisbehavingAs } from '../helpers/misbehaving-as.js';
 
 const API = 'https://api.example.com';
@@ -26,16 +27,6 @@ function recordingLogger(): Logger & { lines: Line[]; text(): string } {
     error: (message, details = {}) => void lines.push({ level: 'error', message, details }),
     text: () => lines.map((l) => `${l.message} ${JSON.stringify(l.details)}`).join('\n'),
   };
-}
-const req = (token: string) => ({ method: 'GET', url: '/', headers: { authorization: `Bearer ${token}` } });
-/** Authenticate and settle: the status of the error, or 200. */
-async function statusOf(rs: ResourceServer, token: string): Promise<number> {
-  try {
-    await rs.authenticate(req(token));
-    return 200;
-  } catch (err) {
-    return (err as { status?: number }).status ?? 500;
-  }
 }
 /** A loopback port nothing listens on. */
 async function closedPort(): Promise<number> {
@@ -218,6 +209,18 @@ describe('the UMA side: PAT, protection API, registration', () => {
     as.mode.uma = 'ok';
     expect(await client.list()).toEqual([]);
     expect(logger.lines[1]!.details).toMatchObject({ step: 'uma', failures: 3, suppressed: 2 });
+  });
+
+  it('a protection API that refuses the request itself (400): the AS is up, so no outage is logged; the sync warning is not repeated per retry', async () => {
+    const logger = recordingLogger();
+    const r = registrar(logger);
+    r.declare([{ key: 'route:/a', name: 'a', scopes: ['view'] }]);
+    as.mode.uma = 'json-400';
+    for (let i = 0; i < 4; i++) await expect(r.sync()).rejects.toThrow(`the protection API list at ${as.issuer}/rreg for issuer ${as.issuer} answered HTTP 400 invalid_request`);
+    expect(logger.lines.map((l) => l.message)).toEqual(['resource registration failed; will retry']);
+    as.mode.uma = 'ok';
+    expect((await r.sync()).state).toBe('registered');
+    expect(logger.lines).toHaveLength(1);
   });
 
   it('an unreachable UMA AS: plan() (what the CLI prints) names the discovery URL, the issuer and ECONNREFUSED', async () => {
