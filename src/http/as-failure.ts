@@ -173,7 +173,8 @@ export function classify(err: unknown, timeoutMs?: number): AsFailure {
       const code = (e as { code?: unknown }).code;
       if (code === 'OAUTH_TIMEOUT') found ??= { kind: 'timeout', ...(timeoutMs ? { timeoutMs } : {}) };
       else if (code === 'OAUTH_PARSE_ERROR' || code === 'OAUTH_RESPONSE_IS_NOT_JSON') found ??= { kind: 'invalid_answer', detail: 'not JSON' };
-      else if (typeof code === 'string' && /^OAUTH_(INVALID_RESPONSE|JWT_|JSON_ATTRIBUTE|KEY_SELECTION)/.test(code)) found ??= { kind: 'invalid_answer', detail: shortDetail(e) };
+      // openid-client's wrapper says "invalid response encountered"; the error it wraps says what was invalid.
+      else if (typeof code === 'string' && /^OAUTH_(INVALID_RESPONSE|JWT_|JSON_ATTRIBUTE|KEY_SELECTION)/.test(code) && (!found || found.kind === 'invalid_answer')) found = { kind: 'invalid_answer', detail: shortDetail(e) };
       else if (e instanceof SyntaxError) found ??= { kind: 'invalid_answer', detail: 'not JSON' };
     }
     e = e instanceof Error ? e.cause : (e as { cause?: unknown } | undefined)?.cause;
@@ -213,7 +214,7 @@ export function describeFailure(f: AsFailure): string {
     case 'network':
       return f.code ?? f.detail ?? 'network error';
     case 'too_large':
-      return 'answer larger than http.maxResponseBytes';
+      return 'answer larger than the response size limit';
     case 'issuer_mismatch':
       return `issuer mismatch: expected ${JSON.stringify(f.expectedIssuer)}, the document names ${JSON.stringify(f.actualIssuer)} (RFC 8414 §3.3)`;
     case 'invalid_answer':

@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { createServer } from 'node:net';
 import { registerResourceServer, MemoryStore, ResourceServer, UmaRegistrar, type Logger } from '../../src/index.js';
 import { statusOf } from '../helpers/status-of.js';
+import { startFakeAuthorizationServer } from '../helpers/fake-authorization-server.js';
 import { startMisbehavingAs, type Misbehaviour, type MisbehavingAs } from '../helpers/misbehaving-as.js';
 
 const API = 'https://api.example.com';
@@ -105,6 +106,31 @@ describe('introspection: classified by status first, logged once per state chang
     expect(logger.lines).toHaveLength(1);
     expect(logger.lines[0]!.details).toMatchObject({ step: 'introspection', url: `http://127.0.0.1:${port}/introspect`, kind: 'network', code: 'ECONNREFUSED', cause: 'ECONNREFUSED' });
     expect(logger.lines[0]!.message).toMatch(/is failing \(introspection at http:\/\/127\.0\.0\.1:\d+\/introspect, issuer http:\/\/127\.0\.0\.1:\d+\): ECONNREFUSED$/);
+  });
+
+  it('a signed answer (RFC 9701) that does not verify, or a plain one where a signed one was asked for: an unusable answer, saying why', async () => {
+    const fake = await startFakeAuthorizationServer();
+    try {
+      const logger = recordingLogger();
+      const rs = new ResourceServer({
+        issuer: { issuer: fake.issuer, validation: 'introspection', introspection: { clientId: 'rs-client', clientSecret: SECRET, jwtResponse: true } },
+        resource: API,
+        http: { timeoutMs: 2000 },
+        cache: false,
+        logger,
+      });
+      const now = Math.floor(Date.now() / 1000);
+      const claims = { iss: fake.issuer, aud: 'rs-client', iat: now, token_introspection: { active: true, scope: 'read', aud: API } };
+      fake.answer = { text: await fake.signIntrospection(claims, { foreignKey: true }), contentType: 'application/token-introspection+jwt' };
+      expect(await statusOf(rs, 'opaque-token-1')).toBe(503);
+      fake.answer = { json: { active: true, scope: 'read', aud: API } };
+      expect(await statusOf(rs, 'opaque-token-2')).toBe(503);
+      expect(logger.lines).toHaveLength(1); // the same kind of failure: one line
+      expect(logger.lines[0]!.details).toMatchObject({ step: 'introspection', kind: 'invalid_answer', url: `${fake.issuer}/introspect` });
+      expect(logger.lines[0]!.details.cause).toMatch(/unusable answer: .*signature/i);
+    } finally {
+      await fake.close();
+    }
   });
 
   it('a change of cause within one outage is one more line, a repeat of it none', async () => {
