@@ -39,34 +39,21 @@ const ENDPOINTS: Record<string, Endpoint> = {
   '/register': 'registration',
 };
 
+/** Each misbehaviour as status, headers and body (`hang`: no answer at all). */
+const ANSWERS: Record<Exclude<Misbehaviour, 'ok' | 'hang'>, [number, Record<string, string>, string]> = {
+  'json-400': [400, { 'content-type': 'application/json' }, '{"error":"invalid_request"}'],
+  'empty-401': [401, {}, ''],
+  'challenge-401': [401, { 'www-authenticate': 'Basic realm="as", error="invalid_client"' }, ''],
+  'json-403': [403, { 'content-type': 'application/json' }, '{"error":"access_denied"}'],
+  'html-500': [500, { 'content-type': 'text/html' }, '<html><body>Internal Server Error</body></html>'],
+  garbage: [200, { 'content-type': 'application/json' }, '{"active": tru'],
+};
+
 function misbehave(mode: Exclude<Misbehaviour, 'ok'>, res: ServerResponse): void {
-  switch (mode) {
-    case 'json-400':
-      res.statusCode = 400;
-      res.setHeader('content-type', 'application/json');
-      return void res.end('{"error":"invalid_request"}');
-    case 'empty-401':
-      res.statusCode = 401;
-      return void res.end();
-    case 'challenge-401':
-      res.statusCode = 401;
-      res.setHeader('www-authenticate', 'Basic realm="as", error="invalid_client"');
-      return void res.end();
-    case 'json-403':
-      res.statusCode = 403;
-      res.setHeader('content-type', 'application/json');
-      return void res.end('{"error":"access_denied"}');
-    case 'html-500':
-      res.statusCode = 500;
-      res.setHeader('content-type', 'text/html');
-      return void res.end('<html><body>Internal Server Error</body></html>');
-    case 'garbage':
-      res.statusCode = 200;
-      res.setHeader('content-type', 'application/json');
-      return void res.end('{"active": tru');
-    case 'hang':
-      return;
-  }
+  if (mode === 'hang') return;
+  const [status, headers, body] = ANSWERS[mode];
+  res.writeHead(status, headers);
+  res.end(body);
 }
 
 export async function startMisbehavingAs(): Promise<MisbehavingAs> {
