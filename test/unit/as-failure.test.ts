@@ -7,6 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { createServer } from 'node:net';
 import { registerResourceServer, MemoryStore, ResourceServer, UmaRegistrar, type Logger } from '../../src/index.js';
+import { startDevAuthorizationServer } from '../../src/testing/index.js';
 import { statusOf } from '../helpers/status-of.js';
 import { startFakeAuthorizationServer } from '../helpers/fake-authorization-server.js';
 import { startMisbehavingAs, type Misbehaviour, type MisbehavingAs } from '../helpers/misbehaving-as.js';
@@ -96,6 +97,29 @@ describe('introspection: classified by status first, logged once per state chang
     const text = logger.text();
     expect(text).not.toContain(SECRET);
     expect(text).not.toContain('opaque-token');
+  });
+
+  it('oidc-provider refusing a wrong client secret (its 401 comes as a WWW-Authenticate challenge): one error line for many requests', async () => {
+    const dev = await startDevAuthorizationServer({ resources: [{ identifier: API, scopes: ['read'], format: 'opaque' }] });
+    try {
+      const logger = recordingLogger();
+      const rs = new ResourceServer({
+        issuer: { issuer: dev.issuer, validation: 'introspection', introspection: { clientId: dev.resourceServerClient.clientId, clientSecret: SECRET } },
+        resource: API,
+        cache: false,
+        logger,
+      });
+      const tokens = await Promise.all([1, 2, 3, 4].map(() => dev.mintAccessToken({ resource: API, scope: 'read' })));
+      for (const t of tokens) expect(await statusOf(rs, t)).toBe(503);
+      expect(logger.lines).toHaveLength(1);
+      expect(logger.lines[0]!.level).toBe('error');
+      expect(logger.lines[0]!.message).toContain('refused the resource server credentials');
+      expect(logger.lines[0]!.details).toMatchObject({ issuer: dev.issuer, step: 'introspection', kind: 'credentials', status: 401 });
+      for (const t of tokens) expect(logger.text()).not.toContain(t);
+      expect(logger.text()).not.toContain(SECRET);
+    } finally {
+      await dev.close();
+    }
   });
 
   it('a refused connection: the system error code is the cause', async () => {
