@@ -18,6 +18,7 @@ export { UmaRegistrar, type UmaRegistrarOptions, type RegistrationStatus } from 
 export type { ResourceDescription, RegisteredResource, UmaProfileName, PermissionRequest } from './uma/profiles.js';
 export type { DesiredResource, SyncPlan, DeletePolicy } from './uma/sync.js';
 export { ProtectionApiError } from './uma/resource-registration.js';
+export { AuthorizationServerCallError, type AsStep, type AsFailure, type AsFailureKind } from './http/as-failure.js';
 export { resourcesFromRoutes, type DeclaredRoute, type RouteResourceOptions } from './uma/route-resources.js';
 export { storeOwnerAuthorization } from './authz-server/protection-token.js';
 export { FileStore } from './stores/file.js';

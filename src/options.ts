@@ -191,6 +191,13 @@ export interface ResourceServerOptions {
     timeoutMs?: number;
     /** Largest accepted response, in bytes. Default 1 MiB. */
     maxResponseBytes?: number;
+    /**
+     * While an AS endpoint (discovery, JWKS) is failing, the least time between two attempts at it, in
+     * milliseconds. Requests drive the retries: one attempt in flight whatever the load, and the first request
+     * after this interval tries again, so the kit serves again about this long after the AS is back, however
+     * long it was down. Requests in between get 503 (or the last good keys). Default 1000.
+     */
+    retryIntervalMs?: number;
   };
   /** Where warnings go. Default: `console.warn`/`console.error` with a prefix; `false` silences. */
   logger?: Logger | false;
@@ -231,6 +238,7 @@ export const DEFAULTS = Object.freeze({
   resolveIssuerTtlSeconds: 300,
   httpTimeoutMs: 5000,
   httpMaxResponseBytes: 1024 * 1024,
+  httpRetryIntervalMs: 1000,
   requireAccessTokenType: true,
   tokenProfile: 'rfc9068' as const,
   introspectionCacheTtlSeconds: 60,
@@ -301,6 +309,7 @@ export interface ResolvedOptions {
   jwksMaxAgeMs: number;
   httpTimeoutMs: number;
   httpMaxResponseBytes: number;
+  httpRetryIntervalMs: number;
   logger: Logger;
   metadata: MetadataOptions | undefined;
   dpop: DpopOptions | undefined;

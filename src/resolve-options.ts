@@ -234,6 +234,7 @@ export function resolveOptions(options: ResourceServerOptions): ResolvedOptions 
     jwksMaxAgeMs: positive(options.jwks?.maxAgeSeconds ?? DEFAULTS.jwksMaxAgeSeconds, 'jwks.maxAgeSeconds') * 1000,
     httpTimeoutMs: positive(options.http?.timeoutMs ?? DEFAULTS.httpTimeoutMs, 'http.timeoutMs'),
     httpMaxResponseBytes: positive(options.http?.maxResponseBytes ?? DEFAULTS.httpMaxResponseBytes, 'http.maxResponseBytes'),
+    httpRetryIntervalMs: positive(options.http?.retryIntervalMs ?? DEFAULTS.httpRetryIntervalMs, 'http.retryIntervalMs'),
     logger: options.logger === false ? silentLogger : (options.logger ?? consoleLogger),
     metadata: resolveMetadata(options.metadata, resources, publicBaseUrl),
     dpop: options.dpop === true ? {} : options.dpop || undefined,

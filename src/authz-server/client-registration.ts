@@ -6,7 +6,8 @@
  * then what introspection and the PAT use.
  */
 import { ConfigurationError } from '../errors.js';
-import { httpRequest, type HttpResponse } from '../http/client.js';
+import { httpRequest, type HttpRequestInit, type HttpResponse } from '../http/client.js';
+import { AuthorizationServerCallError, classify, safeUrlOf } from '../http/as-failure.js';
 import { isAtomicStore, type CacheStore } from '../stores/store.js';
 import { FileStore } from '../stores/file.js';
 import { isSecureOrLoopback } from '../resolve-options.js';
@@ -110,7 +111,7 @@ async function registerOnce(options: SelfRegistrationOptions, store: CacheStore,
     const auth = { authorization: `Bearer ${stored.registrationAccessToken}`, accept: 'application/json' };
     if (stored.fingerprint === fingerprint) {
       // RFC 7592 §2.1: read it, to know the AS still has us (and its current secret, if it rotated an expired one).
-      const res = await httpRequest(stored.registrationClientUri, { headers: auth, timeoutMs, maxBytes: 1 << 20 });
+      const res = await registrationCall(options.issuer, stored.registrationClientUri, { headers: auth, timeoutMs, maxBytes: 1 << 20 });
       if (res.status === 200) {
         const current = credentialsFrom(res, stored);
         if (!expired(current)) return publicPart(await save(store, key, current, fingerprint));
@@ -118,18 +119,18 @@ async function registerOnce(options: SelfRegistrationOptions, store: CacheStore,
       } else if (res.status === 403) {
         // §2.1: 403 is "not permitted to read its record": the client exists; registering anew would orphan it.
         if (!expired(stored)) return publicPart(stored);
-      } else if (res.status !== 401 && res.status !== 404) throw registrationError(res, 'read');
+      } else if (res.status !== 401 && res.status !== 404) throw registrationError(res, 'read', options.issuer);
     } else {
       // RFC 7592 §2.2: a complete update, with client_id, without the management values.
       const body = JSON.stringify({ ...metadata, client_id: stored.clientId, client_secret: stored.clientSecret, ...(options.softwareStatement ? { software_statement: options.softwareStatement } : {}) });
-      const res = await httpRequest(stored.registrationClientUri, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body, timeoutMs, maxBytes: 1 << 20 });
+      const res = await registrationCall(options.issuer, stored.registrationClientUri, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body, timeoutMs, maxBytes: 1 << 20 });
       if (res.status === 200) {
         const current = credentialsFrom(res, stored);
         if (!expired(current)) return publicPart(await save(store, key, current, fingerprint));
       } else if (res.status === 403) {
         // §2.2: the client exists but may not update itself: a changed configuration cannot be applied.
-        throw registrationError(res, 'update');
-      } else if (res.status !== 401 && res.status !== 404) throw registrationError(res, 'update');
+        throw registrationError(res, 'update', options.issuer);
+      } else if (res.status !== 401 && res.status !== 404) throw registrationError(res, 'update', options.issuer);
     }
     // 401 (RFC 7592 §2: the client does not exist any more, or the token is void), or a secret that stays expired: register anew.
   } else if (stored && stored.fingerprint === fingerprint && !expired(stored)) {
@@ -146,8 +147,8 @@ async function registerOnce(options: SelfRegistrationOptions, store: CacheStore,
   requireTls(endpoint, 'registration endpoint');
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
   if (options.initialAccessToken) headers.authorization = `Bearer ${options.initialAccessToken}`;
-  const res = await httpRequest(endpoint, { method: 'POST', headers, body: JSON.stringify({ ...metadata, ...(options.softwareStatement ? { software_statement: options.softwareStatement } : {}) }), timeoutMs, maxBytes: 1 << 20 });
-  if (res.status !== 201 && res.status !== 200) throw registrationError(res, 'registration');
+  const res = await registrationCall(options.issuer, endpoint, { method: 'POST', headers, body: JSON.stringify({ ...metadata, ...(options.softwareStatement ? { software_statement: options.softwareStatement } : {}) }), timeoutMs, maxBytes: 1 << 20 });
+  if (res.status !== 201 && res.status !== 200) throw registrationError(res, 'registration', options.issuer);
   return publicPart(await save(store, key, credentialsFrom(res, undefined), fingerprint));
 }
 
@@ -211,7 +212,18 @@ function expired(c: ResourceServerCredentials): boolean {
   return typeof at === 'number' && at !== 0 && at <= Date.now() / 1000 + EXPIRY_MARGIN_SECONDS;
 }
 
-function registrationError(res: HttpResponse, what: string): ConfigurationError {
+/** One call to a registration endpoint; one that gets no answer is an error naming issuer, URL and cause. */
+async function registrationCall(issuer: string, url: string, init: HttpRequestInit): Promise<RegistrationAnswer> {
+  try {
+    return { ...(await httpRequest(url, init)), url };
+  } catch (err) {
+    throw new AuthorizationServerCallError(issuer, 'registration', url, classify(err, init.timeoutMs));
+  }
+}
+
+type RegistrationAnswer = HttpResponse & { url: string };
+
+function registrationError(res: RegistrationAnswer, what: string, issuer: string): ConfigurationError {
   let error: string | undefined;
   let description: string | undefined;
   try {
@@ -222,7 +234,7 @@ function registrationError(res: HttpResponse, what: string): ConfigurationError 
     // no JSON body
   }
   const known = error && RFC7591_ERRORS.has(error) ? ` (RFC 7591 §3.2.2 ${error})` : error ? ` (${error})` : '';
-  return new ConfigurationError(`oauth-resource-server: the authorization server refused the ${what} of the resource server: HTTP ${res.status}${known}${description ? `: ${description}` : ''}`);
+  return new ConfigurationError(`oauth-resource-server: the authorization server ${issuer} refused the ${what} of the resource server at ${safeUrlOf(res.url)}: HTTP ${res.status}${known}${description ? `: ${description}` : ''}`);
 }
 
 async function save(store: CacheStore, key: string, c: ResourceServerCredentials, fingerprint: string): Promise<ResourceServerCredentials> {

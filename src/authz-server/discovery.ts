@@ -6,6 +6,8 @@
  */
 import * as client from 'openid-client';
 import { createFetch } from '../http/client.js';
+import { AuthorizationServerCallError, classify, type AsFailure } from '../http/as-failure.js';
+import { DEFAULTS } from '../options.js';
 import { isSecureOrLoopback } from '../resolve-options.js';
 
 /** Authorization-server metadata (RFC 8414 §2), as far as the kit reads it. */
@@ -22,6 +24,11 @@ export interface AuthorizationServerMetadata {
 export interface DiscoverySettings {
   timeoutMs: number;
   maxBytes: number;
+  /**
+   * While an issuer's metadata cannot be fetched, the least time between two attempts, in milliseconds (default
+   * `DEFAULTS.httpRetryIntervalMs`): callers in between get the last document, or the last failure.
+   */
+  retryIntervalMs?: number;
 }
 
 /** The RFC 8414 metadata URL of an issuer (§3.1: inserted between host and path). */
@@ -41,33 +48,46 @@ type Discovered = { metadata: AuthorizationServerMetadata; configuration: client
 /** How long a discovered document is used before it is fetched again (in the background). */
 const METADATA_TTL_MS = 60 * 60 * 1000;
 const MAX_ISSUERS = 100;
-const cache = new Map<string, { at: number; value?: Discovered; inflight?: Promise<Discovered> }>();
+interface Entry {
+  /** When `value` was fetched. */
+  at: number;
+  value?: Discovered;
+  inflight?: Promise<Discovered>;
+  /** When the last attempt failed, and how (answered again until the retry interval has passed). */
+  failedAt?: number;
+  failure?: AuthorizationServerCallError;
+}
+const cache = new Map<string, Entry>();
 
 /**
  * The metadata of an issuer, through one cache every feature shares (JWT keys, introspection,
  * self-registration): fetched once, one fetch in flight, refreshed after an hour in the background, the
- * last good document kept when a refresh fails; a failed first fetch is not remembered (the next call
- * tries again). Throws when neither RFC 8414 nor OpenID discovery gives a valid document for exactly
- * this issuer.
+ * last good document kept when a refresh fails. After a failure the AS is asked again only once the retry
+ * interval has passed, by the first call after it, however many calls come meanwhile and whether or not a
+ * document is known: an outage costs the AS one fetch per interval, and its end is seen within one interval.
+ * Rejects with an {@link AuthorizationServerCallError} (step `discovery`) when neither RFC 8414 nor OpenID
+ * discovery gives a valid document for exactly this issuer.
  */
 export function discoverAuthorizationServer(issuer: string, settings: DiscoverySettings): Promise<Discovered> {
   const entry = cache.get(issuer);
   const now = Date.now();
   if (entry?.value && (now - entry.at < METADATA_TTL_MS || entry.inflight)) return Promise.resolve(entry.value);
   if (entry?.inflight) return entry.inflight;
+  if (entry?.failure && entry.failedAt !== undefined && now - entry.failedAt < (settings.retryIntervalMs ?? DEFAULTS.httpRetryIntervalMs)) {
+    return entry.value ? Promise.resolve(entry.value) : Promise.reject(entry.failure);
+  }
   const inflight = fetchMetadata(issuer, settings).then(
     (value) => {
       cache.set(issuer, { at: Date.now(), value });
       return value;
     },
     (err: unknown) => {
+      const failure = err instanceof AuthorizationServerCallError ? err : new AuthorizationServerCallError(issuer, 'discovery', oauthMetadataUrl(issuer), classify(err, settings.timeoutMs));
       const current = cache.get(issuer);
-      if (current?.value) {
-        cache.set(issuer, { at: current.at, value: current.value });
-        return current.value;
-      }
-      cache.delete(issuer);
-      throw err;
+      // The failure is remembered for the retry interval only; the last good document for as long as it takes.
+      cache.set(issuer, { at: current?.at ?? 0, ...(current?.value ? { value: current.value } : {}), failedAt: Date.now(), failure });
+      if (current?.value) return current.value;
+      throw failure;
     },
   );
   if (!entry && cache.size >= MAX_ISSUERS) cache.delete(cache.keys().next().value as string);
@@ -83,18 +103,32 @@ async function fetchMetadata(issuer: string, settings: DiscoverySettings): Promi
   };
   // http is accepted only for loopback issuers (development), checked at start-up.
   if (url.protocol === 'http:' && isSecureOrLoopback(url)) options.execute = [client.allowInsecureRequests];
-  let firstError: unknown;
+  const failures: AuthorizationServerCallError[] = [];
   for (const algorithm of ['oauth2', 'oidc'] as const) {
+    const at = algorithm === 'oauth2' ? oauthMetadataUrl(issuer) : openidConfigurationUrl(issuer);
+    let configuration: client.Configuration;
     try {
-      const configuration = await client.discovery(url, 'oauth-resource-server', undefined, undefined, { ...options, algorithm });
-      const metadata = configuration.serverMetadata() as AuthorizationServerMetadata;
-      // RFC 8414 §3.3 / OIDC Discovery §4.3: "identical", so no trailing slash, host case or dot segment of difference
-      // (tokens' iss is compared exactly, and a look-alike issuer would be a different AS).
-      if (metadata.issuer !== issuer) throw new Error('the discovered metadata issuer is not identical to the expected issuer (RFC 8414 §3.3)');
-      return { metadata, configuration };
+      configuration = await client.discovery(url, 'oauth-resource-server', undefined, undefined, { ...options, algorithm });
     } catch (err) {
-      firstError ??= err;
+      failures.push(new AuthorizationServerCallError(issuer, 'discovery', at, discoveryFailure(err, issuer, settings.timeoutMs)));
+      continue;
     }
+    const metadata = configuration.serverMetadata() as AuthorizationServerMetadata;
+    // RFC 8414 §3.3 / OIDC Discovery §4.3: "identical", so no trailing slash, host case or dot segment of difference
+    // (tokens' iss is compared exactly, and a look-alike issuer would be a different AS).
+    if (metadata.issuer === issuer) return { metadata, configuration };
+    failures.push(new AuthorizationServerCallError(issuer, 'discovery', at, { kind: 'issuer_mismatch', expectedIssuer: issuer, actualIssuer: String(metadata.issuer) }));
   }
-  throw firstError instanceof Error ? firstError : new Error('discovery failed');
+  // The telling failure: not a 404 of an AS that serves only the other document.
+  throw failures.find((f) => f.failure.status !== 404) ?? failures[0]!;
+}
+
+/** openid-client reports a document for another issuer as an invalid answer; name both issuers instead. */
+function discoveryFailure(err: unknown, issuer: string, timeoutMs: number): AsFailure {
+  const body = (err as { cause?: { cause?: { body?: { issuer?: unknown } } } } | undefined)?.cause?.cause?.body;
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (code === 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED' && typeof body?.issuer === 'string') {
+    return { kind: 'issuer_mismatch', expectedIssuer: issuer, actualIssuer: body.issuer.slice(0, 300) };
+  }
+  return classify(err, timeoutMs);
 }

@@ -11,6 +11,7 @@
 import * as client from 'openid-client';
 import { clientSecretBasic } from '../http/basic-credentials.js';
 import { createFetch } from '../http/client.js';
+import { AuthorizationServerCallError, classify, type AsHealth } from '../http/as-failure.js';
 import { isSecureOrLoopback } from '../resolve-options.js';
 import { isAtomicStore, type AtomicStore, type CacheStore } from '../stores/store.js';
 import { ProtectionApiError } from '../uma/resource-registration.js';
@@ -27,6 +28,8 @@ export interface ProtectionTokenSettings {
   maxBytes: number;
   /** Where per-owner refresh tokens live (and a shared PAT, with a shared store). */
   store?: CacheStore;
+  /** Where failed token requests are reported (logged once per state change). */
+  health?: AsHealth;
 }
 
 /** Renew when this little of the token's life is left (or a fifth of it, whichever is larger). */
@@ -188,6 +191,22 @@ export class ProtectionToken {
     return isAtomicStore(store) ? this.#fetchShared(store) : this.#fetchLocal();
   }
 
+  /** A token request; a failure becomes an error naming issuer, endpoint and cause, reported once per outage. */
+  async #request(call: () => Promise<client.TokenEndpointResponse>): Promise<client.TokenEndpointResponse> {
+    const s = this.#s;
+    let response: client.TokenEndpointResponse;
+    try {
+      response = await call();
+    } catch (err) {
+      const failure = new AuthorizationServerCallError(s.issuer, 'token', s.tokenEndpoint, classify(err, s.timeoutMs));
+      // An owner's grant refused (invalid_grant: the owner withdrew it) is about that owner, not the AS's health.
+      if (!this.#owner || failure.failure.kind !== 'status') s.health?.failed(failure, { clientId: s.clientId });
+      throw failure;
+    }
+    s.health?.ok(s.issuer, 'token');
+    return response;
+  }
+
   async #fetchLocal(): Promise<string> {
     const scope = this.#s.scope ?? 'uma_protection';
     let response: client.TokenEndpointResponse;
@@ -196,10 +215,10 @@ export class ProtectionToken {
       const key = `ors:pat-refresh:${this.#s.issuer}:${this.#owner}`;
       const refresh = await this.#s.store?.get(key);
       if (!refresh) throw new Error(`no stored authorization of owner ${this.#owner} for the protection API`);
-      response = await client.refreshTokenGrant(this.#config, refresh, { scope });
+      response = await this.#request(() => client.refreshTokenGrant(this.#config, refresh, { scope }));
       if (response.refresh_token && response.refresh_token !== refresh) await this.#s.store?.set(key, response.refresh_token, 365 * 24 * 3600 * 1000);
     } else {
-      response = await client.clientCredentialsGrant(this.#config, { scope });
+      response = await this.#request(() => client.clientCredentialsGrant(this.#config, { scope }));
     }
     const lifeMs = (response.expires_in ?? 300) * 1000;
     const now = Date.now();

@@ -3,7 +3,8 @@
  * FedAuthz §2; RFC 8414 format, the suffix appended to the issuer), or the UMA 1.0
  * `/.well-known/uma-configuration` for the older profile. Endpoints may also be configured directly.
  */
-import { httpRequest } from '../http/client.js';
+import { httpRequest, type HttpResponse } from '../http/client.js';
+import { AuthorizationServerCallError, classify, classifyAnswer, type AsFailure } from '../http/as-failure.js';
 
 /** What the kit reads of an UMA AS's metadata, normalised across profiles. */
 export interface UmaServerMetadata {
@@ -26,19 +27,35 @@ export function umaConfigurationUrl(issuer: string, profile: 'uma2' | 'keycloak'
   return `${issuer.replace(/\/+$/, '')}/.well-known/${profile === 'uma1' ? 'uma-configuration' : 'uma2-configuration'}`;
 }
 
-/** Fetch and validate the UMA metadata of `issuer`; throws on anything but a valid document for exactly this issuer. */
+/**
+ * Fetch and validate the UMA metadata of `issuer`; rejects with an {@link AuthorizationServerCallError} (step
+ * `discovery`, naming the URL and the cause) on anything but a valid document for exactly this issuer.
+ */
 export async function discoverUma(issuer: string, profile: 'uma2' | 'keycloak' | 'uma1', settings: UmaDiscoverySettings): Promise<UmaServerMetadata> {
-  const res = await httpRequest(umaConfigurationUrl(issuer, profile), { headers: { accept: 'application/json' }, timeoutMs: settings.timeoutMs, maxBytes: settings.maxBytes });
-  if (res.status !== 200) throw new Error(`UMA metadata answered HTTP ${res.status}`);
-  const doc = JSON.parse(res.body.toString('utf8')) as Record<string, unknown>;
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new Error('UMA metadata is not a JSON object');
-  // RFC 8414 §3.3: the document must be for exactly the issuer asked about.
-  if (doc.issuer !== issuer) throw new Error('UMA metadata names another issuer');
-  // UMA 1.0 names (SPEC-DIGEST 1.10) mapped onto the 2.0 ones.
-  const rreg = doc.resource_registration_endpoint ?? doc.resource_set_registration_endpoint;
-  const perm = doc.permission_endpoint ?? doc.permission_registration_endpoint;
-  for (const [name, v] of [['token_endpoint', doc.token_endpoint], ['resource_registration_endpoint', rreg], ['permission_endpoint', perm]] as const) {
-    if (typeof v !== 'string') throw new Error(`UMA metadata has no ${name}`);
+  const url = umaConfigurationUrl(issuer, profile);
+  const fail = (failure: AsFailure) => new AuthorizationServerCallError(issuer, 'discovery', url, failure);
+  let res: HttpResponse;
+  try {
+    res = await httpRequest(url, { headers: { accept: 'application/json' }, timeoutMs: settings.timeoutMs, maxBytes: settings.maxBytes });
+  } catch (err) {
+    throw fail(classify(err, settings.timeoutMs));
   }
-  return { ...doc, issuer, token_endpoint: doc.token_endpoint as string, resource_registration_endpoint: rreg as string, permission_endpoint: perm as string };
+  if (res.status !== 200) throw fail(classifyAnswer(res, `HTTP ${res.status}`));
+  let doc: unknown;
+  try {
+    doc = JSON.parse(res.body.toString('utf8'));
+  } catch {
+    throw fail({ kind: 'invalid_answer', status: 200, detail: 'not JSON' });
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw fail({ kind: 'invalid_answer', status: 200, detail: 'UMA metadata is not a JSON object' });
+  const d = doc as Record<string, unknown>;
+  // RFC 8414 §3.3: the document must be for exactly the issuer asked about.
+  if (d.issuer !== issuer) throw fail({ kind: 'issuer_mismatch', expectedIssuer: issuer, actualIssuer: String(d.issuer).slice(0, 300) });
+  // UMA 1.0 names (SPEC-DIGEST 1.10) mapped onto the 2.0 ones.
+  const rreg = d.resource_registration_endpoint ?? d.resource_set_registration_endpoint;
+  const perm = d.permission_endpoint ?? d.permission_registration_endpoint;
+  for (const [name, v] of [['token_endpoint', d.token_endpoint], ['resource_registration_endpoint', rreg], ['permission_endpoint', perm]] as const) {
+    if (typeof v !== 'string') throw fail({ kind: 'invalid_answer', status: 200, detail: `UMA metadata has no ${name}` });
+  }
+  return { ...d, issuer, token_endpoint: d.token_endpoint as string, resource_registration_endpoint: rreg as string, permission_endpoint: perm as string };
 }

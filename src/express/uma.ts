@@ -56,7 +56,7 @@ export interface UmaProtection {
 export function umaProtection(options: UmaProtectionOptions): UmaProtection {
   const server = options.resourceServer instanceof ResourceServer ? options.resourceServer : options.resourceServer.resourceServer;
   if (!(server instanceof ResourceServer)) throw new ConfigurationError('umaProtection needs resourceServer: a ResourceServer or oauthResourceServer(...) middleware');
-  const registrar = new UmaRegistrar({ ...options, logger: options.logger ?? server.options.logger });
+  const registrar = new UmaRegistrar({ ...options, logger: options.logger ?? server.options.logger, retryIntervalMs: options.retryIntervalMs ?? server.options.httpRetryIntervalMs });
   const tol = server.options.clockToleranceSeconds;
 
   const challenge = (ticket: string, mount: string) => {
@@ -87,8 +87,12 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
       }
       // Not known here: another replica may have registered it (run-time objects); read the shared mapping.
       const id = registrar.resourceId(key) ?? (await registrar.lookupResourceId(key));
-      // Until the resource is registered nobody can hold a permission for it: 503, never an allow.
-      if (!id) return respondWithError(server, new AuthorizationServerUnavailableError('this resource is not registered at the authorization server yet'), res, next);
+      // Until the resource is registered nobody can hold a permission for it: 503, never an allow. The request
+      // also prompts a failing registration to try again now rather than at the end of its back-off.
+      if (!id) {
+        registrar.retrySoon();
+        return respondWithError(server, new AuthorizationServerUnavailableError('this resource is not registered at the authorization server yet', Math.max(1, Math.ceil(server.options.httpRetryIntervalMs / 1000))), res, next);
+      }
       const state = stateOf(req);
       let auth: Authenticated | undefined = state.auth;
       if (!auth) {

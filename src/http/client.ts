@@ -30,10 +30,16 @@ export interface HttpResponse {
 /** A failed exchange (network error, timeout, oversized body): the peer gave no usable answer. */
 export class HttpClientError extends Error {
   readonly reason: 'timeout' | 'network' | 'too_large' | 'aborted';
-  constructor(reason: HttpClientError['reason'], message: string) {
+  /** The system error code of a network failure (`ECONNREFUSED`, `ENOTFOUND`, `ECONNRESET`...). */
+  readonly code: string | undefined;
+  /** The deadline that passed, for a timeout. */
+  readonly timeoutMs: number | undefined;
+  constructor(reason: HttpClientError['reason'], message: string, details: { code?: string | undefined; timeoutMs?: number } = {}) {
     super(message);
     this.name = 'HttpClientError';
     this.reason = reason;
+    this.code = details.code;
+    this.timeoutMs = details.timeoutMs;
   }
 }
 
@@ -79,12 +85,16 @@ export function httpRequest(target: string | URL, init: HttpRequestInit): Promis
       res.on('error', () => fail(new HttpClientError('network', 'response stream failed')));
       res.on('aborted', () => fail(new HttpClientError('network', 'response aborted')));
     });
-    const timer = setTimeout(() => fail(new HttpClientError('timeout', `no answer within ${init.timeoutMs} ms`)), init.timeoutMs);
+    const timedOut = () => new HttpClientError('timeout', `no answer within ${init.timeoutMs} ms`, { timeoutMs: init.timeoutMs });
+    const timer = setTimeout(() => fail(timedOut()), init.timeoutMs);
     timer.unref?.();
-    req.on('error', (e: NodeJS.ErrnoException) => fail(new HttpClientError('network', e.code ?? 'network error')));
+    req.on('error', (e: NodeJS.ErrnoException) => fail(new HttpClientError('network', e.code ?? 'network error', { code: e.code })));
     if (init.signal) {
-      if (init.signal.aborted) return fail(new HttpClientError('aborted', 'aborted'));
-      init.signal.addEventListener('abort', () => fail(new HttpClientError('aborted', 'aborted')), { once: true });
+      const signal = init.signal;
+      // A caller's own deadline (openid-client's `timeout`) is a timeout too, not an abort.
+      const aborted = () => ((signal.reason as { name?: unknown } | undefined)?.name === 'TimeoutError' ? timedOut() : new HttpClientError('aborted', 'aborted'));
+      if (signal.aborted) return fail(aborted());
+      signal.addEventListener('abort', () => fail(aborted()), { once: true });
     }
     req.end(init.body);
   });

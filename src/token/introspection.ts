@@ -10,16 +10,20 @@ import { AuthorizationServerUnavailableError, InvalidTokenError } from '../error
 import type { AccessTokenClaims } from '../auth-context.js';
 import { clientSecretBasic } from '../http/basic-credentials.js';
 import { createFetch } from '../http/client.js';
-import type { Logger, ResolvedIntrospection } from '../options.js';
+import { AuthorizationServerCallError, classify, InvalidAnswerError, type AsHealth } from '../http/as-failure.js';
+import type { ResolvedIntrospection } from '../options.js';
 import { isSecureOrLoopback } from '../resolve-options.js';
-import { discoverAuthorizationServer, type AuthorizationServerMetadata } from '../authz-server/discovery.js';
+import { discoverAuthorizationServer, oauthMetadataUrl, type AuthorizationServerMetadata } from '../authz-server/discovery.js';
 
 /** Settings shared by every introspector of a resource server. */
 export interface IntrospectorSettings {
   timeoutMs: number;
   maxBytes: number;
+  /** Least time between two discovery attempts while the AS's metadata cannot be fetched. */
+  retryIntervalMs: number;
   clockToleranceSeconds: number;
-  logger: Logger;
+  /** Where failures are reported (logged once per state change). */
+  health: AsHealth;
 }
 
 /** An introspection answer that passed the checks. */
@@ -38,12 +42,14 @@ export class Introspector {
   readonly #o: ResolvedIntrospection;
   readonly #s: IntrospectorSettings;
   #config: Promise<client.Configuration> | undefined;
-  #credentialsFailureLogged = false;
+  /** The endpoint in use (named in logs). */
+  #endpoint: string;
 
   constructor(issuer: string, options: ResolvedIntrospection, settings: IntrospectorSettings) {
     this.#issuer = issuer;
     this.#o = options;
     this.#s = settings;
+    this.#endpoint = options.endpoint ?? issuer;
   }
 
   /**
@@ -54,38 +60,33 @@ export class Introspector {
    */
   async introspect(token: string): Promise<Record<string, unknown>> {
     const config = await this.#configuration();
+    let answer: Record<string, unknown>;
     try {
-      return (await client.tokenIntrospection(config, token, { token_type_hint: 'access_token' })) as Record<string, unknown>;
+      answer = (await client.tokenIntrospection(config, token, { token_type_hint: 'access_token' })) as Record<string, unknown>;
     } catch (err) {
       throw this.#mapError(err);
     }
+    this.#s.health.ok(this.#issuer, 'introspection');
+    return answer;
   }
 
+  /** Classified by status first, whatever body or content type came with it (an empty 401 is a 401). */
   #mapError(err: unknown): Error {
-    if (err instanceof client.ResponseBodyError) {
-      if (err.status === 401 || err.error === 'invalid_client') {
-        // Our own credentials are wrong: an operator must act. Logged once, answered 503 (the client's token may be fine).
-        if (!this.#credentialsFailureLogged) {
-          this.#credentialsFailureLogged = true;
-          this.#s.logger.error('the introspection endpoint refused the resource server credentials', { issuer: this.#issuer, clientId: this.#o.clientId, status: err.status, error: err.error });
-        }
-        return new AuthorizationServerUnavailableError('the authorization server refused to introspect the token');
-      }
-      if (err.error === 'unsupported_token_type') return new InvalidTokenError('ERR_TOKEN_INACTIVE', 'the authorization server does not introspect this kind of token');
-      if (err.status >= 400 && err.status < 500) {
-        this.#s.logger.warn('the introspection endpoint answered with an error', { issuer: this.#issuer, status: err.status, error: err.error });
-      }
-    } else {
-      this.#s.logger.warn('introspection failed', { issuer: this.#issuer, reason: describe(err) });
+    const failure = classify(err, this.#s.timeoutMs);
+    if (failure.kind === 'status' && failure.asError === 'unsupported_token_type') {
+      this.#s.health.ok(this.#issuer, 'introspection'); // the AS answered: it refuses this token
+      return new InvalidTokenError('ERR_TOKEN_INACTIVE', 'the authorization server does not introspect this kind of token');
     }
-    return new AuthorizationServerUnavailableError('the authorization server could not introspect the token');
+    // Refused credentials: an operator must act (logged as an error, once); the client's token may be fine, so 503.
+    this.#s.health.failed(new AuthorizationServerCallError(this.#issuer, 'introspection', this.#endpoint, failure), failure.kind === 'credentials' ? { clientId: this.#o.clientId } : undefined);
+    return new AuthorizationServerUnavailableError(failure.kind === 'credentials' ? 'the authorization server refused to introspect the token' : 'the authorization server could not introspect the token');
   }
 
   #configuration(): Promise<client.Configuration> {
     this.#config ??= this.#build().catch((err: unknown) => {
-      this.#config = undefined; // try discovery again on a later request
-      this.#s.logger.warn('could not set up introspection', { issuer: this.#issuer, reason: describe(err) });
-      throw new AuthorizationServerUnavailableError('the authorization server metadata could not be fetched');
+      this.#config = undefined; // try again on a later request (discovery paces its own retries)
+      this.#s.health.failed(err instanceof AuthorizationServerCallError ? err : new AuthorizationServerCallError(this.#issuer, 'introspection', this.#endpoint, classify(err, this.#s.timeoutMs)));
+      throw new AuthorizationServerUnavailableError('the authorization server metadata could not be fetched', Math.max(1, Math.ceil(this.#s.retryIntervalMs / 1000)));
     });
     return this.#config;
   }
@@ -96,10 +97,14 @@ export class Introspector {
     let metadata: AuthorizationServerMetadata;
     if (o.endpoint && !o.jwtResponseAlg) metadata = { issuer: this.#issuer, introspection_endpoint: o.endpoint };
     else {
-      metadata = (await discoverAuthorizationServer(this.#issuer, { timeoutMs: s.timeoutMs, maxBytes: s.maxBytes })).metadata;
+      metadata = (await discoverAuthorizationServer(this.#issuer, { timeoutMs: s.timeoutMs, maxBytes: s.maxBytes, retryIntervalMs: s.retryIntervalMs })).metadata;
+      s.health.ok(this.#issuer, 'discovery');
       if (o.endpoint) metadata = { ...metadata, introspection_endpoint: o.endpoint };
     }
-    if (typeof metadata.introspection_endpoint !== 'string') throw new Error('the authorization server advertises no introspection_endpoint');
+    if (typeof metadata.introspection_endpoint !== 'string') {
+      throw new AuthorizationServerCallError(this.#issuer, 'discovery', oauthMetadataUrl(this.#issuer), { kind: 'invalid_answer', detail: 'the metadata has no introspection_endpoint' });
+    }
+    this.#endpoint = metadata.introspection_endpoint;
 
     const agent = o.tls ? new https.Agent({ keepAlive: true, cert: o.tls.cert, key: o.tls.key }) : undefined;
     const baseFetch = createFetch({ timeoutMs: s.timeoutMs, maxBytes: s.maxBytes, agent });
@@ -144,7 +149,7 @@ function freshJwtResponses(fetch: ReturnType<typeof createFetch>, toleranceSecon
       // Only the introspection call asks for a signed answer; the same fetch also reads the AS's JWKS.
       const asked = new Headers(init?.headers as ConstructorParameters<typeof Headers>[0]).get('accept') ?? '';
       if (res.status === 200 && asked.includes('application/token-introspection+jwt')) {
-        throw new Error('the introspection response is not signed although a signed response (RFC 9701) was asked for');
+        throw new InvalidAnswerError('the introspection response is not signed although a signed response (RFC 9701) was asked for');
       }
       return res;
     }
@@ -157,15 +162,10 @@ function freshJwtResponses(fetch: ReturnType<typeof createFetch>, toleranceSecon
     }
     const now = Date.now() / 1000;
     if (typeof iat !== 'number' || iat < now - JWT_RESPONSE_MAX_AGE_SECONDS - toleranceSeconds || iat > now + toleranceSeconds) {
-      throw new Error('the signed introspection response is not fresh (RFC 9701 §5 iat)');
+      throw new InvalidAnswerError('the signed introspection response is not fresh (RFC 9701 §5 iat)');
     }
     return new Response(text, { status: res.status, headers: res.headers });
   };
-}
-
-function describe(err: unknown): string {
-  if (err instanceof Error) return `${err.name}: ${err.message}`.slice(0, 300);
-  return String(err).slice(0, 300);
 }
 
 const BEARER = /^bearer$/i;

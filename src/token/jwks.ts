@@ -5,21 +5,28 @@
  *   flood of made-up `kid`s costs the AS one request per cooldown, and a key the AS publishes later is
  *   found one cooldown later at most;
  * - refreshed in the background when older than `maxAge`, with one fetch in flight whatever the load;
- * - the last good keys kept while the endpoint is down.
+ * - the last good keys kept while the endpoint is down;
+ * - while it is down (or discovery is), asked again by the first request after `retryIntervalMs`, never sooner:
+ *   the AS gets one fetch per interval however long the outage, and the kit serves again within one interval
+ *   of its return. Failures are logged once per outage (see AsHealth), never per request.
  */
 import { AuthorizationServerUnavailableError } from '../errors.js';
 import { httpRequest } from '../http/client.js';
-import type { Logger } from '../options.js';
+import { AuthorizationServerCallError, classify, classifyAnswer, type AsHealth } from '../http/as-failure.js';
 import { importPublicJwk, type JwsAlgorithm, type PublicJwk, type VerificationKey } from './jws.js';
 import { keyFits } from './key-rules.js';
 
 /** Settings of a {@link RemoteKeySet}. */
 export interface KeySetSettings {
+  /** The issuer the keys belong to (named in logs). */
+  issuer: string;
   cooldownMs: number;
   maxAgeMs: number;
   timeoutMs: number;
   maxBytes: number;
-  logger: Logger;
+  /** Least time between two attempts while fetching fails. */
+  retryIntervalMs: number;
+  health: AsHealth;
 }
 
 /** Parse a JWKS document into verification keys (unusable keys are skipped, never trusted). */
@@ -42,7 +49,8 @@ export class RemoteKeySet {
   #keys: VerificationKey[] | undefined;
   #loadedAt = 0;
   #lastAttempt = -Infinity;
-  #failures = 0;
+  /** When the last fetch failed (undefined while the last one succeeded). */
+  #failedAt: number | undefined;
   #inflight: Promise<void> | undefined;
 
   constructor(uri: () => string | Promise<string>, settings: KeySetSettings) {
@@ -66,14 +74,15 @@ export class RemoteKeySet {
     // rotation seen by many requests at once must not fail all but the one that triggered the fetch.
     const inflight = this.#inflight;
     if (inflight) return inflight.then(() => this.#afterMiss(kid, alg), () => this.#afterMiss(kid, alg));
-    if (now - this.#lastAttempt >= this.#s.cooldownMs) return this.#refresh(true).then(() => this.#afterMiss(kid, alg));
+    // While the endpoint fails, the retry interval (checked in #refresh) paces attempts, not the longer cooldown.
+    if (this.#failedAt !== undefined || now - this.#lastAttempt >= this.#s.cooldownMs) return this.#refresh(true).then(() => this.#afterMiss(kid, alg));
     return this.#afterMiss(kid, alg);
   }
 
   /** After a miss: no key is "no such key", unless the JWKS endpoint is failing (then we cannot know: 503). */
   #afterMiss(kid: string | undefined, alg: JwsAlgorithm): VerificationKey[] {
     const found = this.#select(kid, alg);
-    if (!found.length && this.#failures) throw new AuthorizationServerUnavailableError('the authorization server keys could not be refreshed');
+    if (!found.length && this.#failedAt !== undefined) throw new AuthorizationServerUnavailableError('the authorization server keys could not be refreshed', this.#retryAfterSeconds());
     return found;
   }
 
@@ -97,11 +106,13 @@ export class RemoteKeySet {
   }
 
   #refresh(mustSucceed: boolean): Promise<void> {
-    const now = Date.now();
-    // After a failure, wait (1 s doubling to 30 s) before asking again; until then answer from what we have.
-    const backoff = this.#failures ? Math.min(30_000, 1000 * 2 ** (this.#failures - 1)) : 0;
-    if (!this.#inflight && this.#failures && now - this.#lastAttempt < backoff) {
-      return mustSucceed && !this.#keys ? Promise.reject(new AuthorizationServerUnavailableError('the authorization server keys could not be fetched', Math.ceil(backoff / 1000))) : Promise.resolve();
+    // After a failure, the next attempt waits for the retry interval (measured from the end of the failed one, so a
+    // hang does not make it shorter); until then answer from what we have. Not a growing back-off: its end would
+    // keep answering 503 long after the AS is back.
+    const failedAt = this.#failedAt;
+    const waitMs = failedAt === undefined ? 0 : this.#s.retryIntervalMs - (Date.now() - failedAt);
+    if (!this.#inflight && waitMs > 0) {
+      return mustSucceed && !this.#keys ? Promise.reject(new AuthorizationServerUnavailableError('the authorization server keys could not be fetched', this.#retryAfterSeconds())) : Promise.resolve();
     }
     this.#inflight ??= this.#fetch().finally(() => {
       this.#inflight = undefined;
@@ -116,22 +127,38 @@ export class RemoteKeySet {
 
   async #fetch(): Promise<void> {
     this.#lastAttempt = Date.now();
-    let uri = '';
+    const s = this.#s;
+    let failure: AuthorizationServerCallError;
+    let uri: string | undefined;
     try {
       uri = await this.#uri();
-      const res = await httpRequest(uri, { headers: { accept: 'application/jwk-set+json, application/json' }, timeoutMs: this.#s.timeoutMs, maxBytes: this.#s.maxBytes });
-      if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
-      const keys = parseKeySet(JSON.parse(res.body.toString('utf8')));
+      s.health.ok(s.issuer, 'discovery');
+      const res = await httpRequest(uri, { headers: { accept: 'application/jwk-set+json, application/json' }, timeoutMs: s.timeoutMs, maxBytes: s.maxBytes });
+      if (res.status !== 200) throw new AuthorizationServerCallError(s.issuer, 'jwks', uri, classifyAnswer(res, `HTTP ${res.status}`));
+      let keys: VerificationKey[];
+      try {
+        keys = parseKeySet(JSON.parse(res.body.toString('utf8')));
+      } catch (err) {
+        throw new AuthorizationServerCallError(s.issuer, 'jwks', uri, { kind: 'invalid_answer', status: 200, detail: err instanceof SyntaxError ? 'not JSON' : 'not a JWK Set' });
+      }
       this.#keys = keys;
       this.#loadedAt = Date.now();
-      this.#failures = 0;
+      this.#failedAt = undefined;
+      s.health.ok(s.issuer, 'jwks');
+      return;
     } catch (err) {
-      this.#failures++;
-      if (err instanceof AuthorizationServerUnavailableError) throw err;
-      this.#s.logger.warn('could not fetch the authorization server keys', { jwksUri: uri, reason: err instanceof Error ? err.message : String(err), keptKeys: this.#keys?.length ?? 0 });
-      if (this.#keys) return; // keep the last good keys
-      throw new AuthorizationServerUnavailableError('the authorization server keys could not be fetched');
+      // Discovery failing is reported as discovery (with its URL), never blamed on the keys.
+      failure = err instanceof AuthorizationServerCallError ? err : uri === undefined ? new AuthorizationServerCallError(s.issuer, 'discovery', s.issuer, classify(err, s.timeoutMs)) : new AuthorizationServerCallError(s.issuer, 'jwks', uri, classify(err, s.timeoutMs));
     }
+    this.#failedAt = Date.now();
+    s.health.failed(failure, { keptKeys: this.#keys?.length ?? 0 });
+    if (this.#keys) return; // keep the last good keys
+    throw new AuthorizationServerUnavailableError('the authorization server keys could not be fetched', this.#retryAfterSeconds());
+  }
+
+  /** `Retry-After` of a 503: when the next attempt can be made. */
+  #retryAfterSeconds(): number {
+    return Math.max(1, Math.ceil(this.#s.retryIntervalMs / 1000));
   }
 }
 

@@ -17,7 +17,8 @@ import type { AccessTokenClaims, AuthContext } from '../auth-context.js';
 import type { ResolvedIssuer, ResolvedOptions, TrustedIssuer } from '../options.js';
 import { resolveIssuerEntry, sameIssuerSettings } from '../resolve-options.js';
 import { closeImplications, GrantedScopes, scopesFromClaims } from '../scopes/requirement.js';
-import { discoverAuthorizationServer } from '../authz-server/discovery.js';
+import { discoverAuthorizationServer, oauthMetadataUrl } from '../authz-server/discovery.js';
+import { AsHealth, AuthorizationServerCallError } from '../http/as-failure.js';
 import { importSecret, verifySignature, type JwsAlgorithm, type VerificationKey } from './jws.js';
 import { keyFits } from './key-rules.js';
 import { RemoteKeySet, StaticKeySet } from './jwks.js';
@@ -93,6 +94,8 @@ export class TokenVerifier {
   readonly #inflight = new Map<string, { readonly runtime: IssuerRuntime; readonly verdict: Promise<VerifiedToken> }>();
   /** Calls of `resolveIssuer` in flight, by issuer (bounded in time by the resolver deadline). */
   readonly #resolving = new Map<string, Resolution>();
+  /** Failures of calls to authorization servers, logged once per state change of each (issuer, step). */
+  readonly #health: AsHealth;
   /** Whether the last call of `resolveIssuer` failed: an outage is logged when it begins and ends, not per request. */
   #resolverFailing = false;
   /** The issuer that introspects tokens that are not JWTs of a JWT-trusted issuer (the first configured with introspection). */
@@ -100,6 +103,7 @@ export class TokenVerifier {
 
   constructor(options: ResolvedOptions) {
     this.#o = options;
+    this.#health = new AsHealth(options.logger);
     this.#implications = closeImplications(options.implications);
     for (const config of options.issuers) this.#issuers.set(config.issuer, this.#runtime(config, Infinity, -Infinity));
     this.#opaque = [...this.#issuers.values()].find((r) => r.introspector && r.config.validation !== 'jwt');
@@ -408,9 +412,9 @@ export class TokenVerifier {
     let jwksUri: Promise<string> | undefined;
     const uri = (): string | Promise<string> => {
       if (config.jwksUri) return config.jwksUri;
-      jwksUri ??= discoverAuthorizationServer(config.issuer, { timeoutMs: o.httpTimeoutMs, maxBytes: o.httpMaxResponseBytes }).then(
+      jwksUri ??= discoverAuthorizationServer(config.issuer, { timeoutMs: o.httpTimeoutMs, maxBytes: o.httpMaxResponseBytes, retryIntervalMs: o.httpRetryIntervalMs }).then(
         ({ metadata }) => {
-          if (typeof metadata.jwks_uri !== 'string') throw new Error('the metadata has no jwks_uri');
+          if (typeof metadata.jwks_uri !== 'string') throw new AuthorizationServerCallError(config.issuer, 'discovery', oauthMetadataUrl(config.issuer), { kind: 'invalid_answer', detail: 'the metadata has no jwks_uri' });
           return metadata.jwks_uri;
         },
         (err: unknown) => {
@@ -423,7 +427,7 @@ export class TokenVerifier {
     // Keys are needed only where tokens are verified locally.
     const hasAsymmetric = config.validation !== 'introspection' && [...config.algorithms].some((a) => !a.startsWith('HS'));
     const introspector = config.introspection
-      ? new Introspector(config.issuer, config.introspection, { timeoutMs: o.httpTimeoutMs, maxBytes: o.httpMaxResponseBytes, clockToleranceSeconds: o.clockToleranceSeconds, logger: o.logger })
+      ? new Introspector(config.issuer, config.introspection, { timeoutMs: o.httpTimeoutMs, maxBytes: o.httpMaxResponseBytes, retryIntervalMs: o.httpRetryIntervalMs, clockToleranceSeconds: o.clockToleranceSeconds, health: this.#health })
       : undefined;
     return {
       config,
@@ -433,7 +437,7 @@ export class TokenVerifier {
         ? undefined
         : config.jwks
           ? staticKeys(config)
-          : new RemoteKeySet(uri, { cooldownMs: o.jwksCooldownMs, maxAgeMs: o.jwksMaxAgeMs, timeoutMs: o.httpTimeoutMs, maxBytes: o.httpMaxResponseBytes, logger: o.logger }),
+          : new RemoteKeySet(uri, { issuer: config.issuer, cooldownMs: o.jwksCooldownMs, maxAgeMs: o.jwksMaxAgeMs, timeoutMs: o.httpTimeoutMs, maxBytes: o.httpMaxResponseBytes, retryIntervalMs: o.httpRetryIntervalMs, health: this.#health }),
       secret: config.secret !== undefined ? importSecret(config.secret) : undefined,
       trustedUntilMs,
       trustedSinceMs,

@@ -4,8 +4,9 @@
  * mapping, registers per-object resources at run time, and requests permission tickets.
  */
 import { discoverUma, type UmaServerMetadata } from '../authz-server/uma-configuration.js';
+import { AsHealth, AuthorizationServerCallError, wasReported } from '../http/as-failure.js';
 import { ProtectionToken, type ProtectionTokenSettings } from '../authz-server/protection-token.js';
-import type { Logger } from '../options.js';
+import { DEFAULTS, type Logger } from '../options.js';
 import { isAtomicStore, type CacheStore } from '../stores/store.js';
 import { MemoryStore } from '../stores/memory.js';
 import type { RegisteredResource, ResourceDescription, UmaProfileName } from './profiles.js';
@@ -30,6 +31,11 @@ export interface UmaRegistrarOptions {
   deleteUndeclared?: DeletePolicy;
   /** Deadline of each call, ms. Default 5000. */
   timeoutMs?: number;
+  /**
+   * While registration is failing, the least time between two syncs that requests trigger (see
+   * {@link UmaRegistrar.retrySoon}), ms. Default 1000 (`umaProtection`: the resource server's `http.retryIntervalMs`).
+   */
+  retryIntervalMs?: number;
   /** Largest accepted AS response, bytes. Default 1 MiB. */
   maxBytes?: number;
   /** Where warnings go; `false` silences. */
@@ -74,10 +80,18 @@ export class UmaRegistrar {
   #queue: Promise<unknown> = Promise.resolve();
   #stopped = false;
   readonly #logger: Logger | undefined;
+  /** Failures of calls to the AS (discovery, PAT, protection API), logged once per state change. */
+  readonly #health: AsHealth;
+  /** The retry the background chain is waiting to run (see {@link UmaRegistrar.retrySoon}). */
+  #retry: (() => void) | undefined;
+  #lastAttemptEndedAt = -Infinity;
+  /** The last warning logged by a sync (not repeated while syncs keep failing the same way). */
+  #lastWarning: string | undefined;
 
   constructor(options: UmaRegistrarOptions) {
     this.#o = options;
     this.#logger = options.logger || undefined;
+    this.#health = new AsHealth(this.#logger);
     this.#store = options.store ?? new MemoryStore();
     this.#mapping = new StoredMapping(this.#store, options.issuer, options.clientId, this.#logger);
   }
@@ -143,7 +157,9 @@ export class UmaRegistrar {
     // A chain left over from before a stop() (its sync still under way) ends instead of retrying.
     const chain = (this.#chain = Symbol('retry chain'));
     const run = () => {
+      if (this.#timer) clearTimeout(this.#timer);
       this.#timer = undefined;
+      this.#retry = undefined;
       this.sync().then(
         (s) => {
           if (s.state === 'failing') schedule();
@@ -163,8 +179,21 @@ export class UmaRegistrar {
       this.#status.nextAttemptAt = new Date(Date.now() + delay);
       this.#timer = setTimeout(run, delay);
       this.#timer.unref?.();
+      this.#retry = run;
     };
     run();
+  }
+
+  /**
+   * A request met a declared resource that is not registered: while the background sync is waiting out its
+   * back-off after a failure, sync now instead, at most once per `retryIntervalMs` after the last attempt ended
+   * (one sync in flight). Requests drive recovery: the API serves again within about that interval of the AS's
+   * return, however long the AS was down and however long the back-off has grown.
+   */
+  retrySoon(): void {
+    const retry = this.#retry;
+    if (!retry || this.#syncing || this.#stopped || Date.now() - this.#lastAttemptEndedAt < (this.#o.retryIntervalMs ?? DEFAULTS.httpRetryIntervalMs)) return;
+    retry();
   }
 
   /** Stop background retries. */
@@ -172,6 +201,7 @@ export class UmaRegistrar {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#retry = undefined;
   }
 
   /** Register a resource created at run time (an album, a document), now. Returns its `_id`. */
@@ -284,6 +314,14 @@ export class UmaRegistrar {
   }
 
   async #syncOnce(): Promise<RegistrationStatus> {
+    try {
+      return await this.#syncAttempt();
+    } finally {
+      this.#lastAttemptEndedAt = Date.now();
+    }
+  }
+
+  async #syncAttempt(): Promise<RegistrationStatus> {
     this.#status = { ...this.#status, state: 'syncing' };
     try {
       const { client } = await this.#connect();
@@ -308,12 +346,16 @@ export class UmaRegistrar {
         pending: keys.filter((k) => !outcome.mapping[k] || failed.has(k)),
         ...(outcome.failures.length ? { lastError: outcome.failures.map((f) => `${f.key}: ${f.error.message}`).join('; ').slice(0, 500) } : {}),
       };
-      if (outcome.failures.length) this.#logger?.warn('some resources could not be registered', { failures: this.#status.lastError });
+      // Failed AS calls were logged where they failed; the rest (the AS refusing a description) once until it changes.
+      const unreported = outcome.failures.filter((f) => !wasReported(f.error));
+      if (unreported.length) this.#warnOnChange('some resources could not be registered', { failures: unreported.map((f) => `${f.key}: ${f.error.message}`).join('; ').slice(0, 500) });
+      else this.#lastWarning = undefined;
     } catch (err) {
       this.#client = undefined; // rediscover next time
       const message = err instanceof Error ? err.message : String(err);
       this.#status = { state: 'failing', registered: this.#status.registered, pending: [...this.#declared.keys()].filter((k) => !this.#mapping.current?.[k]), lastError: message.slice(0, 500) };
-      this.#logger?.warn('resource registration failed; will retry', { issuer: this.#o.issuer, reason: this.#status.lastError });
+      // A failed call to the AS was logged where it failed (once per outage); anything else (the store) is logged here.
+      if (!wasReported(err)) this.#warnOnChange('resource registration failed; will retry', { issuer: this.#o.issuer, reason: this.#status.lastError });
       throw err;
     }
     return this.status();
@@ -350,9 +392,10 @@ export class UmaRegistrar {
       const metadata: UmaServerMetadata =
         e?.token && e.resourceRegistration && e.permission
           ? { issuer: o.issuer, token_endpoint: e.token, resource_registration_endpoint: e.resourceRegistration, permission_endpoint: e.permission }
-          : { ...(await discoverUma(o.issuer, profile, { timeoutMs, maxBytes })), ...(e?.token ? { token_endpoint: e.token } : {}), ...(e?.resourceRegistration ? { resource_registration_endpoint: e.resourceRegistration } : {}), ...(e?.permission ? { permission_endpoint: e.permission } : {}) };
-      const settings: ProtectionTokenSettings = { issuer: o.issuer, tokenEndpoint: metadata.token_endpoint, clientId: o.clientId, clientSecret: o.clientSecret, timeoutMs, maxBytes, store: this.#store };
-      const clientSettings = { profile, registrationEndpoint: metadata.resource_registration_endpoint, permissionEndpoint: metadata.permission_endpoint, timeoutMs, maxBytes };
+          : { ...(await this.#discover(profile, timeoutMs, maxBytes)), ...(e?.token ? { token_endpoint: e.token } : {}), ...(e?.resourceRegistration ? { resource_registration_endpoint: e.resourceRegistration } : {}), ...(e?.permission ? { permission_endpoint: e.permission } : {}) };
+      const health = this.#health;
+      const settings: ProtectionTokenSettings = { issuer: o.issuer, tokenEndpoint: metadata.token_endpoint, clientId: o.clientId, clientSecret: o.clientSecret, timeoutMs, maxBytes, store: this.#store, health };
+      const clientSettings = { profile, registrationEndpoint: metadata.resource_registration_endpoint, permissionEndpoint: metadata.permission_endpoint, timeoutMs, maxBytes, issuer: o.issuer, health };
       const client = new ResourceRegistrationClient({ ...clientSettings, pat: new ProtectionToken(settings) });
       return { client, metadata, settings, clientSettings };
     })().catch((err: unknown) => {
@@ -360,6 +403,26 @@ export class UmaRegistrar {
       throw err;
     });
     return this.#client;
+  }
+
+  /** Log a warning unless it repeats the last one: retries (some driven by requests) never log per attempt. */
+  #warnOnChange(message: string, details: Record<string, unknown>): void {
+    const text = `${message} ${JSON.stringify(details)}`;
+    if (text === this.#lastWarning) return;
+    this.#lastWarning = text;
+    this.#logger?.warn(message, details);
+  }
+
+  /** The UMA metadata, its failure reported once per outage. */
+  async #discover(profile: UmaProfileName, timeoutMs: number, maxBytes: number): Promise<UmaServerMetadata> {
+    try {
+      const metadata = await discoverUma(this.#o.issuer, profile, { timeoutMs, maxBytes });
+      this.#health.ok(this.#o.issuer, 'discovery');
+      return metadata;
+    } catch (err) {
+      if (err instanceof AuthorizationServerCallError) this.#health.failed(err);
+      throw err;
+    }
   }
 
   /**

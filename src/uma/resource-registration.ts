@@ -3,7 +3,8 @@
  * resources, and request permission tickets, with the PAT as a bearer token (§1.3). A 401 from the AS
  * renews the PAT once and retries (CONFORMANCE 71).
  */
-import { httpRequest, HttpClientError, type HttpResponse } from '../http/client.js';
+import { httpRequest, type HttpResponse } from '../http/client.js';
+import { AuthorizationServerCallError, classify, classifyAnswer, describeFailure, safeUrlOf, type AsFailure, type AsHealth } from '../http/as-failure.js';
 import type { ProtectionToken } from '../authz-server/protection-token.js';
 import { profile as profileOf, type PermissionRequest, type RegisteredResource, type ResourceDescription, type UmaProfile, type UmaProfileName } from './profiles.js';
 
@@ -13,8 +14,8 @@ export class ProtectionApiError extends Error {
   /** The `error` code of the FedAuthz §6 body, when there was one. */
   readonly error: string | undefined;
   readonly operation: string;
-  constructor(operation: string, status: number, error: string | undefined, message: string) {
-    super(message);
+  constructor(operation: string, status: number, error: string | undefined, message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = 'ProtectionApiError';
     this.operation = operation;
     this.status = status;
@@ -30,7 +31,14 @@ export interface RegistrationClientSettings {
   pat: ProtectionToken;
   timeoutMs: number;
   maxBytes: number;
+  /** The AS's issuer (named in errors and logs). */
+  issuer?: string;
+  /** Where failed calls are reported (logged once per state change). */
+  health?: AsHealth;
 }
+
+/** An answer with the URL it came from (errors name it). */
+type Answer = HttpResponse & { url: string };
 
 /** Keycloak's page size (`max`); the list is read page by page so nothing is silently truncated. */
 const PAGE = 100;
@@ -60,7 +68,7 @@ export class ResourceRegistrationClient {
     let id = body && typeof body === 'object' ? (body as { _id?: unknown })._id : undefined;
     // The `_id` in the body is authoritative; a `Location` header alone is tolerated (§3.2.1 requires both).
     if (typeof id !== 'string' && typeof res.headers.location === 'string') id = idFromLocation(res.headers.location);
-    if (typeof id !== 'string' || !id) throw new ProtectionApiError('create', res.status, undefined, 'the AS created a resource but returned no _id');
+    if (typeof id !== 'string' || !id) throw this.#malformed('create', res, 'the AS created a resource but returned no _id');
     const policy = body && typeof body === 'object' ? (body as { user_access_policy_uri?: unknown }).user_access_policy_uri : undefined;
     return { ...d, id, ...(typeof policy === 'string' ? { userAccessPolicyUri: policy } : {}) };
   }
@@ -71,7 +79,7 @@ export class ResourceRegistrationClient {
     if (res.status === 404) return undefined;
     if (res.status !== 200) throw this.#error('read', res);
     const r = this.profile.fromWire(parseJson(res), id);
-    if (!r) throw new ProtectionApiError('read', res.status, undefined, 'the AS returned a malformed resource description');
+    if (!r) throw this.#malformed('read', res, 'the AS returned a malformed resource description');
     return r;
   }
 
@@ -115,7 +123,7 @@ export class ResourceRegistrationClient {
         const res = await this.#call('list', 'GET', `${base}?deep=true&first=${n * PAGE}&max=${PAGE}`);
         if (res.status !== 200) throw this.#error('list', res);
         const body = parseJson(res);
-        if (!Array.isArray(body)) throw new ProtectionApiError('list', res.status, undefined, 'the AS list is not an array');
+        if (!Array.isArray(body)) throw this.#malformed('list', res, 'the AS list is not an array');
         const before = seen.size;
         for (const item of body) {
           const r = this.profile.fromWire(item);
@@ -145,21 +153,21 @@ export class ResourceRegistrationClient {
     if (res.status !== 201 && res.status !== 200) throw this.#error('permission', res);
     const body = parseJson(res);
     const ticket = body && typeof body === 'object' ? (body as { ticket?: unknown }).ticket : undefined;
-    if (typeof ticket !== 'string' || !ticket) throw new ProtectionApiError('permission', res.status, undefined, 'the AS returned no ticket');
+    if (typeof ticket !== 'string' || !ticket) throw this.#malformed('permission', res, 'the AS returned no ticket');
     // A ticket that cannot be written into the challenge is no ticket (Grant §3.2.1, §3.2.2); never echoed.
-    if (ticket.length > MAX_TICKET_LENGTH || !TICKET.test(ticket)) throw new ProtectionApiError('permission', res.status, undefined, 'the AS returned a ticket that is not a usable header value');
+    if (ticket.length > MAX_TICKET_LENGTH || !TICKET.test(ticket)) throw this.#malformed('permission', res, 'the AS returned a ticket that is not a usable header value');
     return ticket;
   }
 
-  #ids(res: HttpResponse): string[] {
+  #ids(res: Answer): string[] {
     if (res.status !== 200) throw this.#error('list', res);
     const body = parseJson(res);
-    if (!Array.isArray(body)) throw new ProtectionApiError('list', res.status, undefined, 'the AS list is not an array');
+    if (!Array.isArray(body)) throw this.#malformed('list', res, 'the AS list is not an array');
     // §3.2.5: an array of _id strings; objects (some servers) are read for their _id.
     return body.map((x) => (typeof x === 'string' ? x : x && typeof x === 'object' ? (x as { _id?: unknown })._id : undefined)).filter((x): x is string => typeof x === 'string');
   }
 
-  async #call(operation: string, method: string, url: string, body?: unknown): Promise<HttpResponse> {
+  async #call(operation: string, method: string, url: string, body?: unknown): Promise<Answer> {
     let pat = await this.#s.pat.get();
     for (let attempt = 0; ; attempt++) {
       let res: HttpResponse;
@@ -168,21 +176,41 @@ export class ResourceRegistrationClient {
         if (body !== undefined) headers['content-type'] = 'application/json';
         res = await httpRequest(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), timeoutMs: this.#s.timeoutMs, maxBytes: this.#s.maxBytes });
       } catch (err) {
-        throw new ProtectionApiError(operation, 0, undefined, err instanceof HttpClientError ? err.message : 'the AS could not be reached');
+        const call = this.#callError(url, classify(err, this.#s.timeoutMs));
+        this.#s.health?.failed(call);
+        throw new ProtectionApiError(operation, 0, undefined, call.message, { cause: call });
       }
       // §1.3 / RFC 6750: a rejected PAT is renewed once (CONFORMANCE 71).
       if (res.status === 401 && attempt === 0) {
         pat = await this.#s.pat.renewAfterRejection(pat);
         continue;
       }
-      return res;
+      const answer = { ...res, url };
+      // Status first: a refused PAT (after renewal) or a 5xx is the AS failing; any other answer means it is up.
+      const failure = res.status === 401 || res.status === 403 || res.status >= 500 ? classifyAnswer(res, `HTTP ${res.status}`) : undefined;
+      if (failure) this.#s.health?.failed(this.#callError(url, failure));
+      else this.#s.health?.ok(this.#s.issuer ?? safeUrlOf(url), 'uma');
+      return answer;
     }
   }
 
-  #error(operation: string, res: HttpResponse): ProtectionApiError {
+  /** An unexpected status: the error names operation, URL, issuer and status (with the AS's `error`). */
+  #error(operation: string, res: Answer): ProtectionApiError {
     const body = parseJson(res);
     const code = body && typeof body === 'object' && typeof (body as { error?: unknown }).error === 'string' ? (body as { error: string }).error : undefined;
-    return new ProtectionApiError(operation, res.status, code, `the protection API ${operation} answered HTTP ${res.status}${code ? ` ${code}` : ''}`);
+    const call = this.#callError(res.url, classifyAnswer(res, `HTTP ${res.status}`));
+    return new ProtectionApiError(operation, res.status, code, `the protection API ${operation} at ${call.url}${this.#s.issuer ? ` for issuer ${this.#s.issuer}` : ''} answered ${describeFailure(call.failure)}`, { cause: call });
+  }
+
+  /** A 2xx answer the kit cannot use: reported (the AS is misbehaving), and an error naming what was wrong. */
+  #malformed(operation: string, res: Answer, detail: string): ProtectionApiError {
+    const call = this.#callError(res.url, { kind: 'invalid_answer', status: res.status, detail });
+    this.#s.health?.failed(call);
+    return new ProtectionApiError(operation, res.status, undefined, call.message, { cause: call });
+  }
+
+  #callError(url: string, failure: AsFailure): AuthorizationServerCallError {
+    return new AuthorizationServerCallError(this.#s.issuer ?? safeUrlOf(url), 'uma', url, failure);
   }
 }
 

@@ -88,12 +88,19 @@ describe('the shared discovery cache', () => {
     expect(hits).toBe(1);
   });
 
-  it('does not remember a failed first fetch', async () => {
+  it('answers a failed fetch from memory until the retry interval has passed, then asks again', async () => {
     up = false;
-    const settings = { timeoutMs: 2000, maxBytes: 65536 };
-    await expect(discoverAuthorizationServer(`${base}/never`, settings)).rejects.toThrow();
+    const waiting = { timeoutMs: 2000, maxBytes: 65536, retryIntervalMs: 60_000 };
+    await expect(discoverAuthorizationServer(`${base}/never`, waiting)).rejects.toThrow();
     const before = hits;
-    await expect(discoverAuthorizationServer(`${base}/never`, settings)).rejects.toThrow();
+    // Sequential and concurrent callers within the interval: no fetch at all, the same failure.
+    for (let i = 0; i < 5; i++) await expect(discoverAuthorizationServer(`${base}/never`, waiting)).rejects.toThrow(/discovery at .* failed: HTTP 503/);
+    await Promise.all(Array.from({ length: 20 }, () => expect(discoverAuthorizationServer(`${base}/never`, waiting)).rejects.toThrow()));
+    expect(hits).toBe(before);
+    // A failed fetch is not remembered past the interval: the next call asks again.
+    const short = { ...waiting, retryIntervalMs: 1 };
+    await new Promise((r) => setTimeout(r, 10));
+    await expect(discoverAuthorizationServer(`${base}/never`, short)).rejects.toThrow();
     expect(hits).toBeGreaterThan(before);
   });
 });

@@ -102,6 +102,8 @@ describe('start-up validation', () => {
     expectConfigError({ issuer: AS, resource: API, jwks: { cooldownSeconds: -5 } }, /cooldownSeconds/);
     expectConfigError({ issuer: AS, resource: API, maxTokenLength: 0 }, /maxTokenLength/);
     expectConfigError({ issuer: AS, resource: API, http: { timeoutMs: Number.NaN } }, /timeoutMs/);
+    // A zero retry interval would let every request ask a failing AS again.
+    expectConfigError({ issuer: AS, resource: API, http: { retryIntervalMs: 0 } }, /retryIntervalMs/);
   });
 });
 
