@@ -10,7 +10,7 @@ import { isAtomicStore, type CacheStore } from '../stores/store.js';
 import { MemoryStore } from '../stores/memory.js';
 import type { RegisteredResource, ResourceDescription, UmaProfileName } from './profiles.js';
 import { ProtectionApiError, ResourceRegistrationClient, type RegistrationClientSettings } from './resource-registration.js';
-import { applySync, fingerprint, planSync, type DeletePolicy, type DesiredResource, type SyncPlan } from './sync.js';
+import { applySync, fingerprint, originOf, planSync, type DeletePolicy, type DesiredResource, type MappingEntry, type SyncPlan } from './sync.js';
 import { StoredMapping } from './registration-mapping.js';
 
 /** Options of {@link UmaRegistrar}. */
@@ -61,6 +61,8 @@ export class UmaRegistrar {
   readonly #o: Required<Pick<UmaRegistrarOptions, 'issuer' | 'clientId' | 'clientSecret'>> & UmaRegistrarOptions;
   readonly #store: CacheStore;
   readonly #declared = new Map<string, DesiredResource>();
+  /** Objects registered at run time by this process (the mapping keeps them across restarts too). */
+  readonly #runtime = new Map<string, DesiredResource>();
   #client: Promise<Connection> | undefined;
   readonly #ownerClients = new Map<string, ResourceRegistrationClient>();
   readonly #mapping: StoredMapping;
@@ -174,9 +176,12 @@ export class UmaRegistrar {
     this.#timer = undefined;
   }
 
-  /** Register a resource created at run time (an album, a document), now. Returns its `_id`. */
+  /**
+   * Register a resource created at run time (an album, a document), now. Returns its `_id`. It lives until
+   * {@link UmaRegistrar.deregister}, across restarts and replicas: a sync never deletes it.
+   */
   register(resource: DesiredResource): Promise<string> {
-    this.#declared.set(resource.key, resource);
+    if (!this.#declared.has(resource.key)) this.#runtime.set(resource.key, resource);
     return this.#exclusive(() => this.#registerNow(resource));
   }
 
@@ -205,16 +210,36 @@ export class UmaRegistrar {
 
   async #registerNow(resource: DesiredResource): Promise<string> {
     const client = await this.#clientFor(resource.owner);
-    const owner = this.#ownPat(resource) ? {} : { owner: resource.owner! };
     const mapping = await this.#mapping.load();
     const existing = mapping[resource.key];
+    const entry = (id: string): MappingEntry => {
+      const { key, ...description } = resource;
+      const origin = existing ? originOf(key, existing) : this.#declared.has(key) ? 'declared' : 'registered';
+      return {
+        id,
+        fingerprint: fingerprint(client.profile.toWire(resource)),
+        managed: true,
+        origin,
+        ...(this.#ownPat(resource) ? {} : { owner: resource.owner! }),
+        // A run-time object's description is kept, so a set the AS lost can be created again after a restart.
+        ...(origin === 'registered' ? { resource: description } : {}),
+      };
+    };
     if (existing && (await client.update(existing.id, resource))) {
-      await this.#mapping.save({ ...mapping, [resource.key]: { ...existing, fingerprint: fingerprint(client.profile.toWire(resource)) } });
+      await this.#mapping.save({ ...mapping, [resource.key]: entry(existing.id) });
       return existing.id;
     }
     const r = await client.create(resource);
-    await this.#mapping.save({ ...(await this.#mapping.load()), [resource.key]: { id: r.id, fingerprint: fingerprint(client.profile.toWire(resource)), managed: true, ...owner } });
+    await this.#mapping.save({ ...(await this.#mapping.load()), [resource.key]: entry(r.id) });
     return r.id;
+  }
+
+  /** What a key stands for: declared, registered here, or a run-time object another process registered. */
+  #describe(key: string): DesiredResource | undefined {
+    const known = this.#declared.get(key) ?? this.#runtime.get(key);
+    if (known) return known;
+    const stored = this.#mapping.current?.[key]?.resource;
+    return stored ? { ...stored, key } : undefined;
   }
 
   /** Replace the description of a run-time resource (a complete update, FedAuthz §3.2.3). */
@@ -225,6 +250,7 @@ export class UmaRegistrar {
   /** Remove a run-time resource at the AS (404 counts as done). */
   deregister(key: string): Promise<void> {
     this.#declared.delete(key);
+    this.#runtime.delete(key);
     return this.#exclusive(() => this.#deregisterNow(key));
   }
 
@@ -245,20 +271,21 @@ export class UmaRegistrar {
    */
   async requestTicket(key: string, scopes: string[]): Promise<string> {
     // FedAuthz §4.1: the PAT selects the owner, so an owner's resource is asked about with the owner's PAT.
-    const client = await this.#clientFor(this.#mapping.current?.[key]?.owner ?? this.#declared.get(key)?.owner);
+    const client = await this.#clientFor(this.#mapping.current?.[key]?.owner ?? this.#describe(key)?.owner);
     const id = this.resourceId(key);
     if (!id) throw new ProtectionApiError('permission', 0, undefined, `resource ${key} is not registered yet`);
     try {
       return await client.requestTicket([{ resourceId: id, scopes }]);
     } catch (err) {
       if (err instanceof ProtectionApiError && err.error === 'invalid_resource_id') {
-        const declared = this.#declared.get(key);
+        const declared = this.#describe(key);
         if (declared) {
           const newId = await this.#exclusive(async () => {
             const mapping = { ...(await this.#mapping.load()) };
             // Gone from the (fresh) mapping: another replica deregistered it; it must not come back from here.
             if (!mapping[key]) {
               this.#declared.delete(key);
+              this.#runtime.delete(key);
               return undefined;
             }
             // Another request may have re-registered it already: only a mapping to the lost id is dropped.

@@ -5,6 +5,7 @@
  */
 import type { Logger } from '../options.js';
 import type { CacheStore } from '../stores/store.js';
+import type { ResourceDescription } from './profiles.js';
 import type { MappingEntry, RegistrationMapping } from './sync.js';
 
 const MAPPING_KEY = 'ors:uma-mapping';
@@ -77,10 +78,26 @@ export class StoredMapping {
   }
 }
 
-/** Whether a stored value is a usable mapping entry. */
-function isMappingEntry(v: unknown): v is MappingEntry {
+/** A stored value as a mapping entry (its unusable optional members dropped), or undefined. */
+function mappingEntry(v: unknown): MappingEntry | undefined {
   const e = v as Partial<MappingEntry> | null;
-  return Boolean(e && typeof e === 'object' && typeof e.id === 'string' && e.id && typeof e.fingerprint === 'string');
+  if (!e || typeof e !== 'object' || typeof e.id !== 'string' || !e.id || typeof e.fingerprint !== 'string') return undefined;
+  const out: MappingEntry = { id: e.id, fingerprint: e.fingerprint, managed: e.managed === true };
+  if (typeof e.owner === 'string') out.owner = e.owner;
+  if (e.origin === 'declared' || e.origin === 'registered') out.origin = e.origin;
+  const resource = description(e.resource);
+  if (resource) out.resource = resource;
+  return out;
+}
+
+/** A stored run-time description, when it is one (scopes required, the rest strings or absent). */
+function description(v: unknown): ResourceDescription | undefined {
+  const d = v as Record<string, unknown> | null;
+  if (!d || typeof d !== 'object' || !Array.isArray(d.scopes) || !d.scopes.every((s) => typeof s === 'string')) return undefined;
+  for (const k of ['name', 'type', 'description', 'iconUri', 'owner'] as const) if (d[k] !== undefined && typeof d[k] !== 'string') return undefined;
+  if (d.uris !== undefined && !(Array.isArray(d.uris) && d.uris.every((u) => typeof u === 'string'))) return undefined;
+  if (d.ownerManagedAccess !== undefined && typeof d.ownerManagedAccess !== 'boolean') return undefined;
+  return d as unknown as ResourceDescription;
 }
 
 /** A stored mapping, its unusable entries left out; undefined when it is not a JSON object at all. */
@@ -88,7 +105,11 @@ function parseMapping(raw: string): RegistrationMapping | undefined {
   try {
     const v = JSON.parse(raw) as unknown;
     if (!v || typeof v !== 'object' || Array.isArray(v)) return undefined;
-    return Object.fromEntries(Object.entries(v as Record<string, unknown>).filter((e): e is [string, MappingEntry] => isMappingEntry(e[1])));
+    // fromEntries, not assignment: a key "__proto__" stays a key.
+    return Object.fromEntries(Object.entries(v as Record<string, unknown>).flatMap(([k, e]) => {
+      const entry = mappingEntry(e);
+      return entry ? [[k, entry] as const] : [];
+    }));
   } catch {
     return undefined;
   }

@@ -22,6 +22,25 @@ export interface MappingEntry {
   managed: boolean;
   /** The resource owner whose PAT registered it (per-owner PATs), when not the resource server itself. */
   owner?: string;
+  /**
+   * How the kit came to hold it: `declared` (by `declare()` or the routes: synced, and deleted by a sync once
+   * no longer declared) or `registered` (by `register()` at run time: kept, across restarts and replicas, until
+   * `deregister()`). Entries written before this field existed: {@link originOf}.
+   */
+  origin?: MappingOrigin;
+  /** A run-time object's description, so a set the AS lost can be created again after a restart. */
+  resource?: ResourceDescription;
+}
+
+/** Where a mapping entry came from (see {@link MappingEntry.origin}). */
+export type MappingOrigin = 'declared' | 'registered';
+
+/**
+ * The origin of an entry. Entries from before `origin` was recorded: route keys were declared; anything else
+ * may be a run-time object, and is never deleted by a sync (deleting an owner's set loses their policies).
+ */
+export function originOf(key: string, m: MappingEntry): MappingOrigin {
+  return m.origin ?? (key.startsWith('route:') ? 'declared' : 'registered');
 }
 
 /** Our key → the AS's resource. */
@@ -72,9 +91,10 @@ export async function planSync(client: ResourceRegistrationClient, desired: read
     } else plan.create.push(d);
   }
   if (deletePolicy === 'managed') {
+    // Only what was declared and no longer is: run-time objects live until deregister().
     const wanted = new Set(desired.map((d) => d.key));
     for (const [key, m] of Object.entries(mapping)) {
-      if (!wanted.has(key) && m.managed && held.has(m.id)) plan.delete.push({ key, id: m.id });
+      if (!wanted.has(key) && m.managed && originOf(key, m) === 'declared' && held.has(m.id)) plan.delete.push({ key, id: m.id });
     }
   }
   return plan;
@@ -99,13 +119,15 @@ export async function applySync(client: ResourceRegistrationClient, plan: SyncPl
   };
   const create = async (d: DesiredResource) => {
     const r = await client.create(d);
-    next[d.key] = { id: r.id, fingerprint: fingerprint(client.profile.toWire(d)), managed: true };
+    next[d.key] = { id: r.id, fingerprint: fingerprint(client.profile.toWire(d)), managed: true, origin: 'declared' };
   };
+  // Entries written before origins were recorded learn theirs.
+  for (const { key } of plan.unchanged) if (next[key]) next[key] = { ...next[key], origin: 'declared' };
   for (const d of plan.create) await attempt(d.key, () => create(d));
   for (const { resource: d, id } of [...plan.update, ...plan.adopt]) {
     await attempt(d.key, async () => {
       // A resource deleted at the AS between plan and apply is created anew.
-      if (await client.update(id, d)) next[d.key] = { id, fingerprint: fingerprint(client.profile.toWire(d)), managed: true };
+      if (await client.update(id, d)) next[d.key] = { id, fingerprint: fingerprint(client.profile.toWire(d)), managed: true, origin: 'declared' };
       else await create(d);
     });
   }
