@@ -56,7 +56,8 @@ export interface UmaProtection {
 export function umaProtection(options: UmaProtectionOptions): UmaProtection {
   const server = options.resourceServer instanceof ResourceServer ? options.resourceServer : options.resourceServer.resourceServer;
   if (!(server instanceof ResourceServer)) throw new ConfigurationError('umaProtection needs resourceServer: a ResourceServer or oauthResourceServer(...) middleware');
-  const registrar = new UmaRegistrar({ ...options, logger: options.logger ?? server.options.logger });
+  // One namespace per API (its resource identifier by default): APIs sharing a client id never touch each other's sets.
+  const registrar = new UmaRegistrar({ ...options, namespace: options.namespace ?? server.identity('').primary, logger: options.logger ?? server.options.logger });
   const tol = server.options.clockToleranceSeconds;
 
   const challenge = (ticket: string, mount: string) => {

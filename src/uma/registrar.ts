@@ -10,8 +10,8 @@ import { isAtomicStore, type CacheStore } from '../stores/store.js';
 import { MemoryStore } from '../stores/memory.js';
 import type { RegisteredResource, ResourceDescription, UmaProfileName } from './profiles.js';
 import { ProtectionApiError, ResourceRegistrationClient, type RegistrationClientSettings } from './resource-registration.js';
-import { applySync, fingerprint, originOf, planSync, type DeletePolicy, type DesiredResource, type MappingEntry, type SyncPlan } from './sync.js';
-import { StoredMapping } from './registration-mapping.js';
+import { applySync, fingerprint, marked, originOf, planSync, type DeletePolicy, type DesiredResource, type MappingEntry, type SyncContext, type SyncPlan } from './sync.js';
+import { namespaceSuffix, StoredMapping } from './registration-mapping.js';
 
 /** Options of {@link UmaRegistrar}. */
 export interface UmaRegistrarOptions {
@@ -26,6 +26,12 @@ export interface UmaRegistrarOptions {
   endpoints?: { token?: string; resourceRegistration?: string; permission?: string };
   /** Where the key → `_id` mapping lives. Default in memory (use a FileStore or a shared store to keep it). */
   store?: CacheStore;
+  /**
+   * Keeps APIs that share a client id (and a store) apart: the mapping, its lock and the ownership of sets at
+   * the AS are per namespace, and an API never adopts, updates or deletes a set of another namespace.
+   * `umaProtection` defaults it to the resource server's resource identifier; a bare registrar to `''`.
+   */
+  namespace?: string;
   /** Delete resources the app no longer declares: `managed` (default: only those the kit created) or `none`. */
   deleteUndeclared?: DeletePolicy;
   /** Deadline of each call, ms. Default 5000. */
@@ -81,7 +87,7 @@ export class UmaRegistrar {
     this.#o = options;
     this.#logger = options.logger || undefined;
     this.#store = options.store ?? new MemoryStore();
-    this.#mapping = new StoredMapping(this.#store, options.issuer, options.clientId, this.#logger);
+    this.#mapping = new StoredMapping(this.#store, options.issuer, options.clientId, this.#namespace(), this.#logger);
   }
 
   /** Declare resources (replacing earlier declarations with the same key). */
@@ -124,7 +130,7 @@ export class UmaRegistrar {
   async plan(): Promise<SyncPlan> {
     const { client } = await this.#connect();
     const mapping = Object.fromEntries(Object.entries(await this.#mapping.load()).filter(([, m]) => !m.owner));
-    return planSync(client, [...this.#declared.values()].filter((d) => this.#ownPat(d)), mapping, this.#o.deleteUndeclared ?? 'managed');
+    return planSync(client, [...this.#declared.values()].filter((d) => this.#ownPat(d)), mapping, this.#context());
   }
 
   /** Sync once: create, update, adopt and delete as planned. Rejects when the AS cannot be reached. */
@@ -205,19 +211,28 @@ export class UmaRegistrar {
   }
 
   #lockName(): string {
-    return `uma-registration:${this.#o.issuer}:${this.#o.clientId}`;
+    return `uma-registration:${this.#o.issuer}:${this.#o.clientId}${namespaceSuffix(this.#namespace())}`;
+  }
+
+  #namespace(): string {
+    return this.#o.namespace ?? '';
+  }
+
+  #context(): SyncContext {
+    return { namespace: this.#namespace(), deletePolicy: this.#o.deleteUndeclared ?? 'managed' };
   }
 
   async #registerNow(resource: DesiredResource): Promise<string> {
     const client = await this.#clientFor(resource.owner);
     const mapping = await this.#mapping.load();
     const existing = mapping[resource.key];
+    const origin = existing ? originOf(resource.key, existing) : this.#declared.has(resource.key) ? 'declared' : 'registered';
+    const wire = marked(resource, this.#namespace(), origin);
     const entry = (id: string): MappingEntry => {
-      const { key, ...description } = resource;
-      const origin = existing ? originOf(key, existing) : this.#declared.has(key) ? 'declared' : 'registered';
+      const { key: _key, ...description } = resource;
       return {
         id,
-        fingerprint: fingerprint(client.profile.toWire(resource)),
+        fingerprint: fingerprint(client.profile.toWire(wire)),
         managed: true,
         origin,
         ...(this.#ownPat(resource) ? {} : { owner: resource.owner! }),
@@ -225,11 +240,11 @@ export class UmaRegistrar {
         ...(origin === 'registered' ? { resource: description } : {}),
       };
     };
-    if (existing && (await client.update(existing.id, resource))) {
+    if (existing && (await client.update(existing.id, wire))) {
       await this.#mapping.save({ ...mapping, [resource.key]: entry(existing.id) });
       return existing.id;
     }
-    const r = await client.create(resource);
+    const r = await client.create(wire);
     await this.#mapping.save({ ...(await this.#mapping.load()), [resource.key]: entry(r.id) });
     return r.id;
   }
@@ -319,8 +334,8 @@ export class UmaRegistrar {
         const all = await this.#mapping.reload();
         // Per-owner resources are not listed by the resource server's PAT: leave them out of this plan.
         const mapping = Object.fromEntries(Object.entries(all).filter(([, m]) => !m.owner));
-        const plan = await planSync(client, [...this.#declared.values()].filter((d) => this.#ownPat(d)), mapping, this.#o.deleteUndeclared ?? 'managed');
-        const result = await applySync(client, plan, mapping);
+        const plan = await planSync(client, [...this.#declared.values()].filter((d) => this.#ownPat(d)), mapping, this.#context());
+        const result = await applySync(client, plan, mapping, this.#context());
         const merged = { ...Object.fromEntries(Object.entries(all).filter(([, m]) => m.owner)), ...result.mapping };
         await this.#mapping.save(merged);
         return { ...result, mapping: merged };

@@ -6,7 +6,7 @@
 import type { Logger } from '../options.js';
 import type { CacheStore } from '../stores/store.js';
 import type { ResourceDescription } from './profiles.js';
-import type { MappingEntry, RegistrationMapping } from './sync.js';
+import { originOf, type MappingEntry, type RegistrationMapping } from './sync.js';
 
 const MAPPING_KEY = 'ors:uma-mapping';
 const FOREVER = 100 * 365 * 24 * 3600 * 1000;
@@ -15,13 +15,16 @@ const FOREVER = 100 * 365 * 24 * 3600 * 1000;
 export class StoredMapping {
   readonly #store: CacheStore;
   readonly #key: string;
+  /** Where every API sharing a client id kept one mapping before namespaces (read once, for run-time objects). */
+  readonly #legacyKey: string;
   readonly #logger: Logger | undefined;
   #mapping: RegistrationMapping | undefined;
   #readAt = 0;
 
-  constructor(store: CacheStore, issuer: string, clientId: string, logger: Logger | undefined) {
+  constructor(store: CacheStore, issuer: string, clientId: string, namespace: string, logger: Logger | undefined) {
     this.#store = store;
-    this.#key = `${MAPPING_KEY}:${issuer}:${clientId}`;
+    this.#legacyKey = `${MAPPING_KEY}:${issuer}:${clientId}`;
+    this.#key = `${this.#legacyKey}${namespaceSuffix(namespace)}`;
     this.#logger = logger;
   }
 
@@ -51,6 +54,8 @@ export class StoredMapping {
       const v = parseMapping(raw);
       if (v) parsed = v;
       else this.#logger?.warn('the stored registration mapping is corrupt; resources will be found by name');
+    } else if (this.#key !== this.#legacyKey) {
+      parsed = await this.#fromLegacy();
     }
     this.#mapping = parsed;
     this.#readAt = Date.now();
@@ -69,6 +74,18 @@ export class StoredMapping {
     const current = this.#mapping ?? {};
     const added = Object.entries(stored).filter(([k]) => !(k in current));
     if (added.length) this.#mapping = { ...current, ...Object.fromEntries(added) };
+  }
+
+  /**
+   * The run-time objects of the mapping every API on this client id shared before namespaces, so an upgrade
+   * loses none (route sets are found again by name or URI). Copied, never moved: which API registered which
+   * object is not recorded there, and an object must not vanish from the API that serves it.
+   */
+  async #fromLegacy(): Promise<RegistrationMapping> {
+    const raw = await this.#store.get(this.#legacyKey);
+    const legacy = raw ? parseMapping(raw) : undefined;
+    if (!legacy) return {};
+    return Object.fromEntries(Object.entries(legacy).filter(([k, m]) => originOf(k, m) === 'registered'));
   }
 
   /** Make `mapping` the copy in memory, and write it through. */
@@ -113,4 +130,9 @@ function parseMapping(raw: string): RegistrationMapping | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** What sets a namespace's store keys apart (nothing for the default namespace, whose keys predate namespaces). */
+export function namespaceSuffix(namespace: string): string {
+  return namespace ? `:ns=${encodeURIComponent(namespace)}` : '';
 }

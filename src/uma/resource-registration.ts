@@ -5,7 +5,7 @@
  */
 import { httpRequest, HttpClientError, type HttpResponse } from '../http/client.js';
 import type { ProtectionToken } from '../authz-server/protection-token.js';
-import { profile as profileOf, type PermissionRequest, type RegisteredResource, type ResourceDescription, type UmaProfile, type UmaProfileName } from './profiles.js';
+import { profile as profileOf, type MarkedDescription, type PermissionRequest, type RegisteredResource, type UmaProfile, type UmaProfileName } from './profiles.js';
 
 /** A protection API call that failed. `status` 0 means no answer (network, timeout). */
 export class ProtectionApiError extends Error {
@@ -53,7 +53,7 @@ export class ResourceRegistrationClient {
   }
 
   /** Create (§3.2.1): returns the new resource with the AS-assigned `_id` (CONFORMANCE 58, 59). */
-  async create(d: ResourceDescription): Promise<RegisteredResource> {
+  async create(d: MarkedDescription): Promise<RegisteredResource> {
     const res = await this.#call('create', 'POST', this.profile.collectionUrl(this.#s.registrationEndpoint), this.profile.toWire(d));
     if (res.status !== 201 && res.status !== 200) throw this.#error('create', res);
     const body = parseJson(res);
@@ -76,7 +76,7 @@ export class ResourceRegistrationClient {
   }
 
   /** Update (§3.2.3) with a complete description (CONFORMANCE 60). False when the AS does not know the id. */
-  async update(id: string, d: ResourceDescription): Promise<boolean> {
+  async update(id: string, d: MarkedDescription): Promise<boolean> {
     const res = await this.#call('update', 'PUT', this.profile.itemUrl(this.#s.registrationEndpoint, id), this.profile.toWire(d));
     if (res.status === 404) return false;
     if (!this.profile.updateStatuses.includes(res.status)) throw this.#error('update', res);

@@ -4,7 +4,7 @@
  * our key to the AS's `_id`, or, when the mapping is lost, by its name or URIs, so restarts never leave
  * duplicates. What the AS holds is read from the AS, never assumed.
  */
-import type { ResourceDescription } from './profiles.js';
+import type { MarkedDescription, RegisteredResource, RegistrationMark, ResourceDescription } from './profiles.js';
 import type { ResourceRegistrationClient } from './resource-registration.js';
 
 /** A resource the app declares, under a key stable across restarts (e.g. the route's path template). */
@@ -33,7 +33,7 @@ export interface MappingEntry {
 }
 
 /** Where a mapping entry came from (see {@link MappingEntry.origin}). */
-export type MappingOrigin = 'declared' | 'registered';
+export type MappingOrigin = RegistrationMark['origin'];
 
 /**
  * The origin of an entry. Entries from before `origin` was recorded: route keys were declared; anything else
@@ -64,33 +64,52 @@ export function fingerprint(wire: Record<string, unknown>): string {
   return JSON.stringify(wire, Object.keys(wire).sort());
 }
 
+/** What a plan and its application need to know besides the declarations and the mapping. */
+export interface SyncContext {
+  /** This API's namespace: the mark of the sets it creates; only sets of its own are adopted. */
+  namespace: string;
+  deletePolicy: DeletePolicy;
+}
+
+/** A description as sent: with this API's mark (namespace, key, origin). */
+export function marked(d: DesiredResource, namespace: string, origin: MappingOrigin): DesiredResource & MarkedDescription {
+  return { ...d, mark: { namespace, key: d.key, origin } };
+}
+
+/** Whether a set at the AS is up for adoption by this namespace: marked with it, or not marked at all. */
+function mayAdopt(r: RegisteredResource, namespace: string): boolean {
+  return !r.mark || r.mark.namespace === namespace;
+}
+
 /** Work out what to do, reading what the AS holds. */
-export async function planSync(client: ResourceRegistrationClient, desired: readonly DesiredResource[], mapping: RegistrationMapping, deletePolicy: DeletePolicy): Promise<SyncPlan> {
+export async function planSync(client: ResourceRegistrationClient, desired: readonly DesiredResource[], mapping: RegistrationMapping, ctx: SyncContext): Promise<SyncPlan> {
   const held = new Set(await client.list());
   const plan: SyncPlan = { create: [], update: [], adopt: [], delete: [], unchanged: [] };
-  let described: Awaited<ReturnType<ResourceRegistrationClient['listDescriptions']>> | undefined;
-  const claimed = new Set<string>();
+  let candidates: RegisteredResource[] | undefined;
+  // Every set the mapping accounts for (declared or run-time) is ours already, never adopted for another key.
+  const claimed = new Set(Object.values(mapping).flatMap((m) => (held.has(m.id) ? [m.id] : [])));
   for (const d of desired) {
     const m = mapping[d.key];
-    if (m && held.has(m.id)) claimed.add(m.id);
-  }
-  for (const d of desired) {
-    const m = mapping[d.key];
-    const fp = fingerprint(client.profile.toWire(d));
+    const fp = fingerprint(client.profile.toWire(marked(d, ctx.namespace, 'declared')));
     if (m && held.has(m.id)) {
       if (m.fingerprint === fp) plan.unchanged.push({ key: d.key, id: m.id });
       else plan.update.push({ resource: d, id: m.id });
       continue;
     }
-    // No usable mapping: look for the resource by name, then by URI, among those not already ours.
-    described ??= await client.listDescriptions();
-    const found = described.find((r) => !claimed.has(r.id) && d.name !== undefined && r.name === d.name) ?? described.find((r) => !claimed.has(r.id) && d.uris?.length && r.uris?.some((u) => d.uris!.includes(u)));
+    // No usable mapping: a set of this namespace under this key, else an unmarked one of the same name, then
+    // of a shared URI. A set another API marked as its own is never taken over.
+    candidates ??= (await client.listDescriptions()).filter((r) => mayAdopt(r, ctx.namespace));
+    const free = candidates.filter((r) => !claimed.has(r.id));
+    const found =
+      free.find((r) => r.mark?.key === d.key) ??
+      free.find((r) => !r.mark && d.name !== undefined && r.name === d.name) ??
+      free.find((r) => !r.mark && d.uris?.length && r.uris?.some((u) => d.uris!.includes(u)));
     if (found) {
       claimed.add(found.id);
       plan.adopt.push({ resource: d, id: found.id });
     } else plan.create.push(d);
   }
-  if (deletePolicy === 'managed') {
+  if (ctx.deletePolicy === 'managed') {
     // Only what was declared and no longer is: run-time objects live until deregister().
     const wanted = new Set(desired.map((d) => d.key));
     for (const [key, m] of Object.entries(mapping)) {
@@ -107,7 +126,7 @@ export interface SyncOutcome {
 }
 
 /** Carry out a plan. Each step is independent: one failure does not stop the others. */
-export async function applySync(client: ResourceRegistrationClient, plan: SyncPlan, mapping: RegistrationMapping): Promise<SyncOutcome> {
+export async function applySync(client: ResourceRegistrationClient, plan: SyncPlan, mapping: RegistrationMapping, ctx: SyncContext): Promise<SyncOutcome> {
   const next: RegistrationMapping = { ...mapping };
   const failures: SyncOutcome['failures'] = [];
   const attempt = async (key: string, step: () => Promise<void>) => {
@@ -118,8 +137,9 @@ export async function applySync(client: ResourceRegistrationClient, plan: SyncPl
     }
   };
   const create = async (d: DesiredResource) => {
-    const r = await client.create(d);
-    next[d.key] = { id: r.id, fingerprint: fingerprint(client.profile.toWire(d)), managed: true, origin: 'declared' };
+    const wire = marked(d, ctx.namespace, 'declared');
+    const r = await client.create(wire);
+    next[d.key] = { id: r.id, fingerprint: fingerprint(client.profile.toWire(wire)), managed: true, origin: 'declared' };
   };
   // Entries written before origins were recorded learn theirs.
   for (const { key } of plan.unchanged) if (next[key]) next[key] = { ...next[key], origin: 'declared' };
@@ -127,7 +147,8 @@ export async function applySync(client: ResourceRegistrationClient, plan: SyncPl
   for (const { resource: d, id } of [...plan.update, ...plan.adopt]) {
     await attempt(d.key, async () => {
       // A resource deleted at the AS between plan and apply is created anew.
-      if (await client.update(id, d)) next[d.key] = { id, fingerprint: fingerprint(client.profile.toWire(d)), managed: true, origin: 'declared' };
+      const wire = marked(d, ctx.namespace, 'declared');
+      if (await client.update(id, wire)) next[d.key] = { id, fingerprint: fingerprint(client.profile.toWire(wire)), managed: true, origin: 'declared' };
       else await create(d);
     });
   }
