@@ -212,6 +212,10 @@ export const DEFAULTS = Object.freeze({
   introspectionNegativeCacheSeconds: 10,
   introspectionServeStaleSeconds: 0,
   introspectionClientAuthMethod: 'client_secret_basic' as const,
+  /** UMA: how long a request waits for the registration of its resource under way before a 503. */
+  umaRegistrationWaitMs: 10_000,
+  /** UMA: how often the registrar reconciles the AS with the declarations (jittered; `false` turns it off). */
+  umaReconcileIntervalMs: 10 * 60_000,
 });
 
 /** A trusted issuer after validation. */

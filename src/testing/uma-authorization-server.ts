@@ -240,6 +240,7 @@ async function attach(provider: UmaProvider, issuer: string, profile: UmaProfile
       for (const value of all) await (await provider.ClientCredentials.find(value))?.destroy();
     },
     expireTickets: () => state.tickets.expireAll(),
+    forgetResources: () => state.registry.clear(),
     obtainPat: () => tokenRequest(rsClient, { grant_type: 'client_credentials', scope: PAT_SCOPE }),
     async obtainRpt(ticket, opts = {}) {
       if (profile !== 'uma1') {

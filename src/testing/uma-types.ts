@@ -135,6 +135,12 @@ export interface DevUmaControls {
   invalidatePats(): Promise<void>;
   /** Make every outstanding permission ticket expired. */
   expireTickets(): void;
+  /**
+   * Forget every registered resource, as an AS that keeps them in memory does when it restarts (its permission
+   * endpoint then answers `invalid_resource_id` for them). PATs stay valid: add `invalidatePats()` for a full
+   * restart.
+   */
+  forgetResources(): void;
   /** A PAT for the resource-server client (client credentials, scope `uma_protection`). */
   obtainPat(): Promise<string>;
   /**

@@ -5,7 +5,7 @@
  */
 import { discoverUma, type UmaServerMetadata } from '../authz-server/uma-configuration.js';
 import { ProtectionToken, type ProtectionTokenSettings } from '../authz-server/protection-token.js';
-import type { Logger } from '../options.js';
+import { DEFAULTS, type Logger } from '../options.js';
 import { isAtomicStore, type CacheStore } from '../stores/store.js';
 import { MemoryStore } from '../stores/memory.js';
 import type { RegisteredResource, ResourceDescription, UmaProfileName } from './profiles.js';
@@ -36,6 +36,11 @@ export interface UmaRegistrarOptions {
   deleteUndeclared?: DeletePolicy;
   /** Deadline of each call, ms. Default 5000. */
   timeoutMs?: number;
+  /**
+   * How long a request waits for the registration of its resource under way (the start-up sync, or the
+   * re-registration of a set the AS lost) before it is answered without a ticket, ms. Default 10000.
+   */
+  registrationWaitMs?: number;
   /** Largest accepted AS response, bytes. Default 1 MiB. */
   maxBytes?: number;
   /** Where warnings go; `false` silences. */
@@ -69,6 +74,8 @@ export class UmaRegistrar {
   readonly #declared = new Map<string, DesiredResource>();
   /** Objects registered at run time by this process (the mapping keeps them across restarts too). */
   readonly #runtime = new Map<string, DesiredResource>();
+  /** Re-registrations under way, per key: the id the AS lost, and the registration that replaces it. */
+  readonly #reregistering = new Map<string, { lostId: string; done: Promise<string | undefined> }>();
   #client: Promise<Connection> | undefined;
   readonly #ownerClients = new Map<string, ResourceRegistrationClient>();
   readonly #mapping: StoredMapping;
@@ -105,8 +112,15 @@ export class UmaRegistrar {
    * does not know it: another replica may have registered it at run time.
    */
   async lookupResourceId(key: string): Promise<string | undefined> {
-    const known = this.resourceId(key);
-    if (known || Date.now() - this.#mapping.readAt < 1000) return known;
+    let known = this.resourceId(key);
+    if (known) return known;
+    // Declared, and a sync under way (the start-up one): wait for it (bounded), rather than answer 503 meanwhile.
+    if (this.#declared.has(key) && this.#syncing) {
+      await this.#bounded(this.#syncing).catch(() => undefined);
+      known = this.resourceId(key);
+      if (known) return known;
+    }
+    if (Date.now() - this.#mapping.readAt < 1000) return known;
     this.#mappingRefresh ??= this.#mapping.merge()
       .catch(() => undefined)
       .finally(() => {
@@ -222,7 +236,8 @@ export class UmaRegistrar {
     return { namespace: this.#namespace(), deletePolicy: this.#o.deleteUndeclared ?? 'managed' };
   }
 
-  async #registerNow(resource: DesiredResource): Promise<string> {
+  /** Register (update, or create) now, inside {@link UmaRegistrar.#exclusive}. `lostId`: the AS no longer has it. */
+  async #registerNow(resource: DesiredResource, lostId?: string): Promise<string> {
     const client = await this.#clientFor(resource.owner);
     const mapping = await this.#mapping.load();
     const existing = mapping[resource.key];
@@ -240,7 +255,7 @@ export class UmaRegistrar {
         ...(origin === 'registered' ? { resource: description } : {}),
       };
     };
-    if (existing && (await client.update(existing.id, wire))) {
+    if (existing && existing.id !== lostId && (await client.update(existing.id, wire))) {
       await this.#mapping.save({ ...mapping, [resource.key]: entry(existing.id) });
       return existing.id;
     }
@@ -282,9 +297,13 @@ export class UmaRegistrar {
 
   /**
    * A permission ticket for a resource and scopes (FedAuthz §4). A 400 `invalid_resource_id` means the AS
-   * lost the resource: it is registered again and the ticket requested once more (CONFORMANCE 64).
+   * lost the resource: it is registered again, once for all the requests that meet the loss meanwhile, and the
+   * ticket requested once more (CONFORMANCE 64).
    */
   async requestTicket(key: string, scopes: string[]): Promise<string> {
+    // A re-registration of this key under way: wait for it (bounded), rather than ask with the id it replaces.
+    const pending = this.#reregistering.get(key);
+    if (pending) await this.#bounded(pending.done).catch(() => undefined);
     // FedAuthz §4.1: the PAT selects the owner, so an owner's resource is asked about with the owner's PAT.
     const client = await this.#clientFor(this.#mapping.current?.[key]?.owner ?? this.#describe(key)?.owner);
     const id = this.resourceId(key);
@@ -293,31 +312,55 @@ export class UmaRegistrar {
       return await client.requestTicket([{ resourceId: id, scopes }]);
     } catch (err) {
       if (err instanceof ProtectionApiError && err.error === 'invalid_resource_id') {
-        const declared = this.#describe(key);
-        if (declared) {
-          const newId = await this.#exclusive(async () => {
-            const mapping = { ...(await this.#mapping.load()) };
-            // Gone from the (fresh) mapping: another replica deregistered it; it must not come back from here.
-            if (!mapping[key]) {
-              this.#declared.delete(key);
-              this.#runtime.delete(key);
-              return undefined;
-            }
-            // Another request may have re-registered it already: only a mapping to the lost id is dropped.
-            if (mapping[key].id !== id) return mapping[key].id;
-            delete mapping[key];
-            await this.#mapping.save(mapping);
-            return this.#registerNow(declared);
-          });
-          if (newId === undefined) throw err;
-          return client.requestTicket([{ resourceId: newId, scopes }]);
-        }
+        const newId = await this.#bounded(this.#reregister(key, id));
+        if (newId === undefined) throw err;
+        return client.requestTicket([{ resourceId: newId, scopes }]);
       }
       if (err instanceof ProtectionApiError && err.error === 'invalid_scope') {
         this.#logger?.error('the AS does not know a scope the route requires: declare it on the resource', { resource: key, scopes });
       }
       throw err;
     }
+  }
+
+  /**
+   * Register again a resource the AS lost (its `lostId`): one registration per key and lost id in this process,
+   * which every request that meets the loss joins; under the lock across replicas, where a replica that comes
+   * second finds the new id in the shared mapping. The lost id stays in the mapping until the new one replaces
+   * it, so no request meanwhile finds the resource unregistered.
+   */
+  #reregister(key: string, lostId: string): Promise<string | undefined> {
+    const current = this.#reregistering.get(key);
+    if (current?.lostId === lostId) return current.done;
+    const done = this.#exclusive(async () => {
+      const m = (await this.#mapping.load())[key];
+      // Gone from the (fresh) mapping: another replica deregistered it; it must not come back from here.
+      if (!m) {
+        this.#declared.delete(key);
+        this.#runtime.delete(key);
+        return undefined;
+      }
+      if (m.id !== lostId) return m.id; // registered again already (another replica)
+      const d = this.#describe(key);
+      return d ? this.#registerNow(d, lostId) : undefined;
+    });
+    const settle = () => {
+      if (this.#reregistering.get(key)?.done === done) this.#reregistering.delete(key);
+    };
+    done.then(settle, settle);
+    this.#reregistering.set(key, { lostId, done });
+    return done;
+  }
+
+  /** `p`, or a rejection once a request has waited {@link UmaRegistrarOptions.registrationWaitMs} for it. */
+  #bounded<T>(p: Promise<T>): Promise<T> {
+    const waitMs = this.#o.registrationWaitMs ?? DEFAULTS.umaRegistrationWaitMs;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ProtectionApiError('permission', 0, undefined, `the registration under way did not finish within ${waitMs} ms`)), waitMs);
+      timer.unref?.();
+    });
+    return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
   }
 
   /** The protection API client (for advanced use and tests). */
