@@ -15,6 +15,8 @@ import { DEFAULT_METHOD_VERBS } from './scopes/conventions.js';
 export interface Logger {
   warn(message: string, details?: Record<string, unknown>): void;
   error(message: string, details?: Record<string, unknown>): void;
+  /** Optional: per-request explanations for debugging (why an UMA route refused an RPT); never token material. */
+  debug?(message: string, details?: Record<string, unknown>): void;
 }
 
 /** An authorization server whose tokens this resource server accepts. */
