@@ -103,7 +103,7 @@ async function attach(provider: UmaProvider, issuer: string, profile: UmaProfile
     tickets: new TicketStore(profile, options.ticketTtlSeconds ?? 300, issuer, deps.sign),
     pat: { provider, profile, resourceServers: new Set(deps.resourceServers.map((c) => c.clientId)), revoked },
     pendingExtra,
-    requests: { discovery: {}, resourceRegistration: {}, permission: {}, introspection: {}, rpt: {} },
+    requests: { discovery: {}, resourceRegistration: {}, list: {}, permission: {}, introspection: {}, rpt: {} },
     registrationUrl: `${issuer}${paths.collection}`,
     policyUrl: `${issuer}${POLICY_PATH}`,
     policy: undefined,

@@ -93,6 +93,8 @@ export interface UmaRequestCounts {
   discovery: Record<string, number>;
   /** The resource registration endpoint (FedAuthz §3.2) and everything under it. */
   resourceRegistration: Record<string, number>;
+  /** List operations among them (FedAuthz §3.2.5, `GET` on the collection; each Keycloak page counts). */
+  list: Record<string, number>;
   /** The permission endpoint (FedAuthz §4). */
   permission: Record<string, number>;
   /** The token introspection endpoint (all requests while UMA is on). */

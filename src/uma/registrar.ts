@@ -56,6 +56,11 @@ export interface RegistrationStatus {
   pending: string[];
   /** The last failure, without secrets. */
   lastError?: string;
+  /**
+   * Sets at the AS marked as declared by this API that nothing declares now (found by the last sync): reported,
+   * never touched, until `sync({ prune: true })` (or `oauth-resource-server sync --prune`) deletes them.
+   */
+  orphans?: Array<{ key: string; id: string; name?: string }>;
   /** When the next attempt runs (after a failure). */
   nextAttemptAt?: Date;
 }
@@ -88,6 +93,8 @@ export class UmaRegistrar {
   /** The tail of the queue of mapping changes in this process (see {@link UmaRegistrar.#exclusive}). */
   #queue: Promise<unknown> = Promise.resolve();
   #stopped = false;
+  /** The orphans last reported (their ids), so the same ones are not reported at every sync. */
+  #orphanIds = '';
   readonly #logger: Logger | undefined;
 
   constructor(options: UmaRegistrarOptions) {
@@ -143,13 +150,16 @@ export class UmaRegistrar {
   /** What a sync would do now, without doing it (a dry run). */
   async plan(): Promise<SyncPlan> {
     const { client } = await this.#connect();
-    const mapping = Object.fromEntries(Object.entries(await this.#mapping.load()).filter(([, m]) => !m.owner));
-    return planSync(client, [...this.#declared.values()].filter((d) => this.#ownPat(d)), mapping, this.#context());
+    return planSync(client, [...this.#declared.values()].filter((d) => this.#ownPat(d)), await this.#mapping.reload(), this.#context(true));
   }
 
-  /** Sync once: create, update, adopt and delete as planned. Rejects when the AS cannot be reached. */
-  sync(): Promise<RegistrationStatus> {
-    this.#syncing ??= this.#syncOnce().finally(() => {
+  /**
+   * Sync once: create, update, adopt, take back and delete as planned; orphans are reported in the status, and
+   * deleted only with `prune`. Rejects when the AS cannot be reached.
+   */
+  sync(options: { prune?: boolean } = {}): Promise<RegistrationStatus> {
+    if (options.prune) return this.#syncOnce({ prune: true });
+    this.#syncing ??= this.#syncOnce({ prune: false }).finally(() => {
       this.#syncing = undefined;
     });
     return this.#syncing;
@@ -232,8 +242,8 @@ export class UmaRegistrar {
     return this.#o.namespace ?? '';
   }
 
-  #context(): SyncContext {
-    return { namespace: this.#namespace(), deletePolicy: this.#o.deleteUndeclared ?? 'managed' };
+  #context(survey: boolean): SyncContext {
+    return { namespace: this.#namespace(), deletePolicy: this.#o.deleteUndeclared ?? 'managed', ownPat: (m) => this.#ownPat(m), survey };
   }
 
   /** Register (update, or create) now, inside {@link UmaRegistrar.#exclusive}. `lostId`: the AS no longer has it. */
@@ -368,20 +378,19 @@ export class UmaRegistrar {
     return (await this.#connect()).client;
   }
 
-  async #syncOnce(): Promise<RegistrationStatus> {
+  async #syncOnce(run: { prune: boolean }): Promise<RegistrationStatus> {
     this.#status = { ...this.#status, state: 'syncing' };
     try {
       const { client } = await this.#connect();
       const attempt = async () => {
         // Read the mapping afresh: a replica that held the lock before us may have just registered everything.
         const all = await this.#mapping.reload();
-        // Per-owner resources are not listed by the resource server's PAT: leave them out of this plan.
-        const mapping = Object.fromEntries(Object.entries(all).filter(([, m]) => !m.owner));
-        const plan = await planSync(client, [...this.#declared.values()].filter((d) => this.#ownPat(d)), mapping, this.#context());
-        const result = await applySync(client, plan, mapping, this.#context());
-        const merged = { ...Object.fromEntries(Object.entries(all).filter(([, m]) => m.owner)), ...result.mapping };
-        await this.#mapping.save(merged);
-        return { ...result, mapping: merged };
+        // Per-owner resources are not listed by the resource server's PAT: the plan leaves them alone.
+        const ctx = this.#context(true);
+        const plan = await planSync(client, [...this.#declared.values()].filter((d) => this.#ownPat(d)), all, ctx);
+        const result = await applySync(client, plan, all, ctx, run.prune);
+        await this.#mapping.save(result.mapping);
+        return { ...result, orphans: run.prune ? [] : plan.orphans };
       };
       // Replicas that start together take turns, so each resource is registered exactly once (with a shared store).
       const outcome = await this.#exclusive(attempt, this.#lockLeaseMs());
@@ -392,8 +401,10 @@ export class UmaRegistrar {
         registered: keys.filter((k) => outcome.mapping[k] && !failed.has(k)),
         pending: keys.filter((k) => !outcome.mapping[k] || failed.has(k)),
         ...(outcome.failures.length ? { lastError: outcome.failures.map((f) => `${f.key}: ${f.error.message}`).join('; ').slice(0, 500) } : {}),
+        ...(outcome.orphans.length ? { orphans: outcome.orphans } : {}),
       };
       if (outcome.failures.length) this.#logger?.warn('some resources could not be registered', { failures: this.#status.lastError });
+      this.#reportOrphans(outcome.orphans);
     } catch (err) {
       this.#client = undefined; // rediscover next time
       const message = err instanceof Error ? err.message : String(err);
@@ -402,6 +413,16 @@ export class UmaRegistrar {
       throw err;
     }
     return this.status();
+  }
+
+  /** Warn when the orphans found change (not at every sync that finds the same ones). */
+  #reportOrphans(orphans: SyncPlan['orphans']): void {
+    const ids = orphans.map((o) => o.id).sort().join(' ');
+    if (ids === this.#orphanIds) return;
+    this.#orphanIds = ids;
+    if (orphans.length) {
+      this.#logger?.warn('resource sets of this API at the AS are declared by no route; `sync({ prune: true })` (CLI: sync --prune) deletes them', { orphans: orphans.map((o) => `${o.key} (${o.id})`).join(', ').slice(0, 500) });
+    }
   }
 
   /**
