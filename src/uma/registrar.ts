@@ -13,6 +13,9 @@ import { ProtectionApiError, ResourceRegistrationClient, type RegistrationClient
 import { applySync, fingerprint, marked, originOf, planSync, type DeletePolicy, type DesiredResource, type MappingEntry, type SyncContext, type SyncPlan } from './sync.js';
 import { namespaceSuffix, StoredMapping } from './registration-mapping.js';
 
+/** How long the reconcile generation is kept (for ever, in practice). */
+const FOREVER_MS = 100 * 365 * 24 * 3600 * 1000;
+
 /** Options of {@link UmaRegistrar}. */
 export interface UmaRegistrarOptions {
   /** The UMA AS's issuer identifier. */
@@ -36,6 +39,13 @@ export interface UmaRegistrarOptions {
   deleteUndeclared?: DeletePolicy;
   /** Deadline of each call, ms. Default 5000. */
   timeoutMs?: number;
+  /**
+   * How often, while started (`start()`, `registerRoutes`), the registrar reconciles the AS with the declarations
+   * and the run-time objects, so sets the AS lost come back without a request to their routes, ms; jittered
+   * (+0–20 %), shared by the replicas of a store (one reconcile per interval for all of them). `false` turns the
+   * periodic reconcile off (signs that the AS lost state still trigger one). Default 10 minutes.
+   */
+  reconcileIntervalMs?: number | false;
   /**
    * How long a request waits for the registration of its resource under way (the start-up sync, or the
    * re-registration of a set the AS lost) before it is answered without a ticket, ms. Default 10000.
@@ -93,6 +103,14 @@ export class UmaRegistrar {
   /** The tail of the queue of mapping changes in this process (see {@link UmaRegistrar.#exclusive}). */
   #queue: Promise<unknown> = Promise.resolve();
   #stopped = false;
+  /** Between start() and stop(): background work (retries, reconciles) is on. */
+  #started = false;
+  /** The periodic reconcile's next tick. */
+  #reconcileTimer: NodeJS.Timeout | undefined;
+  /** The reconcile generation this process last saw (see {@link UmaRegistrar.#syncOnce}). */
+  #seenGeneration: number | undefined;
+  /** A reconcile triggered by a sign that the AS lost state, under way. */
+  #signalled: Promise<unknown> | undefined;
   /** The orphans last reported (their ids), so the same ones are not reported at every sync. */
   #orphanIds = '';
   readonly #logger: Logger | undefined;
@@ -158,11 +176,21 @@ export class UmaRegistrar {
    * deleted only with `prune`. Rejects when the AS cannot be reached.
    */
   sync(options: { prune?: boolean } = {}): Promise<RegistrationStatus> {
-    if (options.prune) return this.#syncOnce({ prune: true });
-    this.#syncing ??= this.#syncOnce({ prune: false }).finally(() => {
+    if (options.prune) return this.#syncOnce({ prune: true, survey: true });
+    this.#syncing ??= this.#syncOnce({ prune: false, survey: true }).finally(() => {
       this.#syncing = undefined;
     });
     return this.#syncing;
+  }
+
+  /**
+   * Reconcile now: create again what the AS lost (declared sets and run-time objects), update what changed,
+   * delete what is no longer declared (orphans are not looked for: that is `sync`'s). Skipped when a reconcile or
+   * sync began since this call, here or at another replica sharing the store, so replicas that meet the same
+   * loss reconcile once.
+   */
+  async reconcile(): Promise<RegistrationStatus> {
+    return this.#syncOnce({ prune: false, survey: false, unlessAfter: await this.#readGeneration() });
   }
 
   /**
@@ -172,6 +200,7 @@ export class UmaRegistrar {
   start(): void {
     if (this.#chain !== undefined && !this.#stopped) return; // one retry chain, however often start() is called
     this.#stopped = false;
+    this.#started = true;
     // A chain left over from before a stop() (its sync still under way) ends instead of retrying.
     const chain = (this.#chain = Symbol('retry chain'));
     const run = () => {
@@ -197,13 +226,60 @@ export class UmaRegistrar {
       this.#timer.unref?.();
     };
     run();
+    if (!this.#reconcileTimer) this.#scheduleReconcile();
   }
 
-  /** Stop background retries. */
+  /** Stop background retries and reconciles. */
   stop(): void {
     this.#stopped = true;
+    this.#started = false;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
+    if (this.#reconcileTimer) clearTimeout(this.#reconcileTimer);
+    this.#reconcileTimer = undefined;
+  }
+
+  /**
+   * The periodic reconcile: every interval (+0–20 % jitter, so replicas drift apart), skipped when another
+   * replica reconciled since this one last looked, so replicas sharing a store reconcile once per interval.
+   */
+  #scheduleReconcile(): void {
+    const intervalMs = this.#o.reconcileIntervalMs ?? DEFAULTS.umaReconcileIntervalMs;
+    if (intervalMs === false || !(intervalMs > 0) || this.#stopped) return;
+    this.#reconcileTimer = setTimeout(() => {
+      this.#reconcileTimer = undefined;
+      // While the start-up sync is still retrying, its retries are the reconcile.
+      const tick = this.#chain !== undefined ? Promise.resolve() : this.#syncOnce({ prune: false, survey: false, unlessAfter: this.#seenGeneration });
+      tick.catch(() => undefined).finally(() => {
+        if (!this.#stopped && !this.#reconcileTimer) this.#scheduleReconcile();
+      });
+    }, Math.round(intervalMs * (1 + Math.random() * 0.2)));
+    this.#reconcileTimer.unref?.();
+  }
+
+  /**
+   * A sign that the AS lost state (`invalid_resource_id`, a PAT refused that it accepted before): while started,
+   * reconcile at once, so the sets of quiet routes come back too (one reconcile for the replicas that see it).
+   */
+  #stateLost(): void {
+    if (!this.#started) return;
+    this.#signalled ??= this.reconcile()
+      .catch(() => undefined)
+      .finally(() => {
+        this.#signalled = undefined;
+      });
+  }
+
+  /** Where the replicas of a store count reconciles (a sync counts). */
+  #generationKey(): string {
+    return `ors:uma-reconciled:${this.#o.issuer}:${this.#o.clientId}${namespaceSuffix(this.#namespace())}`;
+  }
+
+  /** The reconcile generation in the store (0 when none, or when the store fails: then the reconcile runs). */
+  async #readGeneration(): Promise<number> {
+    const raw = await this.#store.get(this.#generationKey()).catch(() => undefined);
+    const n = raw === undefined ? 0 : Number(raw);
+    return Number.isSafeInteger(n) && n >= 0 ? n : 0;
   }
 
   /**
@@ -322,6 +398,7 @@ export class UmaRegistrar {
       return await client.requestTicket([{ resourceId: id, scopes }]);
     } catch (err) {
       if (err instanceof ProtectionApiError && err.error === 'invalid_resource_id') {
+        this.#stateLost(); // the AS lost this set: perhaps others too
         const newId = await this.#bounded(this.#reregister(key, id));
         if (newId === undefined) throw err;
         return client.requestTicket([{ resourceId: newId, scopes }]);
@@ -378,22 +455,39 @@ export class UmaRegistrar {
     return (await this.#connect()).client;
   }
 
-  async #syncOnce(run: { prune: boolean }): Promise<RegistrationStatus> {
-    this.#status = { ...this.#status, state: 'syncing' };
+  /**
+   * One sync or reconcile, under the registration lock. Each begins by counting itself in the store's reconcile
+   * generation; `unlessAfter` (a reconcile) skips it when the generation is no longer that one: another
+   * reconcile or sync began since, here or at another replica.
+   */
+  async #syncOnce(run: { prune: boolean; survey: boolean; unlessAfter?: number | undefined }): Promise<RegistrationStatus> {
+    const before = this.#status;
     try {
       const { client } = await this.#connect();
       const attempt = async () => {
+        const generation = await this.#readGeneration();
+        if (run.unlessAfter !== undefined && generation !== run.unlessAfter) {
+          this.#seenGeneration = generation;
+          return undefined;
+        }
+        this.#status = { ...this.#status, state: 'syncing' };
+        this.#seenGeneration = generation + 1;
+        await this.#store.set(this.#generationKey(), String(generation + 1), FOREVER_MS).catch(() => undefined);
         // Read the mapping afresh: a replica that held the lock before us may have just registered everything.
         const all = await this.#mapping.reload();
         // Per-owner resources are not listed by the resource server's PAT: the plan leaves them alone.
-        const ctx = this.#context(true);
+        const ctx = this.#context(run.survey);
         const plan = await planSync(client, [...this.#declared.values()].filter((d) => this.#ownPat(d)), all, ctx);
         const result = await applySync(client, plan, all, ctx, run.prune);
         await this.#mapping.save(result.mapping);
-        return { ...result, orphans: run.prune ? [] : plan.orphans };
+        // A reconcile that finds sets gone (and a sync after a lost mapping) says what came back, once.
+        const created = [...plan.create, ...plan.recreate].map((d) => d.key);
+        if (!run.survey && created.length) this.#logger?.warn('the AS had lost resource sets: registered them again', { keys: created.join(', ').slice(0, 500) });
+        return { ...result, orphans: run.prune ? [] : run.survey ? plan.orphans : (before.orphans ?? []) };
       };
       // Replicas that start together take turns, so each resource is registered exactly once (with a shared store).
       const outcome = await this.#exclusive(attempt, this.#lockLeaseMs());
+      if (!outcome) return this.status(); // another reconcile came first
       const failed = new Set(outcome.failures.map((f) => f.key));
       const keys = [...this.#declared.keys()];
       this.#status = {
@@ -408,7 +502,7 @@ export class UmaRegistrar {
     } catch (err) {
       this.#client = undefined; // rediscover next time
       const message = err instanceof Error ? err.message : String(err);
-      this.#status = { state: 'failing', registered: this.#status.registered, pending: [...this.#declared.keys()].filter((k) => !this.#mapping.current?.[k]), lastError: message.slice(0, 500) };
+      this.#status = { state: 'failing', registered: before.registered, pending: [...this.#declared.keys()].filter((k) => !this.#mapping.current?.[k]), lastError: message.slice(0, 500) };
       this.#logger?.warn('resource registration failed; will retry', { issuer: this.#o.issuer, reason: this.#status.lastError });
       throw err;
     }
@@ -458,7 +552,7 @@ export class UmaRegistrar {
           ? { issuer: o.issuer, token_endpoint: e.token, resource_registration_endpoint: e.resourceRegistration, permission_endpoint: e.permission }
           : { ...(await discoverUma(o.issuer, profile, { timeoutMs, maxBytes })), ...(e?.token ? { token_endpoint: e.token } : {}), ...(e?.resourceRegistration ? { resource_registration_endpoint: e.resourceRegistration } : {}), ...(e?.permission ? { permission_endpoint: e.permission } : {}) };
       const settings: ProtectionTokenSettings = { issuer: o.issuer, tokenEndpoint: metadata.token_endpoint, clientId: o.clientId, clientSecret: o.clientSecret, timeoutMs, maxBytes, store: this.#store };
-      const clientSettings = { profile, registrationEndpoint: metadata.resource_registration_endpoint, permissionEndpoint: metadata.permission_endpoint, timeoutMs, maxBytes };
+      const clientSettings = { profile, registrationEndpoint: metadata.resource_registration_endpoint, permissionEndpoint: metadata.permission_endpoint, timeoutMs, maxBytes, onStateLoss: () => this.#stateLost() };
       const client = new ResourceRegistrationClient({ ...clientSettings, pat: new ProtectionToken(settings) });
       return { client, metadata, settings, clientSettings };
     })().catch((err: unknown) => {

@@ -30,6 +30,8 @@ export interface RegistrationClientSettings {
   pat: ProtectionToken;
   timeoutMs: number;
   maxBytes: number;
+  /** Called when the AS refuses a PAT it accepted before: it may have restarted and lost its state. */
+  onStateLoss?: () => void;
 }
 
 /** Keycloak's page size (`max`); the list is read page by page so nothing is silently truncated. */
@@ -46,6 +48,8 @@ const TICKET = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 export class ResourceRegistrationClient {
   readonly profile: UmaProfile;
   readonly #s: RegistrationClientSettings;
+  /** The last PAT the AS accepted. */
+  #accepted: string | undefined;
 
   constructor(settings: RegistrationClientSettings) {
     this.#s = settings;
@@ -172,9 +176,11 @@ export class ResourceRegistrationClient {
       }
       // §1.3 / RFC 6750: a rejected PAT is renewed once (CONFORMANCE 71).
       if (res.status === 401 && attempt === 0) {
+        if (pat === this.#accepted) this.#s.onStateLoss?.();
         pat = await this.#s.pat.renewAfterRejection(pat);
         continue;
       }
+      if (res.status !== 401) this.#accepted = pat;
       return res;
     }
   }

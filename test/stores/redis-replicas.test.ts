@@ -132,3 +132,30 @@ describe('UMA re-registration across replicas sharing Redis', () => {
     }
   });
 });
+
+describe('UMA reconcile across replicas sharing Redis', () => {
+  it('reconciles once when three replicas reconcile at the same time, bringing back every lost set', async () => {
+    const replica = async () => {
+      const rs = new ResourceServer({ issuer: { issuer: as.issuer, introspection: as.resourceServerClient }, resource: API, logger: false });
+      const uma = umaProtection({ resourceServer: rs, issuer: as.issuer, namespace: 'reconcile', ...as.resourceServerClient, store: await replicaStore(), logger: false });
+      const app = express();
+      app.get('/invoices/:id', uma.require('view'), (_req, res) => {
+        res.end();
+      });
+      app.get('/invoices', uma.require('view'), (_req, res) => {
+        res.end();
+      });
+      return uma.declareRoutes(app);
+    };
+    const registrars = await Promise.all([replica(), replica(), replica()]);
+    await Promise.all(registrars.map((r) => r.sync()));
+    const ours = () => as.uma.resources().filter((r) => String(r.name).startsWith('/invoices')).map((r) => r.name).sort();
+    for (let round = 0; round < 2; round++) {
+      as.uma.forgetResources();
+      const lists = as.uma.requests.list.GET ?? 0;
+      await Promise.all(registrars.map((r) => r.reconcile()));
+      expect((as.uma.requests.list.GET ?? 0) - lists).toBe(1);
+      expect(ours()).toEqual(['/invoices', '/invoices/:id']);
+    }
+  });
+});
