@@ -147,6 +147,11 @@ class Holdings {
   }
 }
 
+/** The URIs a set of `d` may have been registered with: its own, and for a route its Express template (before URIs were Keycloak patterns). */
+function urisOf(d: DesiredResource): string[] {
+  return [...(d.uris ?? []), ...(d.key.startsWith('route:') ? [d.key.slice('route:'.length)] : [])];
+}
+
 /** Work out what to do, reading what the AS holds (listed once). */
 export async function planSync(client: ResourceRegistrationClient, desired: readonly DesiredResource[], mapping: RegistrationMapping, ctx: SyncContext): Promise<SyncPlan> {
   const held = await Holdings.list(client);
@@ -171,7 +176,7 @@ export async function planSync(client: ResourceRegistrationClient, desired: read
       const found =
         free.find((r) => r.mark?.key === d.key) ??
         free.find((r) => !r.mark && d.name !== undefined && r.name === d.name) ??
-        free.find((r) => !r.mark && d.uris?.length && r.uris?.some((u) => d.uris!.includes(u)));
+        free.find((r) => !r.mark && r.uris?.some((u) => urisOf(d).includes(u)));
       if (found) {
         claimed.add(found.id);
         plan.adopt.push({ resource: d, id: found.id, changed: !sameDescription(client, marked(d, ctx.namespace, 'declared'), found) });
