@@ -162,7 +162,8 @@ export class UmaRegistrar {
 
   /** Where registration stands. */
   status(): RegistrationStatus {
-    return { ...this.#status, registered: [...this.#status.registered], pending: [...this.#status.pending] };
+    const s = this.#status;
+    return { ...s, registered: [...s.registered], pending: [...s.pending], ...(s.orphans ? { orphans: s.orphans.map((o) => ({ ...o })) } : {}) };
   }
 
   /** What a sync would do now, without doing it (a dry run). */

@@ -4,27 +4,17 @@
  * start renamed the first one's sets and deleted the one it did not declare, and restarts flip-flopped.
  * Against the kit's UMA test AS in every profile; counts are read from what the AS holds and serves.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import express from 'express';
 import request from 'supertest';
 import { MemoryStore, ResourceServer, umaProtection, UmaRegistrar, type CacheStore } from '../../src/index.js';
-import { startDevAuthorizationServer, type DevUmaAuthorizationServer } from '../../src/testing/index.js';
+import { useUmaAs } from '../helpers/uma-as.js';
 
 const PHOTOS = 'https://photos.example.com';
 const GALLERY = 'https://gallery.example.com';
 
 describe.each(['uma2', 'keycloak', 'uma1'] as const)('two APIs on one client id and one store (%s)', (profile) => {
-  let as: DevUmaAuthorizationServer;
-  beforeAll(async () => {
-    as = await startDevAuthorizationServer({ resources: [{ identifier: PHOTOS, scopes: ['view'] }, { identifier: GALLERY, scopes: ['view'] }], uma: { profile } });
-  });
-  afterAll(async () => {
-    await as?.close();
-  });
-  beforeEach(async () => {
-    const client = await new UmaRegistrar({ issuer: as.issuer, profile, ...as.resourceServerClient, logger: false }).client();
-    for (const r of as.uma.resources()) await client.delete(r._id);
-  });
+  const as = useUmaAs(profile, [PHOTOS, GALLERY], { clearEach: true });
 
   /** App A (photos-api: /photos, /photos/:id, /albums/:id) or app B (gallery-api, without /albums/:id). */
   function api(which: 'A' | 'B', store: CacheStore) {

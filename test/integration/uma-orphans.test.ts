@@ -5,26 +5,16 @@
  * nothing that did not change and lists the AS's sets once. In every profile of the kit's UMA test AS, counted
  * at the AS.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import express from 'express';
-import { MemoryStore, ResourceServer, umaProtection, UmaRegistrar, type CacheStore } from '../../src/index.js';
+import { MemoryStore, ResourceServer, umaProtection, type CacheStore } from '../../src/index.js';
 import { runCli } from '../../src/cli-run.js';
-import { startDevAuthorizationServer, type DevUmaAuthorizationServer } from '../../src/testing/index.js';
+import { useUmaAs } from '../helpers/uma-as.js';
 
 const API = 'https://photos.example.com';
 
 describe.each(['uma2', 'keycloak', 'uma1'] as const)('orphaned sets and restarts with a lost mapping (%s)', (profile) => {
-  let as: DevUmaAuthorizationServer;
-  beforeAll(async () => {
-    as = await startDevAuthorizationServer({ resources: [{ identifier: API, scopes: ['view'] }], uma: { profile } });
-  });
-  afterAll(async () => {
-    await as?.close();
-  });
-  beforeEach(async () => {
-    const client = await new UmaRegistrar({ issuer: as.issuer, profile, ...as.resourceServerClient, logger: false }).client();
-    for (const r of as.uma.resources()) await client.delete(r._id);
-  });
+  const as = useUmaAs(profile, [API], { clearEach: true });
 
   /** The API with the given routes (paths, each `uma.require('view')`), on `store`. */
   function api(store: CacheStore, paths: string[], resource = API) {

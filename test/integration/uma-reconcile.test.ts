@@ -4,11 +4,11 @@
  * reconcile for all the replicas of a store. Against the kit's UMA test AS in the UMA 2.0 and Keycloak formats;
  * what is asserted is what the AS holds and how often it was listed, never how long anything took.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import express from 'express';
 import request from 'supertest';
 import { MemoryStore, ResourceServer, umaProtection, UmaRegistrar, type CacheStore } from '../../src/index.js';
-import { startDevAuthorizationServer, type DevUmaAuthorizationServer } from '../../src/testing/index.js';
+import { useUmaAs } from '../helpers/uma-as.js';
 
 const API = 'https://photos.example.com';
 
@@ -19,18 +19,8 @@ async function until(f: () => boolean): Promise<boolean> {
 }
 
 describe.each(['uma2', 'keycloak'] as const)('reconciling with an AS that lost its sets (%s)', (profile) => {
-  let as: DevUmaAuthorizationServer;
+  const as = useUmaAs(profile, [API], { clearEach: true });
   const started: UmaRegistrar[] = [];
-  beforeAll(async () => {
-    as = await startDevAuthorizationServer({ resources: [{ identifier: API, scopes: ['view'] }], uma: { profile } });
-  });
-  afterAll(async () => {
-    await as?.close();
-  });
-  beforeEach(async () => {
-    const client = await new UmaRegistrar({ issuer: as.issuer, profile, ...as.resourceServerClient, logger: false }).client();
-    for (const r of as.uma.resources()) await client.delete(r._id);
-  });
   afterEach(() => {
     for (const r of started.splice(0)) r.stop();
   });

@@ -4,11 +4,11 @@
  * created again. Counted under concurrency (answers by status), in one process and across three replicas
  * sharing a store, against the kit's UMA test AS in the UMA 2.0 and Keycloak formats.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import express from 'express';
 import request from 'supertest';
-import { MemoryStore, ResourceServer, umaProtection, UmaRegistrar, type CacheStore } from '../../src/index.js';
-import { startDevAuthorizationServer, type DevUmaAuthorizationServer } from '../../src/testing/index.js';
+import { MemoryStore, ResourceServer, umaProtection, type CacheStore } from '../../src/index.js';
+import { useUmaAs } from '../helpers/uma-as.js';
 
 const API = 'https://photos.example.com';
 
@@ -39,17 +39,7 @@ class WatchedStore extends MemoryStore {
 }
 
 describe.each(['uma2', 'keycloak'] as const)('re-registration of a set the AS lost (%s)', (profile) => {
-  let as: DevUmaAuthorizationServer;
-  beforeAll(async () => {
-    as = await startDevAuthorizationServer({ resources: [{ identifier: API, scopes: ['view'] }], uma: { profile } });
-  });
-  afterAll(async () => {
-    await as?.close();
-  });
-  beforeEach(async () => {
-    const client = await new UmaRegistrar({ issuer: as.issuer, profile, ...as.resourceServerClient, logger: false }).client();
-    for (const r of as.uma.resources()) await client.delete(r._id);
-  });
+  const as = useUmaAs(profile, [API], { clearEach: true });
 
   function replica(store: CacheStore) {
     const rs = new ResourceServer({ issuer: { issuer: as.issuer, validation: 'introspection', introspection: as.resourceServerClient }, resource: API, logger: false });

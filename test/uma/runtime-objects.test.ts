@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { FileStore, RedisStore, ResourceServer, umaProtection, type CacheStore } from '../../src/index.js';
-import { startDevAuthorizationServer, type DevUmaAuthorizationServer } from '../../src/testing/index.js';
+import { useUmaAs } from '../helpers/uma-as.js';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server.js';
 
 const API = 'https://photos.example.com';
@@ -39,13 +39,7 @@ const stores: Record<'file' | 'redis', () => Promise<CacheStore>> = {
 };
 
 describe.each(['uma2', 'keycloak', 'uma1'] as const)('run-time objects across restarts (%s)', (profile) => {
-  let as: DevUmaAuthorizationServer;
-  beforeAll(async () => {
-    as = await startDevAuthorizationServer({ resources: [{ identifier: API, scopes: ['view'] }], uma: { profile } });
-  });
-  afterAll(async () => {
-    await as?.close();
-  });
+  const as = useUmaAs(profile, [API]);
 
   /** One start of the API: a declared route and a per-object route, on `store`. */
   function start(store: CacheStore) {
