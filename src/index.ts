@@ -15,8 +15,8 @@ export { umaProtection, ROUTE_UMA, type UmaProtection, type UmaProtectionOptions
 export { scanRoutes, type ScannedRoute } from './express/route-scan.js';
 export { assertRouteScopes } from './express/assert-route-scopes.js';
 export { UmaRegistrar, type UmaRegistrarOptions, type RegistrationStatus } from './uma/registrar.js';
-export type { ResourceDescription, RegisteredResource, UmaProfileName, PermissionRequest } from './uma/profiles.js';
-export type { DesiredResource, SyncPlan, DeletePolicy } from './uma/sync.js';
+export type { ResourceDescription, RegisteredResource, MarkedDescription, RegistrationMark, UmaProfileName, PermissionRequest } from './uma/profiles.js';
+export type { DesiredResource, SyncPlan, DeletePolicy, MappingOrigin } from './uma/sync.js';
 export { ProtectionApiError } from './uma/resource-registration.js';
 export { AuthorizationServerCallError, type AsStep, type AsFailure, type AsFailureKind } from './http/as-failure.js';
 export { resourcesFromRoutes, type DeclaredRoute, type RouteResourceOptions } from './uma/route-resources.js';

@@ -254,6 +254,10 @@ export const DEFAULTS = Object.freeze({
    * its CPU (~90 bytes per entry, ~200 MB if ever full), and the bound only stops what cannot happen.
    */
   dpopProofsPerSecond: 30_000,
+  /** UMA: how long a request waits for the registration of its resource under way before a 503. */
+  umaRegistrationWaitMs: 10_000,
+  /** UMA: how often the registrar reconciles the AS with the declarations (jittered; `false` turns it off). */
+  umaReconcileIntervalMs: 10 * 60_000,
 });
 
 /** A trusted issuer after validation. */

@@ -131,8 +131,12 @@ export class ResourceServer {
   /**
    * Authenticate a request: undefined when it carries no token; the verified token (synchronously when
    * known now, else a promise); throws/rejects with a typed error otherwise.
+   *
+   * `binding` `'permissions'` (UMA routes) skips the audience check: an RPT is bound to this resource server by
+   * its permissions, which name resources registered here (UMA 2.0 Grant §3.4, FedAuthz §5.1.1), and has no
+   * `aud` of this resource; the caller must then require such a permission. Default `'audience'` (RFC 8707).
    */
-  authenticate(req: AuthenticatableRequest, mountPath = ''): Authenticated | undefined | Promise<Authenticated> {
+  authenticate(req: AuthenticatableRequest, mountPath = '', binding: 'audience' | 'permissions' = 'audience'): Authenticated | undefined | Promise<Authenticated> {
     const o = this.options;
     const token = extractBearerToken(req, o.tokenLocations, o.maxTokenLength, this.dpop !== undefined);
     if (!token) return undefined;
@@ -141,7 +145,7 @@ export class ResourceServer {
     const identity = this.identity(mountPath);
     const details = o.authorizationDetails;
     const finish = (v: VerifiedToken) => {
-      const a = checkAudience(v, identity, token.location, token.scheme);
+      const a = binding === 'permissions' ? authenticated(v, token.location, token.scheme) : checkAudience(v, identity, token.location, token.scheme);
       // RFC 9396 §9, §12 (CONFORMANCE 73, 74): per request, like the audience (an entry's locations name resources).
       if (details) authorizationDetailsFor(a.context.claims, { types: details.types, resource: identity.matcher.identifiers });
       return this.#bind(a, req, token.token, proof);
@@ -281,5 +285,9 @@ function checkAudience(v: VerifiedToken, identity: ResourceIdentity, location: A
   if ((v.audienceRequired || v.context.audience.length > 0) && !identity.matcher.matches(v.context.audience) && !(v.issuerAudiences && v.context.audience.some((a) => v.issuerAudiences!.has(a)))) {
     throw new InvalidTokenError('ERR_TOKEN_AUDIENCE', 'the access token was not issued for this resource');
   }
+  return authenticated(v, location, scheme);
+}
+
+function authenticated(v: VerifiedToken, location: Authenticated['location'], scheme: Authenticated['scheme']): Authenticated {
   return { context: v.context, granted: v.granted, expiresAtMs: v.expiresAtMs, audienceRequired: v.audienceRequired, issuerAudiences: v.issuerAudiences, location, scheme };
 }

@@ -7,8 +7,9 @@ import { oauthResourceServer, requireScopes, getAuth, umaProtection, ResourceSer
  * @param {{ issuer: string, resource: string, clientId: string, clientSecret: string, store?: import('oauth-resource-server').CacheStore }} config
  */
 export function createPhotosApi({ issuer, resource, clientId, clientSecret, store }) {
-  // RPTs are opaque: validated by introspection at the UMA AS (FedAuthz §5).
-  const server = new ResourceServer({ issuer: { issuer, validation: 'auto', introspection: { clientId, clientSecret, acceptMissingAudience: true } }, resource });
+  // RPTs are opaque: validated by introspection at the UMA AS (FedAuthz §5). On UMA routes an RPT is bound by its
+  // permissions for this API's resources (it has no `aud`); ordinary tokens (POST /albums) by their audience.
+  const server = new ResourceServer({ issuer: { issuer, validation: 'auto', introspection: { clientId, clientSecret } }, resource });
   const uma = umaProtection({ resourceServer: server, issuer, clientId, clientSecret, store, realm: 'photos' });
   const albums = new Map();
 

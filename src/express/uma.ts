@@ -9,7 +9,7 @@ import { AuthorizationServerUnavailableError, ConfigurationError, InvalidRequest
 import { ResourceServer, type Authenticated } from '../resource-server.js';
 import { requirement, type ScopeRequirement } from '../scopes/requirement.js';
 import { formatChallenge } from '../www-authenticate.js';
-import { grants } from '../uma/permissions.js';
+import { refusal } from '../uma/permissions.js';
 import { UmaRegistrar, type UmaRegistrarOptions } from '../uma/registrar.js';
 import { resourcesFromRoutes, type RouteResourceOptions } from '../uma/route-resources.js';
 import { declarationSites, requestTemplates } from './route-scan.js';
@@ -56,8 +56,10 @@ export interface UmaProtection {
 export function umaProtection(options: UmaProtectionOptions): UmaProtection {
   const server = options.resourceServer instanceof ResourceServer ? options.resourceServer : options.resourceServer.resourceServer;
   if (!(server instanceof ResourceServer)) throw new ConfigurationError('umaProtection needs resourceServer: a ResourceServer or oauthResourceServer(...) middleware');
-  const registrar = new UmaRegistrar({ ...options, logger: options.logger ?? server.options.logger, retryIntervalMs: options.retryIntervalMs ?? server.options.httpRetryIntervalMs });
+  // One namespace per API (its resource identifier by default): APIs sharing a client id never touch each other's sets.
+  const registrar = new UmaRegistrar({ ...options, namespace: options.namespace ?? server.identity('').primary, logger: options.logger ?? server.options.logger, retryIntervalMs: options.retryIntervalMs ?? server.options.httpRetryIntervalMs });
   const tol = server.options.clockToleranceSeconds;
+  const logger = options.logger === undefined ? server.options.logger : options.logger || undefined;
 
   const challenge = (ticket: string, mount: string) => {
     const params: Array<[string, string]> = [];
@@ -85,7 +87,8 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
         if (found.templates.length !== 1) return respondWithError(server, unkeyable(req, found.display, found.templates.length), res, next, { logged: true });
         key = `route:${found.templates[0]!}`;
       }
-      // Not known here: another replica may have registered it (run-time objects); read the shared mapping.
+      // Not known here: a registration may be under way (waited for, bounded), or another replica registered it
+      // (run-time objects): read the shared mapping.
       const id = registrar.resourceId(key) ?? (await registrar.lookupResourceId(key));
       // Until the resource is registered nobody can hold a permission for it: 503, never an allow. The request
       // also prompts a failing registration to try again now rather than at the end of its back-off.
@@ -97,16 +100,23 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
       let auth: Authenticated | undefined = state.auth;
       if (!auth) {
         try {
-          auth = await server.authenticate(req, req.baseUrl);
+          // Bound by its permissions, not its audience (an RPT names no `aud` of this API): UMA Grant §3.4,
+          // FedAuthz §5.1.1. The permission for this resource's `_id` is required below.
+          auth = await server.authenticate(req, req.baseUrl, 'permissions');
         } catch (err) {
           // A malformed request or an unreachable AS keeps its own answer; an invalid RPT gets a new ticket (§3.5).
           if (err instanceof InvalidRequestError || (err instanceof ResourceServerError && err.status >= 500)) return respondWithError(server, err, res, next);
+          logger?.debug?.('UMA: the RPT was refused; answering with a new ticket', { resource: key, ...(err instanceof ResourceServerError ? { code: err.code, reason: err.message } : {}) });
           auth = undefined;
         }
       }
-      if (auth && grants(auth.context.claims, id, req_.allOf, Date.now() / 1000, tol)) {
-        state.auth = auth;
-        return next();
+      if (auth) {
+        const why = refusal(auth.context.claims, id, req_.allOf, Date.now() / 1000, tol);
+        if (why === undefined) {
+          state.auth = auth;
+          return next();
+        }
+        logger?.debug?.(`UMA: ${why}; answering with a new ticket`, { resource: key, scopes: [...req_.allOf] });
       }
       let ticket: string;
       try {
@@ -138,7 +148,6 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
     const place = req.route as object | undefined;
     if (place && !loggedUnkeyable.has(place)) {
       loggedUnkeyable.add(place);
-      const logger = options.logger === undefined ? server.options.logger : options.logger || undefined;
       logger?.error(
         fits ? 'an UMA route fits several declared templates: give it a resourceKey' : 'an UMA route has no declared path template for its resource (a regular-expression path or mount, or a router the route table cannot see): give it a resourceKey, or mount it with string paths',
         { route: display ?? String((req.route as { path?: unknown } | undefined)?.path) },

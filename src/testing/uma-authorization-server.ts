@@ -104,7 +104,7 @@ async function attach(provider: UmaProvider, issuer: string, profile: UmaProfile
     tickets: new TicketStore(profile, options.ticketTtlSeconds ?? 300, issuer, deps.sign),
     pat: { provider, profile, resourceServers: new Set(deps.resourceServers.map((c) => c.clientId)), revoked },
     pendingExtra,
-    requests: { discovery: {}, resourceRegistration: {}, permission: {}, introspection: {}, rpt: {} },
+    requests: { discovery: {}, resourceRegistration: {}, list: {}, permission: {}, introspection: {}, rpt: {} },
     registrationUrl: `${issuer}${paths.collection}`,
     policyUrl: `${issuer}${POLICY_PATH}`,
     policy: undefined,
@@ -241,6 +241,7 @@ async function attach(provider: UmaProvider, issuer: string, profile: UmaProfile
       for (const value of all) await (await provider.ClientCredentials.find(value))?.destroy();
     },
     expireTickets: () => state.tickets.expireAll(),
+    forgetResources: () => state.registry.clear(),
     obtainPat: () => tokenRequest(rsClient, { grant_type: 'client_credentials', scope: PAT_SCOPE }),
     async obtainRpt(ticket, opts = {}) {
       if (profile !== 'uma1') {

@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isObject, isStringArray, readJson, sendEmpty, sendError, sendJson, type PatInfo } from './uma-http.js';
 import { keycloakSearch, newResourceId, parseDescription, representation, visibleTo, type StoredResource } from './uma-resources.js';
-import type { UmaState } from './uma-state.js';
+import { count, type UmaState } from './uma-state.js';
 import type { UmaPermission } from './uma-types.js';
 
 /**
@@ -71,6 +71,7 @@ async function update(req: IncomingMessage, res: ServerResponse, state: UmaState
 
 /** §3.2.5 List: a JSON array of `_id` strings. Keycloak: its search parameters, and objects with `deep=true`. */
 function list(res: ServerResponse, state: UmaState, pat: PatInfo, query: URLSearchParams): void {
+  count(state, 'list', 'GET');
   const mine = [...state.registry.values()].filter((r) => visibleTo(state.profile, r, pat));
   if (state.profile !== 'keycloak') return sendJson(res, 200, mine.map((r) => r.id));
   const found = keycloakSearch(mine, query, pat.clientId);

@@ -93,6 +93,8 @@ export interface UmaRequestCounts {
   discovery: Record<string, number>;
   /** The resource registration endpoint (FedAuthz §3.2) and everything under it. */
   resourceRegistration: Record<string, number>;
+  /** List operations among them (FedAuthz §3.2.5, `GET` on the collection; each Keycloak page counts). */
+  list: Record<string, number>;
   /** The permission endpoint (FedAuthz §4). */
   permission: Record<string, number>;
   /** The token introspection endpoint (all requests while UMA is on). */
@@ -135,6 +137,12 @@ export interface DevUmaControls {
   invalidatePats(): Promise<void>;
   /** Make every outstanding permission ticket expired. */
   expireTickets(): void;
+  /**
+   * Forget every registered resource, as an AS that keeps them in memory does when it restarts (its permission
+   * endpoint then answers `invalid_resource_id` for them). PATs stay valid: add `invalidatePats()` for a full
+   * restart.
+   */
+  forgetResources(): void;
   /** A PAT for the resource-server client (client credentials, scope `uma_protection`). */
   obtainPat(): Promise<string>;
   /**

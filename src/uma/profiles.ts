@@ -23,8 +23,26 @@ export interface ResourceDescription {
   ownerManagedAccess?: boolean;
 }
 
+/**
+ * Which API registered a set, under which key and how (kept at the AS with the set, so that ownership survives
+ * a lost mapping: an API adopts, reports or prunes only sets of its own namespace).
+ */
+export interface RegistrationMark {
+  /** The API's namespace: its resource identifier, or the `namespace` option. */
+  namespace: string;
+  /** The registrar's key of the set (`route:/albums/:id`, `album:42`). */
+  key: string;
+  /** `declared` (by the routes or `declare()`) or `registered` (at run time). */
+  origin: 'declared' | 'registered';
+}
+
+/** A description as sent, with the registrar's mark. */
+export interface MarkedDescription extends ResourceDescription {
+  mark?: RegistrationMark;
+}
+
 /** A resource as the AS holds it. */
-export interface RegisteredResource extends ResourceDescription {
+export interface RegisteredResource extends MarkedDescription {
   id: string;
   userAccessPolicyUri?: string;
 }
@@ -43,13 +61,35 @@ export interface UmaProfile {
   /** The URL of one resource. */
   itemUrl(endpoint: string, id: string): string;
   /** The JSON body of a create or a (complete, FedAuthz §3.2.3) update. */
-  toWire(d: ResourceDescription): Record<string, unknown>;
+  toWire(d: MarkedDescription): Record<string, unknown>;
   /** A registered resource from a read (or a Keycloak deep list item). */
   fromWire(body: unknown, id?: string): RegisteredResource | undefined;
   /** Status codes of a successful update. */
   readonly updateStatuses: readonly number[];
   /** The body of a permission request. */
   permissionBody(perms: PermissionRequest[]): unknown;
+}
+
+/**
+ * The mark as an extension member of the description (FedAuthz §1.1: JSON structures may carry extension
+ * parameters; an AS that does not keep it leaves the kit to find its sets by name, as before).
+ */
+const MARK_MEMBER = 'ors_registration';
+/** The mark as Keycloak resource attributes. */
+const KEYCLOAK_MARK = { namespace: 'ors.namespace', key: 'ors.key', origin: 'ors.origin' } as const;
+
+function markFrom(v: unknown): RegistrationMark | undefined {
+  if (!v || typeof v !== 'object') return undefined;
+  const m = v as Record<string, unknown>;
+  if (typeof m.namespace !== 'string' || typeof m.key !== 'string' || (m.origin !== 'declared' && m.origin !== 'registered')) return undefined;
+  return { namespace: m.namespace, key: m.key, origin: m.origin };
+}
+
+function keycloakMark(attributes: unknown): RegistrationMark | undefined {
+  if (!attributes || typeof attributes !== 'object') return undefined;
+  const a = attributes as Record<string, unknown>;
+  const one = (name: string) => (Array.isArray(a[name]) && a[name].length === 1 ? (a[name] as unknown[])[0] : undefined);
+  return markFrom({ namespace: one(KEYCLOAK_MARK.namespace), key: one(KEYCLOAK_MARK.key), origin: one(KEYCLOAK_MARK.origin) });
 }
 
 function optional(out: Record<string, unknown>, key: string, value: unknown): void {
@@ -76,6 +116,7 @@ export const uma2: UmaProfile = {
     optional(out, 'type', d.type);
     optional(out, 'description', d.description);
     optional(out, 'icon_uri', d.iconUri);
+    optional(out, MARK_MEMBER, d.mark && { ...d.mark });
     return out;
   },
   fromWire(body, id) {
@@ -84,7 +125,7 @@ export const uma2: UmaProfile = {
     const scopes = strings(b.resource_scopes);
     const rid = typeof b._id === 'string' ? b._id : id;
     if (!scopes || !rid) return undefined;
-    return clean({ id: rid, scopes, name: str(b.name), type: str(b.type), description: str(b.description), iconUri: str(b.icon_uri), userAccessPolicyUri: str(b.user_access_policy_uri) });
+    return clean({ id: rid, scopes, name: str(b.name), type: str(b.type), description: str(b.description), iconUri: str(b.icon_uri), userAccessPolicyUri: str(b.user_access_policy_uri), mark: markFrom(b[MARK_MEMBER]) });
   },
   updateStatuses: [200, 204],
   // §4.1: one object for one permission, an array for several.
@@ -105,6 +146,8 @@ export const keycloak: UmaProfile = {
     optional(out, 'uris', d.uris);
     optional(out, 'owner', d.owner);
     optional(out, 'ownerManagedAccess', d.ownerManagedAccess);
+    // ResourceRepresentation `attributes` (name → array of strings): where Keycloak keeps the mark.
+    if (d.mark) out.attributes = { [KEYCLOAK_MARK.namespace]: [d.mark.namespace], [KEYCLOAK_MARK.key]: [d.mark.key], [KEYCLOAK_MARK.origin]: [d.mark.origin] };
     return out;
   },
   fromWire(body, id) {
@@ -126,6 +169,7 @@ export const keycloak: UmaProfile = {
       uris: strings(b.uris),
       owner,
       ownerManagedAccess: typeof b.ownerManagedAccess === 'boolean' ? b.ownerManagedAccess : undefined,
+      mark: keycloakMark(b.attributes),
     });
   },
   updateStatuses: [204, 200],
@@ -143,6 +187,7 @@ export const uma1: UmaProfile = {
     optional(out, 'type', d.type);
     optional(out, 'icon_uri', d.iconUri);
     optional(out, 'uri', d.uris?.[0]);
+    optional(out, MARK_MEMBER, d.mark && { ...d.mark });
     return out;
   },
   fromWire(body, id) {
@@ -151,7 +196,7 @@ export const uma1: UmaProfile = {
     const scopes = strings(b.scopes);
     const rid = typeof b._id === 'string' ? b._id : id;
     if (!scopes || !rid) return undefined;
-    return clean({ id: rid, scopes, name: str(b.name), type: str(b.type), iconUri: str(b.icon_uri), uris: typeof b.uri === 'string' ? [b.uri] : undefined, userAccessPolicyUri: str(b.user_access_policy_uri ?? b.policy_uri) });
+    return clean({ id: rid, scopes, name: str(b.name), type: str(b.type), iconUri: str(b.icon_uri), uris: typeof b.uri === 'string' ? [b.uri] : undefined, userAccessPolicyUri: str(b.user_access_policy_uri ?? b.policy_uri), mark: markFrom(b[MARK_MEMBER]) });
   },
   updateStatuses: [200, 204],
   permissionBody: (perms) => ({ resource_set_id: perms[0]!.resourceId, scopes: perms[0]!.scopes }),

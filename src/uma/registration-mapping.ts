@@ -5,7 +5,8 @@
  */
 import type { Logger } from '../options.js';
 import type { CacheStore } from '../stores/store.js';
-import type { MappingEntry, RegistrationMapping } from './sync.js';
+import type { ResourceDescription } from './profiles.js';
+import { originOf, type MappingEntry, type RegistrationMapping } from './sync.js';
 
 const MAPPING_KEY = 'ors:uma-mapping';
 const FOREVER = 100 * 365 * 24 * 3600 * 1000;
@@ -14,13 +15,16 @@ const FOREVER = 100 * 365 * 24 * 3600 * 1000;
 export class StoredMapping {
   readonly #store: CacheStore;
   readonly #key: string;
+  /** Where every API sharing a client id kept one mapping before namespaces (read once, for run-time objects). */
+  readonly #legacyKey: string;
   readonly #logger: Logger | undefined;
   #mapping: RegistrationMapping | undefined;
   #readAt = 0;
 
-  constructor(store: CacheStore, issuer: string, clientId: string, logger: Logger | undefined) {
+  constructor(store: CacheStore, issuer: string, clientId: string, namespace: string, logger: Logger | undefined) {
     this.#store = store;
-    this.#key = `${MAPPING_KEY}:${issuer}:${clientId}`;
+    this.#legacyKey = `${MAPPING_KEY}:${issuer}:${clientId}`;
+    this.#key = `${this.#legacyKey}${namespaceSuffix(namespace)}`;
     this.#logger = logger;
   }
 
@@ -50,6 +54,8 @@ export class StoredMapping {
       const v = parseMapping(raw);
       if (v) parsed = v;
       else this.#logger?.warn('the stored registration mapping is corrupt; resources will be found by name');
+    } else if (this.#key !== this.#legacyKey) {
+      parsed = await this.#fromLegacy();
     }
     this.#mapping = parsed;
     this.#readAt = Date.now();
@@ -70,6 +76,18 @@ export class StoredMapping {
     if (added.length) this.#mapping = { ...current, ...Object.fromEntries(added) };
   }
 
+  /**
+   * The run-time objects of the mapping every API on this client id shared before namespaces, so an upgrade
+   * loses none (route sets are found again by name or URI). Copied, never moved: which API registered which
+   * object is not recorded there, and an object must not vanish from the API that serves it.
+   */
+  async #fromLegacy(): Promise<RegistrationMapping> {
+    const raw = await this.#store.get(this.#legacyKey);
+    const legacy = raw ? parseMapping(raw) : undefined;
+    if (!legacy) return {};
+    return Object.fromEntries(Object.entries(legacy).filter(([k, m]) => originOf(k, m) === 'registered'));
+  }
+
   /** Make `mapping` the copy in memory, and write it through. */
   async save(mapping: RegistrationMapping): Promise<void> {
     this.#mapping = mapping;
@@ -77,10 +95,26 @@ export class StoredMapping {
   }
 }
 
-/** Whether a stored value is a usable mapping entry. */
-function isMappingEntry(v: unknown): v is MappingEntry {
+/** A stored value as a mapping entry (its unusable optional members dropped), or undefined. */
+function mappingEntry(v: unknown): MappingEntry | undefined {
   const e = v as Partial<MappingEntry> | null;
-  return Boolean(e && typeof e === 'object' && typeof e.id === 'string' && e.id && typeof e.fingerprint === 'string');
+  if (!e || typeof e !== 'object' || typeof e.id !== 'string' || !e.id || typeof e.fingerprint !== 'string') return undefined;
+  const out: MappingEntry = { id: e.id, fingerprint: e.fingerprint, managed: e.managed === true };
+  if (typeof e.owner === 'string') out.owner = e.owner;
+  if (e.origin === 'declared' || e.origin === 'registered') out.origin = e.origin;
+  const resource = description(e.resource);
+  if (resource) out.resource = resource;
+  return out;
+}
+
+/** A stored run-time description, when it is one (scopes required, the rest strings or absent). */
+function description(v: unknown): ResourceDescription | undefined {
+  const d = v as Record<string, unknown> | null;
+  if (!d || typeof d !== 'object' || !Array.isArray(d.scopes) || !d.scopes.every((s) => typeof s === 'string')) return undefined;
+  for (const k of ['name', 'type', 'description', 'iconUri', 'owner'] as const) if (d[k] !== undefined && typeof d[k] !== 'string') return undefined;
+  if (d.uris !== undefined && !(Array.isArray(d.uris) && d.uris.every((u) => typeof u === 'string'))) return undefined;
+  if (d.ownerManagedAccess !== undefined && typeof d.ownerManagedAccess !== 'boolean') return undefined;
+  return d as unknown as ResourceDescription;
 }
 
 /** A stored mapping, its unusable entries left out; undefined when it is not a JSON object at all. */
@@ -88,8 +122,17 @@ function parseMapping(raw: string): RegistrationMapping | undefined {
   try {
     const v = JSON.parse(raw) as unknown;
     if (!v || typeof v !== 'object' || Array.isArray(v)) return undefined;
-    return Object.fromEntries(Object.entries(v as Record<string, unknown>).filter((e): e is [string, MappingEntry] => isMappingEntry(e[1])));
+    // fromEntries, not assignment: a key "__proto__" stays a key.
+    return Object.fromEntries(Object.entries(v as Record<string, unknown>).flatMap(([k, e]) => {
+      const entry = mappingEntry(e);
+      return entry ? [[k, entry] as const] : [];
+    }));
   } catch {
     return undefined;
   }
+}
+
+/** What sets a namespace's store keys apart (nothing for the default namespace, whose keys predate namespaces). */
+export function namespaceSuffix(namespace: string): string {
+  return namespace ? `:ns=${encodeURIComponent(namespace)}` : '';
 }

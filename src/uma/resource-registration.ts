@@ -6,7 +6,7 @@
 import { httpRequest, type HttpResponse } from '../http/client.js';
 import { AuthorizationServerCallError, classify, classifyAnswer, describeFailure, safeUrlOf, type AsFailure, type AsHealth } from '../http/as-failure.js';
 import type { ProtectionToken } from '../authz-server/protection-token.js';
-import { profile as profileOf, type PermissionRequest, type RegisteredResource, type ResourceDescription, type UmaProfile, type UmaProfileName } from './profiles.js';
+import { profile as profileOf, type MarkedDescription, type PermissionRequest, type RegisteredResource, type UmaProfile, type UmaProfileName } from './profiles.js';
 
 /** A protection API call that failed. `status` 0 means no answer (network, timeout). */
 export class ProtectionApiError extends Error {
@@ -35,6 +35,8 @@ export interface RegistrationClientSettings {
   issuer?: string;
   /** Where failed calls are reported (logged once per state change). */
   health?: AsHealth;
+  /** Called when the AS refuses a PAT it accepted before: it may have restarted and lost its state. */
+  onStateLoss?: () => void;
 }
 
 /** An answer with the URL it came from (errors name it). */
@@ -54,6 +56,8 @@ const TICKET = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 export class ResourceRegistrationClient {
   readonly profile: UmaProfile;
   readonly #s: RegistrationClientSettings;
+  /** The last PAT the AS accepted. */
+  #accepted: string | undefined;
 
   constructor(settings: RegistrationClientSettings) {
     this.#s = settings;
@@ -61,7 +65,7 @@ export class ResourceRegistrationClient {
   }
 
   /** Create (§3.2.1): returns the new resource with the AS-assigned `_id` (CONFORMANCE 58, 59). */
-  async create(d: ResourceDescription): Promise<RegisteredResource> {
+  async create(d: MarkedDescription): Promise<RegisteredResource> {
     const res = await this.#call('create', 'POST', this.profile.collectionUrl(this.#s.registrationEndpoint), this.profile.toWire(d));
     if (res.status !== 201 && res.status !== 200) throw this.#error('create', res);
     const body = parseJson(res);
@@ -84,7 +88,7 @@ export class ResourceRegistrationClient {
   }
 
   /** Update (§3.2.3) with a complete description (CONFORMANCE 60). False when the AS does not know the id. */
-  async update(id: string, d: ResourceDescription): Promise<boolean> {
+  async update(id: string, d: MarkedDescription): Promise<boolean> {
     const res = await this.#call('update', 'PUT', this.profile.itemUrl(this.#s.registrationEndpoint, id), this.profile.toWire(d));
     if (res.status === 404) return false;
     if (!this.profile.updateStatuses.includes(res.status)) throw this.#error('update', res);
@@ -182,9 +186,11 @@ export class ResourceRegistrationClient {
       }
       // §1.3 / RFC 6750: a rejected PAT is renewed once (CONFORMANCE 71).
       if (res.status === 401 && attempt === 0) {
+        if (pat === this.#accepted) this.#s.onStateLoss?.();
         pat = await this.#s.pat.renewAfterRejection(pat);
         continue;
       }
+      if (res.status !== 401) this.#accepted = pat;
       const answer = { ...res, url };
       // Status first: a refused PAT (after renewal) or a 5xx is the AS failing; any other answer means it is up.
       const failure = res.status === 401 || res.status === 403 || res.status >= 500 ? classifyAnswer(res, `HTTP ${res.status}`) : undefined;

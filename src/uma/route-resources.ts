@@ -6,6 +6,7 @@
 import type { ResourceServer } from '../resource-server.js';
 import type { RouteScopes } from '../scopes/requirement.js';
 import type { DesiredResource } from './sync.js';
+import { keycloakUris } from './uri-patterns.js';
 
 /** A route and what it declared (the output of a route scan). */
 export interface DeclaredRoute {
@@ -24,7 +25,10 @@ export interface RouteResourceOptions {
   mountPath?: string;
 }
 
-/** Describe the resources the routes protect. Keys are the path templates (stable across restarts). */
+/**
+ * Describe the resources the routes protect. Keys are the path templates (stable across restarts); `name` is
+ * the template (after `namePrefix` and a space); `uris` are Keycloak's URI patterns of the template.
+ */
 export function resourcesFromRoutes(routes: readonly DeclaredRoute[], server: ResourceServer, options: RouteResourceOptions = {}): DesiredResource[] {
   const byPath = new Map<string, Set<string>>();
   for (const route of routes) {
@@ -42,7 +46,8 @@ export function resourcesFromRoutes(routes: readonly DeclaredRoute[], server: Re
     }
   }
   return [...byPath].map(([path, scopes]) => {
-    const d: DesiredResource = { key: `route:${path}`, name: options.namePrefix ? `${options.namePrefix} ${path}` : path, scopes: [...scopes].sort(), uris: [path] };
+    // uris (sent by the keycloak profile, `uri` in uma1): Keycloak's patterns (`/photos/{id}`), not Express's.
+    const d: DesiredResource = { key: `route:${path}`, name: options.namePrefix ? `${options.namePrefix} ${path}` : path, scopes: [...scopes].sort(), uris: keycloakUris(path) };
     if (options.type) d.type = options.type;
     return d;
   });
