@@ -7,7 +7,7 @@ import type { ScopeConvention } from './scopes/conventions.js';
 import type { CryptoKey } from 'jose';
 import type { CacheStore } from './stores/store.js';
 import type { MetadataOptions } from './metadata.js';
-import type { DpopOptions } from './sender/dpop.js';
+import type { DpopOptions } from './sender/dpop-options.js';
 import type { MtlsOptions } from './sender/mtls.js';
 import type { ResolvedTokenProfile, TokenProfile } from './token/profiles.js';
 import { DEFAULT_METHOD_VERBS } from './scopes/conventions.js';

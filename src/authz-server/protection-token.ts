@@ -14,7 +14,7 @@ import { createFetch } from '../http/client.js';
 import { AuthorizationServerCallError, classify, type AsHealth } from '../http/as-failure.js';
 import { isSecureOrLoopback } from '../resolve-options.js';
 import { isAtomicStore, type AtomicStore, type CacheStore } from '../stores/store.js';
-import { ProtectionApiError } from '../uma/resource-registration.js';
+import { ProtectionApiError } from '../uma/protection-api-error.js';
 
 /** Credentials and settings of the PAT. */
 export interface ProtectionTokenSettings {

@@ -5,7 +5,6 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { InvalidTokenError } from '../errors.js';
-import type { ResolvedIssuer } from '../options.js';
 import type { JwsAlgorithm } from './jws.js';
 import { clientIdOf, normaliseTyp, type TokenPolicy } from './profiles.js';
 
@@ -75,11 +74,19 @@ export function typIs(typ: unknown, type: string): boolean {
   return t === type || t === `application/${type}`;
 }
 
+/** What the header check needs of an issuer's settings (declared here, so this module needs no options module). */
+export interface HeaderRules {
+  /** The allow-listed algorithms. */
+  readonly algorithms: ReadonlySet<JwsAlgorithm>;
+  /** Whether `typ` must name an access token (RFC 9068 §4), or one the token profile accepts. */
+  readonly requireAccessTokenType: boolean;
+}
+
 /**
  * Check the protected header (RFC 9068 §4, RFC 8725 §3.1, §3.11); returns the algorithm to verify with. The
  * issuer's token profile may accept other `typ` values (`policy.typ`).
  */
-export function checkHeader(header: Record<string, unknown>, issuer: ResolvedIssuer, policy: TokenPolicy): JwsAlgorithm {
+export function checkHeader(header: Record<string, unknown>, issuer: HeaderRules, policy: TokenPolicy): JwsAlgorithm {
   const alg = header.alg;
   if (typeof alg !== 'string' || !issuer.algorithms.has(alg as JwsAlgorithm)) {
     throw new InvalidTokenError('ERR_TOKEN_ALGORITHM', 'the access token is signed with an algorithm this server does not accept');

@@ -6,7 +6,7 @@
  * verify.
  */
 import type { KeyObject } from 'node:crypto';
-import type { JwsAlgorithm, VerificationKey } from './jws.js';
+import type { JwsAlgorithm, VerificationKey } from './jws-algorithms.js';
 
 /** RFC 7518 §3.3: RSA keys of 2048 bits or more. */
 const RSA_MIN_BITS = 2048;

@@ -5,22 +5,18 @@
  */
 import { httpRequest, type HttpResponse } from '../http/client.js';
 import { AuthorizationServerCallError, classify, classifyAnswer, describeFailure, safeUrlOf, type AsFailure, type AsHealth } from '../http/as-failure.js';
-import type { ProtectionToken } from '../authz-server/protection-token.js';
+import { ProtectionApiError } from './protection-api-error.js';
 import { profile as profileOf, type MarkedDescription, type PermissionRequest, type RegisteredResource, type UmaProfile, type UmaProfileName } from './profiles.js';
 
-/** A protection API call that failed. `status` 0 means no answer (network, timeout). */
-export class ProtectionApiError extends Error {
-  readonly status: number;
-  /** The `error` code of the FedAuthz §6 body, when there was one. */
-  readonly error: string | undefined;
-  readonly operation: string;
-  constructor(operation: string, status: number, error: string | undefined, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ProtectionApiError';
-    this.operation = operation;
-    this.status = status;
-    this.error = error;
-  }
+export { ProtectionApiError } from './protection-api-error.js';
+
+/**
+ * Where the client gets its PAT (FedAuthz §1.3): the current one, and a new one after the AS refused one. A
+ * two-method interface, so this client does not depend on how PATs are obtained (no import cycle).
+ */
+export interface PatSource {
+  get(): Promise<string>;
+  renewAfterRejection(rejected: string): Promise<string>;
 }
 
 /** Settings of a {@link ResourceRegistrationClient}. */
@@ -28,7 +24,7 @@ export interface RegistrationClientSettings {
   profile: UmaProfileName;
   registrationEndpoint: string;
   permissionEndpoint: string;
-  pat: ProtectionToken;
+  pat: PatSource;
   timeoutMs: number;
   maxBytes: number;
   /** The AS's issuer (named in errors and logs). */
