@@ -13,7 +13,9 @@ import { oauthResourceServer, protectedResourceMetadata, requireScopes, requireT
  */
 export function createMcpApp({ issuer, url }) {
   const app = express();
-  const rs = oauthResourceServer({ issuer, resource: url, metadata: { resourceName: 'Notes MCP server' } });
+  // authRequired: false: a request without a token goes on to the endpoint's requireScopes, whose 401 names
+  // the scope to ask for (the MCP spec's scope guidance). So every route here declares its scopes.
+  const rs = oauthResourceServer({ issuer, resource: url, authRequired: false, metadata: { resourceName: 'Notes MCP server' } });
   // RFC 9728 metadata at /.well-known/oauth-protected-resource/mcp, named in every 401 and 403.
   app.use(protectedResourceMetadata(rs, { app }));
   app.use(rs);

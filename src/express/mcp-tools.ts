@@ -75,7 +75,7 @@ export function requireToolScopes(tools: Readonly<Record<string, ToolScopes>>): 
       const name = calledTool(message);
       const needed = name === undefined ? undefined : requirements.get(name);
       if (!needed) continue;
-      if (!auth) return respondWithError(server, server.missingCredentials(), res, next);
+      if (!auth) return respondWithError(server, server.missingCredentials(challengeScopes(needed)), res, next);
       if (!auth.granted.satisfies(needed)) return respondWithError(server, new InsufficientScopeError(challengeScopes(needed)), res, next);
     }
     next();

@@ -118,8 +118,10 @@ describe('the MCP authorization flow, with the SDK client', () => {
   it('Protected Resource Metadata Discovery: the 401 names the metadata, which names this server and its AS; the SDK reads it', async () => {
     const unauthenticated = await post(url, INITIALIZE);
     expect(unauthenticated.status).toBe(401);
-    // RFC 6750 §3: no token, no error code; RFC 9728 §5.1: where the metadata is.
-    expect(unauthenticated.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${metadataUrl}"`);
+    // RFC 6750 §3: no token, no error code; RFC 9728 §5.1: where the metadata is; the scope to ask for.
+    const challenge = unauthenticated.headers.get('www-authenticate');
+    expect(challenge).toBe(`Bearer resource_metadata="${metadataUrl}", scope="mcp:tools"`);
+    expect(extractWWWAuthenticateParams(new Response(null, { headers: { 'www-authenticate': challenge! } }))).toEqual({ resourceMetadataUrl: new URL(metadataUrl), scope: 'mcp:tools' });
 
     // The path-aware well-known URL of the canonical URI (RFC 9728 §3.1), read by the SDK's own parser.
     const metadata = await discoverOAuthProtectedResourceMetadata(url);
@@ -171,7 +173,7 @@ describe('the MCP authorization flow, with the SDK client', () => {
     expect(claims.scope).toBe('mcp:tools');
   });
 
-  it('dynamic client registration (RFC 7591): the SDK registers itself with the scope from the metadata, then gets its token', async () => {
+  it('dynamic client registration (RFC 7591): the SDK registers itself with the scope of the 401, then gets its token', async () => {
     const provider = new RegisteringAgent();
     const { client, exchanges, connected } = connect(provider);
     await connected();
@@ -180,7 +182,7 @@ describe('the MCP authorization flow, with the SDK client', () => {
 
     const registration = exchanges.find((e) => e.url === `${as.issuer}/reg`)!;
     expect(registration).toMatchObject({ method: 'POST', status: 201, authorization: undefined });
-    // MCP "Scope Selection Strategy": no scope in the 401, so every scope of scopes_supported.
+    // MCP "Scope Selection Strategy": the scope of the 401.
     expect(JSON.parse(registration.body)).toMatchObject({ grant_types: ['client_credentials'], scope: 'mcp:tools' });
     const registered = provider.registered!;
     expect(me).toEqual({ subject: registered.client_id, client: registered.client_id, scopes: ['mcp:tools'] });
@@ -215,7 +217,7 @@ describe('the MCP authorization flow, with the SDK client', () => {
     const alone = await post(`${url}?access_token=${token}`, INITIALIZE);
     // Not read at all: the request has no token (RFC 6750 §3, no error code).
     expect(alone.status).toBe(401);
-    expect(alone.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${metadataUrl}"`);
+    expect(alone.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${metadataUrl}", scope="mcp:tools"`);
     const both = await post(`${url}?access_token=${token}`, INITIALIZE, { authorization: `Bearer ${token}` });
     expect(both.status).toBe(400);
     expect(challengeParams(both.headers.get('www-authenticate'))).toMatchObject({ error: 'invalid_request' });

@@ -119,6 +119,21 @@ describe.each(EXPRESS_VERSIONS)('requireToolScopes (%s)', (_name, express: Expre
     expect(challenge(res)).toMatchObject({ scope: 'notes:admin' });
   });
 
+  it("with authRequired: false, a tokenless call of a listed tool is a 401 naming the tool's scopes; others pass", async () => {
+    const app = express();
+    app.use(oauthResourceServer({ issuer: issuer.trustedIssuer, resource: MCP, authRequired: false, logger: false }));
+    const reached: unknown[] = [];
+    app.post('/mcp', express.json(), requireToolScopes({ clear_notes: ['mcp:tools', 'notes:admin'] }), (req, res) => {
+      reached.push(req.body);
+      res.end();
+    });
+    const res = await request(app).post('/mcp').send(call('clear_notes'));
+    expect(res.status).toBe(401);
+    expect(challenge(res)).toEqual({ scope: 'mcp:tools notes:admin' });
+    expect((await request(app).post('/mcp').send(call('list_notes'))).status).toBe(200);
+    expect(reached).toEqual([call('list_notes')]);
+  });
+
   it('without the app-wide middleware: 500 server_error, the call never runs', async () => {
     const app = express();
     let ran = false;
