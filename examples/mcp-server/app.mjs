@@ -48,6 +48,12 @@ export function createMcpApp({ issuer, url }) {
   app.all(endpoint, requireScopes('mcp:tools'), (req, res) => {
     res.set('allow', 'POST').status(405).end();
   });
+  // What express.json() refuses (not JSON, too large) is a JSON-RPC error, never Express's error page.
+  app.use((err, req, res, next) => {
+    if (res.headersSent) return next(err);
+    const status = Number.isInteger(err?.status) && err.status >= 400 && err.status < 500 ? err.status : 500;
+    res.status(status).json({ jsonrpc: '2.0', id: null, error: status === 400 ? { code: -32700, message: 'Parse error' } : { code: -32000, message: 'Request refused' } });
+  });
 
   assertRouteScopes(app);
   return app;

@@ -225,6 +225,13 @@ describe('the MCP authorization flow, with the SDK client', () => {
     expect((await post(url, INITIALIZE, { authorization: `Bearer ${token}` })).status).toBe(200);
   });
 
+  it('a body that is not JSON, with a valid token: a JSON-RPC parse error, never an error page', async () => {
+    const token = await as.mintAccessToken({ resource: url, scope: 'mcp:tools' });
+    const res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{"jsonrpc":' });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } });
+  });
+
   it('a tool that needs a scope the token lacks: 403 insufficient_scope naming the scopes; the SDK re-authorizes once and stops', async () => {
     const { client, exchanges, connected } = connect(clientCredentials('mcp:tools'));
     await connected();
