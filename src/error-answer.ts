@@ -3,7 +3,7 @@
  * body. Framework-agnostic; the Express layer only writes it out. Never a stack trace, never token
  * material: descriptions are the kit's own fixed texts.
  */
-import { InsufficientScopeError, InsufficientUserAuthenticationError, ResourceServerError, ServiceUnavailableError, UseDpopNonceError } from './errors.js';
+import { InsufficientScopeError, InsufficientUserAuthenticationError, MissingCredentialsError, ResourceServerError, ServiceUnavailableError, UseDpopNonceError } from './errors.js';
 import { formatChallenge, type Challenge } from './www-authenticate.js';
 
 /** Settings that shape answers. */
@@ -29,11 +29,15 @@ export interface ErrorAnswer {
 
 const TITLES: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 500: 'Internal Server Error', 503: 'Service Unavailable' };
 
-/** The `Bearer` challenge for an error (or for no credentials, without `error`: RFC 6750 §3). */
-export function bearerChallenge(err: ResourceServerError | undefined, settings: AnswerSettings, scheme = 'Bearer'): Challenge {
+/**
+ * The `Bearer` challenge for an error (or for no credentials, without `error`: RFC 6750 §3, then with `scope` only
+ * when `scopeHint` names the route's scopes).
+ */
+export function bearerChallenge(err: ResourceServerError | undefined, settings: AnswerSettings, scheme = 'Bearer', scopeHint: readonly string[] = []): Challenge {
   const params: Challenge['params'] = [];
   if (settings.realm !== undefined) params.push(['realm', settings.realm]);
   if (settings.resourceMetadata !== undefined) params.push(['resource_metadata', settings.resourceMetadata]);
+  if (!err?.oauthError && scopeHint.length) params.push(['scope', scopeHint.join(' ')]);
   if (err?.oauthError) {
     params.push(['error', err.oauthError]);
     params.push(['error_description', err.message]);
@@ -57,10 +61,12 @@ export function bearerChallenge(err: ResourceServerError | undefined, settings: 
  */
 function challenges(err: ResourceServerError | undefined, settings: AnswerSettings): string {
   const withError = err?.oauthError ? err : undefined;
-  if (!settings.dpop) return formatChallenge(bearerChallenge(withError, settings));
+  // No credentials: no error code (RFC 6750 §3), but the route's scopes when known (the `scope` attribute).
+  const hint = err instanceof MissingCredentialsError && settings.includeScopeInChallenge ? err.requiredScopes : [];
+  if (!settings.dpop) return formatChallenge(bearerChallenge(withError, settings, 'Bearer', hint));
   if (!withError) {
-    const list = settings.dpop.required ? [] : [bearerChallenge(undefined, settings)];
-    list.push(bearerChallenge(undefined, settings, 'DPoP'));
+    const list = settings.dpop.required ? [] : [bearerChallenge(undefined, settings, 'Bearer', hint)];
+    list.push(bearerChallenge(undefined, settings, 'DPoP', hint));
     return list.map(formatChallenge).join(', ');
   }
   const dpop = settings.scheme === 'dpop' || settings.dpop.required || withError.challengeScheme === 'DPoP';

@@ -72,8 +72,15 @@ export class ResourceServerError extends Error {
 
 /** No usable credentials: 401 with a challenge and no `error` attribute (RFC 6750 §3). */
 export class MissingCredentialsError extends ResourceServerError {
-  constructor(message = 'no access token was presented') {
+  /**
+   * The scopes the route needs, when the refusal knows them (a route's written scopes): the challenge names them
+   * in `scope`, which is no error information (RFC 6750 §3) and is what the MCP authorization spec asks its 401
+   * to carry. Empty otherwise.
+   */
+  readonly requiredScopes: readonly string[];
+  constructor(message = 'no access token was presented', requiredScopes: readonly string[] = []) {
     super('ERR_CREDENTIALS_MISSING', 401, undefined, message);
+    this.requiredScopes = requiredScopes;
   }
 }
 

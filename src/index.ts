@@ -8,6 +8,7 @@
 export { oauthResourceServer, type ResourceServerMiddleware } from './express/middleware.js';
 export { requireScopes, ROUTE_SCOPES, type ScopeDeclaration, type ScopeHandler, type RouteScopes } from './express/require-scopes.js';
 export { getAuth } from './express/request-context.js';
+export { requireToolScopes, type ToolScopes } from './express/mcp-tools.js';
 export { requireAuthentication } from './express/require-authentication.js';
 export { requireDpop } from './express/require-dpop.js';
 export type { AuthenticationRequirement } from './step-up.js';

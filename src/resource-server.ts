@@ -264,9 +264,9 @@ export class ResourceServer {
     });
   }
 
-  /** The error for a request that carried no token. */
-  missingCredentials(): MissingCredentialsError {
-    return new MissingCredentialsError();
+  /** The error for a request that carried no token; `requiredScopes`: the route's, for the challenge's `scope`. */
+  missingCredentials(requiredScopes: readonly string[] = []): MissingCredentialsError {
+    return new MissingCredentialsError(undefined, requiredScopes);
   }
 }
 

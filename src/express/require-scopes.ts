@@ -143,7 +143,8 @@ function describeRoute(route: unknown): string {
  * - `requireScopes()`: derived from method and path by the convention (`GET /orders/:id` → `read:orders`).
  * - `requireScopes({ resource: 'orders' })`: derived, with an explicit resource name.
  *
- * A missing scope answers 403 `insufficient_scope` naming the needed scopes (RFC 6750 §3.1).
+ * A missing scope answers 403 `insufficient_scope` naming the needed scopes (RFC 6750 §3.1); no token (with
+ * `authRequired: false`) a 401 without error code, naming written scopes in `scope` (RFC 6750 §3).
  */
 export function requireScopes(...scopes: Array<string | ScopeDeclaration>): ScopeHandler {
   const declared = declare(scopes as unknown[]);
@@ -154,7 +155,9 @@ export function requireScopes(...scopes: Array<string | ScopeDeclaration>): Scop
       return respondUnconfigured(undefined, 'requireScopes() ran without app.use(oauthResourceServer(...)) before it', res, next, warned);
     }
     const { server, auth } = state;
-    if (!auth) return respondWithError(server, server.missingCredentials(), res, next);
+    // Written scopes are named in the 401 (the MCP authorization spec's scope guidance); a derived one is not
+    // worked out for a request that has no token.
+    if (!auth) return respondWithError(server, server.missingCredentials(declared.kind === 'static' ? challengeScopes(declared.requirement) : []), res, next);
     let req_: ScopeRequirement;
     if (declared.kind === 'static') req_ = declared.requirement;
     else {

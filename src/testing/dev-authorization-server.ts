@@ -44,9 +44,11 @@ export interface DevAuthorizationServerOptions {
   uma?: true | DevUmaOptions;
   /**
    * Turn on dynamic client registration (RFC 7591, at `/reg`) and its management (RFC 7592), protected by
-   * this initial access token.
+   * this initial access token, or `{ open: true }`: open registration, no initial access token (RFC 7591 §3
+   * leaves that to the AS), which is what MCP clients expect. The resources' scopes may be registered as a
+   * client's `scope` (RFC 7591 §2), and a client registered with a `scope` gets no other resource scope.
    */
-  registration?: { initialAccessToken: string };
+  registration?: { initialAccessToken: string } | { open: true };
 }
 
 /** What {@link DevAuthorizationServer.mintAccessToken} takes. */
@@ -138,6 +140,8 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
     default: new (issuer: string, config: Record<string, unknown>) => ProviderLike;
   };
   const host = options.host ?? '127.0.0.1';
+  // Checked before anything listens.
+  const registrationToken = options.registration ? registrationGate(options.registration) : undefined;
   const requests = { introspection: 0, token: 0, jwks: 0, discovery: 0 };
   // The issuer needs the port, and the provider needs the issuer: listen first, attach the provider after.
   const late: { handler?: (req: IncomingMessage, res: ServerResponse) => void; uma?: AttachedUma } = {};
@@ -206,9 +210,14 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
         sign: (claims) => new SignJWT(claims as JWTPayload).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid }).sign(privateKey),
       })
     : undefined;
+  // With registration on, the resources' scopes are the AS's own (static) scopes too: oidc-provider accepts only
+  // those in a registered client's `scope` (RFC 7591 §2), and MCP clients register with the scopes they need.
+  const resourceScopes = options.registration ? [...new Set(options.resources.flatMap((r) => r.scopes))] : [];
   // With UMA on, `uma_protection` (and for UMA 1.0 `uma_authorization`) are static scopes that only the
-  // resource-server clients (the UMA client) may ask for, through the `scope` client metadata.
-  const scoped = (client: Record<string, unknown>) => (uma ? { ...client, scope: uma.clientScope(String(client.client_id)) } : client);
+  // resource-server clients (the UMA client) may ask for, through the `scope` client metadata; the resources'
+  // scopes stay open to every pre-configured client.
+  const scoped = (client: Record<string, unknown>) => (uma ? { ...client, scope: [uma.clientScope(String(client.client_id)), ...resourceScopes].join(' ') } : client);
+  const staticScopes = uma || resourceScopes.length ? { scopes: [...new Set(['openid', 'offline_access', ...(uma?.scopes ?? []), ...resourceScopes])] } : {};
 
   const restoreAgain = quietOidcProvider();
   const provider = withRestore(restoreAgain, () => new Provider(issuer, {
@@ -227,7 +236,8 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
       },
       ...(uma ? [uma.client] : []),
     ].map(scoped),
-    ...(uma ? { scopes: ['openid', 'offline_access', ...uma.scopes], extraTokenClaims: uma.extraTokenClaims } : {}),
+    ...staticScopes,
+    ...(uma ? { extraTokenClaims: uma.extraTokenClaims } : {}),
     ttl: { ClientCredentials: (_ctx: unknown, token: { resourceServer?: { accessTokenTTL?: number } }) => token.resourceServer?.accessTokenTTL ?? 600 },
     features: {
       devInteractions: { enabled: false },
@@ -238,7 +248,7 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
       revocation: { enabled: true, allowedPolicy: async () => true },
       ...(options.registration
         ? {
-            registration: { enabled: true, initialAccessToken: options.registration.initialAccessToken },
+            registration: { enabled: true, initialAccessToken: registrationToken },
             registrationManagement: { enabled: true, rotateRegistrationAccessToken: false },
           }
         : {}),
@@ -323,6 +333,18 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
       if (server.listening) await closeListener();
     },
   };
+}
+
+/**
+ * oidc-provider's `initialAccessToken` for the registration option: the token, or `false` for open registration.
+ * Open only when asked for by name: an unset token (`{ initialAccessToken: process.env.X }`) is a mistake, said
+ * now, not an open endpoint.
+ */
+function registrationGate(registration: NonNullable<DevAuthorizationServerOptions['registration']>): string | false {
+  const r = registration as { initialAccessToken?: unknown; open?: unknown };
+  if (r.open === true && r.initialAccessToken === undefined) return false;
+  if (typeof r.initialAccessToken === 'string' && r.initialAccessToken && r.open === undefined) return r.initialAccessToken;
+  throw new TypeError('registration takes { initialAccessToken: <non-empty string> } or { open: true }');
 }
 
 /* eslint-disable no-console -- this swaps console methods to hold back oidc-provider notices */

@@ -324,6 +324,17 @@ describe.each(EXPRESS_VERSIONS)('express layer (%s)', (_name, express) => {
       expect(p.error_description).toBeUndefined();
     });
 
+    it("requireScopes' 401 names the route's written scopes (RFC 6750 §3 scope, no error); a derived scope is not named", async () => {
+      const a = app();
+      a.get('/orders/:id', requireScopes(), ok);
+      const written = await request(a).get('/orders');
+      expect(written.status).toBe(401);
+      expect(params(written.headers['www-authenticate'])).toEqual({ scope: 'read:orders' });
+      const derived = await request(a).get('/orders/1');
+      expect(derived.status).toBe(401);
+      expect(params(derived.headers['www-authenticate'])).toEqual({});
+    });
+
     it('still refuses an invalid token with 401 invalid_token, even on a route without requireScopes', async () => {
       const expired = await token({ iat: Math.floor(Date.now() / 1000) - 600, exp: Math.floor(Date.now() / 1000) - 300 });
       const res = await request(app()).get('/public').set('Authorization', `Bearer ${expired}`);

@@ -143,6 +143,19 @@ describe('answers (RFC 6750 §3, §3.1)', () => {
     expect(bearerChallenge(undefined, { ...settings, realm: undefined })).toEqual({ scheme: 'Bearer', params: [] });
   });
 
+  it("no credentials on a route with written scopes: the challenge names them, still without error (RFC 6750 §3; MCP's 401 scope)", () => {
+    const a = answerFor(new MissingCredentialsError(undefined, ['mcp:tools', 'notes:read']), settings);
+    expect(a.status).toBe(401);
+    expect(params(a.headers['www-authenticate'])).toEqual({ realm: 'api', scope: 'mcp:tools notes:read' });
+    expect(a.body).toBeUndefined();
+    const dpop = answerFor(new MissingCredentialsError(undefined, ['mcp:tools']), { ...settings, dpop: { algs: ['ES256'], required: false } });
+    expect(parseChallenges(dpop.headers['www-authenticate']!).map((c) => [c.scheme, Object.fromEntries(c.params).scope])).toEqual([
+      ['Bearer', 'mcp:tools'],
+      ['DPoP', 'mcp:tools'],
+    ]);
+    expect(params(answerFor(new MissingCredentialsError(undefined, ['mcp:tools']), { ...settings, includeScopeInChallenge: false }).headers['www-authenticate'])).toEqual({ realm: 'api' });
+  });
+
   it('invalid_request: 400 with the error in challenge and body', () => {
     const a = answerFor(new InvalidRequestError('ERR_TOKEN_MULTIPLE', 'two tokens'), settings);
     expect(a.status).toBe(400);
