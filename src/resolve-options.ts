@@ -37,10 +37,13 @@ export function validateIssuerUrl(issuer: unknown, what = 'issuer'): string {
   try {
     url = new URL(issuer);
   } catch {
-    fail(`${what} ${JSON.stringify(issuer)} is not an absolute URL`);
+    fail(`${what} is not an absolute URL`);
   }
-  if (!isSecureOrLoopback(url)) fail(`${what} ${JSON.stringify(issuer)} must use https (http is allowed only on loopback)`);
-  if (url.search || url.hash || issuer.includes('#') || issuer.includes('?')) fail(`${what} ${JSON.stringify(issuer)} must have no query or fragment`);
+  // The message names the URL without its userinfo, query or fragment: they may hold credentials.
+  const shown = JSON.stringify(`${url.protocol}//${url.host}${url.pathname}`);
+  if (url.username || url.password) fail(`${what} ${shown} must carry no credentials (user:password@)`);
+  if (!isSecureOrLoopback(url)) fail(`${what} ${shown} must use https (http is allowed only on loopback)`);
+  if (url.search || url.hash || issuer.includes('#') || issuer.includes('?')) fail(`${what} ${shown} must have no query or fragment`);
   return issuer;
 }
 

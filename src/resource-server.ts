@@ -189,6 +189,12 @@ export class ResourceServer {
   /** Sender constraint (RFC 9449 §7, RFC 8705 §3): the proof or certificate must match the token's `cnf`. */
   #bind(a: Authenticated, req: AuthenticatableRequest, token: string, proof: string | undefined): Authenticated | Promise<Authenticated> {
     const cnf = a.context.claims.cnf as Record<string, unknown> | undefined;
+    // RFC 7800 §3.1: a token bound by a confirmation method this server cannot check (`jwk`, `kid`, `jku`, a
+    // malformed `cnf`) is refused, never taken as a plain bearer token. Checked here: `jkt` (RFC 9449 §6) and
+    // `x5t#S256` (RFC 8705 §3.1); other members beside one of those are left alone (that one binds the token).
+    if (cnf !== undefined && (cnf === null || typeof cnf !== 'object' || Array.isArray(cnf) || (cnf.jkt === undefined && cnf['x5t#S256'] === undefined))) {
+      throw new TokenBindingError('the access token is bound by a confirmation method this server does not support');
+    }
     const jkt = cnf && typeof cnf.jkt === 'string' ? cnf.jkt : undefined;
     if (cnf && cnf['x5t#S256'] !== undefined) checkCertificateBinding(cnf['x5t#S256'], req, this.options.mtls);
     if (proof !== undefined) {

@@ -5,12 +5,12 @@
  */
 import { createHmac, createPublicKey, hash, randomBytes, timingSafeEqual, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { DpopReplaySetFullError, InvalidDpopProofError, TokenBindingError, UseDpopNonceError } from '../errors.js';
+import { ConfigurationError, DpopReplaySetFullError, InvalidDpopProofError, TokenBindingError, UseDpopNonceError } from '../errors.js';
 import { DEFAULTS, type Logger } from '../options.js';
 import { decodeJws, typIs, withinValidity } from '../token/jwt.js';
 import { ExpiringSet } from '../stores/expiring-set.js';
 import type { DpopOptions } from './dpop-options.js';
-import { hasPrivateMembers, jwkMayVerify, verifySignature, type JwsAlgorithm } from '../token/jws.js';
+import { ASYMMETRIC_ALGORITHMS, hasPrivateMembers, jwkMayVerify, verifySignature, type JwsAlgorithm } from '../token/jws.js';
 import { keyFits, keyRuleViolation } from '../token/key-rules.js';
 
 export type { DpopOptions } from './dpop-options.js';
@@ -84,7 +84,11 @@ export class DpopVerifier {
   constructor(options: DpopOptions, baseUrl: string, toleranceSeconds: number, logger?: Logger) {
     this.mode = options.mode ?? 'allowed';
     this.algorithms = options.algorithms ?? DEFAULT_ALGS;
-    if (this.algorithms.some((a) => a.startsWith('HS'))) throw new TypeError('DPoP proofs use asymmetric algorithms only (RFC 9449 §4.2)');
+    // RFC 9449 §4.2: asymmetric algorithms only; an empty or unknown list would be advertised in `algs` and
+    // serve nobody.
+    if (!Array.isArray(this.algorithms) || !this.algorithms.length || !this.algorithms.every((a) => (ASYMMETRIC_ALGORITHMS as readonly string[]).includes(a))) {
+      throw new ConfigurationError(`dpop.algorithms must be a non-empty list of asymmetric JWS algorithms (${ASYMMETRIC_ALGORITHMS.join(', ')})`);
+    }
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     this.#maxAge = options.maxProofAgeSeconds ?? 60;
     this.#tolerance = toleranceSeconds;
@@ -247,7 +251,28 @@ function importProofKey(jwk: unknown, alg: string): { key: KeyObject; thumbprint
   } catch {
     throw new InvalidDpopProofError('the DPoP proof jwk is malformed');
   }
+  // RFC 7518 §6.3.1, §6.2.1.2: integers in their minimal octets, coordinates at their full size. Otherwise one
+  // key would have several JWK forms, and so several RFC 7638 thumbprints (`jkt` values) for one binding.
+  if (!canonicalJwk(j)) throw new InvalidDpopProofError('the DPoP proof jwk is not in its canonical form');
   const violation = keyRuleViolation(key);
   if (violation !== undefined) throw new InvalidDpopProofError(`the DPoP proof key is not accepted: ${violation}`);
   return { key, thumbprint: jwkThumbprint(j) };
+}
+
+const COORDINATE_OCTETS: Record<string, number> = { 'P-256': 32, 'P-384': 48, 'P-521': 66, Ed25519: 32, Ed448: 57 };
+
+/** Whether a public JWK's numbers are in the one form RFC 7518 allows (see importProofKey). */
+function canonicalJwk(j: Record<string, unknown>): boolean {
+  const octets = (v: unknown): Buffer | undefined => (typeof v === 'string' && /^[A-Za-z0-9_-]*$/.test(v) ? Buffer.from(v, 'base64url') : undefined);
+  if (j.kty === 'RSA') {
+    const n = octets(j.n);
+    const e = octets(j.e);
+    return n !== undefined && e !== undefined && n.length > 0 && e.length > 0 && n[0] !== 0 && e[0] !== 0;
+  }
+  if (j.kty === 'EC' || j.kty === 'OKP') {
+    const size = typeof j.crv === 'string' ? COORDINATE_OCTETS[j.crv] : undefined;
+    if (size === undefined) return true; // an unknown curve is refused by the key rules
+    return octets(j.x)?.length === size && (j.kty === 'OKP' || octets(j.y)?.length === size);
+  }
+  return true;
 }

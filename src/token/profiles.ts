@@ -255,7 +255,10 @@ export function scopesOf(payload: Record<string, unknown>, profile: ResolvedToke
     // RFC 9068 §2.2.3: `scope` is a space-delimited string, never an array.
     if (!addScopes(out, v, c !== 'scope')) return undefined;
   }
-  if (!found) {
+  // App permissions only in an app-only token: no scopes, and nothing saying a user is in it. Entra says so in
+  // `idtyp` (`app` or `user`) where the optional claim is on; without it, an app-only token's `sub` is its `oid`.
+  const userToken = payload.idtyp === undefined ? typeof payload.oid === 'string' && payload.oid !== payload.sub : payload.idtyp !== 'app';
+  if (!found && !userToken) {
     for (const c of profile.appPermissionClaims) {
       const v = payload[c];
       if (v !== undefined && !addScopes(out, v, true)) return undefined;

@@ -478,7 +478,8 @@ export class TokenVerifier {
     if (policy.profile.scopePrefixes.length && !scopes.some((s) => policy.profile.scopePrefixes.some((p) => s.startsWith(p)))) {
       throw new InvalidTokenError('ERR_TOKEN_AUDIENCE', 'the access token carries no scope of this resource');
     }
-    const verified = this.#build(claims, clientId, scopes, 'jwt', (claims.exp + policy.clockToleranceSeconds) * 1000, policy.profile.requireAudience, policy.audiences);
+    // An aud that is present must name this API, even where the profile binds by client instead ([] names nothing).
+    const verified = this.#build(claims, clientId, scopes, 'jwt', (claims.exp + policy.clockToleranceSeconds) * 1000, policy.profile.requireAudience || claims.aud !== undefined, policy.audiences);
     if (this.#cache && cacheKey) {
       const ttl = Math.min(verified.expiresAtMs - Date.now(), (this.#o.cache as { maxTtlSeconds: number }).maxTtlSeconds * 1000);
       if (ttl > 0) this.#cache.set(cacheKey, { verified, freshUntilMs: verified.expiresAtMs, trust: runtime, size: ENTRY_OVERHEAD + jws.payloadLength * 2 }, { ttl });
