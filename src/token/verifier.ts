@@ -243,6 +243,12 @@ export class TokenVerifier {
       return this.#refuse(key, err, negativeMs);
     };
     try {
+      if (claimed) {
+        // Another replica may have shared its verdict and released its claim between this replica's read above
+        // and its claim: read once more, or both would ask the AS for the same token.
+        const verdict = await this.#readShared(store!, storeKey, runtime, key);
+        if (verdict) return verdict;
+      }
       let answer: Record<string, unknown>;
       try {
         answer = await introspector.introspect(token);
