@@ -211,7 +211,7 @@ export class TokenVerifier {
     const settings = runtime.config.introspection!;
     const negativeMs = settings.negativeCacheSeconds * 1000;
     const store = this.#o.cache ? this.#o.cache.store : undefined;
-    const storeKey = `ors:introspection:${runtime.config.issuer}:${key}`;
+    const storeKey = store ? `ors:introspection:${runtime.config.issuer}:${key}` : '';
     const flightKey = `${storeKey}:flight`;
     let claimed = false;
     if (store) {
@@ -525,17 +525,25 @@ function withDeadline<T>(value: T | PromiseLike<T>, ms: number): Promise<T> {
 /** Deeper claims than this are refused: no access token needs them, and recursion over them could overflow. */
 const MAX_CLAIM_DEPTH = 32;
 
-/** Freeze claims all the way down, without recursion; refuse (401) claims nested deeper than MAX_CLAIM_DEPTH. */
+/**
+ * Freeze claims all the way down; refuse (401) claims nested deeper than MAX_CLAIM_DEPTH. The recursion is bounded
+ * by that depth, so it cannot overflow; it allocates nothing (this runs for every verified token).
+ */
 function deepFreeze<T>(value: T): T {
-  const stack: Array<[unknown, number]> = [[value, 0]];
-  while (stack.length) {
-    const [v, depth] = stack.pop()!;
-    if (!v || typeof v !== 'object' || Object.isFrozen(v)) continue;
-    if (depth >= MAX_CLAIM_DEPTH) throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the token claims are nested too deeply');
-    Object.freeze(v);
-    for (const child of Object.values(v as Record<string, unknown>)) stack.push([child, depth + 1]);
-  }
+  freezeWithin(value, 0);
   return value;
+}
+
+function freezeWithin(v: unknown, depth: number): void {
+  if (typeof v !== 'object' || v === null || Object.isFrozen(v)) return;
+  if (depth >= MAX_CLAIM_DEPTH) throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the token claims are nested too deeply');
+  Object.freeze(v);
+  // for-in over own and inherited enumerable keys (only own ones are followed); primitives are skipped here, not
+  // in a call: most claims are strings and numbers.
+  for (const k in v) {
+    const child = (v as Record<string, unknown>)[k];
+    if (typeof child === 'object' && child !== null && Object.hasOwn(v, k)) freezeWithin(child, depth + 1);
+  }
 }
 
 function staticKeys(config: ResolvedIssuer): StaticKeySet {

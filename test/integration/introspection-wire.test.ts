@@ -6,6 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import express from 'express';
 import request from 'supertest';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { oauthResourceServer, requireScopes, type ResourceServerOptions } from '../../src/index.js';
 import { startFakeAuthorizationServer, type FakeAuthorizationServer } from '../helpers/fake-authorization-server.js';
@@ -120,5 +121,32 @@ describe('answers the direct call does not believe', () => {
   it('answers 401 when the AS says unsupported_token_type (the AS answered: it refuses this token)', async () => {
     fake.answer = { status: 400, json: { error: 'unsupported_token_type' } };
     expect((await get(app(), 'tok-1')).status).toBe(401);
+  });
+});
+
+describe('an answer cut short', () => {
+  /** An AS that sends the head and half the body of its answer, then drops the connection or goes silent. */
+  async function cutting(how: 'drop' | 'stall'): Promise<{ server: Server; endpoint: string }> {
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '200' });
+        res.write('{"active":true,"scope":"read"');
+        if (how === 'drop') setTimeout(() => res.socket?.destroy(), 10);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return { server, endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}/introspect` };
+  }
+
+  it.each([['drops the connection mid-answer', 'drop'], ['stops sending mid-answer (the deadline passes)', 'stall']] as const)('answers 503 when the AS %s', async (_name, how) => {
+    const { server, endpoint } = await cutting(how);
+    try {
+      const res = await get(app({ endpoint }, { http: { timeoutMs: 300 } }), 'tok-1');
+      expect(res.status).toBe(503);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });
