@@ -139,7 +139,11 @@ describe('an answer cut short', () => {
     return { server, endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}/introspect` };
   }
 
-  it.each([['drops the connection mid-answer', 'drop'], ['stops sending mid-answer (the deadline passes)', 'stall']] as const)('answers 503 when the AS %s', async (_name, how) => {
+  const cuts: Array<[string, 'drop' | 'stall']> = [
+    ['drops the connection mid-answer', 'drop'],
+    ['stops sending mid-answer (the deadline passes)', 'stall'],
+  ];
+  it.each(cuts)('answers 503 when the AS %s', async (_name, how) => {
     const { server, endpoint } = await cutting(how);
     try {
       const res = await get(app({ endpoint }, { http: { timeoutMs: 300 } }), 'tok-1');
