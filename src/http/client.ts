@@ -1,7 +1,7 @@
 /**
  * The outbound HTTP client for every call to an authorization server (discovery, JWKS, later
  * introspection and the protection API). node:http keep-alive costs about a fifth of `fetch`'s CPU per
- * call here (PERFORMANCE-NOTES.md), and every call has a deadline and a response-size bound.
+ * call here (measured in bench/), and every call has a deadline and a response-size bound.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -45,16 +45,42 @@ export class HttpClientError extends Error {
 
 const agents = {
   // As many idle sockets kept as may be open: under load, freed sockets are reused, not closed and reopened.
-  'http:': new http.Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 64, timeout: 60_000 }),
-  'https:': new https.Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 64, timeout: 60_000 }),
+  // No agent `timeout`: it re-arms a socket timer on every request (each call has its own deadline), and idle
+  // sockets are bounded by maxFreeSockets and closed by the AS's own keep-alive timeout.
+  'http:': new http.Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 64 }),
+  'https:': new https.Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 64 }),
 };
 
+/** A URL read once, for many requests to it (the introspection endpoint): node:http need not parse it per call. */
+export interface RequestTarget {
+  readonly protocol: 'http:' | 'https:';
+  readonly hostname: string;
+  readonly port: string;
+  /** Path and query. */
+  readonly path: string;
+  /** `user:password` from the URL's userinfo (sent as Basic credentials, as node:http does for a URL). */
+  readonly auth?: string;
+}
+
+/** The {@link RequestTarget} of an http(s) URL; a TypeError for another scheme. */
+export function requestTarget(url: string | URL): RequestTarget {
+  const u = typeof url === 'string' ? new URL(url) : url;
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new TypeError(`unsupported URL scheme ${u.protocol}`);
+  // An IPv6 literal is bracketed in a URL, not in a hostname node:net connects to.
+  const target = { protocol: u.protocol, hostname: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: u.port, path: `${u.pathname}${u.search}` } as const;
+  return u.username || u.password ? { ...target, auth: `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}` } : target;
+}
+
 /** One HTTP exchange with keep-alive, a deadline and a body-size bound. */
-export function httpRequest(target: string | URL, init: HttpRequestInit): Promise<HttpResponse> {
-  const url = typeof target === 'string' ? new URL(target) : target;
-  const protocol = url.protocol as 'http:' | 'https:';
-  const mod = protocol === 'https:' ? https : protocol === 'http:' ? http : undefined;
-  if (!mod) return Promise.reject(new HttpClientError('network', `unsupported URL scheme ${url.protocol}`));
+export function httpRequest(target: string | URL | RequestTarget, init: HttpRequestInit): Promise<HttpResponse> {
+  let t: RequestTarget;
+  try {
+    t = typeof target === 'string' || target instanceof URL ? requestTarget(target) : target;
+  } catch (err) {
+    return Promise.reject(new HttpClientError('network', (err as Error).message));
+  }
+  const protocol = t.protocol;
+  const mod = protocol === 'https:' ? https : http;
   return new Promise<HttpResponse>((resolve, reject) => {
     let settled = false;
     const fail = (err: HttpClientError) => {
@@ -66,7 +92,10 @@ export function httpRequest(target: string | URL, init: HttpRequestInit): Promis
     };
     const headers: Record<string, string> = { ...init.headers };
     if (init.body !== undefined) headers['content-length'] = String(Buffer.byteLength(init.body));
-    const req = mod.request(url, { method: init.method ?? 'GET', headers, agent: init.agent ?? agents[protocol] }, (res) => {
+    const options: http.RequestOptions = { protocol, hostname: t.hostname, path: t.path, method: init.method ?? 'GET', headers, agent: init.agent ?? agents[protocol] };
+    if (t.port) options.port = t.port;
+    if (t.auth) options.auth = t.auth;
+    const req = mod.request(options, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       const declared = Number(res.headers['content-length']);
@@ -82,8 +111,8 @@ export function httpRequest(target: string | URL, init: HttpRequestInit): Promis
         clearTimeout(timer);
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks, size) });
       });
+      // A connection lost mid-answer is an 'error' here too (an ECONNRESET "aborted"); 'aborted' is deprecated.
       res.on('error', () => fail(new HttpClientError('network', 'response stream failed')));
-      res.on('aborted', () => fail(new HttpClientError('network', 'response aborted')));
     });
     const timedOut = () => new HttpClientError('timeout', `no answer within ${init.timeoutMs} ms`, { timeoutMs: init.timeoutMs });
     const timer = setTimeout(() => fail(timedOut()), init.timeoutMs);

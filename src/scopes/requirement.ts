@@ -57,18 +57,58 @@ export function closeImplications(rules: Readonly<Record<string, readonly string
   return closed;
 }
 
-/** Granted scopes of one token, expanded once (implications) and matched in O(1) per required scope. */
+/** A set that cannot be changed through it (a frozen Set can still be added to). */
+class ReadonlyStringSet implements ReadonlySet<string> {
+  readonly #set: Set<string>;
+  constructor(set: Set<string>) {
+    this.#set = set;
+    Object.freeze(this);
+  }
+  get size(): number {
+    return this.#set.size;
+  }
+  has(value: string): boolean {
+    return this.#set.has(value);
+  }
+  forEach(callback: (value: string, value2: string, set: ReadonlySet<string>) => void, thisArg?: unknown): void {
+    for (const v of this.#set) callback.call(thisArg, v, v, this);
+  }
+  entries(): SetIterator<[string, string]> {
+    return this.#set.entries();
+  }
+  keys(): SetIterator<string> {
+    return this.#set.keys();
+  }
+  values(): SetIterator<string> {
+    return this.#set.values();
+  }
+  [Symbol.iterator](): SetIterator<string> {
+    return this.#set.values();
+  }
+  get [Symbol.toStringTag](): string {
+    return 'ReadonlySet';
+  }
+}
+
+/**
+ * Granted scopes of a token, expanded once (implications) and matched in O(1) per required scope. Immutable: one
+ * instance serves every token that carries the same scopes.
+ */
 export class GrantedScopes {
   /** The scopes as the token carried them (what route code sees). */
   readonly granted: ReadonlySet<string>;
+  /** {@link GrantedScopes.has}, bound: the `hasScope` of every context with these scopes (one function, not one per token). */
+  readonly hasScope: (scope: string) => boolean = (scope) => this.has(scope);
   readonly #effective: Set<string>;
   readonly #prefixes: string[] = [];
   readonly #suffixes: string[] = [];
 
   constructor(granted: Iterable<string>, implications: Map<string, readonly string[]>, wildcards: boolean) {
-    this.granted = new Set(granted);
-    this.#effective = new Set(this.granted);
-    for (const s of this.granted) for (const implied of implications.get(s) ?? []) this.#effective.add(implied);
+    const carried = new Set(granted);
+    // Shared by every token with these scopes: route code gets a view it cannot add to.
+    this.granted = new ReadonlyStringSet(carried);
+    this.#effective = new Set(carried);
+    for (const s of carried) for (const implied of implications.get(s) ?? []) this.#effective.add(implied);
     if (wildcards) {
       for (const s of this.#effective) {
         if (s.length > 2 && s.endsWith(':*')) this.#prefixes.push(s.slice(0, -1));

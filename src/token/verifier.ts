@@ -16,7 +16,7 @@ import { AuthorizationServerUnavailableError, ConfigurationError, InvalidTokenEr
 import type { AccessTokenClaims, AuthContext } from '../auth-context.js';
 import type { ResolvedIssuer, ResolvedOptions, TrustedIssuer } from '../options.js';
 import { resolveIssuerEntry, sameIssuerSettings } from '../resolve-options.js';
-import { closeImplications, GrantedScopes, scopesFromClaims } from '../scopes/requirement.js';
+import { closeImplications, scopesFromClaims, type GrantedScopes } from '../scopes/requirement.js';
 import { discoverAuthorizationServer, oauthMetadataUrl } from '../authz-server/discovery.js';
 import { AsHealth, AuthorizationServerCallError } from '../http/as-failure.js';
 import { importSecret, verifySignature, type JwsAlgorithm, type VerificationKey } from './jws.js';
@@ -26,6 +26,8 @@ import { checkClaims, checkHeader, decodeJws, hasTwoDots, type DecodedJws } from
 import { compileProfile, scopesOf, type TokenPolicy } from './profiles.js';
 import { parseSharedVerdict, type SharedVerdict } from './shared-verdict.js';
 import { checkIntrospection, Introspector } from './introspection.js';
+import { SecondSight } from './admission.js';
+import { VerdictParts } from './verdict-parts.js';
 import { assertTokenSyntax } from './extract.js';
 import { isAtomicStore, type CacheStore } from '../stores/store.js';
 
@@ -65,10 +67,43 @@ interface IssuerRuntime {
 /** `trustedUntilMs` of an issuer whose trust was withdrawn: even requests already under way are refused. */
 const WITHDRAWN = -Infinity;
 
-/** A cached verdict: a verified token (fresh until `freshUntilMs`, while `trust` holds), or a remembered refusal. */
-type CacheEntry =
-  | { readonly verified: VerifiedToken; readonly freshUntilMs: number; readonly trust: IssuerRuntime; readonly size: number }
-  | { readonly refusal: InvalidTokenError; readonly untilMs: number; readonly size: number };
+/**
+ * A verified token, and what the cache needs to believe it again: it is its own cache entry (one object, not a
+ * token wrapped in an entry). Fresh until `freshUntilMs` (the token's expiry, or an introspection answer's cache
+ * life), and only while `trust` (the issuer state it was made under) holds.
+ */
+class Verdict implements VerifiedToken {
+  readonly context: AuthContext;
+  readonly granted: GrantedScopes;
+  readonly expiresAtMs: number;
+  readonly audienceRequired: boolean;
+  readonly issuerAudiences: ReadonlySet<string> | undefined;
+  readonly freshUntilMs: number;
+  readonly trust: IssuerRuntime;
+
+  constructor(context: AuthContext, granted: GrantedScopes, expiresAtMs: number, audienceRequired: boolean, issuerAudiences: ReadonlySet<string> | undefined, freshUntilMs: number, trust: IssuerRuntime) {
+    this.context = context;
+    this.granted = granted;
+    this.expiresAtMs = expiresAtMs;
+    this.audienceRequired = audienceRequired;
+    this.issuerAudiences = issuerAudiences;
+    this.freshUntilMs = freshUntilMs;
+    this.trust = trust;
+    Object.freeze(this);
+  }
+}
+
+/** A refusal remembered until `untilMs`. */
+class Refusal {
+  constructor(
+    readonly error: InvalidTokenError,
+    readonly untilMs: number,
+  ) {
+    Object.freeze(this);
+  }
+}
+
+type CacheEntry = Verdict | Refusal;
 
 /** A call of `resolveIssuer` in progress, shared by the requests for its issuer; `withdrawn` if forgotten meanwhile. */
 interface Resolution {
@@ -78,10 +113,11 @@ interface Resolution {
 
 const MAX_DYNAMIC_ISSUERS = 100;
 /**
- * Heap bytes of a cache entry besides its claims (key, LRU node, frozen context, scope set, closures):
- * measured with bench/ at ~1,190 bytes for an RS256 token whose payload is ~250 base64 characters.
+ * Heap bytes of a cache entry besides its claims (key, LRU slot, verdict, context; the scope set, audience array
+ * and repeating strings are shared): bench/heap.mjs measures about 500 bytes in all for an RS256 token whose
+ * payload is about 250 base64url characters, of which the claims count twice their JSON length here.
  */
-const ENTRY_OVERHEAD = 700;
+const ENTRY_OVERHEAD = 250;
 
 /** Verifies access tokens for one resource server. */
 export class TokenVerifier {
@@ -89,7 +125,10 @@ export class TokenVerifier {
   readonly #issuers = new Map<string, IssuerRuntime>();
   readonly #dynamic: LRUCache<string, IssuerRuntime> | undefined;
   readonly #cache: LRUCache<string, CacheEntry> | undefined;
-  readonly #implications: Map<string, readonly string[]>;
+  /** JWT verdicts are cached on their second sight (see admission.ts); introspection verdicts at once. */
+  readonly #admission: SecondSight | undefined;
+  /** Strings, audience arrays and scope sets shared by the verdicts. */
+  readonly #parts: VerdictParts;
   /** Introspections in flight, by token hash: N concurrent requests with one token cause one AS call. */
   readonly #inflight = new Map<string, { readonly runtime: IssuerRuntime; readonly verdict: Promise<VerifiedToken> }>();
   /** Calls of `resolveIssuer` in flight, by issuer (bounded in time by the resolver deadline). */
@@ -104,7 +143,7 @@ export class TokenVerifier {
   constructor(options: ResolvedOptions) {
     this.#o = options;
     this.#health = new AsHealth(options.logger);
-    this.#implications = closeImplications(options.implications);
+    this.#parts = new VerdictParts(closeImplications(options.implications), options.wildcards);
     for (const config of options.issuers) this.#issuers.set(config.issuer, this.#runtime(config, Infinity, -Infinity));
     this.#opaque = [...this.#issuers.values()].find((r) => r.introspector && r.config.validation !== 'jwt');
     if (options.resolveIssuer) {
@@ -118,13 +157,9 @@ export class TokenVerifier {
       });
     }
     if (options.cache) {
-      this.#cache = new LRUCache<string, CacheEntry>({
-        max: options.cache.maxEntries,
-        maxSize: options.cache.maxBytes,
-        // An estimate of the entry's heap cost: the decoded claims dominate.
-        sizeCalculation: (v) => v.size,
-        ttl: options.cache.maxTtlSeconds * 1000,
-      });
+      // Each set() gives the entry's size: an estimate of its heap cost, which the decoded claims dominate.
+      this.#cache = new LRUCache<string, CacheEntry>({ max: options.cache.maxEntries, maxSize: options.cache.maxBytes, ttl: options.cache.maxTtlSeconds * 1000 });
+      this.#admission = new SecondSight(options.cache.maxEntries);
     }
   }
 
@@ -146,15 +181,15 @@ export class TokenVerifier {
       const hit = cache.get(key);
       if (hit) {
         const now = Date.now();
-        if ('refusal' in hit) {
-          if (now < hit.untilMs) throw new InvalidTokenError(hit.refusal.code as InvalidTokenCode, hit.refusal.message);
+        if (hit instanceof Refusal) {
+          if (now < hit.untilMs) throw new InvalidTokenError(hit.error.code as InvalidTokenCode, hit.error.message);
         } else if (!(now < hit.trust.trustedUntilMs)) {
           // The resolver's answer this verdict rests on has lapsed or was withdrawn: ask it again, verify anew.
-        } else if (now < hit.freshUntilMs) return hit.verified;
-        else if (now >= hit.verified.expiresAtMs) {
+        } else if (now < hit.freshUntilMs) return hit;
+        else if (now >= hit.expiresAtMs) {
           cache.delete(key);
           throw new InvalidTokenError('ERR_TOKEN_EXPIRED', 'the access token has expired');
-        } else return this.#verifyUncached(token, key, hit.verified); // an introspection answer past its cache life
+        } else return this.#verifyUncached(token, key, hit); // an introspection answer past its cache life
         cache.delete(key);
       }
     }
@@ -211,7 +246,7 @@ export class TokenVerifier {
     const settings = runtime.config.introspection!;
     const negativeMs = settings.negativeCacheSeconds * 1000;
     const store = this.#o.cache ? this.#o.cache.store : undefined;
-    const storeKey = `ors:introspection:${runtime.config.issuer}:${key}`;
+    const storeKey = store ? `ors:introspection:${runtime.config.issuer}:${key}` : '';
     const flightKey = `${storeKey}:flight`;
     let claimed = false;
     if (store) {
@@ -243,6 +278,12 @@ export class TokenVerifier {
       return this.#refuse(key, err, negativeMs);
     };
     try {
+      if (claimed) {
+        // Another replica may have shared its verdict and released its claim between this replica's read above
+        // and its claim: read once more, or both would ask the AS for the same token.
+        const verdict = await this.#readShared(store!, storeKey, runtime, key);
+        if (verdict) return verdict;
+      }
       let answer: Record<string, unknown>;
       try {
         answer = await introspector.introspect(token);
@@ -294,18 +335,20 @@ export class TokenVerifier {
     if (!scopes) throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the introspection scope must be a space-delimited string');
     const aud = claims.aud as string | string[];
     const audienceRequired = !settings.acceptMissingAudience || (Array.isArray(aud) ? aud.length > 0 : true);
-    const verified = this.#build(claims, claims.client_id, scopes, 'introspection', exp === undefined ? Infinity : (exp + tol) * 1000, audienceRequired);
+    this.#parts.shareClaims(claims, runtime.config.issuer);
+    const verified = this.#build(runtime, claims, claims.client_id, scopes, 'introspection', exp === undefined ? Infinity : (exp + tol) * 1000, audienceRequired, undefined, freshUntilMs);
     const now = Date.now();
     if (this.#cache && freshUntilMs > now) {
+      // Cached at once (no second sight): every miss here is a call to the AS.
       const keep = Math.min(verified.expiresAtMs - now, freshUntilMs - now + settings.serveStaleSeconds * 1000);
-      this.#cache.set(key, { verified, freshUntilMs, trust: runtime, size: ENTRY_OVERHEAD + JSON.stringify(answer).length * 2 }, { ttl: keep });
+      this.#cache.set(key, verified, { ttl: keep, size: ENTRY_OVERHEAD + JSON.stringify(answer).length * 2 });
     }
     return verified;
   }
 
   /** Remember a refusal briefly, so a flood of bad tokens does not flood the AS; returns the error to throw. */
   #refuse(key: string, err: InvalidTokenError, ttlMs: number): InvalidTokenError {
-    if (this.#cache && ttlMs > 0) this.#cache.set(key, { refusal: err, untilMs: Date.now() + ttlMs, size: ENTRY_OVERHEAD }, { ttl: ttlMs });
+    if (this.#cache && ttlMs > 0) this.#cache.set(key, new Refusal(err, Date.now() + ttlMs), { ttl: ttlMs, size: ENTRY_OVERHEAD });
     return err;
   }
 
@@ -470,6 +513,8 @@ export class TokenVerifier {
     if (!ok) throw new InvalidTokenError('ERR_TOKEN_SIGNATURE', 'the access token signature is invalid');
     const nowSeconds = Date.now() / 1000;
     const policy = runtime.policy;
+    // Signature verified: the repeating claims may now point at shared copies (checked below as they are).
+    this.#parts.shareClaims(jws.payload, runtime.config.issuer);
     const clientId = checkClaims(jws.payload, runtime.config.issuer, policy, nowSeconds) as string | undefined;
     const claims = jws.payload as AccessTokenClaims & { exp: number };
     const scopes = scopesOf(claims, policy.profile);
@@ -478,29 +523,32 @@ export class TokenVerifier {
     if (policy.profile.scopePrefixes.length && !scopes.some((s) => policy.profile.scopePrefixes.some((p) => s.startsWith(p)))) {
       throw new InvalidTokenError('ERR_TOKEN_AUDIENCE', 'the access token carries no scope of this resource');
     }
+    const expiresAtMs = (claims.exp + policy.clockToleranceSeconds) * 1000;
     // An aud that is present must name this API, even where the profile binds by client instead ([] names nothing).
-    const verified = this.#build(claims, clientId, scopes, 'jwt', (claims.exp + policy.clockToleranceSeconds) * 1000, policy.profile.requireAudience || claims.aud !== undefined, policy.audiences);
-    if (this.#cache && cacheKey) {
+    const verified = this.#build(runtime, claims, clientId, scopes, 'jwt', expiresAtMs, policy.profile.requireAudience || claims.aud !== undefined, policy.audiences, expiresAtMs);
+    // Admitted on its second sight only: a token seen once costs no insert and leaves no long-lived garbage.
+    if (this.#cache && cacheKey && this.#admission!.seen(cacheKey)) {
       const ttl = Math.min(verified.expiresAtMs - Date.now(), (this.#o.cache as { maxTtlSeconds: number }).maxTtlSeconds * 1000);
-      if (ttl > 0) this.#cache.set(cacheKey, { verified, freshUntilMs: verified.expiresAtMs, trust: runtime, size: ENTRY_OVERHEAD + jws.payloadLength * 2 }, { ttl });
+      if (ttl > 0) this.#cache.set(cacheKey, verified, { ttl, size: ENTRY_OVERHEAD + jws.payloadLength * 2 });
     }
     return verified;
   }
 
-  #build(claims: AccessTokenClaims, clientId: string | undefined, scopes: string[], validatedBy: AuthContext['validatedBy'], expiresAtMs: number, audienceRequired: boolean, issuerAudiences?: ReadonlySet<string>): VerifiedToken {
-    const granted = new GrantedScopes(scopes, this.#implications, this.#o.wildcards);
+  /** The verified token: its own context and claims; scope set, audience array and repeating strings shared. */
+  #build(runtime: IssuerRuntime, claims: AccessTokenClaims, clientId: string | undefined, scopes: string[], validatedBy: AuthContext['validatedBy'], expiresAtMs: number, audienceRequired: boolean, issuerAudiences: ReadonlySet<string> | undefined, freshUntilMs: number): Verdict {
+    const granted = this.#parts.granted(scopes);
     const context: AuthContext = Object.freeze({
       issuer: claims.iss,
       subject: claims.sub,
       clientId,
-      audience: Object.freeze(typeof claims.aud === 'string' ? [claims.aud] : claims.aud === undefined ? [] : [...claims.aud]),
+      audience: this.#parts.audience(claims.aud),
       scopes: granted.granted,
       expiresAt: claims.exp,
       validatedBy,
       claims: deepFreeze(claims),
-      hasScope: (scope: string) => granted.has(scope),
+      hasScope: granted.hasScope,
     });
-    return Object.freeze({ context, granted, expiresAtMs, audienceRequired, issuerAudiences });
+    return new Verdict(context, granted, expiresAtMs, audienceRequired, issuerAudiences, freshUntilMs, runtime);
   }
 }
 
@@ -520,17 +568,25 @@ function withDeadline<T>(value: T | PromiseLike<T>, ms: number): Promise<T> {
 /** Deeper claims than this are refused: no access token needs them, and recursion over them could overflow. */
 const MAX_CLAIM_DEPTH = 32;
 
-/** Freeze claims all the way down, without recursion; refuse (401) claims nested deeper than MAX_CLAIM_DEPTH. */
+/**
+ * Freeze claims all the way down; refuse (401) claims nested deeper than MAX_CLAIM_DEPTH. The recursion is bounded
+ * by that depth, so it cannot overflow; it allocates nothing (this runs for every verified token).
+ */
 function deepFreeze<T>(value: T): T {
-  const stack: Array<[unknown, number]> = [[value, 0]];
-  while (stack.length) {
-    const [v, depth] = stack.pop()!;
-    if (!v || typeof v !== 'object' || Object.isFrozen(v)) continue;
-    if (depth >= MAX_CLAIM_DEPTH) throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the token claims are nested too deeply');
-    Object.freeze(v);
-    for (const child of Object.values(v as Record<string, unknown>)) stack.push([child, depth + 1]);
-  }
+  freezeWithin(value, 0);
   return value;
+}
+
+function freezeWithin(v: unknown, depth: number): void {
+  if (typeof v !== 'object' || v === null || Object.isFrozen(v)) return;
+  if (depth >= MAX_CLAIM_DEPTH) throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the token claims are nested too deeply');
+  Object.freeze(v);
+  // for-in over own and inherited enumerable keys (only own ones are followed); primitives are skipped here, not
+  // in a call: most claims are strings and numbers.
+  for (const k in v) {
+    const child = (v as Record<string, unknown>)[k];
+    if (typeof child === 'object' && child !== null && Object.hasOwn(v, k)) freezeWithin(child, depth + 1);
+  }
 }
 
 function staticKeys(config: ResolvedIssuer): StaticKeySet {

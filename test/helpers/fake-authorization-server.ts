@@ -22,6 +22,8 @@ export interface FakeAuthorizationServer {
   introspectionEndpoint: string;
   /** Every request to the introspection endpoint. */
   introspections: RecordedRequest[];
+  /** TCP connections accepted so far (keep-alive reuse shows as few connections for many requests). */
+  connections: number;
   /** What the introspection endpoint answers (a function of the request, or a fixed answer). */
   answer: FakeAnswer | ((req: RecordedRequest) => FakeAnswer | Promise<FakeAnswer>);
   /** Sign an RFC 9701 response with the AS's key (or another key, to forge one). */
@@ -37,7 +39,7 @@ export async function startFakeAuthorizationServer(): Promise<FakeAuthorizationS
   const [{ privateKey, publicKey }, foreign] = await keys;
   const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'fake-1', alg: 'RS256', use: 'sig' };
   let issuer = '';
-  const state: Pick<FakeAuthorizationServer, 'introspections' | 'answer'> = { introspections: [], answer: { json: { active: false } } };
+  const state: Pick<FakeAuthorizationServer, 'introspections' | 'answer' | 'connections'> = { introspections: [], answer: { json: { active: false } }, connections: 0 };
 
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -64,6 +66,9 @@ export async function startFakeAuthorizationServer(): Promise<FakeAuthorizationS
         send(answer.status ?? 200, answer.text ?? JSON.stringify(answer.json ?? {}), answer.contentType ?? 'application/json');
       })();
     });
+  });
+  server.on('connection', () => {
+    state.connections++;
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
