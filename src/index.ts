@@ -27,6 +27,7 @@ export { protectedResourceMetadata, type MetadataRouterOptions } from './express
 export { buildMetadata, metadataUrl, type MetadataOptions, type ProtectedResourceMetadata } from './metadata.js';
 export { ResourceServer, type Authenticated, type ResourceIdentity } from './resource-server.js';
 export type { AuthContext, AccessTokenClaims } from './auth-context.js';
+export type { JWK, CryptoKey, KeyObject } from './keys.js';
 export { DEFAULTS, type ResourceServerOptions, type TrustedIssuer, type IntrospectionOptions, type Logger } from './options.js';
 export type { CacheStore } from './stores/store.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory.js';

@@ -10,7 +10,8 @@
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
+import type { JWK } from '../keys.js';
 import { INTERNAL_REQUEST_HEADER, prepareUma, type AttachedUma } from './uma-authorization-server.js';
 import type { UmaProvider } from './uma-http.js';
 import type { DevUmaControls, DevUmaOptions } from './uma-types.js';

@@ -49,7 +49,7 @@ describe('package build and exports', () => {
       expect(existsSync(join(root, pkg.exports[entry]!.import.types))).toBe(true);
       expect(existsSync(join(root, pkg.exports[entry]!.require.types))).toBe(true);
     }
-    // require() of the ESM-only jose/openid-client needs Node's require(esm), unflagged in 20.19 and 22.12 (not 21, not 22.0-22.11).
+    // The CommonJS build require()s the ESM-only oidc-provider (the dev AS): Node's require(esm), unflagged in 20.19 and 22.12 (not 21, not 22.0-22.11).
     expect(pkg.engines.node).toBe('^20.19.0 || >=22.12.0');
     expect(pkg.peerDependencies.express).toBe('^4.21 || ^5');
   });
