@@ -7,8 +7,10 @@
  */
 export { oauthResourceServer, type ResourceServerMiddleware } from './express/middleware.js';
 export { requireScopes, ROUTE_SCOPES, type ScopeDeclaration, type ScopeHandler, type RouteScopes } from './express/require-scopes.js';
-export { getAuth } from './express/request-context.js';
+export { getAuth, getAccessToken } from './express/request-context.js';
 export { requireAuthentication } from './express/require-authentication.js';
+export { requireClaims } from './express/require-claims.js';
+export type { ClaimCheck, ClaimChecks, ClaimValue, ClaimsPredicate, ClaimsPredicateOptions } from './claim-checks.js';
 export { requireDpop } from './express/require-dpop.js';
 export type { AuthenticationRequirement } from './step-up.js';
 export { umaProtection, ROUTE_UMA, type UmaProtection, type UmaProtectionOptions, type UmaRouteOptions } from './express/uma.js';

@@ -478,7 +478,7 @@ export class TokenVerifier {
     if (policy.profile.scopePrefixes.length && !scopes.some((s) => policy.profile.scopePrefixes.some((p) => s.startsWith(p)))) {
       throw new InvalidTokenError('ERR_TOKEN_AUDIENCE', 'the access token carries no scope of this resource');
     }
-    const verified = this.#build(claims, clientId, scopes, 'jwt', (claims.exp + policy.clockToleranceSeconds) * 1000, policy.profile.requireAudience, policy.audiences);
+    const verified = this.#build(claims, clientId, scopes, 'jwt', (claims.exp + policy.clockToleranceSeconds) * 1000, policy.profile.requireAudience, policy.audiences, jws.header);
     if (this.#cache && cacheKey) {
       const ttl = Math.min(verified.expiresAtMs - Date.now(), (this.#o.cache as { maxTtlSeconds: number }).maxTtlSeconds * 1000);
       if (ttl > 0) this.#cache.set(cacheKey, { verified, freshUntilMs: verified.expiresAtMs, trust: runtime, size: ENTRY_OVERHEAD + jws.payloadLength * 2 }, { ttl });
@@ -486,7 +486,7 @@ export class TokenVerifier {
     return verified;
   }
 
-  #build(claims: AccessTokenClaims, clientId: string | undefined, scopes: string[], validatedBy: AuthContext['validatedBy'], expiresAtMs: number, audienceRequired: boolean, issuerAudiences?: ReadonlySet<string>): VerifiedToken {
+  #build(claims: AccessTokenClaims, clientId: string | undefined, scopes: string[], validatedBy: AuthContext['validatedBy'], expiresAtMs: number, audienceRequired: boolean, issuerAudiences?: ReadonlySet<string>, header?: Record<string, unknown>): VerifiedToken {
     const granted = new GrantedScopes(scopes, this.#implications, this.#o.wildcards);
     const context: AuthContext = Object.freeze({
       issuer: claims.iss,
@@ -497,6 +497,7 @@ export class TokenVerifier {
       expiresAt: claims.exp,
       validatedBy,
       claims: deepFreeze(claims),
+      ...(header ? { header: deepFreeze(header) } : {}),
       hasScope: (scope: string) => granted.has(scope),
     });
     return Object.freeze({ context, granted, expiresAtMs, audienceRequired, issuerAudiences });
