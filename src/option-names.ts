@@ -122,21 +122,32 @@ export const OPTION_NAMES = table<ResourceServerOptions>({
   authorizationDetails: table<Inner<'authorizationDetails'>>({ types: ANY }),
 });
 
-/** express-oauth2-jwt-bearer's option names, and where their meaning lives here. */
+/** express-oauth2-jwt-bearer's option names (by path), and where their meaning lives here. */
 const AUTH0_NAMES: Readonly<Record<string, string>> = {
   issuerBaseURL: 'issuer',
   audience: 'resource',
   tokenSigningAlg: 'issuer: { issuer, algorithms }',
   jwksUri: 'issuer: { issuer, jwksUri }',
   secret: 'issuer: { issuer, secret }',
+  publicKey: 'issuer: { issuer, jwks }',
+  mcd: 'issuer: [...] (several issuers) or resolveIssuer',
   clockTolerance: 'clockToleranceSeconds',
   timeoutDuration: 'http.timeoutMs',
   cacheMaxAge: 'jwks.maxAgeSeconds',
   cooldownDuration: 'jwks.cooldownSeconds',
   strict: 'issuer: { issuer, requireAccessTokenType } (or a profile)',
   validators: 'requireClaims() on routes, or an issuer profile',
-  maxTokenAge: 'requireAuthentication({ maxAgeSeconds }) on routes',
-  agent: 'no equivalent: outbound calls use fetch',
+  maxTokenAge: 'requireClaims({ iat: (iat) => ... }) on routes',
+  agent: 'nothing: outbound calls use fetch',
+  getCertificate: 'mtls: { certificateHeader, trustedProxies }',
+  'cache.discovery': 'nothing: discovery is cached by the kit',
+  'cache.jwks': 'jwks: { maxAgeSeconds, cooldownSeconds }',
+  'dpop.enabled': 'dpop: true',
+  'dpop.required': "dpop: { mode: 'required' }",
+  'dpop.iatOffset': 'dpop.maxProofAgeSeconds',
+  'dpop.iatLeeway': 'dpop.maxProofAgeSeconds',
+  'mtls.enabled': 'nothing: certificate-bound tokens (RFC 8705) are always checked',
+  'mtls.required': 'nothing: certificate-bound tokens (RFC 8705) are always checked',
 };
 
 /** Edit distance, case-insensitive (`authrequired` is one step from nothing but `authRequired`). */
@@ -165,10 +176,10 @@ function closest(name: string, known: readonly string[]): string | undefined {
 }
 
 /** A message for an unknown `name` at `path` among `known`: a suggestion, and the migration hint where it applies. */
-function unknownName(path: string, name: string, known: readonly string[], root: boolean): string {
+function unknownName(path: string, name: string, known: readonly string[]): string {
   const at = path ? `${path}.${name}` : name;
   const suggestion = closest(name, known);
-  const auth0 = root ? AUTH0_NAMES[name] : undefined;
+  const auth0 = Object.hasOwn(AUTH0_NAMES, at) ? AUTH0_NAMES[at] : undefined;
   if (auth0) {
     return `unknown option ${JSON.stringify(at)}: that is express-oauth2-jwt-bearer's name; here it is ${auth0} (see "Migrating from express-oauth2-jwt-bearer" in the README)`;
   }
@@ -191,8 +202,9 @@ export function unknownOptionName(value: unknown, names: Table, path = ''): stri
     if (!isPlainObject(item)) continue;
     const known = Object.keys(names.names);
     for (const name of Object.keys(item)) {
-      const slot = names.names[name];
-      if (slot === undefined) return unknownName(at, name, known, names === OPTION_NAMES);
+      // Own names only: `toString` or `constructor` are not options.
+      const slot = Object.hasOwn(names.names, name) ? names.names[name] : undefined;
+      if (slot === undefined) return unknownName(at, name, known);
       if (slot !== ANY) {
         const inner = unknownOptionName(item[name], slot, at ? `${at}.${name}` : name);
         if (inner) return inner;

@@ -42,6 +42,8 @@ describe('unknown option names', () => {
     ],
     [{ ...base, issuer: { issuer: ISSUER, introspection: { clientId: 'rs', clientAuthMethod: 'tls_client_auth', tls: { cert: 'c', keys: 'k' } } } }, '"issuer.introspection.tls.keys": did you mean "issuer.introspection.tls.key"?'],
     [{ ...base, somethingElse: 1 }, '"somethingElse"; the options here are issuer, resolveIssuer,'],
+    [{ ...base, toString: () => 'x' }, '"toString"; the options here are'],
+    [{ ...base, scopes: { constructor: 1 } }, '"scopes.constructor"; the options here are'],
   ])('%j is refused: %s', (options, expected) => {
     expect(messageOf(options)).toContain(`unknown option ${expected}`);
   });
@@ -53,8 +55,11 @@ describe('unknown option names', () => {
     ['tokenSigningAlg', 'issuer: { issuer, algorithms }'],
     ['timeoutDuration', 'http.timeoutMs'],
     ['cacheMaxAge', 'jwks.maxAgeSeconds'],
-  ])("express-oauth2-jwt-bearer's %s names ours (%s) and the migration section", (name, ours) => {
-    const message = messageOf({ ...base, [name]: 1 });
+    ['dpop.required', "dpop: { mode: 'required' }"],
+    ['cache.jwks', 'jwks: { maxAgeSeconds, cooldownSeconds }'],
+  ])("express-oauth2-jwt-bearer's %s names ours (%s) and the migration section", (path, ours) => {
+    const [outer, inner] = path.split('.') as [string, string | undefined];
+    const message = messageOf({ ...base, [outer]: inner ? { [inner]: true } : 1 });
     expect(message).toContain(`here it is ${ours}`);
     expect(message).toContain('Migrating from express-oauth2-jwt-bearer');
   });
