@@ -10,6 +10,7 @@
  */
 import type { IntrospectionOptions, ResourceServerOptions, TrustedIssuer } from './options.js';
 import type { MetadataOptions } from './metadata.js';
+import type { ResourceServerCredentials } from './authz-server/client-registration.js';
 import type { DpopOptions } from './sender/dpop.js';
 import type { MtlsOptions } from './sender/mtls.js';
 import type { TokenProfileOptions } from './token/profiles.js';
@@ -41,7 +42,9 @@ const PROFILE = table<TokenProfileOptions>({
   claimValues: ANY,
 });
 
-const INTROSPECTION = table<IntrospectionOptions>({
+// registerResourceServer()'s credentials are documented as `introspection` settings as they are: their other
+// members (the RFC 7592 management handles) are known names, and not used here.
+const INTROSPECTION = table<IntrospectionOptions & ResourceServerCredentials>({
   clientId: ANY,
   clientSecret: ANY,
   clientAuthMethod: ANY,
@@ -53,6 +56,9 @@ const INTROSPECTION = table<IntrospectionOptions>({
   cacheTtlSeconds: ANY,
   negativeCacheSeconds: ANY,
   serveStaleSeconds: ANY,
+  registrationAccessToken: ANY,
+  registrationClientUri: ANY,
+  clientSecretExpiresAt: ANY,
 });
 
 /** A trusted issuer entry (also one a `resolveIssuer` returns). */
