@@ -16,6 +16,11 @@ export default tseslint.config(
     },
   },
   {
+    // Users' CommonJS projects (the README's "Testing your API"), run by test/package as they are written.
+    files: ['examples/testing/**/*.js', 'examples/testing/**/*.cjs'],
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',

@@ -8,7 +8,8 @@
  * unknown `sub` is a 404 whose body is the same for every subject, so it never tells whether anyone else
  * exists.
  */
-import { SignJWT, calculateJwkThumbprint, exportJWK, importJWK, type CryptoKey, type JWK, type KeyObject } from 'jose';
+import { SignJWT, calculateJwkThumbprint, exportJWK, importJWK } from 'jose';
+import type { CryptoKey, JWK, KeyObject } from './keys.js';
 import type { AuthContext } from './auth-context.js';
 import { ConfigurationError, InsufficientScopeError, InvalidTokenError } from './errors.js';
 import { authorizationDetailsFor } from './authorization-details.js';

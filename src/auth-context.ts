@@ -47,6 +47,12 @@ export interface AuthContext {
   readonly validatedBy: 'jwt' | 'introspection';
   /** Every claim of the token. */
   readonly claims: Readonly<AccessTokenClaims>;
+  /**
+   * The JWS protected header (RFC 7515 §4: `alg`, `typ`, `kid`...) of a token validated as a JWT; absent for
+   * one validated by introspection. The token itself is not here (contexts can end up in logs): read it with
+   * `getAccessToken(req)` where it must be forwarded.
+   */
+  readonly header?: Readonly<Record<string, unknown>>;
   /** Whether the token grants a scope, honouring the configured implication and wildcard rules. */
   hasScope(scope: string): boolean;
 }

@@ -7,9 +7,11 @@
  */
 export { oauthResourceServer, type ResourceServerMiddleware } from './express/middleware.js';
 export { requireScopes, ROUTE_SCOPES, type ScopeDeclaration, type ScopeHandler, type RouteScopes } from './express/require-scopes.js';
-export { getAuth } from './express/request-context.js';
+export { getAuth, getAccessToken } from './express/request-context.js';
 export { requireToolScopes, type ToolScopes } from './express/mcp-tools.js';
 export { requireAuthentication } from './express/require-authentication.js';
+export { requireClaims } from './express/require-claims.js';
+export type { ClaimCheck, ClaimChecks, ClaimValue, ClaimsPredicate, ClaimsPredicateOptions } from './claim-checks.js';
 export { requireDpop } from './express/require-dpop.js';
 export type { AuthenticationRequirement } from './step-up.js';
 export { umaProtection, ROUTE_UMA, type UmaProtection, type UmaProtectionOptions, type UmaRouteOptions } from './express/uma.js';
@@ -28,6 +30,7 @@ export { protectedResourceMetadata, type MetadataRouterOptions } from './express
 export { buildMetadata, metadataUrl, type MetadataOptions, type ProtectedResourceMetadata } from './metadata.js';
 export { ResourceServer, type Authenticated, type ResourceIdentity } from './resource-server.js';
 export type { AuthContext, AccessTokenClaims } from './auth-context.js';
+export type { JWK, CryptoKey, KeyObject } from './keys.js';
 export { DEFAULTS, type ResourceServerOptions, type TrustedIssuer, type IntrospectionOptions, type Logger } from './options.js';
 export type { CacheStore } from './stores/store.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory.js';

@@ -3,7 +3,8 @@
  * configuration and declared scopes (never written by hand), its well-known URL, and the optional
  * signed form.
  */
-import { SignJWT, type CryptoKey, type KeyObject } from 'jose';
+import { SignJWT } from 'jose';
+import type { CryptoKey, KeyObject } from './keys.js';
 
 /** What the metadata says beyond what the kit derives. */
 export interface MetadataOptions {

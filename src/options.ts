@@ -4,7 +4,7 @@
  */
 import type { JwsAlgorithm } from './token/jws.js';
 import type { ScopeConvention } from './scopes/conventions.js';
-import type { CryptoKey } from 'jose';
+import type { CryptoKey } from './keys.js';
 import type { CacheStore } from './stores/store.js';
 import type { MetadataOptions } from './metadata.js';
 import type { DpopOptions } from './sender/dpop-options.js';

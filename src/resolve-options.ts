@@ -8,6 +8,8 @@ import { ConfigurationError } from './errors.js';
 import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, isJwsAlgorithm } from './token/jws.js';
 import type { MetadataOptions } from './metadata.js';
 import { resolveTokenProfile } from './token/profiles.js';
+import { ISSUER_NAMES, OPTION_NAMES, unknownOptionName } from './option-names.js';
+import { isSecureOrLoopback } from './http/secure-url.js';
 import {
   DEFAULTS,
   type IntrospectionOptions,
@@ -19,12 +21,7 @@ import {
   type TrustedIssuer,
 } from './options.js';
 
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
-
-/** Whether a URL is https, or http on a loopback host (development). */
-export function isSecureOrLoopback(url: URL): boolean {
-  return url.protocol === 'https:' || (url.protocol === 'http:' && (LOOPBACK.has(url.hostname) || url.hostname.startsWith('127.')));
-}
+export { isSecureOrLoopback } from './http/secure-url.js';
 
 function fail(message: string): never {
   throw new ConfigurationError(`oauth-resource-server: ${message}`);
@@ -64,6 +61,8 @@ function positive(n: unknown, name: string, allowZero = false): number {
 export function resolveIssuerEntry(entry: string | TrustedIssuer): ResolvedIssuer {
   const e: TrustedIssuer = typeof entry === 'string' ? { issuer: entry } : entry;
   if (!e || typeof e !== 'object') fail('issuer entries must be strings or objects');
+  const misnamed = unknownOptionName(e, ISSUER_NAMES, 'issuer');
+  if (misnamed) fail(misnamed);
   const issuer = validateIssuerUrl(e.issuer);
   if (e.jwksUri !== undefined) validateIssuerUrl(e.jwksUri, 'jwksUri');
   if (e.jwks !== undefined && (!e.jwks || !Array.isArray(e.jwks.keys))) fail(`jwks of ${issuer} must be a JWK Set ({ keys: [...] })`);
@@ -177,6 +176,8 @@ const silentLogger: Logger = { warn: () => undefined, error: () => undefined };
 /** Apply defaults and validate; throws {@link ConfigurationError} with a clear message. */
 export function resolveOptions(options: ResourceServerOptions): ResolvedOptions {
   if (!options || typeof options !== 'object') fail('options are required');
+  const misnamed = unknownOptionName(options, OPTION_NAMES);
+  if (misnamed) fail(misnamed);
   const entries = options.issuer === undefined ? [] : Array.isArray(options.issuer) ? options.issuer : [options.issuer as string | TrustedIssuer];
   if (entries.length === 0 && !options.resolveIssuer) fail('an issuer is required (options.issuer, or options.resolveIssuer)');
   const issuers = entries.map(resolveIssuerEntry);

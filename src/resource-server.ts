@@ -99,6 +99,19 @@ export class ResourceServer {
     return this.verifier.forgetIssuer(iss);
   }
 
+  /**
+   * The access token `req` presents, where {@link ResourceServer.authenticate} finds it; undefined when it
+   * presents none or its credentials are malformed. For forwarding or token exchange: never log it.
+   */
+  presentedToken(req: AuthenticatableRequest): string | undefined {
+    const o = this.options;
+    try {
+      return extractBearerToken(req, o.tokenLocations, o.maxTokenLength, this.dpop !== undefined)?.token;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** This resource's identifiers when served under `mountPath` (derived ones come from `publicBaseUrl`). */
   identity(mountPath = ''): ResourceIdentity {
     let id = this.#identities.get(mountPath);

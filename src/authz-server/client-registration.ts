@@ -10,7 +10,7 @@ import { httpRequest, type HttpRequestInit, type HttpResponse } from '../http/cl
 import { AuthorizationServerCallError, classify, safeUrlOf } from '../http/as-failure.js';
 import { isAtomicStore, type CacheStore } from '../stores/store.js';
 import { FileStore } from '../stores/file.js';
-import { isSecureOrLoopback } from '../resolve-options.js';
+import { isSecureOrLoopback } from '../http/secure-url.js';
 import { discoverAuthorizationServer } from './discovery.js';
 
 /** Options of {@link registerResourceServer}. */

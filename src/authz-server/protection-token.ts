@@ -12,7 +12,7 @@ import * as client from 'openid-client';
 import { clientSecretBasic } from '../http/basic-credentials.js';
 import { createFetch } from '../http/client.js';
 import { AuthorizationServerCallError, classify, type AsHealth } from '../http/as-failure.js';
-import { isSecureOrLoopback } from '../resolve-options.js';
+import { isSecureOrLoopback } from '../http/secure-url.js';
 import { isAtomicStore, type AtomicStore, type CacheStore } from '../stores/store.js';
 import { ProtectionApiError } from '../uma/protection-api-error.js';
 

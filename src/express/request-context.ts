@@ -4,7 +4,7 @@
  * Route code reads the context through {@link getAuth}.
  */
 import type { AuthContext } from '../auth-context.js';
-import type { ResourceServer, Authenticated } from '../resource-server.js';
+import type { ResourceServer, Authenticated, AuthenticatableRequest } from '../resource-server.js';
 
 /** @internal The one property the kit adds to a request (one property: fewer hidden-class changes on req). */
 export const STATE = Symbol.for('oauth-resource-server.state');
@@ -46,4 +46,23 @@ export function stateOf(req: object): RequestState {
  */
 export function getAuth(req: object): AuthContext | undefined {
   return (req as KitState)[STATE]?.auth?.context;
+}
+
+/**
+ * The access token a request presented, for a route that must pass it on (token exchange, RFC 8693, or a call
+ * to a downstream API); undefined unless the request was authenticated. The kit never logs it: neither should
+ * you. It is read from the request again, where the middleware found it, and is not kept anywhere.
+ *
+ * @example
+ * ```ts
+ * app.get('/orders', requireScopes('read:orders'), async (req, res) => {
+ *   const upstream = await fetch('https://orders.internal/orders', { headers: { authorization: `Bearer ${getAccessToken(req)}` } });
+ *   res.json(await upstream.json());
+ * });
+ * ```
+ */
+export function getAccessToken(req: object): string | undefined {
+  const state = (req as KitState)[STATE];
+  if (!state?.auth || !state.server) return undefined;
+  return state.server.presentedToken(req as AuthenticatableRequest);
 }

@@ -33,13 +33,25 @@ export interface ScopeHandler extends RequestHandler {
 const DECLARATION_KEYS = new Set(['allOf', 'anyOf', 'resource']);
 
 /**
+ * The string form also takes a space-separated list, all of it needed, as express-oauth2-jwt-bearer's
+ * requiredScopes does: a scope-token never holds a space (RFC 6749 §3.3), so nothing is ambiguous. Only single
+ * spaces between tokens: anything else is a mistake, said at declaration.
+ */
+function scopeList(s: string): string[] {
+  if (!s.includes(' ')) return [s];
+  const parts = s.split(' ');
+  if (parts.some((p) => !p)) throw new ConfigurationError(`requireScopes(${JSON.stringify(s)}): a list of scopes separates scope-tokens by single spaces (RFC 6749 §3.3)`);
+  return parts;
+}
+
+/**
  * Read a declaration strictly: anything that is not exactly one of the documented shapes is a
  * ConfigurationError now, since a typo (`{ anyof: [...] }`), an array, an unset variable or `{}` would otherwise
  * fall through to a derived scope, a different requirement from the one the author wrote.
  */
 function declare(args: unknown[]): RouteScopes {
   if (args.length === 0) return { kind: 'derived', resource: undefined };
-  if (args.every((a): a is string => typeof a === 'string')) return { kind: 'static', requirement: requirement(args) };
+  if (args.every((a): a is string => typeof a === 'string')) return { kind: 'static', requirement: requirement(args.flatMap(scopeList)) };
   const d = args[0];
   if (args.length !== 1 || typeof d !== 'object' || d === null || Array.isArray(d)) {
     throw new ConfigurationError('requireScopes takes scope strings (requireScopes(\'a\', \'b\')) or one declaration object ({ allOf, anyOf } or { resource })');
@@ -138,7 +150,7 @@ function describeRoute(route: unknown): string {
 /**
  * Require scopes on a route. Needs the app-wide {@link oauthResourceServer} middleware before it.
  *
- * - `requireScopes('read:orders', 'read:customers')`: all of them.
+ * - `requireScopes('read:orders', 'read:customers')`, or `requireScopes('read:orders read:customers')`: all of them.
  * - `requireScopes({ anyOf: ['orders:read', 'orders:admin'] })`: at least one; `allOf` and `anyOf` combine.
  * - `requireScopes()`: derived from method and path by the convention (`GET /orders/:id` → `read:orders`).
  * - `requireScopes({ resource: 'orders' })`: derived, with an explicit resource name.

@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { ConfigurationError } from '../errors.js';
 import { runWithLease, type AtomicStore, type LockOptions } from './store.js';
+import { importPeer } from '../peer-import.js';
 
 /**
  * What the store needs of a Redis client: the generic command call and `quit`. An `ioredis` `Redis`
@@ -90,12 +91,7 @@ export class RedisStore implements AtomicStore {
    * after an outage. {@link RedisStore.close} closes this client.
    */
   static async connect(url: string, options: RedisConnectOptions = {}): Promise<RedisStore> {
-    let mod: { Redis?: RedisConstructor; default?: RedisConstructor | { Redis?: RedisConstructor } };
-    try {
-      mod = (await import('ioredis')) as unknown as typeof mod;
-    } catch (err) {
-      throw new ConfigurationError(`RedisStore.connect needs the optional peer dependency ioredis (npm install ioredis): ${(err as Error).message}`);
-    }
+    const mod = (await importPeer('ioredis', 'RedisStore.connect')) as { Redis?: RedisConstructor; default?: RedisConstructor | { Redis?: RedisConstructor } };
     const Redis = mod.Redis ?? (typeof mod.default === 'function' ? mod.default : mod.default?.Redis);
     if (!Redis) throw new ConfigurationError('the installed ioredis exports no Redis client');
     const timeoutMs = options.timeoutMs ?? 1000;

@@ -10,12 +10,14 @@
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
+import type { JWK } from '../keys.js';
 import { INTERNAL_REQUEST_HEADER, prepareUma, type AttachedUma } from './uma-authorization-server.js';
 import type { UmaProvider } from './uma-http.js';
 import type { DevUmaControls, DevUmaOptions } from './uma-types.js';
 import { createFaults, type DevFaultControls } from './faults.js';
 import { basicAuthorization as basic } from '../http/basic-credentials.js';
+import { importPeer, loadOutsideSandbox } from '../peer-import.js';
 
 /** A protected resource the development AS issues tokens for. */
 export interface DevResource {
@@ -133,10 +135,14 @@ interface ProviderLike extends UmaProvider {
 export function startDevAuthorizationServer(options: DevAuthorizationServerOptions & { uma: true | DevUmaOptions }): Promise<DevUmaAuthorizationServer>;
 export function startDevAuthorizationServer(options: DevAuthorizationServerOptions): Promise<DevAuthorizationServer>;
 export async function startDevAuthorizationServer(options: DevAuthorizationServerOptions): Promise<DevAuthorizationServer> {
+  // Inside a test runner's CommonJS sandbox (Jest's default mode) oidc-provider, an ES module, can only be
+  // loaded by Node itself, and it accepts configuration objects of its own realm only: the whole server runs there.
+  const outside = loadOutsideSandbox('./testing/dev-authorization-server.js') as { startDevAuthorizationServer: typeof startDevAuthorizationServer } | undefined;
+  if (outside) return outside.startDevAuthorizationServer(options);
   // oidc-provider prints start-up notices meant for production deployments (in-memory adapter, the Node
   // version it prefers); a development server on loopback has nothing to act on, so they are held back.
   const restore = quietOidcProvider();
-  const { default: Provider } = (await import('oidc-provider').finally(restore)) as unknown as {
+  const { default: Provider } = (await importPeer('oidc-provider', 'startDevAuthorizationServer').finally(restore)) as {
     default: new (issuer: string, config: Record<string, unknown>) => ProviderLike;
   };
   const host = options.host ?? '127.0.0.1';
@@ -259,7 +265,7 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
         getResourceServerInfo: async (_ctx: unknown, indicator: string, client: { clientId: string }) => {
           const r = resources.get(indicator);
           if (!r) {
-            const { errors } = (await import('oidc-provider')) as unknown as { errors: { InvalidTarget: new () => Error } };
+            const { errors } = (await importPeer('oidc-provider', 'startDevAuthorizationServer')) as { errors: { InvalidTarget: new () => Error } };
             throw new errors.InvalidTarget();
           }
           const format = client.clientId === 'dev-opaque' ? 'opaque' : client.clientId === 'dev-jwt' ? 'jwt' : (r.format ?? 'jwt');

@@ -3,7 +3,8 @@
  * `signTestToken()` for RFC 9068 access tokens. For unit tests that need no authorization server at all.
  */
 import { randomBytes } from 'node:crypto';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
+import type { CryptoKey, JWK } from '../keys.js';
 
 /** A test issuer. */
 export interface TestIssuer {

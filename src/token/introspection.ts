@@ -17,7 +17,7 @@ import { basicAuthorization, clientSecretBasic, formUrlEncode } from '../http/ba
 import { createFetch, httpRequest, requestTarget, type RequestTarget } from '../http/client.js';
 import { AuthorizationServerCallError, classify, classifyAnswer, InvalidAnswerError, type AsHealth } from '../http/as-failure.js';
 import type { ResolvedIntrospection } from '../options.js';
-import { isSecureOrLoopback } from '../resolve-options.js';
+import { isSecureOrLoopback } from '../http/secure-url.js';
 import { discoverAuthorizationServer, oauthMetadataUrl, type AuthorizationServerMetadata } from '../authz-server/discovery.js';
 
 /** Settings shared by every introspector of a resource server. */

@@ -525,7 +525,7 @@ export class TokenVerifier {
     }
     const expiresAtMs = (claims.exp + policy.clockToleranceSeconds) * 1000;
     // An aud that is present must name this API, even where the profile binds by client instead ([] names nothing).
-    const verified = this.#build(runtime, claims, clientId, scopes, 'jwt', expiresAtMs, policy.profile.requireAudience || claims.aud !== undefined, policy.audiences, expiresAtMs);
+    const verified = this.#build(runtime, claims, clientId, scopes, 'jwt', expiresAtMs, policy.profile.requireAudience || claims.aud !== undefined, policy.audiences, expiresAtMs, jws.header);
     // Admitted on its second sight only: a token seen once costs no insert and leaves no long-lived garbage.
     if (this.#cache && cacheKey && this.#admission!.seen(cacheKey)) {
       const ttl = Math.min(verified.expiresAtMs - Date.now(), (this.#o.cache as { maxTtlSeconds: number }).maxTtlSeconds * 1000);
@@ -535,7 +535,7 @@ export class TokenVerifier {
   }
 
   /** The verified token: its own context and claims; scope set, audience array and repeating strings shared. */
-  #build(runtime: IssuerRuntime, claims: AccessTokenClaims, clientId: string | undefined, scopes: string[], validatedBy: AuthContext['validatedBy'], expiresAtMs: number, audienceRequired: boolean, issuerAudiences: ReadonlySet<string> | undefined, freshUntilMs: number): Verdict {
+  #build(runtime: IssuerRuntime, claims: AccessTokenClaims, clientId: string | undefined, scopes: string[], validatedBy: AuthContext['validatedBy'], expiresAtMs: number, audienceRequired: boolean, issuerAudiences: ReadonlySet<string> | undefined, freshUntilMs: number, header?: Record<string, unknown>): Verdict {
     const granted = this.#parts.granted(scopes);
     const context: AuthContext = Object.freeze({
       issuer: claims.iss,
@@ -546,6 +546,7 @@ export class TokenVerifier {
       expiresAt: claims.exp,
       validatedBy,
       claims: deepFreeze(claims),
+      ...(header ? { header: deepFreeze(header) } : {}),
       hasScope: granted.hasScope,
     });
     return new Verdict(context, granted, expiresAtMs, audienceRequired, issuerAudiences, freshUntilMs, runtime);

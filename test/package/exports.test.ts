@@ -1,5 +1,5 @@
 /**
- * The published shape: the package builds, both `import` and `require()` of it (and of its `/testing`
+ * The published shape: the package builds (once for all files of this folder: ./consumer-projects.ts), both `import` and `require()` of it (and of its `/testing`
  * entry point) work on this Node with type declarations for each, and the examples, which use the
  * package by its name exactly as users would, run to a successful end. One file, so one build.
  */
@@ -9,16 +9,16 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { startDevAuthorizationServer, type DevUmaAuthorizationServer } from '../../src/testing/index.js';
 import { join } from 'node:path';
+import { packedPackage, root } from './consumer-projects.js';
 
-const root = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..');
 const node = (args: string[]) => execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 60_000 });
 
 const PROBE = `const names = ['oauthResourceServer', 'requireScopes', 'getAuth', 'ResourceServer', 'InvalidTokenError', 'parseChallenges'];`;
 
 describe('package build and exports', () => {
-  beforeAll(() => {
-    node(['scripts/build.mjs']);
-  }, 120_000);
+  beforeAll(async () => {
+    await packedPackage();
+  }, 240_000);
 
   it('import() of the package and of /testing works', () => {
     const out = node([
@@ -49,16 +49,16 @@ describe('package build and exports', () => {
       expect(existsSync(join(root, pkg.exports[entry]!.import.types))).toBe(true);
       expect(existsSync(join(root, pkg.exports[entry]!.require.types))).toBe(true);
     }
-    // require() of the ESM-only jose/openid-client needs Node's require(esm), unflagged in 20.19 and 22.12 (not 21, not 22.0-22.11).
+    // The CommonJS build require()s the ESM-only oidc-provider (the dev AS): Node's require(esm), unflagged in 20.19 and 22.12 (not 21, not 22.0-22.11).
     expect(pkg.engines.node).toBe('^20.19.0 || >=22.12.0');
     expect(pkg.peerDependencies.express).toBe('^4.21 || ^5');
   });
 });
 
 describe('examples (on the built package)', () => {
-  beforeAll(() => {
-    if (!existsSync(join(root, 'dist/esm/index.js'))) node(['scripts/build.mjs']);
-  }, 120_000);
+  beforeAll(async () => {
+    await packedPackage();
+  }, 240_000);
 
   it.each([['orders-api'], ['uma-photos'], ['attribute-provider'], ['replicas'], ['express4'], ['opaque']])('examples/%s/demo.mjs walks through every step and exits 0', (name) => {
     const out = node([`examples/${name}/demo.mjs`]);
@@ -69,7 +69,7 @@ describe('examples (on the built package)', () => {
 
 describe('the CLI (oauth-resource-server plan|sync)', () => {
   it('plans without touching the AS, then syncs, then plans nothing to do', async () => {
-    if (!existsSync(join(root, 'dist/esm/cli.js'))) node(['scripts/build.mjs']);
+    await packedPackage();
     const as = (await startDevAuthorizationServer({ resources: [{ identifier: 'https://photos.example.com', scopes: ['view'] }], uma: true })) as DevUmaAuthorizationServer;
     const dir = mkdtempSync(join(tmpdir(), 'ors-cli-'));
     try {
