@@ -1,4 +1,4 @@
-#!/usr/bin/env node --expose-gc
+#!/usr/bin/env -S node --expose-gc
 // Heap per cached token (issue: lean cache entries): the kit with its default cache, heap used after GC with
 // 10,000 distinct tokens cached minus heap used before, divided by 10,000. RS256 JWTs with the claims an
 // authorization server typically puts in an access token (iss, sub, aud, client_id, scope, iat, exp, jti), each
@@ -6,10 +6,12 @@
 // introspected once at the light loopback AS (bench/lite-as.mjs). The reference: a payload-only LRU (the
 // decoded payload under the token's SHA-256), the least a verified-token cache can hold.
 //
-//   node --expose-gc bench/heap.mjs [distEsmDir ...]     (default: this checkout's dist/esm; `npm run build` first)
+//   node --expose-gc bench/heap.mjs [--results] [distEsmDir ...]   (default: this checkout's dist/esm; build first)
 //
-// Prints one JSON line per build: `{ dir, jwtBytes, opaqueBytes, payloadLruBytes }`.
+// Prints one JSON line per build: `{ dir, jwtBytes, opaqueBytes, payloadLruBytes }`; with --results, also appends
+// a section with the target (≤ 600 bytes per cached token) to bench/RESULTS.md (`npm run bench` does).
 import { generateKeyPairSync, randomBytes, sign, hash } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { pathToFileURL, fileURLToPath } from 'node:url';
@@ -21,7 +23,9 @@ if (typeof globalThis.gc !== 'function') {
   process.exit(2);
 }
 const N = Number(process.env.HEAP_TOKENS ?? 10_000);
-const dirs = process.argv.slice(2);
+const results = process.argv.includes('--results');
+const dirs = process.argv.slice(2).filter((a) => a !== '--results');
+const TARGET_BYTES = 600;
 if (dirs.length === 0) dirs.push(fileURLToPath(new URL('../dist/esm', import.meta.url)));
 const ISSUER = 'https://as.example.com';
 const RESOURCE = 'https://api.example.com/orders';
@@ -80,6 +84,22 @@ try {
     const payloadLruBytes = (heapAfterGc() - before) / N;
     lru = undefined;
     console.log(JSON.stringify({ dir, jwtBytes: Math.round(jwtBytes), opaqueBytes: Math.round(opaqueBytes), payloadLruBytes: Math.round(payloadLruBytes) }));
+    if (results) {
+      const verdict = (b) => `≤ ${TARGET_BYTES}: ${b <= TARGET_BYTES ? 'PASS' : 'MISS'}`;
+      appendFileSync(new URL('RESULTS.md', import.meta.url), [
+        '',
+        '## Heap per cached token',
+        '',
+        '| cached token | bytes of heap per token (after GC, 10,000 cached) | target |',
+        '|---|---:|---|',
+        `| RS256 JWT, default cache (iss, sub, aud, client_id, scope, iat, exp, jti) | ${Math.round(jwtBytes)} | ${verdict(jwtBytes)} |`,
+        `| opaque token, introspected (default cache) | ${Math.round(opaqueBytes)} | ${verdict(opaqueBytes)} |`,
+        `| reference: the decoded payload under its SHA-256 in an LRU | ${Math.round(payloadLruBytes)} | |`,
+        '',
+        `\`node --expose-gc bench/heap.mjs\`: heap used after GC with ${N.toLocaleString('en-US')} distinct tokens cached, minus before, per token; each JWT verified three times (it is cached on its second sight).`,
+        '',
+      ].join('\n'));
+    }
   }
 } finally {
   as.child.stdin.end();

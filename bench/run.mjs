@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 // `npm run bench`: whole-server throughput of GET /orders guarded by `read:orders` (RS256 JWT access tokens),
-// for (a) bare Express 5, (b) this kit, (c) express-oauth2-jwt-bearer, with the method of
-// PERFORMANCE-NOTES.md: each app alone on core 0 (`taskset -c 0`), `wrk -t1 -c32` and the loopback
+// for (a) bare Express 5, (b) this kit, (c) express-oauth2-jwt-bearer: each app alone on core 0 (`taskset -c 0`), `wrk -t1 -c32` and the loopback
 // authorization server (this process) on core 1, a warm-up per app, interleaved rounds, medians of
 // per-round ratios. Prints the table and writes bench/RESULTS.md.
 //
@@ -31,7 +30,7 @@ const SCENARIOS = [
 ];
 const HOT = 1000; // the repeated tokens of the `mostly` scenario: the first of the 10,000 distinct ones
 
-// PERFORMANCE-NOTES.md, "Targets for npm run bench".
+// The targets of the kit, as ratios within one run.
 const TARGETS = {
   one: [{ text: '≥ 0.90× bare', vs: 'bare', min: 0.9 }, { text: '≥ 2× peer', vs: 'peer', min: 2 }],
   distinct: [{ text: '≥ 0.90× bare', vs: 'bare', min: 0.9 }, { text: '≥ 2× peer', vs: 'peer', min: 2 }],
@@ -88,6 +87,8 @@ async function main() {
 
   const appEnv = { BENCH_ISSUER: as.issuer, BENCH_RESOURCE: ORDERS, BENCH_JWKS_URI: as.jwksUri };
   const results = {};
+  // p99 latency (ms) per scenario, app and round, as wrk reports it.
+  const p99s = {};
   // shared[scenario][app][round]: during that run the app got under 90 % of core 0, or other processes used
   // over a quarter of a core: the machine was shared. Medians use only rounds in which no run was shared,
   // when at least 3 such rounds exist.
@@ -138,6 +139,7 @@ async function main() {
       }
 
       results[scenario.id] = Object.fromEntries(APPS.map((a) => [a.id, []]));
+      p99s[scenario.id] = Object.fromEntries(APPS.map((a) => [a.id, []]));
       shared[scenario.id] = Object.fromEntries(APPS.map((a) => [a.id, []]));
       for (let round = 0; round < ROUNDS; round++) {
         // Interleaved, with the app order rotated each round.
@@ -155,6 +157,7 @@ async function main() {
             if (res.issued > res.pool) fail(`${what}: tokens repeated again (${res.issued} requests, ${res.pool} tokens)`);
           }
           results[scenario.id][r.id][round] = res.rps;
+          p99s[scenario.id][r.id][round] = res.p99_us / 1000;
           shared[scenario.id][r.id][round] = res.appCpu < 0.9 || res.foreign > 0.25;
           log(`  round ${round + 1} ${r.label.padEnd(26)} ${String(Math.round(res.rps)).padStart(6)} req/s  p50 ${(res.p50_us / 1000).toFixed(2)} ms  ` +
             `p99 ${(res.p99_us / 1000).toFixed(2)} ms  app CPU ${Math.round(res.appCpu * 100)} %  other load ${res.foreign.toFixed(2)} cores`);
@@ -167,7 +170,7 @@ async function main() {
   pool.total = signedNew;
 
   // 3. Report.
-  const { text, misses, usedNote } = table(results, shared);
+  const { text, misses, usedNote } = table(results, shared, p99s);
   const elapsed = (Date.now() - started) / 1000;
   const settings = `wrk -t1 -c${CONNECTIONS} -d${DURATION}s, ${ROUNDS} interleaved rounds, ${WARMUP} s warm-up per app and scenario, ` +
     `fresh app processes per scenario; apps on core 0, wrk + AS on core 1; ${fmtInt(pool.total)} never-sent tokens signed in all ` +
@@ -203,7 +206,7 @@ async function main() {
     '',
     text,
     '',
-    'Targets (PERFORMANCE-NOTES.md): cache warm (one token, or 10,000 tokens repeating) ≥ 0.90× bare Express and ' +
+    'Targets: cache warm (one token, or 10,000 tokens repeating) ≥ 0.90× bare Express and ' +
       '≥ 2× express-oauth2-jwt-bearer; every token new (RS256) ≥ 1.5× express-oauth2-jwt-bearer; about 90 % hits ' +
       `≥ 1.4× express-oauth2-jwt-bearer (there, nine requests in ten cycle ${HOT.toLocaleString('en-US')} tokens, the tenth carries one never sent before).`,
     '',
@@ -224,7 +227,7 @@ function usableRounds(shared, scenarioId) {
   return clean.length >= Math.min(3, ROUNDS) ? { rounds: clean, clean: true } : { rounds: [...Array(ROUNDS).keys()], clean: false };
 }
 
-function table(results, shared) {
+function table(results, shared, p99s) {
   const rows = [];
   const notes = [];
   let misses = 0;
@@ -242,12 +245,13 @@ function table(results, shared) {
     });
     const used = clean ? `${rounds.length}/${ROUNDS} clean` : `${ROUNDS}/${ROUNDS}, shared machine`;
     if (!clean) notes.push(s.label);
+    const p99 = (app) => median(rounds.map((i) => p99s[s.id][app][i])).toFixed(2);
     rows.push(`| ${s.label} | ${used} | ${fmtInt(median(bare))} | ${fmtInt(median(kit))} | ${fmtInt(median(peer))} | ` +
-      `${kitBare.toFixed(2)} | ${kitPeer.toFixed(2)} | ${peerBare.toFixed(2)} | ${verdicts.join('; ')} |`);
+      `${kitBare.toFixed(2)} | ${kitPeer.toFixed(2)} | ${peerBare.toFixed(2)} | ${p99('bare')} / ${p99('kit')} / ${p99('peer')} | ${verdicts.join('; ')} |`);
   }
   const text = [
-    '| scenario | rounds used | bare req/s | kit req/s | peer req/s | kit × bare | kit × peer | peer × bare | target (kit) |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---|',
+    '| scenario | rounds used | bare req/s | kit req/s | peer req/s | kit × bare | kit × peer | peer × bare | p99 ms bare / kit / peer | target (kit) |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---|',
     ...rows,
   ].join('\n');
   const usedNote = notes.length

@@ -9,6 +9,7 @@ import https from 'node:https';
 /** What {@link httpRequest} takes. */
 export interface HttpRequestInit {
   method?: string;
+  /** Request headers; with a body, `content-length` is added unless given. */
   headers?: Record<string, string>;
   body?: string | Buffer;
   /** Deadline for the whole exchange, in milliseconds. */
@@ -55,7 +56,8 @@ const agents = {
 export interface RequestTarget {
   readonly protocol: 'http:' | 'https:';
   readonly hostname: string;
-  readonly port: string;
+  /** The port, when the URL names one. */
+  readonly port: number | undefined;
   /** Path and query. */
   readonly path: string;
   /** `user:password` from the URL's userinfo (sent as Basic credentials, as node:http does for a URL). */
@@ -67,7 +69,7 @@ export function requestTarget(url: string | URL): RequestTarget {
   const u = typeof url === 'string' ? new URL(url) : url;
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new TypeError(`unsupported URL scheme ${u.protocol}`);
   // An IPv6 literal is bracketed in a URL, not in a hostname node:net connects to.
-  const target = { protocol: u.protocol, hostname: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: u.port, path: `${u.pathname}${u.search}` } as const;
+  const target = { protocol: u.protocol, hostname: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: u.port ? Number(u.port) : undefined, path: `${u.pathname}${u.search}` } as const;
   return u.username || u.password ? { ...target, auth: `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}` } : target;
 }
 
@@ -90,10 +92,10 @@ export function httpRequest(target: string | URL | RequestTarget, init: HttpRequ
       req.destroy();
       reject(err);
     };
-    const headers: Record<string, string> = { ...init.headers };
-    if (init.body !== undefined) headers['content-length'] = String(Buffer.byteLength(init.body));
-    const options: http.RequestOptions = { protocol, hostname: t.hostname, path: t.path, method: init.method ?? 'GET', headers, agent: init.agent ?? agents[protocol] };
-    if (t.port) options.port = t.port;
+    const headers = init.body === undefined || init.headers?.['content-length'] !== undefined ? init.headers : withLength(init.headers, init.body);
+    // No `protocol` member: the module and the agent imply it (node:http checks them against each other).
+    const options: http.RequestOptions = { hostname: t.hostname, path: t.path, method: init.method ?? 'GET', headers, agent: init.agent ?? agents[protocol] };
+    if (t.port !== undefined) options.port = t.port;
     if (t.auth) options.auth = t.auth;
     const req = mod.request(options, (res) => {
       const chunks: Buffer[] = [];
@@ -127,6 +129,17 @@ export function httpRequest(target: string | URL | RequestTarget, init: HttpRequ
     }
     req.end(init.body);
   });
+}
+
+/**
+ * `headers` with the `content-length` of `body`, in a new object built key by key (a spread copy makes an object
+ * node:http reads more slowly on every request).
+ */
+function withLength(headers: Record<string, string> | undefined, body: string | Buffer): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k in headers) out[k] = headers[k]!;
+  out['content-length'] = String(Buffer.byteLength(body));
+  return out;
 }
 
 /** Options of {@link createFetch}. */

@@ -228,7 +228,8 @@ export class TokenVerifier {
   /** Introspect once per token however many requests carry it at the same time, then cache the verdict. */
   #introspect(runtime: IssuerRuntime, token: string, key: string | undefined, stale: VerifiedToken | undefined): Promise<VerifiedToken> {
     if (!runtime.introspector) return Promise.reject(notTrusted());
-    const flightKey = key ?? hash('sha256', token, 'base64url');
+    // Without a cache there is no hash to reuse: the token itself keys its flight (for as long as it is in flight).
+    const flightKey = key ?? token;
     const inflight = this.#inflight.get(flightKey);
     // Joined only under the same trust: an introspection begun before its issuer was forgotten ends refused.
     if (inflight?.runtime === runtime) return inflight.verdict;
@@ -242,12 +243,13 @@ export class TokenVerifier {
     return flight.verdict;
   }
 
+  /** `key`: the token's cache key (with no cache, the token itself: then nothing is cached or shared under it). */
   async #introspectOnce(runtime: IssuerRuntime, introspector: Introspector, token: string, key: string, stale: VerifiedToken | undefined): Promise<VerifiedToken> {
     const settings = runtime.config.introspection!;
     const negativeMs = settings.negativeCacheSeconds * 1000;
     const store = this.#o.cache ? this.#o.cache.store : undefined;
     const storeKey = store ? `ors:introspection:${runtime.config.issuer}:${key}` : '';
-    const flightKey = `${storeKey}:flight`;
+    const flightKey = store ? `${storeKey}:flight` : '';
     let claimed = false;
     if (store) {
       // A verdict another process already obtained; a failing store is bypassed (the AS is asked instead).
@@ -269,12 +271,9 @@ export class TokenVerifier {
         claimed = c === true;
       }
     }
-    const share = (value: SharedVerdict, ttlMs: number) => {
-      if (store && ttlMs > 0) void store.set(storeKey, JSON.stringify(value), ttlMs).catch(() => undefined);
-    };
     // A refusal is remembered here and shared, with its end time, for negativeCacheSeconds.
     const refuse = (err: InvalidTokenError) => {
-      share({ refusal: err.message, untilMs: Date.now() + negativeMs }, negativeMs);
+      share(store, storeKey, { refusal: err.message, untilMs: Date.now() + negativeMs }, negativeMs);
       return this.#refuse(key, err, negativeMs);
     };
     try {
@@ -303,7 +302,7 @@ export class TokenVerifier {
       } catch (err) {
         throw err instanceof InvalidTokenError ? refuse(err) : err;
       }
-      share({ answer, freshUntilMs, atMs: now }, freshUntilMs - now);
+      share(store, storeKey, { answer, freshUntilMs, atMs: now }, freshUntilMs - now);
       return verified;
     } finally {
       // The verdict (if any) was written first: a replica that sees the claim gone finds it, or asks itself.
@@ -335,7 +334,7 @@ export class TokenVerifier {
     if (!scopes) throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the introspection scope must be a space-delimited string');
     const aud = claims.aud as string | string[];
     const audienceRequired = !settings.acceptMissingAudience || (Array.isArray(aud) ? aud.length > 0 : true);
-    this.#parts.shareClaims(claims, runtime.config.issuer);
+    if (this.#cache) this.#parts.shareClaims(claims, runtime.config.issuer); // to be cached: point at shared copies
     const verified = this.#build(runtime, claims, claims.client_id, scopes, 'introspection', exp === undefined ? Infinity : (exp + tol) * 1000, audienceRequired, undefined, freshUntilMs);
     const now = Date.now();
     if (this.#cache && freshUntilMs > now) {
@@ -513,8 +512,11 @@ export class TokenVerifier {
     if (!ok) throw new InvalidTokenError('ERR_TOKEN_SIGNATURE', 'the access token signature is invalid');
     const nowSeconds = Date.now() / 1000;
     const policy = runtime.policy;
-    // Signature verified: the repeating claims may now point at shared copies (checked below as they are).
-    this.#parts.shareClaims(jws.payload, runtime.config.issuer);
+    // Admitted on its second sight only: a token seen once costs no insert and leaves no long-lived garbage.
+    const admitted = this.#cache !== undefined && cacheKey !== undefined && this.#admission!.seen(cacheKey);
+    // Signature verified: the repeating claims of a token to be cached may now point at shared copies (checked
+    // below as they are).
+    if (admitted) this.#parts.shareClaims(jws.payload, runtime.config.issuer);
     const clientId = checkClaims(jws.payload, runtime.config.issuer, policy, nowSeconds) as string | undefined;
     const claims = jws.payload as AccessTokenClaims & { exp: number };
     const scopes = scopesOf(claims, policy.profile);
@@ -526,10 +528,9 @@ export class TokenVerifier {
     const expiresAtMs = (claims.exp + policy.clockToleranceSeconds) * 1000;
     // An aud that is present must name this API, even where the profile binds by client instead ([] names nothing).
     const verified = this.#build(runtime, claims, clientId, scopes, 'jwt', expiresAtMs, policy.profile.requireAudience || claims.aud !== undefined, policy.audiences, expiresAtMs, jws.header);
-    // Admitted on its second sight only: a token seen once costs no insert and leaves no long-lived garbage.
-    if (this.#cache && cacheKey && this.#admission!.seen(cacheKey)) {
+    if (admitted) {
       const ttl = Math.min(verified.expiresAtMs - Date.now(), (this.#o.cache as { maxTtlSeconds: number }).maxTtlSeconds * 1000);
-      if (ttl > 0) this.#cache.set(cacheKey, verified, { ttl, size: ENTRY_OVERHEAD + jws.payloadLength * 2 });
+      if (ttl > 0) this.#cache!.set(cacheKey!, verified, { ttl, size: ENTRY_OVERHEAD + jws.payloadLength * 2 });
     }
     return verified;
   }
@@ -551,6 +552,11 @@ export class TokenVerifier {
     });
     return new Verdict(context, granted, expiresAtMs, audienceRequired, issuerAudiences, freshUntilMs, runtime);
   }
+}
+
+/** Write a verdict to the shared store, if there is one, without waiting (a failing store is bypassed). */
+function share(store: CacheStore | undefined, storeKey: string, value: SharedVerdict, ttlMs: number): void {
+  if (store && ttlMs > 0) void store.set(storeKey, JSON.stringify(value), ttlMs).catch(() => undefined);
 }
 
 function notTrusted(): InvalidTokenError {

@@ -8,8 +8,9 @@ import express from 'express';
 import request from 'supertest';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { oauthResourceServer, requireScopes, type ResourceServerOptions } from '../../src/index.js';
+import type { ResourceServerOptions } from '../../src/index.js';
 import { startFakeAuthorizationServer, type FakeAuthorizationServer } from '../helpers/fake-authorization-server.js';
+import { activeAnswer, introspectingApp } from '../helpers/introspecting-app.js';
 
 const RESOURCE = 'https://api.example.com';
 let fake: FakeAuthorizationServer;
@@ -20,24 +21,8 @@ afterEach(async () => {
   await fake.close();
 });
 
-const now = () => Math.floor(Date.now() / 1000);
-const active = () => ({ active: true, scope: 'read', aud: RESOURCE, iss: fake.issuer, exp: now() + 300, token_type: 'Bearer' });
-
-function app(introspection: Record<string, unknown> = {}, extra: Partial<ResourceServerOptions> = {}) {
-  const a = express();
-  a.use(
-    oauthResourceServer({
-      issuer: { issuer: fake.issuer, validation: 'introspection', introspection: { clientId: 'rs-client', clientSecret: 'rs-secret', endpoint: fake.introspectionEndpoint, ...introspection } },
-      resource: RESOURCE,
-      logger: false,
-      ...extra,
-    }),
-  );
-  a.get('/r', requireScopes('read'), (_req, res) => {
-    res.end('ok');
-  });
-  return a;
-}
+const active = () => activeAnswer(fake, RESOURCE);
+const app = (introspection: Record<string, unknown> = {}, extra: Partial<ResourceServerOptions> = {}) => introspectingApp(fake, RESOURCE, introspection, extra);
 const get = (a: express.Express, token: string) => request(a).get('/r').set('Authorization', `Bearer ${token}`);
 
 describe('what each introspection call sends', () => {

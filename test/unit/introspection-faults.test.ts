@@ -9,8 +9,9 @@ import { generateKeyPair, jwtVerify } from 'jose';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { oauthResourceServer, requireScopes, getAuth, parseChallenges, FileStore, MemoryStore, type Logger, type ResourceServerOptions } from '../../src/index.js';
+import { getAuth, parseChallenges, FileStore, MemoryStore, type Logger, type ResourceServerOptions } from '../../src/index.js';
 import { startFakeAuthorizationServer, type FakeAuthorizationServer } from '../helpers/fake-authorization-server.js';
+import { activeAnswer, introspectingApp } from '../helpers/introspecting-app.js';
 
 const RESOURCE = 'https://api.example.com';
 const TOKEN = 'opaque-token-0123456789';
@@ -23,23 +24,12 @@ afterEach(async () => {
 });
 
 const now = () => Math.floor(Date.now() / 1000);
-const active = (extra: Record<string, unknown> = {}) => ({ active: true, scope: 'read', client_id: 'c1', sub: 'u1', aud: RESOURCE, iss: fake.issuer, exp: now() + 300, token_type: 'Bearer', ...extra });
+const active = (extra: Record<string, unknown> = {}) => activeAnswer(fake, RESOURCE, extra);
 
 function app(introspection: Record<string, unknown> = {}, extra: Partial<ResourceServerOptions> = {}) {
-  const a = express();
-  a.use(
-    oauthResourceServer({
-      issuer: { issuer: fake.issuer, validation: 'introspection', introspection: { clientId: 'rs-client', clientSecret: 'rs-secret', endpoint: fake.introspectionEndpoint, ...introspection } },
-      resource: RESOURCE,
-      logger: false,
-      http: { timeoutMs: 300 },
-      ...extra,
-    }),
-  );
-  a.get('/r', requireScopes('read'), (req, res) => {
+  return introspectingApp(fake, RESOURCE, introspection, { http: { timeoutMs: 300 }, ...extra }, (req, res) => {
     res.json({ sub: getAuth(req)!.subject });
   });
-  return a;
 }
 const get = (a: express.Express, token = TOKEN) => request(a).get('/r').set('Authorization', `Bearer ${token}`);
 const challenge = (res: request.Response) => Object.fromEntries(parseChallenges(res.headers['www-authenticate']!)[0]!.params);
