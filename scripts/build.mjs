@@ -34,6 +34,8 @@ rmSync(stage, { recursive: true, force: true });
 mkdirSync(stage, { recursive: true });
 cpSync(join(root, 'src'), join(stage, 'src'), { recursive: true });
 cpSync(join(root, 'scripts/cjs/peer-import.ts'), join(stage, 'src/peer-import.ts'));
+// The CLI is an ES module only (the package's bin is dist/esm/cli.js).
+rmSync(join(stage, 'src/cli.ts'));
 writeFileSync(join(stage, 'package.json'), '{ "type": "commonjs" }\n');
 writeFileSync(
   join(stage, 'tsconfig.json'),
@@ -101,7 +103,7 @@ for (const file of files(join(root, 'dist/cjs'), '.js')) {
 // Fail the build rather than ship a CommonJS file that a CommonJS-only runtime cannot load.
 const leaks = [];
 for (const file of files(join(root, 'dist/cjs'), '.js')) {
-  if (file.startsWith(vendorDir) || file.endsWith('/cli.js')) continue;
+  if (file.startsWith(vendorDir)) continue;
   const code = readFileSync(file, 'utf8');
   for (const pkg of VENDORED_PACKAGES) if (code.includes(`require("${pkg}`)) leaks.push(`${relative(root, file)} requires ${pkg}`);
   if (/\bimport\(/.test(code)) leaks.push(`${relative(root, file)} uses import()`);

@@ -1,7 +1,7 @@
 /**
  * The commands of the `oauth-resource-server` CLI (src/cli.ts is the executable): `plan` (a dry run of
- * resource registration) and `sync [--prune]` (the registration itself; `--prune` also deletes this API's
- * orphaned sets). The config module's default export is `{ uma, app }` (from `umaProtection()` and your Express
+ * resource registration), `sync [--prune]` (the registration itself; `--prune` also deletes this API's
+ * orphaned sets), `--help` and `--version`. The config module's default export is `{ uma, app }` (from `umaProtection()` and your Express
  * app) or a function returning it (possibly async); it must build them as the API does (same options, store and
  * namespace), without listening.
  */
@@ -17,11 +17,38 @@ interface CliConfig {
 export interface CliIo {
   /** Import the config module at this path. */
   load(path: string): Promise<unknown>;
+  /** The package's version, for `--version`. */
+  version?: string;
   out(text: string): void;
   err(text: string): void;
 }
 
-const USAGE = 'usage: oauth-resource-server plan|sync [--prune] --config <module.mjs>';
+const USAGE = 'usage: oauth-resource-server plan|sync [--prune] --config <module.mjs>   (--help for more)';
+
+/** `--help`: what the commands do, what they read, and what the exit codes mean. */
+export const HELP = `usage: oauth-resource-server <command> --config <module.mjs> [--prune]
+
+Registers this API's protected resources (UMA resource sets, from the routes that declare uma.require(...))
+at its UMA authorization server, as the API itself does at start-up; for deployment pipelines and reviews.
+
+commands:
+  plan    a dry run: reads what the AS and the config's store hold and prints what sync would do,
+          one line per resource set (+ create, ~ update or adopt, - delete, ! orphan, = keep). Changes nothing.
+  sync    registers: creates and updates the sets at the AS and records them in the config's store.
+          With --prune it also deletes this API's sets that no route declares any more (orphans).
+
+options:
+  --config <module>  an ES module (or CommonJS) whose default export is { uma, app }, or a function
+                     returning it (possibly async): uma from umaProtection({ ... }) and your Express app, built
+                     as the API builds them (same issuer, credentials, store and namespace), without listening
+  --prune            with sync: delete orphaned sets
+  --help, -h         this text
+  --version, -v      the package's version
+
+exit codes:
+  0  done: the plan was printed, or every set is registered
+  1  failed: the AS could not be reached or refused (the message names the URL), or sync left sets pending
+  2  wrong usage, or a config module without { uma, app }`;
 
 /** The plan, one line per set. */
 export function formatPlan(plan: SyncPlan): string {
@@ -39,6 +66,14 @@ export function formatPlan(plan: SyncPlan): string {
 
 /** Run one command; resolves to the exit code. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h') || argv[0] === 'help') {
+    io.out(HELP);
+    return 0;
+  }
+  if (argv.includes('--version') || argv.includes('-v')) {
+    io.out(io.version ?? 'unknown');
+    return 0;
+  }
   const command = argv[0];
   const i = argv.indexOf('--config');
   const configPath = i === -1 ? undefined : argv[i + 1];

@@ -3,12 +3,23 @@
  * `npx oauth-resource-server plan|sync [--prune] --config <module>`: a dry run of resource registration, or
  * the registration itself (see cli-run.ts for the commands and the config contract).
  */
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runCli } from './cli-run.js';
 
+/** The version of the installed package (dist/esm/cli.js → package.json), or undefined. */
+function packageVersion(): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version;
+  } catch {
+    return undefined;
+  }
+}
+
 runCli(process.argv.slice(2), {
   load: (path) => import(pathToFileURL(resolve(path)).href),
+  version: packageVersion(),
   out: (text) => process.stdout.write(`${text}\n`),
   err: (text) => console.error(text),
 }).then(

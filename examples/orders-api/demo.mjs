@@ -1,13 +1,20 @@
 // `npm run demo`: a development authorization server (oidc-provider) and the orders API on loopback,
 // then a walk through what a client gets, printed as a transcript. Exits 0 when every step behaved
 // as expected, non-zero naming the step that did not.
+import { createServer } from 'node:http';
 import { startDevAuthorizationServer } from 'oauth-resource-server/testing';
 import { createOrdersApi } from './app.mjs';
 
-const ORDERS = 'https://api.example.com/orders';
 /** `--serve`: keep the authorization server and the API running afterwards, for curl. */
 const SERVE = process.argv.includes('--serve');
 const BILLING = 'https://api.example.com/billing';
+
+// The API listens first: with --serve its identifier is its own loopback URL, so the resource_metadata URL in
+// its challenges is one you can open (RFC 9728 §3.1: it is built from the identifier).
+const server = createServer().listen(0, '127.0.0.1');
+await new Promise((resolve) => server.once('listening', resolve));
+const api = `http://127.0.0.1:${server.address().port}`;
+const ORDERS = SERVE ? `${api}/orders` : 'https://api.example.com/orders';
 
 const as = await startDevAuthorizationServer({
   resources: [
@@ -17,9 +24,7 @@ const as = await startDevAuthorizationServer({
 });
 console.log(`authorization server  ${as.issuer}  (oidc-provider, resource indicators, JWT access tokens)`);
 
-const server = createOrdersApi({ issuer: as.issuer, resource: ORDERS, introspection: as.resourceServerClient }).listen(0, '127.0.0.1');
-await new Promise((resolve) => server.once('listening', resolve));
-const api = `http://127.0.0.1:${server.address().port}`;
+server.on('request', createOrdersApi({ issuer: as.issuer, resource: ORDERS, introspection: as.resourceServerClient }));
 console.log(`orders API            ${api}  (resource ${ORDERS})\n`);
 
 const short = (t) => `${t.slice(0, 12)}…`;
@@ -71,7 +76,19 @@ if (failed.length) {
 console.log(`all ${steps.length} steps behaved as expected`);
 if (SERVE) {
   const token = await as.mintAccessToken({ resource: ORDERS, scope: 'read:orders write:orders' });
-  console.log(`\nserving until Ctrl-C:\n  authorization server ${as.issuer}\n  orders API           ${api}\n\ntry:\n  curl -i ${api}/orders -H 'Authorization: Bearer ${token}'\n  curl -i ${api}/orders\n  curl -s ${api}/.well-known/oauth-protected-resource/orders`);
+  const { clientId, clientSecret } = as.mintingClients.jwt;
+  console.log(`
+serving until Ctrl-C:
+  authorization server ${as.issuer}   (token endpoint ${as.tokenEndpoint})
+  orders API           ${api}   (resource ${ORDERS})
+  client               client_id ${clientId}   client_secret ${clientSecret}   (client_secret_basic)
+
+try:
+  curl -i ${api}/orders -H 'Authorization: Bearer ${token}'
+  curl -i ${api}/orders      # 401: its WWW-Authenticate names resource_metadata
+  curl -s ${api}/.well-known/oauth-protected-resource/orders
+mint more tokens (client credentials, RFC 8707 resource indicator):
+  curl -s -u '${clientId}:${clientSecret}' -d grant_type=client_credentials -d 'resource=${ORDERS}' -d 'scope=read:orders write:orders' ${as.tokenEndpoint}`);
   process.on('SIGINT', () => {
     server.close();
     void as.close().then(() => process.exit(0));

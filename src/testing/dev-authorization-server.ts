@@ -73,6 +73,13 @@ export interface DevAuthorizationServer {
   readonly resourceServerClient: { clientId: string; clientSecret: string };
   /** The same, registered to receive RFC 9701 signed introspection responses (RS256). */
   readonly resourceServerJwtClient: { clientId: string; clientSecret: string };
+  /** The token endpoint: the client-credentials grant with a `resource` indicator (RFC 8707) mints tokens. */
+  readonly tokenEndpoint: string;
+  /**
+   * The clients {@link DevAuthorizationServer.mintAccessToken} uses (`client_secret_basic`), for minting tokens
+   * from elsewhere (curl): `jwt` gets JWT access tokens, `opaque` opaque ones, for any configured resource.
+   */
+  readonly mintingClients: { readonly jwt: { clientId: string; clientSecret: string }; readonly opaque: { clientId: string; clientSecret: string } };
   /** Requests the AS has served, by endpoint (for tests that count calls, e.g. coalescing). */
   readonly requests: { introspection: number; token: number; jwks: number; discovery: number };
   /**
@@ -290,6 +297,8 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
     jwksUri: `${issuer}/jwks`,
     resourceServerClient: rsClient,
     resourceServerJwtClient: rsJwtClient,
+    tokenEndpoint,
+    mintingClients: { jwt: { clientId: 'dev-jwt', clientSecret: mintSecret }, opaque: { clientId: 'dev-opaque', clientSecret: mintSecret } },
     requests,
     ...(late.uma ? { uma: late.uma.controls } : {}),
     async mintAccessToken({ resource, scope, format }) {

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { consumerProject, filesOf, packedPackage, runNode, type NewestTool, type Packed, type Run } from './consumer-projects.js';
+import { consumerProject, filesOf, packedPackage, root, runNode, type NewestTool, type Packed, type Run } from './consumer-projects.js';
 
 const made: string[] = [];
 afterAll(() => made.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
@@ -108,6 +108,33 @@ import request from 'supertest';`}
     const run = await runNode(dir, [`out/bundle.${format === 'cjs' ? 'cjs' : 'mjs'}`]);
     expect({ code: run.code, answer: run.output.trim().split('\n')[0] }).toEqual({ code: 0, answer: JSON.stringify({ status: 200, body: { sub: 'bundled' } }) });
   }, 120_000);
+});
+
+describe('without the optional peer oidc-provider', () => {
+  it.each([
+    ['CommonJS', 'cjs', `const { startDevAuthorizationServer } = require('oauth-resource-server/testing');`],
+    ['ESM', 'mjs', `import { startDevAuthorizationServer } from 'oauth-resource-server/testing';`],
+  ])('startDevAuthorizationServer (%s) says which package to install', async (_name, ext, load) => {
+    const dir = await consumerProject(`no-oidc-provider-${ext}`, {
+      files: { [`start.${ext}`]: `${load}\nstartDevAuthorizationServer({ resources: [] }).then(() => console.log('started'), (err) => console.log(err.name + ': ' + err.message));\n` },
+    });
+    made.push(dir);
+    rmSync(join(dir, 'node_modules', 'oidc-provider'), { force: true });
+    const run = await runNode(dir, [`start.${ext}`]);
+    expect({ code: run.code, output: run.output.trim() }).toEqual({
+      code: 0,
+      output: 'ConfigurationError: startDevAuthorizationServer needs the optional peer dependency oidc-provider, which is not installed: npm install --save-dev oidc-provider',
+    });
+  });
+});
+
+describe("the README's Testing your API", () => {
+  it('shows each example file exactly as test/package runs it', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const shown = [...readme.matchAll(/<!-- example: (\S+) -->\n```\w*\n([\s\S]*?)```/g)];
+    expect(shown.map(([, path]) => path)).toEqual(expect.arrayContaining(['examples/testing/app.cjs', 'examples/testing/jest-cjs/orders.test.js', 'examples/testing/vitest/orders.test.js']));
+    for (const [, path, code] of shown) expect({ path, code }).toEqual({ path, code: readFileSync(join(root, path!), 'utf8') });
+  });
 });
 
 describe('the tarball', () => {

@@ -4,7 +4,7 @@
  * package by its name exactly as users would, run to a successful end. One file, so one build.
  */
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { startDevAuthorizationServer, type DevUmaAuthorizationServer } from '../../src/testing/index.js';
@@ -67,7 +67,74 @@ describe('examples (on the built package)', () => {
   }, 60_000);
 });
 
+describe('npm run demo -- --serve', () => {
+  it('prints a client id and secret that mint tokens with curl, and a resource_metadata URL one can open', async () => {
+    await packedPackage();
+    const child = spawn(process.execPath, ['examples/orders-api/demo.mjs', '--serve'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let out = '';
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no curl commands printed:\n${out}`)), 60_000);
+        child.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (/curl -s -u .*\/token\n/.test(out)) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        child.once('exit', (code) => reject(new Error(`the demo exited (${code}):\n${out}`)));
+      });
+      // The printed mint command, run as curl would: -u is client_secret_basic, -d the form body.
+      const [, user, body, tokenEndpoint] = /curl -s -u '([^']+)' (.*) (http:\S+\/token)\n/.exec(out)!;
+      const form = new URLSearchParams([...body!.matchAll(/-d '?([^=]+)=([^']*?)'?(?= -d|$)/g)].map(([, k, v]) => [k!, v!] as [string, string]));
+      const minted = await fetch(tokenEndpoint!, { method: 'POST', headers: { authorization: `Basic ${Buffer.from(user!).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' }, body: form });
+      expect(minted.status).toBe(200);
+      const { access_token: token } = (await minted.json()) as { access_token: string };
+      const api = /orders API +(http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
+      expect((await fetch(`${api}/orders`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+      const refused = await fetch(`${api}/orders`);
+      expect(refused.status).toBe(401);
+      const metadataUrl = /resource_metadata="([^"]+)"/.exec(refused.headers.get('www-authenticate') ?? '')![1]!;
+      expect(metadataUrl.startsWith(api)).toBe(true);
+      const metadata = await fetch(metadataUrl);
+      expect(metadata.status).toBe(200);
+      expect(((await metadata.json()) as { resource: string }).resource).toBe(`${api}/orders`);
+    } finally {
+      child.kill('SIGINT');
+    }
+  }, 90_000);
+});
+
 describe('the CLI (oauth-resource-server plan|sync)', () => {
+  const cli = (args: string[], env: Record<string, string> = {}) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, ['dist/esm/cli.js', ...args], { cwd: root, env: { ...process.env, ...env }, timeout: 30_000 }, (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+
+  it('--help says what plan and sync do, which config they read and what the exit codes mean; --version prints the version', async () => {
+    await packedPackage();
+    const help = await cli(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^ {2}plan {4}a dry run/m);
+    expect(help.stdout).toMatch(/^ {2}sync {4}registers/m);
+    expect(help.stdout).toMatch(/--config <module>.*default export is \{ uma, app \}/s);
+    expect(help.stdout).toMatch(/exit codes:\n {2}0 .*\n {2}1 .*\n {2}2 /);
+    const version = await cli(['--version']);
+    expect({ code: version.code, out: version.stdout.trim() }).toEqual({ code: 0, out: (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version });
+    const usage = await cli([]);
+    expect({ code: usage.code, err: usage.stderr.trim() }).toEqual({ code: 2, err: 'usage: oauth-resource-server plan|sync [--prune] --config <module.mjs>   (--help for more)' });
+  }, 60_000);
+
+  it('an unreachable authorization server: exit 1, and the message names the URL', async () => {
+    await packedPackage();
+    const env = { ISSUER: 'http://127.0.0.1:9', CLIENT_ID: 'rs', CLIENT_SECRET: 'secret', STORE: join(tmpdir(), `ors-cli-${process.pid}.json`) };
+    const run = await cli(['plan', '--config', 'test/package/fixtures/uma.config.mjs'], env);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('http://127.0.0.1:9/.well-known/');
+  }, 60_000);
+
   it('plans without touching the AS, then syncs, then plans nothing to do', async () => {
     await packedPackage();
     const as = (await startDevAuthorizationServer({ resources: [{ identifier: 'https://photos.example.com', scopes: ['view'] }], uma: true })) as DevUmaAuthorizationServer;
