@@ -71,6 +71,11 @@ export function readAuthorization(req: HttpRequestLike, maxLength: number): { sc
   if (value.length > maxLength + 64) throw new InvalidRequestError('ERR_TOKEN_TOO_LARGE', 'the access token is larger than this server accepts');
   const sp = value.indexOf(' ');
   const scheme = (sp === -1 ? value : value.slice(0, sp)).toLowerCase();
+  // RFC 6750 §2.1: `Bearer` 1*SP b64token. A tab (or other separator) after the scheme is a malformed Bearer
+  // header (400), not another scheme (which would be a 401 as if no token had been sent).
+  if (scheme !== 'bearer' && scheme !== 'dpop' && /^(?:bearer|dpop)[^!#$%&'*+.^_`|~0-9a-z-]/.test(scheme)) {
+    throw new InvalidRequestError('ERR_REQUEST_MALFORMED', 'the Authorization header must separate its scheme from the token with spaces');
+  }
   let credentials = '';
   if (sp !== -1) {
     let start = sp;

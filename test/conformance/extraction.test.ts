@@ -105,6 +105,12 @@ describe.each(EXPRESS_VERSIONS)('token extraction (%s)', (_name, express) => {
       expect(res.status).toBe(200);
     });
 
+    it.each([['a tab', '\t'], ['a tab and a space', '\t ']])('answers a Bearer header whose scheme and token are separated by %s with 400 invalid_request, not as another scheme (CONFORMANCE 3)', async (_what, sep) => {
+      const res = await rawRequest(buildApp(express), 'GET', '/orders', [['Authorization', `Bearer${sep}${token}`]]);
+      expect(res.status).toBe(400);
+      expect(challengeOf(res.headers['www-authenticate']).params.error).toBe('invalid_request');
+    });
+
     it.each([
       ['a space inside', (t: string) => `${t.slice(0, 20)} ${t.slice(20)}`],
       ['a comma', (t: string) => `${t},${t}`],
