@@ -76,16 +76,30 @@ export class Introspector {
   }
 
   #call(call: Call, token: string): Promise<Record<string, unknown>> {
-    const answer = 'direct' in call ? call.direct.introspect(token) : (client.tokenIntrospection(call.oidc, token, { token_type_hint: 'access_token' }) as Promise<Record<string, unknown>>);
-    return answer.then(
-      (a) => {
-        this.#s.health.ok(this.#issuer, 'introspection');
-        return a;
-      },
-      (err: unknown) => {
-        throw this.#mapError(err);
-      },
-    );
+    const failed = (err: unknown): never => {
+      throw this.#mapError(err);
+    };
+    try {
+      if (!('direct' in call)) return (client.tokenIntrospection(call.oidc, token, { token_type_hint: 'access_token' }) as Promise<Record<string, unknown>>).then((a) => this.#answered(a), failed);
+      const direct = call.direct;
+      // One reaction for the exchange and the reading of its answer.
+      return direct.request(token).then((res) => {
+        let a: Record<string, unknown>;
+        try {
+          a = direct.read(res);
+        } catch (err) {
+          return failed(err);
+        }
+        return this.#answered(a);
+      }, failed);
+    } catch (err) {
+      return Promise.reject(this.#mapError(err));
+    }
+  }
+
+  #answered(answer: Record<string, unknown>): Record<string, unknown> {
+    this.#s.health.ok(this.#issuer, 'introspection');
+    return answer;
   }
 
   /** Classified by status first, whatever body or content type came with it (an empty 401 is a 401). */
@@ -183,7 +197,8 @@ class DirectCall {
     this.#maxBytes = s.maxBytes;
   }
 
-  introspect(token: string): Promise<Record<string, unknown>> {
+  /** The exchange (any answer; rejects only when there is none). */
+  request(token: string): Promise<HttpResponse> {
     // encodeURIComponent is a valid form encoding for a token's characters (b64token: letters, digits, -._~+/=).
     const body = `token=${encodeURIComponent(token)}${this.#tail}`;
     // A literal per call (one of two shapes): what node:http reads fastest.
@@ -192,11 +207,11 @@ class DirectCall {
       this.#authorization === undefined
         ? { accept: 'application/json', 'content-type': FORM, 'content-length': length }
         : { accept: 'application/json', 'content-type': FORM, authorization: this.#authorization, 'content-length': length };
-    return httpRequest(this.#target, { method: 'POST', headers, body, timeoutMs: this.#timeoutMs, maxBytes: this.#maxBytes, agent: this.#agent }).then((res) => this.#read(res));
+    return httpRequest(this.#target, { method: 'POST', headers, body, timeoutMs: this.#timeoutMs, maxBytes: this.#maxBytes, agent: this.#agent });
   }
 
-  /** The answer, if it is one (RFC 7662 §2.2). */
-  #read(res: HttpResponse): Record<string, unknown> {
+  /** The answer, if it is one (RFC 7662 §2.2); an {@link AuthorizationServerCallError} otherwise. */
+  read(res: HttpResponse): Record<string, unknown> {
     if (res.status !== 200) throw this.#failed(classifyAnswer(res, `HTTP ${res.status}`));
     const type = res.headers['content-type'];
     if (type === undefined || !JSON_TYPE.test(type)) throw this.#failed({ kind: 'invalid_answer', status: 200, detail: 'the answer is not application/json' });

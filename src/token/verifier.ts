@@ -233,81 +233,113 @@ export class TokenVerifier {
     const inflight = this.#inflight.get(flightKey);
     // Joined only under the same trust: an introspection begun before its issuer was forgotten ends refused.
     if (inflight?.runtime === runtime) return inflight.verdict;
+    const landed = () => {
+      if (this.#inflight.get(flightKey) === flight) this.#inflight.delete(flightKey);
+    };
     const flight = {
       runtime,
-      verdict: this.#introspectOnce(runtime, runtime.introspector, token, flightKey, stale).finally(() => {
-        if (this.#inflight.get(flightKey) === flight) this.#inflight.delete(flightKey);
-      }),
+      verdict: this.#introspectOnce(runtime, runtime.introspector, token, flightKey, stale).then(
+        (verified) => {
+          landed();
+          return verified;
+        },
+        (err: unknown) => {
+          landed();
+          throw err;
+        },
+      ),
     };
     this.#inflight.set(flightKey, flight);
     return flight.verdict;
   }
 
-  /** `key`: the token's cache key (with no cache, the token itself: then nothing is cached or shared under it). */
-  async #introspectOnce(runtime: IssuerRuntime, introspector: Introspector, token: string, key: string, stale: VerifiedToken | undefined): Promise<VerifiedToken> {
-    const settings = runtime.config.introspection!;
-    const negativeMs = settings.negativeCacheSeconds * 1000;
+  /**
+   * One introspection: straight to the AS without a shared store (no promise hop more than the call needs), or
+   * through the store. `key`: the token's cache key (with no cache, the token itself: then nothing is cached or
+   * shared under it).
+   */
+  #introspectOnce(runtime: IssuerRuntime, introspector: Introspector, token: string, key: string, stale: VerifiedToken | undefined): Promise<VerifiedToken> {
     const store = this.#o.cache ? this.#o.cache.store : undefined;
-    const storeKey = store ? `ors:introspection:${runtime.config.issuer}:${key}` : '';
-    const flightKey = store ? `${storeKey}:flight` : '';
+    if (store) return this.#introspectShared(store, runtime, introspector, token, key, stale);
+    return introspector.introspect(token).then(
+      (answer) => this.#verdict(runtime, answer, key, undefined, ''),
+      (err: unknown) => this.#noVerdict(err, runtime, key, stale, undefined, ''),
+    );
+  }
+
+  /** One introspection for all replicas sharing `store`: a verdict already shared, or one claimant asks the AS. */
+  async #introspectShared(store: CacheStore, runtime: IssuerRuntime, introspector: Introspector, token: string, key: string, stale: VerifiedToken | undefined): Promise<VerifiedToken> {
+    const storeKey = `ors:introspection:${runtime.config.issuer}:${key}`;
+    const flightKey = `${storeKey}:flight`;
     let claimed = false;
-    if (store) {
-      // A verdict another process already obtained; a failing store is bypassed (the AS is asked instead).
-      const shared = await this.#readShared(store, storeKey, runtime, key);
-      if (shared) return shared;
-      // Across replicas: the first to claim the token asks the AS; the others wait (bounded) for its verdict,
-      // and take over when the claim goes without one (the claimant failed, or its verdict was not shared).
-      if (isAtomicStore(store)) {
-        // A failing store decides nothing: this replica asks the AS itself at once (and has no claim to remove).
-        const claim = () => store.setIfAbsent(flightKey, '1', this.#o.httpTimeoutMs).catch(() => 'store failed' as const);
-        let c = await claim();
-        const deadline = Date.now() + this.#o.httpTimeoutMs;
-        while (c === false && Date.now() < deadline) {
-          await new Promise((r) => setTimeout(r, 15));
-          const verdict = await this.#readShared(store, storeKey, runtime, key);
-          if (verdict) return verdict;
-          c = await claim();
-        }
-        claimed = c === true;
+    // A verdict another process already obtained; a failing store is bypassed (the AS is asked instead).
+    const shared = await this.#readShared(store, storeKey, runtime, key);
+    if (shared) return shared;
+    // Across replicas: the first to claim the token asks the AS; the others wait (bounded) for its verdict,
+    // and take over when the claim goes without one (the claimant failed, or its verdict was not shared).
+    if (isAtomicStore(store)) {
+      // A failing store decides nothing: this replica asks the AS itself at once (and has no claim to remove).
+      const claim = () => store.setIfAbsent(flightKey, '1', this.#o.httpTimeoutMs).catch(() => 'store failed' as const);
+      let c = await claim();
+      const deadline = Date.now() + this.#o.httpTimeoutMs;
+      while (c === false && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 15));
+        const verdict = await this.#readShared(store, storeKey, runtime, key);
+        if (verdict) return verdict;
+        c = await claim();
       }
+      claimed = c === true;
     }
-    // A refusal is remembered here and shared, with its end time, for negativeCacheSeconds.
-    const refuse = (err: InvalidTokenError) => {
-      share(store, storeKey, { refusal: err.message, untilMs: Date.now() + negativeMs }, negativeMs);
-      return this.#refuse(key, err, negativeMs);
-    };
     try {
       if (claimed) {
         // Another replica may have shared its verdict and released its claim between this replica's read above
         // and its claim: read once more, or both would ask the AS for the same token.
-        const verdict = await this.#readShared(store!, storeKey, runtime, key);
+        const verdict = await this.#readShared(store, storeKey, runtime, key);
         if (verdict) return verdict;
       }
       let answer: Record<string, unknown>;
       try {
         answer = await introspector.introspect(token);
       } catch (err) {
-        if (err instanceof InvalidTokenError) throw refuse(err);
-        // The AS gave no usable answer: serve a cached active answer within the stale window, if allowed.
-        if (stale && Date.now() < stale.expiresAtMs) return stale;
-        throw err instanceof ResourceServerError ? err : new AuthorizationServerUnavailableError();
+        return this.#noVerdict(err, runtime, key, stale, store, storeKey);
       }
-      const now = Date.now();
-      const exp = typeof answer.exp === 'number' ? (answer.exp + this.#o.clockToleranceSeconds) * 1000 : Infinity;
-      // RFC 7662 §4 (CONFORMANCE 32): never beyond exp, and no longer than the configured (short) life.
-      const freshUntilMs = now + Math.max(0, Math.min(exp - now, settings.cacheTtlSeconds * 1000));
-      let verified: VerifiedToken;
-      try {
-        verified = this.#accept(runtime, answer, key, freshUntilMs);
-      } catch (err) {
-        throw err instanceof InvalidTokenError ? refuse(err) : err;
-      }
-      share(store, storeKey, { answer, freshUntilMs, atMs: now }, freshUntilMs - now);
-      return verified;
+      return this.#verdict(runtime, answer, key, store, storeKey);
     } finally {
       // The verdict (if any) was written first: a replica that sees the claim gone finds it, or asks itself.
-      if (claimed) void store!.delete(flightKey).catch(() => undefined);
+      if (claimed) void store.delete(flightKey).catch(() => undefined);
     }
+  }
+
+  /** The verified token of the AS's answer (cached, and shared when there is a store), or a thrown refusal. */
+  #verdict(runtime: IssuerRuntime, answer: Record<string, unknown>, key: string, store: CacheStore | undefined, storeKey: string): VerifiedToken {
+    const settings = runtime.config.introspection!;
+    const now = Date.now();
+    const exp = typeof answer.exp === 'number' ? (answer.exp + this.#o.clockToleranceSeconds) * 1000 : Infinity;
+    // RFC 7662 §4 (CONFORMANCE 32): never beyond exp, and no longer than the configured (short) life.
+    const freshUntilMs = now + Math.max(0, Math.min(exp - now, settings.cacheTtlSeconds * 1000));
+    let verified: VerifiedToken;
+    try {
+      verified = this.#accept(runtime, answer, key, freshUntilMs);
+    } catch (err) {
+      throw err instanceof InvalidTokenError ? this.#refuseShared(runtime, key, err, store, storeKey) : err;
+    }
+    share(store, storeKey, { answer, freshUntilMs, atMs: now }, freshUntilMs - now);
+    return verified;
+  }
+
+  /** No answer to believe: a refusal of the AS (remembered), a stale verdict where allowed, or a 503. */
+  #noVerdict(err: unknown, runtime: IssuerRuntime, key: string, stale: VerifiedToken | undefined, store: CacheStore | undefined, storeKey: string): VerifiedToken {
+    if (err instanceof InvalidTokenError) throw this.#refuseShared(runtime, key, err, store, storeKey);
+    // The AS gave no usable answer: serve a cached active answer within the stale window, if allowed.
+    if (stale && Date.now() < stale.expiresAtMs) return stale;
+    throw err instanceof ResourceServerError ? err : new AuthorizationServerUnavailableError();
+  }
+
+  /** A refusal is remembered here and shared, with its end time, for negativeCacheSeconds; returns the error. */
+  #refuseShared(runtime: IssuerRuntime, key: string, err: InvalidTokenError, store: CacheStore | undefined, storeKey: string): InvalidTokenError {
+    const negativeMs = runtime.config.introspection!.negativeCacheSeconds * 1000;
+    share(store, storeKey, { refusal: err.message, untilMs: Date.now() + negativeMs }, negativeMs);
+    return this.#refuse(key, err, negativeMs);
   }
 
   /** A verdict in the shared store: the verified token, a thrown refusal, or undefined when there is none. */
