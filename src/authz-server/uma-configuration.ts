@@ -51,7 +51,7 @@ export async function discoverUma(issuer: string, profile: 'uma2' | 'keycloak' |
   const d = doc as Record<string, unknown>;
   // RFC 8414 §3.3: the document must be for exactly the issuer asked about.
   if (d.issuer !== issuer) throw fail({ kind: 'issuer_mismatch', expectedIssuer: issuer, actualIssuer: String(d.issuer).slice(0, 300) });
-  // UMA 1.0 names (SPEC-DIGEST 1.10) mapped onto the 2.0 ones.
+  // UMA 1.0 names (OAuth Resource Set Registration draft, UMA 1.0) mapped onto the 2.0 ones.
   const rreg = d.resource_registration_endpoint ?? d.resource_set_registration_endpoint;
   const perm = d.permission_endpoint ?? d.permission_registration_endpoint;
   for (const [name, v] of [['token_endpoint', d.token_endpoint], ['resource_registration_endpoint', rreg], ['permission_endpoint', perm]] as const) {

@@ -2,7 +2,7 @@
  * The UMA part of the development authorization server: the protection API (UMA 2.0 Federated
  * Authorization §2–§5) and the UMA grant (UMA 2.0 Grant §2–§3) around a real oidc-provider, which issues the
  * PATs, the RPTs and every other token, and introspects them. Profiles: `uma2` (the spec), `keycloak`
- * (SPEC-DIGEST §2) and `uma1` (UMA 1.0.x, SPEC-DIGEST 1.10).
+ * (Keycloak Authorization Services) and `uma1` (UMA 1.0.x, the UMA 1.0 resource set registration draft).
  *
  * Wired in by `dev-authorization-server.ts`: {@link prepareUma} contributes provider configuration before the
  * provider exists, {@link UmaSetup.attach} registers the grant and returns the HTTP front handler and the
@@ -22,9 +22,9 @@ import { basicAuthorization } from '../http/basic-credentials.js';
 const PATHS: Record<UmaProfileName, { discovery: string; registration: string; collection: string; permission: string; rpt?: string }> = {
   // Any path will do for UMA 2.0 (FedAuthz §3.2 "rreguri"); these mirror the spec's examples.
   uma2: { discovery: '/.well-known/uma2-configuration', registration: '/uma/rreg', collection: '/uma/rreg', permission: '/uma/perm' },
-  // Keycloak: {realm}/authz/protection/resource_set and /permission (SPEC-DIGEST §2.1).
+  // Keycloak: {realm}/authz/protection/resource_set and /permission (Keycloak Authorization Services.1).
   keycloak: { discovery: '/.well-known/uma2-configuration', registration: '/authz/protection/resource_set', collection: '/authz/protection/resource_set', permission: '/authz/protection/permission' },
-  // UMA 1.0: operations at {resource_set_registration_endpoint}/resource_set (SPEC-DIGEST 1.10).
+  // UMA 1.0: operations at {resource_set_registration_endpoint}/resource_set (OAuth Resource Set Registration draft, UMA 1.0).
   uma1: { discovery: '/.well-known/uma-configuration', registration: '/uma1/rsrc', collection: '/uma1/rsrc/resource_set', permission: '/uma1/perm', rpt: '/uma1/rpt' },
 };
 const POLICY_PATH = '/uma/policy';
@@ -266,7 +266,7 @@ async function attach(provider: UmaProvider, issuer: string, profile: UmaProfile
  * - UMA 2.0 (Grant §2, FedAuthz §2): the RFC 8414 metadata (oidc-provider's, which lists the `uma-ticket` grant
  *   in `grant_types_supported` and the `introspection_endpoint`) plus `resource_registration_endpoint` and
  *   `permission_endpoint`. Keycloak's is the same with its own endpoint paths.
- * - UMA 1.0 (SPEC-DIGEST 1.10): `/.well-known/uma-configuration` with the 1.0 member names.
+ * - UMA 1.0 (OAuth Resource Set Registration draft, UMA 1.0): `/.well-known/uma-configuration` with the 1.0 member names.
  */
 function discoveryDocument(profile: UmaProfileName, issuer: string, openid: Record<string, unknown>): Record<string, unknown> {
   const p = PATHS[profile];

@@ -1,6 +1,6 @@
 /**
  * RPT issuance of the development UMA AS: the `uma-ticket` grant at oidc-provider's token endpoint (UMA 2.0
- * Grant §3.3.1–3.3.6) and, for the `uma1` profile, the UMA 1.0 RPT endpoint (SPEC-DIGEST 1.10). The RPT is an
+ * Grant §3.3.1–3.3.6) and, for the `uma1` profile, the UMA 1.0 RPT endpoint (OAuth Resource Set Registration draft, UMA 1.0). The RPT is an
  * oidc-provider (opaque) access token whose permissions ride in its `extra` claims, so oidc-provider's own
  * introspection answers with `permissions` and, the token having no scope, without `scope` (FedAuthz §5.1.1).
  */
@@ -44,7 +44,7 @@ export function umaTicketGrant(state: UmaState): (ctx: OidcGrantContext) => Prom
 }
 
 /**
- * The UMA 1.0 RPT endpoint (SPEC-DIGEST 1.10): `POST` with the AAT (scope `uma_authorization`) as a bearer
+ * The UMA 1.0 RPT endpoint (OAuth Resource Set Registration draft, UMA 1.0): `POST` with the AAT (scope `uma_authorization`) as a bearer
  * token and a JSON body `{"ticket", "rpt"?, "claim_tokens"?}`; answers 200 `{"rpt"}`, or `invalid_ticket` /
  * `expired_ticket` (400), `not_authorized` / `need_info` / `request_submitted` (403).
  */

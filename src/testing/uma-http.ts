@@ -53,7 +53,7 @@ export interface UmaProvider {
 export const UMA_TICKET_GRANT = 'urn:ietf:params:oauth:grant-type:uma-ticket';
 /** The PAT scope (FedAuthz §1.3). */
 export const PAT_SCOPE = 'uma_protection';
-/** The UMA 1.0 AAT scope (SPEC-DIGEST 1.10). */
+/** The UMA 1.0 AAT scope (OAuth Resource Set Registration draft, UMA 1.0). */
 export const AAT_SCOPE = 'uma_authorization';
 
 /** Read a request body (at most 256 KiB). */
@@ -132,7 +132,7 @@ export async function findAccessToken(provider: UmaProvider, value: string): Pro
  * - no token: 401 `Bearer` challenge without an error code (RFC 6750 §3.1);
  * - unknown, expired or revoked token: 401 `error="invalid_token"`;
  * - no `uma_protection` scope: 403 `insufficient_scope` (Keycloak: 403 `invalid_scope`, "Requires
- *   uma_protection scope.", SPEC-DIGEST §2.1). Keycloak's permission endpoint only wants a token of a
+ *   uma_protection scope.", Keycloak Authorization Services.1). Keycloak's permission endpoint only wants a token of a
  *   resource-server client (`requireScope: false`).
  */
 export async function checkPat(req: IncomingMessage, res: ServerResponse, s: PatCheckSettings, requireScope = true): Promise<PatInfo | undefined> {

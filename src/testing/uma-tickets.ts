@@ -1,7 +1,7 @@
 /**
  * Permission tickets of the development UMA AS (FedAuthz §4.2; Grant §3.3.1, §5.5): opaque, single-use,
  * short-lived correlation handles for the permissions a resource server asked for. Keycloak's are RS256 JWS
- * (`PermissionTicketToken`, SPEC-DIGEST §2.4), still looked up here by value.
+ * (`PermissionTicketToken`, Keycloak Authorization Services, permission ticket), still looked up here by value.
  */
 import { randomBytes } from 'node:crypto';
 import type { UmaPermission, UmaProfileName } from './uma-types.js';

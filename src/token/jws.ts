@@ -1,6 +1,6 @@
 /**
  * JWS signature checks on node:crypto KeyObjects. This is the per-request hot path: node:crypto's
- * one-shot verify costs about a quarter of jose's WebCrypto path here (PERFORMANCE-NOTES.md), so jose
+ * one-shot verify costs about a quarter of jose's WebCrypto path here, so jose
  * serves everywhere else (minting, thumbprints, signed responses) and this file serves the hot path.
  * Only the algorithms below exist; `none` is not one of them (RFC 8725 §3.1, RFC 9068 §4).
  */

@@ -1,7 +1,7 @@
 /**
  * Reading UMA permissions from a validated RPT: the `permissions` of an UMA introspection answer
  * (FedAuthz §5.1.1; UMA 1.0's `resource_set_id`/`scopes`), or Keycloak's `authorization.permissions`
- * of a JWT RPT (SPEC-DIGEST §2.5).
+ * of a JWT RPT (Keycloak Authorization Services, RPT).
  */
 
 /** One permission of an RPT, normalised. */

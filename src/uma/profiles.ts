@@ -1,7 +1,7 @@
 /**
  * The wire formats of resource registration, by profile. The `uma2` profile follows UMA 2.0 FedAuthz
- * §3 to the letter; Keycloak's departures (SPEC-DIGEST §2) live in `keycloak`, and the older resource-set
- * registration of UMA 1.0 (SPEC-DIGEST §1.10) in `uma1`, so no profile is loosened to fit another.
+ * §3 to the letter; Keycloak's departures (Keycloak Authorization Services) live in `keycloak`, and the older resource-set
+ * registration of UMA 1.0 (the UMA 1.0 resource set registration draft) in `uma1`, so no profile is loosened to fit another.
  */
 
 /** Which protection API the AS speaks. */
@@ -132,7 +132,7 @@ export const uma2: UmaProfile = {
   permissionBody: (perms) => (perms.length === 1 ? wirePermission(perms[0]!) : perms.map(wirePermission)),
 };
 
-/** Keycloak's protection API (`/authz/protection/resource_set`, SPEC-DIGEST §2.2–2.4). */
+/** Keycloak's protection API (`/authz/protection/resource_set`, Keycloak Authorization Services, protection API). */
 export const keycloak: UmaProfile = {
   name: 'keycloak',
   collectionUrl: (e) => trimSlash(e),
@@ -177,7 +177,7 @@ export const keycloak: UmaProfile = {
   permissionBody: (perms) => perms.map(wirePermission),
 };
 
-/** UMA 1.0 resource set registration (SPEC-DIGEST §1.10): `{endpoint}/resource_set`, `scopes`, `name` required. */
+/** UMA 1.0 resource set registration (the UMA 1.0 resource set registration draft): `{endpoint}/resource_set`, `scopes`, `name` required. */
 export const uma1: UmaProfile = {
   name: 'uma1',
   collectionUrl: (e) => `${trimSlash(e)}/resource_set`,

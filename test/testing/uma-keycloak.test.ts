@@ -1,5 +1,5 @@
 /**
- * The development UMA AS in Keycloak's flavour (SPEC-DIGEST §2): `/authz/protection/resource_set` and
+ * The development UMA AS in Keycloak's flavour (Keycloak Authorization Services): `/authz/protection/resource_set` and
  * `/permission`, 201 with the whole resource and no Location, 204 on PUT, scopes as `{name}` objects, unique
  * names, the search parameters of the list, array-only permission requests accepting names, JWS tickets, and
  * `rsid`/`rsname`/`scopes` in RPT introspection. Plain fetch throughout.
@@ -27,7 +27,7 @@ afterAll(async () => {
 
 const create = async (body: Record<string, unknown>) => (await wire('POST', rreg, { bearer: pat, json: body })).json;
 
-describe('Keycloak discovery and tokens (SPEC-DIGEST §2.1)', () => {
+describe('Keycloak discovery and tokens', () => {
   it('publishes uma2-configuration with the /authz/protection endpoints', async () => {
     const res = await wire('GET', `${as.issuer}/.well-known/uma2-configuration`);
     expect(res.status).toBe(200);
@@ -54,7 +54,7 @@ describe('Keycloak discovery and tokens (SPEC-DIGEST §2.1)', () => {
   });
 });
 
-describe('Keycloak resource_set (SPEC-DIGEST §2.2, ResourceService)', () => {
+describe('Keycloak resource_set (ResourceService)', () => {
   it('create: 201 with the whole resource, no Location; scopes in as strings or objects, out as {name}', async () => {
     const res = await wire('POST', rreg, { bearer: pat, json: { name: 'Album A', type: 'urn:photoz:album', uris: ['/album/a/*'], resource_scopes: ['view', { name: 'delete' }], displayName: 'Album A' } });
     expect(res.status).toBe(201);
@@ -100,7 +100,7 @@ describe('Keycloak resource_set (SPEC-DIGEST §2.2, ResourceService)', () => {
   });
 });
 
-describe('Keycloak list and search (SPEC-DIGEST §2.3)', () => {
+describe('Keycloak list and search', () => {
   let server: DevUmaAuthorizationServer;
   let p: string;
   const ids: Record<string, string> = {};
@@ -149,7 +149,7 @@ describe('Keycloak list and search (SPEC-DIGEST §2.3)', () => {
   });
 });
 
-describe('Keycloak permission endpoint, grant and introspection (SPEC-DIGEST §2.4, §2.5)', () => {
+describe('Keycloak permission endpoint, grant and introspection', () => {
   it('arrays only: an object or an empty array is 400 invalid_permission_request', async () => {
     const { _id } = await create({ name: 'Arr', resource_scopes: ['view'] });
     for (const json of [{ resource_id: _id, resource_scopes: ['view'] }, []]) {

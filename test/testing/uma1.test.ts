@@ -1,5 +1,5 @@
 /**
- * The development UMA AS in the UMA 1.0.x profile (SPEC-DIGEST 1.10): `/.well-known/uma-configuration` with the
+ * The development UMA AS in the UMA 1.0.x profile (the UMA 1.0 resource set registration draft): `/.well-known/uma-configuration` with the
  * 1.0 member names, resource sets at `{endpoint}/resource_set` (`name` and `scopes` required), permission
  * registration `{resource_set_id, scopes}`, the AAT and the RPT endpoint, and 1.0-named permissions in
  * introspection. Plain fetch throughout.
