@@ -2,7 +2,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.tmp/**', 'bench/**/*.lua', 'docs/api/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.tmp/**', 'bench/**/*.lua', 'docs/api/**', '.bench-builds/**'] },
   ...tseslint.configs.recommended,
   {
     // Express error handlers need all four parameters even when `next` is unused.
