@@ -7,7 +7,7 @@ import type { ScopeConvention } from './scopes/conventions.js';
 import type { CryptoKey } from './keys.js';
 import type { CacheStore } from './stores/store.js';
 import type { MetadataOptions } from './metadata.js';
-import type { DpopOptions } from './sender/dpop-options.js';
+import type { DpopOptions, ResolvedDpop } from './sender/dpop-options.js';
 import type { MtlsOptions } from './sender/mtls.js';
 import type { ResolvedTokenProfile, TokenProfile } from './token/profiles.js';
 import { DEFAULT_METHOD_VERBS } from './scopes/conventions.js';
@@ -254,6 +254,10 @@ export const DEFAULTS = Object.freeze({
    * its CPU (~90 bytes per entry, ~200 MB if ever full), and the bound only stops what cannot happen.
    */
   dpopProofsPerSecond: 30_000,
+  dpopMode: 'allowed' as const,
+  dpopAlgorithms: Object.freeze(['ES256', 'ES384', 'EdDSA', 'Ed25519', 'RS256', 'PS256'] as const),
+  dpopMaxProofAgeSeconds: 60,
+  dpopNonceRotateSeconds: 300,
   /** UMA: how long a request waits for the registration of its resource under way before a 503. */
   umaRegistrationWaitMs: 10_000,
   /** UMA: how often the registrar reconciles the AS with the declarations (jittered; `false` turns it off). */
@@ -288,6 +292,13 @@ export interface ResolvedIntrospection {
   serveStaleSeconds: number;
 }
 
+/** Limits of every outbound call to an authorization server, after defaults. */
+export interface ResolvedHttp {
+  timeoutMs: number;
+  maxResponseBytes: number;
+  retryIntervalMs: number;
+}
+
 /** Options after defaults and validation. */
 export interface ResolvedOptions {
   issuers: ResolvedIssuer[];
@@ -309,14 +320,13 @@ export interface ResolvedOptions {
   authRequired: boolean;
   errorResponse: 'json' | 'problem' | 'next';
   cache: { maxEntries: number; maxBytes: number; maxTtlSeconds: number; store: CacheStore | undefined } | false;
-  jwksCooldownMs: number;
-  jwksMaxAgeMs: number;
-  httpTimeoutMs: number;
-  httpMaxResponseBytes: number;
-  httpRetryIntervalMs: number;
+  /** JWKS refresh rules (input `jwks`), in milliseconds. */
+  jwks: { cooldownMs: number; maxAgeMs: number };
+  /** Outbound calls to authorization servers (input `http`). */
+  http: ResolvedHttp;
   logger: Logger;
   metadata: MetadataOptions | undefined;
-  dpop: DpopOptions | undefined;
+  dpop: ResolvedDpop | undefined;
   mtls: MtlsOptions | undefined;
   authorizationDetails: { types: Readonly<Record<string, readonly string[]>> } | undefined;
 }

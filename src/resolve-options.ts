@@ -10,6 +10,7 @@ import type { MetadataOptions } from './metadata.js';
 import { resolveTokenProfile } from './token/profiles.js';
 import { ISSUER_NAMES, OPTION_NAMES, unknownOptionName } from './option-names.js';
 import { isSecureOrLoopback } from './http/secure-url.js';
+import { resolveDpop } from './sender/resolve-dpop.js';
 import {
   DEFAULTS,
   type IntrospectionOptions,
@@ -214,6 +215,7 @@ export function resolveOptions(options: ResourceServerOptions): ResolvedOptions 
   const requiredClaims = options.requiredClaims ?? DEFAULTS.requiredClaims;
   if (!Array.isArray(requiredClaims) || !requiredClaims.every((c) => typeof c === 'string')) fail('requiredClaims must be an array of claim names');
 
+  const clockToleranceSeconds = positive(options.clockToleranceSeconds ?? DEFAULTS.clockToleranceSeconds, 'clockToleranceSeconds', true);
   return {
     issuers,
     resolveIssuer: options.resolveIssuer,
@@ -222,7 +224,7 @@ export function resolveOptions(options: ResourceServerOptions): ResolvedOptions 
     publicBaseUrl,
     audienceMatching,
     realm: options.realm,
-    clockToleranceSeconds: positive(options.clockToleranceSeconds ?? DEFAULTS.clockToleranceSeconds, 'clockToleranceSeconds', true),
+    clockToleranceSeconds,
     requiredClaims,
     tokenLocations: { body: options.tokenLocations?.body === true, query: options.tokenLocations?.query === true },
     maxTokenLength: positive(options.maxTokenLength ?? DEFAULTS.maxTokenLength, 'maxTokenLength'),
@@ -234,14 +236,18 @@ export function resolveOptions(options: ResourceServerOptions): ResolvedOptions 
     authRequired: options.authRequired ?? DEFAULTS.authRequired,
     errorResponse,
     cache,
-    jwksCooldownMs: positive(options.jwks?.cooldownSeconds ?? DEFAULTS.jwksCooldownSeconds, 'jwks.cooldownSeconds', true) * 1000,
-    jwksMaxAgeMs: positive(options.jwks?.maxAgeSeconds ?? DEFAULTS.jwksMaxAgeSeconds, 'jwks.maxAgeSeconds') * 1000,
-    httpTimeoutMs: positive(options.http?.timeoutMs ?? DEFAULTS.httpTimeoutMs, 'http.timeoutMs'),
-    httpMaxResponseBytes: positive(options.http?.maxResponseBytes ?? DEFAULTS.httpMaxResponseBytes, 'http.maxResponseBytes'),
-    httpRetryIntervalMs: positive(options.http?.retryIntervalMs ?? DEFAULTS.httpRetryIntervalMs, 'http.retryIntervalMs'),
+    jwks: {
+      cooldownMs: positive(options.jwks?.cooldownSeconds ?? DEFAULTS.jwksCooldownSeconds, 'jwks.cooldownSeconds', true) * 1000,
+      maxAgeMs: positive(options.jwks?.maxAgeSeconds ?? DEFAULTS.jwksMaxAgeSeconds, 'jwks.maxAgeSeconds') * 1000,
+    },
+    http: {
+      timeoutMs: positive(options.http?.timeoutMs ?? DEFAULTS.httpTimeoutMs, 'http.timeoutMs'),
+      maxResponseBytes: positive(options.http?.maxResponseBytes ?? DEFAULTS.httpMaxResponseBytes, 'http.maxResponseBytes'),
+      retryIntervalMs: positive(options.http?.retryIntervalMs ?? DEFAULTS.httpRetryIntervalMs, 'http.retryIntervalMs'),
+    },
     logger: options.logger === false ? silentLogger : (options.logger ?? consoleLogger),
     metadata: resolveMetadata(options.metadata, resources, publicBaseUrl),
-    dpop: options.dpop === true ? {} : options.dpop || undefined,
+    dpop: resolveDpop(options.dpop, { publicBaseUrl, resources, clockToleranceSeconds }),
     mtls: options.mtls,
     authorizationDetails: options.authorizationDetails,
   };

@@ -62,17 +62,8 @@ export class ResourceServer {
     this.verifier = new TokenVerifier(this.options);
     const logger = this.options.logger;
     this.#debug = typeof logger.debug === 'function' ? logger.debug.bind(logger) : undefined;
-    const d = this.options.dpop;
-    if (d) {
-      // htu is compared against a configured origin, never the request's Host (RFC 9449 §4.3 check 9).
-      const base = d.baseUrl ?? this.options.publicBaseUrl ?? this.options.resources.find((r) => /^https?:\/\//.test(r));
-      if (!base) throw new ConfigurationError('oauth-resource-server: DPoP needs dpop.baseUrl (the public origin requests arrive at)');
-      try {
-        this.dpop = new DpopVerifier(d, new URL(base).origin, this.options.clockToleranceSeconds, this.options.logger);
-      } catch (err) {
-        throw new ConfigurationError(`oauth-resource-server: ${(err as Error).message}`);
-      }
-    }
+    const dpop = this.options.dpop;
+    this.dpop = dpop ? new DpopVerifier(dpop, this.options.clockToleranceSeconds, this.options.logger) : undefined;
   }
 
   /** Fetch keys of configured issuers ahead of the first request. Never throws. */

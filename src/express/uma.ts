@@ -57,7 +57,7 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
   const server = options.resourceServer instanceof ResourceServer ? options.resourceServer : options.resourceServer.resourceServer;
   if (!(server instanceof ResourceServer)) throw new ConfigurationError('umaProtection needs resourceServer: a ResourceServer or oauthResourceServer(...) middleware');
   // One namespace per API (its resource identifier by default): APIs sharing a client id never touch each other's sets.
-  const registrar = new UmaRegistrar({ ...options, namespace: options.namespace ?? server.identity('').primary, logger: options.logger ?? server.options.logger, retryIntervalMs: options.retryIntervalMs ?? server.options.httpRetryIntervalMs });
+  const registrar = new UmaRegistrar({ ...options, namespace: options.namespace ?? server.identity('').primary, logger: options.logger ?? server.options.logger, retryIntervalMs: options.retryIntervalMs ?? server.options.http.retryIntervalMs });
   const tol = server.options.clockToleranceSeconds;
   const logger = options.logger === undefined ? server.options.logger : options.logger || undefined;
 
@@ -94,7 +94,7 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
       // also prompts a failing registration to try again now rather than at the end of its back-off.
       if (!id) {
         registrar.retrySoon();
-        return respondWithError(server, new AuthorizationServerUnavailableError('this resource is not registered at the authorization server yet', Math.max(1, Math.ceil(server.options.httpRetryIntervalMs / 1000))), res, next);
+        return respondWithError(server, new AuthorizationServerUnavailableError('this resource is not registered at the authorization server yet', Math.max(1, Math.ceil(server.options.http.retryIntervalMs / 1000))), res, next);
       }
       const state = stateOf(req);
       let auth: Authenticated | undefined = state.auth;

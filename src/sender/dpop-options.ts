@@ -36,3 +36,22 @@ export interface DpopOptions {
   /** What to do when the replay store fails: `closed` (default, 503) or `local` (this process's set only). */
   replayStoreFailure?: 'closed' | 'local';
 }
+
+/**
+ * DPoP settings after defaults and validation (see resolve-dpop.ts): everything the verifier needs, fixed at
+ * start-up.
+ */
+export interface ResolvedDpop {
+  readonly mode: 'allowed' | 'required';
+  readonly algorithms: readonly JwsAlgorithm[];
+  /** The public origin `htu` is compared against, without a trailing slash. */
+  readonly baseUrl: string;
+  readonly maxProofAgeSeconds: number;
+  /** Server nonces: the MAC key and the rotation period; undefined when off. */
+  readonly nonce: { readonly key: Buffer; readonly rotateMs: number } | undefined;
+  /** How long a `jti` is remembered (§11.1): until the proof would be refused anyway. */
+  readonly replayWindowMs: number;
+  readonly maxReplayEntries: number;
+  readonly replayStore: AtomicStore | undefined;
+  readonly replayStoreFailure: 'closed' | 'local';
+}

@@ -5,17 +5,16 @@
  */
 import { createHmac, createPublicKey, hash, randomBytes, timingSafeEqual, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { ConfigurationError, DpopReplaySetFullError, InvalidDpopProofError, TokenBindingError, UseDpopNonceError } from '../errors.js';
-import { DEFAULTS, type Logger } from '../options.js';
+import { DpopReplaySetFullError, InvalidDpopProofError, TokenBindingError, UseDpopNonceError } from '../errors.js';
+import type { Logger } from '../options.js';
 import { decodeJws, typIs, withinValidity } from '../token/jwt.js';
 import { ExpiringSet } from '../stores/expiring-set.js';
-import type { DpopOptions } from './dpop-options.js';
-import { ASYMMETRIC_ALGORITHMS, hasPrivateMembers, jwkMayVerify, verifySignature, type JwsAlgorithm } from '../token/jws.js';
+import type { ResolvedDpop } from './dpop-options.js';
+import { hasPrivateMembers, jwkMayVerify, verifySignature, type JwsAlgorithm } from '../token/jws.js';
 import { keyFits, keyRuleViolation } from '../token/key-rules.js';
 
 export type { DpopOptions } from './dpop-options.js';
 
-const DEFAULT_ALGS: readonly JwsAlgorithm[] = ['ES256', 'ES384', 'EdDSA', 'Ed25519', 'RS256', 'PS256'];
 
 /** The RFC 7638 JWK thumbprint (SHA-256, base64url) of a public key: required members only, sorted. */
 export function jwkThumbprint(jwk: Record<string, unknown>): string {
@@ -81,28 +80,18 @@ export class DpopVerifier {
   readonly #rotateMs: number;
   readonly #tolerance: number;
 
-  constructor(options: DpopOptions, baseUrl: string, toleranceSeconds: number, logger?: Logger) {
-    this.mode = options.mode ?? 'allowed';
-    this.algorithms = options.algorithms ?? DEFAULT_ALGS;
-    // RFC 9449 §4.2: asymmetric algorithms only; an empty or unknown list would be advertised in `algs` and
-    // serve nobody.
-    if (!Array.isArray(this.algorithms) || !this.algorithms.length || !this.algorithms.every((a) => (ASYMMETRIC_ALGORITHMS as readonly string[]).includes(a))) {
-      throw new ConfigurationError(`dpop.algorithms must be a non-empty list of asymmetric JWS algorithms (${ASYMMETRIC_ALGORITHMS.join(', ')})`);
-    }
-    this.baseUrl = baseUrl.replace(/\/+$/, '');
-    this.#maxAge = options.maxProofAgeSeconds ?? 60;
+  /** `settings`: resolved at start-up (resolve-dpop.ts); `toleranceSeconds`: the clock leeway. */
+  constructor(settings: ResolvedDpop, toleranceSeconds: number, logger?: Logger) {
+    this.mode = settings.mode;
+    this.algorithms = settings.algorithms;
+    this.baseUrl = settings.baseUrl;
+    this.#maxAge = settings.maxProofAgeSeconds;
     this.#tolerance = toleranceSeconds;
     this.#logger = logger;
-    if (options.nonce) {
-      const key = typeof options.nonce.secret === 'string' ? Buffer.from(options.nonce.secret) : Buffer.from(options.nonce.secret);
-      if (key.length < 32) throw new TypeError('the DPoP nonce secret must be at least 32 bytes');
-      this.#nonceKey = key;
-    }
-    this.#rotateMs = (options.nonce?.rotateSeconds ?? 300) * 1000;
-    const window = this.replayWindowMs;
-    const max = options.maxReplayEntries ?? Math.ceil((DEFAULTS.dpopProofsPerSecond * window) / 1000);
-    if (!Number.isInteger(max) || max < 1) throw new TypeError('dpop.maxReplayEntries must be a positive integer');
-    this.#seen = new ExpiringSet(window, max);
+    this.#nonceKey = settings.nonce?.key;
+    this.#rotateMs = settings.nonce?.rotateMs ?? Infinity;
+    this.replayWindowMs = settings.replayWindowMs;
+    this.#seen = new ExpiringSet(settings.replayWindowMs, settings.maxReplayEntries);
   }
 
   /** Most proofs remembered at once (`dpop.maxReplayEntries`); beyond it new proofs are answered 503. */
@@ -138,17 +127,8 @@ export class DpopVerifier {
     return false;
   }
 
-  /**
-   * How long a `jti` must be remembered (§11.1): until the proof would be refused anyway. A proof whose
-   * `iat` is at the future edge (now + leeway) stays acceptable for the age limit plus the leeway on both
-   * sides; with nonces on, a proof also dies with its nonce, at most two rotations after it is first seen
-   * (the current nonce and the previous one are accepted). One second more for the whole-second `iat`.
-   */
-  get replayWindowMs(): number {
-    const iatWindow = (this.#maxAge + 2 * this.#tolerance) * 1000;
-    const nonceLife = this.#nonceKey ? 2 * this.#rotateMs : Infinity;
-    return Math.min(iatWindow, nonceLife) + 1000;
-  }
+  /** How long a `jti` must be remembered (§11.1): until the proof would be refused anyway (resolve-dpop.ts). */
+  readonly replayWindowMs: number;
 
   /**
    * Check a proof against the request and the token (§4.3, §7.1). Throws {@link InvalidDpopProofError},

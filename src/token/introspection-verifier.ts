@@ -96,7 +96,7 @@ export class IntrospectionVerifier {
   async #introspectShared(slot: SharedSlot, runtime: IssuerRuntime, introspector: Introspector, token: string, key: string, stale: VerifiedToken | undefined): Promise<VerifiedToken> {
     const { store } = slot;
     const flightKey = `${slot.key}:flight`;
-    const timeoutMs = this.#options.httpTimeoutMs;
+    const timeoutMs = this.#options.http.timeoutMs;
     let claimed = false;
     // A verdict another process already obtained; a failing store is bypassed (the AS is asked instead).
     const shared = await this.#readShared(slot, runtime, key);

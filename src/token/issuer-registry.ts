@@ -143,7 +143,7 @@ export class IssuerRegistry {
     let entry;
     try {
       // Bounded: the shared call must not hold every request of this issuer forever.
-      entry = await withDeadline(options.resolveIssuer!(iss), options.httpTimeoutMs);
+      entry = await withDeadline(options.resolveIssuer!(iss), options.http.timeoutMs);
     } catch (err) {
       // Fail closed: an earlier answer is never prolonged because the resolver cannot answer now.
       if (!this.#resolverFailing) {
@@ -191,7 +191,7 @@ export class IssuerRegistry {
 
   #runtime(config: ResolvedIssuer, trustedUntilMs: number, trustedSinceMs: number): IssuerRuntime {
     const options = this.#options;
-    const http = { timeoutMs: options.httpTimeoutMs, maxBytes: options.httpMaxResponseBytes, retryIntervalMs: options.httpRetryIntervalMs };
+    const http = { timeoutMs: options.http.timeoutMs, maxBytes: options.http.maxResponseBytes, retryIntervalMs: options.http.retryIntervalMs };
     // Keys are needed only where tokens are verified locally.
     const hasAsymmetric = config.validation !== 'introspection' && [...config.algorithms].some((alg) => !alg.startsWith('HS'));
     let keys: RemoteKeySet | StaticKeySet | undefined;
@@ -200,8 +200,8 @@ export class IssuerRegistry {
         ? staticKeys(config)
         : new RemoteKeySet(jwksUriOf(config, http), {
             issuer: config.issuer,
-            cooldownMs: options.jwksCooldownMs,
-            maxAgeMs: options.jwksMaxAgeMs,
+            cooldownMs: options.jwks.cooldownMs,
+            maxAgeMs: options.jwks.maxAgeMs,
             ...http,
             health: this.#health,
           });

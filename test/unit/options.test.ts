@@ -138,7 +138,7 @@ describe('accepted configurations and defaults', () => {
     expect(o.includeScopeInChallenge).toBe(true);
     expect(o.authRequired).toBe(true);
     expect(o.errorResponse).toBe('json');
-    expect(o.jwksCooldownMs).toBe(DEFAULTS.jwksCooldownSeconds * 1000);
+    expect(o.jwks.cooldownMs).toBe(DEFAULTS.jwksCooldownSeconds * 1000);
     expect(o.issuers[0]!.requireAccessTokenType).toBe(true); // CONFORMANCE 16
     expect(o.issuers[0]!.algorithms.has('RS256')).toBe(true); // CONFORMANCE 17
     expect([...o.issuers[0]!.algorithms].some((a) => a.startsWith('HS'))).toBe(false);

@@ -1,0 +1,75 @@
+/**
+ * DPoP options (RFC 9449) resolved once, at start-up: defaults applied, every rule checked, the values the
+ * verifier needs computed. A mistake throws a ConfigurationError when the resource server is created.
+ */
+import { ConfigurationError } from '../errors.js';
+import { DEFAULTS } from '../options.js';
+import { ASYMMETRIC_ALGORITHMS } from '../token/jws-algorithms.js';
+import type { DpopOptions, ResolvedDpop } from './dpop-options.js';
+
+function fail(message: string): never {
+  throw new ConfigurationError(`oauth-resource-server: ${message}`);
+}
+
+/** Where the resource server is reached, to default `baseUrl` from; and the clock leeway. */
+export interface DpopContext {
+  readonly publicBaseUrl: string | undefined;
+  readonly resources: readonly string[];
+  readonly clockToleranceSeconds: number;
+}
+
+/** Resolve `options.dpop` (`true` means the defaults); undefined when DPoP is off. */
+export function resolveDpop(input: DpopOptions | boolean | undefined, context: DpopContext): ResolvedDpop | undefined {
+  if (!input) return undefined;
+  const options: DpopOptions = input === true ? {} : input;
+  const mode = options.mode ?? DEFAULTS.dpopMode;
+  if (mode !== 'allowed' && mode !== 'required') fail('dpop.mode must be "allowed" or "required"');
+  const algorithms = options.algorithms ?? DEFAULTS.dpopAlgorithms;
+  // RFC 9449 §4.2: asymmetric algorithms only; an empty or unknown list would be advertised in `algs` and
+  // serve nobody.
+  const asymmetric = ASYMMETRIC_ALGORITHMS as readonly string[];
+  if (!Array.isArray(algorithms) || !algorithms.length || !algorithms.every((alg) => asymmetric.includes(alg))) {
+    fail(`dpop.algorithms must be a non-empty list of asymmetric JWS algorithms (${ASYMMETRIC_ALGORITHMS.join(', ')})`);
+  }
+  // htu is compared against a configured origin, never the request's Host (RFC 9449 §4.3 check 9).
+  const base = options.baseUrl ?? context.publicBaseUrl ?? context.resources.find((r) => /^https?:\/\//.test(r));
+  if (!base) fail('DPoP needs dpop.baseUrl (the public origin requests arrive at)');
+  let origin: string;
+  try {
+    origin = new URL(base).origin;
+  } catch {
+    fail('dpop.baseUrl must be an absolute URL');
+  }
+  const maxProofAgeSeconds = options.maxProofAgeSeconds ?? DEFAULTS.dpopMaxProofAgeSeconds;
+  if (typeof maxProofAgeSeconds !== 'number' || !Number.isFinite(maxProofAgeSeconds) || maxProofAgeSeconds <= 0) {
+    fail('dpop.maxProofAgeSeconds must be a positive number');
+  }
+  let nonce: ResolvedDpop['nonce'];
+  if (options.nonce) {
+    const secret = options.nonce.secret;
+    const key = typeof secret === 'string' ? Buffer.from(secret) : Buffer.from(secret);
+    if (key.length < 32) fail('the DPoP nonce secret must be at least 32 bytes');
+    nonce = { key, rotateMs: (options.nonce.rotateSeconds ?? DEFAULTS.dpopNonceRotateSeconds) * 1000 };
+  }
+  // §11.1: a jti is remembered until the proof would be refused anyway. A proof whose `iat` is at the future
+  // edge (now + leeway) stays acceptable for the age limit plus the leeway on both sides; with nonces on, a proof
+  // also dies with its nonce, at most two rotations after it is first seen (the current nonce and the previous
+  // one are accepted). One second more for the whole-second `iat`.
+  const iatWindowMs = (maxProofAgeSeconds + 2 * context.clockToleranceSeconds) * 1000;
+  const replayWindowMs = Math.min(iatWindowMs, nonce ? 2 * nonce.rotateMs : Infinity) + 1000;
+  const maxReplayEntries = options.maxReplayEntries ?? Math.ceil((DEFAULTS.dpopProofsPerSecond * replayWindowMs) / 1000);
+  if (!Number.isInteger(maxReplayEntries) || maxReplayEntries < 1) fail('dpop.maxReplayEntries must be a positive integer');
+  const replayStoreFailure = options.replayStoreFailure ?? 'closed';
+  if (replayStoreFailure !== 'closed' && replayStoreFailure !== 'local') fail('dpop.replayStoreFailure must be "closed" or "local"');
+  return {
+    mode,
+    algorithms,
+    baseUrl: origin,
+    maxProofAgeSeconds,
+    nonce,
+    replayWindowMs,
+    maxReplayEntries,
+    replayStore: options.replayStore,
+    replayStoreFailure,
+  };
+}
