@@ -85,17 +85,14 @@ export {
   type AuthorizationDetailsPolicy,
 } from './authorization-details.js';
 
-// Types the public API refers to (documented with it).
+// Types the public API refers to (documented with it). Internals (resolved options, the token verifier and its
+// parts, the DPoP verifier, the UMA protection API clients) are not exported: their shapes may change in any release.
 export type { DpopOptions } from './sender/dpop.js';
 export type { MtlsOptions, TlsRequestLike } from './sender/mtls.js';
-export type { DpopVerifier, ProofContext } from './sender/dpop.js';
 export { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS } from './token/jws.js';
-export type { ResolvedOptions, ResolvedIssuer, ResolvedIntrospection } from './options.js';
 export type { UmaProfile } from './uma/profiles.js';
 export type { AuthenticatableRequest } from './resource-server.js';
-export type { TokenVerifier, VerifiedToken } from './token/verifier.js';
+export type { VerifiedToken } from './token/verdict.js';
 export type { GrantedScopes } from './scopes/requirement.js';
 export type { AudienceMatcher } from './token/audience.js';
-export type { ResourceRegistrationClient } from './uma/resource-registration.js';
 export type { MetadataFacts } from './metadata.js';
-export type { ProtectionToken } from './authz-server/protection-token.js';

@@ -43,13 +43,22 @@ export interface ResourceIdentity {
 
 /** A resource server: validates tokens issued for this resource and checks scopes. */
 export class ResourceServer {
-  /** The options after defaults and validation. */
+  /**
+   * The options after defaults and validation. Their shape may change in any release.
+   * @internal
+   */
   readonly options: ResolvedOptions;
-  /** The token verifier (and its cache). */
+  /**
+   * The token verifier (and its cache).
+   * @internal
+   */
   readonly verifier: TokenVerifier;
   readonly #identities = new Map<string, ResourceIdentity>();
   readonly #derived = new Map<string, ScopeRequirement>();
-  /** DPoP proof checks, when DPoP is on. */
+  /**
+   * DPoP proof checks, when DPoP is on.
+   * @internal
+   */
   readonly dpop: DpopVerifier | undefined;
   /** Whether the shared DPoP replay store is failing (logged once per outage, not per request). */
   #replayStoreFailing = false;
@@ -64,6 +73,14 @@ export class ResourceServer {
     this.#debug = typeof logger.debug === 'function' ? logger.debug.bind(logger) : undefined;
     const dpop = this.options.dpop;
     this.dpop = dpop ? new DpopVerifier(dpop, this.options.clockToleranceSeconds, this.options.logger) : undefined;
+  }
+
+  /**
+   * Drop every cached verdict and remembered refusal of this process (a key-compromise drill: every token is
+   * verified again on its next request). A shared store's introspection verdicts are not touched.
+   */
+  clearCache(): void {
+    this.verifier.clearCache();
   }
 
   /** Fetch keys of configured issuers ahead of the first request. Never throws. */

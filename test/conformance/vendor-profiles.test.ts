@@ -435,7 +435,7 @@ describe('profile configuration', () => {
     const token = await mint(ti, { iss: ti.issuer, sub: 'u', aud: API, azp: 'c' }, 'JWT');
     expect((await auth(rs, token))?.context.clientId).toBe('c');
     profile = 'rfc9068';
-    rs.verifier.clearCache();
+    rs.clearCache();
     await expect(auth(rs, token)).rejects.toMatchObject({ code: 'ERR_TOKEN_TYPE' });
   });
 });
