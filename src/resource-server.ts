@@ -18,6 +18,7 @@ import { resourceNameFromPath, scopeFor } from './scopes/conventions.js';
 import { answerFor, type ErrorAnswer } from './error-answer.js';
 import { metadataUrl } from './metadata.js';
 import { authorizationDetailsFor } from './authorization-details.js';
+import type { MaybePromise } from './types/maybe-promise.js';
 
 /** The result of authenticating a request. */
 export interface Authenticated extends VerifiedToken {
@@ -29,6 +30,16 @@ export interface Authenticated extends VerifiedToken {
 
 /** The request parts authentication reads: extraction's, plus what DPoP and mTLS need. */
 export type AuthenticatableRequest = HttpRequestLike & TlsRequestLike & { originalUrl?: string | undefined };
+
+/** What {@link ResourceServer.answer} needs to know of the request besides the error. */
+export interface AnswerContext {
+  /** The body format, instead of the configured `errorResponse`. */
+  readonly format?: 'json' | 'problem' | undefined;
+  /** The mount path of the request (selects the identity whose metadata URL the challenge names). Default ''. */
+  readonly mountPath?: string | undefined;
+  /** The scheme the request used. */
+  readonly scheme?: 'bearer' | 'dpop' | undefined;
+}
 
 /** The identifiers that apply at one mount path. */
 export interface ResourceIdentity {
@@ -151,13 +162,15 @@ export class ResourceServer {
 
   /**
    * Authenticate a request: undefined when it carries no token; the verified token (synchronously when
-   * known now, else a promise); throws/rejects with a typed error otherwise.
+   * known now, else a promise); throws/rejects with a typed error otherwise. The result is a
+   * {@link MaybePromise} on purpose: a cached token is answered without a microtask hop or a promise per request
+   * (`await` handles both forms).
    *
    * `binding` `'permissions'` (UMA routes) skips the audience check: an RPT is bound to this resource server by
    * its permissions, which name resources registered here (UMA 2.0 Grant §3.4, FedAuthz §5.1.1), and has no
    * `aud` of this resource; the caller must then require such a permission. Default `'audience'` (RFC 8707).
    */
-  authenticate(req: AuthenticatableRequest, mountPath = '', binding: 'audience' | 'permissions' = 'audience'): Authenticated | undefined | Promise<Authenticated> {
+  authenticate(req: AuthenticatableRequest, mountPath = '', binding: 'audience' | 'permissions' = 'audience'): MaybePromise<Authenticated> | undefined {
     const o = this.options;
     const token = extractBearerToken(req, o.tokenLocations, o.maxTokenLength, this.dpop !== undefined);
     if (!token) return undefined;
@@ -276,10 +289,12 @@ export class ResourceServer {
   }
 
   /**
-   * The answer (status, challenge, body) for an error; `format` overrides the configured body format;
-   * `mountPath` selects the identity whose metadata URL the challenge names.
+   * The answer (status, challenge, body) for an error. `format` overrides the configured body format;
+   * `mountPath` selects the identity whose metadata URL the challenge names; `scheme` is the scheme the request
+   * used (its challenge comes first).
    */
-  answer(error: unknown, format?: 'json' | 'problem', mountPath = '', scheme?: 'bearer' | 'dpop'): ErrorAnswer {
+  answer(error: unknown, context: AnswerContext = {}): ErrorAnswer {
+    const { format, mountPath = '', scheme } = context;
     const o = this.options;
     return answerFor(error, {
       dpop: this.dpop ? { algs: this.dpop.algorithms, required: this.dpop.mode === 'required' } : undefined,

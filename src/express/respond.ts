@@ -11,7 +11,7 @@ export function respondWithError(server: ResourceServer, error: unknown, res: Re
   // RFC 9449 §7.2: an error is answered in the scheme the client used.
   const authorization = req?.headers?.authorization;
   const scheme = typeof authorization === 'string' && /^dpop /i.test(authorization) ? 'dpop' : 'bearer';
-  const answer = server.answer(error, undefined, req?.[STATE]?.mount ?? req?.baseUrl ?? '', scheme);
+  const answer = server.answer(error, { mountPath: req?.[STATE]?.mount ?? req?.baseUrl ?? '', scheme });
   if (!(error instanceof ResourceServerError)) {
     server.options.logger.error('unexpected error while authorizing a request', { reason: error instanceof Error ? error.name : typeof error });
   } else if (error.status >= 500 && error.code === 'ERR_CONFIGURATION' && !how.logged) {

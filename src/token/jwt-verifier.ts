@@ -15,6 +15,7 @@ import { WITHDRAWN, notTrusted, type IssuerRuntime } from './issuer-registry.js'
 import { buildVerdict, type VerifiedToken } from './verdict.js';
 import type { VerdictCache } from './verdict-cache.js';
 import type { VerdictParts } from './verdict-parts.js';
+import type { MaybePromise } from '../types/maybe-promise.js';
 
 /** Verifies decoded JWTs against their issuer's settings and keys. */
 export class JwtVerifier {
@@ -30,7 +31,7 @@ export class JwtVerifier {
    * Verify `jws` for `runtime`'s issuer; synchronous when its keys are loaded. `cacheKey`: the token's cache key
    * (undefined without a cache).
    */
-  verify(runtime: IssuerRuntime, jws: DecodedJws, cacheKey: string | undefined): VerifiedToken | Promise<VerifiedToken> {
+  verify(runtime: IssuerRuntime, jws: DecodedJws, cacheKey: string | undefined): MaybePromise<VerifiedToken> {
     const alg = checkHeader(jws.header, runtime.config, runtime.policy);
     const kid = jws.header.kid as string | undefined;
     if (alg.startsWith('HS')) {

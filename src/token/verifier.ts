@@ -22,6 +22,7 @@ import { IntrospectionVerifier } from './introspection-verifier.js';
 import { VerdictCache } from './verdict-cache.js';
 import { VerdictParts } from './verdict-parts.js';
 import { Refusal, type VerifiedToken } from './verdict.js';
+import type { MaybePromise } from '../types/maybe-promise.js';
 
 export type { VerifiedToken } from './verdict.js';
 
@@ -55,7 +56,7 @@ export class TokenVerifier {
    * loaded: the signature check itself is synchronous); a promise when keys must be fetched.
    * Throws/rejects with {@link InvalidTokenError} or {@link AuthorizationServerUnavailableError}.
    */
-  verify(token: string): VerifiedToken | Promise<VerifiedToken> {
+  verify(token: string): MaybePromise<VerifiedToken> {
     const cache = this.#cache;
     let key: string | undefined;
     if (cache) {
@@ -78,7 +79,7 @@ export class TokenVerifier {
     return this.#verifyUncached(token, key, undefined);
   }
 
-  #verifyUncached(token: string, key: string | undefined, stale: VerifiedToken | undefined): VerifiedToken | Promise<VerifiedToken> {
+  #verifyUncached(token: string, key: string | undefined, stale: VerifiedToken | undefined): MaybePromise<VerifiedToken> {
     assertTokenSyntax(token);
     const opaque = this.#issuers.opaque;
     // A token that is not three dot-separated parts is no JWS: straight to introspection, without the cost
