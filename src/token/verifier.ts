@@ -488,7 +488,7 @@ export class TokenVerifier {
       if (config.jwksUri) return config.jwksUri;
       jwksUri ??= discoverAuthorizationServer(config.issuer, { timeoutMs: o.httpTimeoutMs, maxBytes: o.httpMaxResponseBytes, retryIntervalMs: o.httpRetryIntervalMs }).then(
         ({ metadata }) => {
-          if (typeof metadata.jwks_uri !== 'string') throw new AuthorizationServerCallError(config.issuer, 'discovery', oauthMetadataUrl(config.issuer), { kind: 'invalid_answer', detail: 'the metadata has no jwks_uri' });
+          if (typeof metadata.jwks_uri !== 'string') throw new AuthorizationServerCallError({ issuer: config.issuer, step: 'discovery', url: oauthMetadataUrl(config.issuer), failure: { kind: 'invalid_answer', detail: 'the metadata has no jwks_uri' } });
           return metadata.jwks_uri;
         },
         (err: unknown) => {
