@@ -45,7 +45,7 @@ export type OAuthErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient
 /**
  * Every code a {@link KitError} can carry: `switch (err.code)` on a caught `KitError` is exhaustive over it.
  * `ERR_AUTHORIZATION_SERVER_ANSWER` and `ERR_HTTP_CLIENT` belong to internal errors that the kit always turns
- * into an {@link AuthorizationServerCallError} (or a 503) before an app sees them.
+ * into an `AuthorizationServerCallError` (or a 503) before an app sees them.
  */
 export type KitErrorCode =
   | ErrorCode
@@ -55,7 +55,7 @@ export type KitErrorCode =
   | 'ERR_AUTHORIZATION_SERVER_ANSWER'
   | 'ERR_HTTP_CLIENT';
 
-/** Codes of {@link StoreError}: why a store refused or failed. */
+/** Codes of `StoreError` (src/stores/store-error.ts): why a store refused or failed. */
 export type StoreErrorCode = 'ERR_STORE_FULL' | 'ERR_STORE_EVICTING' | 'ERR_STORE_UNREADABLE' | 'ERR_STORE_TIMEOUT' | 'ERR_LOCK_TIMEOUT';
 
 /** What the constructor of {@link KitError} takes. */
@@ -94,8 +94,9 @@ export interface ResourceServerErrorInit extends KitErrorInit<ErrorCode> {
 
 /**
  * Base class of every error a request is answered with (the kit answers it, or passes it to `next(err)` with
- * `errorResponse: 'next'`), and of {@link ConfigurationError}. Its subclasses take no `cause`: one could hold
- * token material (a JWT library's claim error carries the payload), and `next(err)` hands the error to the app.
+ * `errorResponse: 'next'`), and of {@link ConfigurationError}. The request errors below it take no `cause`: one
+ * could hold token material (a JWT library's claim error carries the payload), and `next(err)` hands the error to
+ * the app. (A {@link ConfigurationError}, a start-up error, may wrap one.)
  */
 export class ResourceServerError extends KitError {
   declare readonly code: ErrorCode;
@@ -214,7 +215,11 @@ export class ServiceUnavailableError extends ResourceServerError {
   }
 }
 
-/** The authorization server (discovery, JWKS) could not be reached: 503, never an allow. */
+/**
+ * The request cannot be decided for want of the authorization server: discovery, the JWKS (no key known yet) or
+ * introspection failed, an UMA route's resource is not registered yet, or the shared DPoP replay store failed.
+ * 503 with `Retry-After`, never an allow; its message names no URL (the failed call is in the log).
+ */
 export class AuthorizationServerUnavailableError extends ServiceUnavailableError {
   constructor(message = 'the authorization server could not be reached', retryAfterSeconds = 5) {
     super('ERR_AUTHORIZATION_SERVER_UNAVAILABLE', message, retryAfterSeconds);
