@@ -340,7 +340,7 @@ async function prepareKey(sk: ClaimsSigningKey): Promise<PreparedKey> {
     await new SignJWT({}).setProtectedHeader({ alg: sk.alg }).sign(key);
     return { key, publicJwk: { ...pub, kid, alg: sk.alg, use: 'sig' } };
   } catch (err) {
-    throw new ConfigurationError(`the claims signing key cannot be used with ${sk.alg} (${err instanceof Error ? err.message : String(err)}); pass an extractable private key or its publicJwk`);
+    throw new ConfigurationError(`the claims signing key cannot be used with ${sk.alg} (${err instanceof Error ? err.message : String(err)}); pass an extractable private key or its publicJwk`, { cause: err });
   }
 }
 

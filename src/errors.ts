@@ -1,6 +1,9 @@
 /**
- * Typed errors with stable `code`s. Request-time errors carry what an RFC 6750 §3 answer needs
- * (status, OAuth `error` code, a safe description); none ever carries token material.
+ * Typed errors with stable `code`s: one family, rooted at {@link KitError}. Request-time errors
+ * ({@link ResourceServerError} and its subclasses) carry what an RFC 6750 §3 answer needs (status, OAuth
+ * `error` code, a safe description); none ever carries token material. The other errors of the family (a
+ * failed call to the authorization server, the UMA protection API, a store) are defined next to what raises
+ * them and extend {@link KitError} directly: they are never answered to a client as they are.
  */
 
 /** Codes of {@link InvalidTokenError}: why a token was refused. */
@@ -19,7 +22,7 @@ export type InvalidTokenCode =
   | 'ERR_TOKEN_CLAIM'
   | 'ERR_TOKEN_INACTIVE';
 
-/** Stable error codes; match on these, never on messages. */
+/** Stable codes of {@link ResourceServerError}s (request-time and configuration errors); match on these, never on messages. */
 export type ErrorCode =
   | 'ERR_CREDENTIALS_MISSING'
   | 'ERR_REQUEST_MALFORMED'
@@ -39,10 +42,64 @@ export type ErrorCode =
 /** The OAuth error codes of RFC 6750 §3.1 this kit answers with. */
 export type OAuthErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'insufficient_user_authentication' | 'invalid_dpop_proof' | 'use_dpop_nonce';
 
-/** Base class of every error the kit throws or passes to `next(err)`. */
-export class ResourceServerError extends Error {
+/**
+ * Every code a {@link KitError} can carry: `switch (err.code)` on a caught `KitError` is exhaustive over it.
+ * `ERR_AUTHORIZATION_SERVER_ANSWER` and `ERR_HTTP_CLIENT` belong to internal errors that the kit always turns
+ * into an `AuthorizationServerCallError` (or a 503) before an app sees them.
+ */
+export type KitErrorCode =
+  | ErrorCode
+  | 'ERR_AUTHORIZATION_SERVER_CALL'
+  | 'ERR_PROTECTION_API'
+  | StoreErrorCode
+  | 'ERR_AUTHORIZATION_SERVER_ANSWER'
+  | 'ERR_HTTP_CLIENT';
+
+/** Codes of `StoreError` (src/stores/store-error.ts): why a store refused or failed. */
+export type StoreErrorCode = 'ERR_STORE_FULL' | 'ERR_STORE_EVICTING' | 'ERR_STORE_UNREADABLE' | 'ERR_STORE_TIMEOUT' | 'ERR_LOCK_TIMEOUT';
+
+/** What the constructor of {@link KitError} takes. */
+export interface KitErrorInit<C extends KitErrorCode = KitErrorCode> {
+  /** The stable code. */
+  code: C;
+  /** A description for the operator (never token material). */
+  message: string;
+  /** The error this one wraps (the standard `Error.cause`). */
+  cause?: unknown;
+}
+
+/**
+ * The root of every error the kit throws, rejects with or passes to `next(err)`: `err instanceof KitError`
+ * tells the kit's errors from others, and `err.code` (a {@link KitErrorCode}) says which it is. Request-time
+ * errors are {@link ResourceServerError}s below it.
+ */
+export abstract class KitError extends Error {
   /** A stable, machine-readable code. */
-  readonly code: ErrorCode;
+  readonly code: KitErrorCode;
+
+  constructor(init: KitErrorInit) {
+    super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
+    this.name = new.target.name;
+    this.code = init.code;
+  }
+}
+
+/** What the constructor of {@link ResourceServerError} takes. */
+export interface ResourceServerErrorInit extends KitErrorInit<ErrorCode> {
+  /** The HTTP status of the answer. */
+  status: number;
+  /** The RFC 6750 `error` value of the answer, when it carries one. */
+  oauthError?: OAuthErrorCode | undefined;
+}
+
+/**
+ * Base class of every error a request is answered with (the kit answers it, or passes it to `next(err)` with
+ * `errorResponse: 'next'`), and of {@link ConfigurationError}. The request errors below it take no `cause`: one
+ * could hold token material (a JWT library's claim error carries the payload), and `next(err)` hands the error to
+ * the app. (A {@link ConfigurationError}, a start-up error, may wrap one.)
+ */
+export class ResourceServerError extends KitError {
+  declare readonly code: ErrorCode;
   /** The HTTP status an answer to this error uses. */
   readonly status: number;
   /** The RFC 6750 `error` value, when the answer carries one. */
@@ -54,13 +111,11 @@ export class ResourceServerError extends Error {
   /** Answer with this challenge scheme whatever the request used (e.g. a route that requires DPoP). */
   challengeScheme: 'DPoP' | undefined;
 
-  constructor(code: ErrorCode, status: number, oauthError: OAuthErrorCode | undefined, message: string) {
-    super(message);
-    this.name = new.target.name;
-    this.code = code;
-    this.status = status;
-    this.oauthError = oauthError;
-    this.expose = status < 500;
+  constructor(init: ResourceServerErrorInit) {
+    super(init);
+    this.status = init.status;
+    this.oauthError = init.oauthError;
+    this.expose = init.status < 500;
     this.challengeScheme = undefined;
   }
 
@@ -79,7 +134,7 @@ export class MissingCredentialsError extends ResourceServerError {
    */
   readonly requiredScopes: readonly string[];
   constructor(message = 'no access token was presented', requiredScopes: readonly string[] = []) {
-    super('ERR_CREDENTIALS_MISSING', 401, undefined, message);
+    super({ code: 'ERR_CREDENTIALS_MISSING', status: 401, message });
     this.requiredScopes = requiredScopes;
   }
 }
@@ -87,7 +142,7 @@ export class MissingCredentialsError extends ResourceServerError {
 /** A malformed request: 400 `invalid_request` (RFC 6750 §3.1). */
 export class InvalidRequestError extends ResourceServerError {
   constructor(code: 'ERR_REQUEST_MALFORMED' | 'ERR_TOKEN_MULTIPLE' | 'ERR_TOKEN_TOO_LARGE', message: string) {
-    super(code, 400, 'invalid_request', message);
+    super({ code, status: 400, oauthError: 'invalid_request', message });
   }
 }
 
@@ -97,7 +152,7 @@ export class InvalidTokenError extends ResourceServerError {
     code: InvalidTokenCode,
     message: string,
   ) {
-    super(code, 401, 'invalid_token', message);
+    super({ code, status: 401, oauthError: 'invalid_token', message });
   }
 }
 
@@ -106,7 +161,7 @@ export class InsufficientScopeError extends ResourceServerError {
   /** The scopes the route needs (the challenge's `scope` attribute). */
   readonly requiredScopes: readonly string[];
   constructor(requiredScopes: readonly string[], message = 'the access token lacks a scope this resource requires') {
-    super('ERR_INSUFFICIENT_SCOPE', 403, 'insufficient_scope', message);
+    super({ code: 'ERR_INSUFFICIENT_SCOPE', status: 403, oauthError: 'insufficient_scope', message });
     this.requiredScopes = requiredScopes;
   }
 }
@@ -121,7 +176,7 @@ export class InsufficientUserAuthenticationError extends ResourceServerError {
   /** The largest acceptable time since the user authenticated, in seconds. */
   readonly maxAge: number | undefined;
   constructor(message: string, acrValues?: readonly string[], maxAge?: number) {
-    super('ERR_INSUFFICIENT_USER_AUTHENTICATION', 401, 'insufficient_user_authentication', message);
+    super({ code: 'ERR_INSUFFICIENT_USER_AUTHENTICATION', status: 401, oauthError: 'insufficient_user_authentication', message });
     this.acrValues = acrValues;
     this.maxAge = maxAge;
   }
@@ -130,14 +185,14 @@ export class InsufficientUserAuthenticationError extends ResourceServerError {
 /** A token bound to a key or certificate was presented without the matching proof: 401 `invalid_token` (RFC 9449 §7, RFC 8705 §3). */
 export class TokenBindingError extends ResourceServerError {
   constructor(message: string) {
-    super('ERR_TOKEN_BINDING', 401, 'invalid_token', message);
+    super({ code: 'ERR_TOKEN_BINDING', status: 401, oauthError: 'invalid_token', message });
   }
 }
 
 /** The DPoP proof is missing, malformed or does not match the request: 401 `invalid_dpop_proof` (RFC 9449 §7.1). */
 export class InvalidDpopProofError extends ResourceServerError {
   constructor(message: string) {
-    super('ERR_DPOP_PROOF', 401, 'invalid_dpop_proof', message);
+    super({ code: 'ERR_DPOP_PROOF', status: 401, oauthError: 'invalid_dpop_proof', message });
   }
 }
 
@@ -145,7 +200,7 @@ export class InvalidDpopProofError extends ResourceServerError {
 export class UseDpopNonceError extends ResourceServerError {
   readonly nonce: string;
   constructor(nonce: string, message = 'a DPoP nonce is required') {
-    super('ERR_DPOP_NONCE', 401, 'use_dpop_nonce', message);
+    super({ code: 'ERR_DPOP_NONCE', status: 401, oauthError: 'use_dpop_nonce', message });
     this.nonce = nonce;
   }
 }
@@ -155,12 +210,16 @@ export class ServiceUnavailableError extends ResourceServerError {
   /** Seconds a client should wait before retrying (the `Retry-After` header). */
   readonly retryAfterSeconds: number;
   constructor(code: 'ERR_AUTHORIZATION_SERVER_UNAVAILABLE' | 'ERR_DPOP_REPLAY_FULL', message: string, retryAfterSeconds: number) {
-    super(code, 503, undefined, message);
+    super({ code, status: 503, message });
     this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 
-/** The authorization server (discovery, JWKS) could not be reached: 503, never an allow. */
+/**
+ * The request cannot be decided for want of the authorization server: discovery, the JWKS (no key known yet) or
+ * introspection failed, an UMA route's resource is not registered yet, or the shared DPoP replay store failed.
+ * 503 with `Retry-After`, never an allow; its message names no URL (the failed call is in the log).
+ */
 export class AuthorizationServerUnavailableError extends ServiceUnavailableError {
   constructor(message = 'the authorization server could not be reached', retryAfterSeconds = 5) {
     super('ERR_AUTHORIZATION_SERVER_UNAVAILABLE', message, retryAfterSeconds);
@@ -177,9 +236,25 @@ export class DpopReplaySetFullError extends ServiceUnavailableError {
   }
 }
 
-/** A configuration mistake, thrown at start-up (or 500 when the kit is wired wrongly). */
+/**
+ * A configuration mistake: thrown at start-up by whatever reads the options or declarations (the middleware,
+ * `requireScopes`, `assertRouteScopes`, the registrars...), and answered 500 `server_error` (details only in
+ * the log) when a request meets a route that cannot be served as configured.
+ */
 export class ConfigurationError extends ResourceServerError {
-  constructor(message: string, code: 'ERR_CONFIGURATION' | 'ERR_NOT_AUTHENTICATED' = 'ERR_CONFIGURATION') {
-    super(code, 500, undefined, message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super({ code: 'ERR_CONFIGURATION', status: 500, message, cause: options?.cause });
+  }
+}
+
+/**
+ * The kit is wired wrongly: a route middleware (`requireScopes`, `requireClaims`, `requireAuthentication`...)
+ * ran without `app.use(oauthResourceServer(...))` before it. Raised per request (never at start-up, the route
+ * cannot know what comes before it), answered 500 `server_error` like every {@link ConfigurationError}.
+ */
+export class NotAuthenticatedError extends ConfigurationError {
+  override readonly code: ErrorCode = 'ERR_NOT_AUTHENTICATED';
+  constructor(message: string) {
+    super(message);
   }
 }

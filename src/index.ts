@@ -20,8 +20,8 @@ export { assertRouteScopes } from './express/assert-route-scopes.js';
 export { UmaRegistrar, type UmaRegistrarOptions, type RegistrationStatus } from './uma/registrar.js';
 export type { ResourceDescription, RegisteredResource, MarkedDescription, RegistrationMark, UmaProfileName, PermissionRequest } from './uma/profiles.js';
 export type { DesiredResource, SyncPlan, DeletePolicy, MappingOrigin } from './uma/sync.js';
-export { ProtectionApiError } from './uma/resource-registration.js';
-export { AuthorizationServerCallError, type AsStep, type AsFailure, type AsFailureKind } from './http/as-failure.js';
+export { ProtectionApiError, type ProtectionApiErrorInit } from './uma/protection-api-error.js';
+export { AuthorizationServerCallError, type AsStep, type AsFailure, type AsFailureKind, type AuthorizationServerCallInit } from './http/as-failure.js';
 export { resourcesFromRoutes, type DeclaredRoute, type RouteResourceOptions } from './uma/route-resources.js';
 export { storeOwnerAuthorization } from './authz-server/protection-token.js';
 export { FileStore } from './stores/file.js';
@@ -35,9 +35,11 @@ export type { JWK, CryptoKey, KeyObject } from './keys.js';
 export { DEFAULTS, type ResourceServerOptions, type TrustedIssuer, type IntrospectionOptions, type Logger } from './options.js';
 export type { CacheStore } from './stores/store.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory.js';
-export { isAtomicStore, LockTimeoutError, type AtomicStore, type LockOptions } from './stores/store.js';
+export { isAtomicStore, type AtomicStore, type LockOptions } from './stores/store.js';
+export { StoreError, LockTimeoutError } from './stores/store-error.js';
 export { RedisStore, type RedisStoreOptions, type RedisConnectOptions, type RedisClientLike } from './stores/redis.js';
 export {
+  KitError,
   ResourceServerError,
   MissingCredentialsError,
   InvalidRequestError,
@@ -51,9 +53,14 @@ export {
   AuthorizationServerUnavailableError,
   DpopReplaySetFullError,
   ConfigurationError,
+  NotAuthenticatedError,
+  type KitErrorCode,
   type ErrorCode,
   type InvalidTokenCode,
+  type StoreErrorCode,
   type OAuthErrorCode,
+  type KitErrorInit,
+  type ResourceServerErrorInit,
 } from './errors.js';
 export { formatChallenge, parseChallenges, type Challenge } from './www-authenticate.js';
 export type { ScopeConvention } from './scopes/conventions.js';

@@ -217,7 +217,7 @@ async function registrationCall(issuer: string, url: string, init: HttpRequestIn
   try {
     return { ...(await httpRequest(url, init)), url };
   } catch (err) {
-    throw new AuthorizationServerCallError(issuer, 'registration', url, classify(err, init.timeoutMs));
+    throw new AuthorizationServerCallError({ issuer, step: 'registration', url, failure: classify(err, init.timeoutMs) });
   }
 }
 

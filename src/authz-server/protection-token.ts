@@ -92,7 +92,7 @@ export class ProtectionToken {
       const value = await this.get();
       if (!this.#isRejected(value)) return value;
     }
-    throw new ProtectionApiError('token', 401, 'invalid_token', 'the authorization server keeps issuing a protection token it rejects');
+    throw new ProtectionApiError({ operation: 'token', status: 401, error: 'invalid_token', message: 'the authorization server keeps issuing a protection token it rejects' });
   }
 
   #reject(value: string): void {
@@ -198,7 +198,7 @@ export class ProtectionToken {
     try {
       response = await call();
     } catch (err) {
-      const failure = new AuthorizationServerCallError(s.issuer, 'token', s.tokenEndpoint, classify(err, s.timeoutMs));
+      const failure = new AuthorizationServerCallError({ issuer: s.issuer, step: 'token', url: s.tokenEndpoint, failure: classify(err, s.timeoutMs) });
       // An owner's grant refused (invalid_grant: the owner withdrew it) is about that owner, not the AS's health.
       if (!this.#owner || failure.failure.kind !== 'status') s.health?.failed(failure, { clientId: s.clientId });
       throw failure;
@@ -214,7 +214,7 @@ export class ProtectionToken {
       // Per-owner PAT: the owner's refresh token, kept in the store, is exchanged (and rotated if the AS rotates it).
       const key = `ors:pat-refresh:${this.#s.issuer}:${this.#owner}`;
       const refresh = await this.#s.store?.get(key);
-      if (!refresh) throw new Error(`no stored authorization of owner ${this.#owner} for the protection API`);
+      if (!refresh) throw new ProtectionApiError({ operation: 'token', status: 0, message: `no stored authorization of owner ${this.#owner} for the protection API` });
       response = await this.#request(() => client.refreshTokenGrant(this.#config, refresh, { scope }));
       if (response.refresh_token && response.refresh_token !== refresh) await this.#s.store?.set(key, response.refresh_token, 365 * 24 * 3600 * 1000);
     } else {

@@ -33,7 +33,7 @@ export function umaConfigurationUrl(issuer: string, profile: 'uma2' | 'keycloak'
  */
 export async function discoverUma(issuer: string, profile: 'uma2' | 'keycloak' | 'uma1', settings: UmaDiscoverySettings): Promise<UmaServerMetadata> {
   const url = umaConfigurationUrl(issuer, profile);
-  const fail = (failure: AsFailure) => new AuthorizationServerCallError(issuer, 'discovery', url, failure);
+  const fail = (failure: AsFailure) => new AuthorizationServerCallError({ issuer, step: 'discovery', url, failure });
   let res: HttpResponse;
   try {
     res = await httpRequest(url, { headers: { accept: 'application/json' }, timeoutMs: settings.timeoutMs, maxBytes: settings.maxBytes });

@@ -1,6 +1,6 @@
 /** Writing the kit's answers in Express (4 and 5): node's own response API, so both versions behave alike. */
 import type { Response, NextFunction } from 'express';
-import { ConfigurationError, ResourceServerError } from '../errors.js';
+import { NotAuthenticatedError, ResourceServerError } from '../errors.js';
 import type { ResourceServer } from '../resource-server.js';
 import { STATE, type KitState } from './request-context.js';
 
@@ -51,10 +51,10 @@ export function respondUnconfigured(server: ResourceServer | undefined, message:
   once.done = true;
   if (server) {
     if (first) server.options.logger.error(message);
-    return respondWithError(server, new ConfigurationError(message, 'ERR_NOT_AUTHENTICATED'), res, next, { logged: true });
+    return respondWithError(server, new NotAuthenticatedError(message), res, next, { logged: true });
   }
   if (first) process.emitWarning(`${message}: every request is answered 500`, { code: 'OAUTH_RS_NOT_AUTHENTICATED' });
-  if (res.headersSent) return next(new ConfigurationError(message, 'ERR_NOT_AUTHENTICATED'));
+  if (res.headersSent) return next(new NotAuthenticatedError(message));
   const body = JSON.stringify({ error: 'server_error', error_description: 'the server could not process the request' });
   res.statusCode = 500;
   res.setHeader('content-type', 'application/json');

@@ -12,6 +12,7 @@
  *   kept only when it is a short RFC 6749 §5.2 error code.
  */
 import * as client from 'openid-client';
+import { KitError } from '../errors.js';
 import type { Logger } from '../options.js';
 import { HttpClientError } from './client.js';
 
@@ -57,30 +58,54 @@ export interface AsFailure {
   readonly detail?: string;
 }
 
-/** A failed call to an authorization server: the message names issuer, step, URL and cause. */
-export class AuthorizationServerCallError extends Error {
+/** What the constructor of {@link AuthorizationServerCallError} takes. */
+export interface AuthorizationServerCallInit {
+  /** The issuer whose server was called. */
+  issuer: string;
+  step: AsStep;
+  /** The URL called (userinfo, query and fragment are dropped). */
+  url: string;
+  failure: AsFailure;
+  /**
+   * What was thrown, when it is safe to keep. The kit passes none: a classified {@link AsFailure} keeps what an
+   * operator needs, where a raw client error may hold a response body or a URL with credentials.
+   */
+  cause?: unknown;
+}
+
+/**
+ * A failed call to an authorization server (`ERR_AUTHORIZATION_SERVER_CALL`): the message names issuer, step,
+ * URL and cause. `registrar.sync()`, `plan()` and `registerResourceServer()` reject with it when the AS could
+ * not be used, and a `ProtectionApiError` carries one as its `cause`. During a request it is never the
+ * answer: the request gets a 503 `AuthorizationServerUnavailableError`, whose message names no URL.
+ */
+export class AuthorizationServerCallError extends KitError {
+  declare readonly code: 'ERR_AUTHORIZATION_SERVER_CALL';
   readonly issuer: string;
   readonly step: AsStep;
   /** The URL called, without userinfo, query or fragment. */
   readonly url: string;
   readonly failure: AsFailure;
 
-  constructor(issuer: string, step: AsStep, url: string, failure: AsFailure) {
-    const safeUrl = safeUrlOf(url);
-    super(`${STEP_NAMES[step]} at ${safeUrl} for issuer ${issuer} failed: ${describeFailure(failure)}`);
-    this.name = 'AuthorizationServerCallError';
-    this.issuer = issuer;
-    this.step = step;
+  constructor(init: AuthorizationServerCallInit) {
+    const safeUrl = safeUrlOf(init.url);
+    super({ code: 'ERR_AUTHORIZATION_SERVER_CALL', message: `${STEP_NAMES[init.step]} at ${safeUrl} for issuer ${init.issuer} failed: ${describeFailure(init.failure)}`, cause: init.cause });
+    this.issuer = init.issuer;
+    this.step = init.step;
     this.url = safeUrl;
-    this.failure = failure;
+    this.failure = init.failure;
   }
 }
 
-/** An answer the kit will not use (not what was asked for, not verifiable): classified as `invalid_answer`. */
-export class InvalidAnswerError extends Error {
+/**
+ * An answer the kit will not use (not what was asked for, not verifiable): classified as `invalid_answer`.
+ * Internal (`ERR_AUTHORIZATION_SERVER_ANSWER`): it is always turned into an {@link AuthorizationServerCallError}
+ * or a 503 before an app sees it.
+ */
+export class InvalidAnswerError extends KitError {
+  declare readonly code: 'ERR_AUTHORIZATION_SERVER_ANSWER';
   constructor(message: string) {
-    super(message);
-    this.name = 'InvalidAnswerError';
+    super({ code: 'ERR_AUTHORIZATION_SERVER_ANSWER', message });
   }
 }
 
@@ -193,7 +218,7 @@ function fromHttpClientError(e: HttpClientError, timeoutMs: number | undefined):
     case 'too_large':
       return { kind: 'too_large' };
     default:
-      return { kind: 'network', ...(e.code ? { code: e.code } : {}), detail: e.message };
+      return { kind: 'network', ...(e.systemCode ? { code: e.systemCode } : {}), detail: e.message };
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { KitError } from '../errors.js';
 
 /** What {@link httpRequest} takes. */
 export interface HttpRequestInit {
@@ -28,19 +29,32 @@ export interface HttpResponse {
   body: Buffer;
 }
 
-/** A failed exchange (network error, timeout, oversized body): the peer gave no usable answer. */
-export class HttpClientError extends Error {
+/** What the constructor of {@link HttpClientError} takes. */
+export interface HttpClientErrorInit {
+  reason: HttpClientError['reason'];
+  message: string;
+  /** The system error code of a network failure. */
+  systemCode?: string | undefined;
+  /** The deadline that passed, for a timeout. */
+  timeoutMs?: number;
+}
+
+/**
+ * A failed exchange (network error, timeout, oversized body): the peer gave no usable answer. Internal
+ * (`ERR_HTTP_CLIENT`): the caller classifies it into an `AuthorizationServerCallError` or a 503.
+ */
+export class HttpClientError extends KitError {
+  declare readonly code: 'ERR_HTTP_CLIENT';
   readonly reason: 'timeout' | 'network' | 'too_large' | 'aborted';
-  /** The system error code of a network failure (`ECONNREFUSED`, `ENOTFOUND`, `ECONNRESET`...). */
-  readonly code: string | undefined;
+  /** The system error code of a network failure (`ECONNREFUSED`, `ENOTFOUND`, `ECONNRESET`...): `code` is the kit's. */
+  readonly systemCode: string | undefined;
   /** The deadline that passed, for a timeout. */
   readonly timeoutMs: number | undefined;
-  constructor(reason: HttpClientError['reason'], message: string, details: { code?: string | undefined; timeoutMs?: number } = {}) {
-    super(message);
-    this.name = 'HttpClientError';
-    this.reason = reason;
-    this.code = details.code;
-    this.timeoutMs = details.timeoutMs;
+  constructor(init: HttpClientErrorInit) {
+    super({ code: 'ERR_HTTP_CLIENT', message: init.message });
+    this.reason = init.reason;
+    this.systemCode = init.systemCode;
+    this.timeoutMs = init.timeoutMs;
   }
 }
 
@@ -79,7 +93,7 @@ export function httpRequest(target: string | URL | RequestTarget, init: HttpRequ
   try {
     t = typeof target === 'string' || target instanceof URL ? requestTarget(target) : target;
   } catch (err) {
-    return Promise.reject(new HttpClientError('network', (err as Error).message));
+    return Promise.reject(new HttpClientError({ reason: 'network', message: (err as Error).message }));
   }
   const protocol = t.protocol;
   const mod = protocol === 'https:' ? https : http;
@@ -101,10 +115,10 @@ export function httpRequest(target: string | URL | RequestTarget, init: HttpRequ
       const chunks: Buffer[] = [];
       let size = 0;
       const declared = Number(res.headers['content-length']);
-      if (declared > init.maxBytes) return fail(new HttpClientError('too_large', 'response body too large'));
+      if (declared > init.maxBytes) return fail(new HttpClientError({ reason: 'too_large', message: 'response body too large' }));
       res.on('data', (chunk: Buffer) => {
         size += chunk.length;
-        if (size > init.maxBytes) fail(new HttpClientError('too_large', 'response body too large'));
+        if (size > init.maxBytes) fail(new HttpClientError({ reason: 'too_large', message: 'response body too large' }));
         else chunks.push(chunk);
       });
       res.on('end', () => {
@@ -114,16 +128,16 @@ export function httpRequest(target: string | URL | RequestTarget, init: HttpRequ
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks, size) });
       });
       // A connection lost mid-answer is an 'error' here too (an ECONNRESET "aborted"); 'aborted' is deprecated.
-      res.on('error', () => fail(new HttpClientError('network', 'response stream failed')));
+      res.on('error', () => fail(new HttpClientError({ reason: 'network', message: 'response stream failed' })));
     });
-    const timedOut = () => new HttpClientError('timeout', `no answer within ${init.timeoutMs} ms`, { timeoutMs: init.timeoutMs });
+    const timedOut = () => new HttpClientError({ reason: 'timeout', message: `no answer within ${init.timeoutMs} ms`, timeoutMs: init.timeoutMs });
     const timer = setTimeout(() => fail(timedOut()), init.timeoutMs);
     timer.unref?.();
-    req.on('error', (e: NodeJS.ErrnoException) => fail(new HttpClientError('network', e.code ?? 'network error', { code: e.code })));
+    req.on('error', (e: NodeJS.ErrnoException) => fail(new HttpClientError({ reason: 'network', message: e.code ?? 'network error', systemCode: e.code })));
     if (init.signal) {
       const signal = init.signal;
       // A caller's own deadline (openid-client's `timeout`) is a timeout too, not an abort.
-      const aborted = () => ((signal.reason as { name?: unknown } | undefined)?.name === 'TimeoutError' ? timedOut() : new HttpClientError('aborted', 'aborted'));
+      const aborted = () => ((signal.reason as { name?: unknown } | undefined)?.name === 'TimeoutError' ? timedOut() : new HttpClientError({ reason: 'aborted', message: 'aborted' }));
       if (signal.aborted) return fail(aborted());
       signal.addEventListener('abort', () => fail(aborted()), { once: true });
     }

@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { CacheStore } from './store.js';
+import { StoreError } from './store-error.js';
 
 interface Entry {
   v: string;
@@ -61,7 +62,7 @@ export class FileStore implements CacheStore {
       const parsed = JSON.parse(readFileSync(this.path, 'utf8')) as unknown;
       this.#b.data = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, Entry>) : {};
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`the store file ${this.path} is unreadable: ${(err as Error).message}`);
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new StoreError({ code: 'ERR_STORE_UNREADABLE', message: `the store file ${this.path} is unreadable: ${(err as Error).message}`, cause: err });
       this.#b.data = {};
     }
     return this.#b.data;

@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { ConfigurationError } from '../errors.js';
 import { runWithLease, type AtomicStore, type LockOptions } from './store.js';
+import { StoreError } from './store-error.js';
 import { importPeer } from '../peer-import.js';
 
 /**
@@ -143,7 +144,7 @@ export class RedisStore implements AtomicStore {
     if (!(ttlMs > 0)) return false;
     const policy = await this.#evictingPolicy();
     if (policy !== undefined) {
-      throw new Error(`Redis may evict keys before their TTL (maxmemory-policy ${policy} with a maxmemory limit): set-if-absent refuses; configure maxmemory-policy noeviction`);
+      throw new StoreError({ code: 'ERR_STORE_EVICTING', message: `Redis may evict keys before their TTL (maxmemory-policy ${policy} with a maxmemory limit): set-if-absent refuses; configure maxmemory-policy noeviction` });
     }
     return (await this.#run('SET', [this.prefix + key, value, ...expiry(ttlMs), 'NX'])) === 'OK';
   }
@@ -221,7 +222,7 @@ function expiry(ttlMs: number): (string | number)[] {
 function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
+    timer = setTimeout(() => reject(new StoreError({ code: 'ERR_STORE_TIMEOUT', message })), ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

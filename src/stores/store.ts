@@ -3,6 +3,8 @@
  * key-value store with TTLs). Values are strings; keys are the kit's own (hashes, never tokens). A store
  * that fails is bypassed: the kit asks the AS instead (slower, still correct).
  */
+import { LockTimeoutError } from './store-error.js';
+
 export interface CacheStore {
   /** The value under `key`, or undefined. */
   get(key: string): Promise<string | undefined>;
@@ -44,18 +46,6 @@ export interface AtomicStore extends CacheStore {
   withLock<T>(name: string, leaseMs: number, fn: () => Promise<T>, options?: LockOptions): Promise<T>;
 }
 
-/** A lock could not be acquired within its wait ({@link AtomicStore.withLock}). */
-export class LockTimeoutError extends Error {
-  /** The lock's name. */
-  readonly lockName: string;
-
-  constructor(lockName: string, waitedMs: number) {
-    super(`the lock ${lockName} was not acquired within ${waitedMs} ms`);
-    this.name = 'LockTimeoutError';
-    this.lockName = lockName;
-  }
-}
-
 /** Whether `store` implements {@link AtomicStore} (set-if-absent and a lock with a lease). */
 export function isAtomicStore(store: CacheStore | undefined): store is AtomicStore {
   return (
@@ -81,7 +71,7 @@ export async function runWithLease<T>(
   let pauseMs = 5;
   while (!(await tryAcquire())) {
     const left = deadline - Date.now();
-    if (left <= 0) throw new LockTimeoutError(name, waitMs);
+    if (left <= 0) throw new LockTimeoutError({ lockName: name, waitedMs: waitMs });
     await new Promise((r) => setTimeout(r, Math.min(left, pauseMs / 2 + Math.random() * pauseMs)));
     pauseMs = Math.min(pauseMs * 2, 200);
   }

@@ -110,14 +110,14 @@ export class Introspector {
       return new InvalidTokenError('ERR_TOKEN_INACTIVE', 'the authorization server does not introspect this kind of token');
     }
     // Refused credentials: an operator must act (logged as an error, once); the client's token may be fine, so 503.
-    this.#s.health.failed(new AuthorizationServerCallError(this.#issuer, 'introspection', this.#endpoint, failure), failure.kind === 'credentials' ? { clientId: this.#o.clientId } : undefined);
+    this.#s.health.failed(new AuthorizationServerCallError({ issuer: this.#issuer, step: 'introspection', url: this.#endpoint, failure }), failure.kind === 'credentials' ? { clientId: this.#o.clientId } : undefined);
     return new AuthorizationServerUnavailableError(failure.kind === 'credentials' ? 'the authorization server refused to introspect the token' : 'the authorization server could not introspect the token');
   }
 
   #configuration(): Promise<Call> {
     this.#config ??= this.#build().then((call) => (this.#ready = call), (err: unknown) => {
       this.#config = undefined; // try again on a later request (discovery paces its own retries)
-      this.#s.health.failed(err instanceof AuthorizationServerCallError ? err : new AuthorizationServerCallError(this.#issuer, 'introspection', this.#endpoint, classify(err, this.#s.timeoutMs)));
+      this.#s.health.failed(err instanceof AuthorizationServerCallError ? err : new AuthorizationServerCallError({ issuer: this.#issuer, step: 'introspection', url: this.#endpoint, failure: classify(err, this.#s.timeoutMs) }));
       throw new AuthorizationServerUnavailableError('the authorization server metadata could not be fetched', Math.max(1, Math.ceil(this.#s.retryIntervalMs / 1000)));
     });
     return this.#config;
@@ -134,7 +134,7 @@ export class Introspector {
       if (o.endpoint) metadata = { ...metadata, introspection_endpoint: o.endpoint };
     }
     if (typeof metadata.introspection_endpoint !== 'string') {
-      throw new AuthorizationServerCallError(this.#issuer, 'discovery', oauthMetadataUrl(this.#issuer), { kind: 'invalid_answer', detail: 'the metadata has no introspection_endpoint' });
+      throw new AuthorizationServerCallError({ issuer: this.#issuer, step: 'discovery', url: oauthMetadataUrl(this.#issuer), failure: { kind: 'invalid_answer', detail: 'the metadata has no introspection_endpoint' } });
     }
     this.#endpoint = metadata.introspection_endpoint;
 
@@ -184,7 +184,7 @@ class DirectCall {
   constructor(issuer: string, endpoint: string, o: ResolvedIntrospection, s: IntrospectorSettings, agent: http.Agent | undefined) {
     const url = new URL(endpoint);
     // As openid-client: https, or http only on a loopback host (development).
-    if (!isSecureOrLoopback(url)) throw new AuthorizationServerCallError(issuer, 'discovery', endpoint, { kind: 'invalid_answer', detail: 'the introspection_endpoint is not https' });
+    if (!isSecureOrLoopback(url)) throw new AuthorizationServerCallError({ issuer, step: 'discovery', url: endpoint, failure: { kind: 'invalid_answer', detail: 'the introspection_endpoint is not https' } });
     this.#issuer = issuer;
     this.#endpoint = endpoint;
     this.#target = requestTarget(url);
@@ -228,7 +228,7 @@ class DirectCall {
   }
 
   #failed(failure: AuthorizationServerCallError['failure']): AuthorizationServerCallError {
-    return new AuthorizationServerCallError(this.#issuer, 'introspection', this.#endpoint, failure);
+    return new AuthorizationServerCallError({ issuer: this.#issuer, step: 'introspection', url: this.#endpoint, failure });
   }
 }
 

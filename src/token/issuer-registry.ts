@@ -228,9 +228,11 @@ function jwksUriOf(config: ResolvedIssuer, http: { timeoutMs: number; maxBytes: 
     discovered ??= discoverAuthorizationServer(config.issuer, http).then(
       ({ metadata }) => {
         if (typeof metadata.jwks_uri !== 'string') {
-          throw new AuthorizationServerCallError(config.issuer, 'discovery', oauthMetadataUrl(config.issuer), {
-            kind: 'invalid_answer',
-            detail: 'the metadata has no jwks_uri',
+          throw new AuthorizationServerCallError({
+            issuer: config.issuer,
+            step: 'discovery',
+            url: oauthMetadataUrl(config.issuer),
+            failure: { kind: 'invalid_answer', detail: 'the metadata has no jwks_uri' },
           });
         }
         return metadata.jwks_uri;
@@ -248,7 +250,7 @@ function staticKeys(config: ResolvedIssuer): StaticKeySet {
   try {
     return new StaticKeySet(config.jwks);
   } catch (err) {
-    throw new ConfigurationError(`oauth-resource-server: the jwks of ${config.issuer} is unusable: ${(err as Error).message}`);
+    throw new ConfigurationError(`oauth-resource-server: the jwks of ${config.issuer} is unusable: ${(err as Error).message}`, { cause: err });
   }
 }
 

@@ -134,12 +134,12 @@ export class RemoteKeySet {
       uri = await this.#uri();
       s.health.ok(s.issuer, 'discovery');
       const res = await httpRequest(uri, { headers: { accept: 'application/jwk-set+json, application/json' }, timeoutMs: s.timeoutMs, maxBytes: s.maxBytes });
-      if (res.status !== 200) throw new AuthorizationServerCallError(s.issuer, 'jwks', uri, classifyAnswer(res, `HTTP ${res.status}`));
+      if (res.status !== 200) throw new AuthorizationServerCallError({ issuer: s.issuer, step: 'jwks', url: uri, failure: classifyAnswer(res, `HTTP ${res.status}`) });
       let keys: VerificationKey[];
       try {
         keys = parseKeySet(JSON.parse(res.body.toString('utf8')));
       } catch (err) {
-        throw new AuthorizationServerCallError(s.issuer, 'jwks', uri, { kind: 'invalid_answer', status: 200, detail: err instanceof SyntaxError ? 'not JSON' : 'not a JWK Set' });
+        throw new AuthorizationServerCallError({ issuer: s.issuer, step: 'jwks', url: uri, failure: { kind: 'invalid_answer', status: 200, detail: err instanceof SyntaxError ? 'not JSON' : 'not a JWK Set' } });
       }
       this.#keys = keys;
       this.#loadedAt = Date.now();
@@ -148,7 +148,7 @@ export class RemoteKeySet {
       return;
     } catch (err) {
       // Discovery failing is reported as discovery (with its URL), never blamed on the keys.
-      failure = err instanceof AuthorizationServerCallError ? err : uri === undefined ? new AuthorizationServerCallError(s.issuer, 'discovery', s.issuer, classify(err, s.timeoutMs)) : new AuthorizationServerCallError(s.issuer, 'jwks', uri, classify(err, s.timeoutMs));
+      failure = err instanceof AuthorizationServerCallError ? err : uri === undefined ? new AuthorizationServerCallError({ issuer: s.issuer, step: 'discovery', url: s.issuer, failure: classify(err, s.timeoutMs) }) : new AuthorizationServerCallError({ issuer: s.issuer, step: 'jwks', url: uri, failure: classify(err, s.timeoutMs) });
     }
     this.#failedAt = Date.now();
     s.health.failed(failure, { keptKeys: this.#keys?.length ?? 0 });

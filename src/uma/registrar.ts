@@ -424,7 +424,7 @@ export class UmaRegistrar {
     // FedAuthz §4.1: the PAT selects the owner, so an owner's resource is asked about with the owner's PAT.
     const client = await this.#clientFor(this.#mapping.current?.[key]?.owner ?? this.#describe(key)?.owner);
     const id = this.resourceId(key);
-    if (!id) throw new ProtectionApiError('permission', 0, undefined, `resource ${key} is not registered yet`);
+    if (!id) throw new ProtectionApiError({ operation: 'permission', status: 0, message: `resource ${key} is not registered yet` });
     try {
       return await client.requestTicket([{ resourceId: id, scopes }]);
     } catch (err) {
@@ -475,7 +475,7 @@ export class UmaRegistrar {
     const waitMs = this.#o.registrationWaitMs ?? DEFAULTS.umaRegistrationWaitMs;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ProtectionApiError('permission', 0, undefined, `the registration under way did not finish within ${waitMs} ms`)), waitMs);
+      timer = setTimeout(() => reject(new ProtectionApiError({ operation: 'permission', status: 0, message: `the registration under way did not finish within ${waitMs} ms` })), waitMs);
       timer.unref?.();
     });
     return Promise.race([p, deadline]).finally(() => clearTimeout(timer));

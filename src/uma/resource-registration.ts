@@ -178,7 +178,7 @@ export class ResourceRegistrationClient {
       } catch (err) {
         const call = this.#callError(url, classify(err, this.#s.timeoutMs));
         this.#s.health?.failed(call);
-        throw new ProtectionApiError(operation, 0, undefined, call.message, { cause: call });
+        throw new ProtectionApiError({ operation, status: 0, message: call.message, cause: call });
       }
       // §1.3 / RFC 6750: a rejected PAT is renewed once (CONFORMANCE 71).
       if (res.status === 401 && attempt === 0) {
@@ -201,18 +201,18 @@ export class ResourceRegistrationClient {
     const body = parseJson(res);
     const code = body && typeof body === 'object' && typeof (body as { error?: unknown }).error === 'string' ? (body as { error: string }).error : undefined;
     const call = this.#callError(res.url, classifyAnswer(res, `HTTP ${res.status}`));
-    return new ProtectionApiError(operation, res.status, code, `the protection API ${operation} at ${call.url}${this.#s.issuer ? ` for issuer ${this.#s.issuer}` : ''} answered ${describeFailure(call.failure)}`, { cause: call });
+    return new ProtectionApiError({ operation, status: res.status, error: code, message: `the protection API ${operation} at ${call.url}${this.#s.issuer ? ` for issuer ${this.#s.issuer}` : ''} answered ${describeFailure(call.failure)}`, cause: call });
   }
 
   /** A 2xx answer the kit cannot use: reported (the AS is misbehaving), and an error naming what was wrong. */
   #malformed(operation: string, res: Answer, detail: string): ProtectionApiError {
     const call = this.#callError(res.url, { kind: 'invalid_answer', status: res.status, detail });
     this.#s.health?.failed(call);
-    return new ProtectionApiError(operation, res.status, undefined, call.message, { cause: call });
+    return new ProtectionApiError({ operation, status: res.status, message: call.message, cause: call });
   }
 
   #callError(url: string, failure: AsFailure): AuthorizationServerCallError {
-    return new AuthorizationServerCallError(this.#s.issuer ?? safeUrlOf(url), 'uma', url, failure);
+    return new AuthorizationServerCallError({ issuer: this.#s.issuer ?? safeUrlOf(url), step: 'uma', url, failure });
   }
 }
 
@@ -233,7 +233,7 @@ function addNew(seen: Set<string>, ids: string[]): boolean {
 }
 
 function tooManyPages(): ProtectionApiError {
-  return new ProtectionApiError('list', 200, undefined, `the AS list did not end within ${MAX_PAGES} pages of ${PAGE}`);
+  return new ProtectionApiError({ operation: 'list', status: 200, message: `the AS list did not end within ${MAX_PAGES} pages of ${PAGE}` });
 }
 
 function parseJson(res: HttpResponse): unknown {
