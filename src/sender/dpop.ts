@@ -102,7 +102,7 @@ export class DpopVerifier {
     const window = this.replayWindowMs;
     const max = options.maxReplayEntries ?? Math.ceil((DEFAULTS.dpopProofsPerSecond * window) / 1000);
     if (!Number.isInteger(max) || max < 1) throw new TypeError('dpop.maxReplayEntries must be a positive integer');
-    this.#seen = new ExpiringSet(window, max);
+    this.#seen = new ExpiringSet({ ttlMs: window, maxEntries: max });
   }
 
   /** Most proofs remembered at once (`dpop.maxReplayEntries`); beyond it new proofs are answered 503. */
