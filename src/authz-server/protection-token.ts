@@ -227,11 +227,21 @@ export class ProtectionToken {
   }
 }
 
+/** An owner's authorization of the resource server at one authorization server. */
+export interface OwnerAuthorization {
+  /** The authorization server (its issuer identifier). */
+  issuer: string;
+  /** The resource owner, as `register({ owner })` names them. */
+  owner: string;
+  /** The refresh token the resource server got when the owner authorised it with scope `uma_protection`. */
+  refreshToken: string;
+}
+
 /**
- * Store an owner's authorization (the refresh token the resource server got when the owner authorised it
- * with scope `uma_protection`), so a per-owner {@link ProtectionToken} can be had later.
+ * Store an owner's authorization, so a per-owner {@link ProtectionToken} can be had later:
+ * `storeOwnerAuthorization(store, { issuer, owner, refreshToken })`.
  */
-export async function storeOwnerAuthorization(store: CacheStore, issuer: string, owner: string, refreshToken: string): Promise<void> {
+export async function storeOwnerAuthorization(store: CacheStore, { issuer, owner, refreshToken }: OwnerAuthorization): Promise<void> {
   await store.set(`ors:pat-refresh:${issuer}:${owner}`, refreshToken, 365 * 24 * 3600 * 1000);
 }
 
