@@ -73,6 +73,7 @@ export {
   type ClaimsFormat,
   type ClaimsRequest,
   type ClaimsAnswer,
+  type ClaimsJwtRecipient,
   type ClaimGroup,
   type ClaimGroupResourceOptions,
   type UserLookup,
