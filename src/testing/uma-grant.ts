@@ -112,7 +112,7 @@ async function redeem(state: UmaState, r: RptRequest): Promise<RptOutcome> {
   }
   if (decision === 'request_submitted' || !Array.isArray(decision)) {
     // §3.3.6: need_info and request_submitted MUST carry a new ticket (the old one is used up).
-    const ticket = await state.tickets.issue(found.permissions, found.server, found.owner, found.claims);
+    const ticket = await state.tickets.issue(found);
     if (decision === 'request_submitted') return { status: 403, body: { error: 'request_submitted', ticket } };
     const hints = { ...(decision.required_claims ? { required_claims: decision.required_claims } : {}), ...(decision.redirect_user ? { redirect_user: decision.redirect_user } : {}) };
     return uma1 ? { status: 403, body: { error: 'need_info', error_details: { requesting_party_claims: { ...hints, ticket } } } } : { status: 403, body: { error: 'need_info', ticket, ...hints } };

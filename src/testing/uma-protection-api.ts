@@ -149,6 +149,6 @@ export async function handlePermission(req: IncomingMessage, res: ServerResponse
     }
   }
   // §4.2: 201 Created with a single ticket.
-  const ticket = await state.tickets.issue(permissions, pat.clientId, pat.owner, claims);
+  const ticket = await state.tickets.issue({ permissions, server: pat.clientId, owner: pat.owner, claims });
   sendJson(res, 201, { ticket });
 }
