@@ -101,13 +101,13 @@ export function newResourceId(profile: UmaProfileName): string {
 }
 
 /** What Read returns (FedAuthz §3.2.2: the registered description plus `_id`). */
-export function representation(r: StoredResource): UmaResourceRepresentation {
-  return { _id: r.id, ...structuredClone(r.body) };
+export function representation(resource: StoredResource): UmaResourceRepresentation {
+  return { _id: resource.id, ...structuredClone(resource.body) };
 }
 
 /** The resources one PAT sees: the owner's (UMA 2.0/1.0), or the whole resource server's (Keycloak). */
-export function visibleTo(profile: UmaProfileName, r: StoredResource, pat: PatInfo): boolean {
-  return profile === 'keycloak' ? r.server === pat.clientId : r.server === pat.clientId && r.owner === pat.owner;
+export function visibleTo(profile: UmaProfileName, resource: StoredResource, pat: PatInfo): boolean {
+  return profile === 'keycloak' ? resource.server === pat.clientId : resource.server === pat.clientId && resource.owner === pat.owner;
 }
 
 /**
@@ -116,11 +116,11 @@ export function visibleTo(profile: UmaProfileName, r: StoredResource, pat: PatIn
  * the resource server's own resources when nothing matched exactly), paged by `first` and `max` (default 100).
  */
 export function keycloakSearch(all: StoredResource[], query: URLSearchParams, serverId: string): StoredResource[] {
-  const q = (k: string) => {
+  const param = (k: string) => {
     const v = query.get(k);
     return v !== null && v.trim() !== '' ? v : undefined;
   };
-  const [id, name, uri, owner, type, scope] = ['_id', 'name', 'uri', 'owner', 'type', 'scope'].map(q);
+  const [id, name, uri, owner, type, scope] = ['_id', 'name', 'uri', 'owner', 'type', 'scope'].map(param);
   const exactName = query.get('exactName') === 'true';
   const uris = (r: StoredResource) => (r.body.uris as string[] | undefined) ?? [];
   let found = all.filter(
