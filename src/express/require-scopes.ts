@@ -85,7 +85,9 @@ function declare(args: unknown[]): RouteScopes {
 /** The one answer to a route whose scope cannot be derived: fixed, whatever the request's path. */
 const UNDERIVABLE = 'a route that requires derived scopes has no declared path template to derive them from';
 
-const NO_KIT_TEMPLATE = 'with publicBaseUrl the identity (and the uri:action scope) follows the kit middleware\'s mount path, and that is not a string template here';
+const NO_KIT_TEMPLATE =
+  "with publicBaseUrl the identity (and the uri:action scope) follows the kit middleware's mount path, " +
+  'and that is not a string template here';
 
 /**
  * The mount path that selects the identity a derived scope is named for. With `resources` the identity is
@@ -116,7 +118,9 @@ function derived(req: Request, state: RequestState & { server: ResourceServer },
       loggedUnderivable.add(place);
       server.options.logger.error(`requireScopes() cannot derive a scope: ${why}`, {
         route: seen.display ?? describeRoute(req.route),
-        fix: "give the resource: requireScopes({ resource: 'orders' }), or mount the route's routers with string paths (app.use('/:tenant', router)); assertRouteScopes(app) lists such routes at start-up",
+        fix:
+          "give the resource: requireScopes({ resource: 'orders' }), or mount the route's routers with string paths " +
+          "(app.use('/:tenant', router)); assertRouteScopes(app) lists such routes at start-up",
       });
     }
     return new ConfigurationError(UNDERIVABLE);
@@ -128,7 +132,12 @@ function derived(req: Request, state: RequestState & { server: ResourceServer },
   const found = requestTemplates(req, declared, ROUTE_SCOPES, state.app);
   const templates = found.templates;
   seen.display = found.display;
-  if (!templates.length) throw underivable('no declared path template fits the requests this route serves (a regular-expression path or mount, or a router the route table cannot see)');
+  if (!templates.length) {
+    throw underivable(
+      'no declared path template fits the requests this route serves ' +
+        '(a regular-expression path or mount, or a router the route table cannot see)',
+    );
+  }
   let all: ScopeRequirement[];
   try {
     all = templates.map((p) => server.derivedRequirement(req.method, p, kitMount, undefined));

@@ -149,7 +149,10 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
     if (place && !loggedUnkeyable.has(place)) {
       loggedUnkeyable.add(place);
       logger?.error(
-        fits ? 'an UMA route fits several declared templates: give it a resourceKey' : 'an UMA route has no declared path template for its resource (a regular-expression path or mount, or a router the route table cannot see): give it a resourceKey, or mount it with string paths',
+        fits
+          ? 'an UMA route fits several declared templates: give it a resourceKey'
+          : 'an UMA route has no declared path template for its resource (a regular-expression path or mount, ' +
+              'or a router the route table cannot see): give it a resourceKey, or mount it with string paths',
         { route: display ?? String((req.route as { path?: unknown } | undefined)?.path) },
       );
     }

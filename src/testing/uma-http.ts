@@ -132,8 +132,8 @@ export async function findAccessToken(provider: UmaProvider, value: string): Pro
  * - no token: 401 `Bearer` challenge without an error code (RFC 6750 §3.1);
  * - unknown, expired or revoked token: 401 `error="invalid_token"`;
  * - no `uma_protection` scope: 403 `insufficient_scope` (Keycloak: 403 `invalid_scope`, "Requires
- *   uma_protection scope.", Keycloak Authorization Services.1). Keycloak's permission endpoint only wants a token of a
- *   resource-server client (`requireScope: false`).
+ *   uma_protection scope.", Keycloak Authorization Services). Keycloak's permission endpoint only wants a token
+ *   of a resource-server client (`requireScope: false`).
  */
 export async function checkPat(req: IncomingMessage, res: ServerResponse, settings: PatCheckSettings, requireScope = true): Promise<PatInfo | undefined> {
   const value = bearerToken(req);

@@ -4,10 +4,11 @@
  *
  * - `uma2`: FedAuthz §3.1 — `resource_scopes` REQUIRED (array of strings), `description`, `icon_uri`, `name`,
  *   `type` OPTIONAL strings; extension members are kept as registered (§1.1) and a PUT replaces everything.
- * - `uma1`: UMA 1.0 resource set description (OAuth Resource Set Registration draft, UMA 1.0) — `name` and `scopes` REQUIRED, `uri`,
- *   `type`, `icon_uri` OPTIONAL.
- * - `keycloak`: `ResourceRepresentation` (Keycloak Authorization Services, ResourceRepresentation) — scopes in as strings or `{name}` objects and out
- *   as `{name}` objects, `uris` (plus the deprecated `uri`), `owner`, `ownerManagedAccess`, `attributes`.
+ * - `uma1`: UMA 1.0 resource set description (OAuth Resource Set Registration draft, UMA 1.0) — `name` and
+ *   `scopes` REQUIRED, `uri`, `type`, `icon_uri` OPTIONAL.
+ * - `keycloak`: `ResourceRepresentation` (Keycloak Authorization Services, ResourceRepresentation) — scopes in
+ *   as strings or `{name}` objects and out as `{name}` objects, `uris` (plus the deprecated `uri`), `owner`,
+ *   `ownerManagedAccess`, `attributes`.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { isObject, isStringArray, type PatInfo } from './uma-http.js';
@@ -111,9 +112,10 @@ export function visibleTo(profile: UmaProfileName, resource: StoredResource, pat
 }
 
 /**
- * Keycloak's `GET resource_set` search (`ResourceSetService#find`, Keycloak Authorization Services.3): `_id`, `name` (partial and
- * case-insensitive unless `exactName=true`), `uri`, `owner`, `type`, `scope`, then `matchingUri` (pattern match of
- * the resource server's own resources when nothing matched exactly), paged by `first` and `max` (default 100).
+ * Keycloak's `GET resource_set` search (`ResourceSetService#find`, Keycloak Authorization Services): `_id`,
+ * `name` (partial and case-insensitive unless `exactName=true`), `uri`, `owner`, `type`, `scope`, then
+ * `matchingUri` (pattern match of the resource server's own resources when nothing matched exactly), paged by
+ * `first` and `max` (default 100).
  */
 export function keycloakSearch(all: StoredResource[], query: URLSearchParams, serverId: string): StoredResource[] {
   const param = (k: string) => {
