@@ -46,7 +46,7 @@ if (typeof globalThis.gc === 'function') {
   const keys = Array.from({ length: N }, () => createHash('sha256').update(randomBytes(16)).digest().toString('base64url', 0, 16));
   globalThis.gc();
   const before = process.memoryUsage().heapUsed;
-  const set = new ExpiringSet(71_000, N);
+  const set = new ExpiringSet({ ttlMs: 71_000, maxEntries: N });
   const now = Date.now();
   for (const k of keys) set.add(k, now);
   globalThis.gc();

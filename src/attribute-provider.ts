@@ -120,6 +120,14 @@ export interface ClaimGroup {
   readonly claims: readonly string[];
 }
 
+/** Whom a claims JWT is for: the client (`aud`) and, when given, the user's identifier here (`sub`). */
+export interface ClaimsJwtRecipient {
+  /** The client the JWT is for: its `aud`. */
+  audience: string;
+  /** This provider's own identifier for the user (its `sub`); undefined leaves `sub` out. */
+  subject?: string | undefined;
+}
+
 interface PreparedKey {
   key: CryptoKey | KeyObject;
   publicJwk: JWK;
@@ -175,8 +183,8 @@ export class AttributeProvider {
   readonly formats: readonly ClaimsFormat[];
   readonly #findUser: UserLookup;
   readonly #signingKey: ClaimsSigningKey | undefined;
-  readonly #additional: readonly JWK[];
-  readonly #ttl: number;
+  readonly #additionalPublicKeys: readonly JWK[];
+  readonly #ttlSeconds: number;
   readonly #detailsType: string | undefined;
   readonly #providerSubject: ClaimsProviderSubject | undefined;
   readonly #requirement: ScopeRequirement;
@@ -197,23 +205,23 @@ export class AttributeProvider {
     this.scopeClaims = map;
     this.#requirement = requirement([], [...map.keys()]);
 
-    const sk = options.signingKey;
-    if (sk !== undefined) {
-      if (!(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(sk.alg)) throw new ConfigurationError(`the claims signing algorithm must be asymmetric (${ASYMMETRIC_ALGORITHMS.join(', ')})`);
-      if (sk.publicJwk && SECRET_MEMBERS.some((m) => m in sk.publicJwk!)) throw new ConfigurationError('signingKey.publicJwk holds private key material');
+    const signingKey = options.signingKey;
+    if (signingKey !== undefined) {
+      if (!(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(signingKey.alg)) throw new ConfigurationError(`the claims signing algorithm must be asymmetric (${ASYMMETRIC_ALGORITHMS.join(', ')})`);
+      if (signingKey.publicJwk && SECRET_MEMBERS.some((m) => m in signingKey.publicJwk!)) throw new ConfigurationError('signingKey.publicJwk holds private key material');
     }
-    this.#signingKey = sk;
-    const formats = options.formats ?? [sk ? 'jwt' : 'json'];
+    this.#signingKey = signingKey;
+    const formats = options.formats ?? [signingKey ? 'jwt' : 'json'];
     if (formats.length === 0 || !formats.every((f) => f === 'jwt' || f === 'json')) throw new ConfigurationError('formats must name "jwt" and/or "json"');
-    if (formats.includes('jwt') && !sk) throw new ConfigurationError('JWT answers need a signingKey');
+    if (formats.includes('jwt') && !signingKey) throw new ConfigurationError('JWT answers need a signingKey');
     if (formats.includes('jwt') && !options.issuer) throw new ConfigurationError('JWT answers need the provider issuer (their iss)');
     this.formats = Object.freeze([...new Set(formats)]);
     this.issuer = options.issuer;
     this.#findUser = options.findUser;
-    this.#additional = (options.additionalPublicKeys ?? []).map(publicPart);
-    const ttl = options.ttlSeconds ?? 300;
-    if (!Number.isFinite(ttl) || ttl <= 0) throw new ConfigurationError('ttlSeconds must be a positive number');
-    this.#ttl = Math.floor(ttl);
+    this.#additionalPublicKeys = (options.additionalPublicKeys ?? []).map(publicPart);
+    const ttlSeconds = options.ttlSeconds ?? 300;
+    if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0) throw new ConfigurationError('ttlSeconds must be a positive number');
+    this.#ttlSeconds = Math.floor(ttlSeconds);
     this.#detailsType = options.authorizationDetailsType;
     if (options.claimsProviderSubject !== undefined && typeof options.claimsProviderSubject !== 'function') throw new ConfigurationError('claimsProviderSubject must be a function (user, sub) => string | undefined');
     this.#providerSubject = options.claimsProviderSubject;
@@ -280,7 +288,7 @@ export class AttributeProvider {
       return { status: 200, headers, body: JSON.stringify({ sub, ...claims }) };
     }
     headers['content-type'] = 'application/jwt';
-    return { status: 200, headers, body: await this.sign(claims, this.#jwtSubject(user, sub), client!) };
+    return { status: 200, headers, body: await this.sign(claims, { audience: client!, subject: this.#jwtSubject(user, sub) }) };
   }
 
   /** OpenID Connect Core §5.6.2: the claims JWT's `sub` is the provider's own identifier for the user, or absent. */
@@ -293,28 +301,28 @@ export class AttributeProvider {
   }
 
   /**
-   * Sign claims for the client `audience`: `iss`, `aud`, `iat`, `exp`, the claims, and `sub` when given (only
-   * this provider's own identifier for the user belongs there, OpenID Connect Core §5.6.2).
+   * Sign claims for the client `audience`: `iss`, `aud`, `iat`, `exp`, the claims, and `sub` when `subject` is
+   * given (only this provider's own identifier for the user belongs there, OpenID Connect Core §5.6.2).
    */
-  async sign(claims: Readonly<Record<string, unknown>>, sub: string | undefined, audience: string): Promise<string> {
+  async sign(claims: Readonly<Record<string, unknown>>, { audience, subject }: ClaimsJwtRecipient): Promise<string> {
     const { key, publicJwk } = await this.#key();
     const now = Math.floor(Date.now() / 1000);
     const payload: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(claims)) if (!RESERVED_CLAIMS.has(k)) payload[k] = v;
-    if (sub !== undefined) payload.sub = sub;
+    if (subject !== undefined) payload.sub = subject;
     return new SignJWT(payload)
       .setProtectedHeader({ alg: this.#signingKey!.alg, kid: publicJwk.kid!, typ: 'JWT' })
       .setIssuer(this.issuer!)
       .setAudience(audience)
       .setIssuedAt(now)
-      .setExpirationTime(now + this.#ttl)
+      .setExpirationTime(now + this.#ttlSeconds)
       .sign(key);
   }
 
   /** The provider's JWKS (public keys only): what the OP and relying parties verify claims JWTs with. */
   async jwks(): Promise<{ keys: JWK[] }> {
     const keys = this.#signingKey ? [(await this.#key()).publicJwk] : [];
-    return { keys: [...keys, ...this.#additional] };
+    return { keys: [...keys, ...this.#additionalPublicKeys] };
   }
 
   /** Prepare the signing key now (a wrong key or algorithm rejects with {@link ConfigurationError}). */
@@ -329,18 +337,23 @@ export class AttributeProvider {
   }
 }
 
-async function prepareKey(sk: ClaimsSigningKey): Promise<PreparedKey> {
+async function prepareKey(signingKey: ClaimsSigningKey): Promise<PreparedKey> {
+  const { alg } = signingKey;
   try {
-    const key = isJwk(sk.key) ? await importJWK(sk.key, sk.alg) : sk.key;
+    const key = isJwk(signingKey.key) ? await importJWK(signingKey.key, alg) : signingKey.key;
     if (key instanceof Uint8Array) throw new Error('a symmetric key');
-    const pub = publicPart(sk.publicJwk ?? (isJwk(sk.key) ? sk.key : await exportJWK(sk.key)));
+    const pub = publicPart(signingKey.publicJwk ?? (isJwk(signingKey.key) ? signingKey.key : await exportJWK(signingKey.key)));
     if (pub.kty === 'oct') throw new Error('a symmetric key');
-    const kid = sk.kid ?? pub.kid ?? (await calculateJwkThumbprint(pub));
+    const kid = signingKey.kid ?? pub.kid ?? (await calculateJwkThumbprint(pub));
     // A probe signature: a key that does not fit the algorithm fails here, at start-up, not on a request.
-    await new SignJWT({}).setProtectedHeader({ alg: sk.alg }).sign(key);
-    return { key, publicJwk: { ...pub, kid, alg: sk.alg, use: 'sig' } };
+    await new SignJWT({}).setProtectedHeader({ alg }).sign(key);
+    return { key, publicJwk: { ...pub, kid, alg, use: 'sig' } };
   } catch (err) {
-    throw new ConfigurationError(`the claims signing key cannot be used with ${sk.alg} (${err instanceof Error ? err.message : String(err)}); pass an extractable private key or its publicJwk`, { cause: err });
+    throw new ConfigurationError(
+      `the claims signing key cannot be used with ${alg} (${err instanceof Error ? err.message : String(err)}); ` +
+        'pass an extractable private key or its publicJwk',
+      { cause: err },
+    );
   }
 }
 

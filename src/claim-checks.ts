@@ -52,16 +52,16 @@ function compileOne(name: string, check: unknown): (claims: Readonly<AccessToken
     throw new ConfigurationError(`requireClaims: the check of "${name}" must be a value (string, number, boolean, null), { equals }, { includes } or a function`);
   }
   const members = Object.keys(check);
-  const o = check as Record<string, unknown>;
+  const matcher = check as Record<string, unknown>;
   if (members.length !== 1 || !['equals', 'includes'].includes(members[0]!)) {
     throw new ConfigurationError(`requireClaims: the check of "${name}" has members ${JSON.stringify(members)}; it takes exactly one of equals, includes`);
   }
   if (members[0] === 'equals') {
-    const v = o.equals;
-    if (!isValue(v)) throw new ConfigurationError(`requireClaims: { equals } of "${name}" must be a string, number, boolean or null; compare objects with a function`);
-    return (claims) => claims[name] === v;
+    const expected = matcher.equals;
+    if (!isValue(expected)) throw new ConfigurationError(`requireClaims: { equals } of "${name}" must be a string, number, boolean or null; compare objects with a function`);
+    return (claims) => claims[name] === expected;
   }
-  const raw = o.includes;
+  const raw = matcher.includes;
   const wanted = typeof raw === 'string' ? [raw] : raw;
   if (!Array.isArray(wanted) || !wanted.length || !wanted.every((w) => typeof w === 'string' && w.length > 0)) {
     throw new ConfigurationError(`requireClaims: { includes } of "${name}" must be a non-empty string or a non-empty array of them`);

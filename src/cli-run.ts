@@ -59,7 +59,10 @@ export function formatPlan(plan: SyncPlan): string {
   for (const a of plan.adopt) lines.push(`~ adopt   ${a.resource.key}  (${a.id}, found again${a.changed ? ', updated' : ', unchanged'})`);
   for (const r of plan.restore) lines.push(`~ adopt   ${r.key}  (${r.id}, a run-time object found again)`);
   for (const d of plan.delete) lines.push(`- delete  ${d.key}  (${d.id})`);
-  for (const o of plan.orphans) lines.push(`! orphan  ${o.key}  (${o.id}${o.name !== undefined ? `, ${JSON.stringify(o.name)}` : ''}: declared by no route; sync --prune deletes it)`);
+  for (const o of plan.orphans) {
+    const name = o.name !== undefined ? `, ${JSON.stringify(o.name)}` : '';
+    lines.push(`! orphan  ${o.key}  (${o.id}${name}: declared by no route; sync --prune deletes it)`);
+  }
   for (const u of plan.unchanged) lines.push(`= keep    ${u.key}  (${u.id})`);
   return lines.length ? lines.join('\n') : '(nothing declared)';
 }
@@ -75,8 +78,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return 0;
   }
   const command = argv[0];
-  const i = argv.indexOf('--config');
-  const configPath = i === -1 ? undefined : argv[i + 1];
+  const configFlag = argv.indexOf('--config');
+  const configPath = configFlag === -1 ? undefined : argv[configFlag + 1];
   const prune = argv.includes('--prune');
   if ((command !== 'plan' && command !== 'sync') || !configPath || (prune && command !== 'sync')) {
     io.err(USAGE);
@@ -96,6 +99,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
   const status = await registrar.sync({ prune });
   const orphans = status.orphans?.length ? `\norphans (not deleted; sync --prune deletes them): ${status.orphans.map((o) => `${o.key} (${o.id})`).join(', ')}` : '';
-  io.out(`registered: ${status.registered.length}, pending: ${status.pending.length}${status.lastError ? `\nlast error: ${status.lastError}` : ''}${orphans}`);
+  const lastError = status.lastError ? `\nlast error: ${status.lastError}` : '';
+  io.out(`registered: ${status.registered.length}, pending: ${status.pending.length}${lastError}${orphans}`);
   return status.state === 'registered' ? 0 : 1;
 }

@@ -23,7 +23,7 @@ export type { DesiredResource, SyncPlan, DeletePolicy, MappingOrigin } from './u
 export { ProtectionApiError, type ProtectionApiErrorInit } from './uma/protection-api-error.js';
 export { AuthorizationServerCallError, type AsStep, type AsFailure, type AsFailureKind, type AuthorizationServerCallInit } from './http/as-failure.js';
 export { resourcesFromRoutes, type DeclaredRoute, type RouteResourceOptions } from './uma/route-resources.js';
-export { storeOwnerAuthorization } from './authz-server/protection-token.js';
+export { storeOwnerAuthorization, type OwnerAuthorization } from './authz-server/protection-token.js';
 export { FileStore } from './stores/file.js';
 export { registerResourceServer, type SelfRegistrationOptions, type ResourceServerCredentials } from './authz-server/client-registration.js';
 export { protectedResourceMetadata, type MetadataRouterOptions } from './express/metadata.js';
@@ -81,6 +81,7 @@ export {
   type ClaimsFormat,
   type ClaimsRequest,
   type ClaimsAnswer,
+  type ClaimsJwtRecipient,
   type ClaimGroup,
   type ClaimGroupResourceOptions,
   type UserLookup,

@@ -171,14 +171,14 @@ function distance(a: string, b: string): number {
 
 /** The known name closest to `name`, when close enough to be a misspelling (or a prefix of it). */
 function closest(name: string, known: readonly string[]): string | undefined {
-  let best: { name: string; d: number } | undefined;
+  let best: { name: string; edits: number } | undefined;
   for (const k of known) {
-    const d = k.toLowerCase().startsWith(name.toLowerCase()) ? Math.min(distance(name, k), 1) : distance(name, k);
-    if (!best || d < best.d) best = { name: k, d };
+    const edits = k.toLowerCase().startsWith(name.toLowerCase()) ? Math.min(distance(name, k), 1) : distance(name, k);
+    if (!best || edits < best.edits) best = { name: k, edits };
   }
   // Two edits for short names, more for longer ones (maxEntry → maxEntries is three).
   const allowed = name.length >= 6 ? Math.max(3, Math.floor(name.length / 3)) : 2;
-  return best && best.d <= allowed ? best.name : undefined;
+  return best && best.edits <= allowed ? best.name : undefined;
 }
 
 /** A message for an unknown `name` at `path` among `known`: a suggestion, and the migration hint where it applies. */
@@ -187,9 +187,15 @@ function unknownName(path: string, name: string, known: readonly string[]): stri
   const suggestion = closest(name, known);
   const auth0 = Object.hasOwn(AUTH0_NAMES, at) ? AUTH0_NAMES[at] : undefined;
   if (auth0) {
-    return `unknown option ${JSON.stringify(at)}: that is express-oauth2-jwt-bearer's name; here it is ${auth0} (see "Migrating from express-oauth2-jwt-bearer" in the README)`;
+    return (
+      `unknown option ${JSON.stringify(at)}: that is express-oauth2-jwt-bearer's name; here it is ${auth0} ` +
+      '(see "Migrating from express-oauth2-jwt-bearer" in the README)'
+    );
   }
-  return `unknown option ${JSON.stringify(at)}${suggestion ? `: did you mean ${JSON.stringify(path ? `${path}.${suggestion}` : suggestion)}?` : `; the options here are ${known.join(', ')}`}`;
+  const hint = suggestion
+    ? `: did you mean ${JSON.stringify(path ? `${path}.${suggestion}` : suggestion)}?`
+    : `; the options here are ${known.join(', ')}`;
+  return `unknown option ${JSON.stringify(at)}${hint}`;
 }
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => {

@@ -53,43 +53,48 @@ export function validateResourceIdentifier(id: unknown): string {
   return id;
 }
 
-function positive(n: unknown, name: string, allowZero = false): number {
-  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) fail(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} number`);
+function positive(n: unknown, name: string): number {
+  if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) fail(`${name} must be a positive number`);
+  return n;
+}
+
+function nonNegative(n: unknown, name: string): number {
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) fail(`${name} must be a non-negative number`);
   return n;
 }
 
 /** Normalise one trusted-issuer entry. */
 export function resolveIssuerEntry(entry: string | TrustedIssuer): ResolvedIssuer {
-  const e: TrustedIssuer = typeof entry === 'string' ? { issuer: entry } : entry;
-  if (!e || typeof e !== 'object') fail('issuer entries must be strings or objects');
-  const misnamed = unknownOptionName(e, ISSUER_NAMES, 'issuer');
+  const trusted: TrustedIssuer = typeof entry === 'string' ? { issuer: entry } : entry;
+  if (!trusted || typeof trusted !== 'object') fail('issuer entries must be strings or objects');
+  const misnamed = unknownOptionName(trusted, ISSUER_NAMES, 'issuer');
   if (misnamed) fail(misnamed);
-  const issuer = validateIssuerUrl(e.issuer);
-  if (e.jwksUri !== undefined) validateIssuerUrl(e.jwksUri, 'jwksUri');
-  if (e.jwks !== undefined && (!e.jwks || !Array.isArray(e.jwks.keys))) fail(`jwks of ${issuer} must be a JWK Set ({ keys: [...] })`);
-  const algs = e.algorithms ?? [...ASYMMETRIC_ALGORITHMS];
+  const issuer = validateIssuerUrl(trusted.issuer);
+  if (trusted.jwksUri !== undefined) validateIssuerUrl(trusted.jwksUri, 'jwksUri');
+  if (trusted.jwks !== undefined && (!trusted.jwks || !Array.isArray(trusted.jwks.keys))) fail(`jwks of ${issuer} must be a JWK Set ({ keys: [...] })`);
+  const algs = trusted.algorithms ?? [...ASYMMETRIC_ALGORITHMS];
   if (!Array.isArray(algs) || algs.length === 0) fail(`algorithms of ${issuer} must be a non-empty array`);
   for (const a of algs) {
     if (!isJwsAlgorithm(a)) fail(`algorithm ${JSON.stringify(a)} of ${issuer} is not supported (never "none")`);
-    if ((HMAC_ALGORITHMS as readonly string[]).includes(a) && e.secret === undefined) fail(`${a} for ${issuer} needs an explicitly configured secret`);
+    if ((HMAC_ALGORITHMS as readonly string[]).includes(a) && trusted.secret === undefined) fail(`${a} for ${issuer} needs an explicitly configured secret`);
   }
-  if (e.secret !== undefined) {
-    const len = typeof e.secret === 'string' ? Buffer.byteLength(e.secret) : e.secret.byteLength;
+  if (trusted.secret !== undefined) {
+    const len = typeof trusted.secret === 'string' ? Buffer.byteLength(trusted.secret) : trusted.secret.byteLength;
     if (len < 32) fail(`the HMAC secret of ${issuer} must be at least 32 bytes (RFC 7518 §3.2)`);
   }
-  const introspection = e.introspection === undefined ? undefined : resolveIntrospection(e.introspection, issuer);
-  const validation = e.validation ?? (introspection ? 'auto' : 'jwt');
+  const introspection = trusted.introspection === undefined ? undefined : resolveIntrospection(trusted.introspection, issuer);
+  const validation = trusted.validation ?? (introspection ? 'auto' : 'jwt');
   if (!['jwt', 'introspection', 'auto'].includes(validation)) fail(`validation of ${issuer} must be "jwt", "introspection" or "auto"`);
   if (validation !== 'jwt' && !introspection) fail(`validation "${validation}" of ${issuer} needs introspection settings (clientId and credentials)`);
-  const withHmac = e.secret !== undefined && e.algorithms === undefined ? [...algs, ...HMAC_ALGORITHMS] : algs;
+  const withHmac = trusted.secret !== undefined && trusted.algorithms === undefined ? [...algs, ...HMAC_ALGORITHMS] : algs;
   return {
     issuer,
-    jwksUri: e.jwksUri,
-    jwks: e.jwks,
+    jwksUri: trusted.jwksUri,
+    jwks: trusted.jwks,
     algorithms: new Set(withHmac),
-    secret: e.secret,
-    requireAccessTokenType: e.requireAccessTokenType ?? DEFAULTS.requireAccessTokenType,
-    profile: resolveTokenProfile(e.profile ?? DEFAULTS.tokenProfile, issuer),
+    secret: trusted.secret,
+    requireAccessTokenType: trusted.requireAccessTokenType ?? DEFAULTS.requireAccessTokenType,
+    profile: resolveTokenProfile(trusted.profile ?? DEFAULTS.tokenProfile, issuer),
     validation,
     introspection,
   };
@@ -143,28 +148,28 @@ function sameBytes(a: string | Uint8Array | undefined, b: string | Uint8Array | 
   return x.byteLength === y.byteLength && timingSafeEqual(x, y);
 }
 
-function resolveIntrospection(i: IntrospectionOptions, issuer: string): ResolvedIntrospection {
-  if (!i || typeof i !== 'object' || typeof i.clientId !== 'string' || !i.clientId) fail(`introspection of ${issuer} needs a clientId`);
-  const method = i.clientAuthMethod ?? DEFAULTS.introspectionClientAuthMethod;
+function resolveIntrospection(introspection: IntrospectionOptions, issuer: string): ResolvedIntrospection {
+  if (!introspection || typeof introspection !== 'object' || typeof introspection.clientId !== 'string' || !introspection.clientId) fail(`introspection of ${issuer} needs a clientId`);
+  const method = introspection.clientAuthMethod ?? DEFAULTS.introspectionClientAuthMethod;
   if (!['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'tls_client_auth'].includes(method)) fail(`unknown clientAuthMethod ${JSON.stringify(method)}`);
-  if (method.startsWith('client_secret') && !i.clientSecret) fail(`${method} at ${issuer} needs a clientSecret`);
-  if (method === 'private_key_jwt' && !i.privateKey) fail(`private_key_jwt at ${issuer} needs a privateKey`);
-  if (method === 'tls_client_auth' && !i.tls) fail(`tls_client_auth at ${issuer} needs tls.cert and tls.key`);
-  if (i.endpoint !== undefined) validateIssuerUrl(i.endpoint, 'introspection.endpoint');
-  const jwtAlg = i.jwtResponse === true ? 'RS256' : typeof i.jwtResponse === 'string' ? i.jwtResponse : undefined;
+  if (method.startsWith('client_secret') && !introspection.clientSecret) fail(`${method} at ${issuer} needs a clientSecret`);
+  if (method === 'private_key_jwt' && !introspection.privateKey) fail(`private_key_jwt at ${issuer} needs a privateKey`);
+  if (method === 'tls_client_auth' && !introspection.tls) fail(`tls_client_auth at ${issuer} needs tls.cert and tls.key`);
+  if (introspection.endpoint !== undefined) validateIssuerUrl(introspection.endpoint, 'introspection.endpoint');
+  const jwtAlg = introspection.jwtResponse === true ? 'RS256' : typeof introspection.jwtResponse === 'string' ? introspection.jwtResponse : undefined;
   if (jwtAlg !== undefined && !(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(jwtAlg)) fail(`introspection.jwtResponse must name an asymmetric JWS algorithm`);
   return {
-    clientId: i.clientId,
-    clientSecret: i.clientSecret,
+    clientId: introspection.clientId,
+    clientSecret: introspection.clientSecret,
     clientAuthMethod: method,
-    privateKey: i.privateKey,
-    tls: i.tls,
-    endpoint: i.endpoint,
+    privateKey: introspection.privateKey,
+    tls: introspection.tls,
+    endpoint: introspection.endpoint,
     jwtResponseAlg: jwtAlg,
-    acceptMissingAudience: i.acceptMissingAudience === true,
-    cacheTtlSeconds: positive(i.cacheTtlSeconds ?? DEFAULTS.introspectionCacheTtlSeconds, 'introspection.cacheTtlSeconds'),
-    negativeCacheSeconds: positive(i.negativeCacheSeconds ?? DEFAULTS.introspectionNegativeCacheSeconds, 'introspection.negativeCacheSeconds', true),
-    serveStaleSeconds: positive(i.serveStaleSeconds ?? DEFAULTS.introspectionServeStaleSeconds, 'introspection.serveStaleSeconds', true),
+    acceptMissingAudience: introspection.acceptMissingAudience === true,
+    cacheTtlSeconds: positive(introspection.cacheTtlSeconds ?? DEFAULTS.introspectionCacheTtlSeconds, 'introspection.cacheTtlSeconds'),
+    negativeCacheSeconds: nonNegative(introspection.negativeCacheSeconds ?? DEFAULTS.introspectionNegativeCacheSeconds, 'introspection.negativeCacheSeconds'),
+    serveStaleSeconds: nonNegative(introspection.serveStaleSeconds ?? DEFAULTS.introspectionServeStaleSeconds, 'introspection.serveStaleSeconds'),
   };
 }
 
@@ -187,15 +192,15 @@ export function resolveOptions(options: ResourceServerOptions): ResolvedOptions 
   const resources = options.resource === undefined ? [] : (typeof options.resource === 'string' ? [options.resource] : [...options.resource]).map(validateResourceIdentifier);
   let publicBaseUrl: string | undefined;
   if (options.publicBaseUrl !== undefined) {
-    let u: URL;
+    let base: URL;
     try {
-      u = new URL(options.publicBaseUrl);
+      base = new URL(options.publicBaseUrl);
     } catch {
       fail('publicBaseUrl must be an absolute URL');
     }
-    if (u.protocol !== 'https:' && u.protocol !== 'http:') fail('publicBaseUrl must be an http(s) URL');
-    if (u.search || u.hash) fail('publicBaseUrl must have no query or fragment');
-    publicBaseUrl = `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
+    if (base.protocol !== 'https:' && base.protocol !== 'http:') fail('publicBaseUrl must be an http(s) URL');
+    if (base.search || base.hash) fail('publicBaseUrl must have no query or fragment');
+    publicBaseUrl = `${base.origin}${base.pathname.replace(/\/+$/, '')}`;
   }
   if (resources.length === 0 && !publicBaseUrl) fail('a resource identifier is required (options.resource, or options.publicBaseUrl to derive it from the mount path)');
 
@@ -215,11 +220,11 @@ export function resolveOptions(options: ResourceServerOptions): ResolvedOptions 
   const requiredClaims = options.requiredClaims ?? DEFAULTS.requiredClaims;
   if (!Array.isArray(requiredClaims) || !requiredClaims.every((c) => typeof c === 'string')) fail('requiredClaims must be an array of claim names');
 
-  const clockToleranceSeconds = positive(options.clockToleranceSeconds ?? DEFAULTS.clockToleranceSeconds, 'clockToleranceSeconds', true);
+  const clockToleranceSeconds = nonNegative(options.clockToleranceSeconds ?? DEFAULTS.clockToleranceSeconds, 'clockToleranceSeconds');
   return {
     issuers,
     resolveIssuer: options.resolveIssuer,
-    resolveIssuerTtlMs: positive(options.resolveIssuerTtlSeconds ?? DEFAULTS.resolveIssuerTtlSeconds, 'resolveIssuerTtlSeconds', true) * 1000,
+    resolveIssuerTtlMs: nonNegative(options.resolveIssuerTtlSeconds ?? DEFAULTS.resolveIssuerTtlSeconds, 'resolveIssuerTtlSeconds') * 1000,
     resources,
     publicBaseUrl,
     audienceMatching,
@@ -237,7 +242,7 @@ export function resolveOptions(options: ResourceServerOptions): ResolvedOptions 
     errorResponse,
     cache,
     jwks: {
-      cooldownMs: positive(options.jwks?.cooldownSeconds ?? DEFAULTS.jwksCooldownSeconds, 'jwks.cooldownSeconds', true) * 1000,
+      cooldownMs: nonNegative(options.jwks?.cooldownSeconds ?? DEFAULTS.jwksCooldownSeconds, 'jwks.cooldownSeconds') * 1000,
       maxAgeMs: positive(options.jwks?.maxAgeSeconds ?? DEFAULTS.jwksMaxAgeSeconds, 'jwks.maxAgeSeconds') * 1000,
     },
     http: {
@@ -253,20 +258,20 @@ export function resolveOptions(options: ResourceServerOptions): ResolvedOptions 
   };
 }
 
-function resolveMetadata(m: ResourceServerOptions['metadata'], resources: readonly string[], publicBaseUrl: string | undefined): MetadataOptions | undefined {
-  if (!m) return undefined;
-  const o: MetadataOptions = m === true ? {} : m;
+function resolveMetadata(option: ResourceServerOptions['metadata'], resources: readonly string[], publicBaseUrl: string | undefined): MetadataOptions | undefined {
+  if (!option) return undefined;
+  const metadata: MetadataOptions = option === true ? {} : option;
   // RFC 9728 §1.2 (CONFORMANCE 55): a metadata-publishing identifier is an https URL without a fragment.
   for (const id of publicBaseUrl ? [publicBaseUrl] : resources) {
-    let u: URL;
+    let url: URL;
     try {
-      u = new URL(id);
+      url = new URL(id);
     } catch {
       fail(`resource identifier ${JSON.stringify(id)} must be an https URL to publish metadata (RFC 9728 §1.2)`);
     }
-    if (!isSecureOrLoopback(u)) fail(`resource identifier ${JSON.stringify(id)} must be an https URL to publish metadata (RFC 9728 §1.2; http only on loopback)`);
+    if (!isSecureOrLoopback(url)) fail(`resource identifier ${JSON.stringify(id)} must be an https URL to publish metadata (RFC 9728 §1.2; http only on loopback)`);
   }
-  for (const [name, v] of [['resourceDocumentation', o.resourceDocumentation], ['resourcePolicyUri', o.resourcePolicyUri], ['resourceTosUri', o.resourceTosUri], ['jwksUri', o.jwksUri]] as const) {
+  for (const [name, v] of [['resourceDocumentation', metadata.resourceDocumentation], ['resourcePolicyUri', metadata.resourcePolicyUri], ['resourceTosUri', metadata.resourceTosUri], ['jwksUri', metadata.jwksUri]] as const) {
     if (v !== undefined) {
       try {
         new URL(v);
@@ -276,10 +281,10 @@ function resolveMetadata(m: ResourceServerOptions['metadata'], resources: readon
     }
   }
   // Lists of strings, checked here so that a wrong shape is a start-up error, not a 500 on every metadata request.
-  for (const [name, v] of [['authorizationServers', o.authorizationServers], ['scopesSupported', o.scopesSupported], ['resourceSigningAlgValuesSupported', o.resourceSigningAlgValuesSupported]] as const) {
+  for (const [name, v] of [['authorizationServers', metadata.authorizationServers], ['scopesSupported', metadata.scopesSupported], ['resourceSigningAlgValuesSupported', metadata.resourceSigningAlgValuesSupported]] as const) {
     if (v !== undefined && !(Array.isArray(v) && v.every((x) => typeof x === 'string'))) fail(`metadata.${name} must be an array of strings`);
   }
-  for (const a of o.authorizationServers ?? []) validateIssuerUrl(a, 'metadata.authorizationServers[]');
-  if (o.signing && (o.signing.alg === 'none' || !o.signing.issuer)) fail('metadata.signing needs an asymmetric alg (never "none") and an issuer');
-  return o;
+  for (const a of metadata.authorizationServers ?? []) validateIssuerUrl(a, 'metadata.authorizationServers[]');
+  if (metadata.signing && (metadata.signing.alg === 'none' || !metadata.signing.issuer)) fail('metadata.signing needs an asymmetric alg (never "none") and an issuer');
+  return metadata;
 }

@@ -13,12 +13,22 @@ export interface AuthenticationRequirement {
   maxAgeSeconds?: number;
 }
 
+/** The time a check is made at, and the clock skew it allows, in seconds. */
+export interface CheckTime {
+  nowSeconds: number;
+  toleranceSeconds: number;
+}
+
 /**
  * Throw {@link InsufficientUserAuthenticationError} unless the claims meet the requirement. A token without
  * `acr` or `auth_time` where one is required cannot prove it, and is challenged (RFC 9470 §3, §6).
  */
-export function checkAuthentication(claims: Readonly<Record<string, unknown>>, req: AuthenticationRequirement, nowSeconds: number, toleranceSeconds: number): void {
-  const { acrValues, maxAgeSeconds } = req;
+export function checkAuthentication(
+  claims: Readonly<Record<string, unknown>>,
+  requirement: AuthenticationRequirement,
+  { nowSeconds, toleranceSeconds }: CheckTime,
+): void {
+  const { acrValues, maxAgeSeconds } = requirement;
   if (acrValues?.length) {
     const acr = claims.acr;
     if (typeof acr !== 'string' || !acrValues.includes(acr)) {
@@ -41,10 +51,10 @@ export function checkAuthentication(claims: Readonly<Record<string, unknown>>, r
 }
 
 /** Validate a requirement at declaration time. */
-export function assertAuthenticationRequirement(req: AuthenticationRequirement): AuthenticationRequirement {
-  if (req.maxAgeSeconds !== undefined && (!Number.isInteger(req.maxAgeSeconds) || req.maxAgeSeconds < 0)) {
+export function assertAuthenticationRequirement(requirement: AuthenticationRequirement): AuthenticationRequirement {
+  if (requirement.maxAgeSeconds !== undefined && (!Number.isInteger(requirement.maxAgeSeconds) || requirement.maxAgeSeconds < 0)) {
     throw new TypeError('maxAgeSeconds must be a non-negative integer (RFC 9470 §3 max_age)');
   }
-  for (const v of req.acrValues ?? []) if (typeof v !== 'string' || !/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(v)) throw new TypeError(`invalid acr value ${JSON.stringify(v)}`);
-  return Object.freeze({ ...req });
+  for (const v of requirement.acrValues ?? []) if (typeof v !== 'string' || !/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(v)) throw new TypeError(`invalid acr value ${JSON.stringify(v)}`);
+  return Object.freeze({ ...requirement });
 }

@@ -169,13 +169,13 @@ function credentialsFrom(res: HttpResponse, previous: ResourceServerCredentials 
   if (!clientId || !clientSecret) throw new ConfigurationError('the authorization server returned no client_id or client_secret (RFC 7591 §3.2.1)');
   const out: ResourceServerCredentials = { clientId, clientSecret };
   // RFC 7592 §2.1: the AS may rotate the registration access token on any answer.
-  const rat = typeof body.registration_access_token === 'string' ? body.registration_access_token : previous?.registrationAccessToken;
-  const uri = typeof body.registration_client_uri === 'string' ? body.registration_client_uri : previous?.registrationClientUri;
+  const accessToken = typeof body.registration_access_token === 'string' ? body.registration_access_token : previous?.registrationAccessToken;
+  const clientUri = typeof body.registration_client_uri === 'string' ? body.registration_client_uri : previous?.registrationClientUri;
   // RFC 7592 §2: the registration access token would be sent there, so only over TLS. An AS that names a plain
   // http endpoint has still created the client: keep it, without management (never throw it away, orphaned).
-  if (rat && uri && isTlsUrl(uri)) {
-    out.registrationAccessToken = rat;
-    out.registrationClientUri = uri;
+  if (accessToken && clientUri && isTlsUrl(clientUri)) {
+    out.registrationAccessToken = accessToken;
+    out.registrationClientUri = clientUri;
   }
   // The expiry belongs to the secret: a kept secret keeps its expiry unless the AS restates it; a new one does not inherit it.
   if (typeof body.client_secret_expires_at === 'number') out.clientSecretExpiresAt = body.client_secret_expires_at;
@@ -234,7 +234,10 @@ function registrationError(res: RegistrationAnswer, what: string, issuer: string
     // no JSON body
   }
   const known = error && RFC7591_ERRORS.has(error) ? ` (RFC 7591 §3.2.2 ${error})` : error ? ` (${error})` : '';
-  return new ConfigurationError(`oauth-resource-server: the authorization server ${issuer} refused the ${what} of the resource server at ${safeUrlOf(res.url)}: HTTP ${res.status}${known}${description ? `: ${description}` : ''}`);
+  return new ConfigurationError(
+    `oauth-resource-server: the authorization server ${issuer} refused the ${what} of the resource server ` +
+      `at ${safeUrlOf(res.url)}: HTTP ${res.status}${known}${description ? `: ${description}` : ''}`,
+  );
 }
 
 async function save(store: CacheStore, key: string, c: ResourceServerCredentials, fingerprint: string): Promise<ResourceServerCredentials> {

@@ -43,7 +43,7 @@ type Held = { value: string; renewAtMs: number; expiresAtMs: number };
 
 /** A source of PATs for one AS (and, for per-owner PATs, one owner). */
 export class ProtectionToken {
-  readonly #s: ProtectionTokenSettings;
+  readonly #settings: ProtectionTokenSettings;
   readonly #config: client.Configuration;
   #token: Held | undefined;
   #inflight: Promise<string> | undefined;
@@ -55,7 +55,7 @@ export class ProtectionToken {
   readonly #rejected = new Map<string, number>();
 
   constructor(settings: ProtectionTokenSettings, owner?: string) {
-    this.#s = settings;
+    this.#settings = settings;
     this.#owner = owner;
     this.#config = new client.Configuration(
       { issuer: settings.issuer, token_endpoint: settings.tokenEndpoint },
@@ -115,12 +115,12 @@ export class ProtectionToken {
 
   /** Where the PAT is shared: the server's own, or one owner's (never the refresh token's key). */
   #sharedKey(): string {
-    return this.#owner ? `pat-owner:${this.#s.issuer}:${this.#s.clientId}:${this.#owner}` : `pat:${this.#s.issuer}:${this.#s.clientId}`;
+    return this.#owner ? `pat-owner:${this.#settings.issuer}:${this.#settings.clientId}:${this.#owner}` : `pat:${this.#settings.issuer}:${this.#settings.clientId}`;
   }
 
   /** The lock of a fetch: per issuer and owner for an owner's PAT, as its refresh token is per issuer and owner. */
   #lockName(): string {
-    return this.#owner ? `pat-refresh:${this.#s.issuer}:${this.#owner}` : this.#sharedKey();
+    return this.#owner ? `pat-refresh:${this.#settings.issuer}:${this.#owner}` : this.#sharedKey();
   }
 
   /** Adopt a PAT another replica fetched, if it is still fresh and was not rejected here. */
@@ -143,7 +143,7 @@ export class ProtectionToken {
     try {
       const found = this.#adopt(await store.get(key));
       if (found) return found;
-      return await store.withLock(this.#lockName(), 3 * this.#s.timeoutMs, async () => {
+      return await store.withLock(this.#lockName(), 3 * this.#settings.timeoutMs, async () => {
         const raw = await store.get(key);
         const again = this.#adopt(raw);
         if (again) return again;
@@ -186,37 +186,44 @@ export class ProtectionToken {
   }
 
   #fetch(): Promise<string> {
-    const store = this.#s.store;
+    const store = this.#settings.store;
     // Without an atomic store there is no lock to share with: each process fetches (and refreshes) its own.
     return isAtomicStore(store) ? this.#fetchShared(store) : this.#fetchLocal();
   }
 
   /** A token request; a failure becomes an error naming issuer, endpoint and cause, reported once per outage. */
   async #request(call: () => Promise<client.TokenEndpointResponse>): Promise<client.TokenEndpointResponse> {
-    const s = this.#s;
+    const settings = this.#settings;
     let response: client.TokenEndpointResponse;
     try {
       response = await call();
     } catch (err) {
-      const failure = new AuthorizationServerCallError({ issuer: s.issuer, step: 'token', url: s.tokenEndpoint, failure: classify(err, s.timeoutMs) });
+      const failure = new AuthorizationServerCallError({
+        issuer: settings.issuer,
+        step: 'token',
+        url: settings.tokenEndpoint,
+        failure: classify(err, settings.timeoutMs),
+      });
       // An owner's grant refused (invalid_grant: the owner withdrew it) is about that owner, not the AS's health.
-      if (!this.#owner || failure.failure.kind !== 'status') s.health?.failed(failure, { clientId: s.clientId });
+      if (!this.#owner || failure.failure.kind !== 'status') settings.health?.failed(failure, { clientId: settings.clientId });
       throw failure;
     }
-    s.health?.ok(s.issuer, 'token');
+    settings.health?.ok(settings.issuer, 'token');
     return response;
   }
 
   async #fetchLocal(): Promise<string> {
-    const scope = this.#s.scope ?? 'uma_protection';
+    const scope = this.#settings.scope ?? 'uma_protection';
     let response: client.TokenEndpointResponse;
     if (this.#owner) {
       // Per-owner PAT: the owner's refresh token, kept in the store, is exchanged (and rotated if the AS rotates it).
-      const key = `ors:pat-refresh:${this.#s.issuer}:${this.#owner}`;
-      const refresh = await this.#s.store?.get(key);
-      if (!refresh) throw new ProtectionApiError({ operation: 'token', status: 0, message: `no stored authorization of owner ${this.#owner} for the protection API` });
+      const key = `ors:pat-refresh:${this.#settings.issuer}:${this.#owner}`;
+      const refresh = await this.#settings.store?.get(key);
+      if (!refresh) {
+        throw new ProtectionApiError({ operation: 'token', status: 0, message: `no stored authorization of owner ${this.#owner} for the protection API` });
+      }
       response = await this.#request(() => client.refreshTokenGrant(this.#config, refresh, { scope }));
-      if (response.refresh_token && response.refresh_token !== refresh) await this.#s.store?.set(key, response.refresh_token, 365 * 24 * 3600 * 1000);
+      if (response.refresh_token && response.refresh_token !== refresh) await this.#settings.store?.set(key, response.refresh_token, 365 * 24 * 3600 * 1000);
     } else {
       response = await this.#request(() => client.clientCredentialsGrant(this.#config, { scope }));
     }
@@ -227,11 +234,21 @@ export class ProtectionToken {
   }
 }
 
+/** An owner's authorization of the resource server at one authorization server. */
+export interface OwnerAuthorization {
+  /** The authorization server (its issuer identifier). */
+  issuer: string;
+  /** The resource owner, as `register({ owner })` names them. */
+  owner: string;
+  /** The refresh token the resource server got when the owner authorised it with scope `uma_protection`. */
+  refreshToken: string;
+}
+
 /**
- * Store an owner's authorization (the refresh token the resource server got when the owner authorised it
- * with scope `uma_protection`), so a per-owner {@link ProtectionToken} can be had later.
+ * Store an owner's authorization, so a per-owner {@link ProtectionToken} can be had later:
+ * `storeOwnerAuthorization(store, { issuer, owner, refreshToken })`.
  */
-export async function storeOwnerAuthorization(store: CacheStore, issuer: string, owner: string, refreshToken: string): Promise<void> {
+export async function storeOwnerAuthorization(store: CacheStore, { issuer, owner, refreshToken }: OwnerAuthorization): Promise<void> {
   await store.set(`ors:pat-refresh:${issuer}:${owner}`, refreshToken, 365 * 24 * 3600 * 1000);
 }
 

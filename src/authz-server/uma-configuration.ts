@@ -48,14 +48,14 @@ export async function discoverUma(issuer: string, profile: 'uma2' | 'keycloak' |
     throw fail({ kind: 'invalid_answer', status: 200, detail: 'not JSON' });
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw fail({ kind: 'invalid_answer', status: 200, detail: 'UMA metadata is not a JSON object' });
-  const d = doc as Record<string, unknown>;
+  const metadata = doc as Record<string, unknown>;
   // RFC 8414 §3.3: the document must be for exactly the issuer asked about.
-  if (d.issuer !== issuer) throw fail({ kind: 'issuer_mismatch', expectedIssuer: issuer, actualIssuer: String(d.issuer).slice(0, 300) });
+  if (metadata.issuer !== issuer) throw fail({ kind: 'issuer_mismatch', expectedIssuer: issuer, actualIssuer: String(metadata.issuer).slice(0, 300) });
   // UMA 1.0 names (OAuth Resource Set Registration draft, UMA 1.0) mapped onto the 2.0 ones.
-  const rreg = d.resource_registration_endpoint ?? d.resource_set_registration_endpoint;
-  const perm = d.permission_endpoint ?? d.permission_registration_endpoint;
-  for (const [name, v] of [['token_endpoint', d.token_endpoint], ['resource_registration_endpoint', rreg], ['permission_endpoint', perm]] as const) {
+  const registration = metadata.resource_registration_endpoint ?? metadata.resource_set_registration_endpoint;
+  const permission = metadata.permission_endpoint ?? metadata.permission_registration_endpoint;
+  for (const [name, v] of [['token_endpoint', metadata.token_endpoint], ['resource_registration_endpoint', registration], ['permission_endpoint', permission]] as const) {
     if (typeof v !== 'string') throw fail({ kind: 'invalid_answer', status: 200, detail: `UMA metadata has no ${name}` });
   }
-  return { ...d, issuer, token_endpoint: d.token_endpoint as string, resource_registration_endpoint: rreg as string, permission_endpoint: perm as string };
+  return { ...metadata, issuer, token_endpoint: metadata.token_endpoint as string, resource_registration_endpoint: registration as string, permission_endpoint: permission as string };
 }

@@ -36,7 +36,7 @@ const UMA = Symbol.for('oauth-resource-server.route-uma');
  */
 export function assertRouteScopes(app: object, ...mountedApps: object[]): void {
   const problems: string[] = [];
-  const sites = [app, ...mountedApps].flatMap((a, i) => declarationSites<RouteScopes>(a, ROUTE_SCOPES, i > 0));
+  const sites = [app, ...mountedApps].flatMap((a, i) => declarationSites<RouteScopes>(a, ROUTE_SCOPES, { mounted: i > 0 }));
   for (const s of sites) {
     const at = `${s.methods.length ? s.methods.join(',') : 'ALL'} ${s.display}`;
     if (!s.guarded) {
@@ -46,7 +46,7 @@ export function assertRouteScopes(app: object, ...mountedApps: object[]): void {
     const why = underivable(s);
     if (why) problems.push(`${at}: ${why}`);
   }
-  for (const s of [app, ...mountedApps].flatMap((a, i) => declarationSites<unknown>(a, UMA, i > 0))) {
+  for (const s of [app, ...mountedApps].flatMap((a, i) => declarationSites<unknown>(a, UMA, { mounted: i > 0 }))) {
     if (s.template === undefined) problems.push(`UMA ${s.display}: no string path template to key its resource by; give it a resourceKey, or mount it with string paths`);
   }
   if (problems.length) {
@@ -55,17 +55,20 @@ export function assertRouteScopes(app: object, ...mountedApps: object[]): void {
 }
 
 /** Why a derived declaration cannot name its resource, or undefined when it can. */
-function underivable(s: DeclarationSite<RouteScopes>): string | undefined {
-  const d = s.declared;
-  if (d.kind !== 'derived' || d.resource !== undefined) return undefined;
-  if (s.template === undefined) {
-    return "requireScopes() has no string path template to derive the scope from (a regular-expression path or mount); give the resource: requireScopes({ resource: 'orders' }), or use string paths";
+function underivable(site: DeclarationSite<RouteScopes>): string | undefined {
+  const declared = site.declared;
+  if (declared.kind !== 'derived' || declared.resource !== undefined) return undefined;
+  if (site.template === undefined) {
+    return (
+      'requireScopes() has no string path template to derive the scope from (a regular-expression path or mount); ' +
+      "give the resource: requireScopes({ resource: 'orders' }), or use string paths"
+    );
   }
-  if (!(s.kit instanceof ResourceServer)) return undefined;
+  if (!(site.kit instanceof ResourceServer)) return undefined;
   try {
     // The resource name does not depend on the method; a method with a verb checks the template alone.
-    const method = s.methods.find((m) => s.kit instanceof ResourceServer && m in s.kit.options.methodVerbs) ?? 'GET';
-    s.kit.derivedRequirement(method, s.template, '', undefined);
+    const method = site.methods.find((m) => site.kit instanceof ResourceServer && m in site.kit.options.methodVerbs) ?? 'GET';
+    site.kit.derivedRequirement(method, site.template, '', undefined);
   } catch (err) {
     if (err instanceof ConfigurationError) return "its path template has no static segment to name the resource; give it: requireScopes({ resource: 'orders' })";
   }

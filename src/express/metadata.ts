@@ -31,9 +31,9 @@ export interface MetadataRouterOptions {
  */
 export function protectedResourceMetadata(resourceServer: ResourceServer | ResourceServerMiddleware, options: MetadataRouterOptions = {}): Router {
   const server = resourceServer instanceof ResourceServer ? resourceServer : resourceServer.resourceServer;
-  const o = server.options;
-  if (!o.metadata) throw new ConfigurationError('protectedResourceMetadata needs the resource server option `metadata`');
-  const metadata = o.metadata;
+  const settings = server.options;
+  if (!settings.metadata) throw new ConfigurationError('protectedResourceMetadata needs the resource server option `metadata`');
+  const metadata = settings.metadata;
   const identities = (options.mountPaths ?? ['']).flatMap((mount) => {
     const identity = server.identity(mount);
     return identity.matcher.identifiers.map((id) => ({ id, mount }));
@@ -47,17 +47,17 @@ export function protectedResourceMetadata(resourceServer: ResourceServer | Resou
     // Every declaration the walk finds: routes (route.all() included), declarations used as middleware, and
     // routes under mounts that are not templates where the scopes do not depend on the template.
     for (const site of declarationSites<RouteScopes>(options.app, ROUTE_SCOPES)) {
-      const d = site.declared;
-      if (d.kind === 'static') {
-        for (const s of [...d.requirement.allOf, ...d.requirement.anyOf]) out.add(s);
+      const declared = site.declared;
+      if (declared.kind === 'static') {
+        for (const s of [...declared.requirement.allOf, ...declared.requirement.anyOf]) out.add(s);
         continue;
       }
-      const methods = site.methods.length ? site.methods : Object.keys(o.methodVerbs);
+      const methods = site.methods.length ? site.methods : Object.keys(settings.methodVerbs);
       for (const method of methods) {
-        let req: ScopeRequirement;
+        let requirement: ScopeRequirement;
         try {
-          if (d.resource === undefined && site.template === undefined) throw new ConfigurationError('no template');
-          req = server.derivedRequirement(method, site.template ?? '', mount, d.resource);
+          if (declared.resource === undefined && site.template === undefined) throw new ConfigurationError('no template');
+          requirement = server.derivedRequirement(method, site.template ?? '', mount, declared.resource);
         } catch (err) {
           // RFC 9728 §3.2: the document must still be served. A route whose scope cannot be derived (a method
           // without a scope verb, a path without a static segment or template) requires no listable scope:
@@ -65,40 +65,40 @@ export function protectedResourceMetadata(resourceServer: ResourceServer | Resou
           const key = `${method} ${mount} ${site.display}`;
           if (!warned.has(key) && warned.size < 1000) {
             warned.add(key);
-            o.logger.warn('a route is left out of the metadata scopes_supported: its scope cannot be derived', { method, route: site.display, reason: err instanceof Error ? err.name : typeof err });
+            settings.logger.warn('a route is left out of the metadata scopes_supported: its scope cannot be derived', { method, route: site.display, reason: err instanceof Error ? err.name : typeof err });
           }
           continue;
         }
-        for (const s of [...req.allOf, ...req.anyOf]) out.add(s);
+        for (const s of [...requirement.allOf, ...requirement.anyOf]) out.add(s);
       }
     }
     return [...out];
   };
   const document = (id: string, mount: string) => {
-    let d = documents.get(id);
-    if (!d) {
+    let pending = documents.get(id);
+    if (!pending) {
       const doc = buildMetadata(
         {
           resource: id,
-          authorizationServers: o.issuers.map((i) => i.issuer),
+          authorizationServers: settings.issuers.map((i) => i.issuer),
           scopes: scopes(mount),
-          bearerMethods: ['header', ...(o.tokenLocations.body ? (['body'] as const) : []), ...(o.tokenLocations.query ? (['query'] as const) : [])],
+          bearerMethods: ['header', ...(settings.tokenLocations.body ? (['body'] as const) : []), ...(settings.tokenLocations.query ? (['query'] as const) : [])],
           // RFC 9728 §2 (CONFORMANCE 53): true exactly when the resource server refuses tokens that are not DPoP-bound.
           dpopRequired: server.dpop?.mode === 'required',
           ...(server.dpop ? { dpopAlgorithms: server.dpop.algorithms } : {}),
-          mtlsBound: Boolean(o.mtls),
-          ...(o.authorizationDetails ? { authorizationDetailsTypes: Object.keys(o.authorizationDetails.types) } : {}),
+          mtlsBound: Boolean(settings.mtls),
+          ...(settings.authorizationDetails ? { authorizationDetailsTypes: Object.keys(settings.authorizationDetails.types) } : {}),
         },
         metadata,
       );
-      d = metadata.signing ? signMetadata(doc, metadata.signing) : Promise.resolve(doc);
-      documents.set(id, d);
+      pending = metadata.signing ? signMetadata(doc, metadata.signing) : Promise.resolve(doc);
+      documents.set(id, pending);
       // A failure is not kept: a later request tries again.
-      d.catch(() => {
-        if (documents.get(id) === d) documents.delete(id);
+      pending.catch(() => {
+        if (documents.get(id) === pending) documents.delete(id);
       });
     }
-    return d;
+    return pending;
   };
 
   // Exact path comparison (no route patterns, no prefix match): `/.well-known/oauth-protected-resource-other`
@@ -128,7 +128,7 @@ export function protectedResourceMetadata(resourceServer: ResourceServer | Resou
         },
         (err: unknown) => {
           // The error's name only: no stack, no key material, no request data.
-          o.logger.error('the protected resource metadata could not be built', { reason: err instanceof Error ? err.name : typeof err });
+          settings.logger.error('the protected resource metadata could not be built', { reason: err instanceof Error ? err.name : typeof err });
           const body = JSON.stringify({ error: 'server_error' });
           res.statusCode = 500;
           res.setHeader('cache-control', 'no-store');

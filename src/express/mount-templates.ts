@@ -147,30 +147,30 @@ function closeOf(s: string, open: number): number {
 function readOne(alt: string, nextKey: () => string): string | undefined {
   const END = '\\/?(?=\\/|$)';
   if (!alt.startsWith('^') || !alt.endsWith(END)) return undefined;
-  const s = alt.slice(1, -END.length);
+  const source = alt.slice(1, -END.length);
   let out = '';
-  for (let i = 0; i < s.length; ) {
-    const c = s[i]!;
+  for (let i = 0; i < source.length; ) {
+    const c = source[i]!;
     if (c === '\\') {
-      const next = s[i + 1];
+      const next = source[i + 1];
       if (next === undefined || /[A-Za-z0-9]/.test(next)) return undefined; // \d, \w: a class, not a literal
       out += next;
       i += 2;
-    } else if (s.startsWith('(?:', i)) {
+    } else if (source.startsWith('(?:', i)) {
       // A parameter: (?:\/(re)) or (?:(re)) inside a segment, optionally followed by `?`.
-      const end = closeOf(s, i);
+      const end = closeOf(source, i);
       if (end < 0) return undefined;
-      const body = s.slice(i + 3, end - 1);
+      const body = source.slice(i + 3, end - 1);
       const slash = body.startsWith('\\/');
       const inner = slash ? body.slice(2) : body;
       if (!inner.startsWith('(') || closeOf(inner, 0) !== inner.length) return undefined;
       const re = inner.slice(1, -1);
       const name = nextKey();
-      const optional = s[end] === '?';
+      const optional = source[end] === '?';
       const custom = re === '[^/]+?' || re === '[^\\/]+?' || re === '(?:(?!\\/|-).)+?' || re === '(?:(?!\\/|\\.).)+?' ? '' : `(${re})`;
       out += `${slash ? '/' : ''}:${name}${custom}${optional ? '?' : ''}`;
       i = end + (optional ? 1 : 0);
-    } else if (s.startsWith('(.*)', i)) {
+    } else if (source.startsWith('(.*)', i)) {
       nextKey();
       out += '*';
       i += 4;

@@ -9,7 +9,7 @@ import { respondUnconfigured, respondWithError } from './respond.js';
  * middleware before it. Refusals are 401 `insufficient_user_authentication` with `acr_values` / `max_age`.
  */
 export function requireAuthentication(requirement: AuthenticationRequirement): RequestHandler {
-  const req_ = assertAuthenticationRequirement(requirement);
+  const required = assertAuthenticationRequirement(requirement);
   const once = { done: false };
   return function requireAuthenticationHandler(req: Request, res: Response, next: NextFunction): void {
     const state = (req as unknown as KitState)[STATE];
@@ -17,7 +17,7 @@ export function requireAuthentication(requirement: AuthenticationRequirement): R
     const { server, auth } = state;
     if (!auth) return respondWithError(server, server.missingCredentials(), res, next);
     try {
-      checkAuthentication(auth.context.claims, req_, Date.now() / 1000, server.options.clockToleranceSeconds);
+      checkAuthentication(auth.context.claims, required, { nowSeconds: Date.now() / 1000, toleranceSeconds: server.options.clockToleranceSeconds });
     } catch (err) {
       return respondWithError(server, err, res, next);
     }

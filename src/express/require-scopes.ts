@@ -52,18 +52,18 @@ function scopeList(s: string): string[] {
 function declare(args: unknown[]): RouteScopes {
   if (args.length === 0) return { kind: 'derived', resource: undefined };
   if (args.every((a): a is string => typeof a === 'string')) return { kind: 'static', requirement: requirement(args.flatMap(scopeList)) };
-  const d = args[0];
-  if (args.length !== 1 || typeof d !== 'object' || d === null || Array.isArray(d)) {
+  const given = args[0];
+  if (args.length !== 1 || typeof given !== 'object' || given === null || Array.isArray(given)) {
     throw new ConfigurationError('requireScopes takes scope strings (requireScopes(\'a\', \'b\')) or one declaration object ({ allOf, anyOf } or { resource })');
   }
-  const o = d as Record<string, unknown>;
-  const unknown = Object.keys(o).filter((k) => !DECLARATION_KEYS.has(k));
+  const declaration = given as Record<string, unknown>;
+  const unknown = Object.keys(declaration).filter((k) => !DECLARATION_KEYS.has(k));
   if (unknown.length) throw new ConfigurationError(`requireScopes: unknown declaration member ${JSON.stringify(unknown[0])}; the members are allOf, anyOf and resource`);
-  const present = [...DECLARATION_KEYS].filter((k) => Object.prototype.hasOwnProperty.call(o, k));
+  const present = [...DECLARATION_KEYS].filter((k) => Object.prototype.hasOwnProperty.call(declaration, k));
   if (!present.length) throw new ConfigurationError('requireScopes({}) declares nothing: give allOf, anyOf or resource, or call requireScopes() to derive the scope');
   const list = (k: 'allOf' | 'anyOf'): string[] | undefined => {
     if (!present.includes(k)) return undefined;
-    const v = o[k];
+    const v = declaration[k];
     // An explicitly written empty (or unset) list would let any valid token through: a mistake, said at declaration.
     if (!Array.isArray(v) || !v.length || !v.every((x) => typeof x === 'string')) {
       throw new ConfigurationError(`requireScopes: ${k} must be a non-empty array of scope strings; an empty one would let every token through`);
@@ -74,10 +74,10 @@ function declare(args: unknown[]): RouteScopes {
   const anyOf = list('anyOf');
   if (present.includes('resource')) {
     if (allOf || anyOf) throw new ConfigurationError('requireScopes takes either scopes (allOf, anyOf) or a resource to derive them from, not both');
-    const r = o.resource;
+    const resource = declaration.resource;
     // The name goes into a scope: one RFC 6749 §3.3 scope-token, so every derived scope is valid.
-    if (typeof r !== 'string' || !r || !isScopeToken(r)) throw new ConfigurationError('requireScopes: resource must be a non-empty scope-token (printable ASCII, no space, " or \\)');
-    return { kind: 'derived', resource: r };
+    if (typeof resource !== 'string' || !resource || !isScopeToken(resource)) throw new ConfigurationError('requireScopes: resource must be a non-empty scope-token (printable ASCII, no space, " or \\)');
+    return { kind: 'derived', resource };
   }
   return { kind: 'static', requirement: requirement(allOf ?? [], anyOf ?? []) };
 }
@@ -85,7 +85,9 @@ function declare(args: unknown[]): RouteScopes {
 /** The one answer to a route whose scope cannot be derived: fixed, whatever the request's path. */
 const UNDERIVABLE = 'a route that requires derived scopes has no declared path template to derive them from';
 
-const NO_KIT_TEMPLATE = 'with publicBaseUrl the identity (and the uri:action scope) follows the kit middleware\'s mount path, and that is not a string template here';
+const NO_KIT_TEMPLATE =
+  "with publicBaseUrl the identity (and the uri:action scope) follows the kit middleware's mount path, " +
+  'and that is not a string template here';
 
 /**
  * The mount path that selects the identity a derived scope is named for. With `resources` the identity is
@@ -116,7 +118,9 @@ function derived(req: Request, state: RequestState & { server: ResourceServer },
       loggedUnderivable.add(place);
       server.options.logger.error(`requireScopes() cannot derive a scope: ${why}`, {
         route: seen.display ?? describeRoute(req.route),
-        fix: "give the resource: requireScopes({ resource: 'orders' }), or mount the route's routers with string paths (app.use('/:tenant', router)); assertRouteScopes(app) lists such routes at start-up",
+        fix:
+          "give the resource: requireScopes({ resource: 'orders' }), or mount the route's routers with string paths " +
+          "(app.use('/:tenant', router)); assertRouteScopes(app) lists such routes at start-up",
       });
     }
     return new ConfigurationError(UNDERIVABLE);
@@ -128,7 +132,12 @@ function derived(req: Request, state: RequestState & { server: ResourceServer },
   const found = requestTemplates(req, declared, ROUTE_SCOPES, state.app);
   const templates = found.templates;
   seen.display = found.display;
-  if (!templates.length) throw underivable('no declared path template fits the requests this route serves (a regular-expression path or mount, or a router the route table cannot see)');
+  if (!templates.length) {
+    throw underivable(
+      'no declared path template fits the requests this route serves ' +
+        '(a regular-expression path or mount, or a router the route table cannot see)',
+    );
+  }
   let all: ScopeRequirement[];
   try {
     all = templates.map((p) => server.derivedRequirement(req.method, p, kitMount, undefined));
@@ -170,18 +179,18 @@ export function requireScopes(...scopes: Array<string | ScopeDeclaration>): Scop
     // Written scopes are named in the 401 (the MCP authorization spec's scope guidance); a derived one is not
     // worked out for a request that has no token.
     if (!auth) return respondWithError(server, server.missingCredentials(declared.kind === 'static' ? challengeScopes(declared.requirement) : []), res, next);
-    let req_: ScopeRequirement;
-    if (declared.kind === 'static') req_ = declared.requirement;
+    let needed: ScopeRequirement;
+    if (declared.kind === 'static') needed = declared.requirement;
     else {
       try {
-        req_ = derived(req, state as RequestState & { server: ResourceServer }, declared);
+        needed = derived(req, state as RequestState & { server: ResourceServer }, declared);
       } catch (err) {
         // derived() logs an underivable route once itself; not once per request here.
         return respondWithError(server, err, res, next, { logged: err instanceof ConfigurationError });
       }
     }
-    if (auth.granted.satisfies(req_)) return next();
-    respondWithError(server, new InsufficientScopeError(challengeScopes(req_)), res, next);
+    if (auth.granted.satisfies(needed)) return next();
+    respondWithError(server, new InsufficientScopeError(challengeScopes(needed)), res, next);
   } as ScopeHandler;
   Object.defineProperty(handler, ROUTE_SCOPES, { value: declared });
   return handler;

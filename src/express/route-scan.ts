@@ -77,7 +77,7 @@ export function scanRoutes<T = RouteScopes>(app: object, symbol: symbol = ROUTE_
  * `mounted`, a sub-app's declarations get its mount paths (`app.mountpath`, up the `parent` chain), and the
  * kit middleware of the apps above it counts as running before them.
  */
-export function declarationSites<T>(app: object, symbol: symbol, mounted = false): Array<DeclarationSite<T>> {
+export function declarationSites<T>(app: object, symbol: symbol, { mounted = false }: { mounted?: boolean } = {}): Array<DeclarationSite<T>> {
   const out: Array<DeclarationSite<T>> = [];
   const prefixes = mounted ? mountsOf(app) : [ROOT];
   const guards: Guard[] = [];
@@ -96,11 +96,11 @@ export function declarationSites<T>(app: object, symbol: symbol, mounted = false
 const ROOT: Prefix = { template: '', display: '', chain: [] };
 
 function rootStack(app: object): LayerLike[] {
-  const a = app as { router?: { stack?: LayerLike[] }; _router?: { stack?: LayerLike[] }; lazyrouter?: () => void; stack?: LayerLike[] };
-  if (Array.isArray(a.stack)) return a.stack; // a Router itself
+  const appOrRouter = app as { router?: { stack?: LayerLike[] }; _router?: { stack?: LayerLike[] }; lazyrouter?: () => void; stack?: LayerLike[] };
+  if (Array.isArray(appOrRouter.stack)) return appOrRouter.stack; // a Router itself
   // Express 4 throws on `app.router`; its router lives at `_router` once created.
-  if (typeof a.lazyrouter === 'function') return a._router?.stack ?? [];
-  return a.router?.stack ?? [];
+  if (typeof appOrRouter.lazyrouter === 'function') return appOrRouter._router?.stack ?? [];
+  return appOrRouter.router?.stack ?? [];
 }
 
 /** The stack inside a layer's handle: a Router's, or an app's mounted with `router.use(app)`. */
@@ -239,18 +239,21 @@ interface TemplateRow {
 /** Per app and declaration symbol: each declaration's rows, and when the table was scanned. */
 const tables = new WeakMap<object, Map<symbol, { rows: Map<unknown, TemplateRow[]>; at: number }>>();
 
+/** When a table scanned before is scanned again: never (`cached`), at most once a second, or `now`. */
+type Rescan = 'cached' | 'throttled' | 'now';
+
 /**
  * The rows of the declarations under `symbol` for requests handled by `app`, from its route table, scanned on
- * first need and again (at most once a second, or at once with `now`) when `rescan` asks. A sub-app's rows get
- * its own mount paths (`app.mountpath`, up the `parent` chain).
+ * first need and again as `rescan` says. A sub-app's rows get its own mount paths (`app.mountpath`, up the
+ * `parent` chain).
  */
-function tableOf(app: object, symbol: symbol, rescan: boolean, now = false): Map<unknown, TemplateRow[]> {
+function tableOf(app: object, symbol: symbol, rescan: Rescan): Map<unknown, TemplateRow[]> {
   let bySymbol = tables.get(app);
   if (!bySymbol) tables.set(app, (bySymbol = new Map()));
   let table = bySymbol.get(symbol);
-  if (!table || (rescan && (now || Date.now() - table.at >= 1000))) {
+  if (!table || rescan === 'now' || (rescan === 'throttled' && Date.now() - table.at >= 1000)) {
     const rows = new Map<unknown, TemplateRow[]>();
-    for (const s of declarationSites<unknown>(app, symbol, true)) {
+    for (const s of declarationSites<unknown>(app, symbol, { mounted: true })) {
       const list = rows.get(s.declared) ?? [];
       list.push({ template: s.template, display: s.display, methods: s.methods, route: s.route, chain: s.chain });
       rows.set(s.declared, list);
@@ -266,11 +269,11 @@ function tableOf(app: object, symbol: symbol, rescan: boolean, now = false): Map
  * app mounted twice: its other mounts have no prefix, so nothing fits there).
  */
 function mountsOf(app: object, depth = 0): Prefix[] {
-  const a = app as { parent?: object; mountpath?: unknown };
-  if (!a.parent || depth > 16) return [ROOT];
-  const wanted = (Array.isArray(a.mountpath) ? (a.mountpath as unknown[]) : [a.mountpath]).map((m) => (typeof m === 'string' ? (m === '/' ? '' : m) : m));
+  const subApp = app as { parent?: object; mountpath?: unknown };
+  if (!subApp.parent || depth > 16) return [ROOT];
+  const wanted = (Array.isArray(subApp.mountpath) ? (subApp.mountpath as unknown[]) : [subApp.mountpath]).map((m) => (typeof m === 'string' ? (m === '/' ? '' : m) : m));
   const own: MountTemplate[] = [];
-  for (const layer of rootStack(a.parent)) {
+  for (const layer of rootStack(subApp.parent)) {
     if (layer.name !== 'mounted_app') continue;
     for (const m of mountTemplates(layer)) {
       const same = m.template !== undefined ? wanted.includes(m.template) : layer.rawPath instanceof RegExp && wanted.includes(layer.rawPath);
@@ -280,7 +283,7 @@ function mountsOf(app: object, depth = 0): Prefix[] {
   if (!own.length) {
     for (const m of wanted) own.push(typeof m === 'string' ? { template: m, display: m } : { template: undefined, display: String(m) });
   }
-  return mountsOf(a.parent, depth + 1).flatMap((p) => own.map((m) => extend(p, m)));
+  return mountsOf(subApp.parent, depth + 1).flatMap((p) => own.map((m) => extend(p, m)));
 }
 
 /** What the route table says about a request's declaration. */
@@ -307,15 +310,14 @@ export function requestTemplates(
   alsoApp?: object,
 ): RequestTemplates {
   const route = req.route && typeof req.route === 'object' ? req.route : undefined;
-  const path = `${req.baseUrl}${req.path}`;
-  const method = req.method.toUpperCase();
+  const request: RowQuery = { declared, route, method: req.method.toUpperCase(), path: `${req.baseUrl}${req.path}` };
   // Per request: a couple of rows, a few matcher calls each, small arrays (this runs on every derived-scope request).
   const found: RequestTemplates = { templates: [], display: undefined };
-  const collect = (rescan: boolean, now: boolean) => {
-    if (req.app) collectFrom(tableOf(req.app, symbol, rescan, now), declared, route, method, path, found);
-    if (alsoApp && alsoApp !== req.app) collectFrom(tableOf(alsoApp, symbol, rescan, now), declared, route, method, path, found);
+  const collect = (rescan: Rescan) => {
+    if (req.app) collectFrom(tableOf(req.app, symbol, rescan), request, found);
+    if (alsoApp && alsoApp !== req.app) collectFrom(tableOf(alsoApp, symbol, rescan), request, found);
   };
-  collect(false, false);
+  collect('cached');
   if (!found.templates.length) {
     // Routes and mounts added after the scan: scan again, at once the first time a place misses, then at most
     // once a second (a client that keeps missing cannot make every request rescan).
@@ -323,12 +325,20 @@ export function requestTemplates(
     const first = typeof key === 'object' && key !== null && !rescannedFor.has(key);
     if (first) rescannedFor.add(key);
     found.display = undefined;
-    collect(true, first);
+    collect(first ? 'now' : 'throttled');
   }
   return found;
 }
 
-function collectFrom(table: Map<unknown, TemplateRow[]>, declared: unknown, route: object | undefined, method: string, path: string, out: RequestTemplates): void {
+/** What a request's rows are found by: its declaration, running route, upper-case method and full path. */
+interface RowQuery {
+  declared: unknown;
+  route: object | undefined;
+  method: string;
+  path: string;
+}
+
+function collectFrom(table: Map<unknown, TemplateRow[]>, { declared, route, method, path }: RowQuery, out: RequestTemplates): void {
   const rows = table.get(declared);
   if (!rows) return;
   for (const r of rows) {

@@ -58,15 +58,15 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
   if (!(server instanceof ResourceServer)) throw new ConfigurationError('umaProtection needs resourceServer: a ResourceServer or oauthResourceServer(...) middleware');
   // One namespace per API (its resource identifier by default): APIs sharing a client id never touch each other's sets.
   const registrar = new UmaRegistrar({ ...options, namespace: options.namespace ?? server.identity('').primary, logger: options.logger ?? server.options.logger, retryIntervalMs: options.retryIntervalMs ?? server.options.http.retryIntervalMs });
-  const tol = server.options.clockToleranceSeconds;
+  const toleranceSeconds = server.options.clockToleranceSeconds;
   const logger = options.logger === undefined ? server.options.logger : options.logger || undefined;
 
   const challenge = (ticket: string, mount: string) => {
     const params: Array<[string, string]> = [];
     if (options.realm !== undefined) params.push(['realm', options.realm]);
     // RFC 9728 §5.1 (CONFORMANCE 15): the metadata URL in every challenge, as the kit's Bearer ones do.
-    const m = server.options.metadata;
-    const metadataUrl = m && m.challenge !== false ? server.identity(mount).metadataUrl : undefined;
+    const metadata = server.options.metadata;
+    const metadataUrl = metadata && metadata.challenge !== false ? server.identity(mount).metadataUrl : undefined;
     if (metadataUrl !== undefined) params.push(['resource_metadata', metadataUrl]);
     params.push(['as_uri', registrar.issuer], ['ticket', ticket]);
     return formatChallenge({ scheme: 'UMA', params });
@@ -76,14 +76,14 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
     const last = args[args.length - 1];
     const routeOptions: UmaRouteOptions = typeof last === 'object' ? last : {};
     const scopes = args.filter((a): a is string => typeof a === 'string');
-    const req_: ScopeRequirement = requirement(scopes);
+    const needed: ScopeRequirement = requirement(scopes);
     const handler = async (req: Request, res: Response, next: NextFunction) => {
       // The route's declared template (as registered from the route table), never the request's own text:
       // another resource's key built from a crafted path would let its RPT open this route.
       let key: string;
       if (routeOptions.resourceKey) key = routeOptions.resourceKey(req);
       else {
-        const found = requestTemplates(req, req_, ROUTE_UMA, stateOf(req).app);
+        const found = requestTemplates(req, needed, ROUTE_UMA, stateOf(req).app);
         if (found.templates.length !== 1) return respondWithError(server, unkeyable(req, found.display, found.templates.length), res, next, { logged: true });
         key = `route:${found.templates[0]!}`;
       }
@@ -111,16 +111,16 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
         }
       }
       if (auth) {
-        const why = refusal(auth.context.claims, id, req_.allOf, Date.now() / 1000, tol);
+        const why = refusal(auth.context.claims, id, needed.allOf, Date.now() / 1000, toleranceSeconds);
         if (why === undefined) {
           state.auth = auth;
           return next();
         }
-        logger?.debug?.(`UMA: ${why}; answering with a new ticket`, { resource: key, scopes: [...req_.allOf] });
+        logger?.debug?.(`UMA: ${why}; answering with a new ticket`, { resource: key, scopes: [...needed.allOf] });
       }
       let ticket: string;
       try {
-        ticket = await registrar.requestTicket(key, [...req_.allOf]);
+        ticket = await registrar.requestTicket(key, [...needed.allOf]);
       } catch {
         // Grant §3.2.2: no ticket, no way forward for the client (an unusable ticket from the AS included).
         res.statusCode = 403;
@@ -134,12 +134,12 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
       res.setHeader('cache-control', 'no-store');
       res.end();
     };
-    const h = ((req: Request, res: Response, next: NextFunction) => {
+    const routeHandler = ((req: Request, res: Response, next: NextFunction) => {
       handler(req, res, next).catch((err: unknown) => respondWithError(server, err, res, next));
     }) as RequestHandler & { [ROUTE_UMA]: ScopeRequirement };
     // Per-object routes are registered by the app (registrar.register), not from the route table.
-    if (!routeOptions.resourceKey) Object.defineProperty(h, ROUTE_UMA, { value: req_ });
-    return h;
+    if (!routeOptions.resourceKey) Object.defineProperty(routeHandler, ROUTE_UMA, { value: needed });
+    return routeHandler;
   }
 
   // Routes without a declared template to key them by (once each in the log, a fixed 500 to the client).
@@ -149,7 +149,10 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
     if (place && !loggedUnkeyable.has(place)) {
       loggedUnkeyable.add(place);
       logger?.error(
-        fits ? 'an UMA route fits several declared templates: give it a resourceKey' : 'an UMA route has no declared path template for its resource (a regular-expression path or mount, or a router the route table cannot see): give it a resourceKey, or mount it with string paths',
+        fits
+          ? 'an UMA route fits several declared templates: give it a resourceKey'
+          : 'an UMA route has no declared path template for its resource (a regular-expression path or mount, ' +
+              'or a router the route table cannot see): give it a resourceKey, or mount it with string paths',
         { route: display ?? String((req.route as { path?: unknown } | undefined)?.path) },
       );
     }

@@ -63,7 +63,7 @@ export class DpopVerifier {
   readonly mode: 'allowed' | 'required';
   readonly algorithms: readonly JwsAlgorithm[];
   readonly baseUrl: string;
-  readonly #maxAge: number;
+  readonly #maxProofAgeSeconds: number;
   /** Recent proofs by replay key, each for the replay window: never evicted, refusing when full. */
   readonly #seen: ExpiringSet;
   /** Whether the replay set is refusing proofs (logged once per episode). */
@@ -78,20 +78,20 @@ export class DpopVerifier {
   static readonly #MAX_CACHED_HEADER = 2048;
   readonly #nonceKey: Buffer | undefined;
   readonly #rotateMs: number;
-  readonly #tolerance: number;
+  readonly #toleranceSeconds: number;
 
   /** `settings`: resolved at start-up (resolve-dpop.ts); `toleranceSeconds`: the clock leeway. */
   constructor(settings: ResolvedDpop, toleranceSeconds: number, logger?: Logger) {
     this.mode = settings.mode;
     this.algorithms = settings.algorithms;
     this.baseUrl = settings.baseUrl;
-    this.#maxAge = settings.maxProofAgeSeconds;
-    this.#tolerance = toleranceSeconds;
+    this.#maxProofAgeSeconds = settings.maxProofAgeSeconds;
+    this.#toleranceSeconds = toleranceSeconds;
     this.#logger = logger;
     this.#nonceKey = settings.nonce?.key;
     this.#rotateMs = settings.nonce?.rotateMs ?? Infinity;
     this.replayWindowMs = settings.replayWindowMs;
-    this.#seen = new ExpiringSet(settings.replayWindowMs, settings.maxReplayEntries);
+    this.#seen = new ExpiringSet({ ttlMs: settings.replayWindowMs, maxEntries: settings.maxReplayEntries });
   }
 
   /** Most proofs remembered at once (`dpop.maxReplayEntries`); beyond it new proofs are answered 503. */
@@ -173,12 +173,12 @@ export class DpopVerifier {
     }
     // §4.3 check 11, §11.1: iat within the acceptance window.
     const now = Date.now();
-    const nowS = now / 1000;
-    if (typeof iat !== 'number' || iat > nowS + this.#tolerance || iat < nowS - this.#maxAge - this.#tolerance) {
+    const nowSeconds = now / 1000;
+    if (typeof iat !== 'number' || iat > nowSeconds + this.#toleranceSeconds || iat < nowSeconds - this.#maxProofAgeSeconds - this.#toleranceSeconds) {
       throw new InvalidDpopProofError('the DPoP proof iat is outside the acceptance window');
     }
     // RFC 7519 §4.1.4, §4.1.5: a proof is a JWT (§4.2), so an exp or nbf it carries must hold too.
-    if (!withinValidity(payload.exp, payload.nbf, nowS, this.#tolerance)) throw new InvalidDpopProofError('the DPoP proof is expired or not valid yet');
+    if (!withinValidity(payload.exp, payload.nbf, nowSeconds, this.#toleranceSeconds)) throw new InvalidDpopProofError('the DPoP proof is expired or not valid yet');
     // §4.3 check 12: ath is the hash of this very access token.
     if (ath !== hash('sha256', ctx.accessToken, 'base64url')) throw new InvalidDpopProofError('the DPoP proof ath does not match the access token');
     // §7.1: the proof key is the key the token is bound to (CONFORMANCE 39).
@@ -221,38 +221,38 @@ export class DpopVerifier {
  */
 function importProofKey(jwk: unknown, alg: string): { key: KeyObject; thumbprint: string } {
   if (!jwk || typeof jwk !== 'object' || Array.isArray(jwk)) throw new InvalidDpopProofError('the DPoP proof has no jwk');
-  const j = jwk as Record<string, unknown>;
-  if (hasPrivateMembers(j)) throw new InvalidDpopProofError('the DPoP proof jwk contains a private key');
-  // RFC 7517 §4.2-4.4: a key whose own members say it is not for verifying, or not for this algorithm.
-  if (!jwkMayVerify(j) || (j.alg !== undefined && j.alg !== alg)) throw new InvalidDpopProofError('the DPoP proof jwk is not for this signature');
+  const proofJwk = jwk as Record<string, unknown>;
+  if (hasPrivateMembers(proofJwk)) throw new InvalidDpopProofError('the DPoP proof jwk contains a private key');
+  // RFC 7517 §4.2-4.4: a key whose own proofJwk say it is not for verifying, or not for this algorithm.
+  if (!jwkMayVerify(proofJwk) || (proofJwk.alg !== undefined && proofJwk.alg !== alg)) throw new InvalidDpopProofError('the DPoP proof jwk is not for this signature');
   let key: KeyObject;
   try {
-    key = createPublicKey({ key: j as JsonWebKey, format: 'jwk' });
+    key = createPublicKey({ key: proofJwk as JsonWebKey, format: 'jwk' });
   } catch {
     throw new InvalidDpopProofError('the DPoP proof jwk is malformed');
   }
   // RFC 7518 §6.3.1, §6.2.1.2: integers in their minimal octets, coordinates at their full size. Otherwise one
   // key would have several JWK forms, and so several RFC 7638 thumbprints (`jkt` values) for one binding.
-  if (!canonicalJwk(j)) throw new InvalidDpopProofError('the DPoP proof jwk is not in its canonical form');
+  if (!canonicalJwk(proofJwk)) throw new InvalidDpopProofError('the DPoP proof jwk is not in its canonical form');
   const violation = keyRuleViolation(key);
   if (violation !== undefined) throw new InvalidDpopProofError(`the DPoP proof key is not accepted: ${violation}`);
-  return { key, thumbprint: jwkThumbprint(j) };
+  return { key, thumbprint: jwkThumbprint(proofJwk) };
 }
 
 const COORDINATE_OCTETS: Record<string, number> = { 'P-256': 32, 'P-384': 48, 'P-521': 66, Ed25519: 32, Ed448: 57 };
 
 /** Whether a public JWK's numbers are in the one form RFC 7518 allows (see importProofKey). */
-function canonicalJwk(j: Record<string, unknown>): boolean {
+function canonicalJwk(jwk: Record<string, unknown>): boolean {
   const octets = (v: unknown): Buffer | undefined => (typeof v === 'string' && /^[A-Za-z0-9_-]*$/.test(v) ? Buffer.from(v, 'base64url') : undefined);
-  if (j.kty === 'RSA') {
-    const n = octets(j.n);
-    const e = octets(j.e);
+  if (jwk.kty === 'RSA') {
+    const n = octets(jwk.n);
+    const e = octets(jwk.e);
     return n !== undefined && e !== undefined && n.length > 0 && e.length > 0 && n[0] !== 0 && e[0] !== 0;
   }
-  if (j.kty === 'EC' || j.kty === 'OKP') {
-    const size = typeof j.crv === 'string' ? COORDINATE_OCTETS[j.crv] : undefined;
+  if (jwk.kty === 'EC' || jwk.kty === 'OKP') {
+    const size = typeof jwk.crv === 'string' ? COORDINATE_OCTETS[jwk.crv] : undefined;
     if (size === undefined) return true; // an unknown curve is refused by the key rules
-    return octets(j.x)?.length === size && (j.kty === 'OKP' || octets(j.y)?.length === size);
+    return octets(jwk.x)?.length === size && (jwk.kty === 'OKP' || octets(jwk.y)?.length === size);
   }
   return true;
 }

@@ -7,6 +7,16 @@
  */
 export type AddResult = 'added' | 'present' | 'full';
 
+/** Settings of an {@link ExpiringSet}. */
+export interface ExpiringSetOptions {
+  /** How long each key stays, in ms. */
+  ttlMs: number;
+  /** Most live keys held at once; beyond it `add` answers `full`. */
+  maxEntries: number;
+  /** Told of each key as it leaves (not of keys removed with {@link ExpiringSet.delete}). */
+  onExpire?: (key: string) => void;
+}
+
 /** Keys with one shared time to live, a bound, and no eviction. */
 export class ExpiringSet {
   readonly ttlMs: number;
@@ -22,8 +32,7 @@ export class ExpiringSet {
   #nextExpiry = Infinity;
   readonly #onExpire: ((key: string) => void) | undefined;
 
-  /** `onExpire` is told of each key as it leaves (not of keys removed with {@link ExpiringSet.delete}). */
-  constructor(ttlMs: number, maxEntries: number, onExpire?: (key: string) => void) {
+  constructor({ ttlMs, maxEntries, onExpire }: ExpiringSetOptions) {
     if (!(ttlMs > 0) || !Number.isFinite(ttlMs)) throw new RangeError('the time to live must be a positive, finite number of ms');
     if (!(maxEntries >= 1)) throw new RangeError('the bound must be at least one entry');
     this.ttlMs = ttlMs;
@@ -77,11 +86,11 @@ export class ExpiringSet {
    * back only keeps entries longer; one that steps forward expires them as it expires the proofs they guard.
    */
   prune(now: number): void {
-    const t = now - this.#origin;
-    if (t < this.#nextExpiry) return;
+    const elapsed = now - this.#origin;
+    if (elapsed < this.#nextExpiry) return;
     this.#nextExpiry = Infinity;
     for (const [key, until] of this.#entries) {
-      if (until > t) {
+      if (until > elapsed) {
         this.#nextExpiry = until;
         return;
       }

@@ -9,7 +9,9 @@ import { dirname, resolve } from 'node:path';
 import type { CacheStore } from './store.js';
 import { StoreError } from './store-error.js';
 
+/** One key's entry in the file; the short member names are the file format (kept, so files stay readable). */
 interface Entry {
+  /** The value. */
   v: string;
   /** Expiry in ms since the epoch; absent = no expiry. */
   e?: number;
@@ -28,21 +30,21 @@ const backings = new Map<string, Backing>();
  */
 export class FileStore implements CacheStore {
   readonly path: string;
-  readonly #b: Backing;
+  readonly #backing: Backing;
 
   constructor(path: string) {
     this.path = path;
     const abs = resolve(path);
-    let b = backings.get(abs);
-    if (!b) backings.set(abs, (b = { data: undefined, writing: Promise.resolve() }));
-    this.#b = b;
+    let backing = backings.get(abs);
+    if (!backing) backings.set(abs, (backing = { data: undefined, writing: Promise.resolve() }));
+    this.#backing = backing;
   }
 
   async get(key: string): Promise<string | undefined> {
-    const e = this.#load()[key];
-    if (!e) return undefined;
-    if (e.e !== undefined && Date.now() >= e.e) return undefined;
-    return e.v;
+    const entry = this.#load()[key];
+    if (!entry) return undefined;
+    if (entry.e !== undefined && Date.now() >= entry.e) return undefined;
+    return entry.v;
   }
 
   async set(key: string, value: string, ttlMs: number): Promise<void> {
@@ -57,22 +59,24 @@ export class FileStore implements CacheStore {
   }
 
   #load(): Record<string, Entry> {
-    if (this.#b.data) return this.#b.data;
+    if (this.#backing.data) return this.#backing.data;
     try {
       const parsed = JSON.parse(readFileSync(this.path, 'utf8')) as unknown;
-      this.#b.data = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, Entry>) : {};
+      this.#backing.data = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, Entry>) : {};
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new StoreError({ code: 'ERR_STORE_UNREADABLE', message: `the store file ${this.path} is unreadable: ${(err as Error).message}`, cause: err });
-      this.#b.data = {};
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw new StoreError({ code: 'ERR_STORE_UNREADABLE', message: `the store file ${this.path} is unreadable: ${(err as Error).message}`, cause: err });
+      }
+      this.#backing.data = {};
     }
-    return this.#b.data;
+    return this.#backing.data;
   }
 
   #flush(): Promise<void> {
     const now = Date.now();
     const write = async () => {
       const data = this.#load();
-      for (const [k, e] of Object.entries(data)) if (e.e !== undefined && now >= e.e) delete data[k];
+      for (const [key, entry] of Object.entries(data)) if (entry.e !== undefined && now >= entry.e) delete data[key];
       mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
       const tmp = `${this.path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
       const fh = await open(tmp, 'w', 0o600);
@@ -84,7 +88,7 @@ export class FileStore implements CacheStore {
       }
       await rename(tmp, this.path);
     };
-    this.#b.writing = this.#b.writing.then(write, write);
-    return this.#b.writing;
+    this.#backing.writing = this.#backing.writing.then(write, write);
+    return this.#backing.writing;
   }
 }

@@ -77,11 +77,15 @@ export class MemoryStore implements AtomicStore {
     const life = Math.min(ttlMs, LONGEST_CLAIM_MS);
     let group = this.#groups.get(life);
     if (!group) {
-      const g = new ExpiringSet(life, Infinity, (expired) => {
-        if (this.#claims.get(expired)?.group === g) this.#claims.delete(expired);
+      const created = new ExpiringSet({
+        ttlMs: life,
+        maxEntries: Infinity,
+        onExpire: (expired) => {
+          if (this.#claims.get(expired)?.group === created) this.#claims.delete(expired);
+        },
       });
-      this.#groups.set(life, g);
-      group = g;
+      this.#groups.set(life, created);
+      group = created;
     }
     held?.group.delete(key);
     group.add(key, now);

@@ -144,7 +144,12 @@ export class RedisStore implements AtomicStore {
     if (!(ttlMs > 0)) return false;
     const policy = await this.#evictingPolicy();
     if (policy !== undefined) {
-      throw new StoreError({ code: 'ERR_STORE_EVICTING', message: `Redis may evict keys before their TTL (maxmemory-policy ${policy} with a maxmemory limit): set-if-absent refuses; configure maxmemory-policy noeviction` });
+      throw new StoreError({
+        code: 'ERR_STORE_EVICTING',
+        message:
+          `Redis may evict keys before their TTL (maxmemory-policy ${policy} with a maxmemory limit): ` +
+          'set-if-absent refuses; configure maxmemory-policy noeviction',
+      });
     }
     return (await this.#run('SET', [this.prefix + key, value, ...expiry(ttlMs), 'NX'])) === 'OK';
   }

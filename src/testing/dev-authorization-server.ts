@@ -186,7 +186,8 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
     else if (path?.startsWith('/.well-known/')) requests.discovery++;
     const fate = faults.gate.apply(req, res);
     if (fate.outcome === 'done') return;
-    if (fate.delayMs > 0) setTimeout(() => answer(req, res), fate.delayMs).unref(); // the listener keeps the process alive, not a late answer
+    // Unreferenced: the listener keeps the process alive, not a late answer.
+    if (fate.delayMs > 0) setTimeout(() => answer(req, res), fate.delayMs).unref();
     else answer(req, res);
   });
   const listen = (port: number) =>
@@ -270,16 +271,16 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
         defaultResource: async () => undefined,
         useGrantedResource: async () => true,
         getResourceServerInfo: async (_ctx: unknown, indicator: string, client: { clientId: string }) => {
-          const r = resources.get(indicator);
-          if (!r) {
+          const resource = resources.get(indicator);
+          if (!resource) {
             const { errors } = (await importPeer('oidc-provider', 'startDevAuthorizationServer')) as { errors: { InvalidTarget: new () => Error } };
             throw new errors.InvalidTarget();
           }
-          const format = client.clientId === 'dev-opaque' ? 'opaque' : client.clientId === 'dev-jwt' ? 'jwt' : (r.format ?? 'jwt');
+          const format = client.clientId === 'dev-opaque' ? 'opaque' : client.clientId === 'dev-jwt' ? 'jwt' : (resource.format ?? 'jwt');
           return {
-            scope: r.scopes.join(' '),
-            audience: r.identifier,
-            accessTokenTTL: r.ttlSeconds ?? 3600,
+            scope: resource.scopes.join(' '),
+            audience: resource.identifier,
+            accessTokenTTL: resource.ttlSeconds ?? 3600,
             accessTokenFormat: format,
             ...(format === 'jwt' ? { jwt: { sign: { alg: 'RS256' } } } : {}),
           };
@@ -302,8 +303,8 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
     requests,
     ...(late.uma ? { uma: late.uma.controls } : {}),
     async mintAccessToken({ resource, scope, format }) {
-      const r = resources.get(resource);
-      const clientId = (format ?? r?.format ?? 'jwt') === 'opaque' ? 'dev-opaque' : 'dev-jwt';
+      const registered = resources.get(resource);
+      const clientId = (format ?? registered?.format ?? 'jwt') === 'opaque' ? 'dev-opaque' : 'dev-jwt';
       const body = new URLSearchParams({ grant_type: 'client_credentials', resource });
       if (scope) body.set('scope', scope);
       const res = await fetch(tokenEndpoint, {

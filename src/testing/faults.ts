@@ -112,8 +112,8 @@ export function createFaults(listener: { close(): Promise<void>; listen(): Promi
         const { downMs, upMs } = current.flap;
         if ((Date.now() - current.since) % (downMs + upMs) >= downMs) return { outcome: 'pass', delayMs: 0 };
       }
-      const n = current.seen++;
-      if (n % current.every !== 0) return { outcome: 'pass', delayMs: 0 };
+      const seen = current.seen++;
+      if (seen % current.every !== 0) return { outcome: 'pass', delayMs: 0 };
       injected++;
       const { fault } = current;
       switch (fault.kind) {

@@ -22,7 +22,7 @@ import { basicAuthorization } from '../http/basic-credentials.js';
 const PATHS: Record<UmaProfileName, { discovery: string; registration: string; collection: string; permission: string; rpt?: string }> = {
   // Any path will do for UMA 2.0 (FedAuthz §3.2 "rreguri"); these mirror the spec's examples.
   uma2: { discovery: '/.well-known/uma2-configuration', registration: '/uma/rreg', collection: '/uma/rreg', permission: '/uma/perm' },
-  // Keycloak: {realm}/authz/protection/resource_set and /permission (Keycloak Authorization Services.1).
+  // Keycloak: {realm}/authz/protection/resource_set and /permission (Keycloak Authorization Services).
   keycloak: { discovery: '/.well-known/uma2-configuration', registration: '/authz/protection/resource_set', collection: '/authz/protection/resource_set', permission: '/authz/protection/permission' },
   // UMA 1.0: operations at {resource_set_registration_endpoint}/resource_set (OAuth Resource Set Registration draft, UMA 1.0).
   uma1: { discovery: '/.well-known/uma-configuration', registration: '/uma1/rsrc', collection: '/uma1/rsrc/resource_set', permission: '/uma1/perm', rpt: '/uma1/rpt' },
@@ -269,9 +269,9 @@ async function attach(provider: UmaProvider, issuer: string, profile: UmaProfile
  * - UMA 1.0 (OAuth Resource Set Registration draft, UMA 1.0): `/.well-known/uma-configuration` with the 1.0 member names.
  */
 function discoveryDocument(profile: UmaProfileName, issuer: string, openid: Record<string, unknown>): Record<string, unknown> {
-  const p = PATHS[profile];
+  const paths = PATHS[profile];
   if (profile !== 'uma1') {
-    return { ...openid, resource_registration_endpoint: `${issuer}${p.registration}`, permission_endpoint: `${issuer}${p.permission}` };
+    return { ...openid, resource_registration_endpoint: `${issuer}${paths.registration}`, permission_endpoint: `${issuer}${paths.permission}` };
   }
   return {
     version: '1.0',
@@ -286,8 +286,8 @@ function discoveryDocument(profile: UmaProfileName, issuer: string, openid: Reco
     token_endpoint: openid.token_endpoint,
     authorization_endpoint: openid.authorization_endpoint,
     introspection_endpoint: openid.introspection_endpoint,
-    resource_set_registration_endpoint: `${issuer}${p.registration}`,
-    permission_registration_endpoint: `${issuer}${p.permission}`,
-    rpt_endpoint: `${issuer}${p.rpt}`,
+    resource_set_registration_endpoint: `${issuer}${paths.registration}`,
+    permission_registration_endpoint: `${issuer}${paths.permission}`,
+    rpt_endpoint: `${issuer}${paths.rpt}`,
   };
 }

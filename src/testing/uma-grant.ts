@@ -26,20 +26,20 @@ type RptOutcome = { rpt: string; expiresIn: number; upgraded: boolean } | { stat
 export function umaTicketGrant(state: UmaState): (ctx: OidcGrantContext) => Promise<void> {
   return async (ctx) => {
     count(state, 'rpt', 'POST');
-    const p = ctx.oidc.params;
+    const params = ctx.oidc.params;
     const answer = (status: number, body: Record<string, unknown>) => {
       ctx.status = status;
       ctx.body = body;
     };
-    if (!p.ticket) return answer(400, { error: 'invalid_request', error_description: "missing required parameter 'ticket'" });
+    if (!params.ticket) return answer(400, { error: 'invalid_request', error_description: "missing required parameter 'ticket'" });
     // §3.3.1: claim_token and claim_token_format appear together or not at all.
-    if ((p.claim_token === undefined) !== (p.claim_token_format === undefined)) {
+    if ((params.claim_token === undefined) !== (params.claim_token_format === undefined)) {
       return answer(400, { error: 'invalid_request', error_description: 'claim_token and claim_token_format must be sent together' });
     }
-    const out = await redeem(state, { client: ctx.oidc.client, ticket: p.ticket, scope: p.scope, rpt: p.rpt, claimToken: p.claim_token, claimTokenFormat: p.claim_token_format });
+    const out = await redeem(state, { client: ctx.oidc.client, ticket: params.ticket, scope: params.scope, rpt: params.rpt, claimToken: params.claim_token, claimTokenFormat: params.claim_token_format });
     if ('status' in out) return answer(out.status, out.body);
     // §3.3.5: an RFC 6749 §5.1 response, `upgraded` when the sent RPT's permissions were carried over, no `scope`.
-    answer(200, { access_token: out.rpt, token_type: 'Bearer', expires_in: out.expiresIn, ...(p.rpt !== undefined ? { upgraded: out.upgraded } : {}) });
+    answer(200, { access_token: out.rpt, token_type: 'Bearer', expires_in: out.expiresIn, ...(params.rpt !== undefined ? { upgraded: out.upgraded } : {}) });
   };
 }
 
@@ -74,35 +74,35 @@ export async function handleUma1RptEndpoint(req: IncomingMessage, res: ServerRes
 }
 
 /** Grant §3.3.4–3.3.6: check the ticket, assess, and mint the RPT or say why not. */
-async function redeem(state: UmaState, r: RptRequest): Promise<RptOutcome> {
+async function redeem(state: UmaState, request: RptRequest): Promise<RptOutcome> {
   const uma1 = state.profile === 'uma1';
-  const found = state.tickets.peek(r.ticket);
+  const found = state.tickets.peek(request.ticket);
   // §3.3.6 invalid_grant: the ticket was not found, has expired (or was used: single use, §5.5).
   if (found === 'unknown') return uma1 ? error(400, 'invalid_ticket', 'unknown permission ticket') : error(400, 'invalid_grant', 'the permission ticket is unknown or was already used');
   if (found === 'expired') {
-    state.tickets.take(r.ticket);
+    state.tickets.take(request.ticket);
     return uma1 ? error(400, 'expired_ticket', 'the permission ticket has expired') : error(400, 'invalid_grant', 'the permission ticket has expired');
   }
   // §3.3.4: RequestedScopes(resource) = TicketScopes(resource) ∪ (RegisteredScopes ∩ RequestedScopes); a
   // requested scope that no resource of the ticket has is invalid_scope (§3.3.6). The dev client counts as
   // pre-registered for every scope.
-  const extra = r.scope?.split(' ').filter(Boolean) ?? [];
+  const extra = request.scope?.split(' ').filter(Boolean) ?? [];
   const available = (id: string) => state.registry.get(id)?.scopes ?? [];
   const unknown = extra.find((s) => !found.permissions.some((p) => available(p.resource_id).includes(s)));
   if (unknown !== undefined) return error(400, 'invalid_scope', `scope ${unknown} is not available for the resources of the ticket`);
-  state.tickets.take(r.ticket);
+  state.tickets.take(request.ticket);
   const requested = found.permissions.map((p) => ({
     resource_id: p.resource_id,
     resource_scopes: [...new Set([...p.resource_scopes, ...extra.filter((s) => available(p.resource_id).includes(s))])],
   }));
 
   const decision: UmaPolicyDecision = state.policy
-    ? await state.policy(structuredClone(requested), r.client.clientId, {
-        ticket: r.ticket,
+    ? await state.policy(structuredClone(requested), request.client.clientId, {
+        ticket: request.ticket,
         profile: state.profile,
-        ...(r.claimToken !== undefined ? { claimToken: r.claimToken } : {}),
-        ...(r.claimTokenFormat !== undefined ? { claimTokenFormat: r.claimTokenFormat } : {}),
-        ...(r.rpt !== undefined ? { rpt: r.rpt } : {}),
+        ...(request.claimToken !== undefined ? { claimToken: request.claimToken } : {}),
+        ...(request.claimTokenFormat !== undefined ? { claimTokenFormat: request.claimTokenFormat } : {}),
+        ...(request.rpt !== undefined ? { rpt: request.rpt } : {}),
       })
     : requested;
 
@@ -112,7 +112,7 @@ async function redeem(state: UmaState, r: RptRequest): Promise<RptOutcome> {
   }
   if (decision === 'request_submitted' || !Array.isArray(decision)) {
     // §3.3.6: need_info and request_submitted MUST carry a new ticket (the old one is used up).
-    const ticket = await state.tickets.issue(found.permissions, found.server, found.owner, found.claims);
+    const ticket = await state.tickets.issue(found);
     if (decision === 'request_submitted') return { status: 403, body: { error: 'request_submitted', ticket } };
     const hints = { ...(decision.required_claims ? { required_claims: decision.required_claims } : {}), ...(decision.redirect_user ? { redirect_user: decision.redirect_user } : {}) };
     return uma1 ? { status: 403, body: { error: 'need_info', error_details: { requesting_party_claims: { ...hints, ticket } } } } : { status: 403, body: { error: 'need_info', ticket, ...hints } };
@@ -122,15 +122,15 @@ async function redeem(state: UmaState, r: RptRequest): Promise<RptOutcome> {
   let permissions = decision.map((p) => ({ ...p, ...(p.exp === undefined && state.permissionTtlSeconds !== undefined ? { exp: now + state.permissionTtlSeconds } : {}) }));
   // §3.3.5.1 upgrade: the sent RPT (which may be expired) of this client lends its permissions and is revoked.
   let upgraded = false;
-  if (r.rpt !== undefined) {
-    const old = await state.provider.AccessToken.find(r.rpt, { ignoreExpiration: true });
-    if (old && old.gty === UMA_TICKET_GRANT && old.clientId === r.client.clientId) {
+  if (request.rpt !== undefined) {
+    const old = await state.provider.AccessToken.find(request.rpt, { ignoreExpiration: true });
+    if (old && old.gty === UMA_TICKET_GRANT && old.clientId === request.client.clientId) {
       permissions = merge(readPermissions(old.extra), permissions);
       await old.destroy();
       upgraded = true;
     }
   }
-  const { value, expiresIn } = await mintRpt(state, r.client, permissions);
+  const { value, expiresIn } = await mintRpt(state, request.client, permissions);
   return { rpt: value, expiresIn, upgraded };
 }
 

@@ -132,26 +132,26 @@ export async function findAccessToken(provider: UmaProvider, value: string): Pro
  * - no token: 401 `Bearer` challenge without an error code (RFC 6750 §3.1);
  * - unknown, expired or revoked token: 401 `error="invalid_token"`;
  * - no `uma_protection` scope: 403 `insufficient_scope` (Keycloak: 403 `invalid_scope`, "Requires
- *   uma_protection scope.", Keycloak Authorization Services.1). Keycloak's permission endpoint only wants a token of a
- *   resource-server client (`requireScope: false`).
+ *   uma_protection scope.", Keycloak Authorization Services). Keycloak's permission endpoint only wants a token
+ *   of a resource-server client (`requireScope: false`).
  */
-export async function checkPat(req: IncomingMessage, res: ServerResponse, s: PatCheckSettings, requireScope = true): Promise<PatInfo | undefined> {
+export async function checkPat(req: IncomingMessage, res: ServerResponse, settings: PatCheckSettings, requireScope = true): Promise<PatInfo | undefined> {
   const value = bearerToken(req);
   if (!value) {
     sendEmpty(res, 401, { 'www-authenticate': 'Bearer realm="uma_protection"' });
     return undefined;
   }
-  const token = s.revoked.has(value) ? undefined : await findAccessToken(s.provider, value);
+  const token = settings.revoked.has(value) ? undefined : await findAccessToken(settings.provider, value);
   if (!token) {
     sendError(res, 401, 'invalid_token', 'the PAT is unknown, expired or revoked', { 'www-authenticate': 'Bearer realm="uma_protection", error="invalid_token"' });
     return undefined;
   }
-  if (s.profile === 'keycloak' && !s.resourceServers.has(token.clientId)) {
+  if (settings.profile === 'keycloak' && !settings.resourceServers.has(token.clientId)) {
     sendError(res, 403, 'invalid_clientId', `Client application [${token.clientId}] is not registered as a resource server.`);
     return undefined;
   }
   if (requireScope && !token.scopes.has(PAT_SCOPE)) {
-    if (s.profile === 'keycloak') sendError(res, 403, 'invalid_scope', 'Requires uma_protection scope.');
+    if (settings.profile === 'keycloak') sendError(res, 403, 'invalid_scope', 'Requires uma_protection scope.');
     else sendError(res, 403, 'insufficient_scope', 'the token lacks the uma_protection scope', { 'www-authenticate': `Bearer realm="uma_protection", error="insufficient_scope", scope="${PAT_SCOPE}"` });
     return undefined;
   }

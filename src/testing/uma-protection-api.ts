@@ -93,9 +93,11 @@ function methodNotAllowed(res: ServerResponse, state: UmaState, allow: string): 
  * The permission endpoint (FedAuthz §4): `POST` a permission request, get 201 `{"ticket"}`.
  * - `uma2` (§4.1): one object or an array of one or more `{resource_id, resource_scopes}`; 400
  *   `invalid_resource_id` / `invalid_scope` (§4.3), `invalid_request` for a malformed body.
- * - `keycloak` (Keycloak Authorization Services, permission ticket): an array only (empty or not an array → 400 `invalid_permission_request`);
- *   `resource_id` may be a resource name; `resource_scopes` may be left out; optional `claims`.
- * - `uma1` (OAuth Resource Set Registration draft, UMA 1.0): one object `{resource_set_id, scopes}`; 400 `invalid_resource_set_id`.
+ * - `keycloak` (Keycloak Authorization Services, permission ticket): an array only (empty or not an array →
+ *   400 `invalid_permission_request`); `resource_id` may be a resource name; `resource_scopes` may be left
+ *   out; optional `claims`.
+ * - `uma1` (OAuth Resource Set Registration draft, UMA 1.0): one object `{resource_set_id, scopes}`; 400
+ *   `invalid_resource_set_id`.
  */
 export async function handlePermission(req: IncomingMessage, res: ServerResponse, state: UmaState, pat: PatInfo): Promise<void> {
   if (req.method !== 'POST') return methodNotAllowed(res, state, 'POST');
@@ -149,6 +151,6 @@ export async function handlePermission(req: IncomingMessage, res: ServerResponse
     }
   }
   // §4.2: 201 Created with a single ticket.
-  const ticket = await state.tickets.issue(permissions, pat.clientId, pat.owner, claims);
+  const ticket = await state.tickets.issue({ permissions, server: pat.clientId, owner: pat.owner, claims });
   sendJson(res, 201, { ticket });
 }

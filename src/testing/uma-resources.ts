@@ -4,10 +4,11 @@
  *
  * - `uma2`: FedAuthz §3.1 — `resource_scopes` REQUIRED (array of strings), `description`, `icon_uri`, `name`,
  *   `type` OPTIONAL strings; extension members are kept as registered (§1.1) and a PUT replaces everything.
- * - `uma1`: UMA 1.0 resource set description (OAuth Resource Set Registration draft, UMA 1.0) — `name` and `scopes` REQUIRED, `uri`,
- *   `type`, `icon_uri` OPTIONAL.
- * - `keycloak`: `ResourceRepresentation` (Keycloak Authorization Services, ResourceRepresentation) — scopes in as strings or `{name}` objects and out
- *   as `{name}` objects, `uris` (plus the deprecated `uri`), `owner`, `ownerManagedAccess`, `attributes`.
+ * - `uma1`: UMA 1.0 resource set description (OAuth Resource Set Registration draft, UMA 1.0) — `name` and
+ *   `scopes` REQUIRED, `uri`, `type`, `icon_uri` OPTIONAL.
+ * - `keycloak`: `ResourceRepresentation` (Keycloak Authorization Services, ResourceRepresentation) — scopes in
+ *   as strings or `{name}` objects and out as `{name}` objects, `uris` (plus the deprecated `uri`), `owner`,
+ *   `ownerManagedAccess`, `attributes`.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { isObject, isStringArray, type PatInfo } from './uma-http.js';
@@ -101,26 +102,27 @@ export function newResourceId(profile: UmaProfileName): string {
 }
 
 /** What Read returns (FedAuthz §3.2.2: the registered description plus `_id`). */
-export function representation(r: StoredResource): UmaResourceRepresentation {
-  return { _id: r.id, ...structuredClone(r.body) };
+export function representation(resource: StoredResource): UmaResourceRepresentation {
+  return { _id: resource.id, ...structuredClone(resource.body) };
 }
 
 /** The resources one PAT sees: the owner's (UMA 2.0/1.0), or the whole resource server's (Keycloak). */
-export function visibleTo(profile: UmaProfileName, r: StoredResource, pat: PatInfo): boolean {
-  return profile === 'keycloak' ? r.server === pat.clientId : r.server === pat.clientId && r.owner === pat.owner;
+export function visibleTo(profile: UmaProfileName, resource: StoredResource, pat: PatInfo): boolean {
+  return profile === 'keycloak' ? resource.server === pat.clientId : resource.server === pat.clientId && resource.owner === pat.owner;
 }
 
 /**
- * Keycloak's `GET resource_set` search (`ResourceSetService#find`, Keycloak Authorization Services.3): `_id`, `name` (partial and
- * case-insensitive unless `exactName=true`), `uri`, `owner`, `type`, `scope`, then `matchingUri` (pattern match of
- * the resource server's own resources when nothing matched exactly), paged by `first` and `max` (default 100).
+ * Keycloak's `GET resource_set` search (`ResourceSetService#find`, Keycloak Authorization Services): `_id`,
+ * `name` (partial and case-insensitive unless `exactName=true`), `uri`, `owner`, `type`, `scope`, then
+ * `matchingUri` (pattern match of the resource server's own resources when nothing matched exactly), paged by
+ * `first` and `max` (default 100).
  */
 export function keycloakSearch(all: StoredResource[], query: URLSearchParams, serverId: string): StoredResource[] {
-  const q = (k: string) => {
+  const param = (k: string) => {
     const v = query.get(k);
     return v !== null && v.trim() !== '' ? v : undefined;
   };
-  const [id, name, uri, owner, type, scope] = ['_id', 'name', 'uri', 'owner', 'type', 'scope'].map(q);
+  const [id, name, uri, owner, type, scope] = ['_id', 'name', 'uri', 'owner', 'type', 'scope'].map(param);
   const exactName = query.get('exactName') === 'true';
   const uris = (r: StoredResource) => (r.body.uris as string[] | undefined) ?? [];
   let found = all.filter(

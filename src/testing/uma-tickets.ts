@@ -19,6 +19,9 @@ export interface Ticket {
   expiresAtMs: number;
 }
 
+/** What a new ticket is for: its permissions, the resource server that asks, the owner, pushed claims. */
+export type TicketRequest = Pick<Ticket, 'permissions' | 'server' | 'owner'> & { readonly claims?: Record<string, unknown> | undefined };
+
 /** Why a ticket cannot be redeemed. */
 export type TicketProblem = 'unknown' | 'expired';
 
@@ -41,7 +44,7 @@ export class TicketStore {
   }
 
   /** Issue a ticket (FedAuthz §4.2: one ticket, however many permissions). */
-  async issue(permissions: UmaPermission[], server: string, owner: string, claims?: Record<string, unknown>): Promise<string> {
+  async issue({ permissions, server, owner, claims }: TicketRequest): Promise<string> {
     this.#sweep();
     const now = Date.now();
     const expiresAtMs = now + this.ttlSeconds * 1000;

@@ -43,9 +43,10 @@ describe('step-up max_age with an auth_time from the future', () => {
     expect((await call(now() - 10)).status).toBe(200);
     expect((await call(now() + 2)).status).toBe(200);
     const t = 1_700_000_000;
-    expect(() => checkAuthentication({ auth_time: t + 6 }, { maxAgeSeconds: 60 }, t, 5)).toThrow(InsufficientUserAuthenticationError);
-    expect(() => checkAuthentication({ auth_time: t * 1000 }, { maxAgeSeconds: 60 }, t, 5)).toThrow(InsufficientUserAuthenticationError);
-    expect(() => checkAuthentication({ auth_time: t + 5 }, { maxAgeSeconds: 60 }, t, 5)).not.toThrow();
-    expect(() => checkAuthentication({ auth_time: t - 65 }, { maxAgeSeconds: 60 }, t, 5)).not.toThrow();
+    const at = { nowSeconds: t, toleranceSeconds: 5 };
+    expect(() => checkAuthentication({ auth_time: t + 6 }, { maxAgeSeconds: 60 }, at)).toThrow(InsufficientUserAuthenticationError);
+    expect(() => checkAuthentication({ auth_time: t * 1000 }, { maxAgeSeconds: 60 }, at)).toThrow(InsufficientUserAuthenticationError);
+    expect(() => checkAuthentication({ auth_time: t + 5 }, { maxAgeSeconds: 60 }, at)).not.toThrow();
+    expect(() => checkAuthentication({ auth_time: t - 65 }, { maxAgeSeconds: 60 }, at)).not.toThrow();
   });
 });

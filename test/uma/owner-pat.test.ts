@@ -57,7 +57,7 @@ function registrar(store: MemoryStore) {
 describe('per-owner PATs', () => {
   it("registers an owner's resource and asks for its tickets with the owner's PAT, the rest with the server's", async () => {
     const store = new MemoryStore();
-    await storeOwnerAuthorization(store, base, 'alice', 'rt-alice');
+    await storeOwnerAuthorization(store, { issuer: base, owner: 'alice', refreshToken: 'rt-alice' });
     const r = registrar(store);
     calls.length = 0;
     await r.register({ key: 'album:1', name: 'Album 1', scopes: ['view'], owner: 'alice' });
@@ -72,7 +72,7 @@ describe('per-owner PATs', () => {
 
   it("leaves owners' resources out of the server's sync (its PAT does not list them): no duplicates", async () => {
     const store = new MemoryStore();
-    await storeOwnerAuthorization(store, base, 'alice', 'rt-alice');
+    await storeOwnerAuthorization(store, { issuer: base, owner: 'alice', refreshToken: 'rt-alice' });
     const r = registrar(store);
     await r.register({ key: 'album:9', name: 'Album 9', scopes: ['view'], owner: 'alice' });
     calls.length = 0;

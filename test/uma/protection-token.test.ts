@@ -70,7 +70,7 @@ describe('renewal after a 401', () => {
 describe('per-owner PATs across replicas sharing an atomic store', () => {
   it('two replicas refreshing at once redeem the stored refresh token once and share the PAT', async () => {
     const store = new MemoryStore();
-    await storeOwnerAuthorization(store, base, 'alice', 'rt-0');
+    await storeOwnerAuthorization(store, { issuer: base, owner: 'alice', refreshToken: 'rt-0' });
     const a = new ProtectionToken(settings(store), 'alice');
     const b = new ProtectionToken(settings(store), 'alice');
     const [pa, pb] = await Promise.all([a.get(), b.get()]);
@@ -82,7 +82,7 @@ describe('per-owner PATs across replicas sharing an atomic store', () => {
 
   it('a replica that renews after another rotated the refresh token uses the rotated one', async () => {
     const store = new MemoryStore();
-    await storeOwnerAuthorization(store, base, 'alice', 'rt-0');
+    await storeOwnerAuthorization(store, { issuer: base, owner: 'alice', refreshToken: 'rt-0' });
     const a = new ProtectionToken(settings(store), 'alice');
     const b = new ProtectionToken(settings(store), 'alice');
     const first = await a.get();
@@ -98,7 +98,7 @@ describe('per-owner PATs across replicas sharing an atomic store', () => {
 
   it('does not redeem the refresh token while another replica holds its lock', async () => {
     const store = new MemoryStore();
-    await storeOwnerAuthorization(store, base, 'alice', 'rt-0');
+    await storeOwnerAuthorization(store, { issuer: base, owner: 'alice', refreshToken: 'rt-0' });
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     let entered!: () => void;
