@@ -264,6 +264,8 @@ export const DEFAULTS = Object.freeze({
   umaDeleteUndeclared: 'managed' as const,
   /** UMA: a bare registrar's namespace (`umaProtection` uses the resource server's resource identifier). */
   umaNamespace: '',
+  /** UMA: the `type` of the claim groups an attribute provider registers (`claimGroupResources`). */
+  umaClaimGroupType: 'claim-group',
   // An UMA registrar's timeoutMs, maxBytes and retryIntervalMs default to httpTimeoutMs,
   // httpMaxResponseBytes and httpRetryIntervalMs.
 });
