@@ -71,7 +71,7 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
   const { resourceServer, realm, namePrefix, type, mountPath, ...registrarOptions } = options;
   const server = resourceServer instanceof ResourceServer ? resourceServer : resourceServer.resourceServer;
   if (!(server instanceof ResourceServer)) throw new ConfigurationError('umaProtection needs resourceServer: a ResourceServer or oauthResourceServer(...) middleware');
-  const routeOptions: RouteResourceOptions = { namePrefix, type, mountPath };
+  const routeResourceOptions: RouteResourceOptions = { namePrefix, type, mountPath };
   // What the options leave out comes from the resource server. One namespace per API (its resource identifier):
   // APIs sharing a client id never touch each other's sets.
   const inherited = {
@@ -88,8 +88,8 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
     const params: Array<[string, string]> = [];
     if (realm !== undefined) params.push(['realm', realm]);
     // RFC 9728 §5.1 (CONFORMANCE 15): the metadata URL in every challenge, as the kit's Bearer ones do.
-    const m = server.options.metadata;
-    const metadataUrl = m && m.challenge !== false ? server.identity(mount).metadataUrl : undefined;
+    const metadata = server.options.metadata;
+    const metadataUrl = metadata && metadata.challenge !== false ? server.identity(mount).metadataUrl : undefined;
     if (metadataUrl !== undefined) params.push(['resource_metadata', metadataUrl]);
     params.push(['as_uri', registrar.issuer], ['ticket', ticket]);
     return formatChallenge({ scheme: 'UMA', params });
@@ -157,12 +157,12 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
       res.setHeader('cache-control', 'no-store');
       res.end();
     };
-    const h = ((req: Request, res: Response, next: NextFunction) => {
+    const routeHandler = ((req: Request, res: Response, next: NextFunction) => {
       handler(req, res, next).catch((err: unknown) => respondWithError(server, err, res, next));
     }) as RequestHandler & { [ROUTE_UMA]: ScopeRequirement };
     // Per-object routes are registered by the app (registrar.register), not from the route table.
-    if (!routeOptions.resourceKey) Object.defineProperty(h, ROUTE_UMA, { value: req_ });
-    return h;
+    if (!routeOptions.resourceKey) Object.defineProperty(routeHandler, ROUTE_UMA, { value: req_ });
+    return routeHandler;
   }
 
   // Routes without a declared template to key them by (once each in the log, a fixed 500 to the client).
@@ -187,7 +187,7 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
       const routes = declarationSites<ScopeRequirement>(app, ROUTE_UMA)
         .filter((s) => s.template !== undefined)
         .map((s) => ({ path: s.template!, methods: s.methods, scopes: { kind: 'static' as const, requirement: s.declared } }));
-      registrar.declare(resourcesFromRoutes(routes, server, routeOptions));
+      registrar.declare(resourcesFromRoutes(routes, server, routeResourceOptions));
       return registrar;
     },
     registerRoutes(app: object) {

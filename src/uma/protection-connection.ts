@@ -48,11 +48,11 @@ export class ProtectionConnection {
    * stored by `storeOwnerAuthorization`. Keycloak takes `owner` in the body instead, with the server's PAT.
    */
   async clientFor(owner: string | undefined): Promise<ResourceRegistrationClient> {
-    const c = await this.connect();
-    if (!owner || c.clientSettings.profile === 'keycloak') return c.client;
+    const connection = await this.connect();
+    if (!owner || connection.clientSettings.profile === 'keycloak') return connection.client;
     let client = this.#ownerClients.get(owner);
     if (!client) {
-      client = new ResourceRegistrationClient({ ...c.clientSettings, pat: new ProtectionToken(c.settings, owner) });
+      client = new ResourceRegistrationClient({ ...connection.clientSettings, pat: new ProtectionToken(connection.settings, owner) });
       this.#ownerClients.set(owner, client);
     }
     return client;

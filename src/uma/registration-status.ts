@@ -58,9 +58,9 @@ export class RegistrationReport {
 
   /** A copy of the status, for callers. */
   snapshot(): RegistrationStatus {
-    const s = this.#status;
-    const orphans = s.orphans ? { orphans: s.orphans.map((o) => ({ ...o })) } : {};
-    return { ...s, registered: [...s.registered], pending: [...s.pending], ...orphans };
+    const status = this.#status;
+    const orphans = status.orphans ? { orphans: status.orphans.map((o) => ({ ...o })) } : {};
+    return { ...status, registered: [...status.registered], pending: [...status.pending], ...orphans };
   }
 
   /** A sync holds the lock and begins. */
