@@ -15,6 +15,7 @@ import { ConfigurationError, InsufficientScopeError, InvalidTokenError } from '.
 import { authorizationDetailsFor } from './authorization-details.js';
 import { assertScope, challengeScopes, requirement, type ScopeRequirement } from './scopes/requirement.js';
 import { ASYMMETRIC_ALGORITHMS } from './token/jws.js';
+import { DEFAULTS } from './options.js';
 import type { DesiredResource } from './uma/sync.js';
 
 /** The standard scopes and the claims each requests (OpenID Connect Core §5.4). */
@@ -386,7 +387,7 @@ export function claimGroupResources(provider: AttributeProvider, options: ClaimG
   return provider.claimGroups().map(({ scope, claims }) => ({
     key: `claims:${scope}`,
     name: `${options.namePrefix ?? ''}${scope}`,
-    type: options.type ?? 'claim-group',
+    type: options.type ?? DEFAULTS.umaClaimGroupType,
     scopes: [scope],
     description: `Claims released under the ${scope} scope: ${claims.join(' ')}`,
   }));

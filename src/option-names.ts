@@ -14,18 +14,22 @@ import type { ResourceServerCredentials } from './authz-server/client-registrati
 import type { DpopOptions } from './sender/dpop.js';
 import type { MtlsOptions } from './sender/mtls.js';
 import type { TokenProfileOptions } from './token/profiles.js';
+import type { UmaRegistrarOptions } from './uma/registrar-options.js';
 
 /** A value not looked into (a string, a function, a key, a store, or a map of the user's own names). */
-const ANY = 0;
+export const ANY = 0;
 /** What a name holds: any value, or an object whose own names are checked against a table. */
-type Slot = typeof ANY | Table;
+export type Slot = typeof ANY | Table;
 /** The names an object may have; `each` also checks the plain objects of an array (issuer entries). */
-interface Table {
+export interface Table {
   readonly names: Readonly<Record<string, Slot>>;
   readonly each?: boolean;
 }
+/** What each name of an options type holds (every key of `T`, and only those). */
+export type Slots<T extends object> = { readonly [K in keyof Required<T>]: Slot };
 
-const table = <T extends object>(names: { readonly [K in keyof Required<T>]: Slot }, each = false): Table => ({ names, each });
+/** The table of an options type (for options checked outside this module, such as umaProtection's). */
+export const table = <T extends object>(names: Slots<T>, each = false): Table => ({ names, each });
 type Inner<K extends keyof ResourceServerOptions> = Exclude<NonNullable<ResourceServerOptions[K]>, boolean | string | readonly unknown[]>;
 
 const PROFILE = table<TokenProfileOptions>({
@@ -127,6 +131,27 @@ export const OPTION_NAMES = table<ResourceServerOptions>({
   mtls: table<MtlsOptions>({ certificateHeader: ANY, trustedProxies: ANY }),
   authorizationDetails: table<Inner<'authorizationDetails'>>({ types: ANY }),
 });
+
+/** The names of an UMA registrar's options (umaProtection's add their own to them, in src/express/uma.ts). */
+export const UMA_REGISTRAR_SLOTS: Slots<UmaRegistrarOptions> = {
+  issuer: ANY,
+  profile: ANY,
+  clientId: ANY,
+  clientSecret: ANY,
+  endpoints: table<NonNullable<UmaRegistrarOptions['endpoints']>>({ token: ANY, resourceRegistration: ANY, permission: ANY }),
+  store: ANY,
+  namespace: ANY,
+  deleteUndeclared: ANY,
+  timeoutMs: ANY,
+  retryIntervalMs: ANY,
+  reconcileIntervalMs: ANY,
+  registrationWaitMs: ANY,
+  maxBytes: ANY,
+  logger: ANY,
+};
+
+/** The options of an UMA registrar. */
+export const UMA_REGISTRAR_NAMES = table<UmaRegistrarOptions>(UMA_REGISTRAR_SLOTS);
 
 /** express-oauth2-jwt-bearer's option names (by path), and where their meaning lives here. */
 const AUTH0_NAMES: Readonly<Record<string, string>> = {

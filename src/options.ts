@@ -262,6 +262,16 @@ export const DEFAULTS = Object.freeze({
   umaRegistrationWaitMs: 10_000,
   /** UMA: how often the registrar reconciles the AS with the declarations (jittered; `false` turns it off). */
   umaReconcileIntervalMs: 10 * 60_000,
+  /** UMA: the protection API the AS speaks. */
+  umaProfile: 'uma2' as const,
+  /** UMA: which undeclared sets a sync deletes (`managed`: only those the kit created). */
+  umaDeleteUndeclared: 'managed' as const,
+  /** UMA: a bare registrar's namespace (`umaProtection` uses the resource server's resource identifier). */
+  umaNamespace: '',
+  /** UMA: the `type` of the claim groups an attribute provider registers (`claimGroupResources`). */
+  umaClaimGroupType: 'claim-group',
+  // An UMA registrar's timeoutMs, maxBytes and retryIntervalMs default to httpTimeoutMs,
+  // httpMaxResponseBytes and httpRetryIntervalMs.
 });
 
 /** A trusted issuer after validation. */

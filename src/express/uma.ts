@@ -11,7 +11,9 @@ import { requirement, type ScopeRequirement } from '../scopes/requirement.js';
 import { formatChallenge } from '../www-authenticate.js';
 import { refusal } from '../uma/permissions.js';
 import { UmaRegistrar, type UmaRegistrarOptions } from '../uma/registrar.js';
+import { resolveUmaOptions } from '../uma/resolve-uma-options.js';
 import { resourcesFromRoutes, type RouteResourceOptions } from '../uma/route-resources.js';
+import { ANY, table, UMA_REGISTRAR_SLOTS, unknownOptionName } from '../option-names.js';
 import { declarationSites, requestTemplates } from './route-scan.js';
 import { stateOf } from './request-context.js';
 import { respondWithError } from './respond.js';
@@ -27,6 +29,16 @@ export interface UmaProtectionOptions extends UmaRegistrarOptions, RouteResource
   /** `realm` of UMA challenges. */
   realm?: string;
 }
+
+/** The names of {@link UmaProtectionOptions}: the registrar's, the route resources', and its own. */
+const UMA_PROTECTION_NAMES = table<UmaProtectionOptions>({
+  ...UMA_REGISTRAR_SLOTS,
+  namePrefix: ANY,
+  type: ANY,
+  mountPath: ANY,
+  resourceServer: ANY,
+  realm: ANY,
+});
 
 /** Options of one UMA-protected route. */
 export interface UmaRouteOptions {
@@ -52,18 +64,29 @@ export interface UmaProtection {
   readonly registrar: UmaRegistrar;
 }
 
-/** Create UMA protection. */
+/** Create UMA protection. Throws a `ConfigurationError` for an unknown option name. */
 export function umaProtection(options: UmaProtectionOptions): UmaProtection {
-  const server = options.resourceServer instanceof ResourceServer ? options.resourceServer : options.resourceServer.resourceServer;
+  const misnamed = unknownOptionName(options, UMA_PROTECTION_NAMES, 'umaProtection');
+  if (misnamed) throw new ConfigurationError(`oauth-resource-server: ${misnamed}`);
+  const { resourceServer, realm, namePrefix, type, mountPath, ...registrarOptions } = options;
+  const server = resourceServer instanceof ResourceServer ? resourceServer : resourceServer.resourceServer;
   if (!(server instanceof ResourceServer)) throw new ConfigurationError('umaProtection needs resourceServer: a ResourceServer or oauthResourceServer(...) middleware');
-  // One namespace per API (its resource identifier by default): APIs sharing a client id never touch each other's sets.
-  const registrar = new UmaRegistrar({ ...options, namespace: options.namespace ?? server.identity('').primary, logger: options.logger ?? server.options.logger, retryIntervalMs: options.retryIntervalMs ?? server.options.http.retryIntervalMs });
+  const routeResourceOptions: RouteResourceOptions = { namePrefix, type, mountPath };
+  // What the options leave out comes from the resource server. One namespace per API (its resource identifier):
+  // APIs sharing a client id never touch each other's sets.
+  const inherited = {
+    namespace: server.identity('').primary,
+    logger: server.options.logger,
+    retryIntervalMs: server.options.http.retryIntervalMs,
+  };
+  const resolved = resolveUmaOptions(registrarOptions satisfies UmaRegistrarOptions, { label: 'umaProtection', inherited });
+  const registrar = new UmaRegistrar(resolved);
   const toleranceSeconds = server.options.clockToleranceSeconds;
-  const logger = options.logger === undefined ? server.options.logger : options.logger || undefined;
+  const logger = resolved.logger;
 
   const challenge = (ticket: string, mount: string) => {
     const params: Array<[string, string]> = [];
-    if (options.realm !== undefined) params.push(['realm', options.realm]);
+    if (realm !== undefined) params.push(['realm', realm]);
     // RFC 9728 §5.1 (CONFORMANCE 15): the metadata URL in every challenge, as the kit's Bearer ones do.
     const metadata = server.options.metadata;
     const metadataUrl = metadata && metadata.challenge !== false ? server.identity(mount).metadataUrl : undefined;
@@ -167,7 +190,7 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
       const routes = declarationSites<ScopeRequirement>(app, ROUTE_UMA)
         .filter((s) => s.template !== undefined)
         .map((s) => ({ path: s.template!, methods: s.methods, scopes: { kind: 'static' as const, requirement: s.declared } }));
-      registrar.declare(resourcesFromRoutes(routes, server, options));
+      registrar.declare(resourcesFromRoutes(routes, server, routeResourceOptions));
       return registrar;
     },
     registerRoutes(app: object) {
