@@ -5,7 +5,7 @@
 // neither import()s nor require()s an ES module. So jose and openid-client (with oauth4webapi) are bundled,
 // at build time with esbuild, into one CommonJS file, dist/cjs/vendor/index.js, and the compiled CommonJS
 // files require that file instead of the packages. The ESM-only peer oidc-provider is loaded by
-// scripts/cjs/peer-import.ts, which replaces src/peer-import.ts in that build.
+// scripts/cjs/peer-import.ts, which replaces src/peers/peer-import.ts in that build.
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -33,9 +33,9 @@ const stage = join(root, '.tmp', 'cjs');
 rmSync(stage, { recursive: true, force: true });
 mkdirSync(stage, { recursive: true });
 cpSync(join(root, 'src'), join(stage, 'src'), { recursive: true });
-cpSync(join(root, 'scripts/cjs/peer-import.ts'), join(stage, 'src/peer-import.ts'));
-// The CLI is an ES module only (the package's bin is dist/esm/cli.js).
-rmSync(join(stage, 'src/cli.ts'));
+cpSync(join(root, 'scripts/cjs/peer-import.ts'), join(stage, 'src/peers/peer-import.ts'));
+// The CLI is an ES module only (the package's bin is dist/esm/cli/main.js).
+rmSync(join(stage, 'src/cli'), { recursive: true });
 writeFileSync(join(stage, 'package.json'), '{ "type": "commonjs" }\n');
 writeFileSync(
   join(stage, 'tsconfig.json'),

@@ -11,9 +11,9 @@ export { getAuth, getAccessToken } from './express/request-context.js';
 export { requireToolScopes, type ToolScopes } from './express/mcp-tools.js';
 export { requireAuthentication } from './express/require-authentication.js';
 export { requireClaims } from './express/require-claims.js';
-export type { ClaimCheck, ClaimChecks, ClaimValue, ClaimsPredicate, ClaimsPredicateOptions } from './claim-checks.js';
+export type { ClaimCheck, ClaimChecks, ClaimValue, ClaimsPredicate, ClaimsPredicateOptions } from './claims/claim-checks.js';
 export { requireDpop } from './express/require-dpop.js';
-export type { AuthenticationRequirement } from './step-up.js';
+export type { AuthenticationRequirement } from './claims/step-up.js';
 export { umaProtection, ROUTE_UMA, type UmaProtection, type UmaProtectionOptions, type UmaRouteOptions } from './express/uma.js';
 export { scanRoutes, type ScannedRoute } from './express/route-scan.js';
 export { assertRouteScopes } from './express/assert-route-scopes.js';
@@ -27,12 +27,12 @@ export { storeOwnerAuthorization, type OwnerAuthorization } from './authz-server
 export { FileStore } from './stores/file.js';
 export { registerResourceServer, type SelfRegistrationOptions, type ResourceServerCredentials } from './authz-server/client-registration.js';
 export { protectedResourceMetadata, type MetadataRouterOptions } from './express/metadata.js';
-export { buildMetadata, metadataUrl, type MetadataOptions, type ProtectedResourceMetadata } from './metadata.js';
+export { buildMetadata, metadataUrl, type MetadataOptions, type ProtectedResourceMetadata } from './metadata/metadata.js';
 export { ResourceServer, type Authenticated, type AnswerContext, type ResourceIdentity } from './resource-server.js';
 export type { MaybePromise } from './types/maybe-promise.js';
-export type { AuthContext, AccessTokenClaims } from './auth-context.js';
-export type { JWK, CryptoKey, KeyObject } from './keys.js';
-export { DEFAULTS, type ResourceServerOptions, type TrustedIssuer, type IntrospectionOptions, type Logger } from './options.js';
+export type { AuthContext, AccessTokenClaims } from './token/auth-context.js';
+export type { JWK, CryptoKey, KeyObject } from './token/keys.js';
+export { DEFAULTS, type ResourceServerOptions, type TrustedIssuer, type IntrospectionOptions, type Logger } from './config/options.js';
 export type { CacheStore } from './stores/store.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory.js';
 export { isAtomicStore, type AtomicStore, type LockOptions } from './stores/store.js';
@@ -61,14 +61,14 @@ export {
   type OAuthErrorCode,
   type KitErrorInit,
   type ResourceServerErrorInit,
-} from './errors.js';
-export { formatChallenge, parseChallenges, type Challenge } from './www-authenticate.js';
+} from './answers/errors.js';
+export { formatChallenge, parseChallenges, type Challenge } from './answers/www-authenticate.js';
 export type { ScopeConvention } from './scopes/conventions.js';
 export type { ScopeRequirement } from './scopes/requirement.js';
 export type { JwsAlgorithm } from './token/jws.js';
 export { TOKEN_PROFILE_NAMES, type TokenProfile, type TokenProfileName, type TokenProfileOptions } from './token/profiles.js';
 export type { HttpRequestLike } from './token/extract.js';
-export type { ErrorAnswer } from './error-answer.js';
+export type { ErrorAnswer } from './answers/error-answer.js';
 export { attributeProvider, type AttributeProviderRouter, type AttributeProviderRouterOptions, type AttributeProviderUmaOptions } from './express/attribute-provider.js';
 export {
   AttributeProvider,
@@ -85,14 +85,14 @@ export {
   type ClaimGroup,
   type ClaimGroupResourceOptions,
   type UserLookup,
-} from './attribute-provider.js';
+} from './attributes/attribute-provider.js';
 export {
   authorizationDetailsFor,
   readAuthorizationDetails,
   COMMON_AUTHORIZATION_DETAIL_FIELDS,
   type AuthorizationDetail,
   type AuthorizationDetailsPolicy,
-} from './authorization-details.js';
+} from './claims/authorization-details.js';
 
 // Types the public API refers to (documented with it). Internals (resolved options, the token verifier and its
 // parts, the DPoP verifier, the UMA protection API clients) are not exported: their shapes may change in any release.
@@ -104,4 +104,4 @@ export type { AuthenticatableRequest } from './resource-server.js';
 export type { VerifiedToken } from './token/verdict.js';
 export type { GrantedScopes } from './scopes/requirement.js';
 export type { AudienceMatcher } from './token/audience.js';
-export type { MetadataFacts } from './metadata.js';
+export type { MetadataFacts } from './metadata/metadata.js';

@@ -3,21 +3,21 @@
  * resource, and check a route's scope requirement. Framework layers (src/express/) only adapt requests
  * and write answers.
  */
-import { InsufficientScopeError, InvalidTokenError, MissingCredentialsError, ConfigurationError, ResourceServerError } from './errors.js';
-import type { Logger, ResolvedOptions, ResourceServerOptions } from './options.js';
-import { resolveOptions } from './resolve-options.js';
+import { InsufficientScopeError, InvalidTokenError, MissingCredentialsError, ConfigurationError, ResourceServerError } from './answers/errors.js';
+import type { Logger, ResolvedOptions, ResourceServerOptions } from './config/options.js';
+import { resolveOptions } from './config/resolve-options.js';
 import { extractBearerToken, type HttpRequestLike } from './token/extract.js';
 import { DpopVerifier } from './sender/dpop.js';
 import { checkCertificateBinding, type TlsRequestLike } from './sender/mtls.js';
-import { AuthorizationServerUnavailableError, InvalidDpopProofError, TokenBindingError } from './errors.js';
+import { AuthorizationServerUnavailableError, InvalidDpopProofError, TokenBindingError } from './answers/errors.js';
 import { AudienceMatcher } from './token/audience.js';
 import { TokenVerifier, type VerifiedToken } from './token/verifier.js';
 import { refusalDetails } from './token/refusal-details.js';
 import { challengeScopes, requirement, type ScopeRequirement } from './scopes/requirement.js';
 import { resourceNameFromPath, scopeFor } from './scopes/conventions.js';
-import { answerFor, type ErrorAnswer } from './error-answer.js';
-import { metadataUrl } from './metadata.js';
-import { authorizationDetailsFor } from './authorization-details.js';
+import { answerFor, type ErrorAnswer } from './answers/error-answer.js';
+import { metadataUrl } from './metadata/metadata.js';
+import { authorizationDetailsFor } from './claims/authorization-details.js';
 import type { MaybePromise } from './types/maybe-promise.js';
 
 /** The result of authenticating a request. */

@@ -1,5 +1,5 @@
 /**
- * The CommonJS build's loader of optional peer dependencies (it replaces src/peer-import.ts there).
+ * The CommonJS build's loader of optional peer dependencies (it replaces src/peers/peer-import.ts there).
  *
  * Node's own require() loads ES modules (Node >= 20.19, the engines floor), so oidc-provider, an ES module,
  * is require()d like ioredis. A test runner's CommonJS module system (Jest's default mode, 29 and 30) cannot

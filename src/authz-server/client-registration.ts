@@ -5,7 +5,7 @@
  * AS has forgotten the client (401 on the configuration endpoint, RFC 7592 §2). The credentials are
  * then what introspection and the PAT use.
  */
-import { ConfigurationError } from '../errors.js';
+import { ConfigurationError } from '../answers/errors.js';
 import { httpRequest, type HttpRequestInit, type HttpResponse } from '../http/client.js';
 import { AuthorizationServerCallError, classify, safeUrlOf } from '../http/as-failure.js';
 import { isAtomicStore, type CacheStore } from '../stores/store.js';

@@ -7,7 +7,7 @@
 import * as client from 'openid-client';
 import { createFetch } from '../http/client.js';
 import { AuthorizationServerCallError, classify, type AsFailure } from '../http/as-failure.js';
-import { DEFAULTS } from '../options.js';
+import { DEFAULTS } from '../config/options.js';
 import { isSecureOrLoopback } from '../http/secure-url.js';
 
 /** Authorization-server metadata (RFC 8414 §2), as far as the kit reads it. */

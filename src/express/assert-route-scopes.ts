@@ -2,7 +2,7 @@
  * The start-up check of an app's scope declarations: what would otherwise be found by the first request to
  * each route (a 500), found before any traffic.
  */
-import { ConfigurationError } from '../errors.js';
+import { ConfigurationError } from '../answers/errors.js';
 import { ResourceServer } from '../resource-server.js';
 import type { RouteScopes } from '../scopes/requirement.js';
 import { declarationSites, ROUTE_SCOPES, type DeclarationSite } from './route-scan.js';

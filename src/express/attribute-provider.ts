@@ -5,9 +5,9 @@
  * Optionally registers the provider's claim groups at the OP as UMA resources.
  */
 import { Router, urlencoded, type Request, type Response, type NextFunction } from 'express';
-import { AttributeProvider, claimGroupResources, type AttributeProviderOptions, type ClaimGroupResourceOptions } from '../attribute-provider.js';
-import { ConfigurationError, InvalidRequestError } from '../errors.js';
-import type { ResourceServerOptions } from '../options.js';
+import { AttributeProvider, claimGroupResources, type AttributeProviderOptions, type ClaimGroupResourceOptions } from '../attributes/attribute-provider.js';
+import { ConfigurationError, InvalidRequestError } from '../answers/errors.js';
+import type { ResourceServerOptions } from '../config/options.js';
 import { ResourceServer } from '../resource-server.js';
 import type { UmaRegistrar } from '../uma/registrar.js';
 import { oauthResourceServer, type ResourceServerMiddleware } from './middleware.js';

@@ -6,7 +6,7 @@
  * Handling": the challenge a client steps up from).
  */
 import type { Request, Response, NextFunction, RequestHandler } from 'express';
-import { ConfigurationError, InsufficientScopeError, InvalidRequestError } from '../errors.js';
+import { ConfigurationError, InsufficientScopeError, InvalidRequestError } from '../answers/errors.js';
 import { challengeScopes, type ScopeRequirement } from '../scopes/requirement.js';
 import { requireScopes, ROUTE_SCOPES, type ScopeDeclaration } from './require-scopes.js';
 import { STATE, type KitState } from './request-context.js';

@@ -4,9 +4,9 @@
  * the same declarations the middleware enforces: `scopes_supported` is the scopes the routes require.
  */
 import { Router, type Request, type Response } from 'express';
-import { ConfigurationError } from '../errors.js';
+import { ConfigurationError } from '../answers/errors.js';
 import { ResourceServer } from '../resource-server.js';
-import { buildMetadata, metadataPath, signMetadata, type ProtectedResourceMetadata } from '../metadata.js';
+import { buildMetadata, metadataPath, signMetadata, type ProtectedResourceMetadata } from '../metadata/metadata.js';
 import type { RouteScopes, ScopeRequirement } from '../scopes/requirement.js';
 import { declarationSites, ROUTE_SCOPES } from './route-scan.js';
 import type { ResourceServerMiddleware } from './middleware.js';

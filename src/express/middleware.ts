@@ -4,7 +4,7 @@
  */
 import type { Request, Response, NextFunction, RequestHandler } from 'express';
 import { ResourceServer } from '../resource-server.js';
-import type { ResourceServerOptions } from '../options.js';
+import type { ResourceServerOptions } from '../config/options.js';
 import type { Authenticated } from '../resource-server.js';
 import { STATE, type KitState, type RequestState } from './request-context.js';
 import { respondWithError } from './respond.js';

@@ -3,7 +3,7 @@
  * clashes with other libraries' `req.auth` augmentations (auth0's bearer middleware, the MCP SDK).
  * Route code reads the context through {@link getAuth}.
  */
-import type { AuthContext } from '../auth-context.js';
+import type { AuthContext } from '../token/auth-context.js';
 import type { ResourceServer, Authenticated, AuthenticatableRequest } from '../resource-server.js';
 
 /** @internal The one property the kit adds to a request (one property: fewer hidden-class changes on req). */

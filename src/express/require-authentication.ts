@@ -1,6 +1,6 @@
 /** Per-route step-up requirements (RFC 9470): `requireAuthentication({ acrValues, maxAgeSeconds })`. */
 import type { Request, Response, NextFunction, RequestHandler } from 'express';
-import { assertAuthenticationRequirement, checkAuthentication, type AuthenticationRequirement } from '../step-up.js';
+import { assertAuthenticationRequirement, checkAuthentication, type AuthenticationRequirement } from '../claims/step-up.js';
 import { STATE, type KitState } from './request-context.js';
 import { respondUnconfigured, respondWithError } from './respond.js';
 

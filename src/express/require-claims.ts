@@ -1,7 +1,7 @@
 /** Per-route claim checks: `requireClaims({ tenant: 'acme' })`, `requireClaims((claims) => ...)`. */
 import type { Request, Response, NextFunction, RequestHandler } from 'express';
-import { claimCheckError, compileClaimChecks, type ClaimChecks, type ClaimsPredicate, type ClaimsPredicateOptions } from '../claim-checks.js';
-import type { AccessTokenClaims } from '../auth-context.js';
+import { claimCheckError, compileClaimChecks, type ClaimChecks, type ClaimsPredicate, type ClaimsPredicateOptions } from '../claims/claim-checks.js';
+import type { AccessTokenClaims } from '../token/auth-context.js';
 import { STATE, type KitState } from './request-context.js';
 import { respondUnconfigured, respondWithError } from './respond.js';
 

@@ -1,6 +1,6 @@
 /** Per-route DPoP policy (RFC 9449): `requireDpop()` refuses tokens that were not presented with a DPoP proof. */
 import type { Request, Response, NextFunction, RequestHandler } from 'express';
-import { TokenBindingError } from '../errors.js';
+import { TokenBindingError } from '../answers/errors.js';
 import { STATE, type KitState } from './request-context.js';
 import { respondUnconfigured, respondWithError } from './respond.js';
 

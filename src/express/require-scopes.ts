@@ -3,8 +3,8 @@
  * and `requireScopes()` to derive the scope from the method and path by the app's convention.
  */
 import type { Request, Response, NextFunction, RequestHandler } from 'express';
-import { ConfigurationError, InsufficientScopeError } from '../errors.js';
-import { isScopeToken } from '../www-authenticate.js';
+import { ConfigurationError, InsufficientScopeError } from '../answers/errors.js';
+import { isScopeToken } from '../answers/www-authenticate.js';
 import { challengeScopes, requirement, type RouteScopes, type ScopeRequirement } from '../scopes/requirement.js';
 import { STATE, type KitState, type RequestState } from './request-context.js';
 import type { ResourceServer } from '../resource-server.js';

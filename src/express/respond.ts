@@ -1,6 +1,6 @@
 /** Writing the kit's answers in Express (4 and 5): node's own response API, so both versions behave alike. */
 import type { Response, NextFunction } from 'express';
-import { NotAuthenticatedError, ResourceServerError } from '../errors.js';
+import { NotAuthenticatedError, ResourceServerError } from '../answers/errors.js';
 import type { ResourceServer } from '../resource-server.js';
 import { STATE, type KitState } from './request-context.js';
 

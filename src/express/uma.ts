@@ -5,15 +5,15 @@
  * a 403 with `Warning: 199 - "UMA Authorization Server Unreachable"` (§3.2.2).
  */
 import type { Request, Response, NextFunction, RequestHandler } from 'express';
-import { AuthorizationServerUnavailableError, ConfigurationError, InvalidRequestError, ResourceServerError } from '../errors.js';
+import { AuthorizationServerUnavailableError, ConfigurationError, InvalidRequestError, ResourceServerError } from '../answers/errors.js';
 import { ResourceServer, type Authenticated } from '../resource-server.js';
 import { requirement, type ScopeRequirement } from '../scopes/requirement.js';
-import { formatChallenge } from '../www-authenticate.js';
+import { formatChallenge } from '../answers/www-authenticate.js';
 import { refusal } from '../uma/permissions.js';
 import { UmaRegistrar, type UmaRegistrarOptions } from '../uma/registrar.js';
 import { resolveUmaOptions } from '../uma/resolve-uma-options.js';
 import { resourcesFromRoutes, type RouteResourceOptions } from '../uma/route-resources.js';
-import { ANY, table, UMA_REGISTRAR_SLOTS, unknownOptionName } from '../option-names.js';
+import { ANY, table, UMA_REGISTRAR_SLOTS, unknownOptionName } from '../config/option-names.js';
 import { declarationSites, requestTemplates } from './route-scan.js';
 import { stateOf } from './request-context.js';
 import { respondWithError } from './respond.js';

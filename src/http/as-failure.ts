@@ -12,8 +12,8 @@
  *   kept only when it is a short RFC 6749 §5.2 error code.
  */
 import * as client from 'openid-client';
-import { KitError } from '../errors.js';
-import type { Logger } from '../options.js';
+import { KitError } from '../answers/errors.js';
+import type { Logger } from '../config/options.js';
 import { HttpClientError } from './client.js';
 
 /** The calls the kit makes to an authorization server. */

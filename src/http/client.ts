@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { KitError } from '../errors.js';
+import { KitError } from '../answers/errors.js';
 
 /** What {@link httpRequest} takes. */
 export interface HttpRequestInit {

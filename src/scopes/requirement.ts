@@ -3,8 +3,8 @@
  * scopes are compared as whole tokens (RFC 6749 §3.3: space-delimited, case-sensitive strings), so
  * `read:orders` never matches `read:ordersx`, and a `:` or a URL inside a scope is never split.
  */
-import { ConfigurationError } from '../errors.js';
-import { isScopeToken } from '../www-authenticate.js';
+import { ConfigurationError } from '../answers/errors.js';
+import { isScopeToken } from '../answers/www-authenticate.js';
 
 /** A route's scope requirement. */
 export interface ScopeRequirement {

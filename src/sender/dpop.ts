@@ -5,8 +5,8 @@
  */
 import { createHmac, createPublicKey, hash, randomBytes, timingSafeEqual, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { DpopReplaySetFullError, InvalidDpopProofError, TokenBindingError, UseDpopNonceError } from '../errors.js';
-import type { Logger } from '../options.js';
+import { DpopReplaySetFullError, InvalidDpopProofError, TokenBindingError, UseDpopNonceError } from '../answers/errors.js';
+import type { Logger } from '../config/options.js';
 import { decodeJws, typIs, withinValidity } from '../token/jwt.js';
 import { ExpiringSet } from '../stores/expiring-set.js';
 import type { ResolvedDpop } from './dpop-options.js';

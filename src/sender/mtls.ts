@@ -4,7 +4,7 @@
  * TLS-terminating proxy, a forwarded certificate header trusted only from configured proxies (§6.5).
  */
 import { X509Certificate, hash } from 'node:crypto';
-import { TokenBindingError } from '../errors.js';
+import { TokenBindingError } from '../answers/errors.js';
 
 /** How the client certificate reaches the resource server. */
 export interface MtlsOptions {

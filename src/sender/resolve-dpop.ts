@@ -2,8 +2,8 @@
  * DPoP options (RFC 9449) resolved once, at start-up: defaults applied, every rule checked, the values the
  * verifier needs computed. A mistake throws a ConfigurationError when the resource server is created.
  */
-import { ConfigurationError } from '../errors.js';
-import { DEFAULTS } from '../options.js';
+import { ConfigurationError } from '../answers/errors.js';
+import { DEFAULTS } from '../config/options.js';
 import { ASYMMETRIC_ALGORITHMS } from '../token/jws-algorithms.js';
 import type { DpopOptions, ResolvedDpop } from './dpop-options.js';
 

@@ -8,10 +8,10 @@
  * as rejections, which the kit handles per use (the introspection cache falls back to the AS).
  */
 import { randomBytes } from 'node:crypto';
-import { ConfigurationError } from '../errors.js';
+import { ConfigurationError } from '../answers/errors.js';
 import { runWithLease, type AtomicStore, type LockOptions } from './store.js';
 import { StoreError } from './store-error.js';
-import { importPeer } from '../peer-import.js';
+import { importPeer } from '../peers/peer-import.js';
 
 /**
  * What the store needs of a Redis client: the generic command call and `quit`. An `ioredis` `Redis`

@@ -1,5 +1,5 @@
 /** The errors a store rejects with: a store that refuses or fails says why with a stable code. */
-import { KitError, type StoreErrorCode } from '../errors.js';
+import { KitError, type StoreErrorCode } from '../answers/errors.js';
 
 /**
  * A store refused or failed an operation:

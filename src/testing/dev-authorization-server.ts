@@ -11,13 +11,13 @@ import { createServer, type IncomingMessage, type ServerResponse, type Server } 
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
-import type { JWK } from '../keys.js';
+import type { JWK } from '../token/keys.js';
 import { INTERNAL_REQUEST_HEADER, prepareUma, type AttachedUma } from './uma-authorization-server.js';
 import type { UmaProvider } from './uma-http.js';
 import type { DevUmaControls, DevUmaOptions } from './uma-types.js';
 import { createFaults, type DevFaultControls } from './faults.js';
 import { basicAuthorization as basic } from '../http/basic-credentials.js';
-import { importPeer, loadOutsideSandbox } from '../peer-import.js';
+import { importPeer, loadOutsideSandbox } from '../peers/peer-import.js';
 
 /** A protected resource the development AS issues tokens for. */
 export interface DevResource {

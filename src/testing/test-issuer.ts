@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
-import type { CryptoKey, JWK } from '../keys.js';
+import type { CryptoKey, JWK } from '../token/keys.js';
 
 /** A test issuer. */
 export interface TestIssuer {

@@ -2,7 +2,7 @@
  * Finding the access token in a request (RFC 6750 §2). Framework-agnostic: works on any object with
  * Node's `IncomingMessage` shape.
  */
-import { InvalidRequestError } from '../errors.js';
+import { InvalidRequestError } from '../answers/errors.js';
 
 /** The parts of an HTTP request the extractor reads (Node's `IncomingMessage` has them all). */
 export interface HttpRequestLike {

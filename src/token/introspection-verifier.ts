@@ -6,8 +6,8 @@
  *
  * Does NOT check the audience or the route's scopes: the caller does, per request.
  */
-import { AuthorizationServerUnavailableError, InvalidTokenError, ResourceServerError } from '../errors.js';
-import type { ResolvedOptions } from '../options.js';
+import { AuthorizationServerUnavailableError, InvalidTokenError, ResourceServerError } from '../answers/errors.js';
+import type { ResolvedOptions } from '../config/options.js';
 import { scopesFromClaims } from '../scopes/requirement.js';
 import { isAtomicStore, type CacheStore } from '../stores/store.js';
 import { checkIntrospection, type Introspector } from './introspection.js';

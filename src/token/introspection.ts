@@ -11,12 +11,12 @@
 import http from 'node:http';
 import https from 'node:https';
 import * as client from 'openid-client';
-import { AuthorizationServerUnavailableError, InvalidTokenError } from '../errors.js';
-import type { AccessTokenClaims } from '../auth-context.js';
+import { AuthorizationServerUnavailableError, InvalidTokenError } from '../answers/errors.js';
+import type { AccessTokenClaims } from './auth-context.js';
 import { basicAuthorization, clientSecretBasic, formUrlEncode } from '../http/basic-credentials.js';
 import { createFetch, httpRequest, requestTarget, type HttpResponse, type RequestTarget } from '../http/client.js';
 import { AuthorizationServerCallError, classify, classifyAnswer, InvalidAnswerError, type AsHealth } from '../http/as-failure.js';
-import type { ResolvedIntrospection } from '../options.js';
+import type { ResolvedIntrospection } from '../config/options.js';
 import { isSecureOrLoopback } from '../http/secure-url.js';
 import { discoverAuthorizationServer, oauthMetadataUrl, type AuthorizationServerMetadata } from '../authz-server/discovery.js';
 

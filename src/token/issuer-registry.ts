@@ -7,9 +7,9 @@
  * once, so that cached verdicts made under it (see verdict.ts `trust`) stop being believed too.
  */
 import { LRUCache } from 'lru-cache';
-import { AuthorizationServerUnavailableError, ConfigurationError, InvalidTokenError } from '../errors.js';
-import type { ResolvedIssuer, ResolvedOptions, TrustedIssuer } from '../options.js';
-import { resolveIssuerEntry, sameIssuerSettings } from '../resolve-options.js';
+import { AuthorizationServerUnavailableError, ConfigurationError, InvalidTokenError } from '../answers/errors.js';
+import type { ResolvedIssuer, ResolvedOptions, TrustedIssuer } from '../config/options.js';
+import { resolveIssuerEntry, sameIssuerSettings } from '../config/resolve-options.js';
 import { discoverAuthorizationServer, oauthMetadataUrl } from '../authz-server/discovery.js';
 import { AuthorizationServerCallError, type AsHealth } from '../http/as-failure.js';
 import { importSecret, type VerificationKey } from './jws.js';

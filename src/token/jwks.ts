@@ -10,7 +10,7 @@
  *   the AS gets one fetch per interval however long the outage, and the kit serves again within one interval
  *   of its return. Failures are logged once per outage (see AsHealth), never per request.
  */
-import { AuthorizationServerUnavailableError } from '../errors.js';
+import { AuthorizationServerUnavailableError } from '../answers/errors.js';
 import { httpRequest } from '../http/client.js';
 import { AuthorizationServerCallError, classify, classifyAnswer, type AsHealth } from '../http/as-failure.js';
 import { importPublicJwk, type JwsAlgorithm, type PublicJwk, type VerificationKey } from './jws.js';

@@ -5,8 +5,8 @@
  * Does NOT check the audience or the route's scopes: the caller does, per request and outside the cache, since
  * one verified token may be presented to several resources.
  */
-import { AuthorizationServerUnavailableError, InvalidTokenError, ResourceServerError } from '../errors.js';
-import type { AccessTokenClaims } from '../auth-context.js';
+import { AuthorizationServerUnavailableError, InvalidTokenError, ResourceServerError } from '../answers/errors.js';
+import type { AccessTokenClaims } from './auth-context.js';
 import { verifySignature, type JwsAlgorithm, type VerificationKey } from './jws.js';
 import { keyFits } from './key-rules.js';
 import { checkClaims, checkHeader, type DecodedJws } from './jwt.js';

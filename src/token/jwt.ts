@@ -4,7 +4,7 @@
  * time claim checked. Pure functions; key lookup and caching live in the verifier.
  */
 import { isUtf8 } from 'node:buffer';
-import { InvalidTokenError } from '../errors.js';
+import { InvalidTokenError } from '../answers/errors.js';
 import type { JwsAlgorithm } from './jws.js';
 import { clientIdOf, normaliseTyp, type TokenPolicy } from './profiles.js';
 

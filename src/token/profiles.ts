@@ -6,7 +6,7 @@
  * signature, `iss`, `exp` or the binding of the token to this resource: those checks are not expressible here.
  * A profile is resolved once per issuer (at start-up, or when `resolveIssuer` vouches), never per request.
  */
-import { ConfigurationError } from '../errors.js';
+import { ConfigurationError } from '../answers/errors.js';
 
 /** The built-in profiles: strict RFC 9068 (the default) and one per hosted authorization server. */
 export type TokenProfileName = 'rfc9068' | 'keycloak' | 'auth0' | 'okta' | 'entra' | 'cognito';

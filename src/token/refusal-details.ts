@@ -4,8 +4,8 @@
  * log alone. Computed only when `debug` is present, after the refusal, from the token and the settings; never
  * carries the token, its signature or its whole payload, and every value taken from the token is bounded.
  */
-import type { ResourceServerError } from '../errors.js';
-import type { ResolvedIssuer } from '../options.js';
+import type { ResourceServerError } from '../answers/errors.js';
+import type { ResolvedIssuer } from '../config/options.js';
 import { clientIdOf, scopesOf, type TokenPolicy } from './profiles.js';
 
 /** What the refusal is explained against. */

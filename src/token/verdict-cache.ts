@@ -7,7 +7,7 @@
  */
 import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { InvalidTokenError } from '../errors.js';
+import type { InvalidTokenError } from '../answers/errors.js';
 import { SecondSight } from './admission.js';
 import { Refusal, type Verdict } from './verdict.js';
 

@@ -2,8 +2,8 @@
  * A verified token and a remembered refusal: what the verifiers produce and the verdict cache holds. A verdict
  * is its own cache entry (one object, not a token wrapped in an entry).
  */
-import { InvalidTokenError } from '../errors.js';
-import type { AccessTokenClaims, AuthContext } from '../auth-context.js';
+import { InvalidTokenError } from '../answers/errors.js';
+import type { AccessTokenClaims, AuthContext } from './auth-context.js';
 import type { GrantedScopes } from '../scopes/requirement.js';
 import type { VerdictParts } from './verdict-parts.js';
 

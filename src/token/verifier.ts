@@ -9,8 +9,8 @@
  * The parts: {@link IssuerRegistry} (which issuers are trusted, their keys and clients), {@link JwtVerifier} (local
  * validation), {@link IntrospectionVerifier} (RFC 7662, single flight, shared verdicts), {@link VerdictCache}.
  */
-import { InvalidTokenError, type InvalidTokenCode } from '../errors.js';
-import type { ResolvedIssuer, ResolvedOptions } from '../options.js';
+import { InvalidTokenError, type InvalidTokenCode } from '../answers/errors.js';
+import type { ResolvedIssuer, ResolvedOptions } from '../config/options.js';
 import { closeImplications } from '../scopes/requirement.js';
 import { AsHealth } from '../http/as-failure.js';
 import { decodeJws, hasTwoDots, type DecodedJws } from './jwt.js';

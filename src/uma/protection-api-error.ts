@@ -1,5 +1,5 @@
 /** The error of a failed protection API call (UMA 2.0 FedAuthz §3.2, §4, §6). */
-import { KitError } from '../errors.js';
+import { KitError } from '../answers/errors.js';
 
 /** What the constructor of {@link ProtectionApiError} takes. */
 export interface ProtectionApiErrorInit {

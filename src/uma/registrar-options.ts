@@ -2,7 +2,7 @@
  * The options of {@link UmaRegistrar} as given, and as resolve-uma-options.ts resolves them (every default
  * applied, from `DEFAULTS` in options.ts).
  */
-import type { Logger } from '../options.js';
+import type { Logger } from '../config/options.js';
 import type { CacheStore } from '../stores/store.js';
 import type { UmaProfileName } from './profiles.js';
 import type { DeletePolicy } from './sync.js';

@@ -9,7 +9,7 @@
 import { ProtectionApiError, type ResourceRegistrationClient } from './resource-registration.js';
 import type { RegisteredResource, ResourceDescription } from './profiles.js';
 import type { DesiredResource, SyncPlan } from './sync.js';
-import type { Logger } from '../options.js';
+import type { Logger } from '../config/options.js';
 import type { UmaRegistrarOptions } from './registrar-options.js';
 import { resolveUmaOptions } from './resolve-uma-options.js';
 import { StoredMapping } from './registration-mapping.js';

@@ -3,7 +3,7 @@
  * process's copy of it: read on first need, read afresh under the registration lock, merged (never
  * replaced) outside it, written through. The store is not trusted to hold what was written.
  */
-import type { Logger } from '../options.js';
+import type { Logger } from '../config/options.js';
 import type { CacheStore } from '../stores/store.js';
 import type { ResourceDescription } from './profiles.js';
 import { originOf, type MappingEntry, type RegistrationMapping } from './sync.js';

@@ -3,7 +3,7 @@
  * never per attempt, since retries (some driven by requests) repeat the same failure.
  */
 import { wasReported } from '../http/as-failure.js';
-import type { Logger } from '../options.js';
+import type { Logger } from '../config/options.js';
 import type { SyncOutcome, SyncPlan } from './sync.js';
 
 /** Where registration stands (for health checks). */

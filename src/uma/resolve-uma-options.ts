@@ -2,9 +2,9 @@
  * The one place an UMA registrar's options get their defaults (the values live in `DEFAULTS`, options.ts) and
  * their names checked: the registrar's parts read the resolved options and never default anything themselves.
  */
-import { ConfigurationError } from '../errors.js';
-import { DEFAULTS, type Logger } from '../options.js';
-import { UMA_REGISTRAR_NAMES, unknownOptionName } from '../option-names.js';
+import { ConfigurationError } from '../answers/errors.js';
+import { DEFAULTS, type Logger } from '../config/options.js';
+import { UMA_REGISTRAR_NAMES, unknownOptionName } from '../config/option-names.js';
 import { MemoryStore } from '../stores/memory.js';
 import type { ResolvedUmaOptions, UmaRegistrarOptions } from './registrar-options.js';
 

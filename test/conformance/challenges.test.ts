@@ -16,7 +16,7 @@ import {
   InvalidRequestError,
   type ResourceServerOptions,
 } from '../../src/index.js';
-import { answerFor } from '../../src/error-answer.js';
+import { answerFor } from '../../src/answers/error-answer.js';
 import { startDevAuthorizationServer, type DevAuthorizationServer } from '../../src/testing/index.js';
 import { challengeOf } from '../helpers/challenge.js';
 

@@ -8,7 +8,7 @@
 import { describe, expect, it } from '@jest/globals';
 import express from 'express';
 import { MemoryStore, ResourceServer, umaProtection, type CacheStore } from '../../src/index.js';
-import { runCli } from '../../src/cli-run.js';
+import { runCli } from '../../src/cli/run.js';
 import { useUmaAs } from '../helpers/uma-as.js';
 
 const API = 'https://photos.example.com';

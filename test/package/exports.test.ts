@@ -108,7 +108,7 @@ describe('npm run demo -- --serve', () => {
 describe('the CLI (oauth-resource-server plan|sync)', () => {
   const cli = (args: string[], env: Record<string, string> = {}) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, ['dist/esm/cli.js', ...args], { cwd: root, env: { ...process.env, ...env }, timeout: 30_000 }, (err, stdout, stderr) =>
+      execFile(process.execPath, ['dist/esm/cli/main.js', ...args], { cwd: root, env: { ...process.env, ...env }, timeout: 30_000 }, (err, stdout, stderr) =>
         resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );
     });
@@ -143,7 +143,7 @@ describe('the CLI (oauth-resource-server plan|sync)', () => {
       const env = { ...process.env, ISSUER: as.issuer, CLIENT_ID: as.resourceServerClient.clientId, CLIENT_SECRET: as.resourceServerClient.clientSecret, STORE: join(dir, 'state.json') };
       const cli = (command: string) =>
         new Promise<string>((resolve, reject) => {
-          execFile(process.execPath, ['dist/esm/cli.js', command, '--config', 'test/package/fixtures/uma.config.mjs'], { cwd: root, env, timeout: 30_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)));
+          execFile(process.execPath, ['dist/esm/cli/main.js', command, '--config', 'test/package/fixtures/uma.config.mjs'], { cwd: root, env, timeout: 30_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)));
         });
       expect(await cli('plan')).toMatch(/^\+ create {2}route:\/albums\/:id {2}scopes: delete view$/m);
       expect(as.uma.resources()).toHaveLength(0);

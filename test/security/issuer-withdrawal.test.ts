@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest 
 import express from 'express';
 import request from 'supertest';
 import { ConfigurationError, getAuth, MemoryStore, oauthResourceServer, ResourceServer, type ResourceServerOptions, type TrustedIssuer } from '../../src/index.js';
-import { resolveOptions } from '../../src/resolve-options.js';
+import { resolveOptions } from '../../src/config/resolve-options.js';
 import { makeKey, signWith, startJwksServer, type JwksServer, type TestKey } from '../helpers/jwks-server.js';
 import { startFakeAuthorizationServer, type FakeAuthorizationServer } from '../helpers/fake-authorization-server.js';
 

@@ -6,7 +6,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { formatChallenge, parseChallenges, InvalidRequestError, ResourceServer, ResourceServerError } from '../../src/index.js';
-import { sanitizeDescription } from '../../src/www-authenticate.js';
+import { sanitizeDescription } from '../../src/answers/www-authenticate.js';
 import { extractBearerToken } from '../../src/token/extract.js';
 import { GrantedScopes } from '../../src/scopes/requirement.js';
 import { checkIntrospection } from '../../src/token/introspection.js';

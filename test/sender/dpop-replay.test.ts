@@ -7,7 +7,7 @@
 import { afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { MemoryStore, type AtomicStore, type Logger } from '../../src/index.js';
-import { DEFAULTS } from '../../src/options.js';
+import { DEFAULTS } from '../../src/config/options.js';
 import { authenticate, dpopFixture, proofFor, type DpopFixture } from '../helpers/dpop-fixture.js';
 import { ecSigner } from '../helpers/odd-keys.js';
 

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import express from 'express';
 import request from 'supertest';
 import { InsufficientUserAuthenticationError, oauthResourceServer, parseChallenges, requireAuthentication } from '../../src/index.js';
-import { checkAuthentication } from '../../src/step-up.js';
+import { checkAuthentication } from '../../src/claims/step-up.js';
 import { createTestIssuer, signTestToken, type TestIssuer } from '../../src/testing/index.js';
 
 const API = 'https://api.example.com';

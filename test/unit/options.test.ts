@@ -1,8 +1,8 @@
 /** Start-up validation: configuration mistakes throw ConfigurationError when the server is created. */
 import { describe, expect, it } from '@jest/globals';
-import { DEFAULTS, type ResourceServerOptions } from '../../src/options.js';
-import { resolveOptions, validateIssuerUrl, validateResourceIdentifier, isSecureOrLoopback } from '../../src/resolve-options.js';
-import { ConfigurationError, ResourceServerError } from '../../src/errors.js';
+import { DEFAULTS, type ResourceServerOptions } from '../../src/config/options.js';
+import { resolveOptions, validateIssuerUrl, validateResourceIdentifier, isSecureOrLoopback } from '../../src/config/resolve-options.js';
+import { ConfigurationError, ResourceServerError } from '../../src/answers/errors.js';
 import { ResourceServer } from '../../src/resource-server.js';
 import { oauthResourceServer } from '../../src/express/middleware.js';
 

@@ -3,8 +3,8 @@ import { describe, expect, it } from '@jest/globals';
 import { DEFAULT_METHOD_VERBS, resourceNameFromPath, scopeFor } from '../../src/scopes/conventions.js';
 import { GrantedScopes, assertScope, challengeScopes, closeImplications, requirement, scopesFromClaims } from '../../src/scopes/requirement.js';
 import { ResourceServer } from '../../src/resource-server.js';
-import { ConfigurationError, InsufficientScopeError } from '../../src/errors.js';
-import type { ResourceServerOptions } from '../../src/options.js';
+import { ConfigurationError, InsufficientScopeError } from '../../src/answers/errors.js';
+import type { ResourceServerOptions } from '../../src/config/options.js';
 
 const ID = 'https://api.example.com';
 

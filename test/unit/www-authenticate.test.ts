@@ -1,7 +1,7 @@
 /** The `WWW-Authenticate` writer and parser (RFC 9110 §11.6.1 syntax, RFC 6750 §3 value rules). */
 import { describe, expect, it } from '@jest/globals';
-import { formatChallenge, parseChallenges, sanitizeDescription, isScopeToken, type Challenge } from '../../src/www-authenticate.js';
-import { answerFor, bearerChallenge } from '../../src/error-answer.js';
+import { formatChallenge, parseChallenges, sanitizeDescription, isScopeToken, type Challenge } from '../../src/answers/www-authenticate.js';
+import { answerFor, bearerChallenge } from '../../src/answers/error-answer.js';
 import {
   AuthorizationServerUnavailableError,
   ConfigurationError,
@@ -9,7 +9,7 @@ import {
   InvalidRequestError,
   InvalidTokenError,
   MissingCredentialsError,
-} from '../../src/errors.js';
+} from '../../src/answers/errors.js';
 
 describe('formatChallenge', () => {
   it('writes a bare scheme when there are no params', () => {

@@ -4,13 +4,13 @@
  * created, not at the first request.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { ConfigurationError } from './errors.js';
-import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, isJwsAlgorithm } from './token/jws.js';
-import type { MetadataOptions } from './metadata.js';
-import { resolveTokenProfile } from './token/profiles.js';
+import { ConfigurationError } from '../answers/errors.js';
+import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, isJwsAlgorithm } from '../token/jws.js';
+import type { MetadataOptions } from '../metadata/metadata.js';
+import { resolveTokenProfile } from '../token/profiles.js';
 import { ISSUER_NAMES, OPTION_NAMES, unknownOptionName } from './option-names.js';
-import { isSecureOrLoopback } from './http/secure-url.js';
-import { resolveDpop } from './sender/resolve-dpop.js';
+import { isSecureOrLoopback } from '../http/secure-url.js';
+import { resolveDpop } from '../sender/resolve-dpop.js';
 import {
   DEFAULTS,
   type IntrospectionOptions,
@@ -22,7 +22,7 @@ import {
   type TrustedIssuer,
 } from './options.js';
 
-export { isSecureOrLoopback } from './http/secure-url.js';
+export { isSecureOrLoopback } from '../http/secure-url.js';
 
 function fail(message: string): never {
   throw new ConfigurationError(`oauth-resource-server: ${message}`);

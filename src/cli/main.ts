@@ -1,17 +1,17 @@
 #!/usr/bin/env node
 /**
  * `npx oauth-resource-server plan|sync [--prune] --config <module>`: a dry run of resource registration, or
- * the registration itself (see cli-run.ts for the commands and the config contract).
+ * the registration itself (see run.ts for the commands and the config contract).
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { runCli } from './cli-run.js';
+import { runCli } from './run.js';
 
-/** The version of the installed package (dist/esm/cli.js → package.json), or undefined. */
+/** The version of the installed package (dist/esm/cli/main.js → package.json), or undefined. */
 function packageVersion(): string | undefined {
   try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version;
+    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string }).version;
   } catch {
     return undefined;
   }

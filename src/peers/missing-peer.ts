@@ -1,5 +1,5 @@
-/** What both builds' peer loaders (src/peer-import.ts, scripts/cjs/peer-import.ts) say when a peer is missing. */
-import { ConfigurationError } from './errors.js';
+/** What both builds' peer loaders (src/peers/peer-import.ts, scripts/cjs/peer-import.ts) say when a peer is missing. */
+import { ConfigurationError } from '../answers/errors.js';
 
 /** The optional peer dependencies loaded on demand. */
 export type OptionalPeer = 'ioredis' | 'oidc-provider';

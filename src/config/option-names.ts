@@ -9,12 +9,12 @@
  * options.ts without its entry here does not compile.
  */
 import type { IntrospectionOptions, ResourceServerOptions, TrustedIssuer } from './options.js';
-import type { MetadataOptions } from './metadata.js';
-import type { ResourceServerCredentials } from './authz-server/client-registration.js';
-import type { DpopOptions } from './sender/dpop.js';
-import type { MtlsOptions } from './sender/mtls.js';
-import type { TokenProfileOptions } from './token/profiles.js';
-import type { UmaRegistrarOptions } from './uma/registrar-options.js';
+import type { MetadataOptions } from '../metadata/metadata.js';
+import type { ResourceServerCredentials } from '../authz-server/client-registration.js';
+import type { DpopOptions } from '../sender/dpop.js';
+import type { MtlsOptions } from '../sender/mtls.js';
+import type { TokenProfileOptions } from '../token/profiles.js';
+import type { UmaRegistrarOptions } from '../uma/registrar-options.js';
 
 /** A value not looked into (a string, a function, a key, a store, or a map of the user's own names). */
 export const ANY = 0;

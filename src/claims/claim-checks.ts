@@ -5,8 +5,8 @@
  * Declarations are read strictly at start-up: a typo or an unset variable is a ConfigurationError, never a
  * check that passes everything.
  */
-import type { AccessTokenClaims, AuthContext } from './auth-context.js';
-import { ConfigurationError, InvalidTokenError } from './errors.js';
+import type { AccessTokenClaims, AuthContext } from '../token/auth-context.js';
+import { ConfigurationError, InvalidTokenError } from '../answers/errors.js';
 
 /** A value a claim can equal: a JSON primitive. Compare objects and arrays with a predicate. */
 export type ClaimValue = string | number | boolean | null;

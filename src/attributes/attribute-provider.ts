@@ -9,14 +9,14 @@
  * exists.
  */
 import { SignJWT, calculateJwkThumbprint, exportJWK, importJWK } from 'jose';
-import type { CryptoKey, JWK, KeyObject } from './keys.js';
-import type { AuthContext } from './auth-context.js';
-import { ConfigurationError, InsufficientScopeError, InvalidTokenError } from './errors.js';
-import { authorizationDetailsFor } from './authorization-details.js';
-import { assertScope, challengeScopes, requirement, type ScopeRequirement } from './scopes/requirement.js';
-import { ASYMMETRIC_ALGORITHMS } from './token/jws.js';
-import { DEFAULTS } from './options.js';
-import type { DesiredResource } from './uma/sync.js';
+import type { CryptoKey, JWK, KeyObject } from '../token/keys.js';
+import type { AuthContext } from '../token/auth-context.js';
+import { ConfigurationError, InsufficientScopeError, InvalidTokenError } from '../answers/errors.js';
+import { authorizationDetailsFor } from '../claims/authorization-details.js';
+import { assertScope, challengeScopes, requirement, type ScopeRequirement } from '../scopes/requirement.js';
+import { ASYMMETRIC_ALGORITHMS } from '../token/jws.js';
+import { DEFAULTS } from '../config/options.js';
+import type { DesiredResource } from '../uma/sync.js';
 
 /** The standard scopes and the claims each requests (OpenID Connect Core §5.4). */
 export const STANDARD_SCOPE_CLAIMS: Readonly<Record<'profile' | 'email' | 'address' | 'phone', readonly string[]>> = Object.freeze({

@@ -3,7 +3,7 @@
  * recent authentication (`auth_time`). When the token cannot show either, the client gets a 401
  * `insufficient_user_authentication` challenge telling it what to ask the AS for (§3).
  */
-import { InsufficientUserAuthenticationError } from './errors.js';
+import { InsufficientUserAuthenticationError } from '../answers/errors.js';
 
 /** What a route requires of the user's authentication. */
 export interface AuthenticationRequirement {

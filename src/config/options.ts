@@ -2,15 +2,15 @@
  * The one options type and its defaults (all in {@link DEFAULTS}). Start-up validation, which turns a
  * missing issuer or resource identifier into an error at creation, lives in resolve-options.ts.
  */
-import type { JwsAlgorithm } from './token/jws.js';
-import type { ScopeConvention } from './scopes/conventions.js';
-import type { CryptoKey } from './keys.js';
-import type { CacheStore } from './stores/store.js';
-import type { MetadataOptions } from './metadata.js';
-import type { DpopOptions, ResolvedDpop } from './sender/dpop-options.js';
-import type { MtlsOptions } from './sender/mtls.js';
-import type { ResolvedTokenProfile, TokenProfile } from './token/profiles.js';
-import { DEFAULT_METHOD_VERBS } from './scopes/conventions.js';
+import type { JwsAlgorithm } from '../token/jws.js';
+import type { ScopeConvention } from '../scopes/conventions.js';
+import type { CryptoKey } from '../token/keys.js';
+import type { CacheStore } from '../stores/store.js';
+import type { MetadataOptions } from '../metadata/metadata.js';
+import type { DpopOptions, ResolvedDpop } from '../sender/dpop-options.js';
+import type { MtlsOptions } from '../sender/mtls.js';
+import type { ResolvedTokenProfile, TokenProfile } from '../token/profiles.js';
+import { DEFAULT_METHOD_VERBS } from '../scopes/conventions.js';
 
 /** Where the kit reports what an operator must know (never token material). */
 export interface Logger {

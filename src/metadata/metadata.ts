@@ -4,7 +4,7 @@
  * signed form.
  */
 import { SignJWT } from 'jose';
-import type { CryptoKey, KeyObject } from './keys.js';
+import type { CryptoKey, KeyObject } from '../token/keys.js';
 
 /** What the metadata says beyond what the kit derives. */
 export interface MetadataOptions {

@@ -1,12 +1,12 @@
 /**
- * The commands of the `oauth-resource-server` CLI (src/cli.ts is the executable): `plan` (a dry run of
+ * The commands of the `oauth-resource-server` CLI (src/cli/main.ts is the executable): `plan` (a dry run of
  * resource registration), `sync [--prune]` (the registration itself; `--prune` also deletes this API's
  * orphaned sets), `--help` and `--version`. The config module's default export is `{ uma, app }` (from `umaProtection()` and your Express
  * app) or a function returning it (possibly async); it must build them as the API does (same options, store and
  * namespace), without listening.
  */
-import type { UmaProtection } from './express/uma.js';
-import type { SyncPlan } from './uma/sync.js';
+import type { UmaProtection } from '../express/uma.js';
+import type { SyncPlan } from '../uma/sync.js';
 
 interface CliConfig {
   uma: UmaProtection;

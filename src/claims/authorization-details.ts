@@ -8,7 +8,7 @@
  * the type does not know, or a common field of the wrong JSON type, is a reason to deny (§5, §12), never
  * to guess; entries of other types are ignored whatever they hold.
  */
-import { InsufficientScopeError, InvalidTokenError } from './errors.js';
+import { InsufficientScopeError, InvalidTokenError } from '../answers/errors.js';
 
 /** One authorization details object (RFC 9396 §2), as the token carried it. */
 export interface AuthorizationDetail {
