@@ -4,6 +4,7 @@
  * `insufficient_user_authentication` challenge telling it what to ask the AS for (§3).
  */
 import { InsufficientUserAuthenticationError } from '../answers/errors.js';
+import type { CheckTime } from '../token/check-time.js';
 
 /** What a route requires of the user's authentication. */
 export interface AuthenticationRequirement {
@@ -11,12 +12,6 @@ export interface AuthenticationRequirement {
   acrValues?: readonly string[];
   /** Largest acceptable time since the user authenticated, in seconds (the challenge's `max_age`). */
   maxAgeSeconds?: number;
-}
-
-/** The time a check is made at, and the clock skew it allows, in seconds. */
-export interface CheckTime {
-  nowSeconds: number;
-  toleranceSeconds: number;
 }
 
 /**

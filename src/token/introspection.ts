@@ -13,6 +13,7 @@ import https from 'node:https';
 import * as client from 'openid-client';
 import { AuthorizationServerUnavailableError, InvalidTokenError } from '../answers/errors.js';
 import type { AccessTokenClaims } from './auth-context.js';
+import type { CheckTime } from './check-time.js';
 import { basicAuthorization, clientSecretBasic, formUrlEncode } from '../http/basic-credentials.js';
 import { createFetch, httpRequest, requestTarget, type HttpResponse, type RequestTarget } from '../http/client.js';
 import { AuthorizationServerCallError, classify, classifyAnswer, InvalidAnswerError, type AsHealth } from '../http/as-failure.js';
@@ -289,7 +290,8 @@ function hasJkt(cnf: unknown): boolean {
  * Check an introspection answer (RFC 7662 §2.2, §4). Throws {@link InvalidTokenError} for an inactive or
  * unacceptable token; returns the claims otherwise.
  */
-export function checkIntrospection(answer: Record<string, unknown>, issuer: string, toleranceSeconds: number, nowSeconds: number): ActiveIntrospection {
+export function checkIntrospection(answer: Record<string, unknown>, issuer: string, at: CheckTime): ActiveIntrospection {
+  const { nowSeconds, toleranceSeconds } = at;
   // RFC 7662 §2.2 (CONFORMANCE 28, 29): only the JSON boolean true is active.
   if (answer.active !== true) throw new InvalidTokenError('ERR_TOKEN_INACTIVE', 'the access token is not active');
   const { exp, nbf, iss, aud, token_type: tokenType, scope, sub, client_id: clientId } = answer;
