@@ -91,8 +91,8 @@ export interface SyncContext {
 }
 
 /** A description as sent: with this API's mark (namespace, key, origin). */
-export function marked(d: DesiredResource, namespace: string, origin: MappingOrigin): DesiredResource & MarkedDescription {
-  return { ...d, mark: { namespace, key: d.key, origin } };
+export function marked(resource: DesiredResource, namespace: string, origin: MappingOrigin): DesiredResource & MarkedDescription {
+  return { ...resource, mark: { namespace, key: resource.key, origin } };
 }
 
 /**
@@ -218,11 +218,20 @@ export interface SyncOutcome {
   failures: Array<{ key: string; error: Error }>;
 }
 
-/**
- * Carry out a plan (`prune`: delete its orphans too). Each step is independent: one failure does not stop the
- * others.
- */
-export async function applySync(client: ResourceRegistrationClient, plan: SyncPlan, mapping: RegistrationMapping, ctx: SyncContext, prune = false): Promise<SyncOutcome> {
+/** How far {@link applySync} goes beyond the plan's own steps. */
+export interface ApplyOptions {
+  /** Delete the plan's orphans too (sets of this API the mapping does not account for). Default false. */
+  readonly prune?: boolean;
+}
+
+/** Carry out a plan. Each step is independent: one failure does not stop the others. */
+export async function applySync(
+  client: ResourceRegistrationClient,
+  plan: SyncPlan,
+  mapping: RegistrationMapping,
+  ctx: SyncContext,
+  { prune = false }: ApplyOptions = {},
+): Promise<SyncOutcome> {
   const next: RegistrationMapping = { ...mapping };
   const failures: SyncOutcome['failures'] = [];
   const attempt = async (key: string, step: () => Promise<void>) => {
