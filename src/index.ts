@@ -61,6 +61,7 @@ export {
   type OAuthErrorCode,
   type KitErrorInit,
   type ResourceServerErrorInit,
+  type UserAuthenticationChallenge,
 } from './answers/errors.js';
 export { formatChallenge, parseChallenges, type Challenge } from './answers/www-authenticate.js';
 export type { ScopeConvention } from './scopes/conventions.js';

@@ -27,7 +27,7 @@ export function checkAuthentication(
   if (acrValues?.length) {
     const acr = claims.acr;
     if (typeof acr !== 'string' || !acrValues.includes(acr)) {
-      throw new InsufficientUserAuthenticationError('a stronger authentication is required', acrValues, maxAgeSeconds);
+      throw new InsufficientUserAuthenticationError('a stronger authentication is required', { acrValues, maxAgeSeconds });
     }
   }
   if (maxAgeSeconds !== undefined) {
@@ -40,7 +40,7 @@ export function checkAuthentication(
       authTime > nowSeconds + toleranceSeconds ||
       nowSeconds - authTime > maxAgeSeconds + toleranceSeconds
     ) {
-      throw new InsufficientUserAuthenticationError('a more recent authentication is required', acrValues, maxAgeSeconds);
+      throw new InsufficientUserAuthenticationError('a more recent authentication is required', { acrValues, maxAgeSeconds });
     }
   }
 }
