@@ -241,7 +241,10 @@ export function describeFailure(failure: AsFailure): string {
     case 'too_large':
       return 'answer larger than the response size limit';
     case 'issuer_mismatch':
-      return `issuer mismatch: expected ${JSON.stringify(failure.expectedIssuer)}, the document names ${JSON.stringify(failure.actualIssuer)} (RFC 8414 §3.3)`;
+      return (
+        `issuer mismatch: expected ${JSON.stringify(failure.expectedIssuer)}, ` +
+        `the document names ${JSON.stringify(failure.actualIssuer)} (RFC 8414 §3.3)`
+      );
     case 'invalid_answer':
       return `${failure.status ? `HTTP ${failure.status} with ` : ''}an unusable answer${failure.detail ? `: ${failure.detail}` : ''}`;
     default:
@@ -322,7 +325,10 @@ export class AsHealth {
     if (!ep) return;
     this.#failing.delete(key);
     const suppressed = ep.failures - ep.logged;
-    this.#logger?.warn(`the authorization server answers again (${step} at ${ep.url}, issuer ${issuer}) after ${ep.failures} failed call(s), ${suppressed} not logged`, {
+    const message =
+      `the authorization server answers again (${step} at ${ep.url}, issuer ${issuer}) ` +
+      `after ${ep.failures} failed call(s), ${suppressed} not logged`;
+    this.#logger?.warn(message, {
       issuer,
       step,
       url: ep.url,

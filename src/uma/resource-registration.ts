@@ -213,7 +213,9 @@ export class ResourceRegistrationClient {
     const body = parseJson(res);
     const code = body && typeof body === 'object' && typeof (body as { error?: unknown }).error === 'string' ? (body as { error: string }).error : undefined;
     const call = this.#callError(res.url, classifyAnswer(res, `HTTP ${res.status}`));
-    return new ProtectionApiError({ operation, status: res.status, error: code, message: `the protection API ${operation} at ${call.url}${this.#settings.issuer ? ` for issuer ${this.#settings.issuer}` : ''} answered ${describeFailure(call.failure)}`, cause: call });
+    const forIssuer = this.#settings.issuer ? ` for issuer ${this.#settings.issuer}` : '';
+    const message = `the protection API ${operation} at ${call.url}${forIssuer} answered ${describeFailure(call.failure)}`;
+    return new ProtectionApiError({ operation, status: res.status, error: code, message, cause: call });
   }
 
   /** A 2xx answer the kit cannot use: reported (the AS is misbehaving), and an error naming what was wrong. */

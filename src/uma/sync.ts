@@ -147,9 +147,12 @@ class Holdings {
   }
 }
 
-/** The URIs a set of `d` may have been registered with: its own, and for a route its Express template (before URIs were Keycloak patterns). */
-function urisOf(d: DesiredResource): string[] {
-  return [...(d.uris ?? []), ...(d.key.startsWith('route:') ? [d.key.slice('route:'.length)] : [])];
+/**
+ * The URIs a set of `resource` may have been registered with: its own, and for a route its Express template
+ * (before URIs were Keycloak patterns).
+ */
+function urisOf(resource: DesiredResource): string[] {
+  return [...(resource.uris ?? []), ...(resource.key.startsWith('route:') ? [resource.key.slice('route:'.length)] : [])];
 }
 
 /** Work out what to do, reading what the AS holds (listed once). */
