@@ -39,8 +39,8 @@ export type MappingOrigin = RegistrationMark['origin'];
  * The origin of an entry. Entries from before `origin` was recorded: route keys were declared; anything else
  * may be a run-time object, and is never deleted by a sync (deleting an owner's set loses their policies).
  */
-export function originOf(key: string, m: MappingEntry): MappingOrigin {
-  return m.origin ?? (key.startsWith('route:') ? 'declared' : 'registered');
+export function originOf(key: string, entry: MappingEntry): MappingOrigin {
+  return entry.origin ?? (key.startsWith('route:') ? 'declared' : 'registered');
 }
 
 /** Our key → the AS's resource. */
