@@ -289,7 +289,7 @@ export class ResourceServer {
    */
   derivedRequirement(method: string, route: ScopedRoute): ScopeRequirement {
     // A JavaScript caller of the former positional form (method, path, mountPath, resource) is told so.
-    if (typeof route !== 'object' || route === null) throw new TypeError('derivedRequirement(method, { path, mountPath, resource }): the route is an object');
+    if (typeof route !== 'object' || route === null) throw new TypeError('derivedRequirement(method, { path, mountPath, resource }): the route must be an object');
     const { path: routePath = '', mountPath = '', resource: resourceName } = route;
     const key = `${method} ${mountPath} ${routePath} ${resourceName ?? ''}`;
     let r = this.#derived.get(key);

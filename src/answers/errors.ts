@@ -191,7 +191,7 @@ export class InsufficientUserAuthenticationError extends ResourceServerError {
   constructor(message: string, challenge: UserAuthenticationChallenge = {}) {
     // A JavaScript caller of the former form (message, acrValues, maxAge) is told so, not given a bare challenge.
     if (typeof challenge !== 'object' || challenge === null || Array.isArray(challenge)) {
-      throw new TypeError('InsufficientUserAuthenticationError(message, { acrValues, maxAgeSeconds }): the challenge is an object');
+      throw new TypeError('InsufficientUserAuthenticationError(message, { acrValues, maxAgeSeconds }): the challenge must be an object');
     }
     super({ code: 'ERR_INSUFFICIENT_USER_AUTHENTICATION', status: 401, oauthError: 'insufficient_user_authentication', message });
     this.acrValues = challenge.acrValues;
