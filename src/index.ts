@@ -28,7 +28,7 @@ export { FileStore } from './stores/file.js';
 export { registerResourceServer, type SelfRegistrationOptions, type ResourceServerCredentials } from './authz-server/client-registration.js';
 export { protectedResourceMetadata, type MetadataRouterOptions } from './express/metadata.js';
 export { buildMetadata, metadataUrl, type MetadataOptions, type ProtectedResourceMetadata } from './metadata/metadata.js';
-export { ResourceServer, type Authenticated, type AnswerContext, type ResourceIdentity } from './resource-server.js';
+export { ResourceServer, type Authenticated, type AnswerContext, type ResourceIdentity, type ScopedRoute } from './resource-server.js';
 export type { MaybePromise } from './types/maybe-promise.js';
 export type { AuthContext, AccessTokenClaims } from './token/auth-context.js';
 export type { JWK, CryptoKey, KeyObject } from './token/keys.js';
@@ -61,6 +61,7 @@ export {
   type OAuthErrorCode,
   type KitErrorInit,
   type ResourceServerErrorInit,
+  type UserAuthenticationChallenge,
 } from './answers/errors.js';
 export { formatChallenge, parseChallenges, type Challenge } from './answers/www-authenticate.js';
 export type { ScopeConvention } from './scopes/conventions.js';

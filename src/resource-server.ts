@@ -52,6 +52,16 @@ export interface ResourceIdentity {
   readonly metadataUrl: string | undefined;
 }
 
+/** The route whose scope {@link ResourceServer.derivedRequirement} derives. */
+export interface ScopedRoute {
+  /** The route's path template as declared (`/orders/:id`), mount paths included. Not needed with `resource`. */
+  readonly path?: string | undefined;
+  /** The mount path of the resource server's identity (selects the resource identifier). Default ''. */
+  readonly mountPath?: string | undefined;
+  /** The resource name (`orders`), instead of the one the path template gives. */
+  readonly resource?: string | undefined;
+}
+
 /** A resource server: validates tokens issued for this resource and checks scopes. */
 export class ResourceServer {
   /**
@@ -123,9 +133,9 @@ export class ResourceServer {
    * presents none or its credentials are malformed. For forwarding or token exchange: never log it.
    */
   presentedToken(req: AuthenticatableRequest): string | undefined {
-    const o = this.options;
+    const options = this.options;
     try {
-      return extractBearerToken(req, o.tokenLocations, o.maxTokenLength, this.dpop !== undefined)?.token;
+      return extractBearerToken(req, options.tokenLocations, options.maxTokenLength, this.dpop !== undefined)?.token;
     } catch {
       return undefined;
     }
@@ -135,11 +145,11 @@ export class ResourceServer {
   identity(mountPath = ''): ResourceIdentity {
     let id = this.#identities.get(mountPath);
     if (!id) {
-      const o = this.options;
-      const ids = o.resources.length ? o.resources : [`${o.publicBaseUrl}${mountPath.replace(/\/+$/, '')}`];
+      const options = this.options;
+      const ids = options.resources.length ? options.resources : [`${options.publicBaseUrl}${mountPath.replace(/\/+$/, '')}`];
       const primary = ids[0]!;
       let pathPrefix = mountPath;
-      if (o.resources.length) {
+      if (options.resources.length) {
         try {
           pathPrefix = new URL(primary).pathname.replace(/\/+$/, '');
         } catch {
@@ -147,14 +157,14 @@ export class ResourceServer {
         }
       }
       let url: string | undefined;
-      if (o.metadata) {
+      if (options.metadata) {
         try {
           url = metadataUrl(primary);
         } catch {
           url = undefined;
         }
       }
-      id = { primary, matcher: new AudienceMatcher(ids, o.audienceMatching), pathPrefix, metadataUrl: url };
+      id = { primary, matcher: new AudienceMatcher(ids, options.audienceMatching), pathPrefix, metadataUrl: url };
       if (this.#identities.size < 1000) this.#identities.set(mountPath, id);
     }
     return id;
@@ -171,13 +181,13 @@ export class ResourceServer {
    * `aud` of this resource; the caller must then require such a permission. Default `'audience'` (RFC 8707).
    */
   authenticate(req: AuthenticatableRequest, mountPath = '', binding: 'audience' | 'permissions' = 'audience'): MaybePromise<Authenticated> | undefined {
-    const o = this.options;
-    const token = extractBearerToken(req, o.tokenLocations, o.maxTokenLength, this.dpop !== undefined);
+    const options = this.options;
+    const token = extractBearerToken(req, options.tokenLocations, options.maxTokenLength, this.dpop !== undefined);
     if (!token) return undefined;
     // RFC 9449 §4.3 check 1: a DPoP-scheme token comes with exactly one `DPoP` proof header.
     const proof = token.scheme === 'dpop' ? singleDpopHeader(req) : undefined;
     const identity = this.identity(mountPath);
-    const details = o.authorizationDetails;
+    const details = options.authorizationDetails;
     const finish = (v: VerifiedToken) => {
       const a = binding === 'permissions' ? authenticated(v, token.location, token.scheme) : checkAudience(v, identity, token.location, token.scheme);
       // RFC 9396 §9, §12 (CONFORMANCE 73, 74): per request, like the audience (an entry's locations name resources).
@@ -195,13 +205,13 @@ export class ResourceServer {
   #explained(token: string, identity: ResourceIdentity, finish: (v: VerifiedToken) => Authenticated | Promise<Authenticated>): Authenticated | Promise<Authenticated> {
     const explain = (err: unknown): never => {
       if (err instanceof ResourceServerError && err.status === 401) {
-        const o = this.options;
+        const options = this.options;
         const details = refusalDetails(err, token, {
           issuer: (iss) => this.verifier.issuerPolicy(iss),
-          issuers: o.issuers.map((i) => i.issuer),
-          resolver: o.resolveIssuer !== undefined,
+          issuers: options.issuers.map((i) => i.issuer),
+          resolver: options.resolveIssuer !== undefined,
           audiences: identity.matcher.identifiers,
-          clockToleranceSeconds: o.clockToleranceSeconds,
+          clockToleranceSeconds: options.clockToleranceSeconds,
         });
         try {
           this.#debug!('access token refused', details);
@@ -268,22 +278,31 @@ export class ResourceServer {
   }
 
   /**
-   * The requirement a convention derives for a method and route path (`GET /orders/:id` →
-   * `read:orders` under `verb:resource`). Memoised per route.
+   * The requirement a convention derives for a method on a route (`GET /orders/:id` → `read:orders` under
+   * `verb:resource`). Memoised per route.
+   *
+   * @example
+   * ```ts
+   * rs.derivedRequirement('GET', { path: '/orders/:id' }); // { allOf: ['read:orders'], anyOf: [] }
+   * rs.derivedRequirement('POST', { resource: 'orders' }); // { allOf: ['write:orders'], anyOf: [] }
+   * ```
    */
-  derivedRequirement(method: string, routePath: string, mountPath = '', resourceName?: string): ScopeRequirement {
+  derivedRequirement(method: string, route: ScopedRoute): ScopeRequirement {
+    // A JavaScript caller of the former positional form (method, path, mountPath, resource) is told so.
+    if (typeof route !== 'object' || route === null) throw new TypeError('derivedRequirement(method, { path, mountPath, resource }): the route must be an object');
+    const { path: routePath = '', mountPath = '', resource: resourceName } = route;
     const key = `${method} ${mountPath} ${routePath} ${resourceName ?? ''}`;
     let r = this.#derived.get(key);
     if (r) return r;
-    const o = this.options;
-    const verb = o.methodVerbs[method.toUpperCase()];
+    const options = this.options;
+    const verb = options.methodVerbs[method.toUpperCase()];
     // The method is the client's choice (OPTIONS, PROPFIND on an `app.all` route): no verb, no scope that
     // could grant it, so a 403 (not a 500 and a log line per request). Add verbs in scopes.methodVerbs.
     if (!verb) throw new InsufficientScopeError([], `no scope is defined for the method ${method.slice(0, 20).replace(/[^A-Za-z-]/g, '')}`);
     const identity = this.identity(mountPath);
     const name = resourceName ?? resourceNameFromPath(routePath, identity.pathPrefix);
     if (!name) throw new ConfigurationError(`cannot derive a resource name from route ${routePath}; declare its scopes explicitly`);
-    r = requirement([scopeFor(o.scopeConvention, verb, name, identity.primary)]);
+    r = requirement([scopeFor(options.scopeConvention, { verb, resource: name, resourceIdentifier: identity.primary })]);
     if (this.#derived.size < 10_000) this.#derived.set(key, r);
     return r;
   }
@@ -295,14 +314,14 @@ export class ResourceServer {
    */
   answer(error: unknown, context: AnswerContext = {}): ErrorAnswer {
     const { format, mountPath = '', scheme } = context;
-    const o = this.options;
+    const options = this.options;
     return answerFor(error, {
       dpop: this.dpop ? { algs: this.dpop.algorithms, required: this.dpop.mode === 'required' } : undefined,
       scheme,
-      realm: o.realm,
-      resourceMetadata: o.metadata && o.metadata.challenge !== false ? this.identity(mountPath).metadataUrl : undefined,
-      includeScopeInChallenge: o.includeScopeInChallenge,
-      format: format ?? (o.errorResponse === 'problem' ? 'problem' : 'json'),
+      realm: options.realm,
+      resourceMetadata: options.metadata && options.metadata.challenge !== false ? this.identity(mountPath).metadataUrl : undefined,
+      includeScopeInChallenge: options.includeScopeInChallenge,
+      format: format ?? (options.errorResponse === 'problem' ? 'problem' : 'json'),
     });
   }
 

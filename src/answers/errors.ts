@@ -166,19 +166,36 @@ export class InsufficientScopeError extends ResourceServerError {
   }
 }
 
+/** What an {@link InsufficientUserAuthenticationError}'s challenge asks for (RFC 9470 §3); both optional. */
+export interface UserAuthenticationChallenge {
+  /** Acceptable `acr` values, in order of preference (the challenge's `acr_values`). */
+  readonly acrValues?: readonly string[] | undefined;
+  /** The largest acceptable time since the user authenticated, in seconds (the challenge's `max_age`). */
+  readonly maxAgeSeconds?: number | undefined;
+}
+
 /**
  * The token's authentication event is too weak or too old (RFC 9470 §3): 401
  * `insufficient_user_authentication` with `acr_values` and/or `max_age` in the challenge.
+ *
+ * @example
+ * ```ts
+ * throw new InsufficientUserAuthenticationError('a stronger authentication is required', { acrValues: ['mfa'], maxAgeSeconds: 300 });
+ * ```
  */
 export class InsufficientUserAuthenticationError extends ResourceServerError {
   /** Acceptable `acr` values, in order of preference. */
   readonly acrValues: readonly string[] | undefined;
   /** The largest acceptable time since the user authenticated, in seconds. */
   readonly maxAge: number | undefined;
-  constructor(message: string, acrValues?: readonly string[], maxAge?: number) {
+  constructor(message: string, challenge: UserAuthenticationChallenge = {}) {
+    // A JavaScript caller of the former form (message, acrValues, maxAge) is told so, not given a bare challenge.
+    if (typeof challenge !== 'object' || challenge === null || Array.isArray(challenge)) {
+      throw new TypeError('InsufficientUserAuthenticationError(message, { acrValues, maxAgeSeconds }): the challenge must be an object');
+    }
     super({ code: 'ERR_INSUFFICIENT_USER_AUTHENTICATION', status: 401, oauthError: 'insufficient_user_authentication', message });
-    this.acrValues = acrValues;
-    this.maxAge = maxAge;
+    this.acrValues = challenge.acrValues;
+    this.maxAge = challenge.maxAgeSeconds;
   }
 }
 

@@ -17,8 +17,8 @@ const NOT_DESCRIPTION_CHAR = /[^\x20\x21\x23-\x5B\x5D-\x7E]/g;
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
 /** Whether a string may be used as an RFC 6750 scope token. */
-export function isScopeToken(s: string): boolean {
-  return SCOPE_TOKEN.test(s);
+export function isScopeToken(text: string): boolean {
+  return SCOPE_TOKEN.test(text);
 }
 
 /** Make any text a legal `error_description` (RFC 6750 §3): disallowed characters become spaces. */

@@ -4,6 +4,7 @@
  * `insufficient_user_authentication` challenge telling it what to ask the AS for (§3).
  */
 import { InsufficientUserAuthenticationError } from '../answers/errors.js';
+import type { CheckTime } from '../token/check-time.js';
 
 /** What a route requires of the user's authentication. */
 export interface AuthenticationRequirement {
@@ -11,12 +12,6 @@ export interface AuthenticationRequirement {
   acrValues?: readonly string[];
   /** Largest acceptable time since the user authenticated, in seconds (the challenge's `max_age`). */
   maxAgeSeconds?: number;
-}
-
-/** The time a check is made at, and the clock skew it allows, in seconds. */
-export interface CheckTime {
-  nowSeconds: number;
-  toleranceSeconds: number;
 }
 
 /**
@@ -32,7 +27,7 @@ export function checkAuthentication(
   if (acrValues?.length) {
     const acr = claims.acr;
     if (typeof acr !== 'string' || !acrValues.includes(acr)) {
-      throw new InsufficientUserAuthenticationError('a stronger authentication is required', acrValues, maxAgeSeconds);
+      throw new InsufficientUserAuthenticationError('a stronger authentication is required', { acrValues, maxAgeSeconds });
     }
   }
   if (maxAgeSeconds !== undefined) {
@@ -45,7 +40,7 @@ export function checkAuthentication(
       authTime > nowSeconds + toleranceSeconds ||
       nowSeconds - authTime > maxAgeSeconds + toleranceSeconds
     ) {
-      throw new InsufficientUserAuthenticationError('a more recent authentication is required', acrValues, maxAgeSeconds);
+      throw new InsufficientUserAuthenticationError('a more recent authentication is required', { acrValues, maxAgeSeconds });
     }
   }
 }

@@ -68,7 +68,7 @@ function underivable(site: DeclarationSite<RouteScopes>): string | undefined {
   try {
     // The resource name does not depend on the method; a method with a verb checks the template alone.
     const method = site.methods.find((m) => site.kit instanceof ResourceServer && m in site.kit.options.methodVerbs) ?? 'GET';
-    site.kit.derivedRequirement(method, site.template, '', undefined);
+    site.kit.derivedRequirement(method, { path: site.template });
   } catch (err) {
     if (err instanceof ConfigurationError) return "its path template has no static segment to name the resource; give it: requireScopes({ resource: 'orders' })";
   }

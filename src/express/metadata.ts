@@ -57,7 +57,7 @@ export function protectedResourceMetadata(resourceServer: ResourceServer | Resou
         let requirement: ScopeRequirement;
         try {
           if (declared.resource === undefined && site.template === undefined) throw new ConfigurationError('no template');
-          requirement = server.derivedRequirement(method, site.template ?? '', mount, declared.resource);
+          requirement = server.derivedRequirement(method, { path: site.template, mountPath: mount, resource: declared.resource });
         } catch (err) {
           // RFC 9728 §3.2: the document must still be served. A route whose scope cannot be derived (a method
           // without a scope verb, a path without a static segment or template) requires no listable scope:

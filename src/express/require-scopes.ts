@@ -128,7 +128,7 @@ function derived(req: Request, state: RequestState & { server: ResourceServer },
   const kitMount = identityMount(state);
   if (kitMount === undefined) throw underivable(NO_KIT_TEMPLATE);
   // The resource is named: the verb is all the request gives (its method, checked against the verb map).
-  if (declared.resource !== undefined) return server.derivedRequirement(req.method, '', kitMount, declared.resource);
+  if (declared.resource !== undefined) return server.derivedRequirement(req.method, { mountPath: kitMount, resource: declared.resource });
   const found = requestTemplates(req, declared, ROUTE_SCOPES, state.app);
   const templates = found.templates;
   seen.display = found.display;
@@ -140,7 +140,7 @@ function derived(req: Request, state: RequestState & { server: ResourceServer },
   }
   let all: ScopeRequirement[];
   try {
-    all = templates.map((p) => server.derivedRequirement(req.method, p, kitMount, undefined));
+    all = templates.map((p) => server.derivedRequirement(req.method, { path: p, mountPath: kitMount }));
   } catch (err) {
     if (err instanceof ConfigurationError) throw underivable('its template has no static segment to name the resource');
     throw err;

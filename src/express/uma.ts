@@ -134,7 +134,7 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
         }
       }
       if (auth) {
-        const why = refusal(auth.context.claims, id, needed.allOf, Date.now() / 1000, toleranceSeconds);
+        const why = refusal(auth.context.claims, id, needed.allOf, { nowSeconds: Date.now() / 1000, toleranceSeconds });
         if (why === undefined) {
           state.auth = auth;
           return next();

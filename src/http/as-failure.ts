@@ -228,24 +228,27 @@ function shortDetail(err: unknown): string {
 }
 
 /** The cause in a few words: `ECONNREFUSED`, `timeout after 5000 ms`, `HTTP 401 invalid_client`... */
-export function describeFailure(f: AsFailure): string {
-  switch (f.kind) {
+export function describeFailure(failure: AsFailure): string {
+  switch (failure.kind) {
     case 'credentials':
     case 'server':
     case 'status':
-      return `HTTP ${f.status ?? '?'}${f.asError ? ` ${f.asError}` : ''}`;
+      return `HTTP ${failure.status ?? '?'}${failure.asError ? ` ${failure.asError}` : ''}`;
     case 'timeout':
-      return f.timeoutMs ? `timeout after ${f.timeoutMs} ms` : 'timeout';
+      return failure.timeoutMs ? `timeout after ${failure.timeoutMs} ms` : 'timeout';
     case 'network':
-      return f.code ?? f.detail ?? 'network error';
+      return failure.code ?? failure.detail ?? 'network error';
     case 'too_large':
       return 'answer larger than the response size limit';
     case 'issuer_mismatch':
-      return `issuer mismatch: expected ${JSON.stringify(f.expectedIssuer)}, the document names ${JSON.stringify(f.actualIssuer)} (RFC 8414 §3.3)`;
+      return (
+        `issuer mismatch: expected ${JSON.stringify(failure.expectedIssuer)}, ` +
+        `the document names ${JSON.stringify(failure.actualIssuer)} (RFC 8414 §3.3)`
+      );
     case 'invalid_answer':
-      return `${f.status ? `HTTP ${f.status} with ` : ''}an unusable answer${f.detail ? `: ${f.detail}` : ''}`;
+      return `${failure.status ? `HTTP ${failure.status} with ` : ''}an unusable answer${failure.detail ? `: ${failure.detail}` : ''}`;
     default:
-      return f.detail ?? 'unknown failure';
+      return failure.detail ?? 'unknown failure';
   }
 }
 
@@ -322,7 +325,10 @@ export class AsHealth {
     if (!ep) return;
     this.#failing.delete(key);
     const suppressed = ep.failures - ep.logged;
-    this.#logger?.warn(`the authorization server answers again (${step} at ${ep.url}, issuer ${issuer}) after ${ep.failures} failed call(s), ${suppressed} not logged`, {
+    const message =
+      `the authorization server answers again (${step} at ${ep.url}, issuer ${issuer}) ` +
+      `after ${ep.failures} failed call(s), ${suppressed} not logged`;
+    this.#logger?.warn(message, {
       issuer,
       step,
       url: ep.url,

@@ -28,8 +28,18 @@ export const DEFAULT_METHOD_VERBS: Readonly<Record<string, string>> = Object.fre
   DELETE: 'write',
 });
 
+/** What a scope is derived from: a verb (from the method), a resource name, and the resource identifier. */
+export interface ScopeParts {
+  /** The verb the method maps to (`read`). */
+  readonly verb: string;
+  /** The resource name (`orders`). */
+  readonly resource: string;
+  /** The resource identifier (`https://api.example.com`), used by `uri:action`. */
+  readonly resourceIdentifier: string;
+}
+
 /** The scope a convention gives a verb on a resource. */
-export function scopeFor(convention: ScopeConvention, verb: string, resource: string, resourceIdentifier: string): string {
+export function scopeFor(convention: ScopeConvention, { verb, resource, resourceIdentifier }: ScopeParts): string {
   switch (convention) {
     case 'verb:resource':
       return `${verb}:${resource}`;

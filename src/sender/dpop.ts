@@ -178,7 +178,7 @@ export class DpopVerifier {
       throw new InvalidDpopProofError('the DPoP proof iat is outside the acceptance window');
     }
     // RFC 7519 §4.1.4, §4.1.5: a proof is a JWT (§4.2), so an exp or nbf it carries must hold too.
-    if (!withinValidity(payload.exp, payload.nbf, nowSeconds, this.#toleranceSeconds)) throw new InvalidDpopProofError('the DPoP proof is expired or not valid yet');
+    if (!withinValidity(payload, { nowSeconds, toleranceSeconds: this.#toleranceSeconds })) throw new InvalidDpopProofError('the DPoP proof is expired or not valid yet');
     // §4.3 check 12: ath is the hash of this very access token.
     if (ath !== hash('sha256', ctx.accessToken, 'base64url')) throw new InvalidDpopProofError('the DPoP proof ath does not match the access token');
     // §7.1: the proof key is the key the token is bound to (CONFORMANCE 39).

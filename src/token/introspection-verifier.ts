@@ -189,7 +189,7 @@ export class IntrospectionVerifier {
     if (runtime.trustedUntilMs === WITHDRAWN) throw notTrusted(); // forgotten while the AS was asked
     const settings = runtime.config.introspection!;
     const tolerance = this.#options.clockToleranceSeconds;
-    const { claims, exp } = checkIntrospection(answer, runtime.config.issuer, tolerance, Date.now() / 1000);
+    const { claims, exp } = checkIntrospection(answer, runtime.config.issuer, { nowSeconds: Date.now() / 1000, toleranceSeconds: tolerance });
     const scopes = scopesFromClaims(claims.scope, claims.scp);
     if (!scopes) throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the introspection scope must be a space-delimited string');
     const aud = claims.aud as string | string[];

@@ -13,6 +13,7 @@ import https from 'node:https';
 import * as client from 'openid-client';
 import { AuthorizationServerUnavailableError, InvalidTokenError } from '../answers/errors.js';
 import type { AccessTokenClaims } from './auth-context.js';
+import type { CheckTime } from './check-time.js';
 import { basicAuthorization, clientSecretBasic, formUrlEncode } from '../http/basic-credentials.js';
 import { createFetch, httpRequest, requestTarget, type HttpResponse, type RequestTarget } from '../http/client.js';
 import { AuthorizationServerCallError, classify, classifyAnswer, InvalidAnswerError, type AsHealth } from '../http/as-failure.js';
@@ -47,19 +48,21 @@ type Call = { readonly direct: DirectCall } | { readonly oidc: client.Configurat
 /** The introspection client of one issuer. */
 export class Introspector {
   readonly #issuer: string;
-  readonly #o: ResolvedIntrospection;
-  readonly #s: IntrospectorSettings;
+  /** This issuer's `introspection` options: the endpoint, and how this resource server authenticates. */
+  readonly #introspection: ResolvedIntrospection;
+  /** Limits and the health report, shared by every introspector. */
+  readonly #settings: IntrospectorSettings;
   #config: Promise<Call> | undefined;
   /** The call once built: later requests use it without waiting on a promise. */
   #ready: Call | undefined;
   /** The endpoint in use (named in logs). */
   #endpoint: string;
 
-  constructor(issuer: string, options: ResolvedIntrospection, settings: IntrospectorSettings) {
+  constructor(issuer: string, introspection: ResolvedIntrospection, settings: IntrospectorSettings) {
     this.#issuer = issuer;
-    this.#o = options;
-    this.#s = settings;
-    this.#endpoint = options.endpoint ?? issuer;
+    this.#introspection = introspection;
+    this.#settings = settings;
+    this.#endpoint = introspection.endpoint ?? issuer;
   }
 
   /**
@@ -98,61 +101,61 @@ export class Introspector {
   }
 
   #answered(answer: Record<string, unknown>): Record<string, unknown> {
-    this.#s.health.ok(this.#issuer, 'introspection');
+    this.#settings.health.ok(this.#issuer, 'introspection');
     return answer;
   }
 
   /** Classified by status first, whatever body or content type came with it (an empty 401 is a 401). */
   #mapError(err: unknown): Error {
-    const failure = classify(err, this.#s.timeoutMs);
+    const failure = classify(err, this.#settings.timeoutMs);
     if (failure.kind === 'status' && failure.asError === 'unsupported_token_type') {
-      this.#s.health.ok(this.#issuer, 'introspection'); // the AS answered: it refuses this token
+      this.#settings.health.ok(this.#issuer, 'introspection'); // the AS answered: it refuses this token
       return new InvalidTokenError('ERR_TOKEN_INACTIVE', 'the authorization server does not introspect this kind of token');
     }
     // Refused credentials: an operator must act (logged as an error, once); the client's token may be fine, so 503.
-    this.#s.health.failed(new AuthorizationServerCallError({ issuer: this.#issuer, step: 'introspection', url: this.#endpoint, failure }), failure.kind === 'credentials' ? { clientId: this.#o.clientId } : undefined);
+    this.#settings.health.failed(new AuthorizationServerCallError({ issuer: this.#issuer, step: 'introspection', url: this.#endpoint, failure }), failure.kind === 'credentials' ? { clientId: this.#introspection.clientId } : undefined);
     return new AuthorizationServerUnavailableError(failure.kind === 'credentials' ? 'the authorization server refused to introspect the token' : 'the authorization server could not introspect the token');
   }
 
   #configuration(): Promise<Call> {
     this.#config ??= this.#build().then((call) => (this.#ready = call), (err: unknown) => {
       this.#config = undefined; // try again on a later request (discovery paces its own retries)
-      this.#s.health.failed(err instanceof AuthorizationServerCallError ? err : new AuthorizationServerCallError({ issuer: this.#issuer, step: 'introspection', url: this.#endpoint, failure: classify(err, this.#s.timeoutMs) }));
-      throw new AuthorizationServerUnavailableError('the authorization server metadata could not be fetched', Math.max(1, Math.ceil(this.#s.retryIntervalMs / 1000)));
+      this.#settings.health.failed(err instanceof AuthorizationServerCallError ? err : new AuthorizationServerCallError({ issuer: this.#issuer, step: 'introspection', url: this.#endpoint, failure: classify(err, this.#settings.timeoutMs) }));
+      throw new AuthorizationServerUnavailableError('the authorization server metadata could not be fetched', Math.max(1, Math.ceil(this.#settings.retryIntervalMs / 1000)));
     });
     return this.#config;
   }
 
   async #build(): Promise<Call> {
-    const o = this.#o;
-    const s = this.#s;
+    const introspection = this.#introspection;
+    const settings = this.#settings;
     let metadata: AuthorizationServerMetadata;
-    if (o.endpoint && !o.jwtResponseAlg) metadata = { issuer: this.#issuer, introspection_endpoint: o.endpoint };
+    if (introspection.endpoint && !introspection.jwtResponseAlg) metadata = { issuer: this.#issuer, introspection_endpoint: introspection.endpoint };
     else {
-      metadata = (await discoverAuthorizationServer(this.#issuer, { timeoutMs: s.timeoutMs, maxBytes: s.maxBytes, retryIntervalMs: s.retryIntervalMs })).metadata;
-      s.health.ok(this.#issuer, 'discovery');
-      if (o.endpoint) metadata = { ...metadata, introspection_endpoint: o.endpoint };
+      metadata = (await discoverAuthorizationServer(this.#issuer, { timeoutMs: settings.timeoutMs, maxBytes: settings.maxBytes, retryIntervalMs: settings.retryIntervalMs })).metadata;
+      settings.health.ok(this.#issuer, 'discovery');
+      if (introspection.endpoint) metadata = { ...metadata, introspection_endpoint: introspection.endpoint };
     }
     if (typeof metadata.introspection_endpoint !== 'string') {
       throw new AuthorizationServerCallError({ issuer: this.#issuer, step: 'discovery', url: oauthMetadataUrl(this.#issuer), failure: { kind: 'invalid_answer', detail: 'the metadata has no introspection_endpoint' } });
     }
     this.#endpoint = metadata.introspection_endpoint;
 
-    const agent = o.tls ? new https.Agent({ keepAlive: true, cert: o.tls.cert, key: o.tls.key }) : undefined;
-    if (!o.jwtResponseAlg && (o.clientAuthMethod === 'client_secret_basic' || o.clientAuthMethod === 'client_secret_post')) {
-      return { direct: new DirectCall(this.#issuer, metadata.introspection_endpoint, o, s, agent) };
+    const agent = introspection.tls ? new https.Agent({ keepAlive: true, cert: introspection.tls.cert, key: introspection.tls.key }) : undefined;
+    if (!introspection.jwtResponseAlg && (introspection.clientAuthMethod === 'client_secret_basic' || introspection.clientAuthMethod === 'client_secret_post')) {
+      return { direct: new DirectCall({ issuer: this.#issuer, endpoint: metadata.introspection_endpoint, introspection, settings, agent }) };
     }
-    const baseFetch = createFetch({ timeoutMs: s.timeoutMs, maxBytes: s.maxBytes, agent });
+    const baseFetch = createFetch({ timeoutMs: settings.timeoutMs, maxBytes: settings.maxBytes, agent });
     const clientMetadata: Partial<client.ClientMetadata> = {};
-    if (o.jwtResponseAlg) clientMetadata.introspection_signed_response_alg = o.jwtResponseAlg;
-    if (o.clientAuthMethod === 'tls_client_auth') clientMetadata.use_mtls_endpoint_aliases = Boolean(metadata.mtls_endpoint_aliases);
-    const config = new client.Configuration(metadata as client.ServerMetadata, o.clientId, clientMetadata, clientAuth(o));
-    config.timeout = Math.max(1, Math.ceil(s.timeoutMs / 1000));
-    config[client.customFetch] = o.jwtResponseAlg ? freshJwtResponses(baseFetch, s.clockToleranceSeconds) : baseFetch;
+    if (introspection.jwtResponseAlg) clientMetadata.introspection_signed_response_alg = introspection.jwtResponseAlg;
+    if (introspection.clientAuthMethod === 'tls_client_auth') clientMetadata.use_mtls_endpoint_aliases = Boolean(metadata.mtls_endpoint_aliases);
+    const config = new client.Configuration(metadata as client.ServerMetadata, introspection.clientId, clientMetadata, clientAuth(introspection));
+    config.timeout = Math.max(1, Math.ceil(settings.timeoutMs / 1000));
+    config[client.customFetch] = introspection.jwtResponseAlg ? freshJwtResponses(baseFetch, settings.clockToleranceSeconds) : baseFetch;
     const endpoint = new URL(metadata.introspection_endpoint);
     if (endpoint.protocol === 'http:' && isSecureOrLoopback(endpoint)) client.allowInsecureRequests(config);
     // RFC 9701 §5: the signature of a JWT response is verified with the AS's keys (openid-client's non-repudiation checks).
-    if (o.jwtResponseAlg) client.enableNonRepudiationChecks(config);
+    if (introspection.jwtResponseAlg) client.enableNonRepudiationChecks(config);
     return { oidc: config };
   }
 }
@@ -161,6 +164,18 @@ const FORM = 'application/x-www-form-urlencoded';
 
 /** RFC 7662 §2.2: the answer is a JSON object in `application/json` (a parameter such as charset allowed). */
 const JSON_TYPE = /^application\/json\s*(?:;|$)/i;
+
+/** What a {@link DirectCall} is made with. */
+interface DirectCallSetup {
+  readonly issuer: string;
+  /** The introspection endpoint (from the options or the AS's metadata). */
+  readonly endpoint: string;
+  /** This issuer's `introspection` options (the client's credentials). */
+  readonly introspection: ResolvedIntrospection;
+  readonly settings: IntrospectorSettings;
+  /** The keep-alive agent with the client certificate, when there is one. */
+  readonly agent: http.Agent | undefined;
+}
 
 /**
  * The plain introspection call, made directly: RFC 7662 §2.1 form POST (`token`, `token_type_hint=access_token`)
@@ -181,7 +196,7 @@ class DirectCall {
   readonly #timeoutMs: number;
   readonly #maxBytes: number;
 
-  constructor(issuer: string, endpoint: string, o: ResolvedIntrospection, s: IntrospectorSettings, agent: http.Agent | undefined) {
+  constructor({ issuer, endpoint, introspection, settings, agent }: DirectCallSetup) {
     const url = new URL(endpoint);
     // As openid-client: https, or http only on a loopback host (development).
     if (!isSecureOrLoopback(url)) throw new AuthorizationServerCallError({ issuer, step: 'discovery', url: endpoint, failure: { kind: 'invalid_answer', detail: 'the introspection_endpoint is not https' } });
@@ -189,12 +204,13 @@ class DirectCall {
     this.#endpoint = endpoint;
     this.#target = requestTarget(url);
     this.#tail = '&token_type_hint=access_token';
-    const secret = o.clientSecret!; // present: resolveIntrospection requires it for client_secret_*
-    if (o.clientAuthMethod === 'client_secret_post') this.#tail += `&client_id=${formUrlEncode(o.clientId)}&client_secret=${formUrlEncode(secret)}`;
-    else this.#authorization = basicAuthorization(o.clientId, secret);
+    const { clientId, clientSecret, clientAuthMethod } = introspection;
+    const secret = clientSecret!; // present: resolveIntrospection requires it for client_secret_*
+    if (clientAuthMethod === 'client_secret_post') this.#tail += `&client_id=${formUrlEncode(clientId)}&client_secret=${formUrlEncode(secret)}`;
+    else this.#authorization = basicAuthorization(clientId, secret);
     this.#agent = agent;
-    this.#timeoutMs = s.timeoutMs;
-    this.#maxBytes = s.maxBytes;
+    this.#timeoutMs = settings.timeoutMs;
+    this.#maxBytes = settings.maxBytes;
   }
 
   /** The exchange (any answer; rejects only when there is none). */
@@ -232,16 +248,16 @@ class DirectCall {
   }
 }
 
-function clientAuth(o: ResolvedIntrospection): client.ClientAuth {
-  switch (o.clientAuthMethod) {
+function clientAuth(introspection: ResolvedIntrospection): client.ClientAuth {
+  switch (introspection.clientAuthMethod) {
     case 'client_secret_post':
-      return client.ClientSecretPost(o.clientSecret);
+      return client.ClientSecretPost(introspection.clientSecret);
     case 'private_key_jwt':
-      return client.PrivateKeyJwt(o.privateKey as Parameters<typeof client.PrivateKeyJwt>[0]);
+      return client.PrivateKeyJwt(introspection.privateKey as Parameters<typeof client.PrivateKeyJwt>[0]);
     case 'tls_client_auth':
       return client.TlsClientAuth();
     default:
-      return clientSecretBasic(o.clientSecret!); // present: resolveIntrospection requires it for client_secret_*
+      return clientSecretBasic(introspection.clientSecret!); // present: resolveIntrospection requires it for client_secret_*
   }
 }
 
@@ -289,7 +305,8 @@ function hasJkt(cnf: unknown): boolean {
  * Check an introspection answer (RFC 7662 §2.2, §4). Throws {@link InvalidTokenError} for an inactive or
  * unacceptable token; returns the claims otherwise.
  */
-export function checkIntrospection(answer: Record<string, unknown>, issuer: string, toleranceSeconds: number, nowSeconds: number): ActiveIntrospection {
+export function checkIntrospection(answer: Record<string, unknown>, issuer: string, at: CheckTime): ActiveIntrospection {
+  const { nowSeconds, toleranceSeconds } = at;
   // RFC 7662 §2.2 (CONFORMANCE 28, 29): only the JSON boolean true is active.
   if (answer.active !== true) throw new InvalidTokenError('ERR_TOKEN_INACTIVE', 'the access token is not active');
   const { exp, nbf, iss, aud, token_type: tokenType, scope, sub, client_id: clientId } = answer;

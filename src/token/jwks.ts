@@ -45,7 +45,7 @@ export function parseKeySet(body: unknown): VerificationKey[] {
 /** A remote JWK Set with the caching rules above. */
 export class RemoteKeySet {
   readonly #uri: () => string | Promise<string>;
-  readonly #s: KeySetSettings;
+  readonly #settings: KeySetSettings;
   #keys: VerificationKey[] | undefined;
   #loadedAt = 0;
   #lastAttempt = -Infinity;
@@ -55,7 +55,7 @@ export class RemoteKeySet {
 
   constructor(uri: () => string | Promise<string>, settings: KeySetSettings) {
     this.#uri = uri;
-    this.#s = settings;
+    this.#settings = settings;
   }
 
   /**
@@ -67,7 +67,7 @@ export class RemoteKeySet {
     const keys = this.#keys;
     if (!keys) return this.#refresh(true).then(() => this.#afterMiss(kid, alg));
     const now = Date.now();
-    if (now - this.#loadedAt > this.#s.maxAgeMs) void this.#refresh(false).catch(() => undefined);
+    if (now - this.#loadedAt > this.#settings.maxAgeMs) void this.#refresh(false).catch(() => undefined);
     const found = this.#select(kid, alg);
     if (found.length) return found;
     // A fetch already under way (another request's miss, or the background refresh) may bring this key: a
@@ -75,7 +75,7 @@ export class RemoteKeySet {
     const inflight = this.#inflight;
     if (inflight) return inflight.then(() => this.#afterMiss(kid, alg), () => this.#afterMiss(kid, alg));
     // While the endpoint fails, the retry interval (checked in #refresh) paces attempts, not the longer cooldown.
-    if (this.#failedAt !== undefined || now - this.#lastAttempt >= this.#s.cooldownMs) return this.#refresh(true).then(() => this.#afterMiss(kid, alg));
+    if (this.#failedAt !== undefined || now - this.#lastAttempt >= this.#settings.cooldownMs) return this.#refresh(true).then(() => this.#afterMiss(kid, alg));
     return this.#afterMiss(kid, alg);
   }
 
@@ -110,7 +110,7 @@ export class RemoteKeySet {
     // hang does not make it shorter); until then answer from what we have. Not a growing back-off: its end would
     // keep answering 503 long after the AS is back.
     const failedAt = this.#failedAt;
-    const waitMs = failedAt === undefined ? 0 : this.#s.retryIntervalMs - (Date.now() - failedAt);
+    const waitMs = failedAt === undefined ? 0 : this.#settings.retryIntervalMs - (Date.now() - failedAt);
     if (!this.#inflight && waitMs > 0) {
       return mustSucceed && !this.#keys ? Promise.reject(new AuthorizationServerUnavailableError('the authorization server keys could not be fetched', this.#retryAfterSeconds())) : Promise.resolve();
     }
@@ -127,38 +127,38 @@ export class RemoteKeySet {
 
   async #fetch(): Promise<void> {
     this.#lastAttempt = Date.now();
-    const s = this.#s;
+    const settings = this.#settings;
     let failure: AuthorizationServerCallError;
     let uri: string | undefined;
     try {
       uri = await this.#uri();
-      s.health.ok(s.issuer, 'discovery');
-      const res = await httpRequest(uri, { headers: { accept: 'application/jwk-set+json, application/json' }, timeoutMs: s.timeoutMs, maxBytes: s.maxBytes });
-      if (res.status !== 200) throw new AuthorizationServerCallError({ issuer: s.issuer, step: 'jwks', url: uri, failure: classifyAnswer(res, `HTTP ${res.status}`) });
+      settings.health.ok(settings.issuer, 'discovery');
+      const res = await httpRequest(uri, { headers: { accept: 'application/jwk-set+json, application/json' }, timeoutMs: settings.timeoutMs, maxBytes: settings.maxBytes });
+      if (res.status !== 200) throw new AuthorizationServerCallError({ issuer: settings.issuer, step: 'jwks', url: uri, failure: classifyAnswer(res, `HTTP ${res.status}`) });
       let keys: VerificationKey[];
       try {
         keys = parseKeySet(JSON.parse(res.body.toString('utf8')));
       } catch (err) {
-        throw new AuthorizationServerCallError({ issuer: s.issuer, step: 'jwks', url: uri, failure: { kind: 'invalid_answer', status: 200, detail: err instanceof SyntaxError ? 'not JSON' : 'not a JWK Set' } });
+        throw new AuthorizationServerCallError({ issuer: settings.issuer, step: 'jwks', url: uri, failure: { kind: 'invalid_answer', status: 200, detail: err instanceof SyntaxError ? 'not JSON' : 'not a JWK Set' } });
       }
       this.#keys = keys;
       this.#loadedAt = Date.now();
       this.#failedAt = undefined;
-      s.health.ok(s.issuer, 'jwks');
+      settings.health.ok(settings.issuer, 'jwks');
       return;
     } catch (err) {
       // Discovery failing is reported as discovery (with its URL), never blamed on the keys.
-      failure = err instanceof AuthorizationServerCallError ? err : uri === undefined ? new AuthorizationServerCallError({ issuer: s.issuer, step: 'discovery', url: s.issuer, failure: classify(err, s.timeoutMs) }) : new AuthorizationServerCallError({ issuer: s.issuer, step: 'jwks', url: uri, failure: classify(err, s.timeoutMs) });
+      failure = err instanceof AuthorizationServerCallError ? err : uri === undefined ? new AuthorizationServerCallError({ issuer: settings.issuer, step: 'discovery', url: settings.issuer, failure: classify(err, settings.timeoutMs) }) : new AuthorizationServerCallError({ issuer: settings.issuer, step: 'jwks', url: uri, failure: classify(err, settings.timeoutMs) });
     }
     this.#failedAt = Date.now();
-    s.health.failed(failure, { keptKeys: this.#keys?.length ?? 0 });
+    settings.health.failed(failure, { keptKeys: this.#keys?.length ?? 0 });
     if (this.#keys) return; // keep the last good keys
     throw new AuthorizationServerUnavailableError('the authorization server keys could not be fetched', this.#retryAfterSeconds());
   }
 
   /** `Retry-After` of a 503: when the next attempt can be made. */
   #retryAfterSeconds(): number {
-    return Math.max(1, Math.ceil(this.#s.retryIntervalMs / 1000));
+    return Math.max(1, Math.ceil(this.#settings.retryIntervalMs / 1000));
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { InvalidTokenError } from '../answers/errors.js';
+import type { CheckTime } from './check-time.js';
 import type { JwsAlgorithm } from './jws.js';
 import { clientIdOf, normaliseTyp, type TokenPolicy } from './profiles.js';
 
@@ -116,10 +117,12 @@ function isNumericDate(v: unknown): v is number {
 }
 
 /**
- * Whether optional `exp` and `nbf` claims hold at `nowSeconds` with the leeway (RFC 7519 §4.1.4, §4.1.5):
- * a claim that is present must be a finite number. For JWTs other than access tokens (DPoP proofs).
+ * Whether the optional `exp` and `nbf` claims of `claims` hold at `at` (RFC 7519 §4.1.4, §4.1.5): a claim that is
+ * present must be a finite number. For JWTs other than access tokens (DPoP proofs).
  */
-export function withinValidity(exp: unknown, nbf: unknown, nowSeconds: number, toleranceSeconds: number): boolean {
+export function withinValidity(claims: { readonly exp?: unknown; readonly nbf?: unknown }, at: CheckTime): boolean {
+  const { exp, nbf } = claims;
+  const { nowSeconds, toleranceSeconds } = at;
   return (exp === undefined || (isNumericDate(exp) && nowSeconds < exp + toleranceSeconds)) && (nbf === undefined || (isNumericDate(nbf) && nowSeconds + toleranceSeconds >= nbf));
 }
 
@@ -142,19 +145,19 @@ export function checkClaims(payload: Record<string, unknown>, issuer: string, po
       throw new InvalidTokenError('ERR_TOKEN_CLAIM', `the access token lacks the ${claim} claim`);
     }
   }
-  const tol = policy.clockToleranceSeconds;
+  const toleranceSeconds = policy.clockToleranceSeconds;
   const { exp, nbf, iat, aud, sub, jti } = payload;
   if (!isNumericDate(exp)) throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the access token exp claim is missing or not a number');
   // RFC 7519 §4.1.4 (CONFORMANCE 21): now must be before exp (plus the leeway).
-  if (nowSeconds >= exp + tol) throw new InvalidTokenError('ERR_TOKEN_EXPIRED', 'the access token has expired');
+  if (nowSeconds >= exp + toleranceSeconds) throw new InvalidTokenError('ERR_TOKEN_EXPIRED', 'the access token has expired');
   if (nbf !== undefined) {
     if (!isNumericDate(nbf)) throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the access token nbf claim is not a number');
-    if (nowSeconds + tol < nbf) throw new InvalidTokenError('ERR_TOKEN_NOT_YET_VALID', 'the access token is not valid yet');
+    if (nowSeconds + toleranceSeconds < nbf) throw new InvalidTokenError('ERR_TOKEN_NOT_YET_VALID', 'the access token is not valid yet');
   }
   if (iat !== undefined) {
     if (!isNumericDate(iat)) throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the access token iat claim is not a number');
     // A token "issued" in the future is forged or from a broken clock: refuse it.
-    if (iat > nowSeconds + tol) throw new InvalidTokenError('ERR_TOKEN_NOT_YET_VALID', 'the access token was issued in the future');
+    if (iat > nowSeconds + toleranceSeconds) throw new InvalidTokenError('ERR_TOKEN_NOT_YET_VALID', 'the access token was issued in the future');
   }
   // Without aud only where the profile binds the token by its client instead (checked below); one present must be well-formed.
   if (!(typeof aud === 'string' || (Array.isArray(aud) && aud.every((a) => typeof a === 'string')) || (aud === undefined && !policy.profile.requireAudience))) {

@@ -54,9 +54,9 @@ export function keyRuleViolation(key: KeyObject): string | undefined {
  * Whether a key may verify `alg`: its type, its curve (each ECDSA algorithm on its own curve, RFC 7518
  * §3.4; `Ed25519` on Ed25519 only, RFC 9864), and the JWK's own `alg` when it pins one.
  */
-export function keyFits(k: VerificationKey, alg: JwsAlgorithm): boolean {
-  if (k.alg !== undefined && k.alg !== alg) return false;
-  const key = k.key;
+export function keyFits(candidate: VerificationKey, alg: JwsAlgorithm): boolean {
+  if (candidate.alg !== undefined && candidate.alg !== alg) return false;
+  const key = candidate.key;
   // RFC 7518 §3.2: an HMAC key at least as long as the hash output.
   if (alg.startsWith('HS')) return key.type === 'secret' && (key.symmetricKeySize ?? 0) >= Number(alg.slice(2)) / 8;
   if (key.type !== 'public') return false;

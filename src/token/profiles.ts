@@ -161,7 +161,11 @@ export function resolveTokenProfile(profile: TokenProfile | undefined, issuer: s
   const requireAudience = o.requireAudience ?? base.requireAudience;
   // The token must be bound to this API somehow: without aud, only an explicit client allow-list does it.
   if (!requireAudience && !clientIds) {
-    fail(`profile ${name === 'cognito' ? '"cognito"' : 'without aud'} of ${issuer} needs clientIds: with no aud in the token, the allow-list of the app clients that may call this API is what binds a token to it`);
+    const which = name === 'cognito' ? '"cognito"' : 'without aud';
+    fail(
+      `profile ${which} of ${issuer} needs clientIds: with no aud in the token, ` +
+        'the allow-list of the app clients that may call this API is what binds a token to it',
+    );
   }
   let claimValues = base.claimValues;
   if (o.claimValues !== undefined) {

@@ -3,6 +3,7 @@
  * (FedAuthz §5.1.1; UMA 1.0's `resource_set_id`/`scopes`), or Keycloak's `authorization.permissions`
  * of a JWT RPT (Keycloak Authorization Services, RPT).
  */
+import type { CheckTime } from '../token/check-time.js';
 
 /** One permission of an RPT, normalised. */
 export interface RptPermission {
@@ -44,7 +45,8 @@ export function rptPermissions(claims: Readonly<Record<string, unknown>>): RptPe
  * token's `exp` was already enforced, so the earlier of the two wins (CONFORMANCE 69). An empty
  * `permissions` array grants nothing (CONFORMANCE 70).
  */
-export function grants(claims: Readonly<Record<string, unknown>>, resourceId: string, scopes: readonly string[], nowSeconds: number, toleranceSeconds: number): boolean {
+export function grants(claims: Readonly<Record<string, unknown>>, resourceId: string, scopes: readonly string[], at: CheckTime): boolean {
+  const { nowSeconds, toleranceSeconds } = at;
   const perms = rptPermissions(claims);
   if (!perms) return false;
   for (const p of perms) {
@@ -60,10 +62,11 @@ export function grants(claims: Readonly<Record<string, unknown>>, resourceId: st
  * Why an RPT does not grant `scopes` on `resourceId` now (for the debug log; undefined when it does). Never
  * token material: only which check failed.
  */
-export function refusal(claims: Readonly<Record<string, unknown>>, resourceId: string, scopes: readonly string[], nowSeconds: number, toleranceSeconds: number): string | undefined {
+export function refusal(claims: Readonly<Record<string, unknown>>, resourceId: string, scopes: readonly string[], at: CheckTime): string | undefined {
   const perms = rptPermissions(claims);
   if (!perms) return 'the token carries no UMA permissions (it is not an RPT)';
-  if (grants(claims, resourceId, scopes, nowSeconds, toleranceSeconds)) return undefined;
+  if (grants(claims, resourceId, scopes, at)) return undefined;
+  const { nowSeconds, toleranceSeconds } = at;
   const mine = perms.filter((p) => p.resourceId === resourceId);
   if (!mine.length) return `the RPT holds no permission for this resource (it holds ${perms.length} for others)`;
   if (mine.every((p) => p.exp !== undefined && nowSeconds >= p.exp + toleranceSeconds)) return 'the permission for this resource has expired';

@@ -177,7 +177,10 @@ export const keycloak: UmaProfile = {
   permissionBody: (perms) => perms.map(wirePermission),
 };
 
-/** UMA 1.0 resource set registration (the UMA 1.0 resource set registration draft): `{endpoint}/resource_set`, `scopes`, `name` required. */
+/**
+ * UMA 1.0 resource set registration (the UMA 1.0 resource set registration draft): `{endpoint}/resource_set`,
+ * `scopes`, `name` required.
+ */
 export const uma1: UmaProfile = {
   name: 'uma1',
   collectionUrl: (e) => `${trimSlash(e)}/resource_set`,

@@ -46,7 +46,7 @@ export class UmaRegistrar {
     const { issuer, clientId, namespace, store, logger } = resolved;
     this.#issuer = issuer;
     this.#logger = logger;
-    this.#mapping = new StoredMapping(store, issuer, clientId, namespace, logger);
+    this.#mapping = new StoredMapping({ store, issuer, clientId, namespace, logger });
     this.#catalog = new ResourceCatalog(this.#mapping);
     this.#report = new RegistrationReport(logger);
     this.#connection = new ProtectionConnection(resolved, () => this.#scheduler.stateLost());

@@ -11,6 +11,16 @@ import { originOf, type MappingEntry, type RegistrationMapping } from './sync.js
 const MAPPING_KEY = 'ors:uma-mapping';
 const FOREVER = 100 * 365 * 24 * 3600 * 1000;
 
+/** Whose mapping it is: one registrar (its AS, client id and namespace) in one store. */
+export interface StoredMappingSettings {
+  store: CacheStore;
+  issuer: string;
+  clientId: string;
+  namespace: string;
+  /** Told when the stored mapping is corrupt. */
+  logger: Logger | undefined;
+}
+
 /** One registrar's mapping in its store. */
 export class StoredMapping {
   readonly #store: CacheStore;
@@ -21,11 +31,11 @@ export class StoredMapping {
   #mapping: RegistrationMapping | undefined;
   #readAt = 0;
 
-  constructor(store: CacheStore, issuer: string, clientId: string, namespace: string, logger: Logger | undefined) {
-    this.#store = store;
-    this.#legacyKey = `${MAPPING_KEY}:${issuer}:${clientId}`;
-    this.#key = `${this.#legacyKey}${namespaceSuffix(namespace)}`;
-    this.#logger = logger;
+  constructor(settings: StoredMappingSettings) {
+    this.#store = settings.store;
+    this.#legacyKey = `${MAPPING_KEY}:${settings.issuer}:${settings.clientId}`;
+    this.#key = `${this.#legacyKey}${namespaceSuffix(settings.namespace)}`;
+    this.#logger = settings.logger;
   }
 
   /** The copy in memory (undefined before the first read). */

@@ -38,6 +38,16 @@ export interface RegistrationClientSettings {
 /** An answer with the URL it came from (errors name it). */
 type Answer = HttpResponse & { url: string };
 
+/** One call to the protection API. */
+interface ProtectionCall {
+  /** The operation, named in errors. */
+  readonly operation: 'create' | 'read' | 'update' | 'delete' | 'list' | 'permission';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  readonly url: string;
+  /** The JSON body, when the call sends one. */
+  readonly body?: unknown;
+}
+
 /** Keycloak's page size (`max`); the list is read page by page so nothing is silently truncated. */
 const PAGE = 100;
 /** At most this many pages (100 000 resources): an AS that pages forever must not hold a sync forever. */
@@ -51,18 +61,19 @@ const TICKET = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 /** The protection API of one AS, for one PAT. */
 export class ResourceRegistrationClient {
   readonly profile: UmaProfile;
-  readonly #s: RegistrationClientSettings;
+  readonly #settings: RegistrationClientSettings;
   /** The last PAT the AS accepted. */
   #accepted: string | undefined;
 
   constructor(settings: RegistrationClientSettings) {
-    this.#s = settings;
+    this.#settings = settings;
     this.profile = profileOf(settings.profile);
   }
 
   /** Create (§3.2.1): returns the new resource with the AS-assigned `_id` (CONFORMANCE 58, 59). */
-  async create(d: MarkedDescription): Promise<RegisteredResource> {
-    const res = await this.#call('create', 'POST', this.profile.collectionUrl(this.#s.registrationEndpoint), this.profile.toWire(d));
+  async create(description: MarkedDescription): Promise<RegisteredResource> {
+    const url = this.profile.collectionUrl(this.#settings.registrationEndpoint);
+    const res = await this.#call({ operation: 'create', method: 'POST', url, body: this.profile.toWire(description) });
     if (res.status !== 201 && res.status !== 200) throw this.#error('create', res);
     const body = parseJson(res);
     let id = body && typeof body === 'object' ? (body as { _id?: unknown })._id : undefined;
@@ -70,12 +81,12 @@ export class ResourceRegistrationClient {
     if (typeof id !== 'string' && typeof res.headers.location === 'string') id = idFromLocation(res.headers.location);
     if (typeof id !== 'string' || !id) throw this.#malformed('create', res, 'the AS created a resource but returned no _id');
     const policy = body && typeof body === 'object' ? (body as { user_access_policy_uri?: unknown }).user_access_policy_uri : undefined;
-    return { ...d, id, ...(typeof policy === 'string' ? { userAccessPolicyUri: policy } : {}) };
+    return { ...description, id, ...(typeof policy === 'string' ? { userAccessPolicyUri: policy } : {}) };
   }
 
   /** Read (§3.2.2): the resource, or undefined when the AS does not know the id (404). */
   async read(id: string): Promise<RegisteredResource | undefined> {
-    const res = await this.#call('read', 'GET', this.profile.itemUrl(this.#s.registrationEndpoint, id));
+    const res = await this.#call({ operation: 'read', method: 'GET', url: this.profile.itemUrl(this.#settings.registrationEndpoint, id) });
     if (res.status === 404) return undefined;
     if (res.status !== 200) throw this.#error('read', res);
     const r = this.profile.fromWire(parseJson(res), id);
@@ -84,8 +95,9 @@ export class ResourceRegistrationClient {
   }
 
   /** Update (§3.2.3) with a complete description (CONFORMANCE 60). False when the AS does not know the id. */
-  async update(id: string, d: MarkedDescription): Promise<boolean> {
-    const res = await this.#call('update', 'PUT', this.profile.itemUrl(this.#s.registrationEndpoint, id), this.profile.toWire(d));
+  async update(id: string, description: MarkedDescription): Promise<boolean> {
+    const url = this.profile.itemUrl(this.#settings.registrationEndpoint, id);
+    const res = await this.#call({ operation: 'update', method: 'PUT', url, body: this.profile.toWire(description) });
     if (res.status === 404) return false;
     if (!this.profile.updateStatuses.includes(res.status)) throw this.#error('update', res);
     return true;
@@ -93,17 +105,17 @@ export class ResourceRegistrationClient {
 
   /** Delete (§3.2.4): 200 and 204 are success, 404 means already gone (CONFORMANCE 61). */
   async delete(id: string): Promise<void> {
-    const res = await this.#call('delete', 'DELETE', this.profile.itemUrl(this.#s.registrationEndpoint, id));
+    const res = await this.#call({ operation: 'delete', method: 'DELETE', url: this.profile.itemUrl(this.#settings.registrationEndpoint, id) });
     if (res.status !== 200 && res.status !== 204 && res.status !== 404) throw this.#error('delete', res);
   }
 
   /** List (§3.2.5): the ids the AS holds for this PAT (CONFORMANCE 62); Keycloak's pages are all read. */
   async list(): Promise<string[]> {
-    const base = this.profile.collectionUrl(this.#s.registrationEndpoint);
-    if (this.profile.name !== 'keycloak') return this.#ids(await this.#call('list', 'GET', base));
+    const base = this.profile.collectionUrl(this.#settings.registrationEndpoint);
+    if (this.profile.name !== 'keycloak') return this.#ids(await this.#call({ operation: 'list', method: 'GET', url: base }));
     const ids = new Set<string>();
     for (let n = 0; n < MAX_PAGES; n++) {
-      const page = this.#ids(await this.#call('list', 'GET', `${base}?first=${n * PAGE}&max=${PAGE}`));
+      const page = this.#ids(await this.#call({ operation: 'list', method: 'GET', url: `${base}?first=${n * PAGE}&max=${PAGE}` }));
       // A short page is the last; a page with nothing new means the AS ignores first/max: stop either way.
       if (!addNew(ids, page) || page.length < PAGE) return [...ids];
     }
@@ -116,11 +128,11 @@ export class ResourceRegistrationClient {
    */
   async listDescriptions(): Promise<RegisteredResource[]> {
     if (this.profile.name === 'keycloak') {
-      const base = this.profile.collectionUrl(this.#s.registrationEndpoint);
+      const base = this.profile.collectionUrl(this.#settings.registrationEndpoint);
       const out: RegisteredResource[] = [];
       const seen = new Set<string>();
       for (let n = 0; n < MAX_PAGES; n++) {
-        const res = await this.#call('list', 'GET', `${base}?deep=true&first=${n * PAGE}&max=${PAGE}`);
+        const res = await this.#call({ operation: 'list', method: 'GET', url: `${base}?deep=true&first=${n * PAGE}&max=${PAGE}` });
         if (res.status !== 200) throw this.#error('list', res);
         const body = parseJson(res);
         if (!Array.isArray(body)) throw this.#malformed('list', res, 'the AS list is not an array');
@@ -149,7 +161,7 @@ export class ResourceRegistrationClient {
    * `error` `invalid_resource_id` or `invalid_scope` for a 400 (§4.3, CONFORMANCE 64).
    */
   async requestTicket(perms: PermissionRequest[]): Promise<string> {
-    const res = await this.#call('permission', 'POST', this.#s.permissionEndpoint, this.profile.permissionBody(perms));
+    const res = await this.#call({ operation: 'permission', method: 'POST', url: this.#settings.permissionEndpoint, body: this.profile.permissionBody(perms) });
     if (res.status !== 201 && res.status !== 200) throw this.#error('permission', res);
     const body = parseJson(res);
     const ticket = body && typeof body === 'object' ? (body as { ticket?: unknown }).ticket : undefined;
@@ -167,31 +179,31 @@ export class ResourceRegistrationClient {
     return body.map((x) => (typeof x === 'string' ? x : x && typeof x === 'object' ? (x as { _id?: unknown })._id : undefined)).filter((x): x is string => typeof x === 'string');
   }
 
-  async #call(operation: string, method: string, url: string, body?: unknown): Promise<Answer> {
-    let pat = await this.#s.pat.get();
+  async #call({ operation, method, url, body }: ProtectionCall): Promise<Answer> {
+    let pat = await this.#settings.pat.get();
     for (let attempt = 0; ; attempt++) {
       let res: HttpResponse;
       try {
         const headers: Record<string, string> = { authorization: `Bearer ${pat}`, accept: 'application/json' };
         if (body !== undefined) headers['content-type'] = 'application/json';
-        res = await httpRequest(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), timeoutMs: this.#s.timeoutMs, maxBytes: this.#s.maxBytes });
+        res = await httpRequest(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), timeoutMs: this.#settings.timeoutMs, maxBytes: this.#settings.maxBytes });
       } catch (err) {
-        const call = this.#callError(url, classify(err, this.#s.timeoutMs));
-        this.#s.health?.failed(call);
+        const call = this.#callError(url, classify(err, this.#settings.timeoutMs));
+        this.#settings.health?.failed(call);
         throw new ProtectionApiError({ operation, status: 0, message: call.message, cause: call });
       }
       // §1.3 / RFC 6750: a rejected PAT is renewed once (CONFORMANCE 71).
       if (res.status === 401 && attempt === 0) {
-        if (pat === this.#accepted) this.#s.onStateLoss?.();
-        pat = await this.#s.pat.renewAfterRejection(pat);
+        if (pat === this.#accepted) this.#settings.onStateLoss?.();
+        pat = await this.#settings.pat.renewAfterRejection(pat);
         continue;
       }
       if (res.status !== 401) this.#accepted = pat;
       const answer = { ...res, url };
       // Status first: a refused PAT (after renewal) or a 5xx is the AS failing; any other answer means it is up.
       const failure = res.status === 401 || res.status === 403 || res.status >= 500 ? classifyAnswer(res, `HTTP ${res.status}`) : undefined;
-      if (failure) this.#s.health?.failed(this.#callError(url, failure));
-      else this.#s.health?.ok(this.#s.issuer ?? safeUrlOf(url), 'uma');
+      if (failure) this.#settings.health?.failed(this.#callError(url, failure));
+      else this.#settings.health?.ok(this.#settings.issuer ?? safeUrlOf(url), 'uma');
       return answer;
     }
   }
@@ -201,18 +213,20 @@ export class ResourceRegistrationClient {
     const body = parseJson(res);
     const code = body && typeof body === 'object' && typeof (body as { error?: unknown }).error === 'string' ? (body as { error: string }).error : undefined;
     const call = this.#callError(res.url, classifyAnswer(res, `HTTP ${res.status}`));
-    return new ProtectionApiError({ operation, status: res.status, error: code, message: `the protection API ${operation} at ${call.url}${this.#s.issuer ? ` for issuer ${this.#s.issuer}` : ''} answered ${describeFailure(call.failure)}`, cause: call });
+    const forIssuer = this.#settings.issuer ? ` for issuer ${this.#settings.issuer}` : '';
+    const message = `the protection API ${operation} at ${call.url}${forIssuer} answered ${describeFailure(call.failure)}`;
+    return new ProtectionApiError({ operation, status: res.status, error: code, message, cause: call });
   }
 
   /** A 2xx answer the kit cannot use: reported (the AS is misbehaving), and an error naming what was wrong. */
   #malformed(operation: string, res: Answer, detail: string): ProtectionApiError {
     const call = this.#callError(res.url, { kind: 'invalid_answer', status: res.status, detail });
-    this.#s.health?.failed(call);
+    this.#settings.health?.failed(call);
     return new ProtectionApiError({ operation, status: res.status, message: call.message, cause: call });
   }
 
   #callError(url: string, failure: AsFailure): AuthorizationServerCallError {
-    return new AuthorizationServerCallError({ issuer: this.#s.issuer ?? safeUrlOf(url), step: 'uma', url, failure });
+    return new AuthorizationServerCallError({ issuer: this.#settings.issuer ?? safeUrlOf(url), step: 'uma', url, failure });
   }
 }
 

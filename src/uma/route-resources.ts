@@ -41,7 +41,7 @@ export function resourcesFromRoutes(routes: readonly DeclaredRoute[], server: Re
     }
     const methods = route.methods.length ? route.methods : Object.keys(server.options.methodVerbs);
     for (const method of methods) {
-      const req = server.derivedRequirement(method, route.path, options.mountPath ?? '', route.scopes.resource);
+      const req = server.derivedRequirement(method, { path: route.path, mountPath: options.mountPath, resource: route.scopes.resource });
       for (const s of [...req.allOf, ...req.anyOf]) scopes.add(s);
     }
   }

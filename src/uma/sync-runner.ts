@@ -95,7 +95,7 @@ export class SyncRunner {
         // Per-owner resources are not listed by the resource server's PAT: the plan leaves them alone.
         const ctx = this.#context(run.survey);
         const plan = await planSync(client, this.#ownPatDeclared(), all, ctx);
-        const result = await applySync(client, plan, all, ctx, run.prune);
+        const result = await applySync(client, plan, all, ctx, { prune: run.prune });
         await this.#mapping.save(result.mapping);
         // A reconcile that finds sets gone (and a sync after a lost mapping) says what came back, once.
         const created = [...plan.create, ...plan.recreate].map((d) => d.key);

@@ -39,8 +39,8 @@ export type MappingOrigin = RegistrationMark['origin'];
  * The origin of an entry. Entries from before `origin` was recorded: route keys were declared; anything else
  * may be a run-time object, and is never deleted by a sync (deleting an owner's set loses their policies).
  */
-export function originOf(key: string, m: MappingEntry): MappingOrigin {
-  return m.origin ?? (key.startsWith('route:') ? 'declared' : 'registered');
+export function originOf(key: string, entry: MappingEntry): MappingOrigin {
+  return entry.origin ?? (key.startsWith('route:') ? 'declared' : 'registered');
 }
 
 /** Our key → the AS's resource. */
@@ -91,8 +91,8 @@ export interface SyncContext {
 }
 
 /** A description as sent: with this API's mark (namespace, key, origin). */
-export function marked(d: DesiredResource, namespace: string, origin: MappingOrigin): DesiredResource & MarkedDescription {
-  return { ...d, mark: { namespace, key: d.key, origin } };
+export function marked(resource: DesiredResource, namespace: string, origin: MappingOrigin): DesiredResource & MarkedDescription {
+  return { ...resource, mark: { namespace, key: resource.key, origin } };
 }
 
 /**
@@ -147,9 +147,12 @@ class Holdings {
   }
 }
 
-/** The URIs a set of `d` may have been registered with: its own, and for a route its Express template (before URIs were Keycloak patterns). */
-function urisOf(d: DesiredResource): string[] {
-  return [...(d.uris ?? []), ...(d.key.startsWith('route:') ? [d.key.slice('route:'.length)] : [])];
+/**
+ * The URIs a set of `resource` may have been registered with: its own, and for a route its Express template
+ * (before URIs were Keycloak patterns).
+ */
+function urisOf(resource: DesiredResource): string[] {
+  return [...(resource.uris ?? []), ...(resource.key.startsWith('route:') ? [resource.key.slice('route:'.length)] : [])];
 }
 
 /** Work out what to do, reading what the AS holds (listed once). */
@@ -218,11 +221,20 @@ export interface SyncOutcome {
   failures: Array<{ key: string; error: Error }>;
 }
 
-/**
- * Carry out a plan (`prune`: delete its orphans too). Each step is independent: one failure does not stop the
- * others.
- */
-export async function applySync(client: ResourceRegistrationClient, plan: SyncPlan, mapping: RegistrationMapping, ctx: SyncContext, prune = false): Promise<SyncOutcome> {
+/** How far {@link applySync} goes beyond the plan's own steps. */
+export interface ApplyOptions {
+  /** Delete the plan's orphans too (sets of this API the mapping does not account for). Default false. */
+  readonly prune?: boolean;
+}
+
+/** Carry out a plan. Each step is independent: one failure does not stop the others. */
+export async function applySync(
+  client: ResourceRegistrationClient,
+  plan: SyncPlan,
+  mapping: RegistrationMapping,
+  ctx: SyncContext,
+  { prune = false }: ApplyOptions = {},
+): Promise<SyncOutcome> {
   const next: RegistrationMapping = { ...mapping };
   const failures: SyncOutcome['failures'] = [];
   const attempt = async (key: string, step: () => Promise<void>) => {

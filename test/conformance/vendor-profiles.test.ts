@@ -328,10 +328,10 @@ describe('cognito', () => {
   it('its custom scopes are what the uri:action convention derives when the resource server identifier is the API', async () => {
     const rs = server(ti, cognito(), API, { scopes: { convention: 'uri:action' } });
     const a = await auth(rs, await mint(ti, shape(POOL), undefined));
-    const read = rs.derivedRequirement('GET', '/orders');
+    const read = rs.derivedRequirement('GET', { path: '/orders' });
     expect(read.allOf).toEqual([`${API}/orders:read`]);
     expect(() => rs.authorize(a!, read)).not.toThrow();
-    expect(() => rs.authorize(a!, rs.derivedRequirement('POST', '/orders'))).toThrow(expect.objectContaining({ code: 'ERR_INSUFFICIENT_SCOPE' }));
+    expect(() => rs.authorize(a!, rs.derivedRequirement('POST', { path: '/orders' }))).toThrow(expect.objectContaining({ code: 'ERR_INSUFFICIENT_SCOPE' }));
   });
 
   it("'cognito' without the client allow-list is a ConfigurationError at start-up (nothing would bind the token to this API)", () => {

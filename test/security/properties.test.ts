@@ -67,7 +67,7 @@ describe('properties', () => {
     fc.assert(
       fc.property(fc.dictionary(fc.constantFrom('active', 'exp', 'nbf', 'iss', 'aud', 'scope', 'token_type', 'sub', 'client_id', 'cnf'), fc.jsonValue(), { maxKeys: 10 }), (answer) => {
         try {
-          const r = checkIntrospection(answer as Record<string, unknown>, 'https://as.example.com', 0, now);
+          const r = checkIntrospection(answer as Record<string, unknown>, 'https://as.example.com', { nowSeconds: now, toleranceSeconds: 0 });
           expect(answer.active).toBe(true);
           expect(r.claims.iss).toBe('https://as.example.com');
         } catch (err) {

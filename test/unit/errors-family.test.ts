@@ -82,7 +82,7 @@ const MAKE: Record<string, () => [KitError, boolean]> = {
   InvalidRequestError: () => [new kit.InvalidRequestError('ERR_REQUEST_MALFORMED', 'm'), false],
   InvalidTokenError: () => [new kit.InvalidTokenError('ERR_TOKEN_EXPIRED', 'm'), false],
   InsufficientScopeError: () => [new kit.InsufficientScopeError(['read']), false],
-  InsufficientUserAuthenticationError: () => [new kit.InsufficientUserAuthenticationError('m', ['mfa'], 60), false],
+  InsufficientUserAuthenticationError: () => [new kit.InsufficientUserAuthenticationError('m', { acrValues: ['mfa'], maxAgeSeconds: 60 }), false],
   TokenBindingError: () => [new kit.TokenBindingError('m'), false],
   InvalidDpopProofError: () => [new kit.InvalidDpopProofError('m'), false],
   UseDpopNonceError: () => [new kit.UseDpopNonceError('nonce'), false],
@@ -199,6 +199,16 @@ describe('the error family', () => {
       const err = MAKE[name]!()[0] as ResourceServerError;
       expect({ name, status: err.status, statusCode: err.statusCode, oauthError: err.oauthError, expose: err.expose }).toEqual({ name, status, statusCode: status, oauthError, expose: status < 500 });
     }
+  });
+
+  it('InsufficientUserAuthenticationError takes its challenge as { acrValues, maxAgeSeconds } (RFC 9470 §3); the former positional form is a TypeError', () => {
+    const rs = new ResourceServer({ issuer: 'https://as.example', resource: 'https://api.example.com', logger: false });
+    const err = new kit.InsufficientUserAuthenticationError('m', { acrValues: ['mfa', 'hwk'], maxAgeSeconds: 60 });
+    expect({ acrValues: err.acrValues, maxAge: err.maxAge }).toEqual({ acrValues: ['mfa', 'hwk'], maxAge: 60 });
+    const [challenge] = kit.parseChallenges(rs.answer(err).headers['www-authenticate']!);
+    expect(Object.fromEntries(challenge!.params)).toMatchObject({ error: 'insufficient_user_authentication', acr_values: 'mfa hwk', max_age: '60' });
+    const positional = kit.InsufficientUserAuthenticationError as unknown as new (message: string, acrValues: string[], maxAge: number) => Error;
+    expect(() => new positional('m', ['mfa'], 60)).toThrow(TypeError);
   });
 
   it('NotAuthenticatedError is a ConfigurationError with its own code', () => {

@@ -23,16 +23,16 @@ describe('conventions', () => {
     ['uri:action', 'https://api.example.com/orders:read'],
     ['verb', 'read'],
   ] as Array<['verb:resource' | 'resource:verb' | 'uri:action' | 'verb', string]>)('%s names GET /orders → %s', (convention, scope) => {
-    expect(scopeFor(convention, 'read', 'orders', ID)).toBe(scope);
+    expect(scopeFor(convention, { verb: 'read', resource: 'orders', resourceIdentifier: ID })).toBe(scope);
   });
 
   it('uri:action joins the identifier without doubling a trailing slash', () => {
-    expect(scopeFor('uri:action', 'write', 'orders', `${ID}/`)).toBe('https://api.example.com/orders:write');
-    expect(scopeFor('uri:action', 'write', 'orders', `${ID}/v1`)).toBe('https://api.example.com/v1/orders:write');
+    expect(scopeFor('uri:action', { verb: 'write', resource: 'orders', resourceIdentifier: `${ID}/` })).toBe('https://api.example.com/orders:write');
+    expect(scopeFor('uri:action', { verb: 'write', resource: 'orders', resourceIdentifier: `${ID}/v1` })).toBe('https://api.example.com/v1/orders:write');
   });
 
   it('a function convention gets verb, resource and identifier', () => {
-    expect(scopeFor((v, r, id) => `${id}#${r}.${v}`, 'read', 'orders', ID)).toBe('https://api.example.com#orders.read');
+    expect(scopeFor((v, r, id) => `${id}#${r}.${v}`, { verb: 'read', resource: 'orders', resourceIdentifier: ID })).toBe('https://api.example.com#orders.read');
   });
 
   it('the default method → verb map: safe methods read, the others write', () => {
@@ -87,28 +87,34 @@ describe('derivedRequirement (method → verb, path → resource)', () => {
     ['DELETE', 'write:orders'],
     ['get', 'read:orders'],
   ])('%s /orders/:id → %s', (method, scope) => {
-    expect(server().derivedRequirement(method, '/orders/:id')).toEqual({ allOf: [scope], anyOf: [] });
+    expect(server().derivedRequirement(method, { path: '/orders/:id' })).toEqual({ allOf: [scope], anyOf: [] });
   });
 
   it('applies the configured convention and a custom method map', () => {
     const s = server({ scopes: { convention: 'resource:verb', methodVerbs: { DELETE: 'delete', OPTIONS: 'read' } } });
-    expect(s.derivedRequirement('DELETE', '/orders/:id').allOf).toEqual(['orders:delete']);
-    expect(s.derivedRequirement('OPTIONS', '/orders').allOf).toEqual(['orders:read']);
-    expect(s.derivedRequirement('GET', '/orders').allOf).toEqual(['orders:read']);
+    expect(s.derivedRequirement('DELETE', { path: '/orders/:id' }).allOf).toEqual(['orders:delete']);
+    expect(s.derivedRequirement('OPTIONS', { path: '/orders' }).allOf).toEqual(['orders:read']);
+    expect(s.derivedRequirement('GET', { path: '/orders' }).allOf).toEqual(['orders:read']);
   });
 
   it('uses the identifier path as the prefix to strip', () => {
     const s = server({ resource: `${ID}/api/v1`, scopes: { convention: 'uri:action' } });
-    expect(s.derivedRequirement('GET', '/api/v1/orders/:id').allOf).toEqual(['https://api.example.com/api/v1/orders:read']);
+    expect(s.derivedRequirement('GET', { path: '/api/v1/orders/:id' }).allOf).toEqual(['https://api.example.com/api/v1/orders:read']);
   });
 
   it('an explicit resource name wins over the path', () => {
-    expect(server().derivedRequirement('GET', '/:id', '', 'orders').allOf).toEqual(['read:orders']);
+    expect(server().derivedRequirement('GET', { path: '/:id', resource: 'orders' }).allOf).toEqual(['read:orders']);
   });
 
   it('a method without a verb (the client chose it) is insufficient_scope; a path without a static segment is a configuration error', () => {
-    expect(() => server().derivedRequirement('PROPFIND', '/orders')).toThrow(InsufficientScopeError);
-    expect(() => server().derivedRequirement('GET', '/:id')).toThrow(ConfigurationError);
+    expect(() => server().derivedRequirement('PROPFIND', { path: '/orders' })).toThrow(InsufficientScopeError);
+    expect(() => server().derivedRequirement('GET', { path: '/:id' })).toThrow(ConfigurationError);
+  });
+
+  it('refuses the former positional form (method, path, mountPath, resource) with a TypeError naming the new one', () => {
+    const positional = server().derivedRequirement as unknown as (method: string, path: string) => unknown;
+    expect(() => positional.call(server(), 'GET', '/orders')).toThrow(TypeError);
+    expect(() => positional.call(server(), 'GET', '/orders')).toThrow(/derivedRequirement\(method, \{ path, mountPath, resource \}\)/);
   });
 });
 
