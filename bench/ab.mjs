@@ -24,7 +24,16 @@ const issuer = 'https://issuer.test';
 const resource = 'https://api.example.com';
 const now = Math.floor(Date.now() / 1000);
 const sign = (i) =>
-  new SignJWT({ iss: issuer, sub: `user-${i}`, aud: resource, client_id: 'c', iat: now, exp: now + 3600, jti: `j-${i}`, scope: 'read:orders write:orders' })
+  new SignJWT({
+    iss: issuer,
+    sub: `user-${i}`,
+    aud: resource,
+    client_id: 'c',
+    iat: now,
+    exp: now + 3600,
+    jti: `j-${i}`,
+    scope: 'read:orders write:orders',
+  })
     .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: 'k1' })
     .sign(privateKey);
 const fresh = [];
@@ -42,7 +51,8 @@ for (const dir of dirs) {
   const uncached = new ResourceServer({ issuer: trusted, resource, cache: false, logger: false });
   for (const rs of [cached, uncached]) {
     const first = rs.authenticate(hitRequest);
-    if (!first || first instanceof Promise || first.context.clientId !== 'c') throw new Error(`${dir}: the token is not verified synchronously`);
+    if (!first || first instanceof Promise || first.context.clientId !== 'c')
+      throw new Error(`${dir}: the token is not verified synchronously`);
   }
   builds.push({ dir, cached, uncached, hit: [], new: [], off: [] });
 }

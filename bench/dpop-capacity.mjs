@@ -32,7 +32,12 @@ function signer(alg, privateKey) {
   return (d) => sign(null, d, privateKey);
 }
 function thumbprint(jwk) {
-  const members = jwk.kty === 'RSA' ? { e: jwk.e, kty: 'RSA', n: jwk.n } : jwk.kty === 'EC' ? { crv: jwk.crv, kty: 'EC', x: jwk.x, y: jwk.y } : { crv: jwk.crv, kty: 'OKP', x: jwk.x };
+  const members =
+    jwk.kty === 'RSA'
+      ? { e: jwk.e, kty: 'RSA', n: jwk.n }
+      : jwk.kty === 'EC'
+        ? { crv: jwk.crv, kty: 'EC', x: jwk.x, y: jwk.y }
+        : { crv: jwk.crv, kty: 'OKP', x: jwk.x };
   return createHash('sha256').update(JSON.stringify(members)).digest('base64url');
 }
 
@@ -53,7 +58,9 @@ if (typeof globalThis.gc === 'function') {
   const entry = (process.memoryUsage().heapUsed - before) / N;
   // The key strings are held by `keys` here; in the kit the set is their only holder.
   const keyBytes = 16 + 24; // a one-byte string header plus 22 characters, rounded to 8 bytes
-  console.log(`replay set of ${set.size} entries: ~${Math.round(entry + keyBytes)} bytes per entry (${Math.round(entry)} for the Map entry, ~${keyBytes} for the key)`);
+  console.log(
+    `replay set of ${set.size} entries: ~${Math.round(entry + keyBytes)} bytes per entry (${Math.round(entry)} for the Map entry, ~${keyBytes} for the key)`,
+  );
 }
 
 const results = [];
@@ -70,7 +77,12 @@ for (const [alg, make] of Object.entries(ALGS)) {
     return `${input}.${b64u(sig(Buffer.from(input)))}`;
   });
   // A fresh server per algorithm, with room for every proof: this measures checks, not refusals.
-  const rs = new ResourceServer({ issuer: { issuer: ISSUER, jwks: { keys: [asJwk] } }, resource: API, dpop: { baseUrl: API, algorithms: [alg], maxReplayEntries: PROOFS + 1 }, logger: false });
+  const rs = new ResourceServer({
+    issuer: { issuer: ISSUER, jwks: { keys: [asJwk] } },
+    resource: API,
+    dpop: { baseUrl: API, algorithms: [alg], maxReplayEntries: PROOFS + 1 },
+    logger: false,
+  });
   const req = (p) => ({ method: 'GET', url: '/orders', headers: { authorization: `DPoP ${token}`, dpop: p } });
   await rs.authenticate(req(proofs[0])); // the token is verified once and cached
   const warm = Math.min(2000, PROOFS / 10);
@@ -81,4 +93,3 @@ for (const [alg, make] of Object.entries(ALGS)) {
   results.push({ alg, perSecond: Math.round((PROOFS - warm) / seconds) });
 }
 for (const r of results) console.log(`${r.alg.padEnd(8)} ${String(r.perSecond).padStart(7)} proofs/s`);
-

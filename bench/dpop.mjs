@@ -6,7 +6,23 @@ import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { join } from 'node:path';
 import {
-  BENCH_DIR, ORDERS, checkRun, fail, getOrders, log, median, pinSelf, positiveInt, preflight, profileArgs, runMain, startApp, startAuthorizationServer, stopApp, tempDir, wrk,
+  BENCH_DIR,
+  ORDERS,
+  checkRun,
+  fail,
+  getOrders,
+  log,
+  median,
+  pinSelf,
+  positiveInt,
+  preflight,
+  profileArgs,
+  runMain,
+  startApp,
+  startAuthorizationServer,
+  stopApp,
+  tempDir,
+  wrk,
 } from './lib.mjs';
 
 const DURATION = positiveInt('BENCH_DURATION', 5);
@@ -28,7 +44,9 @@ const b64u = (x) => Buffer.from(x).toString('base64url');
 function proofKey() {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const { crv, x, y } = publicKey.export({ format: 'jwk' });
-  const jkt = createHash('sha256').update(JSON.stringify({ crv, kty: 'EC', x, y })).digest('base64url');
+  const jkt = createHash('sha256')
+    .update(JSON.stringify({ crv, kty: 'EC', x, y }))
+    .digest('base64url');
   const header = b64u(JSON.stringify({ typ: 'dpop+jwt', alg: 'ES256', jwk: { kty: 'EC', crv, x, y } }));
   return {
     jkt,
@@ -55,13 +73,16 @@ await runMain(async () => {
   const as = await startAuthorizationServer();
   const dir = tempDir();
   const key = proofKey();
-  const token = await as.signToken({ claims: { aud: ORDERS, scope: 'read:orders', cnf: { jkt: key.jkt }, exp: Math.floor(Date.now() / 1000) + 3600 } });
+  const token = await as.signToken({
+    claims: { aud: ORDERS, scope: 'read:orders', cnf: { jkt: key.jkt }, exp: Math.floor(Date.now() / 1000) + 3600 },
+  });
   pinSelf('1');
 
   const env = { BENCH_ISSUER: as.issuer, BENCH_RESOURCE: ORDERS, BENCH_JWKS_URI: as.jwksUri };
   const running = [];
   // BENCH_CPU_PROF=<dir>: the kit runs under --cpu-prof (its numbers are then not comparable).
-  for (const app of APPS) running.push(await startApp(app, env, app.id === 'kit' && process.env.BENCH_CPU_PROF ? profileArgs(process.env.BENCH_CPU_PROF) : []));
+  for (const app of APPS)
+    running.push(await startApp(app, env, app.id === 'kit' && process.env.BENCH_CPU_PROF ? profileArgs(process.env.BENCH_CPU_PROF) : []));
   const rps = Object.fromEntries(APPS.map((a) => [a.id, []]));
   const replay = {};
   let proofsSigned = 0;
@@ -80,7 +101,8 @@ await runMain(async () => {
       const file = proofsFor(r, 1, `check-${r.id}.txt`);
       const [, tok, proof] = readFileSync(file, 'utf8').trim().split(' ');
       const first = await dpopGet(r.port, tok, proof);
-      if (first.status !== 200) fail(`${r.label} answered ${first.status} to a fresh DPoP proof: ${first.challenge ?? ''} ${first.body.slice(0, 200)}`);
+      if (first.status !== 200)
+        fail(`${r.label} answered ${first.status} to a fresh DPoP proof: ${first.challenge ?? ''} ${first.body.slice(0, 200)}`);
       const again = await dpopGet(r.port, tok, proof);
       replay[r.id] = again.status;
       if (r.id === 'kit' && again.status !== 401) fail(`${r.label} answered ${again.status} to a replayed DPoP proof`);
@@ -100,9 +122,12 @@ await runMain(async () => {
         const count = r.id === 'bare' ? 10_000 : Math.ceil((Math.max(rate, 2000) * DURATION * 2) / 1000) * 1000;
         const res = await wrk(r.port, proofsFor(r, count, `round-${round}-${r.id}.txt`), DURATION, r.child.pid);
         checkRun(`${r.label} / round ${round + 1}`, res);
-        if (r.id !== 'bare' && res.issued > res.pool) fail(`${r.label}: proofs ran out (${res.issued} requests for ${res.pool} proofs): a replayed proof would be refused`);
+        if (r.id !== 'bare' && res.issued > res.pool)
+          fail(`${r.label}: proofs ran out (${res.issued} requests for ${res.pool} proofs): a replayed proof would be refused`);
         rps[r.id].push(res.rps);
-        log(`  round ${round + 1} ${r.label.padEnd(34)} ${String(Math.round(res.rps)).padStart(6)} req/s  p99 ${(res.p99_us / 1000).toFixed(2)} ms  app CPU ${Math.round(res.appCpu * 100)} %`);
+        log(
+          `  round ${round + 1} ${r.label.padEnd(34)} ${String(Math.round(res.rps)).padStart(6)} req/s  p99 ${(res.p99_us / 1000).toFixed(2)} ms  app CPU ${Math.round(res.appCpu * 100)} %`,
+        );
       }
     }
   } finally {

@@ -36,7 +36,16 @@ const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
 const header = b64({ alg: 'RS256', typ: 'at+jwt', kid: 'bench-1' });
 const now = Math.floor(Date.now() / 1000);
 const tokens = Array.from({ length: N }, (_, i) => {
-  const payload = b64({ iss: ISSUER, sub: `user-${100000 + i}`, aud: RESOURCE, client_id: 'web-app-4f2a9c', scope: 'read:orders write:orders', iat: now, exp: now + 3600, jti: randomBytes(12).toString('base64url') });
+  const payload = b64({
+    iss: ISSUER,
+    sub: `user-${100000 + i}`,
+    aud: RESOURCE,
+    client_id: 'web-app-4f2a9c',
+    scope: 'read:orders write:orders',
+    iat: now,
+    exp: now + 3600,
+    jti: randomBytes(12).toString('base64url'),
+  });
   return `${header}.${payload}.${sign('sha256', Buffer.from(`${header}.${payload}`), privateKey).toString('base64url')}`;
 });
 const opaque = Array.from({ length: N }, () => randomBytes(32).toString('base64url'));
@@ -47,7 +56,10 @@ function heapAfterGc() {
 }
 
 async function liteAs() {
-  const child = spawn(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), 'lite-as.mjs')], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, LITE_AS_RESOURCE: RESOURCE } });
+  const child = spawn(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), 'lite-as.mjs')], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, LITE_AS_RESOURCE: RESOURCE },
+  });
   const port = await new Promise((r) => createInterface({ input: child.stdout }).once('line', (l) => r(Number(l.split(' ')[1]))));
   return { child, issuer: `http://127.0.0.1:${port}` };
 }
@@ -68,7 +80,15 @@ try {
     rs = undefined;
 
     // Opaque tokens: introspected once each (an active answer is cached at once).
-    rs = new ResourceServer({ issuer: { issuer: as.issuer, validation: 'introspection', introspection: { clientId: 'rs-client', clientSecret: 'rs-secret', endpoint: `${as.issuer}/introspect` } }, resource: RESOURCE, logger: false });
+    rs = new ResourceServer({
+      issuer: {
+        issuer: as.issuer,
+        validation: 'introspection',
+        introspection: { clientId: 'rs-client', clientSecret: 'rs-secret', endpoint: `${as.issuer}/introspect` },
+      },
+      resource: RESOURCE,
+      logger: false,
+    });
     // Warm-up as wide as the measurement, so that its keep-alive sockets are open before the baseline.
     await Promise.all(Array.from({ length: 64 }, (_, i) => rs.authenticate(req(`warm-up-token-${i}`))));
     rs.verifier.clearCache();
@@ -83,22 +103,32 @@ try {
     for (const t of tokens) lru.set(hash('sha256', t, 'base64url'), JSON.parse(Buffer.from(t.split('.')[1], 'base64url').toString('utf8')));
     const payloadLruBytes = (heapAfterGc() - before) / N;
     lru = undefined;
-    console.log(JSON.stringify({ dir, jwtBytes: Math.round(jwtBytes), opaqueBytes: Math.round(opaqueBytes), payloadLruBytes: Math.round(payloadLruBytes) }));
+    console.log(
+      JSON.stringify({
+        dir,
+        jwtBytes: Math.round(jwtBytes),
+        opaqueBytes: Math.round(opaqueBytes),
+        payloadLruBytes: Math.round(payloadLruBytes),
+      }),
+    );
     if (results) {
       const verdict = (b) => `≤ ${TARGET_BYTES}: ${b <= TARGET_BYTES ? 'PASS' : 'MISS'}`;
-      appendFileSync(new URL('RESULTS.md', import.meta.url), [
-        '',
-        '## Heap per cached token',
-        '',
-        '| cached token | bytes of heap per token (after GC, 10,000 cached) | target |',
-        '|---|---:|---|',
-        `| RS256 JWT, default cache (iss, sub, aud, client_id, scope, iat, exp, jti) | ${Math.round(jwtBytes)} | ${verdict(jwtBytes)} |`,
-        `| opaque token, introspected (default cache) | ${Math.round(opaqueBytes)} | ${verdict(opaqueBytes)} |`,
-        `| reference: the decoded payload under its SHA-256 in an LRU | ${Math.round(payloadLruBytes)} | |`,
-        '',
-        `\`node --expose-gc bench/heap.mjs\`: heap used after GC with ${N.toLocaleString('en-US')} distinct tokens cached, minus before, per token; each JWT verified three times (it is cached on its second sight).`,
-        '',
-      ].join('\n'));
+      appendFileSync(
+        new URL('RESULTS.md', import.meta.url),
+        [
+          '',
+          '## Heap per cached token',
+          '',
+          '| cached token | bytes of heap per token (after GC, 10,000 cached) | target |',
+          '|---|---:|---|',
+          `| RS256 JWT, default cache (iss, sub, aud, client_id, scope, iat, exp, jti) | ${Math.round(jwtBytes)} | ${verdict(jwtBytes)} |`,
+          `| opaque token, introspected (default cache) | ${Math.round(opaqueBytes)} | ${verdict(opaqueBytes)} |`,
+          `| reference: the decoded payload under its SHA-256 in an LRU | ${Math.round(payloadLruBytes)} | |`,
+          '',
+          `\`node --expose-gc bench/heap.mjs\`: heap used after GC with ${N.toLocaleString('en-US')} distinct tokens cached, minus before, per token; each JWT verified three times (it is cached on its second sight).`,
+          '',
+        ].join('\n'),
+      );
     }
   }
 } finally {

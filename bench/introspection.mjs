@@ -14,7 +14,25 @@ import http from 'node:http';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { randomBytes } from 'node:crypto';
-import { APPS, ORDERS, BENCH_DIR, fail, log, median, pinSelf, positiveInt, preflight, runMain, startApp, startAuthorizationServer, stopApp, tempDir, track, wrk, checkRun } from './lib.mjs';
+import {
+  APPS,
+  ORDERS,
+  BENCH_DIR,
+  fail,
+  log,
+  median,
+  pinSelf,
+  positiveInt,
+  preflight,
+  runMain,
+  startApp,
+  startAuthorizationServer,
+  stopApp,
+  tempDir,
+  track,
+  wrk,
+  checkRun,
+} from './lib.mjs';
 
 const DURATION = positiveInt('BENCH_DURATION', 5);
 const ROUNDS = positiveInt('BENCH_ROUNDS', 3);
@@ -33,10 +51,12 @@ function get(port, token, agent) {
 
 /** The light AS, pinned to core 1: its issuer, and its counters (introspection calls, connections, CPU µs). */
 async function startLiteAs() {
-  const child = track(spawn('taskset', ['-c', '1', process.execPath, join(BENCH_DIR, 'lite-as.mjs')], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, LITE_AS_CLIENT_ID: CLIENT.clientId, LITE_AS_CLIENT_SECRET: CLIENT.clientSecret, LITE_AS_RESOURCE: ORDERS },
-  }));
+  const child = track(
+    spawn('taskset', ['-c', '1', process.execPath, join(BENCH_DIR, 'lite-as.mjs')], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env: { ...process.env, LITE_AS_CLIENT_ID: CLIENT.clientId, LITE_AS_CLIENT_SECRET: CLIENT.clientSecret, LITE_AS_RESOURCE: ORDERS },
+    }),
+  );
   const waiting = [];
   createInterface({ input: child.stdout }).on('line', (line) => waiting.shift()?.(line));
   const next = () => new Promise((resolve) => waiting.push(resolve));
@@ -55,7 +75,12 @@ await runMain(async () => {
   preflight();
   pinSelf('1');
   const as = await startAuthorizationServer();
-  const devEnv = { BENCH_ISSUER: as.issuer, BENCH_RESOURCE: ORDERS, BENCH_CLIENT_ID: as.resourceServerClient.clientId, BENCH_CLIENT_SECRET: as.resourceServerClient.clientSecret };
+  const devEnv = {
+    BENCH_ISSUER: as.issuer,
+    BENCH_RESOURCE: ORDERS,
+    BENCH_CLIENT_ID: as.resourceServerClient.clientId,
+    BENCH_CLIENT_SECRET: as.resourceServerClient.clientSecret,
+  };
   const opaqueApp = (label) => ({ label, file: 'apps/kit-opaque.mjs' });
   const dir = tempDir();
 
@@ -79,7 +104,13 @@ await runMain(async () => {
 
   // 2. Throughput against the light AS, interleaved.
   const lite = await startLiteAs();
-  const liteEnv = { BENCH_ISSUER: lite.issuer, BENCH_RESOURCE: ORDERS, BENCH_CLIENT_ID: CLIENT.clientId, BENCH_CLIENT_SECRET: CLIENT.clientSecret, BENCH_INTROSPECTION_ENDPOINT: `${lite.issuer}/introspect` };
+  const liteEnv = {
+    BENCH_ISSUER: lite.issuer,
+    BENCH_RESOURCE: ORDERS,
+    BENCH_CLIENT_ID: CLIENT.clientId,
+    BENCH_CLIENT_SECRET: CLIENT.clientSecret,
+    BENCH_INTROSPECTION_ENDPOINT: `${lite.issuer}/introspect`,
+  };
   const oneFile = join(dir, 'opaque-one.txt');
   writeFileSync(oneFile, `${randomBytes(32).toString('base64url')}\n`);
   const poolFile = join(dir, 'opaque-pool.txt');
@@ -87,11 +118,35 @@ await runMain(async () => {
   const jwtFile = join(dir, 'jwt-one.txt');
   writeFileSync(jwtFile, `${await as.mintAccessToken({ resource: ORDERS, scope: 'read:orders' })}\n`);
   const runs = [
-    { id: 'bare', app: await startApp(APPS.find((a) => a.id === 'bare'), liteEnv), file: oneFile },
+    {
+      id: 'bare',
+      app: await startApp(
+        APPS.find((a) => a.id === 'bare'),
+        liteEnv,
+      ),
+      file: oneFile,
+    },
     { id: 'cached', app: await startApp(opaqueApp('oauth-resource-server (introspection, cache warm)'), liteEnv), file: oneFile },
-    { id: 'uncached', app: await startApp(opaqueApp('oauth-resource-server (introspection, cache off)'), { ...liteEnv, BENCH_INTROSPECTION_CACHE: 'off' }), file: poolFile, introspects: true },
-    { id: 'raw', app: await startApp({ label: 'raw keep-alive introspection middleware', file: 'apps/raw-introspection.mjs' }, liteEnv), file: poolFile, introspects: true },
-    { id: 'peer', app: await startApp(APPS.find((a) => a.id === 'peer'), { ...devEnv, BENCH_JWKS_URI: as.jwksUri }), file: jwtFile },
+    {
+      id: 'uncached',
+      app: await startApp(opaqueApp('oauth-resource-server (introspection, cache off)'), { ...liteEnv, BENCH_INTROSPECTION_CACHE: 'off' }),
+      file: poolFile,
+      introspects: true,
+    },
+    {
+      id: 'raw',
+      app: await startApp({ label: 'raw keep-alive introspection middleware', file: 'apps/raw-introspection.mjs' }, liteEnv),
+      file: poolFile,
+      introspects: true,
+    },
+    {
+      id: 'peer',
+      app: await startApp(
+        APPS.find((a) => a.id === 'peer'),
+        { ...devEnv, BENCH_JWKS_URI: as.jwksUri },
+      ),
+      file: jwtFile,
+    },
   ];
   for (const r of runs) checkRun(`warm-up ${r.app.label}`, await wrk(r.app.port, r.file, 2, r.app.child.pid));
   const rps = Object.fromEntries(runs.map((r) => [r.id, []]));
@@ -114,8 +169,10 @@ await runMain(async () => {
       perRequest[r.id].connections += s1.connections - s0.connections;
       const sharedRun = res.appCpu < 0.9 || res.foreign > 0.25;
       if (sharedRun) sharedRuns++;
-      log(`  round ${round + 1} ${r.app.label.padEnd(52)} ${String(Math.round(res.rps)).padStart(6)} req/s  p99 ${(res.p99_us / 1000).toFixed(2)} ms  ` +
-        `app CPU ${Math.round(res.appCpu * 100)} %  other load ${res.foreign.toFixed(2)} cores${r.introspects ? `  AS ${((s1.cpuUs - s0.cpuUs) / calls).toFixed(0)} µs/call` : ''}`);
+      log(
+        `  round ${round + 1} ${r.app.label.padEnd(52)} ${String(Math.round(res.rps)).padStart(6)} req/s  p99 ${(res.p99_us / 1000).toFixed(2)} ms  ` +
+          `app CPU ${Math.round(res.appCpu * 100)} %  other load ${res.foreign.toFixed(2)} cores${r.introspects ? `  AS ${((s1.cpuUs - s0.cpuUs) / calls).toFixed(0)} µs/call` : ''}`,
+      );
     }
   }
   for (const r of runs) await stopApp(r.app);
@@ -128,7 +185,13 @@ await runMain(async () => {
   const rawPeer = ratio('raw', 'peer');
   const fmt = (x) => Math.round(x).toLocaleString('en-US');
   const verdict = (ok) => (ok ? 'PASS' : 'MISS');
-  const label = { bare: 'bare Express 5', cached: 'kit, one opaque token repeated (cache warm)', uncached: `kit, cache off, ${fmt(DISTINCT)} distinct opaque tokens (an AS call per request)`, raw: `raw keep-alive node:http introspection middleware, same ${fmt(DISTINCT)} tokens`, peer: 'express-oauth2-jwt-bearer, one RS256 JWT (its every-request path)' };
+  const label = {
+    bare: 'bare Express 5',
+    cached: 'kit, one opaque token repeated (cache warm)',
+    uncached: `kit, cache off, ${fmt(DISTINCT)} distinct opaque tokens (an AS call per request)`,
+    raw: `raw keep-alive node:http introspection middleware, same ${fmt(DISTINCT)} tokens`,
+    peer: 'express-oauth2-jwt-bearer, one RS256 JWT (its every-request path)',
+  };
   const callsPerRequest = (id) => perRequest[id].calls / perRequest[id].requests;
   const lines = [
     '',
@@ -136,7 +199,10 @@ await runMain(async () => {
     '',
     '| app | req/s (median) | p99 ms (median) | AS CPU per introspection call (median) | AS calls per request | connections the AS accepted while measured |',
     '|---|---:|---:|---:|---:|---:|',
-    ...runs.map((r) => `| ${label[r.id]} | ${fmt(median(rps[r.id]))} | ${median(p99[r.id]).toFixed(2)} | ${r.introspects ? `${median(asUs[r.id]).toFixed(0)} µs` : ''} | ${r.introspects || r.id === 'cached' ? callsPerRequest(r.id).toFixed(3) : ''} | ${r.introspects ? perRequest[r.id].connections : ''} |`),
+    ...runs.map(
+      (r) =>
+        `| ${label[r.id]} | ${fmt(median(rps[r.id]))} | ${median(p99[r.id]).toFixed(2)} | ${r.introspects ? `${median(asUs[r.id]).toFixed(0)} µs` : ''} | ${r.introspects || r.id === 'cached' ? callsPerRequest(r.id).toFixed(3) : ''} | ${r.introspects ? perRequest[r.id].connections : ''} |`,
+    ),
     '',
     '| measure | value | target |',
     '|---|---:|---|',
@@ -150,7 +216,9 @@ await runMain(async () => {
     '',
     `wrk -t1 -c32 -d${DURATION}s, ${ROUNDS} interleaved rounds; apps on core 0; wrk and the light AS (bench/lite-as.mjs, its own process) on core 1; ` +
       `the peer's keys and token from the dev AS (oidc-provider, in the bench process). ` +
-      (sharedRuns ? `Warning: the machine was shared during ${sharedRuns} of ${ROUNDS * runs.length} runs (app under 90 % of core 0, or other processes over 0.25 cores).` : 'No competing load seen.'),
+      (sharedRuns
+        ? `Warning: the machine was shared during ${sharedRuns} of ${ROUNDS * runs.length} runs (app under 90 % of core 0, or other processes over 0.25 cores).`
+        : 'No competing load seen.'),
   ];
   console.log(lines.join('\n'));
   appendFileSync(join(BENCH_DIR, 'RESULTS.md'), `${lines.join('\n')}\n`);

@@ -6,8 +6,23 @@
 //   node bench/layers.mjs        (BENCH_ROUNDS, default 15; BENCH_DURATION, s per run, default 2)
 import { join } from 'node:path';
 import {
-  APPS, ORDERS, checkRun, checkTokens, log, median, pinSelf, positiveInt, preflight, runMain, signMany,
-  startApp, startAuthorizationServer, stopApp, tempDir, verifyApp, wrk,
+  APPS,
+  ORDERS,
+  checkRun,
+  checkTokens,
+  log,
+  median,
+  pinSelf,
+  positiveInt,
+  preflight,
+  runMain,
+  signMany,
+  startApp,
+  startAuthorizationServer,
+  stopApp,
+  tempDir,
+  verifyApp,
+  wrk,
 } from './lib.mjs';
 
 const ROUNDS = positiveInt('BENCH_ROUNDS', 15);
@@ -49,7 +64,9 @@ async function main() {
   log(`${ROUNDS} rounds of ${DURATION} s, one cached RS256 token; medians of per-round ratios`);
   console.log(`bare Express 5                      ${Math.round(median(rps.bare))} req/s`);
   console.log(`bare + two no-op layers             ${Math.round(median(rps.layers))} req/s   × bare ${ratio('layers', 'bare').toFixed(2)}`);
-  console.log(`oauth-resource-server (cached)      ${Math.round(median(rps.kit))} req/s   × bare ${ratio('kit', 'bare').toFixed(2)}   × two no-op layers ${ratio('kit', 'layers').toFixed(2)}`);
+  console.log(
+    `oauth-resource-server (cached)      ${Math.round(median(rps.kit))} req/s   × bare ${ratio('kit', 'bare').toFixed(2)}   × two no-op layers ${ratio('kit', 'layers').toFixed(2)}`,
+  );
 }
 
 await runMain(main);

@@ -70,11 +70,19 @@ export function onCleanup(fn) {
 
 function killAllSync() {
   for (const c of children) {
-    try { c.kill('SIGKILL'); } catch { /* gone */ }
+    try {
+      c.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
   }
   children.clear();
   if (tmp) {
-    try { rmSync(tmp, { recursive: true, force: true }); } catch { /* best effort */ }
+    try {
+      rmSync(tmp, { recursive: true, force: true });
+    } catch {
+      /* best effort */
+    }
     tmp = undefined;
   }
 }
@@ -93,11 +101,23 @@ export async function runMain(main) {
   try {
     exitCode = (await main()) ?? 0;
   } catch (err) {
-    console.error(`\nbench failed: ${err.benchFailure ? err.message : err.stack ?? err}`);
+    console.error(`\nbench failed: ${err.benchFailure ? err.message : (err.stack ?? err)}`);
     exitCode = 1;
   } finally {
-    for (const c of children) { try { c.kill('SIGTERM'); } catch { /* gone */ } }
-    for (const close of closers.reverse()) { try { await close(); } catch { /* closing anyway */ } }
+    for (const c of children) {
+      try {
+        c.kill('SIGTERM');
+      } catch {
+        /* gone */
+      }
+    }
+    for (const close of closers.reverse()) {
+      try {
+        await close();
+      } catch {
+        /* closing anyway */
+      }
+    }
     killAllSync();
   }
   process.exit(exitCode);
@@ -162,12 +182,14 @@ export async function signMany(as, count, file) {
   const claims = { scope: 'read:orders', aud: ORDERS, iat: now, exp: now + TOKEN_LIFETIME };
   const out = new Array(count);
   let next = 0;
-  await Promise.all(Array.from({ length: SIGN_CONCURRENCY }, async () => {
-    while (next < count) {
-      const i = next++;
-      out[i] = await as.signToken({ claims });
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: SIGN_CONCURRENCY }, async () => {
+      while (next < count) {
+        const i = next++;
+        out[i] = await as.signToken({ claims });
+      }
+    }),
+  );
   if (new Set(out).size !== count) fail(`signToken produced duplicate tokens in ${file}`);
   writeFileSync(file, out.join('\n') + '\n');
   return out;
@@ -176,20 +198,28 @@ export async function signMany(as, count, file) {
 // ---------------------------------------------------------------------------------------------------------
 // Apps: each a child pinned to core 0.
 export async function startApp(app, env, nodeArgs = []) {
-  const child = track(spawn('taskset', ['-c', '0', process.execPath, ...nodeArgs, join(BENCH_DIR, app.file)], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, NODE_ENV: 'production' },
-    stdio: ['pipe', 'pipe', 'inherit'],
-  }));
+  const child = track(
+    spawn('taskset', ['-c', '0', process.execPath, ...nodeArgs, join(BENCH_DIR, app.file)], {
+      cwd: ROOT,
+      env: { ...process.env, ...env, NODE_ENV: 'production' },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    }),
+  );
   const port = await new Promise((resolvePort, reject) => {
     let buf = '';
     const timer = setTimeout(() => reject(new Error(`${app.label} did not start within 20 s`)), 20_000);
     child.stdout.on('data', (d) => {
       buf += d;
       const m = /READY (\d+)/.exec(buf);
-      if (m) { clearTimeout(timer); resolvePort(Number(m[1])); }
+      if (m) {
+        clearTimeout(timer);
+        resolvePort(Number(m[1]));
+      }
     });
-    child.once('exit', (code, sig) => { clearTimeout(timer); reject(new Error(`${app.label} exited during start-up (${code ?? sig})`)); });
+    child.once('exit', (code, sig) => {
+      clearTimeout(timer);
+      reject(new Error(`${app.label} exited during start-up (${code ?? sig})`));
+    });
   });
   return { ...app, child, port };
 }
@@ -212,7 +242,9 @@ export function getOrders(port, headers) {
     const req = http.get({ host: '127.0.0.1', port, path: '/orders', headers, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (d) => { body += d; });
+      res.on('data', (d) => {
+        body += d;
+      });
       res.on('end', () => resolveGet({ status: res.statusCode, body, challenge: res.headers['www-authenticate'] }));
     });
     req.setTimeout(10_000, () => req.destroy(new Error('timeout')));
@@ -269,12 +301,28 @@ export async function wrk(port, tokensFile, seconds, appPid) {
   const cpuBefore = appPid ? cpuSeconds(appPid) : NaN;
   const machineBefore = machineBusySeconds();
   const selfBefore = process.cpuUsage();
-  const args = ['-c', '1', 'wrk', '-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '-s', LUA, `http://127.0.0.1:${port}/orders`, '--', tokensFile];
+  const args = [
+    '-c',
+    '1',
+    'wrk',
+    '-t1',
+    `-c${CONNECTIONS}`,
+    `-d${seconds}s`,
+    '-s',
+    LUA,
+    `http://127.0.0.1:${port}/orders`,
+    '--',
+    tokensFile,
+  ];
   const child = track(spawn('taskset', args, { stdio: ['ignore', 'pipe', 'pipe'] }));
   let out = '';
   let err = '';
-  child.stdout.on('data', (d) => { out += d; });
-  child.stderr.on('data', (d) => { err += d; });
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  child.stderr.on('data', (d) => {
+    err += d;
+  });
   // wrk's own CPU time, sampled until it exits (a child's /proc entry goes with it).
   let wrkCpu = 0;
   const poll = setInterval(() => {

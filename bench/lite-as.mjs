@@ -30,7 +30,9 @@ const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
   }
   let body = '';
   req.setEncoding('utf8');
-  req.on('data', (d) => { body += d; });
+  req.on('data', (d) => {
+    body += d;
+  });
   req.on('end', () => {
     introspections++;
     if (req.headers.authorization !== basic) {
@@ -46,7 +48,9 @@ const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
     res.end(answer);
   });
 });
-server.on('connection', () => { connections++; });
+server.on('connection', () => {
+  connections++;
+});
 server.listen(0, '127.0.0.1', () => {
   issuer = `http://127.0.0.1:${server.address().port}`;
   process.stdout.write(`READY ${server.address().port}\n`);

@@ -8,9 +8,25 @@
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  APPS, BENCH_DIR, ORDERS, ROOT,
-  checkRun, checkTokens, fail, log, pinSelf, preflight, profileArgs, runMain, signMany,
-  startApp, startAuthorizationServer, stopApp, tempDir, verifyApp, wrk,
+  APPS,
+  BENCH_DIR,
+  ORDERS,
+  ROOT,
+  checkRun,
+  checkTokens,
+  fail,
+  log,
+  pinSelf,
+  preflight,
+  profileArgs,
+  runMain,
+  signMany,
+  startApp,
+  startAuthorizationServer,
+  stopApp,
+  tempDir,
+  verifyApp,
+  wrk,
 } from './lib.mjs';
 
 const [appId = 'kit', scenario = 'new', secondsArg = '10'] = process.argv.slice(2);
@@ -53,7 +69,11 @@ async function main() {
 }
 
 function safeList(dir) {
-  try { return readdirSync(dir); } catch { return []; }
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
 function summarise(path) {
@@ -81,9 +101,17 @@ function summarise(path) {
   const pct = (us) => `${((100 * us) / busy).toFixed(1).padStart(5)} %`;
   console.log(`\n${path}\nbusy ${(busy / 1e6).toFixed(2)} s of ${(total / 1e6).toFixed(2)} s sampled; shares are of busy time\n`);
   console.log('top self time by function:');
-  for (const [k, us] of [...fns].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`  ${pct(us)}  ${k}`);
+  for (const [k, us] of [...fns]
+    .filter(([k]) => !k.startsWith('(idle)'))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 30))
+    console.log(`  ${pct(us)}  ${k}`);
   console.log('\nself time by module:');
-  for (const [k, us] of [...modules].filter(([k]) => k !== '(idle)').sort((a, b) => b[1] - a[1]).slice(0, 20)) console.log(`  ${pct(us)}  ${k}`);
+  for (const [k, us] of [...modules]
+    .filter(([k]) => k !== '(idle)')
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 20))
+    console.log(`  ${pct(us)}  ${k}`);
 }
 
 function shortUrl(url) {

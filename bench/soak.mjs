@@ -5,7 +5,20 @@
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { APPS, BILLING, ORDERS, fail, log, pinSelf, positiveInt, preflight, runMain, startApp, startAuthorizationServer, stopApp } from './lib.mjs';
+import {
+  APPS,
+  BILLING,
+  ORDERS,
+  fail,
+  log,
+  pinSelf,
+  positiveInt,
+  preflight,
+  runMain,
+  startApp,
+  startAuthorizationServer,
+  stopApp,
+} from './lib.mjs';
 
 const SECONDS = positiveInt('SOAK_SECONDS', 60);
 const DISTINCT_INVALID = positiveInt('SOAK_INVALID_TOKENS', 1_000_000);
@@ -20,11 +33,22 @@ await runMain(async () => {
   preflight();
   pinSelf('1');
   const as = await startAuthorizationServer();
-  const kit = await startApp(APPS.find((a) => a.id === 'kit'), { BENCH_ISSUER: as.issuer, BENCH_RESOURCE: ORDERS });
+  const kit = await startApp(
+    APPS.find((a) => a.id === 'kit'),
+    { BENCH_ISSUER: as.issuer, BENCH_RESOURCE: ORDERS },
+  );
   const now = Math.floor(Date.now() / 1000);
   const kinds = {
-    valid: { tokens: await Promise.all(Array.from({ length: 200 }, () => as.signToken({ claims: { aud: ORDERS, scope: 'read:orders', exp: now + 3600 } }))), expect: 200 },
-    expired: { tokens: [await as.signToken({ claims: { aud: ORDERS, scope: 'read:orders', exp: now - 60, iat: now - 120 } })], expect: 401 },
+    valid: {
+      tokens: await Promise.all(
+        Array.from({ length: 200 }, () => as.signToken({ claims: { aud: ORDERS, scope: 'read:orders', exp: now + 3600 } })),
+      ),
+      expect: 200,
+    },
+    expired: {
+      tokens: [await as.signToken({ claims: { aud: ORDERS, scope: 'read:orders', exp: now - 60, iat: now - 120 } })],
+      expect: 401,
+    },
     otherAudience: { tokens: [await as.signToken({ claims: { aud: BILLING, scope: 'read:billing', exp: now + 3600 } })], expect: 401 },
     missingScope: { tokens: [await as.signToken({ claims: { aud: ORDERS, scope: 'write:orders', exp: now + 3600 } })], expect: 403 },
     garbage: { tokens: ['not-a-token', 'a.b.c', 'eyJhbGciOiJub25lIn0.e30.', `${'x'.repeat(9000)}`], expect: [400, 401] },
@@ -42,7 +66,11 @@ await runMain(async () => {
     // Every other request carries a never-seen invalid token until the target is reached; the rest is the mix.
     if (sentInvalid < DISTINCT_INVALID && turn++ % 2 === 0) {
       sentInvalid++;
-      return ['distinctInvalid', `eyJ${randomBytes(24).toString('base64url')}.${randomBytes(48).toString('base64url')}.${randomBytes(32).toString('base64url')}`, 401];
+      return [
+        'distinctInvalid',
+        `eyJ${randomBytes(24).toString('base64url')}.${randomBytes(48).toString('base64url')}.${randomBytes(32).toString('base64url')}`,
+        401,
+      ];
     }
     const names = Object.keys(kinds);
     const name = names[Math.floor(Math.random() * names.length)];
@@ -53,16 +81,20 @@ await runMain(async () => {
     new Promise((resolve) => {
       const [kind, token, expected] = pick();
       const t0 = process.hrtime.bigint();
-      const req = http.get({ host: '127.0.0.1', port: kit.port, path: '/orders', agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
-        res.resume();
-        res.on('end', () => {
-          latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
-          const key = `${kind} ${res.statusCode}`;
-          counts[key] = (counts[key] ?? 0) + 1;
-          if (res.statusCode >= 500 || !(Array.isArray(expected) ? expected.includes(res.statusCode) : res.statusCode === expected)) wrong++;
-          resolve();
-        });
-      });
+      const req = http.get(
+        { host: '127.0.0.1', port: kit.port, path: '/orders', agent, headers: { authorization: `Bearer ${token}` } },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+            const key = `${kind} ${res.statusCode}`;
+            counts[key] = (counts[key] ?? 0) + 1;
+            if (res.statusCode >= 500 || !(Array.isArray(expected) ? expected.includes(res.statusCode) : res.statusCode === expected))
+              wrong++;
+            resolve();
+          });
+        },
+      );
       req.on('error', () => {
         counts[`${kind} socket-error`] = (counts[`${kind} socket-error`] ?? 0) + 1;
         wrong++;
@@ -73,10 +105,12 @@ await runMain(async () => {
   // Memory samples along the run: flat (bounded caches) after the first ones, whatever was sent.
   const samples = [];
   const sampler = setInterval(() => samples.push(rssMiB(kit.child.pid)), 5000);
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    // At least SOAK_SECONDS, and until every distinct invalid token was sent.
-    while (Date.now() < end || sentInvalid < DISTINCT_INVALID) await one();
-  }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      // At least SOAK_SECONDS, and until every distinct invalid token was sent.
+      while (Date.now() < end || sentInvalid < DISTINCT_INVALID) await one();
+    }),
+  );
   clearInterval(sampler);
   const seconds = (Date.now() - started) / 1000;
   const rssEnd = rssMiB(kit.child.pid);
@@ -85,9 +119,13 @@ await runMain(async () => {
   latencies.sort((a, b) => a - b);
   const q = (p) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))].toFixed(2);
   const total = latencies.length;
-  console.log(`\nsoak: ${total.toLocaleString('en')} requests in ${seconds.toFixed(0)} s = ${Math.round(total / seconds).toLocaleString('en')} req/s; p50 ${q(0.5)} ms, p99 ${q(0.99)} ms`);
+  console.log(
+    `\nsoak: ${total.toLocaleString('en')} requests in ${seconds.toFixed(0)} s = ${Math.round(total / seconds).toLocaleString('en')} req/s; p50 ${q(0.5)} ms, p99 ${q(0.99)} ms`,
+  );
   console.log(`distinct invalid tokens sent: ${sentInvalid.toLocaleString('en')}`);
-  console.log(`app resident memory: ${rssStart.toFixed(1)} MiB at start, every 5 s: ${samples.map((m) => m.toFixed(0)).join(', ')} MiB; ${rssEnd.toFixed(1)} MiB at end`);
+  console.log(
+    `app resident memory: ${rssStart.toFixed(1)} MiB at start, every 5 s: ${samples.map((m) => m.toFixed(0)).join(', ')} MiB; ${rssEnd.toFixed(1)} MiB at end`,
+  );
   console.log('answers by kind:');
   for (const [k, v] of Object.entries(counts).sort()) console.log(`  ${k.padEnd(28)} ${v.toLocaleString('en')}`);
   if (wrong) fail(`${wrong} answers were not the expected ones (or were 5xx / socket errors)`);

@@ -24,7 +24,16 @@ const issuer = 'https://issuer.test';
 const resource = 'https://api.example.com';
 const now = Math.floor(Date.now() / 1000);
 const secret = new TextEncoder().encode('a-32-byte-or-longer-shared-secret!');
-const token = await new SignJWT({ iss: issuer, sub: 'u', aud: resource, client_id: 'c', iat: now, exp: now + 3600, jti: 'j', scope: 'read:orders write:orders' })
+const token = await new SignJWT({
+  iss: issuer,
+  sub: 'u',
+  aud: resource,
+  client_id: 'c',
+  iat: now,
+  exp: now + 3600,
+  jti: 'j',
+  scope: 'read:orders write:orders',
+})
   .setProtectedHeader({ alg: hs256 ? 'HS256' : 'RS256', typ: 'at+jwt', kid: 'k1' })
   .sign(hs256 ? secret : privateKey);
 const trusted = hs256 ? { issuer, secret, algorithms: ['HS256'] } : { issuer, jwks: { keys: [jwk] } };
@@ -35,7 +44,8 @@ for (const dir of dirs) {
   const { ResourceServer } = await import(pathToFileURL(resolve(dir, 'index.js')).href);
   const rs = new ResourceServer({ issuer: trusted, resource, cache: false, logger: false });
   const first = rs.authenticate(req);
-  if (!first || first instanceof Promise || first.context.clientId !== 'c') throw new Error(`${dir}: the token is not verified synchronously`);
+  if (!first || first instanceof Promise || first.context.clientId !== 'c')
+    throw new Error(`${dir}: the token is not verified synchronously`);
   servers.push({ dir, rs, samples: [] });
 }
 
@@ -49,5 +59,7 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 for (const s of servers) {
-  console.log(`${hs256 ? 'HS256' : 'RS256'} cache-miss verify: median ${median(s.samples).toFixed(2)} µs, best round ${Math.min(...s.samples).toFixed(2)} µs  (${s.dir})`);
+  console.log(
+    `${hs256 ? 'HS256' : 'RS256'} cache-miss verify: median ${median(s.samples).toFixed(2)} µs, best round ${Math.min(...s.samples).toFixed(2)} µs  (${s.dir})`,
+  );
 }

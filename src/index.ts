@@ -18,14 +18,31 @@ export { umaProtection, ROUTE_UMA, type UmaProtection, type UmaProtectionOptions
 export { scanRoutes, type ScannedRoute } from './express/route-scan.js';
 export { assertRouteScopes } from './express/assert-route-scopes.js';
 export { UmaRegistrar, type UmaRegistrarOptions, type RegistrationStatus } from './uma/registrar.js';
-export type { ResourceDescription, RegisteredResource, MarkedDescription, RegistrationMark, UmaProfileName, PermissionRequest } from './uma/profiles.js';
+export type {
+  ResourceDescription,
+  RegisteredResource,
+  MarkedDescription,
+  RegistrationMark,
+  UmaProfileName,
+  PermissionRequest,
+} from './uma/profiles.js';
 export type { DesiredResource, SyncPlan, DeletePolicy, MappingOrigin } from './uma/sync.js';
 export { ProtectionApiError, type ProtectionApiErrorInit } from './uma/protection-api-error.js';
-export { AuthorizationServerCallError, type AsStep, type AsFailure, type AsFailureKind, type AuthorizationServerCallInit } from './http/as-failure.js';
+export {
+  AuthorizationServerCallError,
+  type AsStep,
+  type AsFailure,
+  type AsFailureKind,
+  type AuthorizationServerCallInit,
+} from './http/as-failure.js';
 export { resourcesFromRoutes, type DeclaredRoute, type RouteResourceOptions } from './uma/route-resources.js';
 export { storeOwnerAuthorization, type OwnerAuthorization } from './authz-server/protection-token.js';
 export { FileStore } from './stores/file.js';
-export { registerResourceServer, type SelfRegistrationOptions, type ResourceServerCredentials } from './authz-server/client-registration.js';
+export {
+  registerResourceServer,
+  type SelfRegistrationOptions,
+  type ResourceServerCredentials,
+} from './authz-server/client-registration.js';
 export { protectedResourceMetadata, type MetadataRouterOptions } from './express/metadata.js';
 export { buildMetadata, metadataUrl, type MetadataOptions, type ProtectedResourceMetadata } from './metadata/metadata.js';
 export { ResourceServer, type Authenticated, type AnswerContext, type ResourceIdentity, type ScopedRoute } from './resource-server.js';
@@ -70,7 +87,12 @@ export type { JwsAlgorithm } from './token/jws.js';
 export { TOKEN_PROFILE_NAMES, type TokenProfile, type TokenProfileName, type TokenProfileOptions } from './token/profiles.js';
 export type { HttpRequestLike } from './token/extract.js';
 export type { ErrorAnswer } from './answers/error-answer.js';
-export { attributeProvider, type AttributeProviderRouter, type AttributeProviderRouterOptions, type AttributeProviderUmaOptions } from './express/attribute-provider.js';
+export {
+  attributeProvider,
+  type AttributeProviderRouter,
+  type AttributeProviderRouterOptions,
+  type AttributeProviderUmaOptions,
+} from './express/attribute-provider.js';
 export {
   AttributeProvider,
   STANDARD_SCOPE_CLAIMS,

@@ -3,7 +3,13 @@
  * resource, and check a route's scope requirement. Framework layers (src/express/) only adapt requests
  * and write answers.
  */
-import { InsufficientScopeError, InvalidTokenError, MissingCredentialsError, ConfigurationError, ResourceServerError } from './answers/errors.js';
+import {
+  InsufficientScopeError,
+  InvalidTokenError,
+  MissingCredentialsError,
+  ConfigurationError,
+  ResourceServerError,
+} from './answers/errors.js';
 import type { Logger, ResolvedOptions, ResourceServerOptions } from './config/options.js';
 import { resolveOptions } from './config/resolve-options.js';
 import { extractBearerToken, type HttpRequestLike } from './token/extract.js';
@@ -180,7 +186,11 @@ export class ResourceServer {
    * its permissions, which name resources registered here (UMA 2.0 Grant §3.4, FedAuthz §5.1.1), and has no
    * `aud` of this resource; the caller must then require such a permission. Default `'audience'` (RFC 8707).
    */
-  authenticate(req: AuthenticatableRequest, mountPath = '', binding: 'audience' | 'permissions' = 'audience'): MaybePromise<Authenticated> | undefined {
+  authenticate(
+    req: AuthenticatableRequest,
+    mountPath = '',
+    binding: 'audience' | 'permissions' = 'audience',
+  ): MaybePromise<Authenticated> | undefined {
     const options = this.options;
     const token = extractBearerToken(req, options.tokenLocations, options.maxTokenLength, this.dpop !== undefined);
     if (!token) return undefined;
@@ -189,7 +199,10 @@ export class ResourceServer {
     const identity = this.identity(mountPath);
     const details = options.authorizationDetails;
     const finish = (v: VerifiedToken) => {
-      const a = binding === 'permissions' ? authenticated(v, token.location, token.scheme) : checkAudience(v, identity, token.location, token.scheme);
+      const a =
+        binding === 'permissions'
+          ? authenticated(v, token.location, token.scheme)
+          : checkAudience(v, identity, token.location, token.scheme);
       // RFC 9396 §9, §12 (CONFORMANCE 73, 74): per request, like the audience (an entry's locations name resources).
       if (details) authorizationDetailsFor(a.context.claims, { types: details.types, resource: identity.matcher.identifiers });
       return this.#bind(a, req, token.token, proof);
@@ -202,7 +215,11 @@ export class ResourceServer {
   }
 
   /** Authenticate as above, and explain a refused token (401) on the debug channel: one line per refusal. */
-  #explained(token: string, identity: ResourceIdentity, finish: (v: VerifiedToken) => Authenticated | Promise<Authenticated>): Authenticated | Promise<Authenticated> {
+  #explained(
+    token: string,
+    identity: ResourceIdentity,
+    finish: (v: VerifiedToken) => Authenticated | Promise<Authenticated>,
+  ): Authenticated | Promise<Authenticated> {
     const explain = (err: unknown): never => {
       if (err instanceof ResourceServerError && err.status === 401) {
         const options = this.options;
@@ -236,14 +253,22 @@ export class ResourceServer {
     // RFC 7800 §3.1: a token bound by a confirmation method this server cannot check (`jwk`, `kid`, `jku`, a
     // malformed `cnf`) is refused, never taken as a plain bearer token. Checked here: `jkt` (RFC 9449 §6) and
     // `x5t#S256` (RFC 8705 §3.1); other members beside one of those are left alone (that one binds the token).
-    if (cnf !== undefined && (cnf === null || typeof cnf !== 'object' || Array.isArray(cnf) || (cnf.jkt === undefined && cnf['x5t#S256'] === undefined))) {
+    if (
+      cnf !== undefined &&
+      (cnf === null || typeof cnf !== 'object' || Array.isArray(cnf) || (cnf.jkt === undefined && cnf['x5t#S256'] === undefined))
+    ) {
       throw new TokenBindingError('the access token is bound by a confirmation method this server does not support');
     }
     const jkt = cnf && typeof cnf.jkt === 'string' ? cnf.jkt : undefined;
     if (cnf && cnf['x5t#S256'] !== undefined) checkCertificateBinding(cnf['x5t#S256'], req, this.options.mtls);
     if (proof !== undefined) {
       const path = (req.originalUrl ?? req.url ?? '/').split('?')[0];
-      const replayKey = this.dpop!.check(proof, { method: (req.method ?? 'GET').toUpperCase(), url: `${this.dpop!.baseUrl}${path}`, accessToken: token, jkt });
+      const replayKey = this.dpop!.check(proof, {
+        method: (req.method ?? 'GET').toUpperCase(),
+        url: `${this.dpop!.baseUrl}${path}`,
+        accessToken: token,
+        jkt,
+      });
       const store = this.options.dpop?.replayStore;
       if (store) {
         // §11.1 across replicas: the first replica to record the jti wins; a failing store fails closed by default.
@@ -257,7 +282,10 @@ export class ResourceServer {
             const local = this.options.dpop?.replayStoreFailure === 'local';
             if (!this.#replayStoreFailing) {
               this.#replayStoreFailing = true;
-              this.options.logger.warn(`the DPoP replay store failed; ${local ? "checking this process's set only" : 'answering 503'} until it answers again`, { reason: err instanceof Error ? err.message : String(err) });
+              this.options.logger.warn(
+                `the DPoP replay store failed; ${local ? "checking this process's set only" : 'answering 503'} until it answers again`,
+                { reason: err instanceof Error ? err.message : String(err) },
+              );
             }
             if (local) return a;
             throw new AuthorizationServerUnavailableError('the DPoP replay check is unavailable', 1);
@@ -266,7 +294,8 @@ export class ResourceServer {
       }
     } else {
       // §7.2 (CONFORMANCE 35): a DPoP-bound token is never accepted as a bearer token.
-      if (jkt !== undefined || (cnf && cnf.jkt !== undefined)) throw new TokenBindingError('a DPoP-bound access token must be presented with the DPoP scheme');
+      if (jkt !== undefined || (cnf && cnf.jkt !== undefined))
+        throw new TokenBindingError('a DPoP-bound access token must be presented with the DPoP scheme');
       if (this.dpop?.mode === 'required') throw new TokenBindingError('this resource accepts only DPoP-bound access tokens');
     }
     return a;
@@ -289,7 +318,8 @@ export class ResourceServer {
    */
   derivedRequirement(method: string, route: ScopedRoute): ScopeRequirement {
     // A JavaScript caller of the former positional form (method, path, mountPath, resource) is told so.
-    if (typeof route !== 'object' || route === null) throw new TypeError('derivedRequirement(method, { path, mountPath, resource }): the route must be an object');
+    if (typeof route !== 'object' || route === null)
+      throw new TypeError('derivedRequirement(method, { path, mountPath, resource }): the route must be an object');
     const { path: routePath = '', mountPath = '', resource: resourceName } = route;
     const key = `${method} ${mountPath} ${routePath} ${resourceName ?? ''}`;
     let r = this.#derived.get(key);
@@ -340,15 +370,32 @@ function singleDpopHeader(req: AuthenticatableRequest): string {
   return v;
 }
 
-function checkAudience(v: VerifiedToken, identity: ResourceIdentity, location: Authenticated['location'], scheme: Authenticated['scheme']): Authenticated {
+function checkAudience(
+  v: VerifiedToken,
+  identity: ResourceIdentity,
+  location: Authenticated['location'],
+  scheme: Authenticated['scheme'],
+): Authenticated {
   // RFC 9068 §4 step 4, RFC 8707 (CONFORMANCE 20): the token must be issued for this resource.
   // The issuer's own names of this API (its profile's `audiences`) count too, for its tokens only.
-  if ((v.audienceRequired || v.context.audience.length > 0) && !identity.matcher.matches(v.context.audience) && !(v.issuerAudiences && v.context.audience.some((a) => v.issuerAudiences!.has(a)))) {
+  if (
+    (v.audienceRequired || v.context.audience.length > 0) &&
+    !identity.matcher.matches(v.context.audience) &&
+    !(v.issuerAudiences && v.context.audience.some((a) => v.issuerAudiences!.has(a)))
+  ) {
     throw new InvalidTokenError('ERR_TOKEN_AUDIENCE', 'the access token was not issued for this resource');
   }
   return authenticated(v, location, scheme);
 }
 
 function authenticated(v: VerifiedToken, location: Authenticated['location'], scheme: Authenticated['scheme']): Authenticated {
-  return { context: v.context, granted: v.granted, expiresAtMs: v.expiresAtMs, audienceRequired: v.audienceRequired, issuerAudiences: v.issuerAudiences, location, scheme };
+  return {
+    context: v.context,
+    granted: v.granted,
+    expiresAtMs: v.expiresAtMs,
+    audienceRequired: v.audienceRequired,
+    issuerAudiences: v.issuerAudiences,
+    location,
+    scheme,
+  };
 }

@@ -26,7 +26,10 @@ export function listOrders(_req, res) {
  * Express's default handler, which logs every 401 with a stack trace.
  */
 export function answerPeerErrors(err, _req, res, _next) {
-  res.status(err.status ?? 500).set(err.headers ?? {}).json({ error: err.code ?? 'server_error' });
+  res
+    .status(err.status ?? 500)
+    .set(err.headers ?? {})
+    .json({ error: err.code ?? 'server_error' });
 }
 
 export function createApp() {

@@ -5,9 +5,10 @@
 import { auth, requiredScopes } from 'express-oauth2-jwt-bearer';
 import { answerPeerErrors, createApp, listOrders, serve, ISSUER, RESOURCE, JWKS_URI } from './common.mjs';
 
-const options = process.env.BENCH_PEER_CONFIG === 'static'
-  ? { issuer: ISSUER, jwksUri: JWKS_URI, tokenSigningAlg: 'RS256', audience: RESOURCE }
-  : { issuerBaseURL: ISSUER, audience: RESOURCE };
+const options =
+  process.env.BENCH_PEER_CONFIG === 'static'
+    ? { issuer: ISSUER, jwksUri: JWKS_URI, tokenSigningAlg: 'RS256', audience: RESOURCE }
+    : { issuerBaseURL: ISSUER, audience: RESOURCE };
 
 const app = createApp();
 app.use(auth(options));

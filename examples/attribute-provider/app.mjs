@@ -7,7 +7,20 @@ import { attributeProvider } from 'oauth-resource-server';
 
 /** The users this provider knows, by the OP's `sub`. */
 const users = new Map([
-  ['alice', { name: 'Alice Liddell', given_name: 'Alice', family_name: 'Liddell', email: 'alice@example.net', email_verified: true, address: { street_address: '1 Rabbit Hole', locality: 'Oxford', country: 'UK' }, credit_score: 742, memberships: ['chess-club'], national_id: 'never released: no scope maps it' }],
+  [
+    'alice',
+    {
+      name: 'Alice Liddell',
+      given_name: 'Alice',
+      family_name: 'Liddell',
+      email: 'alice@example.net',
+      email_verified: true,
+      address: { street_address: '1 Rabbit Hole', locality: 'Oxford', country: 'UK' },
+      credit_score: 742,
+      memberships: ['chess-club'],
+      national_id: 'never released: no scope maps it',
+    },
+  ],
   ['bob', { name: 'Bob', email: 'bob@example.net', credit_score: 655 }],
   ['carol', { name: 'Carol', phone_number: '+1 555 0100', phone_number_verified: true }],
 ]);

@@ -20,7 +20,9 @@ const check = async (name, init, expected) => {
   const res = await fetch(`${base}/orders`, init);
   const ok = res.status === expected;
   if (!ok) failed = true;
-  console.log(`${ok ? '✔' : '✘'} ${name}: ${res.status}${res.headers.get('www-authenticate') ? `  WWW-Authenticate: ${res.headers.get('www-authenticate')}` : ''}`);
+  console.log(
+    `${ok ? '✔' : '✘'} ${name}: ${res.status}${res.headers.get('www-authenticate') ? `  WWW-Authenticate: ${res.headers.get('www-authenticate')}` : ''}`,
+  );
 };
 try {
   const token = await as.mintAccessToken({ resource: API, scope: 'read:orders' });

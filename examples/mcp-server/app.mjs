@@ -4,7 +4,14 @@
 import express from 'express';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { oauthResourceServer, protectedResourceMetadata, requireScopes, requireToolScopes, getAuth, assertRouteScopes } from 'oauth-resource-server';
+import {
+  oauthResourceServer,
+  protectedResourceMetadata,
+  requireScopes,
+  requireToolScopes,
+  getAuth,
+  assertRouteScopes,
+} from 'oauth-resource-server';
 
 /**
  * @param {{ issuer: string, url: string }} config
@@ -52,7 +59,11 @@ export function createMcpApp({ issuer, url }) {
   app.use((err, req, res, next) => {
     if (res.headersSent) return next(err);
     const status = Number.isInteger(err?.status) && err.status >= 400 && err.status < 500 ? err.status : 500;
-    res.status(status).json({ jsonrpc: '2.0', id: null, error: status === 400 ? { code: -32700, message: 'Parse error' } : { code: -32000, message: 'Request refused' } });
+    res.status(status).json({
+      jsonrpc: '2.0',
+      id: null,
+      error: status === 400 ? { code: -32700, message: 'Parse error' } : { code: -32000, message: 'Request refused' },
+    });
   });
 
   assertRouteScopes(app);

@@ -8,8 +8,12 @@ import { startDevAuthorizationServer } from 'oauth-resource-server/testing';
 const API = 'https://api.example.com/orders';
 const as = await startDevAuthorizationServer({ resources: [{ identifier: API, scopes: ['read:orders'], format: 'opaque' }] });
 const app = express();
-app.use(oauthResourceServer({ issuer: { issuer: as.issuer, introspection: { ...as.resourceServerClient, cacheTtlSeconds: 3 } }, resource: API }));
-app.get('/orders', requireScopes('read:orders'), (req, res) => res.json({ validatedBy: getAuth(req)?.validatedBy, client: getAuth(req)?.clientId }));
+app.use(
+  oauthResourceServer({ issuer: { issuer: as.issuer, introspection: { ...as.resourceServerClient, cacheTtlSeconds: 3 } }, resource: API }),
+);
+app.get('/orders', requireScopes('read:orders'), (req, res) =>
+  res.json({ validatedBy: getAuth(req)?.validatedBy, client: getAuth(req)?.clientId }),
+);
 assertRouteScopes(app); // start-up check: every route's scopes can be enforced
 const server = app.listen(0, '127.0.0.1');
 await new Promise((r) => server.once('listening', r));
@@ -29,7 +33,11 @@ try {
   const fresh = await as.mintAccessToken({ resource: API, scope: 'read:orders' });
   const before = as.requests.introspection;
   const statuses = await Promise.all(Array.from({ length: 100 }, () => get(fresh).then((r) => r.status)));
-  check('100 concurrent requests with one new token', statuses.every((s) => s === 200) && as.requests.introspection - before === 1, `introspection calls at the AS: ${as.requests.introspection - before}`);
+  check(
+    '100 concurrent requests with one new token',
+    statuses.every((s) => s === 200) && as.requests.introspection - before === 1,
+    `introspection calls at the AS: ${as.requests.introspection - before}`,
+  );
 
   // A token introspected just now, so its cache entry is young whatever the steps above cost on a busy machine.
   const revoked = await as.mintAccessToken({ resource: API, scope: 'read:orders' });
@@ -38,7 +46,11 @@ try {
   const cached = await get(revoked);
   await new Promise((r) => setTimeout(r, 3200));
   const after = await get(revoked);
-  check('a revoked token: served from the cache until its entry expires, then refused', cached.status === 200 && after.status === 401, `right after revocation ${cached.status}; after the 3 s cache life ${after.status} ${after.headers.get('www-authenticate')}`);
+  check(
+    'a revoked token: served from the cache until its entry expires, then refused',
+    cached.status === 200 && after.status === 401,
+    `right after revocation ${cached.status}; after the 3 s cache life ${after.status} ${after.headers.get('www-authenticate')}`,
+  );
 } finally {
   server.close();
   await as.close();

@@ -11,7 +11,11 @@ export function createOrdersApi({ issuer, resource, introspection }) {
   app.use(express.json());
 
   // Every request below needs a valid access token issued by `issuer` for `resource` (RFC 8707 aud).
-  const rs = oauthResourceServer({ issuer: introspection ? { issuer, introspection } : issuer, resource, metadata: { resourceName: 'Orders API' } });
+  const rs = oauthResourceServer({
+    issuer: introspection ? { issuer, introspection } : issuer,
+    resource,
+    metadata: { resourceName: 'Orders API' },
+  });
   // RFC 9728 metadata (public, before the middleware), built from the routes' declared scopes.
   app.use(protectedResourceMetadata(rs, { app }));
   app.use(rs);

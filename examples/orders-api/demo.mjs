@@ -50,17 +50,57 @@ try {
   const readOrders = await as.mintAccessToken({ resource: ORDERS, scope: 'read:orders' });
   const billing = await as.mintAccessToken({ resource: BILLING, scope: 'read:billing' });
 
-  await step('a token for this resource', 'the JWT is signed by the AS, typ at+jwt, aud names this API, scope read:orders', { path: '/orders', token: readOrders }, 200);
-  await step('a derived scope', 'GET /orders/:id needs read:orders by the verb:resource convention', { path: '/orders/1', token: readOrders }, 200);
-  await step('a token minted for another resource', 'aud is the billing API (RFC 8707): not for us, whoever signed it', { path: '/orders', token: billing }, 401);
-  await step('a missing scope', 'POST /orders needs write:orders; the challenge names it (RFC 6750 §3.1)', { method: 'POST', path: '/orders', token: readOrders, body: { item: 'coffee' } }, 403);
+  await step(
+    'a token for this resource',
+    'the JWT is signed by the AS, typ at+jwt, aud names this API, scope read:orders',
+    { path: '/orders', token: readOrders },
+    200,
+  );
+  await step(
+    'a derived scope',
+    'GET /orders/:id needs read:orders by the verb:resource convention',
+    { path: '/orders/1', token: readOrders },
+    200,
+  );
+  await step(
+    'a token minted for another resource',
+    'aud is the billing API (RFC 8707): not for us, whoever signed it',
+    { path: '/orders', token: billing },
+    401,
+  );
+  await step(
+    'a missing scope',
+    'POST /orders needs write:orders; the challenge names it (RFC 6750 §3.1)',
+    { method: 'POST', path: '/orders', token: readOrders, body: { item: 'coffee' } },
+    403,
+  );
   await step('no token at all', 'a challenge without an error code (RFC 6750 §3)', { path: '/orders' }, 401);
-  await step('protected resource metadata (RFC 9728)', 'public, at the path-inserted well-known URL; scopes_supported is what the routes enforce', { path: '/.well-known/oauth-protected-resource/orders' }, 200);
+  await step(
+    'protected resource metadata (RFC 9728)',
+    'public, at the path-inserted well-known URL; scopes_supported is what the routes enforce',
+    { path: '/.well-known/oauth-protected-resource/orders' },
+    200,
+  );
   const opaque = await as.mintAccessToken({ resource: ORDERS, scope: 'read:orders', format: 'opaque' });
-  await step('an opaque token, by introspection', 'not a JWT: the kit asks the AS (RFC 7662) and checks active, exp, aud and scope', { path: '/orders', token: opaque }, 200);
-  await step('an unknown opaque token', 'the AS answers {"active": false}: invalid_token', { path: '/orders', token: 'not-a-token-the-as-issued' }, 401);
+  await step(
+    'an opaque token, by introspection',
+    'not a JWT: the kit asks the AS (RFC 7662) and checks active, exp, aud and scope',
+    { path: '/orders', token: opaque },
+    200,
+  );
+  await step(
+    'an unknown opaque token',
+    'the AS answers {"active": false}: invalid_token',
+    { path: '/orders', token: 'not-a-token-the-as-issued' },
+    401,
+  );
   await as.revoke(opaque);
-  await step('the same opaque token after revocation', 'still cached for up to 60 s (introspection.cacheTtlSeconds): revocation takes effect when the entry expires', { path: '/orders', token: opaque }, 200);
+  await step(
+    'the same opaque token after revocation',
+    'still cached for up to 60 s (introspection.cacheTtlSeconds): revocation takes effect when the entry expires',
+    { path: '/orders', token: opaque },
+    200,
+  );
 } finally {
   if (!SERVE) {
     server.close();

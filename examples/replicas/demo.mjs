@@ -25,7 +25,9 @@ const port = await new Promise((resolve) => {
   });
 });
 const dir = mkdtempSync(join(tmpdir(), 'replicas-redis-'));
-const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+  stdio: 'ignore',
+});
 const as = await startDevAuthorizationServer({ resources: [{ identifier: API, scopes: ['read:orders'], format: 'opaque' }], uma: true });
 const servers = [];
 const stores = [];
@@ -48,7 +50,13 @@ try {
   for (let i = 0; i < 3; i++) {
     const shared = await RedisStore.connect(`redis://127.0.0.1:${port}`);
     stores.push(shared);
-    const server = new ResourceServer({ issuer: { issuer: as.issuer, introspection: as.resourceServerClient }, resource: API, cache: { store: shared }, dpop: { baseUrl: API, replayStore: shared }, logger: false });
+    const server = new ResourceServer({
+      issuer: { issuer: as.issuer, introspection: as.resourceServerClient },
+      resource: API,
+      cache: { store: shared },
+      dpop: { baseUrl: API, replayStore: shared },
+      logger: false,
+    });
     const uma = umaProtection({ resourceServer: server, issuer: as.issuer, ...as.resourceServerClient, store: shared, logger: false });
     const app = express();
     app.use('/orders', oauthResourceServer(server));
@@ -62,19 +70,39 @@ try {
 
   const pats = as.uma.patsIssued;
   const statuses = await Promise.all(replicas.map((r) => r.registrar.sync().then((s) => s.state)));
-  check('three replicas start together: one registration per resource, one PAT', statuses.every((s) => s === 'registered') && as.uma.resources().length === 1 && as.uma.patsIssued - pats === 1,
-    `the AS holds ${as.uma.resources().length} resource set(s) (${as.uma.resources().map((r) => r.name).join(', ')}); PATs issued: ${as.uma.patsIssued - pats}`);
+  check(
+    'three replicas start together: one registration per resource, one PAT',
+    statuses.every((s) => s === 'registered') && as.uma.resources().length === 1 && as.uma.patsIssued - pats === 1,
+    `the AS holds ${as.uma.resources().length} resource set(s) (${as.uma
+      .resources()
+      .map((r) => r.name)
+      .join(', ')}); PATs issued: ${as.uma.patsIssued - pats}`,
+  );
 
   const token = await as.mintAccessToken({ resource: API, scope: 'read:orders' });
   const before = as.requests.introspection;
-  const answers = await Promise.all(Array.from({ length: 100 }, (_, i) => fetch(`${replicas[i % 3].url}/orders`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status)));
+  const answers = await Promise.all(
+    Array.from({ length: 100 }, (_, i) =>
+      fetch(`${replicas[i % 3].url}/orders`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status),
+    ),
+  );
   const calls = as.requests.introspection - before;
-  check('100 requests for one opaque token across three replicas', answers.every((s) => s === 200) && calls === 1, `${answers.filter((s) => s === 200).length} × 200; introspection calls at the AS: ${calls}`);
+  check(
+    '100 requests for one opaque token across three replicas',
+    answers.every((s) => s === 200) && calls === 1,
+    `${answers.filter((s) => s === 200).length} × 200; introspection calls at the AS: ${calls}`,
+  );
 
   const { privateKey, publicKey } = await generateKeyPair('ES256');
   const jwk = await exportJWK(publicKey);
   const bound = await as.signToken({ claims: { aud: API, scope: 'read:orders', cnf: { jkt: await calculateJwkThumbprint(jwk) } } });
-  const proof = await new SignJWT({ htm: 'GET', htu: `${API}/orders`, iat: Math.floor(Date.now() / 1000), jti: randomBytes(12).toString('base64url'), ath: createHash('sha256').update(bound).digest('base64url') })
+  const proof = await new SignJWT({
+    htm: 'GET',
+    htu: `${API}/orders`,
+    iat: Math.floor(Date.now() / 1000),
+    jti: randomBytes(12).toString('base64url'),
+    ath: createHash('sha256').update(bound).digest('base64url'),
+  })
     .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk })
     .sign(privateKey);
   const at = async (r) => (await fetch(`${r.url}/orders`, { headers: { authorization: `DPoP ${bound}`, dpop: proof } })).status;

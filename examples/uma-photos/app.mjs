@@ -21,7 +21,12 @@ export function createPhotosApi({ issuer, resource, clientId, clientSecret, stor
     try {
       const id = String(albums.size + 1);
       const owner = getAuth(req)?.subject;
-      await uma.registrar.register({ key: `album:${id}`, name: `Album ${id}`, type: 'https://photos.example.com/types/album', scopes: ['view', 'delete'] });
+      await uma.registrar.register({
+        key: `album:${id}`,
+        name: `Album ${id}`,
+        type: 'https://photos.example.com/types/album',
+        scopes: ['view', 'delete'],
+      });
       albums.set(id, { id, title: req.body?.title ?? 'untitled', owner });
       res.status(201).json(albums.get(id));
     } catch (err) {

@@ -3,7 +3,14 @@
  * body. Framework-agnostic; the Express layer only writes it out. Never a stack trace, never token
  * material: descriptions are the kit's own fixed texts.
  */
-import { InsufficientScopeError, InsufficientUserAuthenticationError, MissingCredentialsError, ResourceServerError, ServiceUnavailableError, UseDpopNonceError } from './errors.js';
+import {
+  InsufficientScopeError,
+  InsufficientUserAuthenticationError,
+  MissingCredentialsError,
+  ResourceServerError,
+  ServiceUnavailableError,
+  UseDpopNonceError,
+} from './errors.js';
 import { formatChallenge, type Challenge } from './www-authenticate.js';
 
 /** Settings that shape answers. */
@@ -27,13 +34,24 @@ export interface ErrorAnswer {
   body: string | undefined;
 }
 
-const TITLES: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
 
 /**
  * The `Bearer` challenge for an error (or for no credentials, without `error`: RFC 6750 §3, then with `scope` only
  * when `scopeHint` names the route's scopes).
  */
-export function bearerChallenge(err: ResourceServerError | undefined, settings: AnswerSettings, scheme = 'Bearer', scopeHint: readonly string[] = []): Challenge {
+export function bearerChallenge(
+  err: ResourceServerError | undefined,
+  settings: AnswerSettings,
+  scheme = 'Bearer',
+  scopeHint: readonly string[] = [],
+): Challenge {
   const params: Challenge['params'] = [];
   if (settings.realm !== undefined) params.push(['realm', settings.realm]);
   if (settings.resourceMetadata !== undefined) params.push(['resource_metadata', settings.resourceMetadata]);
@@ -87,7 +105,8 @@ export function answerFor(error: unknown, settings: AnswerSettings): ErrorAnswer
 
   // The OAuth error code of the body: RFC 6750's, or for 5xx RFC 6749's nearest codes.
   const code = err?.oauthError ?? (status === 503 ? 'temporarily_unavailable' : status >= 500 ? 'server_error' : undefined);
-  const description = status >= 500 && !(err instanceof ServiceUnavailableError) ? 'the server could not process the request' : err?.message;
+  const description =
+    status >= 500 && !(err instanceof ServiceUnavailableError) ? 'the server could not process the request' : err?.message;
   let body: string | undefined;
   if (settings.format === 'problem') {
     headers['content-type'] = 'application/problem+json';

@@ -40,7 +40,8 @@ export type ErrorCode =
   | 'ERR_NOT_AUTHENTICATED';
 
 /** The OAuth error codes of RFC 6750 §3.1 this kit answers with. */
-export type OAuthErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'insufficient_user_authentication' | 'invalid_dpop_proof' | 'use_dpop_nonce';
+export type OAuthErrorCode =
+  'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'insufficient_user_authentication' | 'invalid_dpop_proof' | 'use_dpop_nonce';
 
 /**
  * Every code a {@link KitError} can carry: `switch (err.code)` on a caught `KitError` is exhaustive over it.
@@ -148,10 +149,7 @@ export class InvalidRequestError extends ResourceServerError {
 
 /** The token is malformed, expired, revoked, for another resource or otherwise invalid: 401 `invalid_token`. */
 export class InvalidTokenError extends ResourceServerError {
-  constructor(
-    code: InvalidTokenCode,
-    message: string,
-  ) {
+  constructor(code: InvalidTokenCode, message: string) {
     super({ code, status: 401, oauthError: 'invalid_token', message });
   }
 }

@@ -20,7 +20,22 @@ import type { DesiredResource } from '../uma/sync.js';
 
 /** The standard scopes and the claims each requests (OpenID Connect Core §5.4). */
 export const STANDARD_SCOPE_CLAIMS: Readonly<Record<'profile' | 'email' | 'address' | 'phone', readonly string[]>> = Object.freeze({
-  profile: Object.freeze(['name', 'family_name', 'given_name', 'middle_name', 'nickname', 'preferred_username', 'profile', 'picture', 'website', 'gender', 'birthdate', 'zoneinfo', 'locale', 'updated_at']),
+  profile: Object.freeze([
+    'name',
+    'family_name',
+    'given_name',
+    'middle_name',
+    'nickname',
+    'preferred_username',
+    'profile',
+    'picture',
+    'website',
+    'gender',
+    'birthdate',
+    'zoneinfo',
+    'locale',
+    'updated_at',
+  ]),
   email: Object.freeze(['email', 'email_verified']),
   address: Object.freeze(['address']),
   phone: Object.freeze(['phone_number', 'phone_number_verified']),
@@ -193,13 +208,20 @@ export class AttributeProvider {
 
   /** Validates the options now: a mistake throws {@link ConfigurationError}. */
   constructor(options: AttributeProviderOptions) {
-    if (!options || typeof options.findUser !== 'function') throw new ConfigurationError('attributeProvider needs findUser: (sub) => Promise<claims | undefined>');
-    const merged: Record<string, readonly string[]> = { ...(options.standardScopes === false ? {} : STANDARD_SCOPE_CLAIMS), ...options.scopes };
+    if (!options || typeof options.findUser !== 'function')
+      throw new ConfigurationError('attributeProvider needs findUser: (sub) => Promise<claims | undefined>');
+    const merged: Record<string, readonly string[]> = {
+      ...(options.standardScopes === false ? {} : STANDARD_SCOPE_CLAIMS),
+      ...options.scopes,
+    };
     const map = new Map<string, readonly string[]>();
     for (const [scope, claims] of Object.entries(merged)) {
       assertScope(scope);
-      if (!Array.isArray(claims) || !claims.every((c) => typeof c === 'string' && c.length > 0)) throw new ConfigurationError(`the claims of scope ${scope} must be an array of claim names`);
-      for (const c of claims) if (RESERVED_CLAIMS.has(c)) throw new ConfigurationError(`claim ${c} of scope ${scope} is set by the provider itself and cannot be released by a scope`);
+      if (!Array.isArray(claims) || !claims.every((c) => typeof c === 'string' && c.length > 0))
+        throw new ConfigurationError(`the claims of scope ${scope} must be an array of claim names`);
+      for (const c of claims)
+        if (RESERVED_CLAIMS.has(c))
+          throw new ConfigurationError(`claim ${c} of scope ${scope} is set by the provider itself and cannot be released by a scope`);
       map.set(scope, Object.freeze([...claims]));
     }
     if (map.size === 0) throw new ConfigurationError('attributeProvider needs at least one scope that releases claims');
@@ -208,12 +230,15 @@ export class AttributeProvider {
 
     const signingKey = options.signingKey;
     if (signingKey !== undefined) {
-      if (!(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(signingKey.alg)) throw new ConfigurationError(`the claims signing algorithm must be asymmetric (${ASYMMETRIC_ALGORITHMS.join(', ')})`);
-      if (signingKey.publicJwk && SECRET_MEMBERS.some((m) => m in signingKey.publicJwk!)) throw new ConfigurationError('signingKey.publicJwk holds private key material');
+      if (!(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(signingKey.alg))
+        throw new ConfigurationError(`the claims signing algorithm must be asymmetric (${ASYMMETRIC_ALGORITHMS.join(', ')})`);
+      if (signingKey.publicJwk && SECRET_MEMBERS.some((m) => m in signingKey.publicJwk!))
+        throw new ConfigurationError('signingKey.publicJwk holds private key material');
     }
     this.#signingKey = signingKey;
     const formats = options.formats ?? [signingKey ? 'jwt' : 'json'];
-    if (formats.length === 0 || !formats.every((f) => f === 'jwt' || f === 'json')) throw new ConfigurationError('formats must name "jwt" and/or "json"');
+    if (formats.length === 0 || !formats.every((f) => f === 'jwt' || f === 'json'))
+      throw new ConfigurationError('formats must name "jwt" and/or "json"');
     if (formats.includes('jwt') && !signingKey) throw new ConfigurationError('JWT answers need a signingKey');
     if (formats.includes('jwt') && !options.issuer) throw new ConfigurationError('JWT answers need the provider issuer (their iss)');
     this.formats = Object.freeze([...new Set(formats)]);
@@ -224,7 +249,8 @@ export class AttributeProvider {
     if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0) throw new ConfigurationError('ttlSeconds must be a positive number');
     this.#ttlSeconds = Math.floor(ttlSeconds);
     this.#detailsType = options.authorizationDetailsType;
-    if (options.claimsProviderSubject !== undefined && typeof options.claimsProviderSubject !== 'function') throw new ConfigurationError('claimsProviderSubject must be a function (user, sub) => string | undefined');
+    if (options.claimsProviderSubject !== undefined && typeof options.claimsProviderSubject !== 'function')
+      throw new ConfigurationError('claimsProviderSubject must be a function (user, sub) => string | undefined');
     this.#providerSubject = options.claimsProviderSubject;
   }
 
@@ -240,7 +266,10 @@ export class AttributeProvider {
    * {@link InvalidTokenError} when its `authorization_details` are malformed.
    */
   allowedClaims(token: AuthContext, resource: string | readonly string[]): Set<string> {
-    const details = this.#detailsType === undefined ? [] : authorizationDetailsFor(token.claims, { types: { [this.#detailsType]: ['claims'] }, resource });
+    const details =
+      this.#detailsType === undefined
+        ? []
+        : authorizationDetailsFor(token.claims, { types: { [this.#detailsType]: ['claims'] }, resource });
     const allowed = new Set<string>();
     let held = false;
     for (const [scope, claims] of this.scopeClaims) {
@@ -253,7 +282,8 @@ export class AttributeProvider {
     if (details.length > 0 && details.every((d) => d.claims !== undefined)) {
       const named = new Set<string>();
       for (const d of details) {
-        if (!Array.isArray(d.claims) || !d.claims.every((c) => typeof c === 'string')) throw new InsufficientScopeError([], 'the access token authorization_details claims must be an array of claim names');
+        if (!Array.isArray(d.claims) || !d.claims.every((c) => typeof c === 'string'))
+          throw new InsufficientScopeError([], 'the access token authorization_details claims must be an array of claim names');
         for (const c of d.claims as string[]) named.add(c);
       }
       for (const c of allowed) if (!named.has(c)) allowed.delete(c);
@@ -297,7 +327,8 @@ export class AttributeProvider {
     if (!this.#providerSubject) return undefined;
     const own: unknown = this.#providerSubject(user, tokenSubject);
     if (own === undefined) return undefined;
-    if (typeof own !== 'string' || own === '') throw new ConfigurationError('claimsProviderSubject returned something that is not a non-empty string');
+    if (typeof own !== 'string' || own === '')
+      throw new ConfigurationError('claimsProviderSubject returned something that is not a non-empty string');
     return own;
   }
 
@@ -332,7 +363,8 @@ export class AttributeProvider {
   }
 
   #key(): Promise<PreparedKey> {
-    if (!this.#signingKey || !this.issuer) return Promise.reject(new ConfigurationError('signing claims needs a signingKey and the provider issuer'));
+    if (!this.#signingKey || !this.issuer)
+      return Promise.reject(new ConfigurationError('signing claims needs a signingKey and the provider issuer'));
     this.#prepared ??= prepareKey(this.#signingKey);
     return this.#prepared;
   }
@@ -364,7 +396,11 @@ function notFound(format: 'json' | 'problem'): ClaimsAnswer {
   const headers: Record<string, string> = { 'cache-control': 'no-store' };
   if (format === 'problem') {
     headers['content-type'] = 'application/problem+json';
-    return { status: 404, headers, body: JSON.stringify({ type: 'about:blank', title: 'Not Found', status: 404, detail, error: 'not_found' }) };
+    return {
+      status: 404,
+      headers,
+      body: JSON.stringify({ type: 'about:blank', title: 'Not Found', status: 404, detail, error: 'not_found' }),
+    };
   }
   headers['content-type'] = 'application/json; charset=utf-8';
   return { status: 404, headers, body: JSON.stringify({ error: 'not_found', error_description: detail }) };

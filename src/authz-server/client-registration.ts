@@ -59,11 +59,22 @@ interface Stored extends ResourceServerCredentials {
 const FOREVER = 100 * 365 * 24 * 3600 * 1000;
 /** A secret this close to its expiry is treated as expired: it would lapse while in use. */
 const EXPIRY_MARGIN_SECONDS = 60;
-const RFC7591_ERRORS = new Set(['invalid_redirect_uri', 'invalid_client_metadata', 'invalid_software_statement', 'unapproved_software_statement']);
+const RFC7591_ERRORS = new Set([
+  'invalid_redirect_uri',
+  'invalid_client_metadata',
+  'invalid_software_statement',
+  'unapproved_software_statement',
+]);
 
 /** The metadata the kit registers: what a resource server needs (its PAT by client credentials, introspection). */
 export function resourceServerMetadata(extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { grant_types: ['client_credentials'], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'client_secret_basic', ...extra };
+  return {
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    token_endpoint_auth_method: 'client_secret_basic',
+    ...extra,
+  };
 }
 
 /**
@@ -122,8 +133,19 @@ async function registerOnce(options: SelfRegistrationOptions, store: CacheStore,
       } else if (res.status !== 401 && res.status !== 404) throw registrationError(res, 'read', options.issuer);
     } else {
       // RFC 7592 §2.2: a complete update, with client_id, without the management values.
-      const body = JSON.stringify({ ...metadata, client_id: stored.clientId, client_secret: stored.clientSecret, ...(options.softwareStatement ? { software_statement: options.softwareStatement } : {}) });
-      const res = await registrationCall(options.issuer, stored.registrationClientUri, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body, timeoutMs, maxBytes: 1 << 20 });
+      const body = JSON.stringify({
+        ...metadata,
+        client_id: stored.clientId,
+        client_secret: stored.clientSecret,
+        ...(options.softwareStatement ? { software_statement: options.softwareStatement } : {}),
+      });
+      const res = await registrationCall(options.issuer, stored.registrationClientUri, {
+        method: 'PUT',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body,
+        timeoutMs,
+        maxBytes: 1 << 20,
+      });
       if (res.status === 200) {
         const current = credentialsFrom(res, stored);
         if (!expired(current)) return publicPart(await save(store, key, current, fingerprint));
@@ -140,14 +162,21 @@ async function registerOnce(options: SelfRegistrationOptions, store: CacheStore,
   let endpoint = options.registrationEndpoint;
   if (!endpoint) {
     const { metadata: as } = await discoverAuthorizationServer(options.issuer, { timeoutMs, maxBytes: 1 << 20 });
-    if (typeof as.registration_endpoint !== 'string') throw new ConfigurationError(`the authorization server ${options.issuer} offers no registration_endpoint (RFC 7591)`);
+    if (typeof as.registration_endpoint !== 'string')
+      throw new ConfigurationError(`the authorization server ${options.issuer} offers no registration_endpoint (RFC 7591)`);
     endpoint = as.registration_endpoint;
   }
   // RFC 7591 §3: the registration endpoint must be TLS (it receives the initial access token and returns the secret).
   requireTls(endpoint, 'registration endpoint');
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
   if (options.initialAccessToken) headers.authorization = `Bearer ${options.initialAccessToken}`;
-  const res = await registrationCall(options.issuer, endpoint, { method: 'POST', headers, body: JSON.stringify({ ...metadata, ...(options.softwareStatement ? { software_statement: options.softwareStatement } : {}) }), timeoutMs, maxBytes: 1 << 20 });
+  const res = await registrationCall(options.issuer, endpoint, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ ...metadata, ...(options.softwareStatement ? { software_statement: options.softwareStatement } : {}) }),
+    timeoutMs,
+    maxBytes: 1 << 20,
+  });
   if (res.status !== 201 && res.status !== 200) throw registrationError(res, 'registration', options.issuer);
   return publicPart(await save(store, key, credentialsFrom(res, undefined), fingerprint));
 }
@@ -166,10 +195,12 @@ function credentialsFrom(res: HttpResponse, previous: ResourceServerCredentials 
   const body = parsed as Record<string, unknown>;
   const clientId = typeof body.client_id === 'string' ? body.client_id : previous?.clientId;
   const clientSecret = typeof body.client_secret === 'string' ? body.client_secret : previous?.clientSecret;
-  if (!clientId || !clientSecret) throw new ConfigurationError('the authorization server returned no client_id or client_secret (RFC 7591 §3.2.1)');
+  if (!clientId || !clientSecret)
+    throw new ConfigurationError('the authorization server returned no client_id or client_secret (RFC 7591 §3.2.1)');
   const out: ResourceServerCredentials = { clientId, clientSecret };
   // RFC 7592 §2.1: the AS may rotate the registration access token on any answer.
-  const accessToken = typeof body.registration_access_token === 'string' ? body.registration_access_token : previous?.registrationAccessToken;
+  const accessToken =
+    typeof body.registration_access_token === 'string' ? body.registration_access_token : previous?.registrationAccessToken;
   const clientUri = typeof body.registration_client_uri === 'string' ? body.registration_client_uri : previous?.registrationClientUri;
   // RFC 7592 §2: the registration access token would be sent there, so only over TLS. An AS that names a plain
   // http endpoint has still created the client: keep it, without management (never throw it away, orphaned).
@@ -179,7 +210,8 @@ function credentialsFrom(res: HttpResponse, previous: ResourceServerCredentials 
   }
   // The expiry belongs to the secret: a kept secret keeps its expiry unless the AS restates it; a new one does not inherit it.
   if (typeof body.client_secret_expires_at === 'number') out.clientSecretExpiresAt = body.client_secret_expires_at;
-  else if (previous?.clientSecretExpiresAt !== undefined && clientSecret === previous.clientSecret) out.clientSecretExpiresAt = previous.clientSecretExpiresAt;
+  else if (previous?.clientSecretExpiresAt !== undefined && clientSecret === previous.clientSecret)
+    out.clientSecretExpiresAt = previous.clientSecretExpiresAt;
   return out;
 }
 
@@ -202,7 +234,9 @@ function requireTls(value: string, what: string): void {
   }
   if (!isSecureOrLoopback(url)) {
     const origin = url.host ? `${url.protocol}//${url.host}` : url.protocol;
-    throw new ConfigurationError(`oauth-resource-server: the ${what} (${origin}) must use https (RFC 7591 §3, RFC 7592 §2; http only on loopback)`);
+    throw new ConfigurationError(
+      `oauth-resource-server: the ${what} (${origin}) must use https (RFC 7591 §3, RFC 7592 §2; http only on loopback)`,
+    );
   }
 }
 
@@ -247,5 +281,11 @@ async function save(store: CacheStore, key: string, c: ResourceServerCredentials
 
 function publicPart(c: ResourceServerCredentials): ResourceServerCredentials {
   const { clientId, clientSecret, registrationAccessToken, registrationClientUri, clientSecretExpiresAt } = c;
-  return { clientId, clientSecret, ...(registrationAccessToken ? { registrationAccessToken } : {}), ...(registrationClientUri ? { registrationClientUri } : {}), ...(clientSecretExpiresAt !== undefined ? { clientSecretExpiresAt } : {}) };
+  return {
+    clientId,
+    clientSecret,
+    ...(registrationAccessToken ? { registrationAccessToken } : {}),
+    ...(registrationClientUri ? { registrationClientUri } : {}),
+    ...(clientSecretExpiresAt !== undefined ? { clientSecretExpiresAt } : {}),
+  };
 }

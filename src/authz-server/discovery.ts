@@ -82,7 +82,15 @@ export function discoverAuthorizationServer(issuer: string, settings: DiscoveryS
       return value;
     },
     (err: unknown) => {
-      const failure = err instanceof AuthorizationServerCallError ? err : new AuthorizationServerCallError({ issuer, step: 'discovery', url: oauthMetadataUrl(issuer), failure: classify(err, settings.timeoutMs) });
+      const failure =
+        err instanceof AuthorizationServerCallError
+          ? err
+          : new AuthorizationServerCallError({
+              issuer,
+              step: 'discovery',
+              url: oauthMetadataUrl(issuer),
+              failure: classify(err, settings.timeoutMs),
+            });
       const current = cache.get(issuer);
       // The failure is remembered for the retry interval only; the last good document for as long as it takes.
       cache.set(issuer, { at: current?.at ?? 0, ...(current?.value ? { value: current.value } : {}), failedAt: Date.now(), failure });
@@ -110,14 +118,28 @@ async function fetchMetadata(issuer: string, settings: DiscoverySettings): Promi
     try {
       configuration = await client.discovery(url, 'oauth-resource-server', undefined, undefined, { ...options, algorithm });
     } catch (err) {
-      failures.push(new AuthorizationServerCallError({ issuer, step: 'discovery', url: at, failure: discoveryFailure(err, issuer, settings.timeoutMs) }));
+      failures.push(
+        new AuthorizationServerCallError({
+          issuer,
+          step: 'discovery',
+          url: at,
+          failure: discoveryFailure(err, issuer, settings.timeoutMs),
+        }),
+      );
       continue;
     }
     const metadata = configuration.serverMetadata() as AuthorizationServerMetadata;
     // RFC 8414 §3.3 / OIDC Discovery §4.3: "identical", so no trailing slash, host case or dot segment of difference
     // (tokens' iss is compared exactly, and a look-alike issuer would be a different AS).
     if (metadata.issuer === issuer) return { metadata, configuration };
-    failures.push(new AuthorizationServerCallError({ issuer, step: 'discovery', url: at, failure: { kind: 'issuer_mismatch', expectedIssuer: issuer, actualIssuer: String(metadata.issuer) } }));
+    failures.push(
+      new AuthorizationServerCallError({
+        issuer,
+        step: 'discovery',
+        url: at,
+        failure: { kind: 'issuer_mismatch', expectedIssuer: issuer, actualIssuer: String(metadata.issuer) },
+      }),
+    );
   }
   // The telling failure: not a 404 of an AS that serves only the other document.
   throw failures.find((f) => f.failure.status !== 404) ?? failures[0]!;

@@ -65,7 +65,8 @@ export class ProtectionToken {
     );
     this.#config.timeout = Math.max(1, Math.ceil(settings.timeoutMs / 1000));
     this.#config[client.customFetch] = createFetch({ timeoutMs: settings.timeoutMs, maxBytes: settings.maxBytes });
-    if (isSecureOrLoopback(new URL(settings.tokenEndpoint)) && settings.tokenEndpoint.startsWith('http:')) client.allowInsecureRequests(this.#config);
+    if (isSecureOrLoopback(new URL(settings.tokenEndpoint)) && settings.tokenEndpoint.startsWith('http:'))
+      client.allowInsecureRequests(this.#config);
   }
 
   /** A PAT that is valid now (renewed when close to expiry). */
@@ -92,7 +93,12 @@ export class ProtectionToken {
       const value = await this.get();
       if (!this.#isRejected(value)) return value;
     }
-    throw new ProtectionApiError({ operation: 'token', status: 401, error: 'invalid_token', message: 'the authorization server keeps issuing a protection token it rejects' });
+    throw new ProtectionApiError({
+      operation: 'token',
+      status: 401,
+      error: 'invalid_token',
+      message: 'the authorization server keeps issuing a protection token it rejects',
+    });
   }
 
   #reject(value: string): void {
@@ -115,7 +121,9 @@ export class ProtectionToken {
 
   /** Where the PAT is shared: the server's own, or one owner's (never the refresh token's key). */
   #sharedKey(): string {
-    return this.#owner ? `pat-owner:${this.#settings.issuer}:${this.#settings.clientId}:${this.#owner}` : `pat:${this.#settings.issuer}:${this.#settings.clientId}`;
+    return this.#owner
+      ? `pat-owner:${this.#settings.issuer}:${this.#settings.clientId}:${this.#owner}`
+      : `pat:${this.#settings.issuer}:${this.#settings.clientId}`;
   }
 
   /** The lock of a fetch: per issuer and owner for an owner's PAT, as its refresh token is per issuer and owner. */
@@ -220,16 +228,25 @@ export class ProtectionToken {
       const key = `ors:pat-refresh:${this.#settings.issuer}:${this.#owner}`;
       const refresh = await this.#settings.store?.get(key);
       if (!refresh) {
-        throw new ProtectionApiError({ operation: 'token', status: 0, message: `no stored authorization of owner ${this.#owner} for the protection API` });
+        throw new ProtectionApiError({
+          operation: 'token',
+          status: 0,
+          message: `no stored authorization of owner ${this.#owner} for the protection API`,
+        });
       }
       response = await this.#request(() => client.refreshTokenGrant(this.#config, refresh, { scope }));
-      if (response.refresh_token && response.refresh_token !== refresh) await this.#settings.store?.set(key, response.refresh_token, 365 * 24 * 3600 * 1000);
+      if (response.refresh_token && response.refresh_token !== refresh)
+        await this.#settings.store?.set(key, response.refresh_token, 365 * 24 * 3600 * 1000);
     } else {
       response = await this.#request(() => client.clientCredentialsGrant(this.#config, { scope }));
     }
     const lifeMs = (response.expires_in ?? 300) * 1000;
     const now = Date.now();
-    this.#token = { value: response.access_token, expiresAtMs: now + lifeMs, renewAtMs: now + Math.max(lifeMs - Math.max(RENEW_MARGIN_MS, lifeMs / 5), lifeMs / 2) };
+    this.#token = {
+      value: response.access_token,
+      expiresAtMs: now + lifeMs,
+      renewAtMs: now + Math.max(lifeMs - Math.max(RENEW_MARGIN_MS, lifeMs / 5), lifeMs / 2),
+    };
     return response.access_token;
   }
 }
@@ -256,7 +273,8 @@ function parseShared(raw: string | undefined): Held | undefined {
   if (!raw) return undefined;
   try {
     const v = JSON.parse(raw) as { value?: unknown; renewAtMs?: unknown; expiresAtMs?: unknown };
-    if (typeof v.value === 'string' && typeof v.renewAtMs === 'number' && typeof v.expiresAtMs === 'number') return { value: v.value, renewAtMs: v.renewAtMs, expiresAtMs: v.expiresAtMs };
+    if (typeof v.value === 'string' && typeof v.renewAtMs === 'number' && typeof v.expiresAtMs === 'number')
+      return { value: v.value, renewAtMs: v.renewAtMs, expiresAtMs: v.expiresAtMs };
   } catch {
     // a corrupt entry is ignored
   }

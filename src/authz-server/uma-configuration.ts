@@ -31,7 +31,11 @@ export function umaConfigurationUrl(issuer: string, profile: 'uma2' | 'keycloak'
  * Fetch and validate the UMA metadata of `issuer`; rejects with an {@link AuthorizationServerCallError} (step
  * `discovery`, naming the URL and the cause) on anything but a valid document for exactly this issuer.
  */
-export async function discoverUma(issuer: string, profile: 'uma2' | 'keycloak' | 'uma1', settings: UmaDiscoverySettings): Promise<UmaServerMetadata> {
+export async function discoverUma(
+  issuer: string,
+  profile: 'uma2' | 'keycloak' | 'uma1',
+  settings: UmaDiscoverySettings,
+): Promise<UmaServerMetadata> {
   const url = umaConfigurationUrl(issuer, profile);
   const fail = (failure: AsFailure) => new AuthorizationServerCallError({ issuer, step: 'discovery', url, failure });
   let res: HttpResponse;
@@ -47,15 +51,27 @@ export async function discoverUma(issuer: string, profile: 'uma2' | 'keycloak' |
   } catch {
     throw fail({ kind: 'invalid_answer', status: 200, detail: 'not JSON' });
   }
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw fail({ kind: 'invalid_answer', status: 200, detail: 'UMA metadata is not a JSON object' });
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc))
+    throw fail({ kind: 'invalid_answer', status: 200, detail: 'UMA metadata is not a JSON object' });
   const metadata = doc as Record<string, unknown>;
   // RFC 8414 §3.3: the document must be for exactly the issuer asked about.
-  if (metadata.issuer !== issuer) throw fail({ kind: 'issuer_mismatch', expectedIssuer: issuer, actualIssuer: String(metadata.issuer).slice(0, 300) });
+  if (metadata.issuer !== issuer)
+    throw fail({ kind: 'issuer_mismatch', expectedIssuer: issuer, actualIssuer: String(metadata.issuer).slice(0, 300) });
   // UMA 1.0 names (OAuth Resource Set Registration draft, UMA 1.0) mapped onto the 2.0 ones.
   const registration = metadata.resource_registration_endpoint ?? metadata.resource_set_registration_endpoint;
   const permission = metadata.permission_endpoint ?? metadata.permission_registration_endpoint;
-  for (const [name, v] of [['token_endpoint', metadata.token_endpoint], ['resource_registration_endpoint', registration], ['permission_endpoint', permission]] as const) {
+  for (const [name, v] of [
+    ['token_endpoint', metadata.token_endpoint],
+    ['resource_registration_endpoint', registration],
+    ['permission_endpoint', permission],
+  ] as const) {
     if (typeof v !== 'string') throw fail({ kind: 'invalid_answer', status: 200, detail: `UMA metadata has no ${name}` });
   }
-  return { ...metadata, issuer, token_endpoint: metadata.token_endpoint as string, resource_registration_endpoint: registration as string, permission_endpoint: permission as string };
+  return {
+    ...metadata,
+    issuer,
+    token_endpoint: metadata.token_endpoint as string,
+    resource_registration_endpoint: registration as string,
+    permission_endpoint: permission as string,
+  };
 }

@@ -29,7 +29,14 @@ export interface AuthorizationDetail {
 }
 
 /** The common data fields of RFC 9396 §2.2 (plus `type`), known to every type. */
-export const COMMON_AUTHORIZATION_DETAIL_FIELDS: readonly string[] = Object.freeze(['type', 'locations', 'actions', 'datatypes', 'identifier', 'privileges']);
+export const COMMON_AUTHORIZATION_DETAIL_FIELDS: readonly string[] = Object.freeze([
+  'type',
+  'locations',
+  'actions',
+  'datatypes',
+  'identifier',
+  'privileges',
+]);
 
 /** What a resource server implements, and who it is. */
 export interface AuthorizationDetailsPolicy {
@@ -75,9 +82,11 @@ function checkEntry(entry: AuthorizationDetail, known: readonly string[], resour
     }
   }
   for (const field of ['locations', 'actions', 'datatypes', 'privileges'] as const) {
-    if (entry[field] !== undefined && !isStringArray(entry[field])) throw deny(`the access token authorization_details ${field} must be an array of strings`);
+    if (entry[field] !== undefined && !isStringArray(entry[field]))
+      throw deny(`the access token authorization_details ${field} must be an array of strings`);
   }
-  if (entry.identifier !== undefined && typeof entry.identifier !== 'string') throw deny('the access token authorization_details identifier must be a string');
+  if (entry.identifier !== undefined && typeof entry.identifier !== 'string')
+    throw deny('the access token authorization_details identifier must be a string');
   // RFC 9396 §2.2, §12 (CONFORMANCE 74): `locations` restricts where the grant may be used; exact strings.
   if (entry.locations !== undefined && !entry.locations.some((l) => resources.includes(l))) {
     throw deny('the access token authorization_details are not for this resource');
@@ -102,7 +111,10 @@ function checkEntry(entry: AuthorizationDetail, known: readonly string[], resour
  * });
  * ```
  */
-export function authorizationDetailsFor(claims: Readonly<Record<string, unknown>>, policy: AuthorizationDetailsPolicy): AuthorizationDetail[] {
+export function authorizationDetailsFor(
+  claims: Readonly<Record<string, unknown>>,
+  policy: AuthorizationDetailsPolicy,
+): AuthorizationDetail[] {
   const all = readAuthorizationDetails(claims);
   if (!all) return [];
   const resources = typeof policy.resource === 'string' ? [policy.resource] : policy.resource;

@@ -28,7 +28,10 @@ export type ClaimCheck<V = unknown> =
 export type ClaimChecks<C extends object = AccessTokenClaims> = { readonly [K in keyof C & string]?: ClaimCheck<C[K]> };
 
 /** A check of the whole claim set: `true` accepts, anything else (a throw included) refuses. */
-export type ClaimsPredicate<C extends object = AccessTokenClaims> = (claims: Readonly<AccessTokenClaims & C>, auth: AuthContext) => boolean | Promise<boolean>;
+export type ClaimsPredicate<C extends object = AccessTokenClaims> = (
+  claims: Readonly<AccessTokenClaims & C>,
+  auth: AuthContext,
+) => boolean | Promise<boolean>;
 
 /** Options of a predicate check. */
 export interface ClaimsPredicateOptions {
@@ -49,16 +52,23 @@ function compileOne(name: string, check: unknown): (claims: Readonly<AccessToken
   }
   if (typeof check !== 'object' || check === null || Array.isArray(check)) {
     // undefined (an unset variable), an array, a bigint...: never a check that could pass by accident.
-    throw new ConfigurationError(`requireClaims: the check of "${name}" must be a value (string, number, boolean, null), { equals }, { includes } or a function`);
+    throw new ConfigurationError(
+      `requireClaims: the check of "${name}" must be a value (string, number, boolean, null), { equals }, { includes } or a function`,
+    );
   }
   const members = Object.keys(check);
   const matcher = check as Record<string, unknown>;
   if (members.length !== 1 || !['equals', 'includes'].includes(members[0]!)) {
-    throw new ConfigurationError(`requireClaims: the check of "${name}" has members ${JSON.stringify(members)}; it takes exactly one of equals, includes`);
+    throw new ConfigurationError(
+      `requireClaims: the check of "${name}" has members ${JSON.stringify(members)}; it takes exactly one of equals, includes`,
+    );
   }
   if (members[0] === 'equals') {
     const expected = matcher.equals;
-    if (!isValue(expected)) throw new ConfigurationError(`requireClaims: { equals } of "${name}" must be a string, number, boolean or null; compare objects with a function`);
+    if (!isValue(expected))
+      throw new ConfigurationError(
+        `requireClaims: { equals } of "${name}" must be a string, number, boolean or null; compare objects with a function`,
+      );
     return (claims) => claims[name] === expected;
   }
   const raw = matcher.includes;
@@ -76,7 +86,11 @@ function compileOne(name: string, check: unknown): (claims: Readonly<AccessToken
 
 /** A refusal when `result` (of a user's check) is not `true`, a promise of it included. */
 function verdict(result: boolean | Promise<boolean>, why: string): string | undefined | Promise<string | undefined> {
-  if (result instanceof Promise) return result.then((r) => (r === true ? undefined : why), () => why);
+  if (result instanceof Promise)
+    return result.then(
+      (r) => (r === true ? undefined : why),
+      () => why,
+    );
   return result === true ? undefined : why;
 }
 
@@ -98,7 +112,9 @@ export function compileClaimChecks(declaration: unknown, options: ClaimsPredicat
     };
   }
   if (typeof declaration !== 'object' || declaration === null || Array.isArray(declaration)) {
-    throw new ConfigurationError('requireClaims takes checks by claim name ({ tenant: \'acme\', roles: { includes: \'admin\' } }) or a function of the claims');
+    throw new ConfigurationError(
+      "requireClaims takes checks by claim name ({ tenant: 'acme', roles: { includes: 'admin' } }) or a function of the claims",
+    );
   }
   if (options.description !== undefined) throw new ConfigurationError('requireClaims: description goes with a function check only');
   const checks = Object.entries(declaration).map(([name, check]) => ({ name, test: compileOne(name, check) }));

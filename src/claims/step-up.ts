@@ -50,6 +50,7 @@ export function assertAuthenticationRequirement(requirement: AuthenticationRequi
   if (requirement.maxAgeSeconds !== undefined && (!Number.isInteger(requirement.maxAgeSeconds) || requirement.maxAgeSeconds < 0)) {
     throw new TypeError('maxAgeSeconds must be a non-negative integer (RFC 9470 §3 max_age)');
   }
-  for (const v of requirement.acrValues ?? []) if (typeof v !== 'string' || !/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(v)) throw new TypeError(`invalid acr value ${JSON.stringify(v)}`);
+  for (const v of requirement.acrValues ?? [])
+    if (typeof v !== 'string' || !/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(v)) throw new TypeError(`invalid acr value ${JSON.stringify(v)}`);
   return Object.freeze({ ...requirement });
 }

@@ -98,7 +98,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return 0;
   }
   const status = await registrar.sync({ prune });
-  const orphans = status.orphans?.length ? `\norphans (not deleted; sync --prune deletes them): ${status.orphans.map((o) => `${o.key} (${o.id})`).join(', ')}` : '';
+  const orphans = status.orphans?.length
+    ? `\norphans (not deleted; sync --prune deletes them): ${status.orphans.map((o) => `${o.key} (${o.id})`).join(', ')}`
+    : '';
   const lastError = status.lastError ? `\nlast error: ${status.lastError}` : '';
   io.out(`registered: ${status.registered.length}, pending: ${status.pending.length}${lastError}${orphans}`);
   return status.state === 'registered' ? 0 : 1;

@@ -165,19 +165,21 @@ export interface ResourceServerOptions {
    */
   errorResponse?: 'json' | 'problem' | 'next';
   /** Verified-token cache. `false` turns it off. */
-  cache?: false | {
-    /** Most entries. Default 50,000. */
-    maxEntries?: number;
-    /** Most bytes (estimated, ~1.2 KB per RS256 token here). Default 64 MiB. */
-    maxBytes?: number;
-    /** Longest an entry lives, in seconds; never past the token's `exp`. Default 300. */
-    maxTtlSeconds?: number;
-    /**
-     * A shared second-level store for introspection verdicts (e.g. Redis, for many replicas): consulted
-     * before the AS is asked, written after. Keys are hashes; entries never outlive the token's `exp`.
-     */
-    store?: CacheStore;
-  };
+  cache?:
+    | false
+    | {
+        /** Most entries. Default 50,000. */
+        maxEntries?: number;
+        /** Most bytes (estimated, ~1.2 KB per RS256 token here). Default 64 MiB. */
+        maxBytes?: number;
+        /** Longest an entry lives, in seconds; never past the token's `exp`. Default 300. */
+        maxTtlSeconds?: number;
+        /**
+         * A shared second-level store for introspection verdicts (e.g. Redis, for many replicas): consulted
+         * before the AS is asked, written after. Keys are hashes; entries never outlive the token's `exp`.
+         */
+        store?: CacheStore;
+      };
   /** JWKS caching. */
   jwks?: {
     /** Least time between refetches on an unknown `kid`, in seconds. Default 30. */

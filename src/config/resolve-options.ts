@@ -71,12 +71,14 @@ export function resolveIssuerEntry(entry: string | TrustedIssuer): ResolvedIssue
   if (misnamed) fail(misnamed);
   const issuer = validateIssuerUrl(trusted.issuer);
   if (trusted.jwksUri !== undefined) validateIssuerUrl(trusted.jwksUri, 'jwksUri');
-  if (trusted.jwks !== undefined && (!trusted.jwks || !Array.isArray(trusted.jwks.keys))) fail(`jwks of ${issuer} must be a JWK Set ({ keys: [...] })`);
+  if (trusted.jwks !== undefined && (!trusted.jwks || !Array.isArray(trusted.jwks.keys)))
+    fail(`jwks of ${issuer} must be a JWK Set ({ keys: [...] })`);
   const algs = trusted.algorithms ?? [...ASYMMETRIC_ALGORITHMS];
   if (!Array.isArray(algs) || algs.length === 0) fail(`algorithms of ${issuer} must be a non-empty array`);
   for (const a of algs) {
     if (!isJwsAlgorithm(a)) fail(`algorithm ${JSON.stringify(a)} of ${issuer} is not supported (never "none")`);
-    if ((HMAC_ALGORITHMS as readonly string[]).includes(a) && trusted.secret === undefined) fail(`${a} for ${issuer} needs an explicitly configured secret`);
+    if ((HMAC_ALGORITHMS as readonly string[]).includes(a) && trusted.secret === undefined)
+      fail(`${a} for ${issuer} needs an explicitly configured secret`);
   }
   if (trusted.secret !== undefined) {
     const len = typeof trusted.secret === 'string' ? Buffer.byteLength(trusted.secret) : trusted.secret.byteLength;
@@ -85,7 +87,8 @@ export function resolveIssuerEntry(entry: string | TrustedIssuer): ResolvedIssue
   const introspection = trusted.introspection === undefined ? undefined : resolveIntrospection(trusted.introspection, issuer);
   const validation = trusted.validation ?? (introspection ? 'auto' : 'jwt');
   if (!['jwt', 'introspection', 'auto'].includes(validation)) fail(`validation of ${issuer} must be "jwt", "introspection" or "auto"`);
-  if (validation !== 'jwt' && !introspection) fail(`validation "${validation}" of ${issuer} needs introspection settings (clientId and credentials)`);
+  if (validation !== 'jwt' && !introspection)
+    fail(`validation "${validation}" of ${issuer} needs introspection settings (clientId and credentials)`);
   const withHmac = trusted.secret !== undefined && trusted.algorithms === undefined ? [...algs, ...HMAC_ALGORITHMS] : algs;
   return {
     issuer,
@@ -149,15 +152,19 @@ function sameBytes(a: string | Uint8Array | undefined, b: string | Uint8Array | 
 }
 
 function resolveIntrospection(introspection: IntrospectionOptions, issuer: string): ResolvedIntrospection {
-  if (!introspection || typeof introspection !== 'object' || typeof introspection.clientId !== 'string' || !introspection.clientId) fail(`introspection of ${issuer} needs a clientId`);
+  if (!introspection || typeof introspection !== 'object' || typeof introspection.clientId !== 'string' || !introspection.clientId)
+    fail(`introspection of ${issuer} needs a clientId`);
   const method = introspection.clientAuthMethod ?? DEFAULTS.introspectionClientAuthMethod;
-  if (!['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'tls_client_auth'].includes(method)) fail(`unknown clientAuthMethod ${JSON.stringify(method)}`);
+  if (!['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'tls_client_auth'].includes(method))
+    fail(`unknown clientAuthMethod ${JSON.stringify(method)}`);
   if (method.startsWith('client_secret') && !introspection.clientSecret) fail(`${method} at ${issuer} needs a clientSecret`);
   if (method === 'private_key_jwt' && !introspection.privateKey) fail(`private_key_jwt at ${issuer} needs a privateKey`);
   if (method === 'tls_client_auth' && !introspection.tls) fail(`tls_client_auth at ${issuer} needs tls.cert and tls.key`);
   if (introspection.endpoint !== undefined) validateIssuerUrl(introspection.endpoint, 'introspection.endpoint');
-  const jwtAlg = introspection.jwtResponse === true ? 'RS256' : typeof introspection.jwtResponse === 'string' ? introspection.jwtResponse : undefined;
-  if (jwtAlg !== undefined && !(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(jwtAlg)) fail(`introspection.jwtResponse must name an asymmetric JWS algorithm`);
+  const jwtAlg =
+    introspection.jwtResponse === true ? 'RS256' : typeof introspection.jwtResponse === 'string' ? introspection.jwtResponse : undefined;
+  if (jwtAlg !== undefined && !(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(jwtAlg))
+    fail(`introspection.jwtResponse must name an asymmetric JWS algorithm`);
   return {
     clientId: introspection.clientId,
     clientSecret: introspection.clientSecret,
@@ -168,8 +175,14 @@ function resolveIntrospection(introspection: IntrospectionOptions, issuer: strin
     jwtResponseAlg: jwtAlg,
     acceptMissingAudience: introspection.acceptMissingAudience === true,
     cacheTtlSeconds: positive(introspection.cacheTtlSeconds ?? DEFAULTS.introspectionCacheTtlSeconds, 'introspection.cacheTtlSeconds'),
-    negativeCacheSeconds: nonNegative(introspection.negativeCacheSeconds ?? DEFAULTS.introspectionNegativeCacheSeconds, 'introspection.negativeCacheSeconds'),
-    serveStaleSeconds: nonNegative(introspection.serveStaleSeconds ?? DEFAULTS.introspectionServeStaleSeconds, 'introspection.serveStaleSeconds'),
+    negativeCacheSeconds: nonNegative(
+      introspection.negativeCacheSeconds ?? DEFAULTS.introspectionNegativeCacheSeconds,
+      'introspection.negativeCacheSeconds',
+    ),
+    serveStaleSeconds: nonNegative(
+      introspection.serveStaleSeconds ?? DEFAULTS.introspectionServeStaleSeconds,
+      'introspection.serveStaleSeconds',
+    ),
   };
 }
 
@@ -184,12 +197,16 @@ export function resolveOptions(options: ResourceServerOptions): ResolvedOptions 
   if (!options || typeof options !== 'object') fail('options are required');
   const misnamed = unknownOptionName(options, OPTION_NAMES);
   if (misnamed) fail(misnamed);
-  const entries = options.issuer === undefined ? [] : Array.isArray(options.issuer) ? options.issuer : [options.issuer as string | TrustedIssuer];
+  const entries =
+    options.issuer === undefined ? [] : Array.isArray(options.issuer) ? options.issuer : [options.issuer as string | TrustedIssuer];
   if (entries.length === 0 && !options.resolveIssuer) fail('an issuer is required (options.issuer, or options.resolveIssuer)');
   const issuers = entries.map(resolveIssuerEntry);
   if (new Set(issuers.map((i) => i.issuer)).size !== issuers.length) fail('an issuer is listed twice');
 
-  const resources = options.resource === undefined ? [] : (typeof options.resource === 'string' ? [options.resource] : [...options.resource]).map(validateResourceIdentifier);
+  const resources =
+    options.resource === undefined
+      ? []
+      : (typeof options.resource === 'string' ? [options.resource] : [...options.resource]).map(validateResourceIdentifier);
   let publicBaseUrl: string | undefined;
   if (options.publicBaseUrl !== undefined) {
     let base: URL;
@@ -202,23 +219,29 @@ export function resolveOptions(options: ResourceServerOptions): ResolvedOptions 
     if (base.search || base.hash) fail('publicBaseUrl must have no query or fragment');
     publicBaseUrl = `${base.origin}${base.pathname.replace(/\/+$/, '')}`;
   }
-  if (resources.length === 0 && !publicBaseUrl) fail('a resource identifier is required (options.resource, or options.publicBaseUrl to derive it from the mount path)');
+  if (resources.length === 0 && !publicBaseUrl)
+    fail('a resource identifier is required (options.resource, or options.publicBaseUrl to derive it from the mount path)');
 
   const audienceMatching = options.audienceMatching ?? DEFAULTS.audienceMatching;
   if (audienceMatching !== 'exact' && audienceMatching !== 'path') fail('audienceMatching must be "exact" or "path"');
   const errorResponse = options.errorResponse ?? DEFAULTS.errorResponse;
   if (!['json', 'problem', 'next'].includes(errorResponse)) fail('errorResponse must be "json", "problem" or "next"');
   const convention = options.scopes?.convention ?? DEFAULTS.scopeConvention;
-  if (typeof convention !== 'function' && !['verb:resource', 'resource:verb', 'uri:action', 'verb'].includes(convention)) fail(`unknown scope convention ${JSON.stringify(convention)}`);
+  if (typeof convention !== 'function' && !['verb:resource', 'resource:verb', 'uri:action', 'verb'].includes(convention))
+    fail(`unknown scope convention ${JSON.stringify(convention)}`);
 
-  const cache = options.cache === false ? false : {
-    maxEntries: positive(options.cache?.maxEntries ?? DEFAULTS.cacheMaxEntries, 'cache.maxEntries'),
-    maxBytes: positive(options.cache?.maxBytes ?? DEFAULTS.cacheMaxBytes, 'cache.maxBytes'),
-    maxTtlSeconds: positive(options.cache?.maxTtlSeconds ?? DEFAULTS.cacheMaxTtlSeconds, 'cache.maxTtlSeconds'),
-    store: options.cache?.store,
-  };
+  const cache =
+    options.cache === false
+      ? false
+      : {
+          maxEntries: positive(options.cache?.maxEntries ?? DEFAULTS.cacheMaxEntries, 'cache.maxEntries'),
+          maxBytes: positive(options.cache?.maxBytes ?? DEFAULTS.cacheMaxBytes, 'cache.maxBytes'),
+          maxTtlSeconds: positive(options.cache?.maxTtlSeconds ?? DEFAULTS.cacheMaxTtlSeconds, 'cache.maxTtlSeconds'),
+          store: options.cache?.store,
+        };
   const requiredClaims = options.requiredClaims ?? DEFAULTS.requiredClaims;
-  if (!Array.isArray(requiredClaims) || !requiredClaims.every((c) => typeof c === 'string')) fail('requiredClaims must be an array of claim names');
+  if (!Array.isArray(requiredClaims) || !requiredClaims.every((c) => typeof c === 'string'))
+    fail('requiredClaims must be an array of claim names');
 
   const clockToleranceSeconds = nonNegative(options.clockToleranceSeconds ?? DEFAULTS.clockToleranceSeconds, 'clockToleranceSeconds');
   return {
@@ -258,7 +281,11 @@ export function resolveOptions(options: ResourceServerOptions): ResolvedOptions 
   };
 }
 
-function resolveMetadata(option: ResourceServerOptions['metadata'], resources: readonly string[], publicBaseUrl: string | undefined): MetadataOptions | undefined {
+function resolveMetadata(
+  option: ResourceServerOptions['metadata'],
+  resources: readonly string[],
+  publicBaseUrl: string | undefined,
+): MetadataOptions | undefined {
   if (!option) return undefined;
   const metadata: MetadataOptions = option === true ? {} : option;
   // RFC 9728 §1.2 (CONFORMANCE 55): a metadata-publishing identifier is an https URL without a fragment.
@@ -269,9 +296,15 @@ function resolveMetadata(option: ResourceServerOptions['metadata'], resources: r
     } catch {
       fail(`resource identifier ${JSON.stringify(id)} must be an https URL to publish metadata (RFC 9728 §1.2)`);
     }
-    if (!isSecureOrLoopback(url)) fail(`resource identifier ${JSON.stringify(id)} must be an https URL to publish metadata (RFC 9728 §1.2; http only on loopback)`);
+    if (!isSecureOrLoopback(url))
+      fail(`resource identifier ${JSON.stringify(id)} must be an https URL to publish metadata (RFC 9728 §1.2; http only on loopback)`);
   }
-  for (const [name, v] of [['resourceDocumentation', metadata.resourceDocumentation], ['resourcePolicyUri', metadata.resourcePolicyUri], ['resourceTosUri', metadata.resourceTosUri], ['jwksUri', metadata.jwksUri]] as const) {
+  for (const [name, v] of [
+    ['resourceDocumentation', metadata.resourceDocumentation],
+    ['resourcePolicyUri', metadata.resourcePolicyUri],
+    ['resourceTosUri', metadata.resourceTosUri],
+    ['jwksUri', metadata.jwksUri],
+  ] as const) {
     if (v !== undefined) {
       try {
         new URL(v);
@@ -281,10 +314,16 @@ function resolveMetadata(option: ResourceServerOptions['metadata'], resources: r
     }
   }
   // Lists of strings, checked here so that a wrong shape is a start-up error, not a 500 on every metadata request.
-  for (const [name, v] of [['authorizationServers', metadata.authorizationServers], ['scopesSupported', metadata.scopesSupported], ['resourceSigningAlgValuesSupported', metadata.resourceSigningAlgValuesSupported]] as const) {
-    if (v !== undefined && !(Array.isArray(v) && v.every((x) => typeof x === 'string'))) fail(`metadata.${name} must be an array of strings`);
+  for (const [name, v] of [
+    ['authorizationServers', metadata.authorizationServers],
+    ['scopesSupported', metadata.scopesSupported],
+    ['resourceSigningAlgValuesSupported', metadata.resourceSigningAlgValuesSupported],
+  ] as const) {
+    if (v !== undefined && !(Array.isArray(v) && v.every((x) => typeof x === 'string')))
+      fail(`metadata.${name} must be an array of strings`);
   }
   for (const a of metadata.authorizationServers ?? []) validateIssuerUrl(a, 'metadata.authorizationServers[]');
-  if (metadata.signing && (metadata.signing.alg === 'none' || !metadata.signing.issuer)) fail('metadata.signing needs an asymmetric alg (never "none") and an issuer');
+  if (metadata.signing && (metadata.signing.alg === 'none' || !metadata.signing.issuer))
+    fail('metadata.signing needs an asymmetric alg (never "none") and an issuer');
   return metadata;
 }

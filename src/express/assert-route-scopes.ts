@@ -47,10 +47,15 @@ export function assertRouteScopes(app: object, ...mountedApps: object[]): void {
     if (why) problems.push(`${at}: ${why}`);
   }
   for (const s of [app, ...mountedApps].flatMap((a, i) => declarationSites<unknown>(a, UMA, { mounted: i > 0 }))) {
-    if (s.template === undefined) problems.push(`UMA ${s.display}: no string path template to key its resource by; give it a resourceKey, or mount it with string paths`);
+    if (s.template === undefined)
+      problems.push(
+        `UMA ${s.display}: no string path template to key its resource by; give it a resourceKey, or mount it with string paths`,
+      );
   }
   if (problems.length) {
-    throw new ConfigurationError(`${problems.length} route(s) cannot have their scopes enforced:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    throw new ConfigurationError(
+      `${problems.length} route(s) cannot have their scopes enforced:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
   }
 }
 
@@ -70,7 +75,8 @@ function underivable(site: DeclarationSite<RouteScopes>): string | undefined {
     const method = site.methods.find((m) => site.kit instanceof ResourceServer && m in site.kit.options.methodVerbs) ?? 'GET';
     site.kit.derivedRequirement(method, { path: site.template });
   } catch (err) {
-    if (err instanceof ConfigurationError) return "its path template has no static segment to name the resource; give it: requireScopes({ resource: 'orders' })";
+    if (err instanceof ConfigurationError)
+      return "its path template has no static segment to name the resource; give it: requireScopes({ resource: 'orders' })";
   }
   return undefined;
 }

@@ -5,7 +5,12 @@
  * Optionally registers the provider's claim groups at the OP as UMA resources.
  */
 import { Router, urlencoded, type Request, type Response, type NextFunction } from 'express';
-import { AttributeProvider, claimGroupResources, type AttributeProviderOptions, type ClaimGroupResourceOptions } from '../attributes/attribute-provider.js';
+import {
+  AttributeProvider,
+  claimGroupResources,
+  type AttributeProviderOptions,
+  type ClaimGroupResourceOptions,
+} from '../attributes/attribute-provider.js';
 import { ConfigurationError, InvalidRequestError } from '../answers/errors.js';
 import type { ResourceServerOptions } from '../config/options.js';
 import { ResourceServer } from '../resource-server.js';
@@ -55,7 +60,8 @@ function serverOf(rs: AttributeProviderRouterOptions['resourceServer']): Resourc
 }
 
 function checkPath(path: string, what: string): string {
-  if (typeof path !== 'string' || !path.startsWith('/') || /[?#*:()]/.test(path)) throw new ConfigurationError(`${what} must be a plain path starting with "/"`);
+  if (typeof path !== 'string' || !path.startsWith('/') || /[?#*:()]/.test(path))
+    throw new ConfigurationError(`${what} must be a plain path starting with "/"`);
   return path;
 }
 
@@ -69,7 +75,12 @@ function formBody(server: ResourceServer): (req: Request, res: Response, next: N
     parse(req, res, (err?: unknown) => {
       if (err === undefined || err === null) return next();
       const tooLarge = (err as { type?: unknown }).type === 'entity.too.large';
-      respondWithError(server, new InvalidRequestError('ERR_REQUEST_MALFORMED', tooLarge ? 'the form body is too large' : 'the form body cannot be read'), res, next);
+      respondWithError(
+        server,
+        new InvalidRequestError('ERR_REQUEST_MALFORMED', tooLarge ? 'the form body is too large' : 'the form body cannot be read'),
+        res,
+        next,
+      );
     });
   };
 }
@@ -110,15 +121,18 @@ export function attributeProvider(options: AttributeProviderRouterOptions): Attr
   const router = Router();
 
   router.get(jwksPath, (_req: Request, res: Response, next: NextFunction) => {
-    provider.jwks().then((jwks) => {
-      const body = JSON.stringify(jwks);
-      res.statusCode = 200;
-      res.setHeader('content-type', 'application/jwk-set+json');
-      res.setHeader('cache-control', `public, max-age=${maxAge}`);
-      res.setHeader('access-control-allow-origin', '*');
-      res.setHeader('content-length', String(Buffer.byteLength(body)));
-      res.end(body);
-    }, (err: unknown) => respondWithError(server, err, res, next));
+    provider.jwks().then(
+      (jwks) => {
+        const body = JSON.stringify(jwks);
+        res.statusCode = 200;
+        res.setHeader('content-type', 'application/jwk-set+json');
+        res.setHeader('cache-control', `public, max-age=${maxAge}`);
+        res.setHeader('access-control-allow-origin', '*');
+        res.setHeader('content-length', String(Buffer.byteLength(body)));
+        res.end(body);
+      },
+      (err: unknown) => respondWithError(server, err, res, next),
+    );
   });
 
   const claims = (req: Request, res: Response, next: NextFunction): void => {

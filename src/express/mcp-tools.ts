@@ -43,10 +43,13 @@ export function requireToolScopes(tools: Readonly<Record<string, ToolScopes>>): 
   // A Map of the own entries: a tool name is the client's text, and must never reach Object.prototype.
   const requirements = new Map<string, ScopeRequirement>();
   for (const [name, scopes] of Object.entries(tools)) {
-    const args = typeof scopes === 'string' ? [scopes] : Array.isArray(scopes) ? [...(scopes as readonly string[])] : [scopes as ScopeDeclaration];
+    const args =
+      typeof scopes === 'string' ? [scopes] : Array.isArray(scopes) ? [...(scopes as readonly string[])] : [scopes as ScopeDeclaration];
     const declared = requireScopes(...args)[ROUTE_SCOPES];
     if (declared.kind !== 'static') {
-      throw new ConfigurationError(`requireToolScopes: tool ${JSON.stringify(name)} needs its scopes written out (nothing to derive them from)`);
+      throw new ConfigurationError(
+        `requireToolScopes: tool ${JSON.stringify(name)} needs its scopes written out (nothing to derive them from)`,
+      );
     }
     requirements.set(name, declared.requirement);
   }
@@ -56,7 +59,8 @@ export function requireToolScopes(tools: Readonly<Record<string, ToolScopes>>): 
 
   return function requireToolScopesHandler(req: Request, res: Response, next: NextFunction): void {
     const state = (req as unknown as KitState)[STATE];
-    if (!state?.server) return respondUnconfigured(undefined, 'requireToolScopes() ran without app.use(oauthResourceServer(...)) before it', res, next, once);
+    if (!state?.server)
+      return respondUnconfigured(undefined, 'requireToolScopes() ran without app.use(oauthResourceServer(...)) before it', res, next, once);
     const { server, auth } = state;
     // MCP Streamable HTTP: only a POST carries JSON-RPC messages (GET opens a stream, DELETE ends a session).
     if (req.method !== 'POST') return next();
@@ -69,7 +73,12 @@ export function requireToolScopes(tools: Readonly<Record<string, ToolScopes>>): 
         unparsed.done = true;
         server.options.logger.error('requireToolScopes() saw a JSON request whose body was not parsed: put express.json() before it');
       }
-      return respondWithError(server, new InvalidRequestError('ERR_REQUEST_MALFORMED', 'the request body could not be read as JSON'), res, next);
+      return respondWithError(
+        server,
+        new InvalidRequestError('ERR_REQUEST_MALFORMED', 'the request body could not be read as JSON'),
+        res,
+        next,
+      );
     }
     for (const message of Array.isArray(body) ? (body as unknown[]) : [body]) {
       const name = calledTool(message);

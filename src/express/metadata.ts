@@ -29,7 +29,10 @@ export interface MetadataRouterOptions {
  * app.use(rs);
  * ```
  */
-export function protectedResourceMetadata(resourceServer: ResourceServer | ResourceServerMiddleware, options: MetadataRouterOptions = {}): Router {
+export function protectedResourceMetadata(
+  resourceServer: ResourceServer | ResourceServerMiddleware,
+  options: MetadataRouterOptions = {},
+): Router {
   const server = resourceServer instanceof ResourceServer ? resourceServer : resourceServer.resourceServer;
   const settings = server.options;
   if (!settings.metadata) throw new ConfigurationError('protectedResourceMetadata needs the resource server option `metadata`');
@@ -65,7 +68,11 @@ export function protectedResourceMetadata(resourceServer: ResourceServer | Resou
           const key = `${method} ${mount} ${site.display}`;
           if (!warned.has(key) && warned.size < 1000) {
             warned.add(key);
-            settings.logger.warn('a route is left out of the metadata scopes_supported: its scope cannot be derived', { method, route: site.display, reason: err instanceof Error ? err.name : typeof err });
+            settings.logger.warn('a route is left out of the metadata scopes_supported: its scope cannot be derived', {
+              method,
+              route: site.display,
+              reason: err instanceof Error ? err.name : typeof err,
+            });
           }
           continue;
         }
@@ -82,7 +89,11 @@ export function protectedResourceMetadata(resourceServer: ResourceServer | Resou
           resource: id,
           authorizationServers: settings.issuers.map((i) => i.issuer),
           scopes: scopes(mount),
-          bearerMethods: ['header', ...(settings.tokenLocations.body ? (['body'] as const) : []), ...(settings.tokenLocations.query ? (['query'] as const) : [])],
+          bearerMethods: [
+            'header',
+            ...(settings.tokenLocations.body ? (['body'] as const) : []),
+            ...(settings.tokenLocations.query ? (['query'] as const) : []),
+          ],
           // RFC 9728 §2 (CONFORMANCE 53): true exactly when the resource server refuses tokens that are not DPoP-bound.
           dpopRequired: server.dpop?.mode === 'required',
           ...(server.dpop ? { dpopAlgorithms: server.dpop.algorithms } : {}),
@@ -128,7 +139,9 @@ export function protectedResourceMetadata(resourceServer: ResourceServer | Resou
         },
         (err: unknown) => {
           // The error's name only: no stack, no key material, no request data.
-          settings.logger.error('the protected resource metadata could not be built', { reason: err instanceof Error ? err.name : typeof err });
+          settings.logger.error('the protected resource metadata could not be built', {
+            reason: err instanceof Error ? err.name : typeof err,
+          });
           const body = JSON.stringify({ error: 'server_error' });
           res.statusCode = 500;
           res.setHeader('cache-control', 'no-store');

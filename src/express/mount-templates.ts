@@ -39,11 +39,16 @@ export function mountTemplates(layer: MountLayer): MountTemplate[] {
   const raw = layer.rawPath;
   let out: MountTemplate[];
   if (typeof raw === 'string') out = [fromString(raw)];
-  else if (Array.isArray(raw)) out = (raw as unknown[]).map((p) => (typeof p === 'string' ? fromString(p) : { template: undefined, display: String(p) }));
+  else if (Array.isArray(raw))
+    out = (raw as unknown[]).map((p) => (typeof p === 'string' ? fromString(p) : { template: undefined, display: String(p) }));
   else if (raw instanceof RegExp) out = [{ template: undefined, display: String(raw) }];
   else if (!layer.regexp) out = [{ template: undefined, display: '(unknown mount)' }];
   else if (layer.regexp.fast_slash) out = [{ template: '', display: '' }];
-  else out = readExpress4(layer.regexp.source, (layer.keys ?? []).map((k) => String(k.name)));
+  else
+    out = readExpress4(
+      layer.regexp.source,
+      (layer.keys ?? []).map((k) => String(k.name)),
+    );
   const steps = layerSteps(layer, out.length);
   return out.map((t, i) => ({ ...t, step: steps[i] }));
 }
@@ -149,7 +154,7 @@ function readOne(alt: string, nextKey: () => string): string | undefined {
   if (!alt.startsWith('^') || !alt.endsWith(END)) return undefined;
   const source = alt.slice(1, -END.length);
   let out = '';
-  for (let i = 0; i < source.length; ) {
+  for (let i = 0; i < source.length;) {
     const c = source[i]!;
     if (c === '\\') {
       const next = source[i + 1];

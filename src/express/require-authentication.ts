@@ -13,11 +13,21 @@ export function requireAuthentication(requirement: AuthenticationRequirement): R
   const once = { done: false };
   return function requireAuthenticationHandler(req: Request, res: Response, next: NextFunction): void {
     const state = (req as unknown as KitState)[STATE];
-    if (!state?.server) return respondUnconfigured(undefined, 'requireAuthentication() ran without app.use(oauthResourceServer(...)) before it', res, next, once);
+    if (!state?.server)
+      return respondUnconfigured(
+        undefined,
+        'requireAuthentication() ran without app.use(oauthResourceServer(...)) before it',
+        res,
+        next,
+        once,
+      );
     const { server, auth } = state;
     if (!auth) return respondWithError(server, server.missingCredentials(), res, next);
     try {
-      checkAuthentication(auth.context.claims, required, { nowSeconds: Date.now() / 1000, toleranceSeconds: server.options.clockToleranceSeconds });
+      checkAuthentication(auth.context.claims, required, {
+        nowSeconds: Date.now() / 1000,
+        toleranceSeconds: server.options.clockToleranceSeconds,
+      });
     } catch (err) {
       return respondWithError(server, err, res, next);
     }

@@ -1,6 +1,12 @@
 /** Per-route claim checks: `requireClaims({ tenant: 'acme' })`, `requireClaims((claims) => ...)`. */
 import type { Request, Response, NextFunction, RequestHandler } from 'express';
-import { claimCheckError, compileClaimChecks, type ClaimChecks, type ClaimsPredicate, type ClaimsPredicateOptions } from '../claims/claim-checks.js';
+import {
+  claimCheckError,
+  compileClaimChecks,
+  type ClaimChecks,
+  type ClaimsPredicate,
+  type ClaimsPredicateOptions,
+} from '../claims/claim-checks.js';
 import type { AccessTokenClaims } from '../token/auth-context.js';
 import { STATE, type KitState } from './request-context.js';
 import { respondUnconfigured, respondWithError } from './respond.js';
@@ -22,13 +28,17 @@ import { respondUnconfigured, respondWithError } from './respond.js';
  * ```
  */
 export function requireClaims<C extends object = AccessTokenClaims>(checks: ClaimChecks<C>): RequestHandler;
-export function requireClaims<C extends object = AccessTokenClaims>(predicate: ClaimsPredicate<C>, options?: ClaimsPredicateOptions): RequestHandler;
+export function requireClaims<C extends object = AccessTokenClaims>(
+  predicate: ClaimsPredicate<C>,
+  options?: ClaimsPredicateOptions,
+): RequestHandler;
 export function requireClaims(declaration: unknown, options?: ClaimsPredicateOptions): RequestHandler {
   const check = compileClaimChecks(declaration, options);
   const once = { done: false };
   return function requireClaimsHandler(req: Request, res: Response, next: NextFunction): void {
     const state = (req as unknown as KitState)[STATE];
-    if (!state?.server) return respondUnconfigured(undefined, 'requireClaims() ran without app.use(oauthResourceServer(...)) before it', res, next, once);
+    if (!state?.server)
+      return respondUnconfigured(undefined, 'requireClaims() ran without app.use(oauthResourceServer(...)) before it', res, next, once);
     const { server, auth } = state;
     if (!auth) return respondWithError(server, server.missingCredentials(), res, next);
     const answer = (why: string | undefined) => (why === undefined ? next() : respondWithError(server, claimCheckError(why), res, next));

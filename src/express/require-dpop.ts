@@ -12,7 +12,14 @@ export function requireDpop(): RequestHandler {
   const once = { done: false };
   return function requireDpopHandler(req: Request, res: Response, next: NextFunction): void {
     const state = (req as unknown as KitState)[STATE];
-    if (!state?.server?.dpop) return respondUnconfigured(state?.server, 'requireDpop() ran without app.use(oauthResourceServer({ dpop: ... })) before it', res, next, once);
+    if (!state?.server?.dpop)
+      return respondUnconfigured(
+        state?.server,
+        'requireDpop() ran without app.use(oauthResourceServer({ dpop: ... })) before it',
+        res,
+        next,
+        once,
+      );
     const { server, auth } = state;
     if (!auth) return respondWithError(server, server.missingCredentials(), res, next);
     if (auth.scheme === 'dpop') return next();

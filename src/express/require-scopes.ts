@@ -40,7 +40,10 @@ const DECLARATION_KEYS = new Set(['allOf', 'anyOf', 'resource']);
 function scopeList(s: string): string[] {
   if (!s.includes(' ')) return [s];
   const parts = s.split(' ');
-  if (parts.some((p) => !p)) throw new ConfigurationError(`requireScopes(${JSON.stringify(s)}): a list of scopes separates scope-tokens by single spaces (RFC 6749 §3.3)`);
+  if (parts.some((p) => !p))
+    throw new ConfigurationError(
+      `requireScopes(${JSON.stringify(s)}): a list of scopes separates scope-tokens by single spaces (RFC 6749 §3.3)`,
+    );
   return parts;
 }
 
@@ -54,29 +57,41 @@ function declare(args: unknown[]): RouteScopes {
   if (args.every((a): a is string => typeof a === 'string')) return { kind: 'static', requirement: requirement(args.flatMap(scopeList)) };
   const given = args[0];
   if (args.length !== 1 || typeof given !== 'object' || given === null || Array.isArray(given)) {
-    throw new ConfigurationError('requireScopes takes scope strings (requireScopes(\'a\', \'b\')) or one declaration object ({ allOf, anyOf } or { resource })');
+    throw new ConfigurationError(
+      "requireScopes takes scope strings (requireScopes('a', 'b')) or one declaration object ({ allOf, anyOf } or { resource })",
+    );
   }
   const declaration = given as Record<string, unknown>;
   const unknown = Object.keys(declaration).filter((k) => !DECLARATION_KEYS.has(k));
-  if (unknown.length) throw new ConfigurationError(`requireScopes: unknown declaration member ${JSON.stringify(unknown[0])}; the members are allOf, anyOf and resource`);
+  if (unknown.length)
+    throw new ConfigurationError(
+      `requireScopes: unknown declaration member ${JSON.stringify(unknown[0])}; the members are allOf, anyOf and resource`,
+    );
   const present = [...DECLARATION_KEYS].filter((k) => Object.prototype.hasOwnProperty.call(declaration, k));
-  if (!present.length) throw new ConfigurationError('requireScopes({}) declares nothing: give allOf, anyOf or resource, or call requireScopes() to derive the scope');
+  if (!present.length)
+    throw new ConfigurationError(
+      'requireScopes({}) declares nothing: give allOf, anyOf or resource, or call requireScopes() to derive the scope',
+    );
   const list = (k: 'allOf' | 'anyOf'): string[] | undefined => {
     if (!present.includes(k)) return undefined;
     const v = declaration[k];
     // An explicitly written empty (or unset) list would let any valid token through: a mistake, said at declaration.
     if (!Array.isArray(v) || !v.length || !v.every((x) => typeof x === 'string')) {
-      throw new ConfigurationError(`requireScopes: ${k} must be a non-empty array of scope strings; an empty one would let every token through`);
+      throw new ConfigurationError(
+        `requireScopes: ${k} must be a non-empty array of scope strings; an empty one would let every token through`,
+      );
     }
     return v as string[];
   };
   const allOf = list('allOf');
   const anyOf = list('anyOf');
   if (present.includes('resource')) {
-    if (allOf || anyOf) throw new ConfigurationError('requireScopes takes either scopes (allOf, anyOf) or a resource to derive them from, not both');
+    if (allOf || anyOf)
+      throw new ConfigurationError('requireScopes takes either scopes (allOf, anyOf) or a resource to derive them from, not both');
     const resource = declaration.resource;
     // The name goes into a scope: one RFC 6749 §3.3 scope-token, so every derived scope is valid.
-    if (typeof resource !== 'string' || !resource || !isScopeToken(resource)) throw new ConfigurationError('requireScopes: resource must be a non-empty scope-token (printable ASCII, no space, " or \\)');
+    if (typeof resource !== 'string' || !resource || !isScopeToken(resource))
+      throw new ConfigurationError('requireScopes: resource must be a non-empty scope-token (printable ASCII, no space, " or \\)');
     return { kind: 'derived', resource };
   }
   return { kind: 'static', requirement: requirement(allOf ?? [], anyOf ?? []) };
@@ -109,7 +124,11 @@ const loggedUnderivable = new WeakSet<object>();
  * Where no declared template fits the request (a mount that is a regular expression, a router called from a
  * function), the route is misconfigured: a ConfigurationError with a fixed message, logged once per route.
  */
-function derived(req: Request, state: RequestState & { server: ResourceServer }, declared: RouteScopes & { kind: 'derived' }): ScopeRequirement {
+function derived(
+  req: Request,
+  state: RequestState & { server: ResourceServer },
+  declared: RouteScopes & { kind: 'derived' },
+): ScopeRequirement {
   const { server } = state;
   const place = (req.route as object | undefined) ?? declared;
   const seen = { display: undefined as string | undefined };
@@ -178,7 +197,13 @@ export function requireScopes(...scopes: Array<string | ScopeDeclaration>): Scop
     const { server, auth } = state;
     // Written scopes are named in the 401 (the MCP authorization spec's scope guidance); a derived one is not
     // worked out for a request that has no token.
-    if (!auth) return respondWithError(server, server.missingCredentials(declared.kind === 'static' ? challengeScopes(declared.requirement) : []), res, next);
+    if (!auth)
+      return respondWithError(
+        server,
+        server.missingCredentials(declared.kind === 'static' ? challengeScopes(declared.requirement) : []),
+        res,
+        next,
+      );
     let needed: ScopeRequirement;
     if (declared.kind === 'static') needed = declared.requirement;
     else {

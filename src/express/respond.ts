@@ -5,7 +5,13 @@ import type { ResourceServer } from '../resource-server.js';
 import { STATE, type KitState } from './request-context.js';
 
 /** Answer an error the configured way: write it out, or (`errorResponse: 'next'`) pass it to `next(err)`. */
-export function respondWithError(server: ResourceServer, error: unknown, res: Response, next: NextFunction, how: { logged?: boolean } = {}): void {
+export function respondWithError(
+  server: ResourceServer,
+  error: unknown,
+  res: Response,
+  next: NextFunction,
+  how: { logged?: boolean } = {},
+): void {
   // The mount path of the app-wide middleware selects the identity (and so the metadata URL) of the answer.
   const req = res.req as (KitState & { baseUrl?: string; headers?: Record<string, unknown> }) | undefined;
   // RFC 9449 §7.2: an error is answered in the scheme the client used.
@@ -13,7 +19,9 @@ export function respondWithError(server: ResourceServer, error: unknown, res: Re
   const scheme = typeof authorization === 'string' && /^dpop /i.test(authorization) ? 'dpop' : 'bearer';
   const answer = server.answer(error, { mountPath: req?.[STATE]?.mount ?? req?.baseUrl ?? '', scheme });
   if (!(error instanceof ResourceServerError)) {
-    server.options.logger.error('unexpected error while authorizing a request', { reason: error instanceof Error ? error.name : typeof error });
+    server.options.logger.error('unexpected error while authorizing a request', {
+      reason: error instanceof Error ? error.name : typeof error,
+    });
   } else if (error.status >= 500 && error.code === 'ERR_CONFIGURATION' && !how.logged) {
     server.options.logger.error(error.message);
   }
@@ -46,7 +54,13 @@ export function respondWithError(server: ResourceServer, error: unknown, res: Re
  * configured answer (a 500 `server_error`, or `next(err)` with `errorResponse: 'next'`) and one log line per
  * handler; without one, the kit's default JSON 500 and one process warning per handler.
  */
-export function respondUnconfigured(server: ResourceServer | undefined, message: string, res: Response, next: NextFunction, once: { done: boolean }): void {
+export function respondUnconfigured(
+  server: ResourceServer | undefined,
+  message: string,
+  res: Response,
+  next: NextFunction,
+  once: { done: boolean },
+): void {
   const first = !once.done;
   once.done = true;
   if (server) {

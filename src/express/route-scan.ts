@@ -77,7 +77,11 @@ export function scanRoutes<T = RouteScopes>(app: object, symbol: symbol = ROUTE_
  * `mounted`, a sub-app's declarations get its mount paths (`app.mountpath`, up the `parent` chain), and the
  * kit middleware of the apps above it counts as running before them.
  */
-export function declarationSites<T>(app: object, symbol: symbol, { mounted = false }: { mounted?: boolean } = {}): Array<DeclarationSite<T>> {
+export function declarationSites<T>(
+  app: object,
+  symbol: symbol,
+  { mounted = false }: { mounted?: boolean } = {},
+): Array<DeclarationSite<T>> {
   const out: Array<DeclarationSite<T>> = [];
   const prefixes = mounted ? mountsOf(app) : [ROOT];
   const guards: Guard[] = [];
@@ -96,7 +100,12 @@ export function declarationSites<T>(app: object, symbol: symbol, { mounted = fal
 const ROOT: Prefix = { template: '', display: '', chain: [] };
 
 function rootStack(app: object): LayerLike[] {
-  const appOrRouter = app as { router?: { stack?: LayerLike[] }; _router?: { stack?: LayerLike[] }; lazyrouter?: () => void; stack?: LayerLike[] };
+  const appOrRouter = app as {
+    router?: { stack?: LayerLike[] };
+    _router?: { stack?: LayerLike[] };
+    lazyrouter?: () => void;
+    stack?: LayerLike[];
+  };
   if (Array.isArray(appOrRouter.stack)) return appOrRouter.stack; // a Router itself
   // Express 4 throws on `app.router`; its router lives at `_router` once created.
   if (typeof appOrRouter.lazyrouter === 'function') return appOrRouter._router?.stack ?? [];
@@ -118,7 +127,15 @@ interface Guard {
   kit: unknown;
 }
 
-function walk<T>(stack: LayerLike[], prefix: Prefix, guards: Guard[], out: Array<DeclarationSite<T>>, symbol: symbol, seen: Set<unknown>, depth: number): void {
+function walk<T>(
+  stack: LayerLike[],
+  prefix: Prefix,
+  guards: Guard[],
+  out: Array<DeclarationSite<T>>,
+  symbol: symbol,
+  seen: Set<unknown>,
+  depth: number,
+): void {
   // A router mounted inside itself, or absurd nesting: stop rather than loop.
   if (depth > 32 || seen.has(stack)) return;
   seen.add(stack);
@@ -139,7 +156,10 @@ function walk<T>(stack: LayerLike[], prefix: Prefix, guards: Guard[], out: Array
         // a method (route.all(h)) runs for every method, whatever else the route serves.
         const methods = handler.method ? [handler.method.toUpperCase()] : [];
         paths.forEach((p, i) => {
-          const own: MountTemplate = typeof p === 'string' ? { template: p, display: p, step: steps[i] } : { template: undefined, display: String(p), step: steps[i] };
+          const own: MountTemplate =
+            typeof p === 'string'
+              ? { template: p, display: p, step: steps[i] }
+              : { template: undefined, display: String(p), step: steps[i] };
           out.push(site(extend(prefix, own), methods, declared, layer.route, onRoute));
         });
       }
@@ -195,7 +215,10 @@ function extend(a: Prefix, b: MountTemplate): Prefix {
   return {
     template: a.template === undefined || b.template === undefined ? undefined : join(a.template, b.template),
     // Displays keep regular expressions as written (no slash folding inside them).
-    display: b.display === '' || b.display === '/' ? a.display : `${a.display.replace(/\/$/, '')}${b.display.startsWith('/') ? '' : '/'}${b.display}`,
+    display:
+      b.display === '' || b.display === '/'
+        ? a.display
+        : `${a.display.replace(/\/$/, '')}${b.display.startsWith('/') ? '' : '/'}${b.display}`,
     chain: a.chain && b.step ? [...a.chain, b.step] : undefined,
   };
 }
@@ -271,12 +294,15 @@ function tableOf(app: object, symbol: symbol, rescan: Rescan): Map<unknown, Temp
 function mountsOf(app: object, depth = 0): Prefix[] {
   const subApp = app as { parent?: object; mountpath?: unknown };
   if (!subApp.parent || depth > 16) return [ROOT];
-  const wanted = (Array.isArray(subApp.mountpath) ? (subApp.mountpath as unknown[]) : [subApp.mountpath]).map((m) => (typeof m === 'string' ? (m === '/' ? '' : m) : m));
+  const wanted = (Array.isArray(subApp.mountpath) ? (subApp.mountpath as unknown[]) : [subApp.mountpath]).map((m) =>
+    typeof m === 'string' ? (m === '/' ? '' : m) : m,
+  );
   const own: MountTemplate[] = [];
   for (const layer of rootStack(subApp.parent)) {
     if (layer.name !== 'mounted_app') continue;
     for (const m of mountTemplates(layer)) {
-      const same = m.template !== undefined ? wanted.includes(m.template) : layer.rawPath instanceof RegExp && wanted.includes(layer.rawPath);
+      const same =
+        m.template !== undefined ? wanted.includes(m.template) : layer.rawPath instanceof RegExp && wanted.includes(layer.rawPath);
       if (same && !own.some((o) => o.template === m.template && o.display === m.display)) own.push(m);
     }
   }

@@ -70,7 +70,8 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
   if (misnamed) throw new ConfigurationError(`oauth-resource-server: ${misnamed}`);
   const { resourceServer, realm, namePrefix, type, mountPath, ...registrarOptions } = options;
   const server = resourceServer instanceof ResourceServer ? resourceServer : resourceServer.resourceServer;
-  if (!(server instanceof ResourceServer)) throw new ConfigurationError('umaProtection needs resourceServer: a ResourceServer or oauthResourceServer(...) middleware');
+  if (!(server instanceof ResourceServer))
+    throw new ConfigurationError('umaProtection needs resourceServer: a ResourceServer or oauthResourceServer(...) middleware');
   const routeResourceOptions: RouteResourceOptions = { namePrefix, type, mountPath };
   // What the options leave out comes from the resource server. One namespace per API (its resource identifier):
   // APIs sharing a client id never touch each other's sets.
@@ -107,7 +108,8 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
       if (routeOptions.resourceKey) key = routeOptions.resourceKey(req);
       else {
         const found = requestTemplates(req, needed, ROUTE_UMA, stateOf(req).app);
-        if (found.templates.length !== 1) return respondWithError(server, unkeyable(req, found.display, found.templates.length), res, next, { logged: true });
+        if (found.templates.length !== 1)
+          return respondWithError(server, unkeyable(req, found.display, found.templates.length), res, next, { logged: true });
         key = `route:${found.templates[0]!}`;
       }
       // Not known here: a registration may be under way (waited for, bounded), or another replica registered it
@@ -117,7 +119,15 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
       // also prompts a failing registration to try again now rather than at the end of its back-off.
       if (!id) {
         registrar.retrySoon();
-        return respondWithError(server, new AuthorizationServerUnavailableError('this resource is not registered at the authorization server yet', Math.max(1, Math.ceil(server.options.http.retryIntervalMs / 1000))), res, next);
+        return respondWithError(
+          server,
+          new AuthorizationServerUnavailableError(
+            'this resource is not registered at the authorization server yet',
+            Math.max(1, Math.ceil(server.options.http.retryIntervalMs / 1000)),
+          ),
+          res,
+          next,
+        );
       }
       const state = stateOf(req);
       let auth: Authenticated | undefined = state.auth;
@@ -128,8 +138,12 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
           auth = await server.authenticate(req, req.baseUrl, 'permissions');
         } catch (err) {
           // A malformed request or an unreachable AS keeps its own answer; an invalid RPT gets a new ticket (§3.5).
-          if (err instanceof InvalidRequestError || (err instanceof ResourceServerError && err.status >= 500)) return respondWithError(server, err, res, next);
-          logger?.debug?.('UMA: the RPT was refused; answering with a new ticket', { resource: key, ...(err instanceof ResourceServerError ? { code: err.code, reason: err.message } : {}) });
+          if (err instanceof InvalidRequestError || (err instanceof ResourceServerError && err.status >= 500))
+            return respondWithError(server, err, res, next);
+          logger?.debug?.('UMA: the RPT was refused; answering with a new ticket', {
+            resource: key,
+            ...(err instanceof ResourceServerError ? { code: err.code, reason: err.message } : {}),
+          });
           auth = undefined;
         }
       }
@@ -200,4 +214,3 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
     },
   };
 }
-

@@ -89,7 +89,11 @@ export class AuthorizationServerCallError extends KitError {
 
   constructor(init: AuthorizationServerCallInit) {
     const safeUrl = safeUrlOf(init.url);
-    super({ code: 'ERR_AUTHORIZATION_SERVER_CALL', message: `${STEP_NAMES[init.step]} at ${safeUrl} for issuer ${init.issuer} failed: ${describeFailure(init.failure)}`, cause: init.cause });
+    super({
+      code: 'ERR_AUTHORIZATION_SERVER_CALL',
+      message: `${STEP_NAMES[init.step]} at ${safeUrl} for issuer ${init.issuer} failed: ${describeFailure(init.failure)}`,
+      cause: init.cause,
+    });
     this.issuer = init.issuer;
     this.step = init.step;
     this.url = safeUrl;
@@ -147,12 +151,16 @@ export function safeUrlOf(url: string): string {
 /** Classify by status: 401/403 are a refusal of our credentials, 5xx the AS failing, the rest unexpected. */
 export function classifyStatus(status: number, asError?: string): AsFailure {
   const error = asErrorOf(asError);
-  const kind: AsFailureKind = status === 401 || status === 403 || error === 'invalid_client' ? 'credentials' : status >= 500 ? 'server' : 'status';
+  const kind: AsFailureKind =
+    status === 401 || status === 403 || error === 'invalid_client' ? 'credentials' : status >= 500 ? 'server' : 'status';
   return { kind, status, ...(error ? { asError: error } : {}) };
 }
 
 /** A buffered answer (from {@link httpRequest}) that was not the expected one, classified by its status first. */
-export function classifyAnswer(res: { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }, detail: string): AsFailure {
+export function classifyAnswer(
+  res: { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer },
+  detail: string,
+): AsFailure {
   if (res.status >= 200 && res.status < 300) return { kind: 'invalid_answer', status: res.status, detail };
   let error: unknown;
   try {
@@ -197,9 +205,15 @@ export function classify(err: unknown, timeoutMs?: number): AsFailure {
     } else if (e instanceof Error) {
       const code = (e as { code?: unknown }).code;
       if (code === 'OAUTH_TIMEOUT') found ??= { kind: 'timeout', ...(timeoutMs ? { timeoutMs } : {}) };
-      else if (code === 'OAUTH_PARSE_ERROR' || code === 'OAUTH_RESPONSE_IS_NOT_JSON') found ??= { kind: 'invalid_answer', detail: 'not JSON' };
+      else if (code === 'OAUTH_PARSE_ERROR' || code === 'OAUTH_RESPONSE_IS_NOT_JSON')
+        found ??= { kind: 'invalid_answer', detail: 'not JSON' };
       // openid-client's wrapper says "invalid response encountered"; the error it wraps says what was invalid.
-      else if (typeof code === 'string' && /^OAUTH_(INVALID_RESPONSE|JWT_|JSON_ATTRIBUTE|KEY_SELECTION)/.test(code) && (!found || found.kind === 'invalid_answer')) found = { kind: 'invalid_answer', detail: shortDetail(e) };
+      else if (
+        typeof code === 'string' &&
+        /^OAUTH_(INVALID_RESPONSE|JWT_|JSON_ATTRIBUTE|KEY_SELECTION)/.test(code) &&
+        (!found || found.kind === 'invalid_answer')
+      )
+        found = { kind: 'invalid_answer', detail: shortDetail(e) };
       else if (e instanceof SyntaxError) found ??= { kind: 'invalid_answer', detail: 'not JSON' };
     }
     e = e instanceof Error ? e.cause : (e as { cause?: unknown } | undefined)?.cause;

@@ -83,7 +83,12 @@ export function requestTarget(url: string | URL): RequestTarget {
   const u = typeof url === 'string' ? new URL(url) : url;
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new TypeError(`unsupported URL scheme ${u.protocol}`);
   // An IPv6 literal is bracketed in a URL, not in a hostname node:net connects to.
-  const target = { protocol: u.protocol, hostname: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: u.port ? Number(u.port) : undefined, path: `${u.pathname}${u.search}` } as const;
+  const target = {
+    protocol: u.protocol,
+    hostname: u.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: u.port ? Number(u.port) : undefined,
+    path: `${u.pathname}${u.search}`,
+  } as const;
   return u.username || u.password ? { ...target, auth: `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}` } : target;
 }
 
@@ -106,9 +111,16 @@ export function httpRequest(target: string | URL | RequestTarget, init: HttpRequ
       req.destroy();
       reject(err);
     };
-    const headers = init.body === undefined || init.headers?.['content-length'] !== undefined ? init.headers : withLength(init.headers, init.body);
+    const headers =
+      init.body === undefined || init.headers?.['content-length'] !== undefined ? init.headers : withLength(init.headers, init.body);
     // No `protocol` member: the module and the agent imply it (node:http checks them against each other).
-    const options: http.RequestOptions = { hostname: t.hostname, path: t.path, method: init.method ?? 'GET', headers, agent: init.agent ?? agents[protocol] };
+    const options: http.RequestOptions = {
+      hostname: t.hostname,
+      path: t.path,
+      method: init.method ?? 'GET',
+      headers,
+      agent: init.agent ?? agents[protocol],
+    };
     if (t.port !== undefined) options.port = t.port;
     if (t.auth) options.auth = t.auth;
     const req = mod.request(options, (res) => {
@@ -130,14 +142,20 @@ export function httpRequest(target: string | URL | RequestTarget, init: HttpRequ
       // A connection lost mid-answer is an 'error' here too (an ECONNRESET "aborted"); 'aborted' is deprecated.
       res.on('error', () => fail(new HttpClientError({ reason: 'network', message: 'response stream failed' })));
     });
-    const timedOut = () => new HttpClientError({ reason: 'timeout', message: `no answer within ${init.timeoutMs} ms`, timeoutMs: init.timeoutMs });
+    const timedOut = () =>
+      new HttpClientError({ reason: 'timeout', message: `no answer within ${init.timeoutMs} ms`, timeoutMs: init.timeoutMs });
     const timer = setTimeout(() => fail(timedOut()), init.timeoutMs);
     timer.unref?.();
-    req.on('error', (e: NodeJS.ErrnoException) => fail(new HttpClientError({ reason: 'network', message: e.code ?? 'network error', systemCode: e.code })));
+    req.on('error', (e: NodeJS.ErrnoException) =>
+      fail(new HttpClientError({ reason: 'network', message: e.code ?? 'network error', systemCode: e.code })),
+    );
     if (init.signal) {
       const signal = init.signal;
       // A caller's own deadline (openid-client's `timeout`) is a timeout too, not an abort.
-      const aborted = () => ((signal.reason as { name?: unknown } | undefined)?.name === 'TimeoutError' ? timedOut() : new HttpClientError({ reason: 'aborted', message: 'aborted' }));
+      const aborted = () =>
+        (signal.reason as { name?: unknown } | undefined)?.name === 'TimeoutError'
+          ? timedOut()
+          : new HttpClientError({ reason: 'aborted', message: 'aborted' });
       if (signal.aborted) return fail(aborted());
       signal.addEventListener('abort', () => fail(aborted()), { once: true });
     }
@@ -168,7 +186,15 @@ export interface FetchAdapterOptions {
  * (openid-client's `customFetch`). Redirects are not followed (an AS answer that redirects is an error).
  */
 export function createFetch(options: FetchAdapterOptions) {
-  return async (input: string | URL, init: { method?: string; headers?: Record<string, string> | Headers | [string, string][]; body?: unknown; signal?: AbortSignal | null } = {}): Promise<Response> => {
+  return async (
+    input: string | URL,
+    init: {
+      method?: string;
+      headers?: Record<string, string> | Headers | [string, string][];
+      body?: unknown;
+      signal?: AbortSignal | null;
+    } = {},
+  ): Promise<Response> => {
     const headers: Record<string, string> = {};
     new Headers(init.headers as ConstructorParameters<typeof Headers>[0]).forEach((v, k) => {
       headers[k] = v;
@@ -180,7 +206,15 @@ export function createFetch(options: FetchAdapterOptions) {
       headers['content-type'] ??= 'application/x-www-form-urlencoded;charset=UTF-8';
     } else if (init.body instanceof Uint8Array) body = Buffer.from(init.body);
     else if (init.body != null) throw new TypeError('unsupported request body type');
-    const res = await httpRequest(input, { method: init.method ?? 'GET', headers, body, timeoutMs: options.timeoutMs, maxBytes: options.maxBytes, signal: init.signal, agent: options.agent });
+    const res = await httpRequest(input, {
+      method: init.method ?? 'GET',
+      headers,
+      body,
+      timeoutMs: options.timeoutMs,
+      maxBytes: options.maxBytes,
+      signal: init.signal,
+      agent: options.agent,
+    });
     const h = new Headers();
     for (const [k, v] of Object.entries(res.headers)) {
       if (Array.isArray(v)) for (const x of v) h.append(k, x);

@@ -92,7 +92,10 @@ export function buildMetadata(facts: MetadataFacts, options: MetadataOptions): P
 }
 
 /** Add `signed_metadata` (§2.2): a JWS with `iss`, never nesting `signed_metadata`. */
-export async function signMetadata(doc: ProtectedResourceMetadata, signing: NonNullable<MetadataOptions['signing']>): Promise<ProtectedResourceMetadata> {
+export async function signMetadata(
+  doc: ProtectedResourceMetadata,
+  signing: NonNullable<MetadataOptions['signing']>,
+): Promise<ProtectedResourceMetadata> {
   const { signed_metadata: _nested, ...claims } = doc;
   const jwt = await new SignJWT({ ...claims, iss: signing.issuer })
     .setProtectedHeader({ alg: signing.alg, ...(signing.kid ? { kid: signing.kid } : {}) })

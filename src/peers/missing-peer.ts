@@ -14,5 +14,7 @@ export function isMissingPeer(err: unknown, name: string): boolean {
 
 /** The error thrown when `feature` needs the peer `name` and it is not installed. */
 export function missingPeerError(name: OptionalPeer, feature: string): ConfigurationError {
-  return new ConfigurationError(`${feature} needs the optional peer dependency ${name}, which is not installed: npm install --save-dev ${name}`);
+  return new ConfigurationError(
+    `${feature} needs the optional peer dependency ${name}, which is not installed: npm install --save-dev ${name}`,
+  );
 }

@@ -12,11 +12,7 @@
 
 /** A named convention, or a function of (verb, resource name, resource identifier). */
 export type ScopeConvention =
-  | 'verb:resource'
-  | 'resource:verb'
-  | 'uri:action'
-  | 'verb'
-  | ((verb: string, resource: string, resourceIdentifier: string) => string);
+  'verb:resource' | 'resource:verb' | 'uri:action' | 'verb' | ((verb: string, resource: string, resourceIdentifier: string) => string);
 
 /** Default method-to-verb map: safe methods read, everything else writes. */
 export const DEFAULT_METHOD_VERBS: Readonly<Record<string, string>> = Object.freeze({
@@ -72,5 +68,8 @@ export function resourceNameFromPath(routePath: string, mountPath = ''): string 
 
 function staticSegments(path: string): string[] {
   // Parameters (`:id`), optional segments (Express 5 `{/:id}`), wildcards and patterns are never resource names.
-  return path.replace(/\{\/[^{}]*\}/g, '').split('/').filter((s) => s && !s.startsWith(':') && !/[(){}*?+]/.test(s));
+  return path
+    .replace(/\{\/[^{}]*\}/g, '')
+    .split('/')
+    .filter((s) => s && !s.startsWith(':') && !/[(){}*?+]/.test(s));
 }

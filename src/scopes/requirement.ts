@@ -20,7 +20,9 @@ export type RouteScopes = { kind: 'static'; requirement: ScopeRequirement } | { 
 /** Check a declared scope at declaration time, so a typo fails at start-up, not on a request. */
 export function assertScope(scope: string): string {
   if (typeof scope !== 'string' || !isScopeToken(scope)) {
-    throw new ConfigurationError(`invalid scope ${JSON.stringify(scope)}: a scope is one RFC 6749 §3.3 scope-token (printable ASCII, no space, " or \\)`);
+    throw new ConfigurationError(
+      `invalid scope ${JSON.stringify(scope)}: a scope is one RFC 6749 §3.3 scope-token (printable ASCII, no space, " or \\)`,
+    );
   }
   return scope;
 }

@@ -15,7 +15,6 @@ import { keyFits, keyRuleViolation } from '../token/key-rules.js';
 
 export type { DpopOptions } from './dpop-options.js';
 
-
 /** The RFC 7638 JWK thumbprint (SHA-256, base64url) of a public key: required members only, sorted. */
 export function jwkThumbprint(jwk: Record<string, unknown>): string {
   let members: Record<string, unknown>;
@@ -148,16 +147,19 @@ export class DpopVerifier {
     // §4.1.9); an asymmetric algorithm from the allow-list.
     if (!typIs(header.typ, 'dpop+jwt')) throw new InvalidDpopProofError('the DPoP proof typ must be dpop+jwt');
     const alg = header.alg as JwsAlgorithm;
-    if (typeof header.alg !== 'string' || !this.algorithms.includes(alg)) throw new InvalidDpopProofError('the DPoP proof algorithm is not accepted');
+    if (typeof header.alg !== 'string' || !this.algorithms.includes(alg))
+      throw new InvalidDpopProofError('the DPoP proof algorithm is not accepted');
     if (header.crit !== undefined) throw new InvalidDpopProofError('the DPoP proof uses an unsupported extension');
     // §4.3 checks 6, 7: the embedded key is public and verifies the signature.
     // Keyed by a hash of the header segment: a slice would keep the whole proof alive in the cache.
     const headerLength = proof.indexOf('.');
-    const headerKey = headerLength <= DpopVerifier.#MAX_CACHED_HEADER ? hash('sha256', proof.slice(0, headerLength), 'base64url') : undefined;
+    const headerKey =
+      headerLength <= DpopVerifier.#MAX_CACHED_HEADER ? hash('sha256', proof.slice(0, headerLength), 'base64url') : undefined;
     const known = headerKey === undefined ? undefined : this.#keys.get(headerKey);
     const { key, thumbprint } = known ?? importProofKey(header.jwk, alg);
     // The key serves its algorithm (its type and curve), checked before the signature like the key rules.
-    if (!keyFits({ kid: undefined, alg: undefined, key }, alg)) throw new InvalidDpopProofError('the DPoP proof key does not fit the proof algorithm');
+    if (!keyFits({ kid: undefined, alg: undefined, key }, alg))
+      throw new InvalidDpopProofError('the DPoP proof key does not fit the proof algorithm');
     if (!verifySignature(alg, key, jws.data, jws.signature)) throw new InvalidDpopProofError('the DPoP proof signature is invalid');
     // Remembered only once a signature made with it verified, and only for a header of a sane size: the cache
     // holds keys clients really use, at most 10,000 (a hash and a key object each).
@@ -174,13 +176,19 @@ export class DpopVerifier {
     // §4.3 check 11, §11.1: iat within the acceptance window.
     const now = Date.now();
     const nowSeconds = now / 1000;
-    if (typeof iat !== 'number' || iat > nowSeconds + this.#toleranceSeconds || iat < nowSeconds - this.#maxProofAgeSeconds - this.#toleranceSeconds) {
+    if (
+      typeof iat !== 'number' ||
+      iat > nowSeconds + this.#toleranceSeconds ||
+      iat < nowSeconds - this.#maxProofAgeSeconds - this.#toleranceSeconds
+    ) {
       throw new InvalidDpopProofError('the DPoP proof iat is outside the acceptance window');
     }
     // RFC 7519 §4.1.4, §4.1.5: a proof is a JWT (§4.2), so an exp or nbf it carries must hold too.
-    if (!withinValidity(payload, { nowSeconds, toleranceSeconds: this.#toleranceSeconds })) throw new InvalidDpopProofError('the DPoP proof is expired or not valid yet');
+    if (!withinValidity(payload, { nowSeconds, toleranceSeconds: this.#toleranceSeconds }))
+      throw new InvalidDpopProofError('the DPoP proof is expired or not valid yet');
     // §4.3 check 12: ath is the hash of this very access token.
-    if (ath !== hash('sha256', ctx.accessToken, 'base64url')) throw new InvalidDpopProofError('the DPoP proof ath does not match the access token');
+    if (ath !== hash('sha256', ctx.accessToken, 'base64url'))
+      throw new InvalidDpopProofError('the DPoP proof ath does not match the access token');
     // §7.1: the proof key is the key the token is bound to (CONFORMANCE 39).
     if (ctx.jkt === undefined) throw new TokenBindingError('the access token is not bound to a DPoP key');
     if (thumbprint !== ctx.jkt) throw new TokenBindingError('the DPoP proof key does not match the access token binding');
@@ -201,10 +209,13 @@ export class DpopVerifier {
   #refuseFull(now: number): DpopReplaySetFullError {
     if (!this.#full) {
       this.#full = true;
-      this.#logger?.warn('the DPoP replay set is full: new DPoP proofs are answered 503 until the oldest leave their window; raise dpop.maxReplayEntries', {
-        maxReplayEntries: this.#seen.maxEntries,
-        replayWindowSeconds: this.#seen.ttlMs / 1000,
-      });
+      this.#logger?.warn(
+        'the DPoP replay set is full: new DPoP proofs are answered 503 until the oldest leave their window; raise dpop.maxReplayEntries',
+        {
+          maxReplayEntries: this.#seen.maxEntries,
+          replayWindowSeconds: this.#seen.ttlMs / 1000,
+        },
+      );
     }
     return new DpopReplaySetFullError(Math.max(1, Math.ceil(this.#seen.msUntilRoom(now) / 1000)));
   }
@@ -224,7 +235,8 @@ function importProofKey(jwk: unknown, alg: string): { key: KeyObject; thumbprint
   const proofJwk = jwk as Record<string, unknown>;
   if (hasPrivateMembers(proofJwk)) throw new InvalidDpopProofError('the DPoP proof jwk contains a private key');
   // RFC 7517 §4.2-4.4: a key whose own proofJwk say it is not for verifying, or not for this algorithm.
-  if (!jwkMayVerify(proofJwk) || (proofJwk.alg !== undefined && proofJwk.alg !== alg)) throw new InvalidDpopProofError('the DPoP proof jwk is not for this signature');
+  if (!jwkMayVerify(proofJwk) || (proofJwk.alg !== undefined && proofJwk.alg !== alg))
+    throw new InvalidDpopProofError('the DPoP proof jwk is not for this signature');
   let key: KeyObject;
   try {
     key = createPublicKey({ key: proofJwk as JsonWebKey, format: 'jwk' });
@@ -243,7 +255,8 @@ const COORDINATE_OCTETS: Record<string, number> = { 'P-256': 32, 'P-384': 48, 'P
 
 /** Whether a public JWK's numbers are in the one form RFC 7518 allows (see importProofKey). */
 function canonicalJwk(jwk: Record<string, unknown>): boolean {
-  const octets = (v: unknown): Buffer | undefined => (typeof v === 'string' && /^[A-Za-z0-9_-]*$/.test(v) ? Buffer.from(v, 'base64url') : undefined);
+  const octets = (v: unknown): Buffer | undefined =>
+    typeof v === 'string' && /^[A-Za-z0-9_-]*$/.test(v) ? Buffer.from(v, 'base64url') : undefined;
   if (jwk.kty === 'RSA') {
     const n = octets(jwk.n);
     const e = octets(jwk.e);

@@ -19,7 +19,8 @@ export interface TlsRequestLike {
   headers: Record<string, string | string[] | undefined>;
   /** The header lines as received (Node's `IncomingMessage.rawHeaders`), to see a forwarded header sent twice. */
   rawHeaders?: readonly string[] | undefined;
-  socket?: { remoteAddress?: string | undefined; getPeerCertificate?: (detailed?: boolean) => { raw?: Buffer } | null | object } | undefined;
+  socket?:
+    { remoteAddress?: string | undefined; getPeerCertificate?: (detailed?: boolean) => { raw?: Buffer } | null | object } | undefined;
 }
 
 /** base64url(SHA-256(DER)) of the client certificate, or undefined when there is none (§3.1). */

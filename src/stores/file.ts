@@ -49,7 +49,8 @@ export class FileStore implements CacheStore {
 
   async set(key: string, value: string, ttlMs: number): Promise<void> {
     if (!(ttlMs > 0)) return this.delete(key); // the CacheStore contract: a ttl of 0 or less stores nothing
-    this.#load()[key] = Number.isFinite(ttlMs) && ttlMs > 0 && ttlMs < 10 * 365 * 24 * 3600 * 1000 ? { v: value, e: Date.now() + ttlMs } : { v: value };
+    this.#load()[key] =
+      Number.isFinite(ttlMs) && ttlMs > 0 && ttlMs < 10 * 365 * 24 * 3600 * 1000 ? { v: value, e: Date.now() + ttlMs } : { v: value };
     await this.#flush();
   }
 
@@ -65,7 +66,11 @@ export class FileStore implements CacheStore {
       this.#backing.data = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, Entry>) : {};
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-        throw new StoreError({ code: 'ERR_STORE_UNREADABLE', message: `the store file ${this.path} is unreadable: ${(err as Error).message}`, cause: err });
+        throw new StoreError({
+          code: 'ERR_STORE_UNREADABLE',
+          message: `the store file ${this.path} is unreadable: ${(err as Error).message}`,
+          cause: err,
+        });
       }
       this.#backing.data = {};
     }

@@ -72,7 +72,10 @@ export class MemoryStore implements AtomicStore {
     const held = this.#claims.get(key);
     if ((held && held.group.has(key, now)) || this.#cache.has(key)) return false;
     if (!held && this.#claims.size >= this.#maxClaims) {
-      throw new StoreError({ code: 'ERR_STORE_FULL', message: `the MemoryStore holds ${this.#maxClaims} live claims (maxClaims) and forgets none early: try again when the oldest expire` });
+      throw new StoreError({
+        code: 'ERR_STORE_FULL',
+        message: `the MemoryStore holds ${this.#maxClaims} live claims (maxClaims) and forgets none early: try again when the oldest expire`,
+      });
     }
     const life = Math.min(ttlMs, LONGEST_CLAIM_MS);
     let group = this.#groups.get(life);

@@ -79,7 +79,8 @@ export class RedisStore implements AtomicStore {
   #evictionReading: Promise<string | undefined> | undefined;
 
   constructor(options: RedisStoreOptions) {
-    if (!options?.client || typeof options.client.call !== 'function') throw new ConfigurationError('RedisStore needs an ioredis client: new RedisStore({ client: new Redis(url) })');
+    if (!options?.client || typeof options.client.call !== 'function')
+      throw new ConfigurationError('RedisStore needs an ioredis client: new RedisStore({ client: new Redis(url) })');
     this.#client = options.client;
     this.prefix = options.prefix ?? 'ors:';
     this.timeoutMs = options.timeoutMs ?? 1000;
@@ -92,7 +93,10 @@ export class RedisStore implements AtomicStore {
    * after an outage. {@link RedisStore.close} closes this client.
    */
   static async connect(url: string, options: RedisConnectOptions = {}): Promise<RedisStore> {
-    const mod = (await importPeer('ioredis', 'RedisStore.connect')) as { Redis?: RedisConstructor; default?: RedisConstructor | { Redis?: RedisConstructor } };
+    const mod = (await importPeer('ioredis', 'RedisStore.connect')) as {
+      Redis?: RedisConstructor;
+      default?: RedisConstructor | { Redis?: RedisConstructor };
+    };
     const Redis = mod.Redis ?? (typeof mod.default === 'function' ? mod.default : mod.default?.Redis);
     if (!Redis) throw new ConfigurationError('the installed ioredis exports no Redis client');
     const timeoutMs = options.timeoutMs ?? 1000;

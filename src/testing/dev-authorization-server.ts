@@ -79,7 +79,10 @@ export interface DevAuthorizationServer {
    * The clients {@link DevAuthorizationServer.mintAccessToken} uses (`client_secret_basic`), for minting tokens
    * from elsewhere (curl): `jwt` gets JWT access tokens, `opaque` opaque ones, for any configured resource.
    */
-  readonly mintingClients: { readonly jwt: { clientId: string; clientSecret: string }; readonly opaque: { clientId: string; clientSecret: string } };
+  readonly mintingClients: {
+    readonly jwt: { clientId: string; clientSecret: string };
+    readonly opaque: { clientId: string; clientSecret: string };
+  };
   /** Requests the AS has served, by endpoint (for tests that count calls, e.g. coalescing). */
   readonly requests: { introspection: number; token: number; jwks: number; discovery: number };
   /**
@@ -139,12 +142,15 @@ interface ProviderLike extends UmaProvider {
  * const pat = await umaAs.uma.obtainPat();
  * ```
  */
-export function startDevAuthorizationServer(options: DevAuthorizationServerOptions & { uma: true | DevUmaOptions }): Promise<DevUmaAuthorizationServer>;
+export function startDevAuthorizationServer(
+  options: DevAuthorizationServerOptions & { uma: true | DevUmaOptions },
+): Promise<DevUmaAuthorizationServer>;
 export function startDevAuthorizationServer(options: DevAuthorizationServerOptions): Promise<DevAuthorizationServer>;
 export async function startDevAuthorizationServer(options: DevAuthorizationServerOptions): Promise<DevAuthorizationServer> {
   // Inside a test runner's CommonJS sandbox (Jest's default mode) oidc-provider, an ES module, can only be
   // loaded by Node itself, and it accepts configuration objects of its own realm only: the whole server runs there.
-  const outside = loadOutsideSandbox('./testing/dev-authorization-server.js') as { startDevAuthorizationServer: typeof startDevAuthorizationServer } | undefined;
+  const outside = loadOutsideSandbox('./testing/dev-authorization-server.js') as
+    { startDevAuthorizationServer: typeof startDevAuthorizationServer } | undefined;
   if (outside) return outside.startDevAuthorizationServer(options);
   // oidc-provider prints start-up notices meant for production deployments (in-memory adapter, the Node
   // version it prefers); a development server on loopback has nothing to act on, so they are held back.
@@ -230,64 +236,88 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
   // With UMA on, `uma_protection` (and for UMA 1.0 `uma_authorization`) are static scopes that only the
   // resource-server clients (the UMA client) may ask for, through the `scope` client metadata; the resources'
   // scopes stay open to every pre-configured client.
-  const scoped = (client: Record<string, unknown>) => (uma ? { ...client, scope: [uma.clientScope(String(client.client_id)), ...resourceScopes].join(' ') } : client);
-  const staticScopes = uma || resourceScopes.length ? { scopes: [...new Set(['openid', 'offline_access', ...(uma?.scopes ?? []), ...resourceScopes])] } : {};
+  const scoped = (client: Record<string, unknown>) =>
+    uma ? { ...client, scope: [uma.clientScope(String(client.client_id)), ...resourceScopes].join(' ') } : client;
+  const staticScopes =
+    uma || resourceScopes.length ? { scopes: [...new Set(['openid', 'offline_access', ...(uma?.scopes ?? []), ...resourceScopes])] } : {};
 
   const restoreAgain = quietOidcProvider();
-  const provider = withRestore(restoreAgain, () => new Provider(issuer, {
-    jwks: { keys: [privateJwk] },
-    clients: [
-      { client_id: 'dev-jwt', client_secret: mintSecret, grant_types: ['client_credentials'], redirect_uris: [], response_types: [] },
-      { client_id: 'dev-opaque', client_secret: mintSecret, grant_types: ['client_credentials'], redirect_uris: [], response_types: [] },
-      { client_id: rsClient.clientId, client_secret: rsClient.clientSecret, grant_types: ['client_credentials'], redirect_uris: [], response_types: [] },
-      {
-        client_id: rsJwtClient.clientId,
-        client_secret: rsJwtClient.clientSecret,
-        grant_types: ['client_credentials'],
-        redirect_uris: [],
-        response_types: [],
-        introspection_signed_response_alg: 'RS256',
-      },
-      ...(uma ? [uma.client] : []),
-    ].map(scoped),
-    ...staticScopes,
-    ...(uma ? { extraTokenClaims: uma.extraTokenClaims } : {}),
-    ttl: { ClientCredentials: (_ctx: unknown, token: { resourceServer?: { accessTokenTTL?: number } }) => token.resourceServer?.accessTokenTTL ?? 600 },
-    features: {
-      devInteractions: { enabled: false },
-      clientCredentials: { enabled: true },
-      // Any authenticated client may introspect and revoke: this is a development server.
-      introspection: { enabled: true, allowedPolicy: async () => true },
-      jwtIntrospection: { enabled: true },
-      revocation: { enabled: true, allowedPolicy: async () => true },
-      ...(options.registration
-        ? {
-            registration: { enabled: true, initialAccessToken: registrationToken },
-            registrationManagement: { enabled: true, rotateRegistrationAccessToken: false },
-          }
-        : {}),
-      resourceIndicators: {
-        enabled: true,
-        defaultResource: async () => undefined,
-        useGrantedResource: async () => true,
-        getResourceServerInfo: async (_ctx: unknown, indicator: string, client: { clientId: string }) => {
-          const resource = resources.get(indicator);
-          if (!resource) {
-            const { errors } = (await importPeer('oidc-provider', 'startDevAuthorizationServer')) as { errors: { InvalidTarget: new () => Error } };
-            throw new errors.InvalidTarget();
-          }
-          const format = client.clientId === 'dev-opaque' ? 'opaque' : client.clientId === 'dev-jwt' ? 'jwt' : (resource.format ?? 'jwt');
-          return {
-            scope: resource.scopes.join(' '),
-            audience: resource.identifier,
-            accessTokenTTL: resource.ttlSeconds ?? 3600,
-            accessTokenFormat: format,
-            ...(format === 'jwt' ? { jwt: { sign: { alg: 'RS256' } } } : {}),
-          };
+  const provider = withRestore(
+    restoreAgain,
+    () =>
+      new Provider(issuer, {
+        jwks: { keys: [privateJwk] },
+        clients: [
+          { client_id: 'dev-jwt', client_secret: mintSecret, grant_types: ['client_credentials'], redirect_uris: [], response_types: [] },
+          {
+            client_id: 'dev-opaque',
+            client_secret: mintSecret,
+            grant_types: ['client_credentials'],
+            redirect_uris: [],
+            response_types: [],
+          },
+          {
+            client_id: rsClient.clientId,
+            client_secret: rsClient.clientSecret,
+            grant_types: ['client_credentials'],
+            redirect_uris: [],
+            response_types: [],
+          },
+          {
+            client_id: rsJwtClient.clientId,
+            client_secret: rsJwtClient.clientSecret,
+            grant_types: ['client_credentials'],
+            redirect_uris: [],
+            response_types: [],
+            introspection_signed_response_alg: 'RS256',
+          },
+          ...(uma ? [uma.client] : []),
+        ].map(scoped),
+        ...staticScopes,
+        ...(uma ? { extraTokenClaims: uma.extraTokenClaims } : {}),
+        ttl: {
+          ClientCredentials: (_ctx: unknown, token: { resourceServer?: { accessTokenTTL?: number } }) =>
+            token.resourceServer?.accessTokenTTL ?? 600,
         },
-      },
-    },
-  }));
+        features: {
+          devInteractions: { enabled: false },
+          clientCredentials: { enabled: true },
+          // Any authenticated client may introspect and revoke: this is a development server.
+          introspection: { enabled: true, allowedPolicy: async () => true },
+          jwtIntrospection: { enabled: true },
+          revocation: { enabled: true, allowedPolicy: async () => true },
+          ...(options.registration
+            ? {
+                registration: { enabled: true, initialAccessToken: registrationToken },
+                registrationManagement: { enabled: true, rotateRegistrationAccessToken: false },
+              }
+            : {}),
+          resourceIndicators: {
+            enabled: true,
+            defaultResource: async () => undefined,
+            useGrantedResource: async () => true,
+            getResourceServerInfo: async (_ctx: unknown, indicator: string, client: { clientId: string }) => {
+              const resource = resources.get(indicator);
+              if (!resource) {
+                const { errors } = (await importPeer('oidc-provider', 'startDevAuthorizationServer')) as {
+                  errors: { InvalidTarget: new () => Error };
+                };
+                throw new errors.InvalidTarget();
+              }
+              const format =
+                client.clientId === 'dev-opaque' ? 'opaque' : client.clientId === 'dev-jwt' ? 'jwt' : (resource.format ?? 'jwt');
+              return {
+                scope: resource.scopes.join(' '),
+                audience: resource.identifier,
+                accessTokenTTL: resource.ttlSeconds ?? 3600,
+                accessTokenFormat: format,
+                ...(format === 'jwt' ? { jwt: { sign: { alg: 'RS256' } } } : {}),
+              };
+            },
+          },
+        },
+      }),
+  );
   late.handler = provider.callback();
   if (uma) late.uma = await uma.attach(provider, issuer);
 
@@ -299,7 +329,10 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
     resourceServerClient: rsClient,
     resourceServerJwtClient: rsJwtClient,
     tokenEndpoint,
-    mintingClients: { jwt: { clientId: 'dev-jwt', clientSecret: mintSecret }, opaque: { clientId: 'dev-opaque', clientSecret: mintSecret } },
+    mintingClients: {
+      jwt: { clientId: 'dev-jwt', clientSecret: mintSecret },
+      opaque: { clientId: 'dev-opaque', clientSecret: mintSecret },
+    },
     requests,
     ...(late.uma ? { uma: late.uma.controls } : {}),
     async mintAccessToken({ resource, scope, format }) {

@@ -96,9 +96,20 @@ const ALL: readonly DevEndpoint[] = ['discovery', 'jwks', 'token', 'introspectio
 const GARBAGE = '<html><body>502 Bad Gateway</body></html>\n\u0000\u00ff{"active":';
 
 /** Make the controls and the gate for one server; `listen`/`close` stop and restart its listener. */
-export function createFaults(listener: { close(): Promise<void>; listen(): Promise<void> }): { controls: DevFaultControls; gate: FaultGate } {
+export function createFaults(listener: { close(): Promise<void>; listen(): Promise<void> }): {
+  controls: DevFaultControls;
+  gate: FaultGate;
+} {
   let current:
-    | { fault: DevFault; endpoints: ReadonlySet<DevEndpoint>; methods: ReadonlySet<string> | undefined; every: number; seen: number; flap: DevFaultScope['flap']; since: number }
+    | {
+        fault: DevFault;
+        endpoints: ReadonlySet<DevEndpoint>;
+        methods: ReadonlySet<string> | undefined;
+        every: number;
+        seen: number;
+        flap: DevFaultScope['flap'];
+        since: number;
+      }
     | undefined;
   let injected = 0;
   let stopped = false;
@@ -140,7 +151,12 @@ export function createFaults(listener: { close(): Promise<void>; listen(): Promi
           res.statusCode = fault.status;
           res.setHeader('content-type', 'application/json');
           if (fault.status === 503) res.setHeader('retry-after', '1');
-          res.end(JSON.stringify({ error: fault.status >= 500 ? 'temporarily_unavailable' : 'invalid_request', error_description: 'injected fault' }));
+          res.end(
+            JSON.stringify({
+              error: fault.status >= 500 ? 'temporarily_unavailable' : 'invalid_request',
+              error_description: 'injected fault',
+            }),
+          );
           return { outcome: 'done' };
         case 'garbage':
           res.statusCode = 200;

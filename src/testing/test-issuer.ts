@@ -37,7 +37,9 @@ export interface TestTokenOptions {
 }
 
 /** Create a test issuer (default `https://issuer.test`, RS256). */
-export async function createTestIssuer(options: { issuer?: string; alg?: 'RS256' | 'ES256' | 'PS256' | 'EdDSA' } = {}): Promise<TestIssuer> {
+export async function createTestIssuer(
+  options: { issuer?: string; alg?: 'RS256' | 'ES256' | 'PS256' | 'EdDSA' } = {},
+): Promise<TestIssuer> {
   const alg = options.alg ?? 'RS256';
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
   const kid = randomBytes(8).toString('hex');
@@ -61,5 +63,7 @@ export async function signTestToken(testIssuer: TestIssuer, options: TestTokenOp
     ...options.claims,
   };
   for (const k of Object.keys(payload)) if (payload[k] === undefined) delete payload[k];
-  return new SignJWT(payload as JWTPayload).setProtectedHeader({ alg: testIssuer.alg, typ: 'at+jwt', kid: testIssuer.kid, ...options.header } as { alg: string }).sign(testIssuer.privateKey);
+  return new SignJWT(payload as JWTPayload)
+    .setProtectedHeader({ alg: testIssuer.alg, typ: 'at+jwt', kid: testIssuer.kid, ...options.header } as { alg: string })
+    .sign(testIssuer.privateKey);
 }

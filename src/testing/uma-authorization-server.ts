@@ -9,7 +9,17 @@
  * test controls.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AAT_SCOPE, bearerToken, checkPat, PAT_SCOPE, sendError, sendJson, UMA_TICKET_GRANT, type OidcToken, type UmaProvider } from './uma-http.js';
+import {
+  AAT_SCOPE,
+  bearerToken,
+  checkPat,
+  PAT_SCOPE,
+  sendError,
+  sendJson,
+  UMA_TICKET_GRANT,
+  type OidcToken,
+  type UmaProvider,
+} from './uma-http.js';
 import { handleUma1RptEndpoint, umaTicketGrant } from './uma-grant.js';
 import { handlePermission, handleRegistration } from './uma-protection-api.js';
 import { representation } from './uma-resources.js';
@@ -23,9 +33,20 @@ const PATHS: Record<UmaProfileName, { discovery: string; registration: string; c
   // Any path will do for UMA 2.0 (FedAuthz §3.2 "rreguri"); these mirror the spec's examples.
   uma2: { discovery: '/.well-known/uma2-configuration', registration: '/uma/rreg', collection: '/uma/rreg', permission: '/uma/perm' },
   // Keycloak: {realm}/authz/protection/resource_set and /permission (Keycloak Authorization Services).
-  keycloak: { discovery: '/.well-known/uma2-configuration', registration: '/authz/protection/resource_set', collection: '/authz/protection/resource_set', permission: '/authz/protection/permission' },
+  keycloak: {
+    discovery: '/.well-known/uma2-configuration',
+    registration: '/authz/protection/resource_set',
+    collection: '/authz/protection/resource_set',
+    permission: '/authz/protection/permission',
+  },
   // UMA 1.0: operations at {resource_set_registration_endpoint}/resource_set (OAuth Resource Set Registration draft, UMA 1.0).
-  uma1: { discovery: '/.well-known/uma-configuration', registration: '/uma1/rsrc', collection: '/uma1/rsrc/resource_set', permission: '/uma1/perm', rpt: '/uma1/rpt' },
+  uma1: {
+    discovery: '/.well-known/uma-configuration',
+    registration: '/uma1/rsrc',
+    collection: '/uma1/rsrc/resource_set',
+    permission: '/uma1/perm',
+    rpt: '/uma1/rpt',
+  },
 };
 const POLICY_PATH = '/uma/policy';
 const INTROSPECTION_PATH = '/token/introspection';
@@ -86,13 +107,25 @@ export function prepareUma(option: true | DevUmaOptions, deps: UmaDependencies):
       redirect_uris: [],
       response_types: [],
     },
-    clientScope: (id) => (rsIds.has(id) ? `openid offline_access ${PAT_SCOPE}` : id === deps.umaClient.clientId && profile === 'uma1' ? `openid offline_access ${AAT_SCOPE}` : 'openid offline_access'),
+    clientScope: (id) =>
+      rsIds.has(id)
+        ? `openid offline_access ${PAT_SCOPE}`
+        : id === deps.umaClient.clientId && profile === 'uma1'
+          ? `openid offline_access ${AAT_SCOPE}`
+          : 'openid offline_access',
     extraTokenClaims: async (_ctx, token) => pendingExtra.get(token),
     attach: (provider, issuer) => attach(provider, issuer, profile, options, deps, pendingExtra),
   };
 }
 
-async function attach(provider: UmaProvider, issuer: string, profile: UmaProfileName, options: DevUmaOptions, deps: UmaDependencies, pendingExtra: WeakMap<object, Record<string, unknown>>): Promise<AttachedUma> {
+async function attach(
+  provider: UmaProvider,
+  issuer: string,
+  profile: UmaProfileName,
+  options: DevUmaOptions,
+  deps: UmaDependencies,
+  pendingExtra: WeakMap<object, Record<string, unknown>>,
+): Promise<AttachedUma> {
   const paths = PATHS[profile];
   const revoked = new Set<string>();
   const pats = new Set<string>();
@@ -112,7 +145,15 @@ async function attach(provider: UmaProvider, issuer: string, profile: UmaProfile
     rptTtlSeconds: options.rptTtlSeconds ?? 3600,
     down: false,
   };
-  if (profile !== 'uma1') provider.registerGrantType(UMA_TICKET_GRANT, umaTicketGrant(state), ['ticket', 'claim_token', 'claim_token_format', 'pct', 'rpt', 'scope']);
+  if (profile !== 'uma1')
+    provider.registerGrantType(UMA_TICKET_GRANT, umaTicketGrant(state), [
+      'ticket',
+      'claim_token',
+      'claim_token_format',
+      'pct',
+      'rpt',
+      'scope',
+    ]);
   const notePat = (token: OidcToken) => {
     if (token.scopes.has(PAT_SCOPE)) pats.add(token.jti);
   };
@@ -185,9 +226,14 @@ async function attach(provider: UmaProvider, issuer: string, profile: UmaProfile
   const tokenEndpoint = String(metadata.token_endpoint);
   const basic = (c: ClientCredentials) => basicAuthorization(c.clientId, c.clientSecret);
   const tokenRequest = async (c: ClientCredentials, params: Record<string, string>) => {
-    const res = await fetch(tokenEndpoint, { method: 'POST', headers: { authorization: basic(c), 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(params) });
+    const res = await fetch(tokenEndpoint, {
+      method: 'POST',
+      headers: { authorization: basic(c), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(params),
+    });
     const json = (await res.json()) as { access_token?: string; error?: string; error_description?: string };
-    if (!res.ok || !json.access_token) throw new Error(`${json.error ?? res.status}${json.error_description ? `: ${json.error_description}` : ''}`);
+    if (!res.ok || !json.access_token)
+      throw new Error(`${json.error ?? res.status}${json.error_description ? `: ${json.error_description}` : ''}`);
     return json.access_token;
   };
   const rsClient = deps.resourceServers[0]!;
@@ -245,7 +291,12 @@ async function attach(provider: UmaProvider, issuer: string, profile: UmaProfile
     obtainPat: () => tokenRequest(rsClient, { grant_type: 'client_credentials', scope: PAT_SCOPE }),
     async obtainRpt(ticket, opts = {}) {
       if (profile !== 'uma1') {
-        return tokenRequest(deps.umaClient, { grant_type: UMA_TICKET_GRANT, ticket, ...(opts.scope ? { scope: opts.scope } : {}), ...(opts.rpt ? { rpt: opts.rpt } : {}) });
+        return tokenRequest(deps.umaClient, {
+          grant_type: UMA_TICKET_GRANT,
+          ticket,
+          ...(opts.scope ? { scope: opts.scope } : {}),
+          ...(opts.rpt ? { rpt: opts.rpt } : {}),
+        });
       }
       const aat = await tokenRequest(deps.umaClient, { grant_type: 'client_credentials', scope: AAT_SCOPE });
       const res = await fetch(`${issuer}${paths.rpt}`, {
@@ -271,7 +322,11 @@ async function attach(provider: UmaProvider, issuer: string, profile: UmaProfile
 function discoveryDocument(profile: UmaProfileName, issuer: string, openid: Record<string, unknown>): Record<string, unknown> {
   const paths = PATHS[profile];
   if (profile !== 'uma1') {
-    return { ...openid, resource_registration_endpoint: `${issuer}${paths.registration}`, permission_endpoint: `${issuer}${paths.permission}` };
+    return {
+      ...openid,
+      resource_registration_endpoint: `${issuer}${paths.registration}`,
+      permission_endpoint: `${issuer}${paths.permission}`,
+    };
   }
   return {
     version: '1.0',

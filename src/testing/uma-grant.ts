@@ -5,7 +5,19 @@
  * introspection answers with `permissions` and, the token having no scope, without `scope` (FedAuthz §5.1.1).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AAT_SCOPE, bearerToken, findAccessToken, isObject, readJson, sendEmpty, sendError, sendJson, UMA_TICKET_GRANT, type OidcClient, type OidcGrantContext } from './uma-http.js';
+import {
+  AAT_SCOPE,
+  bearerToken,
+  findAccessToken,
+  isObject,
+  readJson,
+  sendEmpty,
+  sendError,
+  sendJson,
+  UMA_TICKET_GRANT,
+  type OidcClient,
+  type OidcGrantContext,
+} from './uma-http.js';
 import { count, type UmaState } from './uma-state.js';
 import type { UmaPermission, UmaPolicyDecision } from './uma-types.js';
 
@@ -36,10 +48,22 @@ export function umaTicketGrant(state: UmaState): (ctx: OidcGrantContext) => Prom
     if ((params.claim_token === undefined) !== (params.claim_token_format === undefined)) {
       return answer(400, { error: 'invalid_request', error_description: 'claim_token and claim_token_format must be sent together' });
     }
-    const out = await redeem(state, { client: ctx.oidc.client, ticket: params.ticket, scope: params.scope, rpt: params.rpt, claimToken: params.claim_token, claimTokenFormat: params.claim_token_format });
+    const out = await redeem(state, {
+      client: ctx.oidc.client,
+      ticket: params.ticket,
+      scope: params.scope,
+      rpt: params.rpt,
+      claimToken: params.claim_token,
+      claimTokenFormat: params.claim_token_format,
+    });
     if ('status' in out) return answer(out.status, out.body);
     // §3.3.5: an RFC 6749 §5.1 response, `upgraded` when the sent RPT's permissions were carried over, no `scope`.
-    answer(200, { access_token: out.rpt, token_type: 'Bearer', expires_in: out.expiresIn, ...(params.rpt !== undefined ? { upgraded: out.upgraded } : {}) });
+    answer(200, {
+      access_token: out.rpt,
+      token_type: 'Bearer',
+      expires_in: out.expiresIn,
+      ...(params.rpt !== undefined ? { upgraded: out.upgraded } : {}),
+    });
   };
 }
 
@@ -54,12 +78,18 @@ export async function handleUma1RptEndpoint(req: IncomingMessage, res: ServerRes
   const value = bearerToken(req);
   if (!value) return sendEmpty(res, 401, { 'www-authenticate': 'Bearer realm="uma_authorization"' });
   const aat = await findAccessToken(state.provider, value);
-  if (!aat) return sendError(res, 401, 'invalid_token', 'the AAT is unknown, expired or revoked', { 'www-authenticate': 'Bearer realm="uma_authorization", error="invalid_token"' });
+  if (!aat)
+    return sendError(res, 401, 'invalid_token', 'the AAT is unknown, expired or revoked', {
+      'www-authenticate': 'Bearer realm="uma_authorization", error="invalid_token"',
+    });
   if (!aat.scopes.has(AAT_SCOPE)) {
-    return sendError(res, 403, 'insufficient_scope', 'the token lacks the uma_authorization scope', { 'www-authenticate': `Bearer realm="uma_authorization", error="insufficient_scope", scope="${AAT_SCOPE}"` });
+    return sendError(res, 403, 'insufficient_scope', 'the token lacks the uma_authorization scope', {
+      'www-authenticate': `Bearer realm="uma_authorization", error="insufficient_scope", scope="${AAT_SCOPE}"`,
+    });
   }
   const body = await readJson(req);
-  if (!isObject(body) || typeof body.ticket !== 'string') return sendError(res, 400, 'invalid_request', 'the body must be {"ticket": string}');
+  if (!isObject(body) || typeof body.ticket !== 'string')
+    return sendError(res, 400, 'invalid_request', 'the body must be {"ticket": string}');
   const client = await state.provider.Client.find(aat.clientId);
   if (!client) return sendError(res, 401, 'invalid_token', 'the AAT belongs to no client');
   const pushed = Array.isArray(body.claim_tokens) && isObject(body.claim_tokens[0]) ? body.claim_tokens[0] : undefined;
@@ -67,7 +97,9 @@ export async function handleUma1RptEndpoint(req: IncomingMessage, res: ServerRes
     client,
     ticket: body.ticket,
     ...(typeof body.rpt === 'string' ? { rpt: body.rpt } : {}),
-    ...(typeof pushed?.token === 'string' && typeof pushed.format === 'string' ? { claimToken: pushed.token, claimTokenFormat: pushed.format } : {}),
+    ...(typeof pushed?.token === 'string' && typeof pushed.format === 'string'
+      ? { claimToken: pushed.token, claimTokenFormat: pushed.format }
+      : {}),
   });
   if ('status' in out) return sendJson(res, out.status, out.body);
   sendJson(res, 200, { rpt: out.rpt });
@@ -78,10 +110,15 @@ async function redeem(state: UmaState, request: RptRequest): Promise<RptOutcome>
   const uma1 = state.profile === 'uma1';
   const found = state.tickets.peek(request.ticket);
   // §3.3.6 invalid_grant: the ticket was not found, has expired (or was used: single use, §5.5).
-  if (found === 'unknown') return uma1 ? error(400, 'invalid_ticket', 'unknown permission ticket') : error(400, 'invalid_grant', 'the permission ticket is unknown or was already used');
+  if (found === 'unknown')
+    return uma1
+      ? error(400, 'invalid_ticket', 'unknown permission ticket')
+      : error(400, 'invalid_grant', 'the permission ticket is unknown or was already used');
   if (found === 'expired') {
     state.tickets.take(request.ticket);
-    return uma1 ? error(400, 'expired_ticket', 'the permission ticket has expired') : error(400, 'invalid_grant', 'the permission ticket has expired');
+    return uma1
+      ? error(400, 'expired_ticket', 'the permission ticket has expired')
+      : error(400, 'invalid_grant', 'the permission ticket has expired');
   }
   // §3.3.4: RequestedScopes(resource) = TicketScopes(resource) ∪ (RegisteredScopes ∩ RequestedScopes); a
   // requested scope that no resource of the ticket has is invalid_scope (§3.3.6). The dev client counts as
@@ -114,12 +151,20 @@ async function redeem(state: UmaState, request: RptRequest): Promise<RptOutcome>
     // §3.3.6: need_info and request_submitted MUST carry a new ticket (the old one is used up).
     const ticket = await state.tickets.issue(found);
     if (decision === 'request_submitted') return { status: 403, body: { error: 'request_submitted', ticket } };
-    const hints = { ...(decision.required_claims ? { required_claims: decision.required_claims } : {}), ...(decision.redirect_user ? { redirect_user: decision.redirect_user } : {}) };
-    return uma1 ? { status: 403, body: { error: 'need_info', error_details: { requesting_party_claims: { ...hints, ticket } } } } : { status: 403, body: { error: 'need_info', ticket, ...hints } };
+    const hints = {
+      ...(decision.required_claims ? { required_claims: decision.required_claims } : {}),
+      ...(decision.redirect_user ? { redirect_user: decision.redirect_user } : {}),
+    };
+    return uma1
+      ? { status: 403, body: { error: 'need_info', error_details: { requesting_party_claims: { ...hints, ticket } } } }
+      : { status: 403, body: { error: 'need_info', ticket, ...hints } };
   }
 
   const now = Math.floor(Date.now() / 1000);
-  let permissions = decision.map((p) => ({ ...p, ...(p.exp === undefined && state.permissionTtlSeconds !== undefined ? { exp: now + state.permissionTtlSeconds } : {}) }));
+  let permissions = decision.map((p) => ({
+    ...p,
+    ...(p.exp === undefined && state.permissionTtlSeconds !== undefined ? { exp: now + state.permissionTtlSeconds } : {}),
+  }));
   // §3.3.5.1 upgrade: the sent RPT (which may be expired) of this client lends its permissions and is revoked.
   let upgraded = false;
   if (request.rpt !== undefined) {
@@ -145,11 +190,22 @@ async function mintRpt(state: UmaState, client: OidcClient, permissions: UmaPerm
 
 /** One permission as introspection shows it (FedAuthz §5.1.1; Keycloak adds rsid/rsname/scopes; UMA 1.0 names). */
 function wirePermission(state: UmaState, p: UmaPermission, tokenExp: number): Record<string, unknown> {
-  const times = { ...(p.exp !== undefined ? { exp: p.exp } : {}), ...(p.iat !== undefined ? { iat: p.iat } : {}), ...(p.nbf !== undefined ? { nbf: p.nbf } : {}) };
+  const times = {
+    ...(p.exp !== undefined ? { exp: p.exp } : {}),
+    ...(p.iat !== undefined ? { iat: p.iat } : {}),
+    ...(p.nbf !== undefined ? { nbf: p.nbf } : {}),
+  };
   if (state.profile === 'uma1') return { resource_set_id: p.resource_id, scopes: [...p.resource_scopes], exp: tokenExp, ...times };
   if (state.profile === 'keycloak') {
     const name = state.registry.get(p.resource_id)?.name;
-    return { rsid: p.resource_id, ...(name !== undefined ? { rsname: name } : {}), scopes: [...p.resource_scopes], resource_id: p.resource_id, resource_scopes: [...p.resource_scopes], ...times };
+    return {
+      rsid: p.resource_id,
+      ...(name !== undefined ? { rsname: name } : {}),
+      scopes: [...p.resource_scopes],
+      resource_id: p.resource_id,
+      resource_scopes: [...p.resource_scopes],
+      ...times,
+    };
   }
   return { resource_id: p.resource_id, resource_scopes: [...p.resource_scopes], ...times };
 }
@@ -160,7 +216,11 @@ function readPermissions(extra: Record<string, unknown> | undefined): UmaPermiss
   return list.filter(isObject).map((p) => {
     const id = p.resource_id ?? p.resource_set_id;
     const scopes = p.resource_scopes ?? p.scopes;
-    return { resource_id: String(id), resource_scopes: Array.isArray(scopes) ? scopes.map(String) : [], ...(typeof p.exp === 'number' ? { exp: p.exp } : {}) };
+    return {
+      resource_id: String(id),
+      resource_scopes: Array.isArray(scopes) ? scopes.map(String) : [],
+      ...(typeof p.exp === 'number' ? { exp: p.exp } : {}),
+    };
   });
 }
 

@@ -82,7 +82,12 @@ export async function readJson(req: IncomingMessage): Promise<unknown> {
 /** Answer with JSON (errors and protection-API bodies are never cached: FedAuthz §6 examples). */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -93,7 +98,13 @@ export function sendEmpty(res: ServerResponse, status: number, headers: Record<s
 }
 
 /** A FedAuthz §6 error body: `error`, optional `error_description`. */
-export function sendError(res: ServerResponse, status: number, error: string, description?: string, headers: Record<string, string> = {}): void {
+export function sendError(
+  res: ServerResponse,
+  status: number,
+  error: string,
+  description?: string,
+  headers: Record<string, string> = {},
+): void {
   sendJson(res, status, description === undefined ? { error } : { error, error_description: description }, headers);
 }
 
@@ -135,7 +146,12 @@ export async function findAccessToken(provider: UmaProvider, value: string): Pro
  *   uma_protection scope.", Keycloak Authorization Services). Keycloak's permission endpoint only wants a token
  *   of a resource-server client (`requireScope: false`).
  */
-export async function checkPat(req: IncomingMessage, res: ServerResponse, settings: PatCheckSettings, requireScope = true): Promise<PatInfo | undefined> {
+export async function checkPat(
+  req: IncomingMessage,
+  res: ServerResponse,
+  settings: PatCheckSettings,
+  requireScope = true,
+): Promise<PatInfo | undefined> {
   const value = bearerToken(req);
   if (!value) {
     sendEmpty(res, 401, { 'www-authenticate': 'Bearer realm="uma_protection"' });
@@ -143,7 +159,9 @@ export async function checkPat(req: IncomingMessage, res: ServerResponse, settin
   }
   const token = settings.revoked.has(value) ? undefined : await findAccessToken(settings.provider, value);
   if (!token) {
-    sendError(res, 401, 'invalid_token', 'the PAT is unknown, expired or revoked', { 'www-authenticate': 'Bearer realm="uma_protection", error="invalid_token"' });
+    sendError(res, 401, 'invalid_token', 'the PAT is unknown, expired or revoked', {
+      'www-authenticate': 'Bearer realm="uma_protection", error="invalid_token"',
+    });
     return undefined;
   }
   if (settings.profile === 'keycloak' && !settings.resourceServers.has(token.clientId)) {
@@ -152,7 +170,10 @@ export async function checkPat(req: IncomingMessage, res: ServerResponse, settin
   }
   if (requireScope && !token.scopes.has(PAT_SCOPE)) {
     if (settings.profile === 'keycloak') sendError(res, 403, 'invalid_scope', 'Requires uma_protection scope.');
-    else sendError(res, 403, 'insufficient_scope', 'the token lacks the uma_protection scope', { 'www-authenticate': `Bearer realm="uma_protection", error="insufficient_scope", scope="${PAT_SCOPE}"` });
+    else
+      sendError(res, 403, 'insufficient_scope', 'the token lacks the uma_protection scope', {
+        'www-authenticate': `Bearer realm="uma_protection", error="insufficient_scope", scope="${PAT_SCOPE}"`,
+      });
     return undefined;
   }
   return { clientId: token.clientId, owner: token.accountId ?? token.clientId };

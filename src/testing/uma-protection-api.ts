@@ -13,7 +13,14 @@ import type { UmaPermission } from './uma-types.js';
  * Resource registration (FedAuthz §3.2): `rest` is what follows the collection URL — `''` or `'/'` for the
  * collection (Create, List), `'/{_id}'` for one resource (Read, Update, Delete).
  */
-export async function handleRegistration(req: IncomingMessage, res: ServerResponse, state: UmaState, pat: PatInfo, rest: string, query: URLSearchParams): Promise<void> {
+export async function handleRegistration(
+  req: IncomingMessage,
+  res: ServerResponse,
+  state: UmaState,
+  pat: PatInfo,
+  rest: string,
+  query: URLSearchParams,
+): Promise<void> {
   const method = req.method ?? 'GET';
   if (rest === '' || rest === '/') {
     if (method === 'POST') return create(req, res, state, pat);
@@ -51,7 +58,14 @@ async function create(req: IncomingMessage, res: ServerResponse, state: UmaState
     const clash = [...state.registry.values()].some((r) => r.server === pat.clientId && r.owner === parsed.owner && r.name === parsed.name);
     if (clash) return sendError(res, 409, 'invalid_request', `Resource with name [${parsed.name}] already exists.`);
   }
-  const resource: StoredResource = { id: newResourceId(state.profile), server: pat.clientId, owner: parsed.owner, scopes: parsed.scopes, name: parsed.name, body: parsed.body };
+  const resource: StoredResource = {
+    id: newResourceId(state.profile),
+    server: pat.clientId,
+    owner: parsed.owner,
+    scopes: parsed.scopes,
+    name: parsed.name,
+    body: parsed.body,
+  };
   state.registry.set(resource.id, resource);
   if (state.profile === 'keycloak') return sendJson(res, 201, representation(resource));
   const location = `${state.registrationUrl}/${encodeURIComponent(resource.id)}`;
@@ -73,7 +87,12 @@ async function update(req: IncomingMessage, res: ServerResponse, state: UmaState
 function list(res: ServerResponse, state: UmaState, pat: PatInfo, query: URLSearchParams): void {
   count(state, 'list', 'GET');
   const mine = [...state.registry.values()].filter((r) => visibleTo(state.profile, r, pat));
-  if (state.profile !== 'keycloak') return sendJson(res, 200, mine.map((r) => r.id));
+  if (state.profile !== 'keycloak')
+    return sendJson(
+      res,
+      200,
+      mine.map((r) => r.id),
+    );
   const found = keycloakSearch(mine, query, pat.clientId);
   sendJson(res, 200, query.get('deep') === 'true' ? found.map(representation) : found.map((r) => r.id));
 }

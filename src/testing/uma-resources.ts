@@ -29,7 +29,9 @@ export interface StoredResource {
 }
 
 /** A validated description, or why it is not one (→ 400 `invalid_request`, FedAuthz §3.2). */
-export type ParsedDescription = { ok: true; body: Record<string, unknown>; scopes: string[]; name: string | undefined; owner: string } | { ok: false; description: string };
+export type ParsedDescription =
+  | { ok: true; body: Record<string, unknown>; scopes: string[]; name: string | undefined; owner: string }
+  | { ok: false; description: string };
 
 const OPTIONAL_STRINGS: Record<UmaProfileName, string[]> = {
   uma2: ['description', 'icon_uri', 'name', 'type'],
@@ -53,8 +55,15 @@ export function parseDescription(profile: UmaProfileName, input: unknown, pat: P
     return { ok: true, body, scopes: [...input.scopes], name: input.name, owner: existing?.owner ?? pat.owner };
   }
   // FedAuthz §3.1: resource_scopes REQUIRED, an array of strings.
-  if (!isStringArray(input.resource_scopes)) return { ok: false, description: 'resource_scopes is required and must be an array of strings' };
-  return { ok: true, body, scopes: [...input.resource_scopes], name: typeof input.name === 'string' ? input.name : undefined, owner: existing?.owner ?? pat.owner };
+  if (!isStringArray(input.resource_scopes))
+    return { ok: false, description: 'resource_scopes is required and must be an array of strings' };
+  return {
+    ok: true,
+    body,
+    scopes: [...input.resource_scopes],
+    name: typeof input.name === 'string' ? input.name : undefined,
+    owner: existing?.owner ?? pat.owner,
+  };
 }
 
 function parseKeycloak(input: Record<string, unknown>, pat: PatInfo, existing?: StoredResource): ParsedDescription {
@@ -69,15 +78,26 @@ function parseKeycloak(input: Record<string, unknown>, pat: PatInfo, existing?: 
   if (input.uris !== undefined && !isStringArray(input.uris)) return { ok: false, description: 'uris must be an array of strings' };
   const uris = [...((input.uris as string[] | undefined) ?? [])];
   if (typeof input.uri === 'string' && !uris.includes(input.uri)) uris.push(input.uri);
-  if (input.ownerManagedAccess !== undefined && typeof input.ownerManagedAccess !== 'boolean') return { ok: false, description: 'ownerManagedAccess must be a boolean' };
+  if (input.ownerManagedAccess !== undefined && typeof input.ownerManagedAccess !== 'boolean')
+    return { ok: false, description: 'ownerManagedAccess must be a boolean' };
   const attributes = input.attributes ?? {};
-  if (!isObject(attributes) || !Object.values(attributes).every(isStringArray)) return { ok: false, description: 'attributes must map names to arrays of strings' };
+  if (!isObject(attributes) || !Object.values(attributes).every(isStringArray))
+    return { ok: false, description: 'attributes must map names to arrays of strings' };
   // owner: a bare string (id or name) or {id, name}; default the PAT's subject (ResourceService#create).
   // An update keeps the owner (ResourceSetService#update).
   let owner = existing?.owner ?? pat.owner;
   if (!existing && input.owner !== undefined) {
     const o = input.owner;
-    const given = typeof o === 'string' ? o : isObject(o) ? (typeof o.id === 'string' ? o.id : typeof o.name === 'string' ? o.name : undefined) : undefined;
+    const given =
+      typeof o === 'string'
+        ? o
+        : isObject(o)
+          ? typeof o.id === 'string'
+            ? o.id
+            : typeof o.name === 'string'
+              ? o.name
+              : undefined
+          : undefined;
     if (given === undefined) return { ok: false, description: 'owner must be a string or an object with an id or a name' };
     owner = given;
   }
@@ -158,7 +178,8 @@ function bestPathMatch(resources: StoredResource[], urisOf: (r: StoredResource) 
   for (const r of resources) {
     for (const pattern of urisOf(r)) {
       const rank = pattern === path ? 3 : templateMatches(pattern, path) ? 2 : wildcardMatches(pattern, path) ? 1 : 0;
-      if (rank && (!best || rank > best.rank || (rank === best.rank && pattern.length > best.length))) best = { r, rank, length: pattern.length };
+      if (rank && (!best || rank > best.rank || (rank === best.rank && pattern.length > best.length)))
+        best = { r, rank, length: pattern.length };
     }
   }
   return best?.r;

@@ -79,7 +79,11 @@ export interface UmaPolicyContext {
  * the ticket (the ticket's scopes plus any `scope` the client asked for that the resource has); `clientId` is
  * the client redeeming the ticket.
  */
-export type UmaPolicy = (requested: UmaPermission[], clientId: string, context: UmaPolicyContext) => UmaPolicyDecision | Promise<UmaPolicyDecision>;
+export type UmaPolicy = (
+  requested: UmaPermission[],
+  clientId: string,
+  context: UmaPolicyContext,
+) => UmaPolicyDecision | Promise<UmaPolicyDecision>;
 
 /** A registered resource as the AS's Read operation returns it (the profile's wire format, with `_id`). */
 export interface UmaResourceRepresentation {

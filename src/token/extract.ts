@@ -44,7 +44,8 @@ function checkToken(token: string, maxLength: number): string {
 
 /** RFC 6750 §2.1 b64token syntax (CONFORMANCE 3): anything else is a malformed request (400). */
 export function assertTokenSyntax(token: string): void {
-  if (!B64TOKEN.test(token)) throw new InvalidRequestError('ERR_REQUEST_MALFORMED', 'the access token has characters outside the b64token syntax');
+  if (!B64TOKEN.test(token))
+    throw new InvalidRequestError('ERR_REQUEST_MALFORMED', 'the access token has characters outside the b64token syntax');
 }
 
 function countAuthorizationHeaders(raw: string[] | undefined): number {
@@ -68,7 +69,8 @@ export function readAuthorization(req: HttpRequestLike, maxLength: number): { sc
   if (typeof value !== 'string' || countAuthorizationHeaders(req.rawHeaders) > 1) {
     throw new InvalidRequestError('ERR_TOKEN_MULTIPLE', 'more than one Authorization header');
   }
-  if (value.length > maxLength + 64) throw new InvalidRequestError('ERR_TOKEN_TOO_LARGE', 'the access token is larger than this server accepts');
+  if (value.length > maxLength + 64)
+    throw new InvalidRequestError('ERR_TOKEN_TOO_LARGE', 'the access token is larger than this server accepts');
   const sp = value.indexOf(' ');
   const scheme = (sp === -1 ? value : value.slice(0, sp)).toLowerCase();
   // RFC 6750 §2.1: `Bearer` 1*SP b64token. A tab (or other separator) after the scheme is a malformed Bearer
@@ -114,7 +116,12 @@ function queryToken(url: string | undefined): string[] | undefined {
  * a token in more than one place, or an oversized token. A header with another scheme counts as no
  * credentials (RFC 6750 §3: an unsupported method gets no error code).
  */
-export function extractBearerToken(req: HttpRequestLike, locations: TokenLocations, maxLength: number, acceptDpop = false): ExtractedToken | undefined {
+export function extractBearerToken(
+  req: HttpRequestLike,
+  locations: TokenLocations,
+  maxLength: number,
+  acceptDpop = false,
+): ExtractedToken | undefined {
   let found: ExtractedToken | undefined;
   let count = 0;
 
@@ -122,7 +129,8 @@ export function extractBearerToken(req: HttpRequestLike, locations: TokenLocatio
   // `Authorization: DPoP <token>` (RFC 9449 §7.1) is read like Bearer when DPoP is on; the proof is the caller's.
   if (auth && (auth.scheme === 'bearer' || (acceptDpop && auth.scheme === 'dpop'))) {
     const scheme = auth.scheme as 'bearer' | 'dpop';
-    if (!auth.credentials) throw new InvalidRequestError('ERR_REQUEST_MALFORMED', `the ${scheme === 'dpop' ? 'DPoP' : 'Bearer'} scheme needs a token`);
+    if (!auth.credentials)
+      throw new InvalidRequestError('ERR_REQUEST_MALFORMED', `the ${scheme === 'dpop' ? 'DPoP' : 'Bearer'} scheme needs a token`);
     found = { token: checkToken(auth.credentials, maxLength), location: 'header', scheme };
     count++;
   }
@@ -131,14 +139,16 @@ export function extractBearerToken(req: HttpRequestLike, locations: TokenLocatio
   if (fromQuery) {
     // A query token counts toward "more than one method" even when the query method is off.
     count += fromQuery.length;
-    if (locations.query && fromQuery.length === 1) found ??= { token: checkToken(fromQuery[0]!, maxLength), location: 'query', scheme: 'bearer' };
+    if (locations.query && fromQuery.length === 1)
+      found ??= { token: checkToken(fromQuery[0]!, maxLength), location: 'query', scheme: 'bearer' };
   }
 
   const fromBody = formBodyToken(req);
   if (fromBody !== undefined) {
     const n = typeof fromBody === 'string' ? 1 : Math.max(fromBody.length, 1);
     count += n;
-    if (locations.body && typeof fromBody === 'string') found ??= { token: checkToken(fromBody, maxLength), location: 'body', scheme: 'bearer' };
+    if (locations.body && typeof fromBody === 'string')
+      found ??= { token: checkToken(fromBody, maxLength), location: 'body', scheme: 'bearer' };
   }
 
   if (count > 1) throw new InvalidRequestError('ERR_TOKEN_MULTIPLE', 'the access token was sent in more than one place');

@@ -80,7 +80,13 @@ export class IntrospectionVerifier {
    * through the store. `key`: the token's cache key (with no cache, the token itself: then nothing is cached or
    * shared under it).
    */
-  #introspectOnce(runtime: IssuerRuntime, introspector: Introspector, token: string, key: string, stale: VerifiedToken | undefined): Promise<VerifiedToken> {
+  #introspectOnce(
+    runtime: IssuerRuntime,
+    introspector: Introspector,
+    token: string,
+    key: string,
+    stale: VerifiedToken | undefined,
+  ): Promise<VerifiedToken> {
     const store = this.#options.cache ? this.#options.cache.store : undefined;
     if (store) {
       const slot = { store, key: `ors:introspection:${runtime.config.issuer}:${key}` };
@@ -93,7 +99,14 @@ export class IntrospectionVerifier {
   }
 
   /** One introspection for all replicas sharing the store: a verdict already shared, or one claimant asks the AS. */
-  async #introspectShared(slot: SharedSlot, runtime: IssuerRuntime, introspector: Introspector, token: string, key: string, stale: VerifiedToken | undefined): Promise<VerifiedToken> {
+  async #introspectShared(
+    slot: SharedSlot,
+    runtime: IssuerRuntime,
+    introspector: Introspector,
+    token: string,
+    key: string,
+    stale: VerifiedToken | undefined,
+  ): Promise<VerifiedToken> {
     const { store } = slot;
     const flightKey = `${slot.key}:flight`;
     const timeoutMs = this.#options.http.timeoutMs;
@@ -154,7 +167,13 @@ export class IntrospectionVerifier {
   }
 
   /** No answer to believe: a refusal of the AS (remembered), a stale verdict where allowed, or a 503. */
-  #noVerdict(err: unknown, runtime: IssuerRuntime, key: string, stale: VerifiedToken | undefined, slot: SharedSlot | undefined): VerifiedToken {
+  #noVerdict(
+    err: unknown,
+    runtime: IssuerRuntime,
+    key: string,
+    stale: VerifiedToken | undefined,
+    slot: SharedSlot | undefined,
+  ): VerifiedToken {
     if (err instanceof InvalidTokenError) throw this.#refuseShared(runtime, key, err, slot);
     // The AS gave no usable answer: serve a cached active answer within the stale window, if allowed.
     if (stale && Date.now() < stale.expiresAtMs) return stale;
@@ -189,7 +208,10 @@ export class IntrospectionVerifier {
     if (runtime.trustedUntilMs === WITHDRAWN) throw notTrusted(); // forgotten while the AS was asked
     const settings = runtime.config.introspection!;
     const tolerance = this.#options.clockToleranceSeconds;
-    const { claims, exp } = checkIntrospection(answer, runtime.config.issuer, { nowSeconds: Date.now() / 1000, toleranceSeconds: tolerance });
+    const { claims, exp } = checkIntrospection(answer, runtime.config.issuer, {
+      nowSeconds: Date.now() / 1000,
+      toleranceSeconds: tolerance,
+    });
     const scopes = scopesFromClaims(claims.scope, claims.scp);
     if (!scopes) throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the introspection scope must be a space-delimited string');
     const aud = claims.aud as string | string[];

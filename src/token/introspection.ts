@@ -83,7 +83,11 @@ export class Introspector {
       throw this.#mapError(err);
     };
     try {
-      if (!('direct' in call)) return (client.tokenIntrospection(call.oidc, token, { token_type_hint: 'access_token' }) as Promise<Record<string, unknown>>).then((a) => this.#answered(a), failed);
+      if (!('direct' in call))
+        return (client.tokenIntrospection(call.oidc, token, { token_type_hint: 'access_token' }) as Promise<Record<string, unknown>>).then(
+          (a) => this.#answered(a),
+          failed,
+        );
       const direct = call.direct;
       // One reaction for the exchange and the reading of its answer.
       return direct.request(token).then((res) => {
@@ -113,16 +117,38 @@ export class Introspector {
       return new InvalidTokenError('ERR_TOKEN_INACTIVE', 'the authorization server does not introspect this kind of token');
     }
     // Refused credentials: an operator must act (logged as an error, once); the client's token may be fine, so 503.
-    this.#settings.health.failed(new AuthorizationServerCallError({ issuer: this.#issuer, step: 'introspection', url: this.#endpoint, failure }), failure.kind === 'credentials' ? { clientId: this.#introspection.clientId } : undefined);
-    return new AuthorizationServerUnavailableError(failure.kind === 'credentials' ? 'the authorization server refused to introspect the token' : 'the authorization server could not introspect the token');
+    this.#settings.health.failed(
+      new AuthorizationServerCallError({ issuer: this.#issuer, step: 'introspection', url: this.#endpoint, failure }),
+      failure.kind === 'credentials' ? { clientId: this.#introspection.clientId } : undefined,
+    );
+    return new AuthorizationServerUnavailableError(
+      failure.kind === 'credentials'
+        ? 'the authorization server refused to introspect the token'
+        : 'the authorization server could not introspect the token',
+    );
   }
 
   #configuration(): Promise<Call> {
-    this.#config ??= this.#build().then((call) => (this.#ready = call), (err: unknown) => {
-      this.#config = undefined; // try again on a later request (discovery paces its own retries)
-      this.#settings.health.failed(err instanceof AuthorizationServerCallError ? err : new AuthorizationServerCallError({ issuer: this.#issuer, step: 'introspection', url: this.#endpoint, failure: classify(err, this.#settings.timeoutMs) }));
-      throw new AuthorizationServerUnavailableError('the authorization server metadata could not be fetched', Math.max(1, Math.ceil(this.#settings.retryIntervalMs / 1000)));
-    });
+    this.#config ??= this.#build().then(
+      (call) => (this.#ready = call),
+      (err: unknown) => {
+        this.#config = undefined; // try again on a later request (discovery paces its own retries)
+        this.#settings.health.failed(
+          err instanceof AuthorizationServerCallError
+            ? err
+            : new AuthorizationServerCallError({
+                issuer: this.#issuer,
+                step: 'introspection',
+                url: this.#endpoint,
+                failure: classify(err, this.#settings.timeoutMs),
+              }),
+        );
+        throw new AuthorizationServerUnavailableError(
+          'the authorization server metadata could not be fetched',
+          Math.max(1, Math.ceil(this.#settings.retryIntervalMs / 1000)),
+        );
+      },
+    );
     return this.#config;
   }
 
@@ -130,26 +156,51 @@ export class Introspector {
     const introspection = this.#introspection;
     const settings = this.#settings;
     let metadata: AuthorizationServerMetadata;
-    if (introspection.endpoint && !introspection.jwtResponseAlg) metadata = { issuer: this.#issuer, introspection_endpoint: introspection.endpoint };
+    if (introspection.endpoint && !introspection.jwtResponseAlg)
+      metadata = { issuer: this.#issuer, introspection_endpoint: introspection.endpoint };
     else {
-      metadata = (await discoverAuthorizationServer(this.#issuer, { timeoutMs: settings.timeoutMs, maxBytes: settings.maxBytes, retryIntervalMs: settings.retryIntervalMs })).metadata;
+      metadata = (
+        await discoverAuthorizationServer(this.#issuer, {
+          timeoutMs: settings.timeoutMs,
+          maxBytes: settings.maxBytes,
+          retryIntervalMs: settings.retryIntervalMs,
+        })
+      ).metadata;
       settings.health.ok(this.#issuer, 'discovery');
       if (introspection.endpoint) metadata = { ...metadata, introspection_endpoint: introspection.endpoint };
     }
     if (typeof metadata.introspection_endpoint !== 'string') {
-      throw new AuthorizationServerCallError({ issuer: this.#issuer, step: 'discovery', url: oauthMetadataUrl(this.#issuer), failure: { kind: 'invalid_answer', detail: 'the metadata has no introspection_endpoint' } });
+      throw new AuthorizationServerCallError({
+        issuer: this.#issuer,
+        step: 'discovery',
+        url: oauthMetadataUrl(this.#issuer),
+        failure: { kind: 'invalid_answer', detail: 'the metadata has no introspection_endpoint' },
+      });
     }
     this.#endpoint = metadata.introspection_endpoint;
 
-    const agent = introspection.tls ? new https.Agent({ keepAlive: true, cert: introspection.tls.cert, key: introspection.tls.key }) : undefined;
-    if (!introspection.jwtResponseAlg && (introspection.clientAuthMethod === 'client_secret_basic' || introspection.clientAuthMethod === 'client_secret_post')) {
-      return { direct: new DirectCall({ issuer: this.#issuer, endpoint: metadata.introspection_endpoint, introspection, settings, agent }) };
+    const agent = introspection.tls
+      ? new https.Agent({ keepAlive: true, cert: introspection.tls.cert, key: introspection.tls.key })
+      : undefined;
+    if (
+      !introspection.jwtResponseAlg &&
+      (introspection.clientAuthMethod === 'client_secret_basic' || introspection.clientAuthMethod === 'client_secret_post')
+    ) {
+      return {
+        direct: new DirectCall({ issuer: this.#issuer, endpoint: metadata.introspection_endpoint, introspection, settings, agent }),
+      };
     }
     const baseFetch = createFetch({ timeoutMs: settings.timeoutMs, maxBytes: settings.maxBytes, agent });
     const clientMetadata: Partial<client.ClientMetadata> = {};
     if (introspection.jwtResponseAlg) clientMetadata.introspection_signed_response_alg = introspection.jwtResponseAlg;
-    if (introspection.clientAuthMethod === 'tls_client_auth') clientMetadata.use_mtls_endpoint_aliases = Boolean(metadata.mtls_endpoint_aliases);
-    const config = new client.Configuration(metadata as client.ServerMetadata, introspection.clientId, clientMetadata, clientAuth(introspection));
+    if (introspection.clientAuthMethod === 'tls_client_auth')
+      clientMetadata.use_mtls_endpoint_aliases = Boolean(metadata.mtls_endpoint_aliases);
+    const config = new client.Configuration(
+      metadata as client.ServerMetadata,
+      introspection.clientId,
+      clientMetadata,
+      clientAuth(introspection),
+    );
     config.timeout = Math.max(1, Math.ceil(settings.timeoutMs / 1000));
     config[client.customFetch] = introspection.jwtResponseAlg ? freshJwtResponses(baseFetch, settings.clockToleranceSeconds) : baseFetch;
     const endpoint = new URL(metadata.introspection_endpoint);
@@ -199,14 +250,21 @@ class DirectCall {
   constructor({ issuer, endpoint, introspection, settings, agent }: DirectCallSetup) {
     const url = new URL(endpoint);
     // As openid-client: https, or http only on a loopback host (development).
-    if (!isSecureOrLoopback(url)) throw new AuthorizationServerCallError({ issuer, step: 'discovery', url: endpoint, failure: { kind: 'invalid_answer', detail: 'the introspection_endpoint is not https' } });
+    if (!isSecureOrLoopback(url))
+      throw new AuthorizationServerCallError({
+        issuer,
+        step: 'discovery',
+        url: endpoint,
+        failure: { kind: 'invalid_answer', detail: 'the introspection_endpoint is not https' },
+      });
     this.#issuer = issuer;
     this.#endpoint = endpoint;
     this.#target = requestTarget(url);
     this.#tail = '&token_type_hint=access_token';
     const { clientId, clientSecret, clientAuthMethod } = introspection;
     const secret = clientSecret!; // present: resolveIntrospection requires it for client_secret_*
-    if (clientAuthMethod === 'client_secret_post') this.#tail += `&client_id=${formUrlEncode(clientId)}&client_secret=${formUrlEncode(secret)}`;
+    if (clientAuthMethod === 'client_secret_post')
+      this.#tail += `&client_id=${formUrlEncode(clientId)}&client_secret=${formUrlEncode(secret)}`;
     else this.#authorization = basicAuthorization(clientId, secret);
     this.#agent = agent;
     this.#timeoutMs = settings.timeoutMs;
@@ -223,23 +281,33 @@ class DirectCall {
       this.#authorization === undefined
         ? { accept: 'application/json', 'content-type': FORM, 'content-length': length }
         : { accept: 'application/json', 'content-type': FORM, authorization: this.#authorization, 'content-length': length };
-    return httpRequest(this.#target, { method: 'POST', headers, body, timeoutMs: this.#timeoutMs, maxBytes: this.#maxBytes, agent: this.#agent });
+    return httpRequest(this.#target, {
+      method: 'POST',
+      headers,
+      body,
+      timeoutMs: this.#timeoutMs,
+      maxBytes: this.#maxBytes,
+      agent: this.#agent,
+    });
   }
 
   /** The answer, if it is one (RFC 7662 §2.2); an {@link AuthorizationServerCallError} otherwise. */
   read(res: HttpResponse): Record<string, unknown> {
     if (res.status !== 200) throw this.#failed(classifyAnswer(res, `HTTP ${res.status}`));
     const type = res.headers['content-type'];
-    if (type === undefined || !JSON_TYPE.test(type)) throw this.#failed({ kind: 'invalid_answer', status: 200, detail: 'the answer is not application/json' });
+    if (type === undefined || !JSON_TYPE.test(type))
+      throw this.#failed({ kind: 'invalid_answer', status: 200, detail: 'the answer is not application/json' });
     let answer: unknown;
     try {
       answer = JSON.parse(res.body.toString('utf8'));
     } catch {
       throw this.#failed({ kind: 'invalid_answer', status: 200, detail: 'not JSON' });
     }
-    if (answer === null || typeof answer !== 'object' || Array.isArray(answer)) throw this.#failed({ kind: 'invalid_answer', status: 200, detail: 'the answer is not a JSON object' });
+    if (answer === null || typeof answer !== 'object' || Array.isArray(answer))
+      throw this.#failed({ kind: 'invalid_answer', status: 200, detail: 'the answer is not a JSON object' });
     // RFC 7662 §2.2: `active` is REQUIRED; an answer without a boolean one is no answer (503), not a refusal.
-    if (typeof (answer as { active?: unknown }).active !== 'boolean') throw this.#failed({ kind: 'invalid_answer', status: 200, detail: '"active" is not a boolean' });
+    if (typeof (answer as { active?: unknown }).active !== 'boolean')
+      throw this.#failed({ kind: 'invalid_answer', status: 200, detail: '"active" is not a boolean' });
     return answer as Record<string, unknown>;
   }
 
@@ -311,12 +379,14 @@ export function checkIntrospection(answer: Record<string, unknown>, issuer: stri
   if (answer.active !== true) throw new InvalidTokenError('ERR_TOKEN_INACTIVE', 'the access token is not active');
   const { exp, nbf, iss, aud, token_type: tokenType, scope, sub, client_id: clientId } = answer;
   if (exp !== undefined) {
-    if (typeof exp !== 'number' || !Number.isFinite(exp)) throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the introspection exp is not a number');
+    if (typeof exp !== 'number' || !Number.isFinite(exp))
+      throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the introspection exp is not a number');
     // CONFORMANCE 30: an "active" answer for an expired token is not believed.
     if (nowSeconds >= exp + toleranceSeconds) throw new InvalidTokenError('ERR_TOKEN_EXPIRED', 'the access token has expired');
   }
   if (nbf !== undefined) {
-    if (typeof nbf !== 'number' || !Number.isFinite(nbf)) throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the introspection nbf is not a number');
+    if (typeof nbf !== 'number' || !Number.isFinite(nbf))
+      throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the introspection nbf is not a number');
     if (nowSeconds + toleranceSeconds < nbf) throw new InvalidTokenError('ERR_TOKEN_NOT_YET_VALID', 'the access token is not valid yet');
   }
   if (iss !== undefined && iss !== issuer) throw new InvalidTokenError('ERR_TOKEN_ISSUER', 'the access token issuer is not trusted');
@@ -324,12 +394,20 @@ export function checkIntrospection(answer: Record<string, unknown>, issuer: stri
     throw new InvalidTokenError('ERR_TOKEN_AUDIENCE', 'the introspection aud is malformed');
   }
   // Bearer (RFC 6750) or DPoP (RFC 9449 §6.2); a DPoP token must carry its binding, checked per request.
-  if (tokenType !== undefined && (typeof tokenType !== 'string' || !(BEARER.test(tokenType) || (DPOP.test(tokenType) && hasJkt(answer.cnf))))) {
+  if (
+    tokenType !== undefined &&
+    (typeof tokenType !== 'string' || !(BEARER.test(tokenType) || (DPOP.test(tokenType) && hasJkt(answer.cnf))))
+  ) {
     throw new InvalidTokenError('ERR_TOKEN_TYPE', 'the access token type is not accepted');
   }
-  if (scope !== undefined && typeof scope !== 'string') throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the introspection scope is not a string');
-  for (const [name, v] of [['sub', sub], ['client_id', clientId]] as const) {
-    if (v !== undefined && typeof v !== 'string') throw new InvalidTokenError('ERR_TOKEN_CLAIM', `the introspection ${name} is not a string`);
+  if (scope !== undefined && typeof scope !== 'string')
+    throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the introspection scope is not a string');
+  for (const [name, v] of [
+    ['sub', sub],
+    ['client_id', clientId],
+  ] as const) {
+    if (v !== undefined && typeof v !== 'string')
+      throw new InvalidTokenError('ERR_TOKEN_CLAIM', `the introspection ${name} is not a string`);
   }
   // A copy (the answer may be shared as it came); not a spread: V8 gives a frozen object made by a spread a map of
   // its own, which doubles what a cached token costs.

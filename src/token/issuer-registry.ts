@@ -191,7 +191,11 @@ export class IssuerRegistry {
 
   #runtime(config: ResolvedIssuer, trustedUntilMs: number, trustedSinceMs: number): IssuerRuntime {
     const options = this.#options;
-    const http = { timeoutMs: options.http.timeoutMs, maxBytes: options.http.maxResponseBytes, retryIntervalMs: options.http.retryIntervalMs };
+    const http = {
+      timeoutMs: options.http.timeoutMs,
+      maxBytes: options.http.maxResponseBytes,
+      retryIntervalMs: options.http.retryIntervalMs,
+    };
     // Keys are needed only where tokens are verified locally.
     const hasAsymmetric = config.validation !== 'introspection' && [...config.algorithms].some((alg) => !alg.startsWith('HS'));
     let keys: RemoteKeySet | StaticKeySet | undefined;
@@ -210,7 +214,11 @@ export class IssuerRegistry {
       config,
       policy: compileProfile(config.profile, options),
       introspector: config.introspection
-        ? new Introspector(config.issuer, config.introspection, { ...http, clockToleranceSeconds: options.clockToleranceSeconds, health: this.#health })
+        ? new Introspector(config.issuer, config.introspection, {
+            ...http,
+            clockToleranceSeconds: options.clockToleranceSeconds,
+            health: this.#health,
+          })
         : undefined,
       keys,
       secret: config.secret !== undefined ? importSecret(config.secret) : undefined,
@@ -221,7 +229,10 @@ export class IssuerRegistry {
 }
 
 /** The issuer's JWKS URI: configured, or from its metadata (discovered on first use, again after a failure). */
-function jwksUriOf(config: ResolvedIssuer, http: { timeoutMs: number; maxBytes: number; retryIntervalMs: number }): () => string | Promise<string> {
+function jwksUriOf(
+  config: ResolvedIssuer,
+  http: { timeoutMs: number; maxBytes: number; retryIntervalMs: number },
+): () => string | Promise<string> {
   let discovered: Promise<string> | undefined;
   return () => {
     if (config.jwksUri) return config.jwksUri;
@@ -250,7 +261,9 @@ function staticKeys(config: ResolvedIssuer): StaticKeySet {
   try {
     return new StaticKeySet(config.jwks);
   } catch (err) {
-    throw new ConfigurationError(`oauth-resource-server: the jwks of ${config.issuer} is unusable: ${(err as Error).message}`, { cause: err });
+    throw new ConfigurationError(`oauth-resource-server: the jwks of ${config.issuer} is unusable: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 
@@ -259,6 +272,8 @@ function withDeadline<T>(value: T | PromiseLike<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
     timer.unref(); // a late answer is of no use to anyone: it must not keep the process alive
-    Promise.resolve(value).then(resolve, reject).finally(() => clearTimeout(timer));
+    Promise.resolve(value)
+      .then(resolve, reject)
+      .finally(() => clearTimeout(timer));
   });
 }

@@ -73,16 +73,22 @@ export class RemoteKeySet {
     // A fetch already under way (another request's miss, or the background refresh) may bring this key: a
     // rotation seen by many requests at once must not fail all but the one that triggered the fetch.
     const inflight = this.#inflight;
-    if (inflight) return inflight.then(() => this.#afterMiss(kid, alg), () => this.#afterMiss(kid, alg));
+    if (inflight)
+      return inflight.then(
+        () => this.#afterMiss(kid, alg),
+        () => this.#afterMiss(kid, alg),
+      );
     // While the endpoint fails, the retry interval (checked in #refresh) paces attempts, not the longer cooldown.
-    if (this.#failedAt !== undefined || now - this.#lastAttempt >= this.#settings.cooldownMs) return this.#refresh(true).then(() => this.#afterMiss(kid, alg));
+    if (this.#failedAt !== undefined || now - this.#lastAttempt >= this.#settings.cooldownMs)
+      return this.#refresh(true).then(() => this.#afterMiss(kid, alg));
     return this.#afterMiss(kid, alg);
   }
 
   /** After a miss: no key is "no such key", unless the JWKS endpoint is failing (then we cannot know: 503). */
   #afterMiss(kid: string | undefined, alg: JwsAlgorithm): VerificationKey[] {
     const found = this.#select(kid, alg);
-    if (!found.length && this.#failedAt !== undefined) throw new AuthorizationServerUnavailableError('the authorization server keys could not be refreshed', this.#retryAfterSeconds());
+    if (!found.length && this.#failedAt !== undefined)
+      throw new AuthorizationServerUnavailableError('the authorization server keys could not be refreshed', this.#retryAfterSeconds());
     return found;
   }
 
@@ -112,7 +118,11 @@ export class RemoteKeySet {
     const failedAt = this.#failedAt;
     const waitMs = failedAt === undefined ? 0 : this.#settings.retryIntervalMs - (Date.now() - failedAt);
     if (!this.#inflight && waitMs > 0) {
-      return mustSucceed && !this.#keys ? Promise.reject(new AuthorizationServerUnavailableError('the authorization server keys could not be fetched', this.#retryAfterSeconds())) : Promise.resolve();
+      return mustSucceed && !this.#keys
+        ? Promise.reject(
+            new AuthorizationServerUnavailableError('the authorization server keys could not be fetched', this.#retryAfterSeconds()),
+          )
+        : Promise.resolve();
     }
     this.#inflight ??= this.#fetch().finally(() => {
       this.#inflight = undefined;
@@ -133,13 +143,28 @@ export class RemoteKeySet {
     try {
       uri = await this.#uri();
       settings.health.ok(settings.issuer, 'discovery');
-      const res = await httpRequest(uri, { headers: { accept: 'application/jwk-set+json, application/json' }, timeoutMs: settings.timeoutMs, maxBytes: settings.maxBytes });
-      if (res.status !== 200) throw new AuthorizationServerCallError({ issuer: settings.issuer, step: 'jwks', url: uri, failure: classifyAnswer(res, `HTTP ${res.status}`) });
+      const res = await httpRequest(uri, {
+        headers: { accept: 'application/jwk-set+json, application/json' },
+        timeoutMs: settings.timeoutMs,
+        maxBytes: settings.maxBytes,
+      });
+      if (res.status !== 200)
+        throw new AuthorizationServerCallError({
+          issuer: settings.issuer,
+          step: 'jwks',
+          url: uri,
+          failure: classifyAnswer(res, `HTTP ${res.status}`),
+        });
       let keys: VerificationKey[];
       try {
         keys = parseKeySet(JSON.parse(res.body.toString('utf8')));
       } catch (err) {
-        throw new AuthorizationServerCallError({ issuer: settings.issuer, step: 'jwks', url: uri, failure: { kind: 'invalid_answer', status: 200, detail: err instanceof SyntaxError ? 'not JSON' : 'not a JWK Set' } });
+        throw new AuthorizationServerCallError({
+          issuer: settings.issuer,
+          step: 'jwks',
+          url: uri,
+          failure: { kind: 'invalid_answer', status: 200, detail: err instanceof SyntaxError ? 'not JSON' : 'not a JWK Set' },
+        });
       }
       this.#keys = keys;
       this.#loadedAt = Date.now();
@@ -148,7 +173,22 @@ export class RemoteKeySet {
       return;
     } catch (err) {
       // Discovery failing is reported as discovery (with its URL), never blamed on the keys.
-      failure = err instanceof AuthorizationServerCallError ? err : uri === undefined ? new AuthorizationServerCallError({ issuer: settings.issuer, step: 'discovery', url: settings.issuer, failure: classify(err, settings.timeoutMs) }) : new AuthorizationServerCallError({ issuer: settings.issuer, step: 'jwks', url: uri, failure: classify(err, settings.timeoutMs) });
+      failure =
+        err instanceof AuthorizationServerCallError
+          ? err
+          : uri === undefined
+            ? new AuthorizationServerCallError({
+                issuer: settings.issuer,
+                step: 'discovery',
+                url: settings.issuer,
+                failure: classify(err, settings.timeoutMs),
+              })
+            : new AuthorizationServerCallError({
+                issuer: settings.issuer,
+                step: 'jwks',
+                url: uri,
+                failure: classify(err, settings.timeoutMs),
+              });
     }
     this.#failedAt = Date.now();
     settings.health.failed(failure, { keptKeys: this.#keys?.length ?? 0 });

@@ -24,7 +24,12 @@ export function verifySignature(alg: JwsAlgorithm, key: KeyObject, data: Buffer,
       case 'R':
         return verify(hash, data, key, signature);
       case 'P':
-        return verify(hash, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, signature);
+        return verify(
+          hash,
+          data,
+          { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST },
+          signature,
+        );
       case 'E':
         return verify(hash, data, { key, dsaEncoding: 'ieee-p1363' }, signature);
       case 'H': {

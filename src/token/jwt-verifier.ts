@@ -40,7 +40,8 @@ export class JwtVerifier {
       const secrets = runtime.secret && keyFits(runtime.secret, alg) ? [runtime.secret] : [];
       return this.#finish(runtime, jws, alg, secrets, cacheKey);
     }
-    if (!runtime.keys) throw new InvalidTokenError('ERR_TOKEN_ALGORITHM', 'the access token is signed with an algorithm this server does not accept');
+    if (!runtime.keys)
+      throw new InvalidTokenError('ERR_TOKEN_ALGORITHM', 'the access token is signed with an algorithm this server does not accept');
     const candidates = runtime.keys.candidates(kid, alg);
     if (Array.isArray(candidates)) return this.#finish(runtime, jws, alg, candidates, cacheKey);
     return candidates.then(
@@ -52,7 +53,13 @@ export class JwtVerifier {
     );
   }
 
-  #finish(runtime: IssuerRuntime, jws: DecodedJws, alg: JwsAlgorithm, keys: VerificationKey[], cacheKey: string | undefined): VerifiedToken {
+  #finish(
+    runtime: IssuerRuntime,
+    jws: DecodedJws,
+    alg: JwsAlgorithm,
+    keys: VerificationKey[],
+    cacheKey: string | undefined,
+  ): VerifiedToken {
     if (runtime.trustedUntilMs === WITHDRAWN) throw notTrusted(); // forgotten while the keys were fetched
     if (keys.length === 0) throw new InvalidTokenError('ERR_TOKEN_KEY_NOT_FOUND', 'the access token was signed with an unknown key');
     let ok = false;

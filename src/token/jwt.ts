@@ -55,7 +55,8 @@ export function decodeJws(token: string): DecodedJws {
   }
   const signature = Buffer.from(s, 'base64url');
   // Only the canonical encoding: unused trailing bits would let many strings carry one signature.
-  if (signature.toString('base64url') !== s) throw new InvalidTokenError('ERR_TOKEN_MALFORMED', 'the access token signature is not canonically base64url-encoded');
+  if (signature.toString('base64url') !== s)
+    throw new InvalidTokenError('ERR_TOKEN_MALFORMED', 'the access token signature is not canonically base64url-encoded');
   return {
     header: decodeJson(h, 'header'),
     payload: decodeJson(p, 'payload'),
@@ -98,7 +99,10 @@ export function checkHeader(header: Record<string, unknown>, issuer: HeaderRules
       // RFC 9068 §4 step 1 (CONFORMANCE 16): typ must be at+jwt; media types compare case-insensitively.
       if (!typIs(typ, 'at+jwt')) throw new InvalidTokenError('ERR_TOKEN_TYPE', 'the token is not a JWT access token (typ must be at+jwt)');
     } else if (typ === undefined ? !policy.typ.has('') : typeof typ !== 'string' || !policy.typ.has(normaliseTyp(typ))) {
-      throw new InvalidTokenError('ERR_TOKEN_TYPE', 'the token is not a JWT access token (its typ is not one this issuer\'s token profile accepts)');
+      throw new InvalidTokenError(
+        'ERR_TOKEN_TYPE',
+        "the token is not a JWT access token (its typ is not one this issuer's token profile accepts)",
+      );
     }
   }
   // RFC 7515 §4.1.11: no extension this server would have to understand; b64:false (RFC 7797) only comes with crit.
@@ -123,7 +127,10 @@ function isNumericDate(v: unknown): v is number {
 export function withinValidity(claims: { readonly exp?: unknown; readonly nbf?: unknown }, at: CheckTime): boolean {
   const { exp, nbf } = claims;
   const { nowSeconds, toleranceSeconds } = at;
-  return (exp === undefined || (isNumericDate(exp) && nowSeconds < exp + toleranceSeconds)) && (nbf === undefined || (isNumericDate(nbf) && nowSeconds + toleranceSeconds >= nbf));
+  return (
+    (exp === undefined || (isNumericDate(exp) && nowSeconds < exp + toleranceSeconds)) &&
+    (nbf === undefined || (isNumericDate(nbf) && nowSeconds + toleranceSeconds >= nbf))
+  );
 }
 
 /**
@@ -137,7 +144,8 @@ export function checkClaims(payload: Record<string, unknown>, issuer: string, po
   // First: an ID token is refused as what it is, not for the claims it lacks.
   for (const [name, value] of policy.claimValues) {
     // A vendor's token-kind marker (Cognito token_use, Keycloak typ): its ID tokens share the access tokens' keys.
-    if (payload[name] !== value) throw new InvalidTokenError('ERR_TOKEN_TYPE', `the token is not an access token (its ${name} claim is not ${value})`);
+    if (payload[name] !== value)
+      throw new InvalidTokenError('ERR_TOKEN_TYPE', `the token is not an access token (its ${name} claim is not ${value})`);
   }
   // RFC 9068 §2.2 (CONFORMANCE 22): required claims (as the issuer's token profile names them).
   for (const claim of policy.requiredClaims) {
@@ -157,15 +165,25 @@ export function checkClaims(payload: Record<string, unknown>, issuer: string, po
   if (iat !== undefined) {
     if (!isNumericDate(iat)) throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the access token iat claim is not a number');
     // A token "issued" in the future is forged or from a broken clock: refuse it.
-    if (iat > nowSeconds + toleranceSeconds) throw new InvalidTokenError('ERR_TOKEN_NOT_YET_VALID', 'the access token was issued in the future');
+    if (iat > nowSeconds + toleranceSeconds)
+      throw new InvalidTokenError('ERR_TOKEN_NOT_YET_VALID', 'the access token was issued in the future');
   }
   // Without aud only where the profile binds the token by its client instead (checked below); one present must be well-formed.
-  if (!(typeof aud === 'string' || (Array.isArray(aud) && aud.every((a) => typeof a === 'string')) || (aud === undefined && !policy.profile.requireAudience))) {
+  if (!(
+    typeof aud === 'string' ||
+    (Array.isArray(aud) && aud.every((a) => typeof a === 'string')) ||
+    (aud === undefined && !policy.profile.requireAudience)
+  )) {
     throw new InvalidTokenError('ERR_TOKEN_AUDIENCE', 'the access token aud claim is missing or malformed');
   }
   const client = clientIdOf(payload, policy.profile);
-  for (const [name, v] of [['sub', sub], ['client_id', client], ['jti', jti]] as const) {
-    if (v !== undefined && typeof v !== 'string') throw new InvalidTokenError('ERR_TOKEN_CLAIM', `the access token ${name} claim is not a string`);
+  for (const [name, v] of [
+    ['sub', sub],
+    ['client_id', client],
+    ['jti', jti],
+  ] as const) {
+    if (v !== undefined && typeof v !== 'string')
+      throw new InvalidTokenError('ERR_TOKEN_CLAIM', `the access token ${name} claim is not a string`);
   }
   if (client === undefined && policy.requireClient) throw new InvalidTokenError('ERR_TOKEN_CLAIM', policy.missingClient);
   if (policy.clientIds && !policy.clientIds.has(client as string)) {

@@ -37,7 +37,8 @@ export function keyRuleViolation(key: KeyObject): string | undefined {
       const bits = details.modulusLength ?? 0;
       if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS) return `an RSA key must have ${RSA_MIN_BITS} to ${RSA_MAX_BITS} bits`;
       const e = details.publicExponent ?? 0n;
-      if (e % 2n === 0n || e <= RSA_MIN_EXPONENT || e >= RSA_MAX_EXPONENT) return 'an RSA public exponent must be odd, above 2^16 and below 2^32';
+      if (e % 2n === 0n || e <= RSA_MIN_EXPONENT || e >= RSA_MAX_EXPONENT)
+        return 'an RSA public exponent must be odd, above 2^16 and below 2^32';
       return undefined;
     }
     case 'ec':

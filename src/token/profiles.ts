@@ -112,14 +112,27 @@ const PRESETS: Readonly<Record<TokenProfileName, Preset>> = {
   rfc9068: RFC9068,
   // Header typ JWT unless the client's "at+jwt" option is on; the client in azp (client_id in service-account
   // tokens). The payload typ "Bearer" tells an access token from an ID token ("ID") signed with the same keys.
-  keycloak: { ...RFC9068, typ: ['at+jwt', 'JWT'], clientIdClaims: ['azp', 'client_id'], scopeClaims: ['scope'], claimValues: { typ: 'Bearer' } },
+  keycloak: {
+    ...RFC9068,
+    typ: ['at+jwt', 'JWT'],
+    clientIdClaims: ['azp', 'client_id'],
+    scopeClaims: ['scope'],
+    claimValues: { typ: 'Bearer' },
+  },
   // Auth0's default token profile: typ JWT, the client in azp, no jti. RBAC `permissions` only when listed.
   auth0: { ...RFC9068, typ: ['at+jwt', 'JWT'], clientIdClaims: ['client_id', 'azp'], requireJti: false, scopeClaims: ['scope'] },
   // Okta custom authorization servers: no typ, the client in cid, scopes in scp (an array).
   okta: { ...RFC9068, typ: ['at+jwt', null], clientIdClaims: ['cid'], scopeClaims: ['scp'] },
   // Entra ID v1.0/v2.0: typ JWT, the client in azp (v2.0) or appid (v1.0), no jti (uti), scopes in scp (a
   // string); roles are the application permissions in app-only tokens (which carry no scp).
-  entra: { ...RFC9068, typ: ['at+jwt', 'JWT'], clientIdClaims: ['azp', 'appid'], requireJti: false, scopeClaims: ['scp'], appPermissionClaims: ['roles'] },
+  entra: {
+    ...RFC9068,
+    typ: ['at+jwt', 'JWT'],
+    clientIdClaims: ['azp', 'appid'],
+    requireJti: false,
+    scopeClaims: ['scp'],
+    appPermissionClaims: ['roles'],
+  },
   // Cognito user pools: no typ, no aud (the client_id allow-list binds instead), token_use "access".
   cognito: { ...RFC9068, typ: ['at+jwt', null], scopeClaims: ['scope'], requireAudience: false, claimValues: { token_use: 'access' } },
 };
@@ -128,7 +141,13 @@ const PRESETS: Readonly<Record<TokenProfileName, Preset>> = {
 export const TOKEN_PROFILE_NAMES = Object.freeze(Object.keys(PRESETS) as TokenProfileName[]);
 
 /** The default profile, resolved. */
-export const DEFAULT_PROFILE: ResolvedTokenProfile = Object.freeze({ name: 'rfc9068', ...RFC9068, audiences: [], clientIds: undefined, scopePrefixes: [] });
+export const DEFAULT_PROFILE: ResolvedTokenProfile = Object.freeze({
+  name: 'rfc9068',
+  ...RFC9068,
+  audiences: [],
+  clientIds: undefined,
+  scopePrefixes: [],
+});
 
 function fail(message: string): never {
   throw new ConfigurationError(`oauth-resource-server: ${message}`);
@@ -145,18 +164,35 @@ function names(value: unknown, what: string, allowEmpty: boolean): readonly stri
 export function resolveTokenProfile(profile: TokenProfile | undefined, issuer: string): ResolvedTokenProfile {
   if (profile === undefined || profile === 'rfc9068') return DEFAULT_PROFILE;
   const o: TokenProfileOptions = typeof profile === 'string' ? { preset: profile } : profile;
-  if (!o || typeof o !== 'object' || Array.isArray(o)) fail(`profile of ${issuer} must be one of ${TOKEN_PROFILE_NAMES.join(', ')} or an object`);
-  const known = new Set(['preset', 'typ', 'clientIdClaims', 'requireJti', 'scopeClaims', 'appPermissionClaims', 'audiences', 'clientIds', 'requireAudience', 'scopePrefixes', 'claimValues']);
+  if (!o || typeof o !== 'object' || Array.isArray(o))
+    fail(`profile of ${issuer} must be one of ${TOKEN_PROFILE_NAMES.join(', ')} or an object`);
+  const known = new Set([
+    'preset',
+    'typ',
+    'clientIdClaims',
+    'requireJti',
+    'scopeClaims',
+    'appPermissionClaims',
+    'audiences',
+    'clientIds',
+    'requireAudience',
+    'scopePrefixes',
+    'claimValues',
+  ]);
   for (const k of Object.keys(o)) if (!known.has(k)) fail(`profile of ${issuer} has an unknown member ${JSON.stringify(k)}`);
   const name = o.preset ?? 'rfc9068';
-  const base = Object.hasOwn(PRESETS, name) ? PRESETS[name] : fail(`profile of ${issuer}: unknown preset ${JSON.stringify(name)} (one of ${TOKEN_PROFILE_NAMES.join(', ')})`);
+  const base = Object.hasOwn(PRESETS, name)
+    ? PRESETS[name]
+    : fail(`profile of ${issuer}: unknown preset ${JSON.stringify(name)} (one of ${TOKEN_PROFILE_NAMES.join(', ')})`);
   const what = (m: string) => `profile.${m} of ${issuer}`;
   let typ = base.typ;
   if (o.typ !== undefined) {
-    if (!Array.isArray(o.typ) || o.typ.length === 0 || !o.typ.every((t) => t === null || (typeof t === 'string' && t.length > 0))) fail(`${what('typ')} must be a non-empty array of media types (or null for "no typ")`);
+    if (!Array.isArray(o.typ) || o.typ.length === 0 || !o.typ.every((t) => t === null || (typeof t === 'string' && t.length > 0)))
+      fail(`${what('typ')} must be a non-empty array of media types (or null for "no typ")`);
     typ = Object.freeze([...o.typ]);
   }
-  for (const b of ['requireJti', 'requireAudience'] as const) if (o[b] !== undefined && typeof o[b] !== 'boolean') fail(`${what(b)} must be a boolean`);
+  for (const b of ['requireJti', 'requireAudience'] as const)
+    if (o[b] !== undefined && typeof o[b] !== 'boolean') fail(`${what(b)} must be a boolean`);
   const clientIds = o.clientIds === undefined ? undefined : names(o.clientIds, what('clientIds'), false);
   const requireAudience = o.requireAudience ?? base.requireAudience;
   // The token must be bound to this API somehow: without aud, only an explicit client allow-list does it.
@@ -169,7 +205,13 @@ export function resolveTokenProfile(profile: TokenProfile | undefined, issuer: s
   }
   let claimValues = base.claimValues;
   if (o.claimValues !== undefined) {
-    if (!o.claimValues || typeof o.claimValues !== 'object' || Array.isArray(o.claimValues) || !Object.values(o.claimValues).every((v) => typeof v === 'string')) fail(`${what('claimValues')} must map claim names to strings`);
+    if (
+      !o.claimValues ||
+      typeof o.claimValues !== 'object' ||
+      Array.isArray(o.claimValues) ||
+      !Object.values(o.claimValues).every((v) => typeof v === 'string')
+    )
+      fail(`${what('claimValues')} must map claim names to strings`);
     claimValues = Object.freeze({ ...o.claimValues });
   }
   return Object.freeze({
@@ -178,7 +220,8 @@ export function resolveTokenProfile(profile: TokenProfile | undefined, issuer: s
     clientIdClaims: o.clientIdClaims === undefined ? base.clientIdClaims : names(o.clientIdClaims, what('clientIdClaims'), false),
     requireJti: o.requireJti ?? base.requireJti,
     scopeClaims: o.scopeClaims === undefined ? base.scopeClaims : names(o.scopeClaims, what('scopeClaims'), true),
-    appPermissionClaims: o.appPermissionClaims === undefined ? base.appPermissionClaims : names(o.appPermissionClaims, what('appPermissionClaims'), true),
+    appPermissionClaims:
+      o.appPermissionClaims === undefined ? base.appPermissionClaims : names(o.appPermissionClaims, what('appPermissionClaims'), true),
     audiences: o.audiences === undefined ? [] : names(o.audiences, what('audiences'), true),
     clientIds,
     requireAudience,
@@ -215,7 +258,10 @@ export function normaliseTyp(typ: string): string {
 }
 
 /** Compile a resolved profile against the options' `requiredClaims` and leeway. */
-export function compileProfile(profile: ResolvedTokenProfile, options: { requiredClaims: readonly string[]; clockToleranceSeconds: number }): TokenPolicy {
+export function compileProfile(
+  profile: ResolvedTokenProfile,
+  options: { requiredClaims: readonly string[]; clockToleranceSeconds: number },
+): TokenPolicy {
   const { clientIdClaims } = profile;
   const standardClient = clientIdClaims.length === 1 && clientIdClaims[0] === 'client_id';
   let required = options.requiredClaims.filter((c) => {
@@ -229,7 +275,10 @@ export function compileProfile(profile: ResolvedTokenProfile, options: { require
   return Object.freeze({
     profile,
     clockToleranceSeconds: options.clockToleranceSeconds,
-    requiredClaims: required.length === options.requiredClaims.length && required.every((c, i) => c === options.requiredClaims[i]) ? options.requiredClaims : Object.freeze(required),
+    requiredClaims:
+      required.length === options.requiredClaims.length && required.every((c, i) => c === options.requiredClaims[i])
+        ? options.requiredClaims
+        : Object.freeze(required),
     typ: standardTyp ? undefined : new Set(profile.typ.map((t) => (t === null ? '' : normaliseTyp(t)))),
     requireClient: !standardClient && options.requiredClaims.includes('client_id'),
     missingClient: `the access token lacks the client claim (${clientIdClaims.join(' or ')})`,

@@ -66,7 +66,8 @@ export function refusalDetails(err: ResourceServerError, token: string, ctx: Ref
   switch (err.code) {
     case 'ERR_TOKEN_ISSUER':
       out.expectedIssuers = ctx.issuers.slice(0, MAX_ITEMS);
-      if (ctx.resolver) out.resolveIssuer = trusted ? 'vouched' : 'did not vouch for this issuer (or is not asked for tokens without a string iss)';
+      if (ctx.resolver)
+        out.resolveIssuer = trusted ? 'vouched' : 'did not vouch for this issuer (or is not asked for tokens without a string iss)';
       break;
     case 'ERR_TOKEN_ALGORITHM':
       if (trusted) out.expectedAlgorithms = [...trusted.config.algorithms];
@@ -93,7 +94,8 @@ export function refusalDetails(err: ResourceServerError, token: string, ctx: Ref
     case 'ERR_TOKEN_CLAIM':
       if (trusted) {
         const missing = trusted.policy.requiredClaims.filter((c) => payload[c] === undefined || payload[c] === null);
-        if (trusted.policy.requireClient && clientIdOf(payload, trusted.policy.profile) === undefined) missing.push(trusted.policy.profile.clientIdClaims.join(' or '));
+        if (trusted.policy.requireClient && clientIdOf(payload, trusted.policy.profile) === undefined)
+          missing.push(trusted.policy.profile.clientIdClaims.join(' or '));
         if (missing.length) out.missingClaims = missing;
       }
       break;

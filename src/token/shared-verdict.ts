@@ -15,7 +15,11 @@ export function parseSharedVerdict(raw: string): SharedVerdict | undefined {
     if (typeof v.refusal === 'string') return { refusal: v.refusal, untilMs: typeof v.untilMs === 'number' ? v.untilMs : 0 };
     if (v.answer && typeof v.answer === 'object' && typeof v.freshUntilMs === 'number') {
       // Written by a version without `atMs`: as old as can be (believed only for configured issuers).
-      return { answer: v.answer as Record<string, unknown>, freshUntilMs: v.freshUntilMs, atMs: typeof v.atMs === 'number' ? v.atMs : -Infinity };
+      return {
+        answer: v.answer as Record<string, unknown>,
+        freshUntilMs: v.freshUntilMs,
+        atMs: typeof v.atMs === 'number' ? v.atMs : -Infinity,
+      };
     }
   } catch {
     // a corrupt entry is ignored

@@ -36,7 +36,11 @@ export class VerdictCache {
 
   constructor(settings: VerdictCacheSettings) {
     // Each set() gives the entry's size: an estimate of its heap cost, which the decoded claims dominate.
-    this.#entries = new LRUCache<string, CacheEntry>({ max: settings.maxEntries, maxSize: settings.maxBytes, ttl: settings.maxTtlSeconds * 1000 });
+    this.#entries = new LRUCache<string, CacheEntry>({
+      max: settings.maxEntries,
+      maxSize: settings.maxBytes,
+      ttl: settings.maxTtlSeconds * 1000,
+    });
     this.#admission = new SecondSight(settings.maxEntries);
     this.#maxTtlMs = settings.maxTtlSeconds * 1000;
   }

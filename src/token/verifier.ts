@@ -102,11 +102,13 @@ export class TokenVerifier {
     // A JWS whose issuer is not trusted for local validation: introspected where an issuer does that (auto mode).
     if (typeof iss === 'string' && this.#issuers.resolves) {
       const decoded = jws;
-      return this.#issuers.resolve(iss).then((resolved) =>
-        resolved.config.validation === 'introspection'
-          ? this.#introspection.verify(resolved, token, key, stale)
-          : this.#jwt.verify(resolved, decoded, key),
-      );
+      return this.#issuers
+        .resolve(iss)
+        .then((resolved) =>
+          resolved.config.validation === 'introspection'
+            ? this.#introspection.verify(resolved, token, key, stale)
+            : this.#jwt.verify(resolved, decoded, key),
+        );
     }
     if (opaque) return this.#introspection.verify(opaque, token, key, stale);
     throw typeof iss === 'string' ? notTrusted() : new InvalidTokenError('ERR_TOKEN_ISSUER', 'the access token has no issuer');

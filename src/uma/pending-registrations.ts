@@ -28,7 +28,13 @@ export class PendingRegistrations {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        reject(new ProtectionApiError({ operation: 'permission', status: 0, message: `the registration under way did not finish within ${waitMs} ms` }));
+        reject(
+          new ProtectionApiError({
+            operation: 'permission',
+            status: 0,
+            message: `the registration under way did not finish within ${waitMs} ms`,
+          }),
+        );
       }, waitMs);
       timer.unref?.();
     });

@@ -20,8 +20,10 @@ export interface RptPermission {
 export function rptPermissions(claims: Readonly<Record<string, unknown>>): RptPermission[] | undefined {
   const raw = Array.isArray(claims.permissions)
     ? claims.permissions
-    : claims.authorization && typeof claims.authorization === 'object' && Array.isArray((claims.authorization as { permissions?: unknown }).permissions)
-      ? ((claims.authorization as { permissions: unknown[] }).permissions)
+    : claims.authorization &&
+        typeof claims.authorization === 'object' &&
+        Array.isArray((claims.authorization as { permissions?: unknown }).permissions)
+      ? (claims.authorization as { permissions: unknown[] }).permissions
       : undefined;
   if (!raw) return undefined;
   const out: RptPermission[] = [];
@@ -62,14 +64,21 @@ export function grants(claims: Readonly<Record<string, unknown>>, resourceId: st
  * Why an RPT does not grant `scopes` on `resourceId` now (for the debug log; undefined when it does). Never
  * token material: only which check failed.
  */
-export function refusal(claims: Readonly<Record<string, unknown>>, resourceId: string, scopes: readonly string[], at: CheckTime): string | undefined {
+export function refusal(
+  claims: Readonly<Record<string, unknown>>,
+  resourceId: string,
+  scopes: readonly string[],
+  at: CheckTime,
+): string | undefined {
   const perms = rptPermissions(claims);
   if (!perms) return 'the token carries no UMA permissions (it is not an RPT)';
   if (grants(claims, resourceId, scopes, at)) return undefined;
   const { nowSeconds, toleranceSeconds } = at;
   const mine = perms.filter((p) => p.resourceId === resourceId);
   if (!mine.length) return `the RPT holds no permission for this resource (it holds ${perms.length} for others)`;
-  if (mine.every((p) => p.exp !== undefined && nowSeconds >= p.exp + toleranceSeconds)) return 'the permission for this resource has expired';
-  if (mine.every((p) => p.nbf !== undefined && nowSeconds + toleranceSeconds < p.nbf)) return 'the permission for this resource is not valid yet';
+  if (mine.every((p) => p.exp !== undefined && nowSeconds >= p.exp + toleranceSeconds))
+    return 'the permission for this resource has expired';
+  if (mine.every((p) => p.nbf !== undefined && nowSeconds + toleranceSeconds < p.nbf))
+    return 'the permission for this resource is not valid yet';
   return `the permission for this resource lacks scopes: ${scopes.filter((s) => !mine.some((p) => p.scopes.includes(s))).join(' ')}`;
 }

@@ -81,7 +81,8 @@ const KEYCLOAK_MARK = { namespace: 'ors.namespace', key: 'ors.key', origin: 'ors
 function markFrom(v: unknown): RegistrationMark | undefined {
   if (!v || typeof v !== 'object') return undefined;
   const m = v as Record<string, unknown>;
-  if (typeof m.namespace !== 'string' || typeof m.key !== 'string' || (m.origin !== 'declared' && m.origin !== 'registered')) return undefined;
+  if (typeof m.namespace !== 'string' || typeof m.key !== 'string' || (m.origin !== 'declared' && m.origin !== 'registered'))
+    return undefined;
   return { namespace: m.namespace, key: m.key, origin: m.origin };
 }
 
@@ -125,7 +126,16 @@ export const uma2: UmaProfile = {
     const scopes = strings(b.resource_scopes);
     const rid = typeof b._id === 'string' ? b._id : id;
     if (!scopes || !rid) return undefined;
-    return clean({ id: rid, scopes, name: str(b.name), type: str(b.type), description: str(b.description), iconUri: str(b.icon_uri), userAccessPolicyUri: str(b.user_access_policy_uri), mark: markFrom(b[MARK_MEMBER]) });
+    return clean({
+      id: rid,
+      scopes,
+      name: str(b.name),
+      type: str(b.type),
+      description: str(b.description),
+      iconUri: str(b.icon_uri),
+      userAccessPolicyUri: str(b.user_access_policy_uri),
+      mark: markFrom(b[MARK_MEMBER]),
+    });
   },
   updateStatuses: [200, 204],
   // §4.1: one object for one permission, an array for several.
@@ -147,7 +157,12 @@ export const keycloak: UmaProfile = {
     optional(out, 'owner', d.owner);
     optional(out, 'ownerManagedAccess', d.ownerManagedAccess);
     // ResourceRepresentation `attributes` (name → array of strings): where Keycloak keeps the mark.
-    if (d.mark) out.attributes = { [KEYCLOAK_MARK.namespace]: [d.mark.namespace], [KEYCLOAK_MARK.key]: [d.mark.key], [KEYCLOAK_MARK.origin]: [d.mark.origin] };
+    if (d.mark)
+      out.attributes = {
+        [KEYCLOAK_MARK.namespace]: [d.mark.namespace],
+        [KEYCLOAK_MARK.key]: [d.mark.key],
+        [KEYCLOAK_MARK.origin]: [d.mark.origin],
+      };
     return out;
   },
   fromWire(body, id) {
@@ -158,7 +173,12 @@ export const keycloak: UmaProfile = {
     const scopes = raw?.map((s) => (typeof s === 'string' ? s : s && typeof s === 'object' ? (s as { name?: unknown }).name : undefined));
     const rid = typeof b._id === 'string' ? b._id : id;
     if (!scopes || !scopes.every((s): s is string => typeof s === 'string') || !rid) return undefined;
-    const owner = typeof b.owner === 'string' ? b.owner : b.owner && typeof b.owner === 'object' ? str((b.owner as { name?: unknown; id?: unknown }).name ?? (b.owner as { id?: unknown }).id) : undefined;
+    const owner =
+      typeof b.owner === 'string'
+        ? b.owner
+        : b.owner && typeof b.owner === 'object'
+          ? str((b.owner as { name?: unknown; id?: unknown }).name ?? (b.owner as { id?: unknown }).id)
+          : undefined;
     return clean({
       id: rid,
       scopes,
@@ -199,7 +219,16 @@ export const uma1: UmaProfile = {
     const scopes = strings(b.scopes);
     const rid = typeof b._id === 'string' ? b._id : id;
     if (!scopes || !rid) return undefined;
-    return clean({ id: rid, scopes, name: str(b.name), type: str(b.type), iconUri: str(b.icon_uri), uris: typeof b.uri === 'string' ? [b.uri] : undefined, userAccessPolicyUri: str(b.user_access_policy_uri ?? b.policy_uri), mark: markFrom(b[MARK_MEMBER]) });
+    return clean({
+      id: rid,
+      scopes,
+      name: str(b.name),
+      type: str(b.type),
+      iconUri: str(b.icon_uri),
+      uris: typeof b.uri === 'string' ? [b.uri] : undefined,
+      userAccessPolicyUri: str(b.user_access_policy_uri ?? b.policy_uri),
+      mark: markFrom(b[MARK_MEMBER]),
+    });
   },
   updateStatuses: [200, 204],
   permissionBody: (perms) => ({ resource_set_id: perms[0]!.resourceId, scopes: perms[0]!.scopes }),

@@ -120,7 +120,8 @@ export class ReconcileScheduler {
    */
   stateLost(): void {
     if (!this.#started) return;
-    this.#signalled ??= this.#work.reconcile()
+    this.#signalled ??= this.#work
+      .reconcile()
       .catch(() => undefined)
       .finally(() => {
         this.#signalled = undefined;
@@ -134,14 +135,19 @@ export class ReconcileScheduler {
   #scheduleReconcile(): void {
     const intervalMs = this.#timings.reconcileIntervalMs;
     if (intervalMs === false || this.#stopped) return;
-    this.#reconcileTimer = setTimeout(() => {
-      this.#reconcileTimer = undefined;
-      // While the start-up sync is still retrying, its retries are the reconcile.
-      const tick = this.#chain !== undefined ? Promise.resolve() : this.#work.reconcileUnlessSeen();
-      tick.catch(() => undefined).finally(() => {
-        if (!this.#stopped && !this.#reconcileTimer) this.#scheduleReconcile();
-      });
-    }, Math.round(intervalMs * (1 + Math.random() * 0.2)));
+    this.#reconcileTimer = setTimeout(
+      () => {
+        this.#reconcileTimer = undefined;
+        // While the start-up sync is still retrying, its retries are the reconcile.
+        const tick = this.#chain !== undefined ? Promise.resolve() : this.#work.reconcileUnlessSeen();
+        tick
+          .catch(() => undefined)
+          .finally(() => {
+            if (!this.#stopped && !this.#reconcileTimer) this.#scheduleReconcile();
+          });
+      },
+      Math.round(intervalMs * (1 + Math.random() * 0.2)),
+    );
     this.#reconcileTimer.unref?.();
   }
 }

@@ -97,7 +97,8 @@ export class UmaRegistrar {
       if (known) return known;
     }
     if (Date.now() - this.#mapping.readAt < 1000) return known;
-    this.#mappingRefresh ??= this.#mapping.merge()
+    this.#mappingRefresh ??= this.#mapping
+      .merge()
       .catch(() => undefined)
       .finally(() => {
         this.#mappingRefresh = undefined;

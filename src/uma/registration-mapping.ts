@@ -121,7 +121,8 @@ function mappingEntry(v: unknown): MappingEntry | undefined {
 function description(v: unknown): ResourceDescription | undefined {
   const d = v as Record<string, unknown> | null;
   if (!d || typeof d !== 'object' || !Array.isArray(d.scopes) || !d.scopes.every((s) => typeof s === 'string')) return undefined;
-  for (const k of ['name', 'type', 'description', 'iconUri', 'owner'] as const) if (d[k] !== undefined && typeof d[k] !== 'string') return undefined;
+  for (const k of ['name', 'type', 'description', 'iconUri', 'owner'] as const)
+    if (d[k] !== undefined && typeof d[k] !== 'string') return undefined;
   if (d.uris !== undefined && !(Array.isArray(d.uris) && d.uris.every((u) => typeof u === 'string'))) return undefined;
   if (d.ownerManagedAccess !== undefined && typeof d.ownerManagedAccess !== 'boolean') return undefined;
   return d as unknown as ResourceDescription;
@@ -133,10 +134,12 @@ function parseMapping(raw: string): RegistrationMapping | undefined {
     const v = JSON.parse(raw) as unknown;
     if (!v || typeof v !== 'object' || Array.isArray(v)) return undefined;
     // fromEntries, not assignment: a key "__proto__" stays a key.
-    return Object.fromEntries(Object.entries(v as Record<string, unknown>).flatMap(([k, e]) => {
-      const entry = mappingEntry(e);
-      return entry ? [[k, entry] as const] : [];
-    }));
+    return Object.fromEntries(
+      Object.entries(v as Record<string, unknown>).flatMap(([k, e]) => {
+        const entry = mappingEntry(e);
+        return entry ? [[k, entry] as const] : [];
+      }),
+    );
   } catch {
     return undefined;
   }

@@ -76,7 +76,11 @@ export class RegistrationReport {
   /** A sync ran: what the declared keys now are, what failed (logged once until it changes), the orphans. */
   settled(outcome: ReportedOutcome, declared: readonly string[]): void {
     const failed = new Set(outcome.failures.map((f) => f.key));
-    const failures = (list: SyncOutcome['failures']) => list.map((f) => `${f.key}: ${f.error.message}`).join('; ').slice(0, 500);
+    const failures = (list: SyncOutcome['failures']) =>
+      list
+        .map((f) => `${f.key}: ${f.error.message}`)
+        .join('; ')
+        .slice(0, 500);
     this.#status = {
       state: outcome.failures.length ? 'failing' : 'registered',
       registered: declared.filter((k) => outcome.mapping[k] && !failed.has(k)),
@@ -103,11 +107,17 @@ export class RegistrationReport {
 
   /** Warn when the orphans found change (not at every sync that finds the same ones). */
   #reportOrphans(orphans: SyncPlan['orphans']): void {
-    const ids = orphans.map((o) => o.id).sort().join(' ');
+    const ids = orphans
+      .map((o) => o.id)
+      .sort()
+      .join(' ');
     if (ids === this.#orphanIds) return;
     this.#orphanIds = ids;
     if (orphans.length) {
-      const found = orphans.map((o) => `${o.key} (${o.id})`).join(', ').slice(0, 500);
+      const found = orphans
+        .map((o) => `${o.key} (${o.id})`)
+        .join(', ')
+        .slice(0, 500);
       this.#logger?.warn(
         'resource sets of this API at the AS are declared by no route; `sync({ prune: true })` (CLI: sync --prune) deletes them',
         { orphans: found },

@@ -4,9 +4,24 @@
  * renews the PAT once and retries (CONFORMANCE 71).
  */
 import { httpRequest, type HttpResponse } from '../http/client.js';
-import { AuthorizationServerCallError, classify, classifyAnswer, describeFailure, safeUrlOf, type AsFailure, type AsHealth } from '../http/as-failure.js';
+import {
+  AuthorizationServerCallError,
+  classify,
+  classifyAnswer,
+  describeFailure,
+  safeUrlOf,
+  type AsFailure,
+  type AsHealth,
+} from '../http/as-failure.js';
 import { ProtectionApiError } from './protection-api-error.js';
-import { profile as profileOf, type MarkedDescription, type PermissionRequest, type RegisteredResource, type UmaProfile, type UmaProfileName } from './profiles.js';
+import {
+  profile as profileOf,
+  type MarkedDescription,
+  type PermissionRequest,
+  type RegisteredResource,
+  type UmaProfile,
+  type UmaProfileName,
+} from './profiles.js';
 
 export { ProtectionApiError } from './protection-api-error.js';
 
@@ -105,7 +120,11 @@ export class ResourceRegistrationClient {
 
   /** Delete (§3.2.4): 200 and 204 are success, 404 means already gone (CONFORMANCE 61). */
   async delete(id: string): Promise<void> {
-    const res = await this.#call({ operation: 'delete', method: 'DELETE', url: this.profile.itemUrl(this.#settings.registrationEndpoint, id) });
+    const res = await this.#call({
+      operation: 'delete',
+      method: 'DELETE',
+      url: this.profile.itemUrl(this.#settings.registrationEndpoint, id),
+    });
     if (res.status !== 200 && res.status !== 204 && res.status !== 404) throw this.#error('delete', res);
   }
 
@@ -161,13 +180,19 @@ export class ResourceRegistrationClient {
    * `error` `invalid_resource_id` or `invalid_scope` for a 400 (§4.3, CONFORMANCE 64).
    */
   async requestTicket(perms: PermissionRequest[]): Promise<string> {
-    const res = await this.#call({ operation: 'permission', method: 'POST', url: this.#settings.permissionEndpoint, body: this.profile.permissionBody(perms) });
+    const res = await this.#call({
+      operation: 'permission',
+      method: 'POST',
+      url: this.#settings.permissionEndpoint,
+      body: this.profile.permissionBody(perms),
+    });
     if (res.status !== 201 && res.status !== 200) throw this.#error('permission', res);
     const body = parseJson(res);
     const ticket = body && typeof body === 'object' ? (body as { ticket?: unknown }).ticket : undefined;
     if (typeof ticket !== 'string' || !ticket) throw this.#malformed('permission', res, 'the AS returned no ticket');
     // A ticket that cannot be written into the challenge is no ticket (Grant §3.2.1, §3.2.2); never echoed.
-    if (ticket.length > MAX_TICKET_LENGTH || !TICKET.test(ticket)) throw this.#malformed('permission', res, 'the AS returned a ticket that is not a usable header value');
+    if (ticket.length > MAX_TICKET_LENGTH || !TICKET.test(ticket))
+      throw this.#malformed('permission', res, 'the AS returned a ticket that is not a usable header value');
     return ticket;
   }
 
@@ -176,7 +201,9 @@ export class ResourceRegistrationClient {
     const body = parseJson(res);
     if (!Array.isArray(body)) throw this.#malformed('list', res, 'the AS list is not an array');
     // §3.2.5: an array of _id strings; objects (some servers) are read for their _id.
-    return body.map((x) => (typeof x === 'string' ? x : x && typeof x === 'object' ? (x as { _id?: unknown })._id : undefined)).filter((x): x is string => typeof x === 'string');
+    return body
+      .map((x) => (typeof x === 'string' ? x : x && typeof x === 'object' ? (x as { _id?: unknown })._id : undefined))
+      .filter((x): x is string => typeof x === 'string');
   }
 
   async #call({ operation, method, url, body }: ProtectionCall): Promise<Answer> {
@@ -186,7 +213,13 @@ export class ResourceRegistrationClient {
       try {
         const headers: Record<string, string> = { authorization: `Bearer ${pat}`, accept: 'application/json' };
         if (body !== undefined) headers['content-type'] = 'application/json';
-        res = await httpRequest(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), timeoutMs: this.#settings.timeoutMs, maxBytes: this.#settings.maxBytes });
+        res = await httpRequest(url, {
+          method,
+          headers,
+          body: body === undefined ? undefined : JSON.stringify(body),
+          timeoutMs: this.#settings.timeoutMs,
+          maxBytes: this.#settings.maxBytes,
+        });
       } catch (err) {
         const call = this.#callError(url, classify(err, this.#settings.timeoutMs));
         this.#settings.health?.failed(call);
@@ -211,7 +244,10 @@ export class ResourceRegistrationClient {
   /** An unexpected status: the error names operation, URL, issuer and status (with the AS's `error`). */
   #error(operation: string, res: Answer): ProtectionApiError {
     const body = parseJson(res);
-    const code = body && typeof body === 'object' && typeof (body as { error?: unknown }).error === 'string' ? (body as { error: string }).error : undefined;
+    const code =
+      body && typeof body === 'object' && typeof (body as { error?: unknown }).error === 'string'
+        ? (body as { error: string }).error
+        : undefined;
     const call = this.#callError(res.url, classifyAnswer(res, `HTTP ${res.status}`));
     const forIssuer = this.#settings.issuer ? ` for issuer ${this.#settings.issuer}` : '';
     const message = `the protection API ${operation} at ${call.url}${forIssuer} answered ${describeFailure(call.failure)}`;
@@ -247,7 +283,11 @@ function addNew(seen: Set<string>, ids: string[]): boolean {
 }
 
 function tooManyPages(): ProtectionApiError {
-  return new ProtectionApiError({ operation: 'list', status: 200, message: `the AS list did not end within ${MAX_PAGES} pages of ${PAGE}` });
+  return new ProtectionApiError({
+    operation: 'list',
+    status: 200,
+    message: `the AS list did not end within ${MAX_PAGES} pages of ${PAGE}`,
+  });
 }
 
 function parseJson(res: HttpResponse): unknown {

@@ -29,7 +29,11 @@ export interface RouteResourceOptions {
  * Describe the resources the routes protect. Keys are the path templates (stable across restarts); `name` is
  * the template (after `namePrefix` and a space); `uris` are Keycloak's URI patterns of the template.
  */
-export function resourcesFromRoutes(routes: readonly DeclaredRoute[], server: ResourceServer, options: RouteResourceOptions = {}): DesiredResource[] {
+export function resourcesFromRoutes(
+  routes: readonly DeclaredRoute[],
+  server: ResourceServer,
+  options: RouteResourceOptions = {},
+): DesiredResource[] {
   const byPath = new Map<string, Set<string>>();
   for (const route of routes) {
     const scopes = byPath.get(route.path) ?? new Set<string>();
@@ -47,7 +51,12 @@ export function resourcesFromRoutes(routes: readonly DeclaredRoute[], server: Re
   }
   return [...byPath].map(([path, scopes]) => {
     // uris (sent by the keycloak profile, `uri` in uma1): Keycloak's patterns (`/photos/{id}`), not Express's.
-    const d: DesiredResource = { key: `route:${path}`, name: options.namePrefix ? `${options.namePrefix} ${path}` : path, scopes: [...scopes].sort(), uris: keycloakUris(path) };
+    const d: DesiredResource = {
+      key: `route:${path}`,
+      name: options.namePrefix ? `${options.namePrefix} ${path}` : path,
+      scopes: [...scopes].sort(),
+      uris: keycloakUris(path),
+    };
     if (options.type) d.type = options.type;
     return d;
   });

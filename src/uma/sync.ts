@@ -130,7 +130,11 @@ class Holdings {
   static async list(client: ResourceRegistrationClient): Promise<Holdings> {
     if (client.profile.name === 'keycloak') {
       const all = await client.listDescriptions();
-      return new Holdings(client, all.map((r) => r.id), new Map(all.map((r) => [r.id, r])));
+      return new Holdings(
+        client,
+        all.map((r) => r.id),
+        new Map(all.map((r) => [r.id, r])),
+      );
     }
     return new Holdings(client, await client.list(), new Map());
   }
@@ -156,7 +160,12 @@ function urisOf(resource: DesiredResource): string[] {
 }
 
 /** Work out what to do, reading what the AS holds (listed once). */
-export async function planSync(client: ResourceRegistrationClient, desired: readonly DesiredResource[], mapping: RegistrationMapping, ctx: SyncContext): Promise<SyncPlan> {
+export async function planSync(
+  client: ResourceRegistrationClient,
+  desired: readonly DesiredResource[],
+  mapping: RegistrationMapping,
+  ctx: SyncContext,
+): Promise<SyncPlan> {
   const held = await Holdings.list(client);
   const plan: SyncPlan = { create: [], update: [], adopt: [], delete: [], unchanged: [], recreate: [], restore: [], orphans: [] };
   // Every set the mapping accounts for (declared or run-time, any owner) is ours already, never adopted again.
@@ -166,7 +175,8 @@ export async function planSync(client: ResourceRegistrationClient, desired: read
   for (const d of desired) {
     const m = mapping[d.key];
     if (m && held.ids.has(m.id)) {
-      if (m.fingerprint === fingerprint(client.profile.toWire(marked(d, ctx.namespace, 'declared')))) plan.unchanged.push({ key: d.key, id: m.id });
+      if (m.fingerprint === fingerprint(client.profile.toWire(marked(d, ctx.namespace, 'declared'))))
+        plan.unchanged.push({ key: d.key, id: m.id });
       else plan.update.push({ resource: d, id: m.id });
     } else lost.push(d);
   }
@@ -209,7 +219,8 @@ export async function planSync(client: ResourceRegistrationClient, desired: read
     // Only what was declared and no longer is: run-time objects live until deregister().
     const wanted = new Set(desired.map((d) => d.key));
     for (const [key, m] of Object.entries(mapping)) {
-      if (ctx.ownPat(m) && !wanted.has(key) && m.managed && originOf(key, m) === 'declared' && held.ids.has(m.id)) plan.delete.push({ key, id: m.id });
+      if (ctx.ownPat(m) && !wanted.has(key) && m.managed && originOf(key, m) === 'declared' && held.ids.has(m.id))
+        plan.delete.push({ key, id: m.id });
     }
   }
   return plan;
@@ -246,7 +257,13 @@ export async function applySync(
   };
   const entry = (d: DesiredResource, id: string, origin: MappingOrigin): MappingEntry => {
     const { key: _key, ...resource } = d;
-    return { id, fingerprint: fingerprint(client.profile.toWire(marked(d, ctx.namespace, origin))), managed: true, origin, ...(origin === 'registered' ? { resource } : {}) };
+    return {
+      id,
+      fingerprint: fingerprint(client.profile.toWire(marked(d, ctx.namespace, origin))),
+      managed: true,
+      origin,
+      ...(origin === 'registered' ? { resource } : {}),
+    };
   };
   const create = async (d: DesiredResource, origin: MappingOrigin) => {
     const r = await client.create(marked(d, ctx.namespace, origin));

@@ -20,7 +20,15 @@ let base: string;
 beforeAll(async () => {
   as = await startDevAuthorizationServer({ resources: [{ identifier: PROVIDER, scopes: PROVIDER_SCOPES }] });
   const app = express();
-  app.use('/attributes', attributeProvider({ resourceServer: { issuer: as.issuer, resource: PROVIDER, logger: false }, signingKey: { key: (await providerKey()).privateKey, alg: 'ES256' }, scopes: CUSTOM_SCOPES, findUser }));
+  app.use(
+    '/attributes',
+    attributeProvider({
+      resourceServer: { issuer: as.issuer, resource: PROVIDER, logger: false },
+      signingKey: { key: (await providerKey()).privateKey, alg: 'ES256' },
+      scopes: CUSTOM_SCOPES,
+      findUser,
+    }),
+  );
   server = app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -57,7 +65,8 @@ async function resolve(claims: ClaimsObject): Promise<Record<string, unknown>> {
     if ('JWT' in source) jwt = source.JWT;
     else {
       const res = await fetch(source.endpoint, { headers: source.access_token ? { authorization: `Bearer ${source.access_token}` } : {} });
-      if (!res.ok || !/^application\/jwt/.test(res.headers.get('content-type') ?? '')) throw new Error('the distributed endpoint did not answer a JWT');
+      if (!res.ok || !/^application\/jwt/.test(res.headers.get('content-type') ?? ''))
+        throw new Error('the distributed endpoint did not answer a JWT');
       jwt = await res.text();
     }
     const iss = decodeJwt(jwt).iss;
@@ -110,7 +119,9 @@ describe('aggregated and distributed claims from the attribute provider', () => 
       .setIssuedAt()
       .setExpirationTime('5m')
       .sign(attacker);
-    await expect(resolve({ sub: 'x', _claim_names: { credit_score: 'a' }, _claim_sources: { a: { JWT: forged } } })).rejects.toThrow(/signature/i);
+    await expect(resolve({ sub: 'x', _claim_names: { credit_score: 'a' }, _claim_sources: { a: { JWT: forged } } })).rejects.toThrow(
+      /signature/i,
+    );
   });
 
   it('never uses an unsigned aggregated JWT, nor one from a provider it does not trust (CONFORMANCE 76)', async () => {
@@ -118,11 +129,17 @@ describe('aggregated and distributed claims from the attribute provider', () => 
     await expect(resolve({ sub: 'x', _claim_names: { credit_score: 'a' }, _claim_sources: { a: { JWT: unsigned } } })).rejects.toThrow();
     // A token of the OP itself (signed with the OP's key) is not a claims JWT of the provider.
     const opSigned = await as.signToken({ claims: { iss: 'https://untrusted.example', credit_score: 850 }, header: { typ: 'JWT' } });
-    await expect(resolve({ sub: 'x', _claim_names: { credit_score: 'a' }, _claim_sources: { a: { JWT: opSigned } } })).rejects.toThrow(/untrusted/);
+    await expect(resolve({ sub: 'x', _claim_names: { credit_score: 'a' }, _claim_sources: { a: { JWT: opSigned } } })).rejects.toThrow(
+      /untrusted/,
+    );
   });
 
   it('a distributed endpoint called with a token lacking the scope gives nothing (403), so the claim stays unresolved', async () => {
-    const claims: ClaimsObject = { sub: 'x', _claim_names: { credit_score: 'd' }, _claim_sources: { d: { endpoint: `${base}/attributes/claims`, access_token: await tokenFor('openid') } } };
+    const claims: ClaimsObject = {
+      sub: 'x',
+      _claim_names: { credit_score: 'd' },
+      _claim_sources: { d: { endpoint: `${base}/attributes/claims`, access_token: await tokenFor('openid') } },
+    };
     await expect(resolve(claims)).rejects.toThrow(/did not answer a JWT/);
   });
 });

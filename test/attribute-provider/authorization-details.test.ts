@@ -35,7 +35,12 @@ describe('authorizationDetailsFor (unit)', () => {
   });
 
   it('ignores types it does not implement, whatever their locations or fields (CONFORMANCE 73)', () => {
-    const foreign = { type: PAYMENT, locations: ['https://bank.example'], instructedAmount: { currency: 'EUR', amount: '1' }, actions: 'not-an-array' };
+    const foreign = {
+      type: PAYMENT,
+      locations: ['https://bank.example'],
+      instructedAmount: { currency: 'EUR', amount: '1' },
+      actions: 'not-an-array',
+    };
     const ours = { type: CLAIMS_TYPE };
     expect(authorizationDetailsFor({ authorization_details: [foreign] }, policy)).toEqual([]);
     expect(authorizationDetailsFor({ authorization_details: [foreign, ours] }, policy)).toEqual([ours]);
@@ -50,7 +55,8 @@ describe('authorizationDetailsFor (unit)', () => {
   });
 
   it('denies an implemented entry whose locations do not include this resource server, compared exactly (CONFORMANCE 74)', () => {
-    const deny = (locations: unknown) => () => authorizationDetailsFor({ authorization_details: [{ type: CLAIMS_TYPE, locations }] }, policy);
+    const deny = (locations: unknown) => () =>
+      authorizationDetailsFor({ authorization_details: [{ type: CLAIMS_TYPE, locations }] }, policy);
     expect(deny(['https://other.example.net/attributes'])).toThrow(InsufficientScopeError);
     expect(deny([`${PROVIDER}/`])).toThrow(InsufficientScopeError);
     expect(deny(['HTTPS://claims.example.net/attributes'])).toThrow(InsufficientScopeError);
@@ -58,14 +64,25 @@ describe('authorizationDetailsFor (unit)', () => {
     expect(deny(PROVIDER)).toThrow(InsufficientScopeError);
     expect(deny(['https://other.example.net', PROVIDER])).not.toThrow();
     // One entry restricted elsewhere denies, even beside one that names this resource server.
-    const mixed = { authorization_details: [{ type: CLAIMS_TYPE, locations: [PROVIDER] }, { type: CLAIMS_TYPE, locations: ['https://elsewhere.example'] }] };
+    const mixed = {
+      authorization_details: [
+        { type: CLAIMS_TYPE, locations: [PROVIDER] },
+        { type: CLAIMS_TYPE, locations: ['https://elsewhere.example'] },
+      ],
+    };
     expect(() => authorizationDetailsFor(mixed, policy)).toThrow(InsufficientScopeError);
     // Several identifiers: any of them will do.
-    expect(authorizationDetailsFor({ authorization_details: [{ type: CLAIMS_TYPE, locations: ['https://b.example'] }] }, { ...policy, resource: ['https://a.example', 'https://b.example'] })).toHaveLength(1);
+    expect(
+      authorizationDetailsFor(
+        { authorization_details: [{ type: CLAIMS_TYPE, locations: ['https://b.example'] }] },
+        { ...policy, resource: ['https://a.example', 'https://b.example'] },
+      ),
+    ).toHaveLength(1);
   });
 
   it('denies an implemented entry with an unknown field or a common field of the wrong type (CONFORMANCE 74)', () => {
-    const check = (entry: Record<string, unknown>) => () => authorizationDetailsFor({ authorization_details: [{ type: CLAIMS_TYPE, ...entry }] }, policy);
+    const check = (entry: Record<string, unknown>) => () =>
+      authorizationDetailsFor({ authorization_details: [{ type: CLAIMS_TYPE, ...entry }] }, policy);
     expect(check({ surprise: true })).toThrow(InsufficientScopeError);
     expect(check({ actions: 'read' })).toThrow(InsufficientScopeError);
     expect(check({ identifier: 5 })).toThrow(InsufficientScopeError);
@@ -102,7 +119,9 @@ describe('authorization details at the claims endpoint (against oidc-provider)',
   const get = async (t: string) => request(app).get('/attributes/claims').set('Authorization', `Bearer ${t}`);
 
   it('serves claims when the token carries only types the provider does not implement (CONFORMANCE 73)', async () => {
-    const res = await get(await token([{ type: PAYMENT, locations: ['https://bank.example'], instructedAmount: { amount: '5' } }], 'email'));
+    const res = await get(
+      await token([{ type: PAYMENT, locations: ['https://bank.example'], instructedAmount: { amount: '5' } }], 'email'),
+    );
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ sub: 'alice', email: 'alice@example.net', email_verified: true });
   });

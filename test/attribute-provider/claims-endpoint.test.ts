@@ -55,7 +55,8 @@ describe.each(EXPRESS_VERSIONS)('attribute provider claims endpoint (%s)', (_nam
     );
     return a;
   }
-  const json = (a: ReturnType<typeof app>, token: string) => request(a).get('/attributes/claims').set('Authorization', `Bearer ${token}`).set('Accept', 'application/json');
+  const json = (a: ReturnType<typeof app>, token: string) =>
+    request(a).get('/attributes/claims').set('Authorization', `Bearer ${token}`).set('Accept', 'application/json');
 
   it.each(Object.entries(STANDARD_SCOPE_CLAIMS))('scope %s releases exactly its OpenID Connect Core §5.4 claims', async (scope, claims) => {
     const res = await json(app(), await userToken('alice', `openid ${scope}`));
@@ -72,7 +73,14 @@ describe.each(EXPRESS_VERSIONS)('attribute provider claims endpoint (%s)', (_nam
 
   it('releases the union of several scopes, never an attribute no scope maps, and omits absent or null claims', async () => {
     const res = await json(app(), await userToken('alice', 'email phone credit'));
-    expect(Object.keys(res.body).sort()).toEqual(['credit_score', 'email', 'email_verified', 'phone_number', 'phone_number_verified', 'sub']);
+    expect(Object.keys(res.body).sort()).toEqual([
+      'credit_score',
+      'email',
+      'email_verified',
+      'phone_number',
+      'phone_number_verified',
+      'sub',
+    ]);
     expect(JSON.stringify(res.body)).not.toContain('never-released');
     const bob = await json(app(), await userToken('bob', 'profile email phone'));
     expect(bob.body).toEqual({ sub: 'bob', name: 'Bob', email: 'bob@example.net' });
@@ -81,19 +89,44 @@ describe.each(EXPRESS_VERSIONS)('attribute provider claims endpoint (%s)', (_nam
   it('a scope named in options replaces the standard one; standardScopes: false drops them', async () => {
     const token = await userToken('alice', 'email profile');
     const replaced = await json(app({ scopes: { email: ['email'] } }), token);
-    expect(Object.keys(replaced.body).sort()).toEqual(['email', 'family_name', 'gender', 'given_name', 'locale', 'middle_name', 'name', 'nickname', 'picture', 'preferred_username', 'profile', 'sub', 'updated_at', 'website', 'zoneinfo', 'birthdate'].sort());
+    expect(Object.keys(replaced.body).sort()).toEqual(
+      [
+        'email',
+        'family_name',
+        'gender',
+        'given_name',
+        'locale',
+        'middle_name',
+        'name',
+        'nickname',
+        'picture',
+        'preferred_username',
+        'profile',
+        'sub',
+        'updated_at',
+        'website',
+        'zoneinfo',
+        'birthdate',
+      ].sort(),
+    );
     const custom = await json(app({ standardScopes: false, scopes: { email: ['email'] } }), await userToken('alice', 'profile'));
     expect(custom.status).toBe(403);
   });
 
   it('answers a JWT signed with the provider key: iss, aud = the client, iat, exp, the allowed claims, and no sub of the OP (CONFORMANCE 75, OIDC Core §5.6.2)', async () => {
-    const res = await request(app()).get('/attributes/claims').set('Authorization', `Bearer ${await userToken('alice', 'openid email credit')}`);
+    const res = await request(app())
+      .get('/attributes/claims')
+      .set('Authorization', `Bearer ${await userToken('alice', 'openid email credit')}`);
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^application\/jwt/);
     expect(res.headers['cache-control']).toBe('no-store');
     const jwt = res.text;
     const jwks = (await request(app()).get('/attributes/.well-known/jwks.json')).body as JSONWebKeySet;
-    const { payload, protectedHeader } = await jwtVerify(jwt, createLocalJWKSet(jwks), { issuer: PROVIDER, audience: RP_CLIENT, algorithms: ['ES256'] });
+    const { payload, protectedHeader } = await jwtVerify(jwt, createLocalJWKSet(jwks), {
+      issuer: PROVIDER,
+      audience: RP_CLIENT,
+      algorithms: ['ES256'],
+    });
     expect(protectedHeader).toMatchObject({ alg: 'ES256', typ: 'JWT', kid: jwks.keys[0]!.kid });
     expect(payload).toMatchObject({ iss: PROVIDER, aud: RP_CLIENT, email: ALICE.email, email_verified: true, credit_score: 742 });
     expect(payload.exp! - payload.iat!).toBe(300);
@@ -103,11 +136,19 @@ describe.each(EXPRESS_VERSIONS)('attribute provider claims endpoint (%s)', (_nam
 
   it('takes aud from azp when the token has no client_id', async () => {
     const token = await userToken('bob', 'email', { client_id: undefined, azp: 'other-rp' });
-    const res = await request(app({ resourceServer: { issuer: as.issuer, resource: PROVIDER, logger: false, requiredClaims: ['iss', 'exp', 'aud', 'sub', 'iat'] } }))
+    const res = await request(
+      app({
+        resourceServer: { issuer: as.issuer, resource: PROVIDER, logger: false, requiredClaims: ['iss', 'exp', 'aud', 'sub', 'iat'] },
+      }),
+    )
       .get('/attributes/claims')
       .set('Authorization', `Bearer ${token}`);
     expect(res.status).toBe(200);
-    const { payload } = await jwtVerify(res.text, createLocalJWKSet((await request(app()).get('/attributes/.well-known/jwks.json')).body as JSONWebKeySet), { audience: 'other-rp' });
+    const { payload } = await jwtVerify(
+      res.text,
+      createLocalJWKSet((await request(app()).get('/attributes/.well-known/jwks.json')).body as JSONWebKeySet),
+      { audience: 'other-rp' },
+    );
     expect(payload.email).toBe('bob@example.net');
   });
 
@@ -120,21 +161,33 @@ describe.each(EXPRESS_VERSIONS)('attribute provider claims endpoint (%s)', (_nam
     expect(k).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
     expect(k.d).toBeUndefined();
     const token = await userToken('alice', 'email');
-    const preferJwt = await request(app()).get('/attributes/claims').set('Authorization', `Bearer ${token}`).set('Accept', 'application/json;q=0.5, application/jwt');
+    const preferJwt = await request(app())
+      .get('/attributes/claims')
+      .set('Authorization', `Bearer ${token}`)
+      .set('Accept', 'application/json;q=0.5, application/jwt');
     expect(preferJwt.headers['content-type']).toMatch(/^application\/jwt/);
     expect(preferJwt.headers.vary).toMatch(/accept/i);
-    const onlyJson = await request(app({ formats: ['json'], signingKey: undefined })).get('/attributes/claims').set('Authorization', `Bearer ${token}`);
+    const onlyJson = await request(app({ formats: ['json'], signingKey: undefined }))
+      .get('/attributes/claims')
+      .set('Authorization', `Bearer ${token}`);
     expect(onlyJson.body).toEqual({ sub: 'alice', email: ALICE.email, email_verified: true });
   });
 
-  it('puts the provider\'s own user identifier in the JWT sub with claimsProviderSubject; JSON keeps the token sub', async () => {
+  it("puts the provider's own user identifier in the JWT sub with claimsProviderSubject; JSON keeps the token sub", async () => {
     const ids = new Map([['alice', 'cp-000042']]);
     const a = app({ claimsProviderSubject: (_user, sub) => ids.get(sub) });
     const jwks = createLocalJWKSet((await request(a).get('/attributes/.well-known/jwks.json')).body as JSONWebKeySet);
-    const alice = await request(a).get('/attributes/claims').set('Authorization', `Bearer ${await userToken('alice', 'email')}`);
-    expect((await jwtVerify(alice.text, jwks, { issuer: PROVIDER, audience: RP_CLIENT })).payload).toMatchObject({ sub: 'cp-000042', email: ALICE.email });
+    const alice = await request(a)
+      .get('/attributes/claims')
+      .set('Authorization', `Bearer ${await userToken('alice', 'email')}`);
+    expect((await jwtVerify(alice.text, jwks, { issuer: PROVIDER, audience: RP_CLIENT })).payload).toMatchObject({
+      sub: 'cp-000042',
+      email: ALICE.email,
+    });
     // No identifier of this provider for bob: no sub at all, never the OP's.
-    const bob = await request(a).get('/attributes/claims').set('Authorization', `Bearer ${await userToken('bob', 'email')}`);
+    const bob = await request(a)
+      .get('/attributes/claims')
+      .set('Authorization', `Bearer ${await userToken('bob', 'email')}`);
     expect((await jwtVerify(bob.text, jwks)).payload.sub).toBeUndefined();
     expect((await json(a, await userToken('alice', 'email'))).body).toEqual({ sub: 'alice', email: ALICE.email, email_verified: true });
   });
@@ -149,16 +202,21 @@ describe.each(EXPRESS_VERSIONS)('attribute provider claims endpoint (%s)', (_nam
 
   describe('Accept negotiation', () => {
     const claims = async (a: ReturnType<typeof app>, accept?: string) => {
-      const r = request(a).get('/attributes/claims').set('Authorization', `Bearer ${await userToken('alice', 'email')}`);
+      const r = request(a)
+        .get('/attributes/claims')
+        .set('Authorization', `Bearer ${await userToken('alice', 'email')}`);
       return accept === undefined ? r : r.set('Accept', accept);
     };
 
-    it.each([undefined, '*/*', 'text/html', 'application/xml, text/plain;q=0.5', 'application/*'])('a client that accepts neither format (Accept %s) gets the default: the JWT, with Vary: Accept', async (accept) => {
-      const res = await claims(app(), accept);
-      expect(res.status).toBe(200);
-      expect(res.headers['content-type']).toMatch(/^application\/jwt/);
-      expect(res.headers.vary).toMatch(/^accept$/i);
-    });
+    it.each([undefined, '*/*', 'text/html', 'application/xml, text/plain;q=0.5', 'application/*'])(
+      'a client that accepts neither format (Accept %s) gets the default: the JWT, with Vary: Accept',
+      async (accept) => {
+        const res = await claims(app(), accept);
+        expect(res.status).toBe(200);
+        expect(res.headers['content-type']).toMatch(/^application\/jwt/);
+        expect(res.headers.vary).toMatch(/^accept$/i);
+      },
+    );
 
     it('Accept: application/json gets JSON, also with Vary: Accept', async () => {
       const res = await claims(app(), 'application/json');
@@ -183,7 +241,15 @@ describe.each(EXPRESS_VERSIONS)('attribute provider claims endpoint (%s)', (_nam
         res.setHeader('vary', 'Origin');
         next();
       });
-      a.use('/attributes', attributeProvider({ resourceServer: { issuer: as.issuer, resource: PROVIDER, logger: false }, signingKey: { key, alg: 'ES256' }, formats: ['jwt', 'json'], findUser }));
+      a.use(
+        '/attributes',
+        attributeProvider({
+          resourceServer: { issuer: as.issuer, resource: PROVIDER, logger: false },
+          signingKey: { key, alg: 'ES256' },
+          formats: ['jwt', 'json'],
+          findUser,
+        }),
+      );
       const res = await claims(a);
       expect(res.status).toBe(200);
       expect(res.headers.vary).toMatch(/^Origin, accept$/i);
@@ -207,8 +273,12 @@ describe.each(EXPRESS_VERSIONS)('attribute provider claims endpoint (%s)', (_nam
 
   it('answers an unknown sub with 404 and the same body for every subject (nothing about other users)', async () => {
     const a = app();
-    const first = await request(a).get('/attributes/claims').set('Authorization', `Bearer ${await userToken('nobody-1', 'email')}`);
-    const second = await request(a).get('/attributes/claims').set('Authorization', `Bearer ${await userToken('someone-else', 'profile credit')}`);
+    const first = await request(a)
+      .get('/attributes/claims')
+      .set('Authorization', `Bearer ${await userToken('nobody-1', 'email')}`);
+    const second = await request(a)
+      .get('/attributes/claims')
+      .set('Authorization', `Bearer ${await userToken('someone-else', 'profile credit')}`);
     expect(first.status).toBe(404);
     expect(second.status).toBe(404);
     expect(first.text).toBe(second.text);
@@ -228,7 +298,11 @@ describe.each(EXPRESS_VERSIONS)('attribute provider claims endpoint (%s)', (_nam
   describe('token methods (CONFORMANCE 75)', () => {
     it('accepts the token in the Authorization header on GET and POST, any scheme case', async () => {
       const token = await userToken('alice', 'email');
-      for (const [method, scheme] of [['get', 'Bearer'], ['post', 'bearer'], ['get', 'BEARER']] as const) {
+      for (const [method, scheme] of [
+        ['get', 'Bearer'],
+        ['post', 'bearer'],
+        ['get', 'BEARER'],
+      ] as const) {
         const res = await request(app())[method]('/attributes/claims').set('Authorization', `${scheme} ${token}`);
         expect(res.status).toBe(200);
         expect(res.headers['content-type']).toMatch(/^application\/jwt/);
@@ -257,7 +331,11 @@ describe.each(EXPRESS_VERSIONS)('attribute provider claims endpoint (%s)', (_nam
       expect(post.headers['content-type']).toMatch(/^application\/jwt/);
       const onGet = await request(a).get('/attributes/claims').type('form').send(`access_token=${token}`);
       expect(onGet.status).toBe(401);
-      const both = await request(a).post('/attributes/claims').set('Authorization', `Bearer ${token}`).type('form').send({ access_token: token });
+      const both = await request(a)
+        .post('/attributes/claims')
+        .set('Authorization', `Bearer ${token}`)
+        .type('form')
+        .send({ access_token: token });
       expect(both.status).toBe(400);
     });
   });
@@ -269,7 +347,15 @@ describe('verification by a separate verifier against the served JWKS', () => {
   beforeAll(async () => {
     const { default: express } = await import('express');
     const a = express();
-    a.use('/attributes', attributeProvider({ resourceServer: { issuer: as.issuer, resource: PROVIDER, logger: false }, signingKey: { key, alg: 'ES256', kid: 'claims-2026' }, scopes: CUSTOM_SCOPES, findUser }));
+    a.use(
+      '/attributes',
+      attributeProvider({
+        resourceServer: { issuer: as.issuer, resource: PROVIDER, logger: false },
+        signingKey: { key, alg: 'ES256', kid: 'claims-2026' },
+        scopes: CUSTOM_SCOPES,
+        findUser,
+      }),
+    );
     server = a.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -280,7 +366,10 @@ describe('verification by a separate verifier against the served JWKS', () => {
   });
 
   it('createRemoteJWKSet on <iss>/.well-known/jwks.json verifies the claims JWT; the OP keys do not', async () => {
-    const res = await fetch(`${base}/attributes/claims`, { method: 'POST', headers: { authorization: `Bearer ${await userToken('alice', 'address credit')}` } });
+    const res = await fetch(`${base}/attributes/claims`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await userToken('alice', 'address credit')}` },
+    });
     expect(res.status).toBe(200);
     const jwt = await res.text();
     const remote = createRemoteJWKSet(new URL(`${base}/attributes/.well-known/jwks.json`));

@@ -18,7 +18,14 @@ beforeAll(async () => {
 describe.each(EXPRESS_VERSIONS)('attribute provider form body errors (%s)', (_name, express: ExpressFactory) => {
   function app(extra: Partial<AttributeProviderRouterOptions['resourceServer']> = {}) {
     const a = express();
-    a.use('/attributes', attributeProvider({ resourceServer: { issuer: ti.trustedIssuer, resource: PROVIDER, tokenLocations: { body: true }, logger: false, ...extra }, formats: ['json'], findUser }));
+    a.use(
+      '/attributes',
+      attributeProvider({
+        resourceServer: { issuer: ti.trustedIssuer, resource: PROVIDER, tokenLocations: { body: true }, logger: false, ...extra },
+        formats: ['json'],
+        findUser,
+      }),
+    );
     return a;
   }
 
@@ -41,7 +48,10 @@ describe.each(EXPRESS_VERSIONS)('attribute provider form body errors (%s)', (_na
   });
 
   it('with errorResponse: "problem", an unreadable form body is a problem+json 400', async () => {
-    const res = await request(app({ errorResponse: 'problem' })).post('/attributes/claims').set('content-type', 'application/x-www-form-urlencoded; charset=bogus').send('access_token=abc');
+    const res = await request(app({ errorResponse: 'problem' }))
+      .post('/attributes/claims')
+      .set('content-type', 'application/x-www-form-urlencoded; charset=bogus')
+      .send('access_token=abc');
     expect(res.status).toBe(400);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.body).toMatchObject({ status: 400, error: 'invalid_request' });

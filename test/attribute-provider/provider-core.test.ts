@@ -60,21 +60,37 @@ describe('AttributeProvider options', () => {
 
   it('answers JSON without a signing key and JWT with one, by default', async () => {
     expect(new AttributeProvider({ findUser }).formats).toEqual(['json']);
-    expect(new AttributeProvider({ findUser, issuer: PROVIDER, signingKey: { key: (await providerKey()).privateKey, alg: 'ES256' } }).formats).toEqual(['jwt']);
+    expect(
+      new AttributeProvider({ findUser, issuer: PROVIDER, signingKey: { key: (await providerKey()).privateKey, alg: 'ES256' } }).formats,
+    ).toEqual(['jwt']);
     expect([...new AttributeProvider({ findUser }).scopeClaims.keys()]).toEqual(Object.keys(STANDARD_SCOPE_CLAIMS));
   });
 
   it('rejects ready() for a key that does not fit the algorithm, or a non-extractable key without publicJwk', async () => {
     const rsa = (await generateKeyPair('RS256')).privateKey;
-    await expect(new AttributeProvider({ findUser, issuer: PROVIDER, signingKey: { key: rsa, alg: 'ES256' } }).ready()).rejects.toThrow(ConfigurationError);
+    await expect(new AttributeProvider({ findUser, issuer: PROVIDER, signingKey: { key: rsa, alg: 'ES256' } }).ready()).rejects.toThrow(
+      ConfigurationError,
+    );
     const sealed = await generateKeyPair('ES256', { extractable: false });
-    await expect(new AttributeProvider({ findUser, issuer: PROVIDER, signingKey: { key: sealed.privateKey, alg: 'ES256' } }).ready()).rejects.toThrow(ConfigurationError);
-    const ok = new AttributeProvider({ findUser, issuer: PROVIDER, signingKey: { key: sealed.privateKey, alg: 'ES256', publicJwk: await exportJWK(sealed.publicKey) } });
+    await expect(
+      new AttributeProvider({ findUser, issuer: PROVIDER, signingKey: { key: sealed.privateKey, alg: 'ES256' } }).ready(),
+    ).rejects.toThrow(ConfigurationError);
+    const ok = new AttributeProvider({
+      findUser,
+      issuer: PROVIDER,
+      signingKey: { key: sealed.privateKey, alg: 'ES256', publicJwk: await exportJWK(sealed.publicKey) },
+    });
     await expect(ok.ready()).resolves.toBeUndefined();
   });
 
   it.each([
-    ['a private JWK', async () => ({ key: { ...(await exportJWK((await generateKeyPair('PS256', { extractable: true })).privateKey)), kid: 'jwk-1' }, alg: 'PS256' })],
+    [
+      'a private JWK',
+      async () => ({
+        key: { ...(await exportJWK((await generateKeyPair('PS256', { extractable: true })).privateKey)), kid: 'jwk-1' },
+        alg: 'PS256',
+      }),
+    ],
     ['a Node KeyObject', async () => ({ key: generateKeyPairSync('ed25519').privateKey, alg: 'EdDSA' })],
   ])('signs with %s and publishes only its public part, plus additional public keys', async (_name, make) => {
     const signingKey = await make();
@@ -115,7 +131,13 @@ describe('negotiation and answers', () => {
     const provider = new AttributeProvider({ findUser: async () => undefined });
     const a = await provider.answer({ token: context(['email']), resource: PROVIDER, errorFormat: 'problem' });
     expect(a).toMatchObject({ status: 404, headers: { 'content-type': 'application/problem+json', 'cache-control': 'no-store' } });
-    expect(JSON.parse(a.body)).toEqual({ type: 'about:blank', title: 'Not Found', status: 404, detail: 'no claims are available for this access token', error: 'not_found' });
+    expect(JSON.parse(a.body)).toEqual({
+      type: 'about:blank',
+      title: 'Not Found',
+      status: 404,
+      detail: 'no claims are available for this access token',
+      error: 'not_found',
+    });
     expect(a.body).not.toContain('alice');
   });
 
@@ -137,15 +159,35 @@ describe('the router: wiring and failures', () => {
 
   it('takes iss from the resource identifier by default, and needs one for JWT answers', async () => {
     const key = (await providerKey()).privateKey;
-    const router = attributeProvider({ resourceServer: { issuer: as.issuer, resource: PROVIDER, logger: false }, signingKey: { key, alg: 'ES256' }, findUser });
+    const router = attributeProvider({
+      resourceServer: { issuer: as.issuer, resource: PROVIDER, logger: false },
+      signingKey: { key, alg: 'ES256' },
+      findUser,
+    });
     expect(router.provider.issuer).toBe(PROVIDER);
-    expect(() => attributeProvider({ resourceServer: { issuer: as.issuer, publicBaseUrl: 'https://claims.example.net', logger: false }, signingKey: { key, alg: 'ES256' }, findUser })).toThrow(ConfigurationError);
-    expect(() => attributeProvider({ resourceServer: { issuer: as.issuer, resource: PROVIDER }, findUser, claimsPath: 'claims' })).toThrow(ConfigurationError);
+    expect(() =>
+      attributeProvider({
+        resourceServer: { issuer: as.issuer, publicBaseUrl: 'https://claims.example.net', logger: false },
+        signingKey: { key, alg: 'ES256' },
+        findUser,
+      }),
+    ).toThrow(ConfigurationError);
+    expect(() => attributeProvider({ resourceServer: { issuer: as.issuer, resource: PROVIDER }, findUser, claimsPath: 'claims' })).toThrow(
+      ConfigurationError,
+    );
   });
 
   it('serves the endpoints at configured paths', async () => {
     const app = express();
-    app.use(attributeProvider({ resourceServer: { issuer: as.issuer, resource: PROVIDER, logger: false }, signingKey: { key: (await providerKey()).privateKey, alg: 'ES256' }, findUser, claimsPath: '/userinfo-extra', jwksPath: '/keys' }));
+    app.use(
+      attributeProvider({
+        resourceServer: { issuer: as.issuer, resource: PROVIDER, logger: false },
+        signingKey: { key: (await providerKey()).privateKey, alg: 'ES256' },
+        findUser,
+        claimsPath: '/userinfo-extra',
+        jwksPath: '/keys',
+      }),
+    );
     const token = await as.signToken({ claims: { sub: 'bob', scope: 'email', aud: PROVIDER, client_id: RP_CLIENT } });
     expect((await request(app).get('/userinfo-extra').set('Authorization', `Bearer ${token}`)).status).toBe(200);
     expect((await request(app).get('/keys')).body.keys).toHaveLength(1);

@@ -13,7 +13,10 @@ let as: DevUmaAuthorizationServer;
 const registrars: UmaRegistrar[] = [];
 
 beforeAll(async () => {
-  as = (await startDevAuthorizationServer({ resources: [{ identifier: PROVIDER, scopes: PROVIDER_SCOPES }], uma: true })) as DevUmaAuthorizationServer;
+  as = (await startDevAuthorizationServer({
+    resources: [{ identifier: PROVIDER, scopes: PROVIDER_SCOPES }],
+    uma: true,
+  })) as DevUmaAuthorizationServer;
 });
 afterAll(async () => {
   for (const r of registrars) r.stop();
@@ -35,7 +38,14 @@ describe('claim groups as UMA resources', () => {
   it('describes one resource per scope, keyed claims:<scope>', () => {
     const provider = new AttributeProvider({ findUser, scopes: CUSTOM_SCOPES });
     const resources = claimGroupResources(provider, { namePrefix: 'attributes ', type: 'https://claims.example.net/types/claim-group' });
-    expect(resources.map((r) => r.key)).toEqual(['claims:profile', 'claims:email', 'claims:address', 'claims:phone', 'claims:credit', 'claims:memberships']);
+    expect(resources.map((r) => r.key)).toEqual([
+      'claims:profile',
+      'claims:email',
+      'claims:address',
+      'claims:phone',
+      'claims:credit',
+      'claims:memberships',
+    ]);
     expect(resources.find((r) => r.key === 'claims:email')).toEqual({
       key: 'claims:email',
       name: 'attributes email',
@@ -49,7 +59,12 @@ describe('claim groups as UMA resources', () => {
     const r = registrar();
     await clear(r);
     const make = () =>
-      attributeProvider({ resourceServer: { issuer: as.issuer, resource: PROVIDER, logger: false }, scopes: CUSTOM_SCOPES, findUser, uma: { registrar: r, start: false } });
+      attributeProvider({
+        resourceServer: { issuer: as.issuer, resource: PROVIDER, logger: false },
+        scopes: CUSTOM_SCOPES,
+        findUser,
+        uma: { registrar: r, start: false },
+      });
     express().use('/attributes', make());
     expect((await r.sync()).state).toBe('registered');
     const held = as.uma.resources();
@@ -64,7 +79,13 @@ describe('claim groups as UMA resources', () => {
   it('starts the background sync by default', async () => {
     const r = registrar();
     await clear(r);
-    attributeProvider({ resourceServer: { issuer: as.issuer, resource: PROVIDER, logger: false }, standardScopes: false, scopes: CUSTOM_SCOPES, findUser, uma: { registrar: r } });
+    attributeProvider({
+      resourceServer: { issuer: as.issuer, resource: PROVIDER, logger: false },
+      standardScopes: false,
+      scopes: CUSTOM_SCOPES,
+      findUser,
+      uma: { registrar: r },
+    });
     const status = await r.sync(); // joins the sync the router started
     expect(status.registered.sort()).toEqual(['claims:credit', 'claims:memberships']);
     expect(as.uma.resources()).toHaveLength(2);

@@ -35,7 +35,6 @@ afterAll(async () => {
   await as?.close();
 });
 
-
 function app(opts: Partial<ResourceServerOptions> = {}) {
   const a = express();
   a.use(oauthResourceServer({ issuer: { issuer: as.issuer, jwksUri: as.jwksUri }, resource: API, logger: false, ...opts }));
@@ -113,7 +112,9 @@ describe('insufficient scope (CONFORMANCE 12)', () => {
   });
 
   it('leaves the scope attribute out when configured not to name scopes (CONFORMANCE 12)', async () => {
-    const res = await request(app({ scopes: { includeInChallenge: false } })).post('/orders').set('Authorization', `Bearer ${readToken}`);
+    const res = await request(app({ scopes: { includeInChallenge: false } }))
+      .post('/orders')
+      .set('Authorization', `Bearer ${readToken}`);
     expect(res.status).toBe(403);
     const c = challengeOf(res.headers['www-authenticate']);
     expect(c.params.error).toBe('insufficient_scope');
@@ -123,7 +124,9 @@ describe('insufficient scope (CONFORMANCE 12)', () => {
 
 describe('challenge parameters (CONFORMANCE 13, 14)', () => {
   /** Requests that produce each kind of challenge. */
-  async function everyChallenge(realm: string | undefined): Promise<Array<{ what: string; header: string; body: string; token: string | undefined }>> {
+  async function everyChallenge(
+    realm: string | undefined,
+  ): Promise<Array<{ what: string; header: string; body: string; token: string | undefined }>> {
     const a = app(realm === undefined ? {} : { realm });
     const now = Math.floor(Date.now() / 1000);
     const expired = await as.signToken({ claims: { iat: now - 7200, exp: now - 3600 } });
@@ -146,16 +149,19 @@ describe('challenge parameters (CONFORMANCE 13, 14)', () => {
     return out;
   }
 
-  it.each([undefined, 'orders "api" \\ v1'])('writes realm, scope, error, error_description, error_uri at most once (realm %p) (CONFORMANCE 13)', async (realm) => {
-    for (const { what, header } of await everyChallenge(realm)) {
-      const challenges = parseChallenges(header);
-      expect({ what, count: challenges.length }).toEqual({ what, count: 1 });
-      const names = challenges[0]!.params.map(([n]) => n);
-      for (const p of CHALLENGE_PARAMS) expect({ what, p, n: names.filter((n) => n === p).length <= 1 }).toEqual({ what, p, n: true });
-      expect(new Set(names).size).toBe(names.length);
-      if (realm !== undefined) expect(Object.fromEntries(challenges[0]!.params).realm).toBe(realm);
-    }
-  });
+  it.each([undefined, 'orders "api" \\ v1'])(
+    'writes realm, scope, error, error_description, error_uri at most once (realm %p) (CONFORMANCE 13)',
+    async (realm) => {
+      for (const { what, header } of await everyChallenge(realm)) {
+        const challenges = parseChallenges(header);
+        expect({ what, count: challenges.length }).toEqual({ what, count: 1 });
+        const names = challenges[0]!.params.map(([n]) => n);
+        for (const p of CHALLENGE_PARAMS) expect({ what, p, n: names.filter((n) => n === p).length <= 1 }).toEqual({ what, p, n: true });
+        expect(new Set(names).size).toBe(names.length);
+        if (realm !== undefined) expect(Object.fromEntries(challenges[0]!.params).realm).toBe(realm);
+      }
+    },
+  );
 
   it('the challenge writer drops a repeated parameter (CONFORMANCE 13)', () => {
     const header = formatChallenge({
@@ -186,7 +192,8 @@ describe('challenge parameters (CONFORMANCE 13, 14)', () => {
   it('error_description of every challenge has no " or \\ and no token material (CONFORMANCE 14)', async () => {
     for (const { what, header, body, token } of await everyChallenge('orders')) {
       const params = Object.fromEntries(parseChallenges(header)[0]!.params);
-      if (params.error_description !== undefined) expect({ what, ok: ERROR_CHARS.test(params.error_description) }).toEqual({ what, ok: true });
+      if (params.error_description !== undefined)
+        expect({ what, ok: ERROR_CHARS.test(params.error_description) }).toEqual({ what, ok: true });
       if (params.error !== undefined) expect(ERROR_CHARS.test(params.error)).toBe(true);
       if (token !== undefined) {
         for (const part of [token, ...token.split(/[.,]/).filter((s) => s.length >= 8)]) {

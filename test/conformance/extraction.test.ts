@@ -25,9 +25,11 @@ afterAll(async () => {
   await as?.close();
 });
 
-
 /** A 401 with a Bearer challenge carrying no error information (RFC 6750 §3). */
-function expectNoCredentialsAnswer(res: { status: number; headers: Record<string, unknown>; text?: string; body?: unknown }, realm?: string): void {
+function expectNoCredentialsAnswer(
+  res: { status: number; headers: Record<string, unknown>; text?: string; body?: unknown },
+  realm?: string,
+): void {
   expect(res.status).toBe(401);
   const c = challengeOf(res.headers['www-authenticate']);
   expect(c.scheme.toLowerCase()).toBe('bearer');
@@ -63,7 +65,12 @@ function buildApp(express: ExpressFactory, { parsers, ...opts }: AppOptions = {}
 }
 
 /** Send a request with raw header pairs (an array value becomes repeated header lines). */
-async function rawRequest(app: http.RequestListener, method: string, path: string, headers: Array<[string, string | string[]]>): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+async function rawRequest(
+  app: http.RequestListener,
+  method: string,
+  path: string,
+  headers: Array<[string, string | string[]]>,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   const server = http.createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   try {
@@ -105,11 +112,17 @@ describe.each(EXPRESS_VERSIONS)('token extraction (%s)', (_name, express) => {
       expect(res.status).toBe(200);
     });
 
-    it.each([['a tab', '\t'], ['a tab and a space', '\t ']])('answers a Bearer header whose scheme and token are separated by %s with 400 invalid_request, not as another scheme (CONFORMANCE 3)', async (_what, sep) => {
-      const res = await rawRequest(buildApp(express), 'GET', '/orders', [['Authorization', `Bearer${sep}${token}`]]);
-      expect(res.status).toBe(400);
-      expect(challengeOf(res.headers['www-authenticate']).params.error).toBe('invalid_request');
-    });
+    it.each([
+      ['a tab', '\t'],
+      ['a tab and a space', '\t '],
+    ])(
+      'answers a Bearer header whose scheme and token are separated by %s with 400 invalid_request, not as another scheme (CONFORMANCE 3)',
+      async (_what, sep) => {
+        const res = await rawRequest(buildApp(express), 'GET', '/orders', [['Authorization', `Bearer${sep}${token}`]]);
+        expect(res.status).toBe(400);
+        expect(challengeOf(res.headers['www-authenticate']).params.error).toBe('invalid_request');
+      },
+    );
 
     it.each([
       ['a space inside', (t: string) => `${t.slice(0, 20)} ${t.slice(20)}`],
@@ -157,7 +170,9 @@ describe.each(EXPRESS_VERSIONS)('token extraction (%s)', (_name, express) => {
     });
 
     it('refuses header + query token with 400 also when the query method is enabled (CONFORMANCE 6)', async () => {
-      const res = await request(buildApp(express, { tokenLocations: { query: true } })).get(`/orders?access_token=${token}`).set('Authorization', `Bearer ${token}`);
+      const res = await request(buildApp(express, { tokenLocations: { query: true } }))
+        .get(`/orders?access_token=${token}`)
+        .set('Authorization', `Bearer ${token}`);
       expectInvalidRequest(res);
     });
 
@@ -192,7 +207,9 @@ describe.each(EXPRESS_VERSIONS)('token extraction (%s)', (_name, express) => {
     });
 
     it('refuses two query tokens with 400 invalid_request (CONFORMANCE 6)', async () => {
-      const res = await request(buildApp(express, { tokenLocations: { query: true } })).get(`/orders?access_token=${token}&access_token=${token}`);
+      const res = await request(buildApp(express, { tokenLocations: { query: true } })).get(
+        `/orders?access_token=${token}&access_token=${token}`,
+      );
       expectInvalidRequest(res);
     });
 
@@ -217,35 +234,40 @@ describe.each(EXPRESS_VERSIONS)('token extraction (%s)', (_name, express) => {
 
   describe('the form-encoded body (RFC 6750 §2.2)', () => {
     it.each(['post', 'put'] as const)('accepts a form-body token on %s when enabled (CONFORMANCE 7)', async (method) => {
-      const res = await request(buildApp(express, { tokenLocations: { body: true } }))[method]('/orders').type('form').send({ access_token: token });
+      const res = await request(buildApp(express, { tokenLocations: { body: true } }))
+        [method]('/orders')
+        .type('form')
+        .send({ access_token: token });
       expect(res.status).toBe(200);
       expect(res.body.authenticated).toBe(true);
     });
 
     it('ignores access_token in a JSON body (CONFORMANCE 7)', async () => {
-      const res = await request(buildApp(express, { tokenLocations: { body: true } })).post('/orders').type('json').send({ access_token: token });
+      const res = await request(buildApp(express, { tokenLocations: { body: true } }))
+        .post('/orders')
+        .type('json')
+        .send({ access_token: token });
       expectNoCredentialsAnswer(res);
     });
 
-    it.each([
-      ['multipart/form-data; boundary=x'],
-      ['text/plain'],
-      ['application/x-www-form-urlencoded-extra'],
-    ])('ignores access_token in a %s body even when a parser filled req.body (CONFORMANCE 7)', async (contentType) => {
-      // A permissive parser that puts access_token into req.body whatever the content type.
-      const permissive: RequestHandler = (req: Request, _res: Response, next: NextFunction) => {
-        req.on('data', () => undefined);
-        req.on('end', () => {
-          (req as { body?: unknown }).body = { access_token: token };
-          next();
-        });
-      };
-      const res = await request(buildApp(express, { tokenLocations: { body: true }, parsers: [permissive] }))
-        .post('/orders')
-        .set('Content-Type', contentType)
-        .send(`access_token=${token}`);
-      expectNoCredentialsAnswer(res);
-    });
+    it.each([['multipart/form-data; boundary=x'], ['text/plain'], ['application/x-www-form-urlencoded-extra']])(
+      'ignores access_token in a %s body even when a parser filled req.body (CONFORMANCE 7)',
+      async (contentType) => {
+        // A permissive parser that puts access_token into req.body whatever the content type.
+        const permissive: RequestHandler = (req: Request, _res: Response, next: NextFunction) => {
+          req.on('data', () => undefined);
+          req.on('end', () => {
+            (req as { body?: unknown }).body = { access_token: token };
+            next();
+          });
+        };
+        const res = await request(buildApp(express, { tokenLocations: { body: true }, parsers: [permissive] }))
+          .post('/orders')
+          .set('Content-Type', contentType)
+          .send(`access_token=${token}`);
+        expectNoCredentialsAnswer(res);
+      },
+    );
 
     it('does not use a body access_token on GET (CONFORMANCE 8)', async () => {
       let parsed: unknown;

@@ -13,7 +13,16 @@ import request from 'supertest';
 import express from 'express';
 import type { Request, Response } from 'express';
 import { EncryptJWT, SignJWT, exportJWK, generateKeyPair, type JWK, type CryptoKey } from 'jose';
-import { oauthResourceServer, requireScopes, getAuth, parseChallenges, ResourceServer, ConfigurationError, type ResourceServerOptions, type TrustedIssuer } from '../../src/index.js';
+import {
+  oauthResourceServer,
+  requireScopes,
+  getAuth,
+  parseChallenges,
+  ResourceServer,
+  ConfigurationError,
+  type ResourceServerOptions,
+  type TrustedIssuer,
+} from '../../src/index.js';
 import { startDevAuthorizationServer, type DevAuthorizationServer } from '../../src/testing/index.js';
 
 const API = 'https://api.example.com';
@@ -167,7 +176,12 @@ let app: ReturnType<typeof buildApp>;
 let asIssuer: TrustedIssuer;
 
 beforeAll(async () => {
-  as = await startDevAuthorizationServer({ resources: [{ identifier: API, scopes: ['read:orders', 'write:orders'] }, { identifier: OTHER, scopes: ['read:other'] }] });
+  as = await startDevAuthorizationServer({
+    resources: [
+      { identifier: API, scopes: ['read:orders', 'write:orders'] },
+      { identifier: OTHER, scopes: ['read:other'] },
+    ],
+  });
   const jwks = (await (await fetch(as.jwksUri)).json()) as { keys: Array<NodeJwk & { kid: string }> };
   asPublicJwk = jwks.keys[0]!;
   asKid = jwks.keys[0]!.kid;
@@ -228,9 +242,24 @@ describe('alg (CONFORMANCE 17)', () => {
   it.each(['none', 'None', 'NONE'])('refuses alg %s, unsigned or with any signature (CONFORMANCE 17)', async (alg) => {
     const claims = validClaims(as.issuer, { aud: API });
     const header = { alg, typ: 'at+jwt' };
-    expectInvalidToken(await get(app, handMade(header, claims, () => '')));
-    expectInvalidToken(await get(app, handMade(header, claims, () => 'AAAA')));
-    expectInvalidToken(await get(app, handMade({ ...header, kid: asKid }, claims, () => randomBytes(256).toString('base64url'))));
+    expectInvalidToken(
+      await get(
+        app,
+        handMade(header, claims, () => ''),
+      ),
+    );
+    expectInvalidToken(
+      await get(
+        app,
+        handMade(header, claims, () => 'AAAA'),
+      ),
+    );
+    expectInvalidToken(
+      await get(
+        app,
+        handMade({ ...header, kid: asKid }, claims, () => randomBytes(256).toString('base64url')),
+      ),
+    );
   });
 
   it('refuses HS256 signed with the AS public key (PEM, DER, JWK text and modulus) (CONFORMANCE 17)', async () => {
@@ -243,7 +272,10 @@ describe('alg (CONFORMANCE 17)', () => {
       Buffer.from(String(asPublicJwk.n), 'base64url'),
     ];
     for (const secret of secrets) {
-      for (const header of [{ alg: 'HS256', typ: 'at+jwt', kid: asKid }, { alg: 'HS256', typ: 'at+jwt' }]) {
+      for (const header of [
+        { alg: 'HS256', typ: 'at+jwt', kid: asKid },
+        { alg: 'HS256', typ: 'at+jwt' },
+      ]) {
         const token = handMade(header, validClaims(as.issuer), (input) => createHmac('sha256', secret).update(input).digest('base64url'));
         expectInvalidToken(await get(app, token));
       }
@@ -264,7 +296,10 @@ describe('alg (CONFORMANCE 17)', () => {
     const key = await newKey();
     const shared = randomBytes(32);
     const ks = await startKeyServer([key.publicJwk, { kty: 'oct', k: shared.toString('base64url'), kid: 'sym', alg: 'HS256', use: 'sig' }]);
-    const hs = () => handMade({ alg: 'HS256', typ: 'at+jwt', kid: 'sym' }, validClaims(ks.issuer), (input) => createHmac('sha256', shared).update(input).digest('base64url'));
+    const hs = () =>
+      handMade({ alg: 'HS256', typ: 'at+jwt', kid: 'sym' }, validClaims(ks.issuer), (input) =>
+        createHmac('sha256', shared).update(input).digest('base64url'),
+      );
     const plain = buildApp({ issuer: { issuer: ks.issuer, jwksUri: ks.jwksUri }, resource: API });
     expect((await get(plain, await signWith(key, validClaims(ks.issuer)))).status).toBe(200); // control
     expectInvalidToken(await get(plain, hs()));
@@ -281,7 +316,9 @@ describe('alg (CONFORMANCE 17)', () => {
   );
 
   it('refuses to configure alg none at start-up (CONFORMANCE 17)', () => {
-    expect(() => new ResourceServer({ issuer: { issuer: as.issuer, algorithms: ['none' as never] }, resource: API, logger: false })).toThrow(ConfigurationError);
+    expect(
+      () => new ResourceServer({ issuer: { issuer: as.issuer, algorithms: ['none' as never] }, resource: API, logger: false }),
+    ).toThrow(ConfigurationError);
   });
 });
 
@@ -401,12 +438,13 @@ describe('exp (CONFORMANCE 21)', () => {
     expectInvalidToken(await get(lenient, await as.signToken({ claims: { iat: now() - 600, exp: now() - 120 } })));
   });
 
-  it.each([['a string', String(Math.floor(Date.now() / 1000) + 300)], ['null', null], ['an object', { t: 1 }]])(
-    'refuses exp given as %s (CONFORMANCE 21)',
-    async (_what, exp) => {
-      expectInvalidToken(await get(app, await as.signToken({ claims: { exp } })));
-    },
-  );
+  it.each([
+    ['a string', String(Math.floor(Date.now() / 1000) + 300)],
+    ['null', null],
+    ['an object', { t: 1 }],
+  ])('refuses exp given as %s (CONFORMANCE 21)', async (_what, exp) => {
+    expectInvalidToken(await get(app, await as.signToken({ claims: { exp } })));
+  });
 
   it('refuses nbf or iat in the future beyond the leeway (CONFORMANCE 21)', async () => {
     expectInvalidToken(await get(app, await as.signToken({ claims: { nbf: now() + 120 } })));
@@ -452,14 +490,18 @@ describe('scope (CONFORMANCE 23)', () => {
 
 describe('encrypted tokens (CONFORMANCE 24)', () => {
   it('refuses a JWE (five parts, dir + A256GCM) when no encryption was agreed (CONFORMANCE 24)', async () => {
-    const jwe = await new EncryptJWT(validClaims(as.issuer)).setProtectedHeader({ alg: 'dir', enc: 'A256GCM', typ: 'at+jwt' }).encrypt(randomBytes(32));
+    const jwe = await new EncryptJWT(validClaims(as.issuer))
+      .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', typ: 'at+jwt' })
+      .encrypt(randomBytes(32));
     expect(jwe.split('.')).toHaveLength(5);
     expectInvalidToken(await get(app, jwe));
   });
 
   it('refuses a JWE (five parts, RSA-OAEP-256) when no encryption was agreed (CONFORMANCE 24)', async () => {
     const { publicKey } = await generateKeyPair('RSA-OAEP-256');
-    const jwe = await new EncryptJWT(validClaims(as.issuer)).setProtectedHeader({ alg: 'RSA-OAEP-256', enc: 'A128GCM', typ: 'at+jwt', cty: 'JWT' }).encrypt(publicKey);
+    const jwe = await new EncryptJWT(validClaims(as.issuer))
+      .setProtectedHeader({ alg: 'RSA-OAEP-256', enc: 'A128GCM', typ: 'at+jwt', cty: 'JWT' })
+      .encrypt(publicKey);
     expect(jwe.split('.')).toHaveLength(5);
     expect(jwe.split('.').every((p) => p.length > 0)).toBe(true);
     expectInvalidToken(await get(app, jwe));
@@ -484,7 +526,9 @@ describe('unknown kid and JWKS refresh (CONFORMANCE 25)', () => {
 
   async function unknownKidTokens(issuer: string, n: number): Promise<string[]> {
     const stranger = await newKey();
-    return Promise.all(Array.from({ length: n }, (_, i) => signWith(stranger, validClaims(issuer), { kid: `unknown-${i}-${stranger.kid}` })));
+    return Promise.all(
+      Array.from({ length: n }, (_, i) => signWith(stranger, validClaims(issuer), { kid: `unknown-${i}-${stranger.kid}` })),
+    );
   }
 
   it('refetches at most once per cooldown on unknown kids, then answers invalid_token (CONFORMANCE 25)', async () => {

@@ -34,7 +34,12 @@ const req = (token: string) => ({ method: 'GET', url: '/', headers: { authorizat
 const auth = (rs: ResourceServer, token: string) => Promise.resolve().then(() => rs.authenticate(req(token)));
 
 /** A server trusting `ti` with `profile` (its own keys; the resource identifiers given). */
-function server(ti: TestIssuer, profile: TokenProfile | undefined, resource: string | string[] = API, extra: Partial<ResourceServerOptions> = {}): ResourceServer {
+function server(
+  ti: TestIssuer,
+  profile: TokenProfile | undefined,
+  resource: string | string[] = API,
+  extra: Partial<ResourceServerOptions> = {},
+): ResourceServer {
   const issuer: TrustedIssuer = { ...ti.trustedIssuer, ...(profile === undefined ? {} : { profile }) };
   return new ResourceServer({ issuer, resource, logger: false, ...extra });
 }
@@ -65,13 +70,21 @@ describe('the default stays strict RFC 9068 (CONFORMANCE 16, 22)', () => {
     const ok = { iss: ti.issuer, sub: 'u', aud: API, client_id: 'c', jti: 'j' };
     expect((await auth(rs, await mint(ti, ok, 'at+jwt')))?.context.clientId).toBe('c');
     await expect(auth(rs, await mint(ti, ok, 'JWT'))).rejects.toMatchObject({ code: 'ERR_TOKEN_TYPE', status: 401 });
-    await expect(auth(rs, await mint(ti, { ...ok, client_id: undefined, azp: 'c' }, 'at+jwt'))).rejects.toMatchObject({ code: 'ERR_TOKEN_CLAIM', message: 'the access token lacks the client_id claim' });
-    await expect(auth(rs, await mint(ti, { ...ok, jti: undefined }, 'at+jwt'))).rejects.toMatchObject({ code: 'ERR_TOKEN_CLAIM', message: 'the access token lacks the jti claim' });
+    await expect(auth(rs, await mint(ti, { ...ok, client_id: undefined, azp: 'c' }, 'at+jwt'))).rejects.toMatchObject({
+      code: 'ERR_TOKEN_CLAIM',
+      message: 'the access token lacks the client_id claim',
+    });
+    await expect(auth(rs, await mint(ti, { ...ok, jti: undefined }, 'at+jwt'))).rejects.toMatchObject({
+      code: 'ERR_TOKEN_CLAIM',
+      message: 'the access token lacks the jti claim',
+    });
   });
 
   it("profile: 'rfc9068' is the same as no profile", async () => {
     const rs = server(ti, 'rfc9068');
-    await expect(auth(rs, await mint(ti, { iss: ti.issuer, sub: 'u', aud: API, client_id: 'c', jti: 'j' }, 'JWT'))).rejects.toMatchObject({ code: 'ERR_TOKEN_TYPE' });
+    await expect(auth(rs, await mint(ti, { iss: ti.issuer, sub: 'u', aud: API, client_id: 'c', jti: 'j' }, 'JWT'))).rejects.toMatchObject({
+      code: 'ERR_TOKEN_TYPE',
+    });
   });
 });
 
@@ -80,8 +93,16 @@ describe('keycloak', () => {
   let ti: TestIssuer;
   /** An access token as Keycloak issues it with an audience mapper adding this API's identifier. */
   const shape = (iss: string, extra: Record<string, unknown> = {}) => ({
-    iss, sub: 'f1c2-user', typ: 'Bearer', azp: 'web-app', aud: [API, 'account'], scope: 'openid profile read:orders',
-    jti: 'onrtac:5d1e', sid: 's-1', realm_access: { roles: ['offline_access'] }, ...extra,
+    iss,
+    sub: 'f1c2-user',
+    typ: 'Bearer',
+    azp: 'web-app',
+    aud: [API, 'account'],
+    scope: 'openid profile read:orders',
+    jti: 'onrtac:5d1e',
+    sid: 's-1',
+    realm_access: { roles: ['offline_access'] },
+    ...extra,
   });
   beforeAll(async () => {
     ti = await createTestIssuer({ issuer: REALM });
@@ -105,10 +126,16 @@ describe('keycloak', () => {
   });
 
   it('refuses the same token minted for another API (its audience mapper names another client)', async () => {
-    await expect(auth(server(ti, 'keycloak'), await mint(ti, shape(REALM, { aud: [OTHER_API, 'account'] }), 'JWT'))).rejects.toMatchObject({ code: 'ERR_TOKEN_AUDIENCE' });
+    await expect(auth(server(ti, 'keycloak'), await mint(ti, shape(REALM, { aud: [OTHER_API, 'account'] }), 'JWT'))).rejects.toMatchObject({
+      code: 'ERR_TOKEN_AUDIENCE',
+    });
     // No audience mapper at all: Keycloak leaves aud out (or "account" only).
-    await expect(auth(server(ti, 'keycloak'), await mint(ti, shape(REALM, { aud: undefined }), 'JWT'))).rejects.toMatchObject({ code: 'ERR_TOKEN_CLAIM' });
-    await expect(auth(server(ti, 'keycloak'), await mint(ti, shape(REALM, { aud: 'account' }), 'JWT'))).rejects.toMatchObject({ code: 'ERR_TOKEN_AUDIENCE' });
+    await expect(auth(server(ti, 'keycloak'), await mint(ti, shape(REALM, { aud: undefined }), 'JWT'))).rejects.toMatchObject({
+      code: 'ERR_TOKEN_CLAIM',
+    });
+    await expect(auth(server(ti, 'keycloak'), await mint(ti, shape(REALM, { aud: 'account' }), 'JWT'))).rejects.toMatchObject({
+      code: 'ERR_TOKEN_AUDIENCE',
+    });
   });
 
   it('binds by an "Included Client Audience" (a client ID in aud) through audiences, or by azp through clientIds', async () => {
@@ -118,19 +145,29 @@ describe('keycloak', () => {
     // No audience mapper at all: only the clients allowed to call this API bind the token to it.
     const byAzp = server(ti, { preset: 'keycloak', requireAudience: false, clientIds: ['web-app'] });
     expect((await auth(byAzp, await mint(ti, shape(REALM, { aud: undefined }), 'JWT')))?.context.clientId).toBe('web-app');
-    await expect(auth(byAzp, await mint(ti, shape(REALM, { aud: undefined, azp: 'admin-cli' }), 'JWT'))).rejects.toMatchObject({ code: 'ERR_TOKEN_AUDIENCE' });
+    await expect(auth(byAzp, await mint(ti, shape(REALM, { aud: undefined, azp: 'admin-cli' }), 'JWT'))).rejects.toMatchObject({
+      code: 'ERR_TOKEN_AUDIENCE',
+    });
     // Audience Resolve's "account" is an aud present that does not name this API: refused unless named.
-    await expect(auth(byAzp, await mint(ti, shape(REALM, { aud: 'account' }), 'JWT'))).rejects.toMatchObject({ code: 'ERR_TOKEN_AUDIENCE' });
+    await expect(auth(byAzp, await mint(ti, shape(REALM, { aud: 'account' }), 'JWT'))).rejects.toMatchObject({
+      code: 'ERR_TOKEN_AUDIENCE',
+    });
     const withAccount = server(ti, { preset: 'keycloak', requireAudience: false, clientIds: ['web-app'], audiences: ['account'] });
     expect(await auth(withAccount, await mint(ti, shape(REALM, { aud: 'account' }), 'JWT'))).toBeDefined();
-    await expect(auth(withAccount, await mint(ti, shape(REALM, { aud: 'account', azp: 'admin-cli' }), 'JWT'))).rejects.toMatchObject({ code: 'ERR_TOKEN_AUDIENCE' });
+    await expect(auth(withAccount, await mint(ti, shape(REALM, { aud: 'account', azp: 'admin-cli' }), 'JWT'))).rejects.toMatchObject({
+      code: 'ERR_TOKEN_AUDIENCE',
+    });
   });
 
   it('refuses a token of another realm signed with the same keys, and an ID token (payload typ ID)', async () => {
     const other = 'https://kc.example.com/realms/other';
-    await expect(auth(server(ti, 'keycloak'), await mint(sameKeysAs(ti, other), shape(other), 'JWT'))).rejects.toMatchObject({ code: 'ERR_TOKEN_ISSUER' });
+    await expect(auth(server(ti, 'keycloak'), await mint(sameKeysAs(ti, other), shape(other), 'JWT'))).rejects.toMatchObject({
+      code: 'ERR_TOKEN_ISSUER',
+    });
     // An ID token naming this API in aud would still be refused: typ "ID" is not an access token.
-    await expect(auth(server(ti, 'keycloak'), await mint(ti, shape(REALM, { typ: 'ID' }), 'JWT'))).rejects.toMatchObject({ code: 'ERR_TOKEN_TYPE' });
+    await expect(auth(server(ti, 'keycloak'), await mint(ti, shape(REALM, { typ: 'ID' }), 'JWT'))).rejects.toMatchObject({
+      code: 'ERR_TOKEN_TYPE',
+    });
   });
 });
 
@@ -138,7 +175,12 @@ describe('auth0 (the default Auth0 token profile)', () => {
   const TENANT = 'https://shop.eu.auth0.com/';
   let ti: TestIssuer;
   const shape = (iss: string, extra: Record<string, unknown> = {}) => ({
-    iss, sub: 'auth0|123456', aud: [API, `${iss}userinfo`], azp: 'my_client_id', scope: 'openid profile read:orders', ...extra,
+    iss,
+    sub: 'auth0|123456',
+    aud: [API, `${iss}userinfo`],
+    azp: 'my_client_id',
+    scope: 'openid profile read:orders',
+    ...extra,
   });
   beforeAll(async () => {
     ti = await createTestIssuer({ issuer: TENANT });
@@ -152,7 +194,10 @@ describe('auth0 (the default Auth0 token profile)', () => {
   });
 
   it('accepts the RFC 9068 token profile of Auth0 too (at+jwt, client_id, jti)', async () => {
-    const a = await auth(server(ti, 'auth0'), await mint(ti, { ...shape(TENANT, { azp: undefined }), client_id: 'my_client_id', jti: '73WakrfVbNJBaAmhQtEeDv' }, 'at+jwt'));
+    const a = await auth(
+      server(ti, 'auth0'),
+      await mint(ti, { ...shape(TENANT, { azp: undefined }), client_id: 'my_client_id', jti: '73WakrfVbNJBaAmhQtEeDv' }, 'at+jwt'),
+    );
     expect(a?.context.clientId).toBe('my_client_id');
   });
 
@@ -165,9 +210,13 @@ describe('auth0 (the default Auth0 token profile)', () => {
   });
 
   it('refuses the same token minted for another API and by another tenant', async () => {
-    await expect(auth(server(ti, 'auth0'), await mint(ti, shape(TENANT, { aud: [OTHER_API, `${TENANT}userinfo`] }), 'JWT'))).rejects.toMatchObject({ code: 'ERR_TOKEN_AUDIENCE' });
+    await expect(
+      auth(server(ti, 'auth0'), await mint(ti, shape(TENANT, { aud: [OTHER_API, `${TENANT}userinfo`] }), 'JWT')),
+    ).rejects.toMatchObject({ code: 'ERR_TOKEN_AUDIENCE' });
     const other = 'https://evil.eu.auth0.com/';
-    await expect(auth(server(ti, 'auth0'), await mint(sameKeysAs(ti, other), shape(other), 'JWT'))).rejects.toMatchObject({ code: 'ERR_TOKEN_ISSUER' });
+    await expect(auth(server(ti, 'auth0'), await mint(sameKeysAs(ti, other), shape(other), 'JWT'))).rejects.toMatchObject({
+      code: 'ERR_TOKEN_ISSUER',
+    });
     // Auth0's iss ends with "/": an issuer configured without it matches nothing (exact comparison, CONFORMANCE 19).
     const noSlash = server(sameKeysAs(ti, 'https://shop.eu.auth0.com'), 'auth0');
     await expect(auth(noSlash, await mint(ti, shape(TENANT), 'JWT'))).rejects.toMatchObject({ code: 'ERR_TOKEN_ISSUER' });
@@ -185,8 +234,16 @@ describe('okta (custom authorization server)', () => {
   const AS = 'https://example.okta.com/oauth2/default';
   let ti: TestIssuer;
   const shape = (iss: string, extra: Record<string, unknown> = {}) => ({
-    ver: 1, jti: 'AT.MNAoEQ_jbKqoinrQo1D0', iss, aud: 'api://default', sub: 'jane@example.com', cid: '0oa1client', uid: '00u1user',
-    scp: ['openid', 'read:orders'], auth_time: Math.floor(Date.now() / 1000), ...extra,
+    ver: 1,
+    jti: 'AT.MNAoEQ_jbKqoinrQo1D0',
+    iss,
+    aud: 'api://default',
+    sub: 'jane@example.com',
+    cid: '0oa1client',
+    uid: '00u1user',
+    scp: ['openid', 'read:orders'],
+    auth_time: Math.floor(Date.now() / 1000),
+    ...extra,
   });
   beforeAll(async () => {
     ti = await createTestIssuer({ issuer: AS });
@@ -202,15 +259,24 @@ describe('okta (custom authorization server)', () => {
   });
 
   it('refuses the same token minted for another API and by another authorization server', async () => {
-    await expect(auth(server(ti, 'okta', 'api://default'), await mint(ti, shape(AS, { aud: 'api://payments' }), undefined))).rejects.toMatchObject({ code: 'ERR_TOKEN_AUDIENCE' });
+    await expect(
+      auth(server(ti, 'okta', 'api://default'), await mint(ti, shape(AS, { aud: 'api://payments' }), undefined)),
+    ).rejects.toMatchObject({ code: 'ERR_TOKEN_AUDIENCE' });
     const other = 'https://example.okta.com/oauth2/aus2other';
-    await expect(auth(server(ti, 'okta', 'api://default'), await mint(sameKeysAs(ti, other), shape(other), undefined))).rejects.toMatchObject({ code: 'ERR_TOKEN_ISSUER' });
+    await expect(
+      auth(server(ti, 'okta', 'api://default'), await mint(sameKeysAs(ti, other), shape(other), undefined)),
+    ).rejects.toMatchObject({ code: 'ERR_TOKEN_ISSUER' });
   });
 
   it('refuses an ID token (no cid) even where its aud names this API, and a typ it does not use', async () => {
     const id = shape(AS, { cid: undefined, scp: undefined, jti: 'ID.radCQMOQ', nonce: 'n', amr: ['pwd'] });
-    await expect(auth(server(ti, 'okta', 'api://default'), await mint(ti, id, undefined))).rejects.toMatchObject({ code: 'ERR_TOKEN_CLAIM', message: 'the access token lacks the client claim (cid)' });
-    await expect(auth(server(ti, 'okta', 'api://default'), await mint(ti, shape(AS), 'JWT'))).rejects.toMatchObject({ code: 'ERR_TOKEN_TYPE' });
+    await expect(auth(server(ti, 'okta', 'api://default'), await mint(ti, id, undefined))).rejects.toMatchObject({
+      code: 'ERR_TOKEN_CLAIM',
+      message: 'the access token lacks the client claim (cid)',
+    });
+    await expect(auth(server(ti, 'okta', 'api://default'), await mint(ti, shape(AS), 'JWT'))).rejects.toMatchObject({
+      code: 'ERR_TOKEN_TYPE',
+    });
   });
 });
 
@@ -225,13 +291,33 @@ describe('entra', () => {
   const t = Math.floor(Date.now() / 1000);
   /** A v2.0 user token: aud the API's client ID, the client in azp, scp a string, no jti (uti). */
   const v2 = (tid: string, extra: Record<string, unknown> = {}) => ({
-    aud: API_CLIENT_ID, iss: V2(tid), nbf: t, azp: 'a1b2c3d4-client', azpacr: '1', oid: 'o-1', sub: 'pairwise-sub', tid,
-    scp: 'Orders.Read Orders.Write', uti: 'AbCdEf', ver: '2.0', ...extra,
+    aud: API_CLIENT_ID,
+    iss: V2(tid),
+    nbf: t,
+    azp: 'a1b2c3d4-client',
+    azpacr: '1',
+    oid: 'o-1',
+    sub: 'pairwise-sub',
+    tid,
+    scp: 'Orders.Read Orders.Write',
+    uti: 'AbCdEf',
+    ver: '2.0',
+    ...extra,
   });
   /** A v1.0 token: aud the application ID URI, the client in appid. */
   const v1 = (tid: string, extra: Record<string, unknown> = {}) => ({
-    aud: API_URI, iss: V1(tid), nbf: t, appid: 'a1b2c3d4-client', appidacr: '1', oid: 'o-1', sub: 'pairwise-sub', tid,
-    scp: 'Orders.Read', uti: 'AbCdEf', ver: '1.0', ...extra,
+    aud: API_URI,
+    iss: V1(tid),
+    nbf: t,
+    appid: 'a1b2c3d4-client',
+    appidacr: '1',
+    oid: 'o-1',
+    sub: 'pairwise-sub',
+    tid,
+    scp: 'Orders.Read',
+    uti: 'AbCdEf',
+    ver: '1.0',
+    ...extra,
   });
   /**
    * Entra signs every tenant's tokens with the same keys: two issuers of one key set. The resource is the
@@ -240,7 +326,10 @@ describe('entra', () => {
   function entraServer(profile: Exclude<TokenProfile, string> = {}): ResourceServer {
     const p: TokenProfile = { preset: 'entra', audiences: [API_CLIENT_ID], ...profile };
     return new ResourceServer({
-      issuer: [{ issuer: V2(TENANT), jwks: ti.jwks, profile: p }, { issuer: V1(TENANT), jwks: ti.jwks, profile: p }],
+      issuer: [
+        { issuer: V2(TENANT), jwks: ti.jwks, profile: p },
+        { issuer: V1(TENANT), jwks: ti.jwks, profile: p },
+      ],
       resource: API_URI,
       logger: false,
     });
@@ -267,16 +356,27 @@ describe('entra', () => {
     expect(user?.context.hasScope('Admin')).toBe(false);
     expect(user?.context.claims.roles).toEqual(['Admin']);
     // Turned off explicitly: an app-only token then grants no scope at all.
-    const off = await auth(entraServer({ appPermissionClaims: [] }), await mint(ti, v2(TENANT, { scp: undefined, roles: ['Orders.ReadWrite.All'] }), 'JWT'));
+    const off = await auth(
+      entraServer({ appPermissionClaims: [] }),
+      await mint(ti, v2(TENANT, { scp: undefined, roles: ['Orders.ReadWrite.All'] }), 'JWT'),
+    );
     expect(off?.context.scopes.size).toBe(0);
   });
 
   it('refuses the same token of another tenant (same keys), and one minted for another API', async () => {
     const rs = entraServer();
-    await expect(auth(rs, await mint(sameKeysAs(ti, V2(OTHER_TENANT)), v2(OTHER_TENANT), 'JWT'))).rejects.toMatchObject({ code: 'ERR_TOKEN_ISSUER' });
-    await expect(auth(rs, await mint(sameKeysAs(ti, V1(OTHER_TENANT)), v1(OTHER_TENANT), 'JWT'))).rejects.toMatchObject({ code: 'ERR_TOKEN_ISSUER' });
-    await expect(auth(rs, await mint(ti, v2(TENANT, { aud: '00000003-0000-0000-c000-000000000000' }), 'JWT'))).rejects.toMatchObject({ code: 'ERR_TOKEN_AUDIENCE' });
-    await expect(auth(rs, await mint(ti, v1(TENANT, { aud: 'api://payments-api', iss: V1(TENANT) }), 'JWT'))).rejects.toMatchObject({ code: 'ERR_TOKEN_AUDIENCE' });
+    await expect(auth(rs, await mint(sameKeysAs(ti, V2(OTHER_TENANT)), v2(OTHER_TENANT), 'JWT'))).rejects.toMatchObject({
+      code: 'ERR_TOKEN_ISSUER',
+    });
+    await expect(auth(rs, await mint(sameKeysAs(ti, V1(OTHER_TENANT)), v1(OTHER_TENANT), 'JWT'))).rejects.toMatchObject({
+      code: 'ERR_TOKEN_ISSUER',
+    });
+    await expect(auth(rs, await mint(ti, v2(TENANT, { aud: '00000003-0000-0000-c000-000000000000' }), 'JWT'))).rejects.toMatchObject({
+      code: 'ERR_TOKEN_AUDIENCE',
+    });
+    await expect(auth(rs, await mint(ti, v1(TENANT, { aud: 'api://payments-api', iss: V1(TENANT) }), 'JWT'))).rejects.toMatchObject({
+      code: 'ERR_TOKEN_AUDIENCE',
+    });
   });
 
   it("the client ID in audiences names this API for this issuer's tokens only", async () => {
@@ -287,18 +387,32 @@ describe('entra', () => {
     // Another issuer trusted by the same server, whose tokens carry that GUID in aud, does not get it.
     const otherAs = await createTestIssuer({ issuer: 'https://as.example.com' });
     const rs = new ResourceServer({
-      issuer: [{ issuer: V2(TENANT), jwks: ti.jwks, profile: { preset: 'entra', audiences: [API_CLIENT_ID] } }, { ...otherAs.trustedIssuer, profile: 'auth0' }],
+      issuer: [
+        { issuer: V2(TENANT), jwks: ti.jwks, profile: { preset: 'entra', audiences: [API_CLIENT_ID] } },
+        { ...otherAs.trustedIssuer, profile: 'auth0' },
+      ],
       resource: API_URI,
       logger: false,
     });
     expect((await auth(rs, token))?.context.audience).toEqual([API_CLIENT_ID]);
-    await expect(auth(rs, await mint(otherAs, { iss: otherAs.issuer, sub: 'u', azp: 'c', aud: API_CLIENT_ID }, 'JWT'))).rejects.toMatchObject({ code: 'ERR_TOKEN_AUDIENCE' });
-    expect(() => new ResourceServer({ issuer: { issuer: V2(TENANT), jwks: ti.jwks, profile: { preset: 'entra', audiences: [''] } }, resource: API_URI })).toThrow(ConfigurationError);
+    await expect(
+      auth(rs, await mint(otherAs, { iss: otherAs.issuer, sub: 'u', azp: 'c', aud: API_CLIENT_ID }, 'JWT')),
+    ).rejects.toMatchObject({ code: 'ERR_TOKEN_AUDIENCE' });
+    expect(
+      () =>
+        new ResourceServer({
+          issuer: { issuer: V2(TENANT), jwks: ti.jwks, profile: { preset: 'entra', audiences: [''] } },
+          resource: API_URI,
+        }),
+    ).toThrow(ConfigurationError);
   });
 
   it('refuses an ID token (no azp or appid) even where its aud is the API client ID', async () => {
     const id = v2(TENANT, { azp: undefined, azpacr: undefined, scp: undefined, nonce: 'n', preferred_username: 'jane@example.com' });
-    await expect(auth(entraServer(), await mint(ti, id, 'JWT'))).rejects.toMatchObject({ code: 'ERR_TOKEN_CLAIM', message: 'the access token lacks the client claim (azp or appid)' });
+    await expect(auth(entraServer(), await mint(ti, id, 'JWT'))).rejects.toMatchObject({
+      code: 'ERR_TOKEN_CLAIM',
+      message: 'the access token lacks the client claim (azp or appid)',
+    });
   });
 });
 
@@ -308,10 +422,22 @@ describe('cognito', () => {
   let ti: TestIssuer;
   /** A Cognito access token: no typ, no aud, client_id, token_use access, scopes of the resource server. */
   const shape = (iss: string, extra: Record<string, unknown> = {}) => ({
-    sub: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee', 'cognito:groups': ['admin'], token_use: 'access', scope: `${API}/orders:read aws.cognito.signin.user.admin`,
-    auth_time: Math.floor(Date.now() / 1000), iss, jti: 'jti-1', client_id: CLIENT, username: 'jane', ...extra,
+    sub: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee',
+    'cognito:groups': ['admin'],
+    token_use: 'access',
+    scope: `${API}/orders:read aws.cognito.signin.user.admin`,
+    auth_time: Math.floor(Date.now() / 1000),
+    iss,
+    jti: 'jti-1',
+    client_id: CLIENT,
+    username: 'jane',
+    ...extra,
   });
-  const cognito = (extra: Partial<Exclude<TokenProfile, string>> = {}): TokenProfile => ({ preset: 'cognito', clientIds: [CLIENT], ...extra });
+  const cognito = (extra: Partial<Exclude<TokenProfile, string>> = {}): TokenProfile => ({
+    preset: 'cognito',
+    clientIds: [CLIENT],
+    ...extra,
+  });
   beforeAll(async () => {
     ti = await createTestIssuer({ issuer: POOL });
   });
@@ -331,7 +457,9 @@ describe('cognito', () => {
     const read = rs.derivedRequirement('GET', { path: '/orders' });
     expect(read.allOf).toEqual([`${API}/orders:read`]);
     expect(() => rs.authorize(a!, read)).not.toThrow();
-    expect(() => rs.authorize(a!, rs.derivedRequirement('POST', { path: '/orders' }))).toThrow(expect.objectContaining({ code: 'ERR_INSUFFICIENT_SCOPE' }));
+    expect(() => rs.authorize(a!, rs.derivedRequirement('POST', { path: '/orders' }))).toThrow(
+      expect.objectContaining({ code: 'ERR_INSUFFICIENT_SCOPE' }),
+    );
   });
 
   it("'cognito' without the client allow-list is a ConfigurationError at start-up (nothing would bind the token to this API)", () => {
@@ -343,21 +471,31 @@ describe('cognito', () => {
 
   it('refuses a token of another app client, of another user pool, and an ID token (token_use id)', async () => {
     const rs = server(ti, cognito());
-    await expect(auth(rs, await mint(ti, shape(POOL, { client_id: 'another-app-client' }), undefined))).rejects.toMatchObject({ code: 'ERR_TOKEN_AUDIENCE' });
+    await expect(auth(rs, await mint(ti, shape(POOL, { client_id: 'another-app-client' }), undefined))).rejects.toMatchObject({
+      code: 'ERR_TOKEN_AUDIENCE',
+    });
     const otherPool = 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Other';
-    await expect(auth(rs, await mint(sameKeysAs(ti, otherPool), shape(otherPool), undefined))).rejects.toMatchObject({ code: 'ERR_TOKEN_ISSUER' });
+    await expect(auth(rs, await mint(sameKeysAs(ti, otherPool), shape(otherPool), undefined))).rejects.toMatchObject({
+      code: 'ERR_TOKEN_ISSUER',
+    });
     const idToken = shape(POOL, { token_use: 'id', aud: CLIENT, client_id: undefined, scope: undefined, email: 'jane@example.com' });
     await expect(auth(rs, await mint(ti, idToken, undefined))).rejects.toMatchObject({ code: 'ERR_TOKEN_TYPE' });
-    await expect(auth(rs, await mint(ti, shape(POOL, { token_use: undefined }), undefined))).rejects.toMatchObject({ code: 'ERR_TOKEN_TYPE' });
+    await expect(auth(rs, await mint(ti, shape(POOL, { token_use: undefined }), undefined))).rejects.toMatchObject({
+      code: 'ERR_TOKEN_TYPE',
+    });
     // An aud that is present must still name this API.
-    await expect(auth(rs, await mint(ti, shape(POOL, { aud: OTHER_API }), undefined))).rejects.toMatchObject({ code: 'ERR_TOKEN_AUDIENCE' });
+    await expect(auth(rs, await mint(ti, shape(POOL, { aud: OTHER_API }), undefined))).rejects.toMatchObject({
+      code: 'ERR_TOKEN_AUDIENCE',
+    });
     expect((await auth(rs, await mint(ti, shape(POOL, { aud: API }), undefined)))?.context.audience).toEqual([API]);
   });
 
   it('with scopePrefixes, refuses a token carrying no scope of this resource server (minted for another API)', async () => {
     const rs = server(ti, cognito({ scopePrefixes: [`${API}/`] }));
     expect(await auth(rs, await mint(ti, shape(POOL), undefined))).toBeDefined();
-    await expect(auth(rs, await mint(ti, shape(POOL, { scope: `${OTHER_API}/orders:read openid` }), undefined))).rejects.toMatchObject({ code: 'ERR_TOKEN_AUDIENCE' });
+    await expect(auth(rs, await mint(ti, shape(POOL, { scope: `${OTHER_API}/orders:read openid` }), undefined))).rejects.toMatchObject({
+      code: 'ERR_TOKEN_AUDIENCE',
+    });
   });
 });
 
@@ -367,27 +505,52 @@ describe('every profile keeps the signature, iss, exp and the binding', () => {
     ['auth0', 'auth0', (iss) => ({ iss, sub: 'u', azp: 'c', aud: API }), 'JWT'],
     ['okta', 'okta', (iss) => ({ iss, sub: 'u', cid: 'c', aud: API, jti: 'j', scp: [] }), undefined],
     ['entra', 'entra', (iss) => ({ iss, sub: 'u', azp: 'c', aud: API, scp: 'x' }), 'JWT'],
-    ['cognito', { preset: 'cognito', clientIds: ['c'] }, (iss) => ({ iss, sub: 'u', client_id: 'c', token_use: 'access', jti: 'j' }), undefined],
-    ['custom', { typ: ['JWT', null], clientIdClaims: ['azp'], requireJti: false, scopeClaims: ['scp'] }, (iss) => ({ iss, sub: 'u', azp: 'c', aud: API }), undefined],
+    [
+      'cognito',
+      { preset: 'cognito', clientIds: ['c'] },
+      (iss) => ({ iss, sub: 'u', client_id: 'c', token_use: 'access', jti: 'j' }),
+      undefined,
+    ],
+    [
+      'custom',
+      { typ: ['JWT', null], clientIdClaims: ['azp'], requireJti: false, scopeClaims: ['scp'] },
+      (iss) => ({ iss, sub: 'u', azp: 'c', aud: API }),
+      undefined,
+    ],
   ];
 
-  it.each(cases)('%s: accepts its token, and refuses it tampered, expired, not yet valid, or from an untrusted issuer', async (_name, profile, claims, typ) => {
-    const ti = await createTestIssuer({ issuer: 'https://vendor.example.com' });
-    const rs = server(ti, profile);
-    const token = await mint(ti, claims(ti.issuer), typ);
-    expect((await auth(rs, token))?.context.issuer).toBe(ti.issuer);
-    const [h, p] = token.split('.');
-    const forged = Buffer.from(JSON.stringify({ ...claims(ti.issuer), sub: 'admin', exp: Math.floor(Date.now() / 1000) + 300 })).toString('base64url');
-    await expect(auth(rs, `${h}.${forged}.${token.split('.')[2]}`)).rejects.toMatchObject({ code: 'ERR_TOKEN_SIGNATURE' });
-    await expect(auth(rs, `${h}.${p}.${Buffer.from('not the signature').toString('base64url')}`)).rejects.toMatchObject({ code: 'ERR_TOKEN_SIGNATURE' });
-    await expect(auth(rs, await mint(ti, { ...claims(ti.issuer), exp: Math.floor(Date.now() / 1000) - 60 }, typ))).rejects.toMatchObject({ code: 'ERR_TOKEN_EXPIRED' });
-    await expect(auth(rs, await mint(ti, { ...claims(ti.issuer), nbf: Math.floor(Date.now() / 1000) + 600 }, typ))).rejects.toMatchObject({ code: 'ERR_TOKEN_NOT_YET_VALID' });
-    await expect(auth(rs, await mint(ti, { ...claims(ti.issuer), exp: undefined }, typ))).rejects.toMatchObject({ code: 'ERR_TOKEN_CLAIM' });
-    await expect(auth(rs, await mint(sameKeysAs(ti, 'https://other-vendor.example.com'), claims('https://other-vendor.example.com'), typ))).rejects.toMatchObject({ code: 'ERR_TOKEN_ISSUER' });
-    // RFC 7515 / RFC 8725: alg none never, whatever the profile.
-    const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ })).toString('base64url')}.${p}.`;
-    await expect(auth(rs, none)).rejects.toMatchObject({ status: 401 });
-  });
+  it.each(cases)(
+    '%s: accepts its token, and refuses it tampered, expired, not yet valid, or from an untrusted issuer',
+    async (_name, profile, claims, typ) => {
+      const ti = await createTestIssuer({ issuer: 'https://vendor.example.com' });
+      const rs = server(ti, profile);
+      const token = await mint(ti, claims(ti.issuer), typ);
+      expect((await auth(rs, token))?.context.issuer).toBe(ti.issuer);
+      const [h, p] = token.split('.');
+      const forged = Buffer.from(JSON.stringify({ ...claims(ti.issuer), sub: 'admin', exp: Math.floor(Date.now() / 1000) + 300 })).toString(
+        'base64url',
+      );
+      await expect(auth(rs, `${h}.${forged}.${token.split('.')[2]}`)).rejects.toMatchObject({ code: 'ERR_TOKEN_SIGNATURE' });
+      await expect(auth(rs, `${h}.${p}.${Buffer.from('not the signature').toString('base64url')}`)).rejects.toMatchObject({
+        code: 'ERR_TOKEN_SIGNATURE',
+      });
+      await expect(auth(rs, await mint(ti, { ...claims(ti.issuer), exp: Math.floor(Date.now() / 1000) - 60 }, typ))).rejects.toMatchObject({
+        code: 'ERR_TOKEN_EXPIRED',
+      });
+      await expect(auth(rs, await mint(ti, { ...claims(ti.issuer), nbf: Math.floor(Date.now() / 1000) + 600 }, typ))).rejects.toMatchObject(
+        { code: 'ERR_TOKEN_NOT_YET_VALID' },
+      );
+      await expect(auth(rs, await mint(ti, { ...claims(ti.issuer), exp: undefined }, typ))).rejects.toMatchObject({
+        code: 'ERR_TOKEN_CLAIM',
+      });
+      await expect(
+        auth(rs, await mint(sameKeysAs(ti, 'https://other-vendor.example.com'), claims('https://other-vendor.example.com'), typ)),
+      ).rejects.toMatchObject({ code: 'ERR_TOKEN_ISSUER' });
+      // RFC 7515 / RFC 8725: alg none never, whatever the profile.
+      const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ })).toString('base64url')}.${p}.`;
+      await expect(auth(rs, none)).rejects.toMatchObject({ status: 401 });
+    },
+  );
 });
 
 describe('profile configuration', () => {
@@ -401,15 +564,26 @@ describe('profile configuration', () => {
     const a = await auth(rs, await mint(ti, { iss: ti.issuer, sub: 'u', aud: API, azp: 'spa', scope: 'read:orders' }, 'application/JWT'));
     expect(a?.context.clientId).toBe('spa');
     // Still required: aud (it names no other binding), and the rest of requiredClaims.
-    await expect(auth(rs, await mint(ti, { iss: ti.issuer, sub: 'u', azp: 'spa' }, 'JWT'))).rejects.toMatchObject({ code: 'ERR_TOKEN_CLAIM' });
-    await expect(auth(rs, await mint(ti, { iss: ti.issuer, aud: API, azp: 'spa' }, 'JWT'))).rejects.toMatchObject({ code: 'ERR_TOKEN_CLAIM', message: 'the access token lacks the sub claim' });
-    await expect(auth(rs, await mint(ti, { iss: ti.issuer, sub: 'u', aud: API, azp: 'spa' }, 'id+jwt'))).rejects.toMatchObject({ code: 'ERR_TOKEN_TYPE' });
+    await expect(auth(rs, await mint(ti, { iss: ti.issuer, sub: 'u', azp: 'spa' }, 'JWT'))).rejects.toMatchObject({
+      code: 'ERR_TOKEN_CLAIM',
+    });
+    await expect(auth(rs, await mint(ti, { iss: ti.issuer, aud: API, azp: 'spa' }, 'JWT'))).rejects.toMatchObject({
+      code: 'ERR_TOKEN_CLAIM',
+      message: 'the access token lacks the sub claim',
+    });
+    await expect(auth(rs, await mint(ti, { iss: ti.issuer, sub: 'u', aud: API, azp: 'spa' }, 'id+jwt'))).rejects.toMatchObject({
+      code: 'ERR_TOKEN_TYPE',
+    });
   });
 
   it('a client allow-list can bind any profile further', async () => {
     const rs = server(ti, { preset: 'auth0', clientIds: ['allowed'] });
-    expect((await auth(rs, await mint(ti, { iss: ti.issuer, sub: 'u', aud: API, azp: 'allowed' }, 'JWT')))?.context.clientId).toBe('allowed');
-    await expect(auth(rs, await mint(ti, { iss: ti.issuer, sub: 'u', aud: API, azp: 'other' }, 'JWT'))).rejects.toMatchObject({ code: 'ERR_TOKEN_AUDIENCE' });
+    expect((await auth(rs, await mint(ti, { iss: ti.issuer, sub: 'u', aud: API, azp: 'allowed' }, 'JWT')))?.context.clientId).toBe(
+      'allowed',
+    );
+    await expect(auth(rs, await mint(ti, { iss: ti.issuer, sub: 'u', aud: API, azp: 'other' }, 'JWT'))).rejects.toMatchObject({
+      code: 'ERR_TOKEN_AUDIENCE',
+    });
   });
 
   it('refuses unusable profiles at start-up with a ConfigurationError', () => {
@@ -431,7 +605,12 @@ describe('profile configuration', () => {
 
   it('a profile given by resolveIssuer applies, and a changed profile takes effect', async () => {
     let profile: TokenProfile = 'auth0';
-    const rs = new ResourceServer({ resolveIssuer: (iss) => (iss === ti.issuer ? { issuer: iss, jwks: ti.jwks, profile } : undefined), resolveIssuerTtlSeconds: 0, resource: API, logger: false });
+    const rs = new ResourceServer({
+      resolveIssuer: (iss) => (iss === ti.issuer ? { issuer: iss, jwks: ti.jwks, profile } : undefined),
+      resolveIssuerTtlSeconds: 0,
+      resource: API,
+      logger: false,
+    });
     const token = await mint(ti, { iss: ti.issuer, sub: 'u', aud: API, azp: 'c' }, 'JWT');
     expect((await auth(rs, token))?.context.clientId).toBe('c');
     profile = 'rfc9068';

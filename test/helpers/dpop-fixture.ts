@@ -28,25 +28,57 @@ export async function dpopFixture(): Promise<DpopFixture> {
   return {
     asJwk,
     server: (dpop = {}, extra = {}, extraKeys = []) =>
-      new ResourceServer({ issuer: { issuer: ISSUER, jwks: { keys: [asJwk, ...extraKeys] } }, resource: API, dpop: { baseUrl: API, ...dpop }, logger: false, ...extra }),
+      new ResourceServer({
+        issuer: { issuer: ISSUER, jwks: { keys: [asJwk, ...extraKeys] } },
+        resource: API,
+        dpop: { baseUrl: API, ...dpop },
+        logger: false,
+        ...extra,
+      }),
     accessToken: (jkt) => signAccessToken(privateKey, jkt),
   };
 }
 
 function signAccessToken(key: CryptoKey, jkt: string): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ iss: ISSUER, sub: 'user-1', aud: API, client_id: 'c', iat: now, exp: now + 3600, jti: randomBytes(8).toString('hex'), scope: 'read:orders', cnf: { jkt } })
+  return new SignJWT({
+    iss: ISSUER,
+    sub: 'user-1',
+    aud: API,
+    client_id: 'c',
+    iat: now,
+    exp: now + 3600,
+    jti: randomBytes(8).toString('hex'),
+    scope: 'read:orders',
+    cnf: { jkt },
+  })
     .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'as' })
     .sign(key);
 }
 
 /** A proof for GET /orders with `alg` and `jwk` in its header, signed by `signer`. */
-export function proofFor(token: string, alg: string, jwk: object, signer: (data: Buffer) => Buffer, jti = randomBytes(12).toString('base64url')): string {
-  const payload = { htm: 'GET', htu: HTU, iat: Math.floor(Date.now() / 1000), jti, ath: createHash('sha256').update(token).digest('base64url') };
+export function proofFor(
+  token: string,
+  alg: string,
+  jwk: object,
+  signer: (data: Buffer) => Buffer,
+  jti = randomBytes(12).toString('base64url'),
+): string {
+  const payload = {
+    htm: 'GET',
+    htu: HTU,
+    iat: Math.floor(Date.now() / 1000),
+    jti,
+    ath: createHash('sha256').update(token).digest('base64url'),
+  };
   return compactJws({ typ: 'dpop+jwt', alg, jwk }, payload, signer);
 }
 
 /** Authenticate GET /orders with a DPoP token and proof; always a promise. */
 export function authenticate(rs: ResourceServer, token: string, proof: string): Promise<Authenticated> {
-  return Promise.resolve().then(() => rs.authenticate({ method: 'GET', url: '/orders', headers: { authorization: `DPoP ${token}`, dpop: proof } }) as Authenticated | Promise<Authenticated>);
+  return Promise.resolve().then(
+    () =>
+      rs.authenticate({ method: 'GET', url: '/orders', headers: { authorization: `DPoP ${token}`, dpop: proof } }) as
+        Authenticated | Promise<Authenticated>,
+  );
 }

@@ -39,7 +39,11 @@ export async function startFakeAuthorizationServer(): Promise<FakeAuthorizationS
   const [{ privateKey, publicKey }, foreign] = await keys;
   const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'fake-1', alg: 'RS256', use: 'sig' };
   let issuer = '';
-  const state: Pick<FakeAuthorizationServer, 'introspections' | 'answer' | 'connections'> = { introspections: [], answer: { json: { active: false } }, connections: 0 };
+  const state: Pick<FakeAuthorizationServer, 'introspections' | 'answer' | 'connections'> = {
+    introspections: [],
+    answer: { json: { active: false } },
+    connections: 0,
+  };
 
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -53,7 +57,15 @@ export async function startFakeAuthorizationServer(): Promise<FakeAuthorizationS
           res.end(body);
         };
         if (path === '/.well-known/oauth-authorization-server') {
-          return send(200, JSON.stringify({ issuer, introspection_endpoint: `${issuer}/introspect`, jwks_uri: `${issuer}/jwks`, introspection_signing_alg_values_supported: ['RS256'] }));
+          return send(
+            200,
+            JSON.stringify({
+              issuer,
+              introspection_endpoint: `${issuer}/introspect`,
+              jwks_uri: `${issuer}/jwks`,
+              introspection_signing_alg_values_supported: ['RS256'],
+            }),
+          );
         }
         if (path === '/jwks') return send(200, JSON.stringify({ keys: [jwk] }));
         if (path !== '/introspect') return send(404, '{}');
@@ -78,7 +90,9 @@ export async function startFakeAuthorizationServer(): Promise<FakeAuthorizationS
     introspectionEndpoint: `${issuer}/introspect`,
     async signIntrospection(claims: Record<string, unknown>, options: { typ?: string; foreignKey?: boolean } = {}) {
       const key: CryptoKey = options.foreignKey ? foreign.privateKey : privateKey;
-      return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'fake-1', typ: options.typ ?? 'token-introspection+jwt' }).sign(key);
+      return new SignJWT(claims)
+        .setProtectedHeader({ alg: 'RS256', kid: 'fake-1', typ: options.typ ?? 'token-introspection+jwt' })
+        .sign(key);
     },
     async close() {
       server.closeAllConnections();

@@ -17,7 +17,11 @@ export function introspectingApp(
   const a = express();
   a.use(
     oauthResourceServer({
-      issuer: { issuer: fake.issuer, validation: 'introspection', introspection: { clientId: 'rs-client', clientSecret: 'rs-secret', endpoint: fake.introspectionEndpoint, ...introspection } },
+      issuer: {
+        issuer: fake.issuer,
+        validation: 'introspection',
+        introspection: { clientId: 'rs-client', clientSecret: 'rs-secret', endpoint: fake.introspectionEndpoint, ...introspection },
+      },
       resource,
       logger: false,
       ...extra,
@@ -28,6 +32,20 @@ export function introspectingApp(
 }
 
 /** An active answer for `resource` with the `read` scope, valid five more minutes. */
-export function activeAnswer(fake: FakeAuthorizationServer, resource: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { active: true, scope: 'read', client_id: 'c1', sub: 'u1', aud: resource, iss: fake.issuer, exp: Math.floor(Date.now() / 1000) + 300, token_type: 'Bearer', ...extra };
+export function activeAnswer(
+  fake: FakeAuthorizationServer,
+  resource: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    active: true,
+    scope: 'read',
+    client_id: 'c1',
+    sub: 'u1',
+    aud: resource,
+    iss: fake.issuer,
+    exp: Math.floor(Date.now() / 1000) + 300,
+    token_type: 'Bearer',
+    ...extra,
+  };
 }

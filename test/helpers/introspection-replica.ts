@@ -37,7 +37,11 @@ const store: AtomicStore = {
 const app = express();
 app.use(
   oauthResourceServer({
-    issuer: { issuer: env('ISSUER'), validation: 'introspection', introspection: { clientId: 'rs-client', clientSecret: 'rs-secret', endpoint: env('ENDPOINT') } },
+    issuer: {
+      issuer: env('ISSUER'),
+      validation: 'introspection',
+      introspection: { clientId: 'rs-client', clientSecret: 'rs-secret', endpoint: env('ENDPOINT') },
+    },
     resource: env('RESOURCE'),
     cache: { store },
     logger: false,

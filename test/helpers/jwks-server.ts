@@ -58,9 +58,24 @@ export async function startJwksServer(keys: TestKey[]): Promise<JwksServer> {
 }
 
 /** Sign an access token with a test key; claims default to a valid RFC 9068 token. */
-export async function signWith(key: TestKey, issuer: string, audience: string, claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}): Promise<string> {
+export async function signWith(
+  key: TestKey,
+  issuer: string,
+  audience: string,
+  claims: Record<string, unknown> = {},
+  header: Record<string, unknown> = {},
+): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  const payload: Record<string, unknown> = { iss: issuer, sub: 'user-1', aud: audience, client_id: 'client-1', iat: now, exp: now + 300, jti: randomBytes(8).toString('hex'), ...claims };
+  const payload: Record<string, unknown> = {
+    iss: issuer,
+    sub: 'user-1',
+    aud: audience,
+    client_id: 'client-1',
+    iat: now,
+    exp: now + 300,
+    jti: randomBytes(8).toString('hex'),
+    ...claims,
+  };
   for (const k of Object.keys(payload)) if (payload[k] === undefined) delete payload[k];
   return new SignJWT(payload).setProtectedHeader({ alg: key.alg, typ: 'at+jwt', kid: key.kid, ...header }).sign(key.privateKey);
 }

@@ -29,7 +29,8 @@ export function jsonText(value: Members | RawJson | unknown): string {
 }
 
 /** How a header or payload segment is encoded. */
-export type SegmentEncoding = 'plain' | 'bom' | 'whitespace' | 'padded' | 'non-canonical' | 'invalid-utf8' | 'surrogate-utf8' | 'standard-alphabet';
+export type SegmentEncoding =
+  'plain' | 'bom' | 'whitespace' | 'padded' | 'non-canonical' | 'invalid-utf8' | 'surrogate-utf8' | 'standard-alphabet';
 
 // Whitespace around the JSON and non-zero unused bits in a header or payload segment are valid: the signing
 // input is the segment as sent, so they cannot lend one signature to another token.
@@ -56,7 +57,9 @@ export function encodeSegment(text: string, how: SegmentEncoding): string {
     // A string member holding a byte sequence that is not UTF-8: a lone 0xFF, or an encoded lone surrogate.
     const bad = how === 'invalid-utf8' ? [0xff] : [0xed, 0xa0, 0x80];
     const open = text.startsWith('{') && text.length > 2 ? Buffer.from(`{"x":"`) : undefined;
-    bytes = open ? Buffer.concat([open, Buffer.from(bad), Buffer.from('",'), Buffer.from(text.slice(1), 'utf8')]) : Buffer.concat([bytes, Buffer.from(bad)]);
+    bytes = open
+      ? Buffer.concat([open, Buffer.from(bad), Buffer.from('",'), Buffer.from(text.slice(1), 'utf8')])
+      : Buffer.concat([bytes, Buffer.from(bad)]);
   }
   const s = bytes.toString('base64url');
   if (how === 'padded') return padded(s);
@@ -95,7 +98,13 @@ export function makeForgeKey(name: string, kind: KeyKind): ForgeKey {
       : kind === 'ed25519'
         ? ['EdDSA', 'Ed25519']
         : [{ 'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512' }[kind]];
-  return { name, algs, privateKey: pair.privateKey, jwk: pair.publicKey.export({ format: 'jwk' }), privateJwk: pair.privateKey.export({ format: 'jwk' }) };
+  return {
+    name,
+    algs,
+    privateKey: pair.privateKey,
+    jwk: pair.publicKey.export({ format: 'jwk' }),
+    privateJwk: pair.privateKey.export({ format: 'jwk' }),
+  };
 }
 
 export function makeSecret(name: string, bytes: Buffer): ForgeKey {
@@ -109,9 +118,17 @@ export function signInput(alg: string, key: KeyObject | Buffer, input: string, p
   const data = Buffer.from(input, 'latin1');
   if (alg === 'EdDSA' || alg === 'Ed25519') return sign(null, data, key as KeyObject);
   const hash = HASH[alg.slice(2)]!;
-  if (alg.startsWith('HS')) return createHmac(hash, key as Buffer).update(data).digest();
+  if (alg.startsWith('HS'))
+    return createHmac(hash, key as Buffer)
+      .update(data)
+      .digest();
   if (alg.startsWith('RS')) return sign(hash, data, key as KeyObject);
-  if (alg.startsWith('PS')) return sign(hash, data, { key: key as KeyObject, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: pssSalt ?? constants.RSA_PSS_SALTLEN_DIGEST });
+  if (alg.startsWith('PS'))
+    return sign(hash, data, {
+      key: key as KeyObject,
+      padding: constants.RSA_PKCS1_PSS_PADDING,
+      saltLength: pssSalt ?? constants.RSA_PSS_SALTLEN_DIGEST,
+    });
   return sign(hash, data, { key: key as KeyObject, dsaEncoding: 'ieee-p1363' });
 }
 
@@ -144,7 +161,8 @@ export const ODD_SIGNATURE = fc.constantFrom<SignatureMutation>(...SIGNATURE_MUT
 const ORDER: Record<string, bigint> = {
   ES256: 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n,
   ES384: 0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n,
-  ES512: 0x01ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409n,
+  ES512:
+    0x01ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409n,
 };
 
 const toBig = (b: Buffer) => BigInt(`0x${b.toString('hex') || '0'}`);
@@ -239,7 +257,14 @@ export function encodeSignature(alg: string, sig: Buffer, how: SignatureMutation
 }
 
 /** What a compact JWS looks like apart from its three segments. */
-export const STRUCTURE_MUTATIONS = ['two-segments', 'four-segments', 'five-segments', 'trailing-dot', 'leading-dot', 'empty-payload'] as const;
+export const STRUCTURE_MUTATIONS = [
+  'two-segments',
+  'four-segments',
+  'five-segments',
+  'trailing-dot',
+  'leading-dot',
+  'empty-payload',
+] as const;
 export type StructureMutation = 'none' | (typeof STRUCTURE_MUTATIONS)[number];
 
 export function assemble(h: string, p: string, s: string, how: StructureMutation): string {
@@ -326,7 +351,8 @@ export function oracleJwk(jwk: Record<string, unknown>): Record<string, unknown>
   if (PRIVATE_MEMBERS.some((m) => jwk[m] !== undefined)) return undefined;
   if (jwk.kty === 'RSA' && typeof jwk.n === 'string' && Buffer.from(jwk.n, 'base64url').length * 8 < 2048) return undefined;
   const ops = jwk.key_ops;
-  if (Array.isArray(ops) && ops.every((o) => typeof o === 'string') && new Set(ops).size === ops.length && ops.includes('verify')) return { ...jwk, key_ops: ['verify'] };
+  if (Array.isArray(ops) && ops.every((o) => typeof o === 'string') && new Set(ops).size === ops.length && ops.includes('verify'))
+    return { ...jwk, key_ops: ['verify'] };
   return jwk;
 }
 
@@ -365,7 +391,8 @@ export type CaseOf<F extends FieldTable> = { -readonly [K in keyof F]: ValueOf<F
  */
 export function caseArbitrary<F extends FieldTable>(fields: F): fc.Arbitrary<CaseOf<F>> {
   const names = Object.keys(fields);
-  const pick = (odd: boolean) => fc.record(Object.fromEntries(names.map((f) => [f, fields[f]![odd ? 1 : 0]]))) as fc.Arbitrary<Record<string, unknown>>;
+  const pick = (odd: boolean) =>
+    fc.record(Object.fromEntries(names.map((f) => [f, fields[f]![odd ? 1 : 0]]))) as fc.Arbitrary<Record<string, unknown>>;
   return fc.oneof(
     { weight: 2, arbitrary: pick(false) },
     {
@@ -381,7 +408,9 @@ export function caseArbitrary<F extends FieldTable>(fields: F): fc.Arbitrary<Cas
 
 /** Valid cases but for the fields given, which take the values of `focus`: to aim at one rule often. */
 export function focusedCases<F extends FieldTable>(fields: F, focus: { [K in keyof F]?: fc.Arbitrary<unknown> }): fc.Arbitrary<CaseOf<F>> {
-  return fc.record(Object.fromEntries(Object.keys(fields).map((f) => [f, focus[f] ?? fields[f]![0]]))) as unknown as fc.Arbitrary<CaseOf<F>>;
+  return fc.record(Object.fromEntries(Object.keys(fields).map((f) => [f, focus[f] ?? fields[f]![0]]))) as unknown as fc.Arbitrary<
+    CaseOf<F>
+  >;
 }
 
 /** The kit's verdict on a request: accepted, or refused with a typed 400/401 (never a 500, never a stray exception). */

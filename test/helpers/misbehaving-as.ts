@@ -74,13 +74,32 @@ export async function startMisbehavingAs(): Promise<MisbehavingAs> {
     const iss = state.advertisedIssuer ?? issuer;
     switch (endpoint) {
       case 'discovery':
-        return json({ issuer: iss, jwks_uri: `${issuer}/jwks`, introspection_endpoint: `${issuer}/introspect`, token_endpoint: `${issuer}/token`, registration_endpoint: `${issuer}/register` });
+        return json({
+          issuer: iss,
+          jwks_uri: `${issuer}/jwks`,
+          introspection_endpoint: `${issuer}/introspect`,
+          token_endpoint: `${issuer}/token`,
+          registration_endpoint: `${issuer}/register`,
+        });
       case 'uma-discovery':
-        return json({ issuer: iss, token_endpoint: `${issuer}/token`, resource_registration_endpoint: `${issuer}/rreg`, permission_endpoint: `${issuer}/perm` });
+        return json({
+          issuer: iss,
+          token_endpoint: `${issuer}/token`,
+          resource_registration_endpoint: `${issuer}/rreg`,
+          permission_endpoint: `${issuer}/perm`,
+        });
       case 'jwks':
         return json({ keys: [jwk] });
       case 'introspection':
-        return json({ active: true, scope: 'read', aud: 'https://api.example.com', iss: issuer, sub: 'u1', client_id: 'c1', exp: Math.floor(Date.now() / 1000) + 300 });
+        return json({
+          active: true,
+          scope: 'read',
+          aud: 'https://api.example.com',
+          iss: issuer,
+          sub: 'u1',
+          client_id: 'c1',
+          exp: Math.floor(Date.now() / 1000) + 300,
+        });
       case 'token':
         return json({ access_token: `pat-${randomBytes(6).toString('hex')}`, token_type: 'Bearer', expires_in: 300 });
       case 'uma':
@@ -120,7 +139,17 @@ export async function startMisbehavingAs(): Promise<MisbehavingAs> {
     issuer,
     async sign(claims: Record<string, unknown> = {}) {
       const now = Math.floor(Date.now() / 1000);
-      const payload = { iss: issuer, sub: 'u1', aud: 'https://api.example.com', client_id: 'c1', iat: now, exp: now + 300, jti: randomBytes(8).toString('hex'), scope: 'read', ...claims };
+      const payload = {
+        iss: issuer,
+        sub: 'u1',
+        aud: 'https://api.example.com',
+        client_id: 'c1',
+        iat: now,
+        exp: now + 300,
+        jti: randomBytes(8).toString('hex'),
+        scope: 'read',
+        ...claims,
+      };
       return new SignJWT(payload).setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: 'k1' }).sign(privateKey as CryptoKey);
     },
     stop: shut,

@@ -49,7 +49,10 @@ function randomOdd(bits: number): bigint {
   return x | (1n << BigInt(bits - 1)) | 1n;
 }
 
-export const thumbprint = (jwk: { n: string; e: string }) => createHash('sha256').update(JSON.stringify({ e: jwk.e, kty: 'RSA', n: jwk.n })).digest('base64url');
+export const thumbprint = (jwk: { n: string; e: string }) =>
+  createHash('sha256')
+    .update(JSON.stringify({ e: jwk.e, kty: 'RSA', n: jwk.n }))
+    .digest('base64url');
 
 /** SHA-256 DigestInfo prefix (RFC 8017 §9.2 note 1). */
 const SHA256_PREFIX = Buffer.from('3031300d060960864801650304020105000420', 'hex');

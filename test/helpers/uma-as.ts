@@ -12,7 +12,10 @@ import { startDevAuthorizationServer, type DevUmaAuthorizationServer } from '../
 export function useUmaAs(profile: UmaProfileName, identifiers: string[], options: { clearEach?: boolean } = {}): DevUmaAuthorizationServer {
   let current: DevUmaAuthorizationServer | undefined;
   beforeAll(async () => {
-    current = await startDevAuthorizationServer({ resources: identifiers.map((identifier) => ({ identifier, scopes: ['view'] })), uma: { profile } });
+    current = await startDevAuthorizationServer({
+      resources: identifiers.map((identifier) => ({ identifier, scopes: ['view'] })),
+      uma: { profile },
+    });
   });
   afterAll(async () => {
     await current?.close();

@@ -71,9 +71,22 @@ async function startAs(mode: Mode, client: Credentials): Promise<AsDouble> {
       }
       const now = Math.floor(Date.now() / 1000);
       if (req.url === '/introspect') {
-        return writeAnswer(res, { status: 200, json: { active: true, scope: 'read', sub: 'u1', client_id: 'c1', aud: RESOURCE, iss: issuer, exp: now + 300, token_type: 'Bearer' } });
+        return writeAnswer(res, {
+          status: 200,
+          json: {
+            active: true,
+            scope: 'read',
+            sub: 'u1',
+            client_id: 'c1',
+            aud: RESOURCE,
+            iss: issuer,
+            exp: now + 300,
+            token_type: 'Bearer',
+          },
+        });
       }
-      if (req.url === '/token') return writeAnswer(res, { status: 200, json: { access_token: 'pat-1', token_type: 'Bearer', expires_in: 300 } });
+      if (req.url === '/token')
+        return writeAnswer(res, { status: 200, json: { access_token: 'pat-1', token_type: 'Bearer', expires_in: 300 } });
       writeAnswer(res, { status: 404, json: {} });
     });
   };
@@ -87,7 +100,11 @@ function app(as: AsDouble, c: Credentials) {
   const a = express();
   a.use(
     oauthResourceServer({
-      issuer: { issuer: as.issuer, validation: 'introspection', introspection: { clientId: c.id, clientSecret: c.secret, endpoint: `${as.issuer}/introspect` } },
+      issuer: {
+        issuer: as.issuer,
+        validation: 'introspection',
+        introspection: { clientId: c.id, clientSecret: c.secret, endpoint: `${as.issuer}/introspect` },
+      },
       resource: RESOURCE,
       logger: false,
       http: { timeoutMs: 2000 },
@@ -101,7 +118,14 @@ function app(as: AsDouble, c: Credentials) {
 
 const introspect = (as: AsDouble, c: Credentials) => request(app(as, c)).get('/r').set('Authorization', `Bearer ${TOKEN}`);
 const pat = (as: AsDouble, c: Credentials) =>
-  new ProtectionToken({ issuer: as.issuer, tokenEndpoint: `${as.issuer}/token`, clientId: c.id, clientSecret: c.secret, timeoutMs: 2000, maxBytes: 65536 }).get();
+  new ProtectionToken({
+    issuer: as.issuer,
+    tokenEndpoint: `${as.issuer}/token`,
+    clientId: c.id,
+    clientSecret: c.secret,
+    timeoutMs: 2000,
+    maxBytes: 65536,
+  }).get();
 
 /** Made only of characters the serializer leaves alone: the same bytes whether the AS decodes or not. */
 const PLAIN: Credentials = { id: 'rs-client_1.api', secret: 'Zk-3_q.Wx*9-' };
@@ -185,7 +209,12 @@ describe('registration (RFC 7591)', () => {
       });
     });
     servers.push(server);
-    const creds = await registerResourceServer({ issuer: server.base, registrationEndpoint: `${server.base}/register`, initialAccessToken: 'iat-1', store: new MemoryStore() });
+    const creds = await registerResourceServer({
+      issuer: server.base,
+      registrationEndpoint: `${server.base}/register`,
+      initialAccessToken: 'iat-1',
+      store: new MemoryStore(),
+    });
     expect(creds).toMatchObject({ clientId: PLAIN.id, clientSecret: PLAIN.secret });
     expect(seen).toEqual(['Bearer iat-1']);
   });

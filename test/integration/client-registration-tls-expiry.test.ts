@@ -41,7 +41,10 @@ async function scriptedAs(overrides: Partial<Omit<ScriptedAs, 'issuer' | 'seen'>
   const as: ScriptedAs = {
     issuer: '',
     seen: [],
-    register: (n) => ({ status: 201, text: JSON.stringify({ client_id: `c${n}`, client_secret: `${SECRET}-${n}`, client_secret_expires_at: 0 }) }),
+    register: (n) => ({
+      status: 201,
+      text: JSON.stringify({ client_id: `c${n}`, client_secret: `${SECRET}-${n}`, client_secret_expires_at: 0 }),
+    }),
     read: () => ({ status: 404, text: '{}' }),
     registrationEndpoint: (issuer) => `${issuer}/reg`,
     ...overrides,
@@ -52,9 +55,21 @@ async function scriptedAs(overrides: Partial<Omit<ScriptedAs, 'issuer' | 'seen'>
       as.seen.push({ method: req.method!, path: req.url!, authorization: req.headers.authorization });
       res.setHeader('content-type', 'application/json');
       if (req.url === '/.well-known/oauth-authorization-server') {
-        return res.end(JSON.stringify({ issuer: as.issuer, registration_endpoint: as.registrationEndpoint(as.issuer), token_endpoint: `${as.issuer}/token`, response_types_supported: ['code'] }));
+        return res.end(
+          JSON.stringify({
+            issuer: as.issuer,
+            registration_endpoint: as.registrationEndpoint(as.issuer),
+            token_endpoint: `${as.issuer}/token`,
+            response_types_supported: ['code'],
+          }),
+        );
       }
-      const answer = req.url === '/reg' && req.method === 'POST' ? as.register(++registrations) : req.url!.startsWith('/reg/') && req.method === 'GET' ? as.read(req.url!.slice(5)) : { status: 404, text: '{}' };
+      const answer =
+        req.url === '/reg' && req.method === 'POST'
+          ? as.register(++registrations)
+          : req.url!.startsWith('/reg/') && req.method === 'GET'
+            ? as.read(req.url!.slice(5))
+            : { status: 404, text: '{}' };
       res.statusCode = answer.status ?? 200;
       res.end(answer.text);
     });
@@ -80,21 +95,40 @@ const noSecrets = (err: Error) => {
 describe('TLS for registration (RFC 7591 §3, RFC 7592 §2)', () => {
   it('refuses a configured registration endpoint that is plain http off loopback, before sending the initial access token', async () => {
     const as = await scriptedAs();
-    const err = await failure(registerResourceServer({ issuer: as.issuer, registrationEndpoint: `${REMOTE}/reg?k=${IAT}`, initialAccessToken: IAT, store: new MemoryStore(), timeoutMs: 300 }));
+    const err = await failure(
+      registerResourceServer({
+        issuer: as.issuer,
+        registrationEndpoint: `${REMOTE}/reg?k=${IAT}`,
+        initialAccessToken: IAT,
+        store: new MemoryStore(),
+        timeoutMs: 300,
+      }),
+    );
     expect(err.message).toMatch(/https/);
     noSecrets(err);
   });
 
   it('refuses a discovered registration endpoint that is plain http off loopback', async () => {
     const as = await scriptedAs({ registrationEndpoint: () => `${REMOTE}/reg` });
-    const err = await failure(registerResourceServer({ issuer: as.issuer, initialAccessToken: IAT, store: new MemoryStore(), timeoutMs: 300 }));
+    const err = await failure(
+      registerResourceServer({ issuer: as.issuer, initialAccessToken: IAT, store: new MemoryStore(), timeoutMs: 300 }),
+    );
     expect(err.message).toMatch(/https/);
     noSecrets(err);
   });
 
   it('keeps the client an AS created with a plain-http registration_client_uri, without management: no orphan, no token sent there', async () => {
     const as = await scriptedAs({
-      register: () => ({ status: 201, text: JSON.stringify({ client_id: 'c1', client_secret: SECRET, client_secret_expires_at: 0, registration_access_token: RAT, registration_client_uri: `${REMOTE}/reg/c1` }) }),
+      register: () => ({
+        status: 201,
+        text: JSON.stringify({
+          client_id: 'c1',
+          client_secret: SECRET,
+          client_secret_expires_at: 0,
+          registration_access_token: RAT,
+          registration_client_uri: `${REMOTE}/reg/c1`,
+        }),
+      }),
     });
     const store = new MemoryStore();
     const first = await registerResourceServer({ issuer: as.issuer, store, timeoutMs: 300 });
@@ -105,9 +139,21 @@ describe('TLS for registration (RFC 7591 §3, RFC 7592 §2)', () => {
     expect(as.seen.every((r) => r.authorization !== `Bearer ${RAT}`)).toBe(true);
     // http stays allowed on loopback (development).
     const local = await scriptedAs({
-      register: () => ({ status: 201, text: JSON.stringify({ client_id: 'c1', client_secret: SECRET, client_secret_expires_at: 0, registration_access_token: RAT, registration_client_uri: 'http://127.0.0.1:1/reg/c1' }) }),
+      register: () => ({
+        status: 201,
+        text: JSON.stringify({
+          client_id: 'c1',
+          client_secret: SECRET,
+          client_secret_expires_at: 0,
+          registration_access_token: RAT,
+          registration_client_uri: 'http://127.0.0.1:1/reg/c1',
+        }),
+      }),
     });
-    await expect(registerResourceServer({ issuer: local.issuer, store: new MemoryStore() })).resolves.toMatchObject({ clientId: 'c1', registrationClientUri: 'http://127.0.0.1:1/reg/c1' });
+    await expect(registerResourceServer({ issuer: local.issuer, store: new MemoryStore() })).resolves.toMatchObject({
+      clientId: 'c1',
+      registrationClientUri: 'http://127.0.0.1:1/reg/c1',
+    });
   });
 });
 
@@ -126,7 +172,16 @@ describe('an expired client secret (RFC 7591 §3.2.1 client_secret_expires_at)',
 
   it('without management, registers anew instead of reusing a secret in the past or within 60 s', async () => {
     for (const expiresAt of [1000, now() + 30]) {
-      const as = await scriptedAs({ register: (n) => ({ status: 201, text: JSON.stringify({ client_id: `c${n}`, client_secret: `${SECRET}-${n}`, client_secret_expires_at: n === 1 ? expiresAt : now() + 86400 }) }) });
+      const as = await scriptedAs({
+        register: (n) => ({
+          status: 201,
+          text: JSON.stringify({
+            client_id: `c${n}`,
+            client_secret: `${SECRET}-${n}`,
+            client_secret_expires_at: n === 1 ? expiresAt : now() + 86400,
+          }),
+        }),
+      });
       const store = new MemoryStore();
       const first = await registerResourceServer({ issuer: as.issuer, store });
       expect(first.clientSecretExpiresAt).toBe(expiresAt);
@@ -139,7 +194,12 @@ describe('an expired client secret (RFC 7591 §3.2.1 client_secret_expires_at)',
     }
     // A secret that never expires (0), or expires later, is still reused as is.
     for (const expiresAt of [0, now() + 3600]) {
-      const as = await scriptedAs({ register: (n) => ({ status: 201, text: JSON.stringify({ client_id: `c${n}`, client_secret: `${SECRET}-${n}`, client_secret_expires_at: expiresAt }) }) });
+      const as = await scriptedAs({
+        register: (n) => ({
+          status: 201,
+          text: JSON.stringify({ client_id: `c${n}`, client_secret: `${SECRET}-${n}`, client_secret_expires_at: expiresAt }),
+        }),
+      });
       const store = new MemoryStore();
       await registerResourceServer({ issuer: as.issuer, store });
       expect(await registerResourceServer({ issuer: as.issuer, store })).toMatchObject({ clientId: 'c1' });
@@ -149,16 +209,37 @@ describe('an expired client secret (RFC 7591 §3.2.1 client_secret_expires_at)',
 
   it('with management, reads the client again (RFC 7592 §2.1): takes a renewed secret, registers anew when it is still expired', async () => {
     const renewed = await scriptedAs({
-      register: (n) => ({ status: 201, text: JSON.stringify({ client_id: `c${n}`, client_secret: `old-${n}`, client_secret_expires_at: 1000, registration_access_token: RAT, registration_client_uri: `${renewed.issuer}/reg/c${n}` }) }),
+      register: (n) => ({
+        status: 201,
+        text: JSON.stringify({
+          client_id: `c${n}`,
+          client_secret: `old-${n}`,
+          client_secret_expires_at: 1000,
+          registration_access_token: RAT,
+          registration_client_uri: `${renewed.issuer}/reg/c${n}`,
+        }),
+      }),
       read: (id) => ({ text: JSON.stringify({ client_id: id, client_secret: 'rotated', client_secret_expires_at: now() + 3600 }) }),
     });
     const renewedStore = new MemoryStore();
     await registerResourceServer({ issuer: renewed.issuer, store: renewedStore });
-    expect(await registerResourceServer({ issuer: renewed.issuer, store: renewedStore })).toMatchObject({ clientId: 'c1', clientSecret: 'rotated' });
+    expect(await registerResourceServer({ issuer: renewed.issuer, store: renewedStore })).toMatchObject({
+      clientId: 'c1',
+      clientSecret: 'rotated',
+    });
     expect(posts(renewed)).toBe(1);
 
     const as = await scriptedAs({
-      register: (n) => ({ status: 201, text: JSON.stringify({ client_id: `c${n}`, client_secret: `s-${n}`, client_secret_expires_at: n === 1 ? 1000 : 0, registration_access_token: RAT, registration_client_uri: `${as.issuer}/reg/c${n}` }) }),
+      register: (n) => ({
+        status: 201,
+        text: JSON.stringify({
+          client_id: `c${n}`,
+          client_secret: `s-${n}`,
+          client_secret_expires_at: n === 1 ? 1000 : 0,
+          registration_access_token: RAT,
+          registration_client_uri: `${as.issuer}/reg/c${n}`,
+        }),
+      }),
       read: (id) => ({ text: JSON.stringify({ client_id: id, client_secret: 's-1', client_secret_expires_at: 1000 }) }),
     });
     const store = new MemoryStore();
@@ -171,7 +252,16 @@ describe('an expired client secret (RFC 7591 §3.2.1 client_secret_expires_at)',
 
   it('with management, does not keep a stale expiry when the read does not restate it for the same secret', async () => {
     const as = await scriptedAs({
-      register: (n) => ({ status: 201, text: JSON.stringify({ client_id: `c${n}`, client_secret: `s-${n}`, client_secret_expires_at: n === 1 ? 1000 : 0, registration_access_token: RAT, registration_client_uri: `${as.issuer}/reg/c${n}` }) }),
+      register: (n) => ({
+        status: 201,
+        text: JSON.stringify({
+          client_id: `c${n}`,
+          client_secret: `s-${n}`,
+          client_secret_expires_at: n === 1 ? 1000 : 0,
+          registration_access_token: RAT,
+          registration_client_uri: `${as.issuer}/reg/c${n}`,
+        }),
+      }),
       read: (id) => ({ text: JSON.stringify({ client_id: id }) }),
     });
     const store = new MemoryStore();
@@ -183,7 +273,16 @@ describe('an expired client secret (RFC 7591 §3.2.1 client_secret_expires_at)',
 describe('what the management answers mean (RFC 7592 §2.1)', () => {
   it('keeps the client when the AS answers 403 to the read (not permitted: it exists), instead of orphaning it', async () => {
     const as = await scriptedAs({
-      register: (n) => ({ status: 201, text: JSON.stringify({ client_id: `c${n}`, client_secret: `s-${n}`, client_secret_expires_at: 0, registration_access_token: RAT, registration_client_uri: `${as.issuer}/reg/c${n}` }) }),
+      register: (n) => ({
+        status: 201,
+        text: JSON.stringify({
+          client_id: `c${n}`,
+          client_secret: `s-${n}`,
+          client_secret_expires_at: 0,
+          registration_access_token: RAT,
+          registration_client_uri: `${as.issuer}/reg/c${n}`,
+        }),
+      }),
       read: () => ({ status: 403, text: JSON.stringify({ error: 'access_denied' }) }),
     });
     const store = new MemoryStore();

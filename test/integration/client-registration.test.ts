@@ -9,7 +9,15 @@ import request from 'supertest';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigurationError, FileStore, getAuth, MemoryStore, oauthResourceServer, registerResourceServer, requireScopes } from '../../src/index.js';
+import {
+  ConfigurationError,
+  FileStore,
+  getAuth,
+  MemoryStore,
+  oauthResourceServer,
+  registerResourceServer,
+  requireScopes,
+} from '../../src/index.js';
 import { startDevAuthorizationServer, type DevAuthorizationServer } from '../../src/testing/index.js';
 
 const API = 'https://api.example.com/orders';
@@ -18,7 +26,10 @@ const dir = mkdtempSync(join(tmpdir(), 'ors-reg-'));
 let as: DevAuthorizationServer;
 
 beforeAll(async () => {
-  as = await startDevAuthorizationServer({ resources: [{ identifier: API, scopes: ['read:orders'], format: 'opaque' }], registration: { initialAccessToken: IAT } });
+  as = await startDevAuthorizationServer({
+    resources: [{ identifier: API, scopes: ['read:orders'], format: 'opaque' }],
+    registration: { initialAccessToken: IAT },
+  });
 });
 afterAll(async () => {
   await as?.close();
@@ -33,19 +44,39 @@ async function readRegistration(uri: string, rat: string) {
 describe('self-registration (RFC 7591 / 7592)', () => {
   it('registers on first start, reuses on the next, stores the credentials readable only by the owner', async () => {
     const path = join(dir, 'first.json');
-    const first = await registerResourceServer({ issuer: as.issuer, initialAccessToken: IAT, store: new FileStore(path), metadata: { client_name: 'Orders API' } });
+    const first = await registerResourceServer({
+      issuer: as.issuer,
+      initialAccessToken: IAT,
+      store: new FileStore(path),
+      metadata: { client_name: 'Orders API' },
+    });
     expect(first.clientId).toBeTruthy();
     expect(first.registrationClientUri).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/reg\//);
     expect(statSync(path).mode & 0o777).toBe(0o600);
-    const second = await registerResourceServer({ issuer: as.issuer, initialAccessToken: IAT, store: new FileStore(path), metadata: { client_name: 'Orders API' } });
+    const second = await registerResourceServer({
+      issuer: as.issuer,
+      initialAccessToken: IAT,
+      store: new FileStore(path),
+      metadata: { client_name: 'Orders API' },
+    });
     expect(second.clientId).toBe(first.clientId);
     expect(second.clientSecret).toBe(first.clientSecret);
   });
 
   it('updates the registration when the configuration changed (RFC 7592 §2.2)', async () => {
     const store = new FileStore(join(dir, 'update.json'));
-    const first = await registerResourceServer({ issuer: as.issuer, initialAccessToken: IAT, store, metadata: { client_name: 'Orders API' } });
-    const updated = await registerResourceServer({ issuer: as.issuer, initialAccessToken: IAT, store, metadata: { client_name: 'Orders API v2' } });
+    const first = await registerResourceServer({
+      issuer: as.issuer,
+      initialAccessToken: IAT,
+      store,
+      metadata: { client_name: 'Orders API' },
+    });
+    const updated = await registerResourceServer({
+      issuer: as.issuer,
+      initialAccessToken: IAT,
+      store,
+      metadata: { client_name: 'Orders API v2' },
+    });
     expect(updated.clientId).toBe(first.clientId);
     const read = await readRegistration(updated.registrationClientUri!, updated.registrationAccessToken!);
     expect(read.status).toBe(200);
@@ -55,7 +86,10 @@ describe('self-registration (RFC 7591 / 7592)', () => {
   it('registers anew, cleanly, when the AS has forgotten the client (401 on the configuration endpoint)', async () => {
     const store = new FileStore(join(dir, 'forgotten.json'));
     const first = await registerResourceServer({ issuer: as.issuer, initialAccessToken: IAT, store });
-    const del = await fetch(first.registrationClientUri!, { method: 'DELETE', headers: { authorization: `Bearer ${first.registrationAccessToken}` } });
+    const del = await fetch(first.registrationClientUri!, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${first.registrationAccessToken}` },
+    });
     expect(del.status).toBe(204);
     const again = await registerResourceServer({ issuer: as.issuer, initialAccessToken: IAT, store });
     expect(again.clientId).not.toBe(first.clientId);
@@ -63,8 +97,15 @@ describe('self-registration (RFC 7591 / 7592)', () => {
   });
 
   it('turns registration errors into clear start-up errors (RFC 7591 §3.2.2)', async () => {
-    await expect(registerResourceServer({ issuer: as.issuer, initialAccessToken: 'wrong', store: new FileStore(join(dir, 'e1.json')) })).rejects.toThrow(ConfigurationError);
-    const err = await registerResourceServer({ issuer: as.issuer, initialAccessToken: IAT, store: new FileStore(join(dir, 'e2.json')), metadata: { redirect_uris: ['not a url'], response_types: ['code'], grant_types: ['authorization_code'] } }).catch((e: unknown) => e);
+    await expect(
+      registerResourceServer({ issuer: as.issuer, initialAccessToken: 'wrong', store: new FileStore(join(dir, 'e1.json')) }),
+    ).rejects.toThrow(ConfigurationError);
+    const err = await registerResourceServer({
+      issuer: as.issuer,
+      initialAccessToken: IAT,
+      store: new FileStore(join(dir, 'e2.json')),
+      metadata: { redirect_uris: ['not a url'], response_types: ['code'], grant_types: ['authorization_code'] },
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigurationError);
     expect((err as Error).message).toMatch(/invalid_redirect_uri|invalid_client_metadata/);
     expect((err as Error).message).not.toContain(IAT);
@@ -72,10 +113,14 @@ describe('self-registration (RFC 7591 / 7592)', () => {
 
   it('registers one client when replicas sharing a store, or one process, register at the same time', async () => {
     const shared = new MemoryStore();
-    const replicas = await Promise.all([1, 2, 3].map(() => registerResourceServer({ issuer: as.issuer, initialAccessToken: IAT, store: shared })));
+    const replicas = await Promise.all(
+      [1, 2, 3].map(() => registerResourceServer({ issuer: as.issuer, initialAccessToken: IAT, store: shared })),
+    );
     expect(new Set(replicas.map((c) => c.clientId)).size).toBe(1);
     const path = join(dir, 'together.json');
-    const local = await Promise.all([1, 2, 3].map(() => registerResourceServer({ issuer: as.issuer, initialAccessToken: IAT, store: new FileStore(path) })));
+    const local = await Promise.all(
+      [1, 2, 3].map(() => registerResourceServer({ issuer: as.issuer, initialAccessToken: IAT, store: new FileStore(path) })),
+    );
     expect(new Set(local.map((c) => c.clientId)).size).toBe(1);
   });
 

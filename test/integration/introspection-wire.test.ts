@@ -22,7 +22,8 @@ afterEach(async () => {
 });
 
 const active = () => activeAnswer(fake, RESOURCE);
-const app = (introspection: Record<string, unknown> = {}, extra: Partial<ResourceServerOptions> = {}) => introspectingApp(fake, RESOURCE, introspection, extra);
+const app = (introspection: Record<string, unknown> = {}, extra: Partial<ResourceServerOptions> = {}) =>
+  introspectingApp(fake, RESOURCE, introspection, extra);
 const get = (a: express.Express, token: string) => request(a).get('/r').set('Authorization', `Bearer ${token}`);
 
 describe('what each introspection call sends', () => {
@@ -43,7 +44,9 @@ describe('what each introspection call sends', () => {
 
   it('puts WHATWG-form-encoded credentials in the body with client_secret_post', async () => {
     fake.answer = { json: active() };
-    expect((await get(app({ clientId: 'rs client', clientSecret: 's:e~c!', clientAuthMethod: 'client_secret_post' }), 'tok-1')).status).toBe(200);
+    expect(
+      (await get(app({ clientId: 'rs client', clientSecret: 's:e~c!', clientAuthMethod: 'client_secret_post' }), 'tok-1')).status,
+    ).toBe(200);
     const [r] = fake.introspections;
     expect(r!.headers.authorization).toBeUndefined();
     expect(r!.body).toBe('token=tok-1&token_type_hint=access_token&client_id=rs+client&client_secret=s%3Ae%7Ec%21');
@@ -58,7 +61,11 @@ describe('connections', () => {
     await new Promise((r) => server.once('listening', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/r`;
     const wave = async (n: number) => {
-      const statuses = await Promise.all(Array.from({ length: 48 }, (_, i) => fetch(url, { headers: { authorization: `Bearer wave-${n}-token-${i}` } }).then((res) => res.status)));
+      const statuses = await Promise.all(
+        Array.from({ length: 48 }, (_, i) =>
+          fetch(url, { headers: { authorization: `Bearer wave-${n}-token-${i}` } }).then((res) => res.status),
+        ),
+      );
       expect(statuses.every((s) => s === 200)).toBe(true);
     };
     try {
@@ -82,8 +89,14 @@ describe('answers the direct call does not believe', () => {
   });
 
   it.each([
-    ['a JSON body labelled text/plain', { text: JSON.stringify({ active: true, scope: 'read', aud: RESOURCE }), contentType: 'text/plain' }],
-    ['a signed response nobody asked for', { text: 'eyJhbGciOiJub25lIn0.eyJhY3RpdmUiOnRydWV9.', contentType: 'application/token-introspection+jwt' }],
+    [
+      'a JSON body labelled text/plain',
+      { text: JSON.stringify({ active: true, scope: 'read', aud: RESOURCE }), contentType: 'text/plain' },
+    ],
+    [
+      'a signed response nobody asked for',
+      { text: 'eyJhbGciOiJub25lIn0.eyJhY3RpdmUiOnRydWV9.', contentType: 'application/token-introspection+jwt' },
+    ],
     ['a JSON array', { json: [{ active: true }] }],
     ['JSON null', { text: 'null', contentType: 'application/json' }],
     ['active as a string', { json: { active: 'true', scope: 'read', aud: RESOURCE } }],

@@ -29,7 +29,10 @@ function app(introspection: Record<string, unknown> = {}, extra: Partial<Resourc
   const a = express();
   a.use(
     oauthResourceServer({
-      issuer: { issuer: as.issuer, introspection: { clientId: as.resourceServerClient.clientId, clientSecret: as.resourceServerClient.clientSecret, ...introspection } },
+      issuer: {
+        issuer: as.issuer,
+        introspection: { clientId: as.resourceServerClient.clientId, clientSecret: as.resourceServerClient.clientSecret, ...introspection },
+      },
       resource: ORDERS,
       logger: false,
       ...extra,
@@ -89,7 +92,16 @@ describe('introspection against oidc-provider', () => {
     const jwtAs = await startDevAuthorizationServer({ resources: [{ identifier: ORDERS, scopes: ['read:orders'], format: 'jwt' }] });
     try {
       const a = express();
-      a.use(oauthResourceServer({ issuer: { issuer: jwtAs.issuer, introspection: { clientId: jwtAs.resourceServerClient.clientId, clientSecret: jwtAs.resourceServerClient.clientSecret } }, resource: ORDERS, logger: false }));
+      a.use(
+        oauthResourceServer({
+          issuer: {
+            issuer: jwtAs.issuer,
+            introspection: { clientId: jwtAs.resourceServerClient.clientId, clientSecret: jwtAs.resourceServerClient.clientSecret },
+          },
+          resource: ORDERS,
+          logger: false,
+        }),
+      );
       a.get('/orders', requireScopes('read:orders'), (req, res) => {
         res.json({ validatedBy: getAuth(req)!.validatedBy });
       });
@@ -111,7 +123,9 @@ describe('introspection against oidc-provider', () => {
       const token = await as.mintAccessToken({ resource: ORDERS, scope: 'read:orders' });
       const before = as.requests.introspection;
       const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/orders`;
-      const statuses = await Promise.all(Array.from({ length: 100 }, () => fetch(url, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status)));
+      const statuses = await Promise.all(
+        Array.from({ length: 100 }, () => fetch(url, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status)),
+      );
       expect(statuses.every((s) => s === 200)).toBe(true);
       expect(as.requests.introspection - before).toBe(1);
     } finally {
@@ -130,7 +144,14 @@ describe('introspection against oidc-provider', () => {
     const a = express();
     a.use(
       oauthResourceServer({
-        issuer: { issuer: as.issuer, introspection: { clientId: as.resourceServerJwtClient.clientId, clientSecret: as.resourceServerJwtClient.clientSecret, jwtResponse: true } },
+        issuer: {
+          issuer: as.issuer,
+          introspection: {
+            clientId: as.resourceServerJwtClient.clientId,
+            clientSecret: as.resourceServerJwtClient.clientSecret,
+            jwtResponse: true,
+          },
+        },
         resource: ORDERS,
         logger: false,
       }),

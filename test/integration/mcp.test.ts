@@ -14,7 +14,12 @@ import { decodeJwt } from 'jose';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ClientCredentialsProvider } from '@modelcontextprotocol/sdk/client/auth-extensions.js';
-import { discoverOAuthProtectedResourceMetadata, extractWWWAuthenticateParams, UnauthorizedError, type OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
+import {
+  discoverOAuthProtectedResourceMetadata,
+  extractWWWAuthenticateParams,
+  UnauthorizedError,
+  type OAuthClientProvider,
+} from '@modelcontextprotocol/sdk/client/auth.js';
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { parseChallenges } from '../../src/index.js';
 import { startDevAuthorizationServer, type DevAuthorizationServer } from '../../src/testing/index.js';
@@ -43,7 +48,9 @@ beforeAll(async () => {
     registration: { open: true },
   });
   // The example as written; under jest its `oauth-resource-server` import is the sources (jest.config.js).
-  const { createMcpApp } = (await import(new URL('app.mjs', exampleDir).href)) as { createMcpApp: (config: { issuer: string; url: string }) => Express };
+  const { createMcpApp } = (await import(new URL('app.mjs', exampleDir).href)) as {
+    createMcpApp: (config: { issuer: string; url: string }) => Express;
+  };
   http.on('request', createMcpApp({ issuer: as.issuer, url }));
 });
 
@@ -87,7 +94,8 @@ function recorder() {
 /** The MCP exchanges (to the MCP endpoint), by JSON-RPC method. */
 const mcpCalls = (exchanges: Exchange[]) => exchanges.filter((e) => e.url === url);
 const rpcMethod = (e: Exchange) => (e.body ? (JSON.parse(e.body) as { method?: string }).method : undefined);
-const tokenRequests = (exchanges: Exchange[]) => exchanges.filter((e) => e.url === `${as.issuer}/token`).map((e) => new URLSearchParams(e.body));
+const tokenRequests = (exchanges: Exchange[]) =>
+  exchanges.filter((e) => e.url === `${as.issuer}/token`).map((e) => new URLSearchParams(e.body));
 const challengeParams = (challenge: string | null) => Object.fromEntries(parseChallenges(challenge ?? '')[0]!.params);
 
 function connect(provider: OAuthClientProvider) {
@@ -112,7 +120,12 @@ function post(target: string, body: unknown, headers: Record<string, string> = {
     body: JSON.stringify(body),
   });
 }
-const INITIALIZE = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
+const INITIALIZE = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+};
 
 describe('the MCP authorization flow, with the SDK client', () => {
   it('Protected Resource Metadata Discovery: the 401 names the metadata, which names this server and its AS; the SDK reads it', async () => {
@@ -121,7 +134,10 @@ describe('the MCP authorization flow, with the SDK client', () => {
     // RFC 6750 §3: no token, no error code; RFC 9728 §5.1: where the metadata is; the scope to ask for.
     const challenge = unauthenticated.headers.get('www-authenticate');
     expect(challenge).toBe(`Bearer resource_metadata="${metadataUrl}", scope="mcp:tools"`);
-    expect(extractWWWAuthenticateParams(new Response(null, { headers: { 'www-authenticate': challenge! } }))).toEqual({ resourceMetadataUrl: new URL(metadataUrl), scope: 'mcp:tools' });
+    expect(extractWWWAuthenticateParams(new Response(null, { headers: { 'www-authenticate': challenge! } }))).toEqual({
+      resourceMetadataUrl: new URL(metadataUrl),
+      scope: 'mcp:tools',
+    });
 
     // The path-aware well-known URL of the canonical URI (RFC 9728 §3.1), read by the SDK's own parser.
     const metadata = await discoverOAuthProtectedResourceMetadata(url);
@@ -204,7 +220,11 @@ describe('the MCP authorization flow, with the SDK client', () => {
     expect(refused).toMatchObject({ status: 401, authorization: `Bearer ${elsewhere}` });
     expect(challengeParams(refused!.challenge)).toMatchObject({ error: 'invalid_token', resource_metadata: metadataUrl });
     expect(tokenRequests(exchanges).map((p) => p.get('resource'))).toEqual([url]);
-    expect(mcpCalls(exchanges).slice(1).every((e) => e.authorization !== `Bearer ${elsewhere}`)).toBe(true);
+    expect(
+      mcpCalls(exchanges)
+        .slice(1)
+        .every((e) => e.authorization !== `Bearer ${elsewhere}`),
+    ).toBe(true);
 
     // The same token on its own (MCP "Token Handling": only tokens valid for this server's resources).
     const raw = await post(url, INITIALIZE, { authorization: `Bearer ${elsewhere}` });
@@ -227,7 +247,11 @@ describe('the MCP authorization flow, with the SDK client', () => {
 
   it('a body that is not JSON, with a valid token: a JSON-RPC parse error, never an error page', async () => {
     const token = await as.mintAccessToken({ resource: url, scope: 'mcp:tools' });
-    const res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{"jsonrpc":' });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: '{"jsonrpc":',
+    });
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } });
   });
@@ -250,12 +274,18 @@ describe('the MCP authorization flow, with the SDK client', () => {
     const refusals = stepUp.filter((e) => e.url === url && e.status === 403);
     expect(refusals).toHaveLength(2);
     // MCP "Runtime Insufficient Scope Errors": the scopes the call needs, the metadata URL, as the SDK reads them.
-    expect(challengeParams(refusals[0]!.challenge)).toMatchObject({ error: 'insufficient_scope', scope: 'mcp:tools notes:admin', resource_metadata: metadataUrl });
+    expect(challengeParams(refusals[0]!.challenge)).toMatchObject({
+      error: 'insufficient_scope',
+      scope: 'mcp:tools notes:admin',
+      resource_metadata: metadataUrl,
+    });
     const read = extractWWWAuthenticateParams(new Response(null, { headers: { 'www-authenticate': refusals[0]!.challenge! } }));
     expect(read).toEqual({ error: 'insufficient_scope', scope: 'mcp:tools notes:admin', resourceMetadataUrl: new URL(metadataUrl) });
     // SDK 1.32.2's step-up for client credentials: one new token request, with the provider's own scope (its
     // token request never takes the challenged one), then the same 403 ends it (its retry limit).
-    expect(tokenRequests(stepUp).map((p) => Object.fromEntries(p))).toEqual([{ grant_type: 'client_credentials', scope: 'mcp:tools', resource: url }]);
+    expect(tokenRequests(stepUp).map((p) => Object.fromEntries(p))).toEqual([
+      { grant_type: 'client_credentials', scope: 'mcp:tools', resource: url },
+    ]);
   });
 
   it("the SDK's interactive step-up asks the AS for exactly the challenged scopes, for this server (authorization code + PKCE)", async () => {
@@ -270,7 +300,13 @@ describe('the MCP authorization flow, with the SDK client', () => {
     const authorization = provider.sentTo!;
     expect(`${authorization.origin}${authorization.pathname}`).toBe(`${as.issuer}/auth`);
     const q = Object.fromEntries(authorization.searchParams);
-    expect(q).toMatchObject({ response_type: 'code', client_id: 'interactive-agent', scope: 'mcp:tools notes:admin', resource: url, code_challenge_method: 'S256' });
+    expect(q).toMatchObject({
+      response_type: 'code',
+      client_id: 'interactive-agent',
+      scope: 'mcp:tools notes:admin',
+      resource: url,
+      code_challenge_method: 'S256',
+    });
   });
 
   it('with the scope, the tool runs (200)', async () => {
@@ -278,17 +314,25 @@ describe('the MCP authorization flow, with the SDK client', () => {
     await connected();
     expect(textOf(await client.callTool({ name: 'clear_notes' }))).toEqual([]);
     await client.close();
-    expect(mcpCalls(exchanges).filter((e) => rpcMethod(e) === 'tools/call').map((e) => e.status)).toEqual([200]);
+    expect(
+      mcpCalls(exchanges)
+        .filter((e) => rpcMethod(e) === 'tools/call')
+        .map((e) => e.status),
+    ).toEqual([200]);
   });
 });
 
 describe('the README', () => {
-  it('shows the example\'s code as written', () => {
+  it("shows the example's code as written", () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     const section = readme.slice(readme.indexOf('## MCP servers'));
     const block = /```js\n([\s\S]*?)```/.exec(section)![1]!;
     const app = readFileSync(new URL('app.mjs', exampleDir), 'utf8');
-    const lines = (text: string) => text.split('\n').map((l) => l.trim()).filter((l) => l && l !== '// …');
+    const lines = (text: string) =>
+      text
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l && l !== '// …');
     const code = lines(app);
     // Every line of the README's block, in order, is a line of the example.
     let at = 0;
@@ -311,7 +355,13 @@ class RegisteringAgent implements OAuthClientProvider {
     return undefined;
   }
   get clientMetadata(): OAuthClientMetadata {
-    return { client_name: 'kit-test-agent', redirect_uris: [], grant_types: ['client_credentials'], response_types: [], token_endpoint_auth_method: 'client_secret_basic' };
+    return {
+      client_name: 'kit-test-agent',
+      redirect_uris: [],
+      grant_types: ['client_credentials'],
+      response_types: [],
+      token_endpoint_auth_method: 'client_secret_basic',
+    };
   }
   clientInformation() {
     return this.registered;

@@ -17,7 +17,10 @@ const API = 'https://photos.example.com';
 describe('UMA challenge with RFC 9728 metadata on (RFC 9728 §5.1, CONFORMANCE 15)', () => {
   let as: DevUmaAuthorizationServer;
   beforeAll(async () => {
-    as = (await startDevAuthorizationServer({ resources: [{ identifier: API, scopes: ['view'] }], uma: true })) as DevUmaAuthorizationServer;
+    as = (await startDevAuthorizationServer({
+      resources: [{ identifier: API, scopes: ['view'] }],
+      uma: true,
+    })) as DevUmaAuthorizationServer;
   });
   afterAll(async () => {
     await as?.close();
@@ -25,12 +28,23 @@ describe('UMA challenge with RFC 9728 metadata on (RFC 9728 §5.1, CONFORMANCE 1
 
   async function umaApp(metadata: ConstructorParameters<typeof ResourceServer>[0]['metadata']) {
     const rs = new ResourceServer({
-      issuer: { issuer: as.issuer, validation: 'introspection', introspection: { ...as.resourceServerClient, acceptMissingAudience: true } },
+      issuer: {
+        issuer: as.issuer,
+        validation: 'introspection',
+        introspection: { ...as.resourceServerClient, acceptMissingAudience: true },
+      },
       resource: API,
       logger: false,
       metadata,
     });
-    const uma = umaProtection({ resourceServer: rs, issuer: as.issuer, ...as.resourceServerClient, store: new MemoryStore(), realm: 'photos', logger: false });
+    const uma = umaProtection({
+      resourceServer: rs,
+      issuer: as.issuer,
+      ...as.resourceServerClient,
+      store: new MemoryStore(),
+      realm: 'photos',
+      logger: false,
+    });
     const app = express();
     app.get('/albums/:id', uma.require('view'), (_req, res) => {
       res.json({ ok: true });
@@ -92,9 +106,22 @@ describe('a ticket that is not a usable header value (Grant §3.2.2, CONFORMANCE
     ticket = bad;
     const logged: unknown[] = [];
     const logger: Logger = { warn: (...a) => logged.push(a), error: (...a) => logged.push(a) };
-    const rs = new ResourceServer({ issuer: { issuer, validation: 'introspection', introspection: { clientId: 'rs', clientSecret: 's' } }, resource: API, authRequired: false, logger });
+    const rs = new ResourceServer({
+      issuer: { issuer, validation: 'introspection', introspection: { clientId: 'rs', clientSecret: 's' } },
+      resource: API,
+      authRequired: false,
+      logger,
+    });
     const endpoints = { token: `${issuer}/token`, resourceRegistration: `${issuer}/rreg`, permission: `${issuer}/perm` };
-    const uma = umaProtection({ resourceServer: rs, issuer, clientId: 'rs', clientSecret: 's', store: new MemoryStore(), logger, endpoints });
+    const uma = umaProtection({
+      resourceServer: rs,
+      issuer,
+      clientId: 'rs',
+      clientSecret: 's',
+      store: new MemoryStore(),
+      logger,
+      endpoints,
+    });
     const app = express();
     app.get('/docs', uma.require('read'), (_req, res) => {
       res.json({ ok: true });

@@ -24,14 +24,23 @@ beforeEach(async () => {
 /** Keycloak's lookup of a request path among the resource server's sets (what its policy enforcer asks). */
 async function matching(path: string): Promise<unknown[]> {
   const pat = await as.uma.obtainPat();
-  const res = await fetch(`${as.uma.resourceRegistrationEndpoint}?uri=${encodeURIComponent(path)}&matchingUri=true&deep=true`, { headers: { authorization: `Bearer ${pat}` } });
+  const res = await fetch(`${as.uma.resourceRegistrationEndpoint}?uri=${encodeURIComponent(path)}&matchingUri=true&deep=true`, {
+    headers: { authorization: `Bearer ${pat}` },
+  });
   return (await res.json()) as unknown[];
 }
 
 describe.each(EXPRESS_VERSIONS)('Keycloak URI patterns (%s)', (name, express) => {
   it('registers /photos/{id}, /{tenant}/albums/{id} and /files/*, which Keycloak matches request paths against', async () => {
     const rs = new ResourceServer({ issuer: { issuer: as.issuer, introspection: as.resourceServerClient }, resource: API, logger: false });
-    const uma = umaProtection({ resourceServer: rs, issuer: as.issuer, profile: 'keycloak', ...as.resourceServerClient, store: new MemoryStore(), logger: false });
+    const uma = umaProtection({
+      resourceServer: rs,
+      issuer: as.issuer,
+      profile: 'keycloak',
+      ...as.resourceServerClient,
+      store: new MemoryStore(),
+      logger: false,
+    });
     const app = express();
     const ok = (_req: unknown, res: { end(): void }) => res.end();
     app.get('/photos/:id', uma.require('view'), ok);
@@ -51,7 +60,14 @@ describe.each(EXPRESS_VERSIONS)('Keycloak URI patterns (%s)', (name, express) =>
     const client = await new UmaRegistrar({ issuer: as.issuer, profile: 'keycloak', ...as.resourceServerClient, logger: false }).client();
     const old = await client.create({ name: 'photo', scopes: ['view'], uris: ['/photos/:id'] });
     const rs = new ResourceServer({ issuer: { issuer: as.issuer, introspection: as.resourceServerClient }, resource: API, logger: false });
-    const uma = umaProtection({ resourceServer: rs, issuer: as.issuer, profile: 'keycloak', ...as.resourceServerClient, store: new MemoryStore(), logger: false });
+    const uma = umaProtection({
+      resourceServer: rs,
+      issuer: as.issuer,
+      profile: 'keycloak',
+      ...as.resourceServerClient,
+      store: new MemoryStore(),
+      logger: false,
+    });
     const app = express();
     app.get('/photos/:id', uma.require('view'), (_req: unknown, res: { end(): void }) => res.end());
     await uma.declareRoutes(app).sync();

@@ -19,8 +19,20 @@ describe.each(['uma2', 'keycloak', 'uma1'] as const)('two APIs on one client id 
   /** App A (photos-api: /photos, /photos/:id, /albums/:id) or app B (gallery-api, without /albums/:id). */
   function api(which: 'A' | 'B', store: CacheStore) {
     const resource = which === 'A' ? PHOTOS : GALLERY;
-    const rs = new ResourceServer({ issuer: { issuer: as.issuer, validation: 'introspection', introspection: as.resourceServerClient }, resource, logger: false });
-    const uma = umaProtection({ resourceServer: rs, issuer: as.issuer, profile, ...as.resourceServerClient, store, namePrefix: which === 'A' ? 'photos-api' : 'gallery-api', logger: false });
+    const rs = new ResourceServer({
+      issuer: { issuer: as.issuer, validation: 'introspection', introspection: as.resourceServerClient },
+      resource,
+      logger: false,
+    });
+    const uma = umaProtection({
+      resourceServer: rs,
+      issuer: as.issuer,
+      profile,
+      ...as.resourceServerClient,
+      store,
+      namePrefix: which === 'A' ? 'photos-api' : 'gallery-api',
+      logger: false,
+    });
     const app = express();
     app.get('/photos', uma.require('view'), (_req, res) => {
       res.end();
@@ -35,7 +47,11 @@ describe.each(['uma2', 'keycloak', 'uma1'] as const)('two APIs on one client id 
     }
     return { app, registrar: uma.declareRoutes(app) };
   }
-  const names = () => as.uma.resources().map((r) => String(r.name)).sort();
+  const names = () =>
+    as.uma
+      .resources()
+      .map((r) => String(r.name))
+      .sort();
   const byId = () => Object.fromEntries(as.uma.resources().map((r) => [r._id, r.name]));
   const puts = () => as.uma.requests.resourceRegistration.PUT ?? 0;
   const deletes = () => as.uma.requests.resourceRegistration.DELETE ?? 0;
@@ -80,14 +96,15 @@ describe.each(['uma2', 'keycloak', 'uma1'] as const)('two APIs on one client id 
   });
 
   // The uma2 wire format has no URIs to adopt by.
-  if (profile !== 'uma2') it("does not adopt by URI another API's set of the same path", async () => {
-    await api('B', new MemoryStore()).registrar.sync();
-    const gallery = byId();
-    const a = api('A', new MemoryStore()).registrar;
-    await a.sync();
-    expect(names()).toEqual(ALL);
-    for (const key of ['route:/photos', 'route:/photos/:id', 'route:/albums/:id']) expect(gallery[a.resourceId(key)!]).toBeUndefined();
-  });
+  if (profile !== 'uma2')
+    it("does not adopt by URI another API's set of the same path", async () => {
+      await api('B', new MemoryStore()).registrar.sync();
+      const gallery = byId();
+      const a = api('A', new MemoryStore()).registrar;
+      await a.sync();
+      expect(names()).toEqual(ALL);
+      for (const key of ['route:/photos', 'route:/photos/:id', 'route:/albums/:id']) expect(gallery[a.resourceId(key)!]).toBeUndefined();
+    });
 
   it('an upgrade keeps the run-time objects of the mapping the APIs shared before namespaces', async () => {
     const store = new MemoryStore();

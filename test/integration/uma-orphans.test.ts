@@ -18,8 +18,20 @@ describe.each(['uma2', 'keycloak', 'uma1'] as const)('orphaned sets and restarts
 
   /** The API with the given routes (paths, each `uma.require('view')`), on `store`. */
   function api(store: CacheStore, paths: string[], resource = API) {
-    const rs = new ResourceServer({ issuer: { issuer: as.issuer, validation: 'introspection', introspection: as.resourceServerClient }, resource, logger: false });
-    const uma = umaProtection({ resourceServer: rs, issuer: as.issuer, profile, ...as.resourceServerClient, store, namePrefix: resource === API ? 'photos' : 'other', logger: false });
+    const rs = new ResourceServer({
+      issuer: { issuer: as.issuer, validation: 'introspection', introspection: as.resourceServerClient },
+      resource,
+      logger: false,
+    });
+    const uma = umaProtection({
+      resourceServer: rs,
+      issuer: as.issuer,
+      profile,
+      ...as.resourceServerClient,
+      store,
+      namePrefix: resource === API ? 'photos' : 'other',
+      logger: false,
+    });
     const app = express();
     for (const p of paths) {
       app.get(p, uma.require('view'), (_req, res) => {
@@ -42,7 +54,9 @@ describe.each(['uma2', 'keycloak', 'uma1'] as const)('orphaned sets and restarts
     const next = api(new MemoryStore(), ['/a']);
     const plan = await next.registrar.plan();
     expect(plan.orphans).toEqual([{ key: 'route:/b', id: orphanId, name: 'photos /b' }]);
-    expect(plan.restore).toEqual([{ key: 'album:1', id: albumId, resource: expect.objectContaining({ name: 'Album 1', scopes: ['view'] }) }]);
+    expect(plan.restore).toEqual([
+      { key: 'album:1', id: albumId, resource: expect.objectContaining({ name: 'Album 1', scopes: ['view'] }) },
+    ]);
     expect(plan.delete).toEqual([]);
 
     const deletes = count(as.uma.requests.resourceRegistration, 'DELETE');
@@ -56,7 +70,12 @@ describe.each(['uma2', 'keycloak', 'uma1'] as const)('orphaned sets and restarts
     expect(pruned.orphans).toBeUndefined();
     expect(heldIds()).not.toContain(orphanId);
     expect(heldIds()).toContain(albumId);
-    expect(as.uma.resources().map((r) => r.name).sort()).toEqual(['Album 1', 'other /b', 'photos /a']);
+    expect(
+      as.uma
+        .resources()
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(['Album 1', 'other /b', 'photos /a']);
     expect((await next.registrar.plan()).orphans).toEqual([]);
   });
 
@@ -65,7 +84,11 @@ describe.each(['uma2', 'keycloak', 'uma1'] as const)('orphaned sets and restarts
     await api(store, ['/a', '/b']).registrar.sync();
     const orphanId = as.uma.resources().find((r) => r.name === 'photos /b')!._id;
     const lines: string[] = [];
-    const io = (paths: string[]) => ({ load: async () => ({ default: () => api(new MemoryStore(), paths) }), out: (t: string) => lines.push(t), err: (t: string) => lines.push(t) });
+    const io = (paths: string[]) => ({
+      load: async () => ({ default: () => api(new MemoryStore(), paths) }),
+      out: (t: string) => lines.push(t),
+      err: (t: string) => lines.push(t),
+    });
     expect(await runCli(['plan', '--config', 'x.mjs'], io(['/a']))).toBe(0);
     expect(lines.join('\n')).toMatch(new RegExp(`! orphan  route:/b  \\(${orphanId}`));
     expect(lines.join('\n')).toMatch(/~ adopt {3}route:\/a .*unchanged/);
@@ -95,8 +118,20 @@ describe.each(['uma2', 'keycloak', 'uma1'] as const)('orphaned sets and restarts
   it('adopts a set that changed with one complete update', async () => {
     await api(new MemoryStore(), ['/a']).registrar.sync();
     const puts = count(as.uma.requests.resourceRegistration, 'PUT');
-    const rs = new ResourceServer({ issuer: { issuer: as.issuer, validation: 'introspection', introspection: as.resourceServerClient }, resource: API, logger: false });
-    const uma = umaProtection({ resourceServer: rs, issuer: as.issuer, profile, ...as.resourceServerClient, store: new MemoryStore(), namePrefix: 'photos', logger: false });
+    const rs = new ResourceServer({
+      issuer: { issuer: as.issuer, validation: 'introspection', introspection: as.resourceServerClient },
+      resource: API,
+      logger: false,
+    });
+    const uma = umaProtection({
+      resourceServer: rs,
+      issuer: as.issuer,
+      profile,
+      ...as.resourceServerClient,
+      store: new MemoryStore(),
+      namePrefix: 'photos',
+      logger: false,
+    });
     const app = express();
     app.get('/a', uma.require('view'), (_req, res) => res.end());
     app.delete('/a', uma.require('delete'), (_req, res) => res.end());

@@ -12,7 +12,10 @@ import { startDevAuthorizationServer, type DevUmaAuthorizationServer } from '../
 describe.each(['keycloak', 'uma1'] as const)('UMA profile %s', (profile) => {
   let as: DevUmaAuthorizationServer;
   beforeAll(async () => {
-    as = (await startDevAuthorizationServer({ resources: [{ identifier: 'https://photos.example.com', scopes: ['view'] }], uma: { profile } })) as DevUmaAuthorizationServer;
+    as = (await startDevAuthorizationServer({
+      resources: [{ identifier: 'https://photos.example.com', scopes: ['view'] }],
+      uma: { profile },
+    })) as DevUmaAuthorizationServer;
   });
   afterAll(async () => {
     await as?.close();
@@ -20,11 +23,23 @@ describe.each(['keycloak', 'uma1'] as const)('UMA profile %s', (profile) => {
 
   function setup(store: CacheStore, withDelete = true) {
     const rs = new ResourceServer({
-      issuer: { issuer: as.issuer, validation: 'introspection', introspection: { ...as.resourceServerClient, acceptMissingAudience: true } },
+      issuer: {
+        issuer: as.issuer,
+        validation: 'introspection',
+        introspection: { ...as.resourceServerClient, acceptMissingAudience: true },
+      },
       resource: 'https://photos.example.com',
       logger: false,
     });
-    const uma = umaProtection({ resourceServer: rs, issuer: as.issuer, profile, clientId: as.resourceServerClient.clientId, clientSecret: as.resourceServerClient.clientSecret, store, logger: false });
+    const uma = umaProtection({
+      resourceServer: rs,
+      issuer: as.issuer,
+      profile,
+      clientId: as.resourceServerClient.clientId,
+      clientSecret: as.resourceServerClient.clientSecret,
+      store,
+      logger: false,
+    });
     const app = express();
     app.get('/albums/:id', uma.require('view'), (_req, res) => {
       res.json({ ok: true });

@@ -30,7 +30,14 @@ describe.each(['uma2', 'keycloak', 'uma1'] as const)("the README's UMA code (%s)
     const logger = { warn: () => undefined, error: () => undefined, debug: (m: string) => debug.push(m) };
     // As in the README (plus the profile and a logger that keeps debug lines).
     const server = new ResourceServer({ issuer: { issuer, introspection: { clientId, clientSecret } }, resource, logger });
-    const uma = umaProtection({ resourceServer: server, issuer, clientId, clientSecret, profile, store: new FileStore(join(dir, `${profile}.json`)) });
+    const uma = umaProtection({
+      resourceServer: server,
+      issuer,
+      clientId,
+      clientSecret,
+      profile,
+      store: new FileStore(join(dir, `${profile}.json`)),
+    });
     app = express();
     app.get('/albums/:id', uma.require('view'), (req, res) => {
       res.json({ album: req.params.id });

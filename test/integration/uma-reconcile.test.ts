@@ -26,8 +26,20 @@ describe.each(['uma2', 'keycloak'] as const)('reconciling with an AS that lost i
   });
 
   function replica(store: CacheStore, reconcileIntervalMs?: number | false) {
-    const rs = new ResourceServer({ issuer: { issuer: as.issuer, validation: 'introspection', introspection: as.resourceServerClient }, resource: API, logger: false });
-    const uma = umaProtection({ resourceServer: rs, issuer: as.issuer, profile, ...as.resourceServerClient, store, logger: false, ...(reconcileIntervalMs !== undefined ? { reconcileIntervalMs } : {}) });
+    const rs = new ResourceServer({
+      issuer: { issuer: as.issuer, validation: 'introspection', introspection: as.resourceServerClient },
+      resource: API,
+      logger: false,
+    });
+    const uma = umaProtection({
+      resourceServer: rs,
+      issuer: as.issuer,
+      profile,
+      ...as.resourceServerClient,
+      store,
+      logger: false,
+      ...(reconcileIntervalMs !== undefined ? { reconcileIntervalMs } : {}),
+    });
     const app = express();
     app.get('/albums/:id', uma.require('view'), (_req, res) => {
       res.end();
@@ -45,7 +57,11 @@ describe.each(['uma2', 'keycloak'] as const)('reconciling with an AS that lost i
     expect((await registrar.sync()).state).toBe('registered');
     return { ...r, registrar };
   }
-  const names = () => as.uma.resources().map((r) => String(r.name)).sort();
+  const names = () =>
+    as.uma
+      .resources()
+      .map((r) => String(r.name))
+      .sort();
   const lists = () => as.uma.requests.list.GET ?? 0;
 
   it('brings back the quiet route and a run-time object at once when a request meets a lost set', async () => {

@@ -42,7 +42,11 @@ describe.each(['uma2', 'keycloak'] as const)('re-registration of a set the AS lo
   const as = useUmaAs(profile, [API], { clearEach: true });
 
   function replica(store: CacheStore) {
-    const rs = new ResourceServer({ issuer: { issuer: as.issuer, validation: 'introspection', introspection: as.resourceServerClient }, resource: API, logger: false });
+    const rs = new ResourceServer({
+      issuer: { issuer: as.issuer, validation: 'introspection', introspection: as.resourceServerClient },
+      resource: API,
+      logger: false,
+    });
     const uma = umaProtection({ resourceServer: rs, issuer: as.issuer, profile, ...as.resourceServerClient, store, logger: false });
     const app = express();
     app.get('/albums/:id', uma.require('view'), (_req, res) => {
@@ -59,9 +63,17 @@ describe.each(['uma2', 'keycloak'] as const)('re-registration of a set the AS lo
    */
   const burst = async (store: WatchedStore, apps: express.Express[], perApp: number, path: string) => {
     const written = store.nextMappingWrite();
-    const first = request(apps[0]!).get(path).then((r) => r);
+    const first = request(apps[0]!)
+      .get(path)
+      .then((r) => r);
     await written;
-    const rest = apps.flatMap((app, i) => Array.from({ length: i === 0 ? perApp - 1 : perApp }, () => request(app).get(path).then((r) => r)));
+    const rest = apps.flatMap((app, i) =>
+      Array.from({ length: i === 0 ? perApp - 1 : perApp }, () =>
+        request(app)
+          .get(path)
+          .then((r) => r),
+      ),
+    );
     const answers = await Promise.all([first, ...rest]);
     for (const a of answers) if (a.status === 401) expect(a.headers['www-authenticate']).toMatch(/^UMA .*ticket="/);
     return tally(answers.map((a) => a.status));
@@ -85,7 +97,14 @@ describe.each(['uma2', 'keycloak'] as const)('re-registration of a set the AS lo
     await Promise.all(replicas.map((r) => r.registrar.sync()));
     for (let round = 0; round < 3; round++) {
       as.uma.forgetResources();
-      expect(await burst(shared, replicas.map((r) => r.app), 10, '/albums/1')).toEqual({ 401: 30 });
+      expect(
+        await burst(
+          shared,
+          replicas.map((r) => r.app),
+          10,
+          '/albums/1',
+        ),
+      ).toEqual({ 401: 30 });
       expect(as.uma.resources()).toHaveLength(1);
       const ids = new Set(replicas.map((r) => r.registrar.resourceId('route:/albums/:id')));
       expect(ids).toEqual(new Set([as.uma.resources()[0]!._id]));

@@ -17,7 +17,10 @@ const dir = mkdtempSync(join(tmpdir(), 'ors-uma-'));
 let as: DevUmaAuthorizationServer;
 
 beforeAll(async () => {
-  as = (await startDevAuthorizationServer({ resources: [{ identifier: API, scopes: ['view', 'delete'] }], uma: true })) as DevUmaAuthorizationServer;
+  as = (await startDevAuthorizationServer({
+    resources: [{ identifier: API, scopes: ['view', 'delete'] }],
+    uma: true,
+  })) as DevUmaAuthorizationServer;
 });
 afterAll(async () => {
   await as?.close();
@@ -119,7 +122,12 @@ describe('UMA resource registration (uma2 profile)', () => {
 
   it('registers and deregisters per-object resources at run time', async () => {
     const { registrar } = setup({ routes: 'none' });
-    const id = await registrar.register({ key: 'album:42', name: 'Album 42', scopes: ['view', 'delete'], type: 'https://photos.example.com/types/album' });
+    const id = await registrar.register({
+      key: 'album:42',
+      name: 'Album 42',
+      scopes: ['view', 'delete'],
+      type: 'https://photos.example.com/types/album',
+    });
     expect(held().find((r) => r._id === id)).toMatchObject({ name: 'Album 42', type: 'https://photos.example.com/types/album' });
     await registrar.deregister('album:42');
     expect(held().find((r) => r._id === id)).toBeUndefined();
@@ -129,8 +137,22 @@ describe('UMA resource registration (uma2 profile)', () => {
 describe('UMA routes under a parameterised mount', () => {
   beforeEach(clear);
   it('registers the declared template and tickets requests whatever the parameter (no 503 for /:tenant)', async () => {
-    const rs = new ResourceServer({ issuer: { issuer: as.issuer, validation: 'introspection', introspection: { ...as.resourceServerClient, acceptMissingAudience: true } }, resource: API, logger: false });
-    const uma = umaProtection({ resourceServer: rs, issuer: as.issuer, ...as.resourceServerClient, store: new MemoryStore(), logger: false });
+    const rs = new ResourceServer({
+      issuer: {
+        issuer: as.issuer,
+        validation: 'introspection',
+        introspection: { ...as.resourceServerClient, acceptMissingAudience: true },
+      },
+      resource: API,
+      logger: false,
+    });
+    const uma = umaProtection({
+      resourceServer: rs,
+      issuer: as.issuer,
+      ...as.resourceServerClient,
+      store: new MemoryStore(),
+      logger: false,
+    });
     const app = express();
     const router = express.Router();
     router.get('/albums/:id', uma.require('view'), (_req, res) => {
@@ -146,9 +168,23 @@ describe('UMA routes under a parameterised mount', () => {
       expect(umaChallenge(res).params.ticket).toBeTruthy();
     }
   });
-  it('uma.require() used as middleware (app.use(\'/videos\', ...)) is registered by its mount template and tickets requests', async () => {
-    const rs = new ResourceServer({ issuer: { issuer: as.issuer, validation: 'introspection', introspection: { ...as.resourceServerClient, acceptMissingAudience: true } }, resource: API, logger: false });
-    const uma = umaProtection({ resourceServer: rs, issuer: as.issuer, ...as.resourceServerClient, store: new MemoryStore(), logger: false });
+  it("uma.require() used as middleware (app.use('/videos', ...)) is registered by its mount template and tickets requests", async () => {
+    const rs = new ResourceServer({
+      issuer: {
+        issuer: as.issuer,
+        validation: 'introspection',
+        introspection: { ...as.resourceServerClient, acceptMissingAudience: true },
+      },
+      resource: API,
+      logger: false,
+    });
+    const uma = umaProtection({
+      resourceServer: rs,
+      issuer: as.issuer,
+      ...as.resourceServerClient,
+      store: new MemoryStore(),
+      logger: false,
+    });
     const app = express();
     app.use('/videos', uma.require('view'), (_req, res) => {
       res.end('ok');
@@ -158,7 +194,14 @@ describe('UMA routes under a parameterised mount', () => {
     });
     const registrar = uma.declareRoutes(app);
     expect((await registrar.sync()).state).toBe('registered');
-    expect(held().map((r) => [r.name, r.resource_scopes]).sort()).toEqual([['/clips', ['view']], ['/videos', ['view']]]);
+    expect(
+      held()
+        .map((r) => [r.name, r.resource_scopes])
+        .sort(),
+    ).toEqual([
+      ['/clips', ['view']],
+      ['/videos', ['view']],
+    ]);
     for (const path of ['/videos/1', '/clips']) {
       const res = await request(app).get(path);
       expect(res.status).toBe(401);
@@ -166,7 +209,15 @@ describe('UMA routes under a parameterised mount', () => {
     }
   });
   it('a route under a RegExp mount or a router called from a function has no declared key: a fixed 500, never a key built from the path', async () => {
-    const rs = new ResourceServer({ issuer: { issuer: as.issuer, validation: 'introspection', introspection: { ...as.resourceServerClient, acceptMissingAudience: true } }, resource: API, logger: false });
+    const rs = new ResourceServer({
+      issuer: {
+        issuer: as.issuer,
+        validation: 'introspection',
+        introspection: { ...as.resourceServerClient, acceptMissingAudience: true },
+      },
+      resource: API,
+      logger: false,
+    });
     const errors: string[] = [];
     const logger = { warn: () => undefined, error: (m: string) => errors.push(m) };
     const uma = umaProtection({ resourceServer: rs, issuer: as.issuer, ...as.resourceServerClient, store: new MemoryStore(), logger });
@@ -203,7 +254,9 @@ describe('run-time registration under concurrency', () => {
   beforeEach(clear);
   it('registers one resource when the same object is registered five times at once', async () => {
     const { registrar } = setup({ routes: 'none' });
-    const ids = await Promise.all(Array.from({ length: 5 }, () => registrar.register({ key: 'album:7', name: 'Album 7', scopes: ['view'] })));
+    const ids = await Promise.all(
+      Array.from({ length: 5 }, () => registrar.register({ key: 'album:7', name: 'Album 7', scopes: ['view'] })),
+    );
     expect(new Set(ids).size).toBe(1);
     expect(held()).toHaveLength(1);
     expect(registrar.resourceId('album:7')).toBe(ids[0]);
@@ -221,7 +274,10 @@ describe('run-time registration under concurrency', () => {
   it('keeps every mapping entry when ten objects are registered at once, alongside a sync of the routes', async () => {
     const { registrar } = setup({ routes: 'view-only' });
     const keys = Array.from({ length: 10 }, (_, i) => `album:${i}`);
-    const [, ...ids] = await Promise.all([registrar.sync(), ...keys.map((key) => registrar.register({ key, name: `Album ${key}`, scopes: ['view'] }))]);
+    const [, ...ids] = await Promise.all([
+      registrar.sync(),
+      ...keys.map((key) => registrar.register({ key, name: `Album ${key}`, scopes: ['view'] })),
+    ]);
     for (const [i, key] of keys.entries()) expect(registrar.resourceId(key)).toBe(ids[i]);
     expect(held()).toHaveLength(11); // ten albums and the route
     // A later sync (a restart with the same store) finds everything where it was: nothing created again.

@@ -53,7 +53,12 @@ describe.each(EXPRESS_VERSIONS)('routes whose derived scope cannot be computed (
     }
     const warnings = lines.filter((l) => l.level === 'warn' && /scopes_supported/.test(l.message));
     expect(warnings).toHaveLength(2); // one per skipped route, not per request
-    expect(warnings.map((w) => w.details)).toEqual(expect.arrayContaining([expect.objectContaining({ method: 'OPTIONS', route: '/orders' }), expect.objectContaining({ method: 'GET', route: '/:id' })]));
+    expect(warnings.map((w) => w.details)).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ method: 'OPTIONS', route: '/orders' }),
+        expect.objectContaining({ method: 'GET', route: '/:id' }),
+      ]),
+    );
     expect(JSON.stringify(lines)).not.toContain('request-data-do-not-log');
   });
 });

@@ -2,7 +2,16 @@
 import { describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { generateKeyPair, jwtVerify } from 'jose';
-import { ConfigurationError, metadataUrl, oauthResourceServer, parseChallenges, protectedResourceMetadata, requireScopes, ResourceServer, type ResourceServerOptions } from '../../src/index.js';
+import {
+  ConfigurationError,
+  metadataUrl,
+  oauthResourceServer,
+  parseChallenges,
+  protectedResourceMetadata,
+  requireScopes,
+  ResourceServer,
+  type ResourceServerOptions,
+} from '../../src/index.js';
 import { EXPRESS_VERSIONS } from '../helpers/express-versions.js';
 
 const ISSUER = 'https://as.example.com';
@@ -23,18 +32,40 @@ describe('start-up validation of identifiers (CONFORMANCE 55)', () => {
     expect(() => new ResourceServer({ issuer: ISSUER, resource: 'http://api.example.com', metadata: true })).toThrow(ConfigurationError);
     expect(() => new ResourceServer({ issuer: ISSUER, resource: 'https://api.example.com#x', metadata: true })).toThrow(ConfigurationError);
     expect(() => new ResourceServer({ issuer: ISSUER, resource: 'urn:example:api', metadata: true })).toThrow(ConfigurationError);
-    expect(() => new ResourceServer({ issuer: ISSUER, resource: 'https://api.example.com/v1', metadata: true, logger: false })).not.toThrow();
+    expect(
+      () => new ResourceServer({ issuer: ISSUER, resource: 'https://api.example.com/v1', metadata: true, logger: false }),
+    ).not.toThrow();
   });
 
   it('refuses authorization servers that are not issuer identifiers (CONFORMANCE 52)', () => {
-    expect(() => new ResourceServer({ issuer: ISSUER, resource: 'https://api.example.com', metadata: { authorizationServers: ['https://as.example.com?x=1'] } })).toThrow(ConfigurationError);
-    expect(() => new ResourceServer({ issuer: ISSUER, resource: 'https://api.example.com', metadata: { authorizationServers: ['http://as.example.com'] } })).toThrow(ConfigurationError);
+    expect(
+      () =>
+        new ResourceServer({
+          issuer: ISSUER,
+          resource: 'https://api.example.com',
+          metadata: { authorizationServers: ['https://as.example.com?x=1'] },
+        }),
+    ).toThrow(ConfigurationError);
+    expect(
+      () =>
+        new ResourceServer({
+          issuer: ISSUER,
+          resource: 'https://api.example.com',
+          metadata: { authorizationServers: ['http://as.example.com'] },
+        }),
+    ).toThrow(ConfigurationError);
   });
 });
 
 describe.each(EXPRESS_VERSIONS)('serving the document (%s)', (_name, express) => {
   function app(options: Partial<ResourceServerOptions> = {}) {
-    const rs = oauthResourceServer({ issuer: [ISSUER, 'https://as2.example.com/tenant'], resource: 'https://api.example.com/v1', metadata: { resourceName: 'Orders API', resourceDocumentation: 'https://docs.example.com/orders' }, logger: false, ...options });
+    const rs = oauthResourceServer({
+      issuer: [ISSUER, 'https://as2.example.com/tenant'],
+      resource: 'https://api.example.com/v1',
+      metadata: { resourceName: 'Orders API', resourceDocumentation: 'https://docs.example.com/orders' },
+      logger: false,
+      ...options,
+    });
     const a = express();
     a.use(protectedResourceMetadata(rs, { app: a }));
     a.use('/v1', rs);
@@ -72,7 +103,12 @@ describe.each(EXPRESS_VERSIONS)('serving the document (%s)', (_name, express) =>
   });
 
   it('omits empty arrays and never lists none (CONFORMANCE 51)', async () => {
-    const rs = oauthResourceServer({ issuer: ISSUER, resource: 'https://api.example.com/v1', metadata: { authorizationServers: [] }, logger: false });
+    const rs = oauthResourceServer({
+      issuer: ISSUER,
+      resource: 'https://api.example.com/v1',
+      metadata: { authorizationServers: [] },
+      logger: false,
+    });
     const a = express();
     a.use(protectedResourceMetadata(rs));
     const res = await request(a).get(PATH);
@@ -87,7 +123,13 @@ describe.each(EXPRESS_VERSIONS)('serving the document (%s)', (_name, express) =>
 
   it('serves nothing at look-alike paths (prefix, trailing slash, appended form)', async () => {
     const a = app();
-    for (const path of [`${PATH}-other`, `${PATH}/`, '/.well-known/oauth-protected-resource-other/v1', '/.well-known/oauth-protected-resource', '/v1/.well-known/oauth-protected-resource']) {
+    for (const path of [
+      `${PATH}-other`,
+      `${PATH}/`,
+      '/.well-known/oauth-protected-resource-other/v1',
+      '/.well-known/oauth-protected-resource',
+      '/v1/.well-known/oauth-protected-resource',
+    ]) {
       const res = await request(a).get(path);
       expect(res.status).not.toBe(200);
       expect(res.body?.resource).toBeUndefined();
@@ -114,7 +156,12 @@ describe('signed metadata (CONFORMANCE 54)', () => {
   it('is a JWS with iss over the metadata, verifiable with the key, not nesting signed_metadata', async () => {
     const { privateKey, publicKey } = await generateKeyPair('ES256');
     const { default: express } = await import('express');
-    const rs = new ResourceServer({ issuer: ISSUER, resource: 'https://api.example.com', metadata: { signing: { key: privateKey, alg: 'ES256', issuer: 'https://api.example.com', kid: 'm1' } }, logger: false });
+    const rs = new ResourceServer({
+      issuer: ISSUER,
+      resource: 'https://api.example.com',
+      metadata: { signing: { key: privateKey, alg: 'ES256', issuer: 'https://api.example.com', kid: 'm1' } },
+      logger: false,
+    });
     const a = express();
     a.use(protectedResourceMetadata(rs));
     const res = await request(a).get('/.well-known/oauth-protected-resource');

@@ -10,7 +10,19 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
@@ -24,7 +36,11 @@ function digest(paths: string[]): string {
   const visit = (path: string) => {
     if (!existsSync(path)) return;
     if (statSync(path).isDirectory()) for (const name of readdirSync(path).sort()) visit(join(path, name));
-    else hash.update(`${relative(root, path)}\0`).update(readFileSync(path)).update('\0');
+    else
+      hash
+        .update(`${relative(root, path)}\0`)
+        .update(readFileSync(path))
+        .update('\0');
   };
   for (const p of paths) visit(join(root, p));
   return hash.digest('hex').slice(0, 16);
@@ -77,16 +93,31 @@ export interface Packed {
  * dist/ the repository's own `import('oauth-resource-server')` resolves to, and a tarball unpacked once.
  */
 export async function packedPackage(): Promise<Packed> {
-  const dir = join(cache, `package-${digest(['src', 'scripts', 'package.json', 'README.md', 'CHANGELOG.md', 'tsconfig.json', 'tsconfig.build.json'])}`);
+  const dir = join(
+    cache,
+    `package-${digest(['src', 'scripts', 'package.json', 'README.md', 'CHANGELOG.md', 'tsconfig.json', 'tsconfig.build.json'])}`,
+  );
   const built = () => existsSync(join(root, 'dist/esm/index.js')) && existsSync(join(root, 'dist/cjs/index.js'));
   if (!built()) rmSync(join(dir, '.done'), { force: true });
   await once(dir, () => {
     execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: 'pipe', timeout: 180_000 });
-    const out = execFileSync(npm, ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    const out = execFileSync(npm, ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     const [info] = JSON.parse(out) as [{ filename: string; size: number; unpackedSize: number; files: { path: string }[] }];
     mkdirSync(join(dir, 'package'));
     execFileSync('tar', ['xzf', join(dir, info.filename), '-C', join(dir, 'package'), '--strip-components=1']);
-    writeFileSync(join(dir, 'pack.json'), JSON.stringify({ tarball: join(dir, info.filename), size: info.size, unpackedSize: info.unpackedSize, files: info.files.map((f) => f.path) }));
+    writeFileSync(
+      join(dir, 'pack.json'),
+      JSON.stringify({
+        tarball: join(dir, info.filename),
+        size: info.size,
+        unpackedSize: info.unpackedSize,
+        files: info.files.map((f) => f.path),
+      }),
+    );
   });
   return { dir: join(dir, 'package'), ...(JSON.parse(readFileSync(join(dir, 'pack.json'), 'utf8')) as Omit<Packed, 'dir'>) };
 }
@@ -98,7 +129,11 @@ export async function newestToolchain(): Promise<string> {
     dir,
     () => {
       for (const f of ['package.json', 'package-lock.json']) cpSync(join(root, 'test/package/toolchains', f), join(dir, f));
-      execFileSync(npm, ['ci', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], { cwd: dir, stdio: 'pipe', timeout: 300_000 });
+      execFileSync(npm, ['ci', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], {
+        cwd: dir,
+        stdio: 'pipe',
+        timeout: 300_000,
+      });
     },
     360_000,
   );
@@ -178,7 +213,12 @@ export function runNode(dir: string, args: string[], env: Record<string, string>
     const child = execFile(
       process.execPath,
       args,
-      { cwd: dir, timeout: timeoutMs, env: { ...cleanEnv(), CI: 'true', NO_COLOR: '1', FORCE_COLOR: '0', ...env }, maxBuffer: 16 * 1024 * 1024 },
+      {
+        cwd: dir,
+        timeout: timeoutMs,
+        env: { ...cleanEnv(), CI: 'true', NO_COLOR: '1', FORCE_COLOR: '0', ...env },
+        maxBuffer: 16 * 1024 * 1024,
+      },
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, output: `${stdout}\n${stderr}` }),
     );
     child.stdin?.end();

@@ -36,7 +36,11 @@ describe('package build and exports', () => {
       `${PROBE} const m = require('oauth-resource-server'); const t = require('oauth-resource-server/testing');
        console.log(JSON.stringify({ api: names.map((n) => typeof m[n]), testing: typeof t.startDevAuthorizationServer, cjs: require.resolve('oauth-resource-server').includes('/dist/cjs/') }));`,
     ]);
-    expect(JSON.parse(out)).toEqual({ api: ['function', 'function', 'function', 'function', 'function', 'function'], testing: 'function', cjs: true });
+    expect(JSON.parse(out)).toEqual({
+      api: ['function', 'function', 'function', 'function', 'function', 'function'],
+      testing: 'function',
+      cjs: true,
+    });
   });
 
   it('ships type declarations for both formats and states its Node floor', () => {
@@ -60,11 +64,15 @@ describe('examples (on the built package)', () => {
     await packedPackage();
   }, 240_000);
 
-  it.each([['orders-api'], ['uma-photos'], ['attribute-provider'], ['replicas'], ['express4'], ['opaque']])('examples/%s/demo.mjs walks through every step and exits 0', (name) => {
-    const out = node([`examples/${name}/demo.mjs`]);
-    expect(out).toMatch(/behaved as expected/);
-    expect(out).not.toContain('✘');
-  }, 60_000);
+  it.each([['orders-api'], ['uma-photos'], ['attribute-provider'], ['replicas'], ['express4'], ['opaque']])(
+    'examples/%s/demo.mjs walks through every step and exits 0',
+    (name) => {
+      const out = node([`examples/${name}/demo.mjs`]);
+      expect(out).toMatch(/behaved as expected/);
+      expect(out).not.toContain('✘');
+    },
+    60_000,
+  );
 });
 
 describe('npm run demo -- --serve', () => {
@@ -86,8 +94,14 @@ describe('npm run demo -- --serve', () => {
       });
       // The printed mint command, run as curl would: -u is client_secret_basic, -d the form body.
       const [, user, body, tokenEndpoint] = /curl -s -u '([^']+)' (.*) (http:\S+\/token)\n/.exec(out)!;
-      const form = new URLSearchParams([...body!.matchAll(/-d '?([^=]+)=([^']*?)'?(?= -d|$)/g)].map(([, k, v]) => [k!, v!] as [string, string]));
-      const minted = await fetch(tokenEndpoint!, { method: 'POST', headers: { authorization: `Basic ${Buffer.from(user!).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' }, body: form });
+      const form = new URLSearchParams(
+        [...body!.matchAll(/-d '?([^=]+)=([^']*?)'?(?= -d|$)/g)].map(([, k, v]) => [k!, v!] as [string, string]),
+      );
+      const minted = await fetch(tokenEndpoint!, {
+        method: 'POST',
+        headers: { authorization: `Basic ${Buffer.from(user!).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: form,
+      });
       expect(minted.status).toBe(200);
       const { access_token: token } = (await minted.json()) as { access_token: string };
       const api = /orders API +(http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
@@ -108,8 +122,11 @@ describe('npm run demo -- --serve', () => {
 describe('the CLI (oauth-resource-server plan|sync)', () => {
   const cli = (args: string[], env: Record<string, string> = {}) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, ['dist/esm/cli/main.js', ...args], { cwd: root, env: { ...process.env, ...env }, timeout: 30_000 }, (err, stdout, stderr) =>
-        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      execFile(
+        process.execPath,
+        ['dist/esm/cli/main.js', ...args],
+        { cwd: root, env: { ...process.env, ...env }, timeout: 30_000 },
+        (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );
     });
 
@@ -122,14 +139,25 @@ describe('the CLI (oauth-resource-server plan|sync)', () => {
     expect(help.stdout).toMatch(/--config <module>.*default export is \{ uma, app \}/s);
     expect(help.stdout).toMatch(/exit codes:\n {2}0 .*\n {2}1 .*\n {2}2 /);
     const version = await cli(['--version']);
-    expect({ code: version.code, out: version.stdout.trim() }).toEqual({ code: 0, out: (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version });
+    expect({ code: version.code, out: version.stdout.trim() }).toEqual({
+      code: 0,
+      out: (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version,
+    });
     const usage = await cli([]);
-    expect({ code: usage.code, err: usage.stderr.trim() }).toEqual({ code: 2, err: 'usage: oauth-resource-server plan|sync [--prune] --config <module.mjs>   (--help for more)' });
+    expect({ code: usage.code, err: usage.stderr.trim() }).toEqual({
+      code: 2,
+      err: 'usage: oauth-resource-server plan|sync [--prune] --config <module.mjs>   (--help for more)',
+    });
   }, 60_000);
 
   it('an unreachable authorization server: exit 1, and the message names the URL', async () => {
     await packedPackage();
-    const env = { ISSUER: 'http://127.0.0.1:9', CLIENT_ID: 'rs', CLIENT_SECRET: 'secret', STORE: join(tmpdir(), `ors-cli-${process.pid}.json`) };
+    const env = {
+      ISSUER: 'http://127.0.0.1:9',
+      CLIENT_ID: 'rs',
+      CLIENT_SECRET: 'secret',
+      STORE: join(tmpdir(), `ors-cli-${process.pid}.json`),
+    };
     const run = await cli(['plan', '--config', 'test/package/fixtures/uma.config.mjs'], env);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('http://127.0.0.1:9/.well-known/');
@@ -137,13 +165,27 @@ describe('the CLI (oauth-resource-server plan|sync)', () => {
 
   it('plans without touching the AS, then syncs, then plans nothing to do', async () => {
     await packedPackage();
-    const as = (await startDevAuthorizationServer({ resources: [{ identifier: 'https://photos.example.com', scopes: ['view'] }], uma: true })) as DevUmaAuthorizationServer;
+    const as = (await startDevAuthorizationServer({
+      resources: [{ identifier: 'https://photos.example.com', scopes: ['view'] }],
+      uma: true,
+    })) as DevUmaAuthorizationServer;
     const dir = mkdtempSync(join(tmpdir(), 'ors-cli-'));
     try {
-      const env = { ...process.env, ISSUER: as.issuer, CLIENT_ID: as.resourceServerClient.clientId, CLIENT_SECRET: as.resourceServerClient.clientSecret, STORE: join(dir, 'state.json') };
+      const env = {
+        ...process.env,
+        ISSUER: as.issuer,
+        CLIENT_ID: as.resourceServerClient.clientId,
+        CLIENT_SECRET: as.resourceServerClient.clientSecret,
+        STORE: join(dir, 'state.json'),
+      };
       const cli = (command: string) =>
         new Promise<string>((resolve, reject) => {
-          execFile(process.execPath, ['dist/esm/cli/main.js', command, '--config', 'test/package/fixtures/uma.config.mjs'], { cwd: root, env, timeout: 30_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)));
+          execFile(
+            process.execPath,
+            ['dist/esm/cli/main.js', command, '--config', 'test/package/fixtures/uma.config.mjs'],
+            { cwd: root, env, timeout: 30_000 },
+            (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)),
+          );
         });
       expect(await cli('plan')).toMatch(/^\+ create {2}route:\/albums\/:id {2}scopes: delete view$/m);
       expect(as.uma.resources()).toHaveLength(0);

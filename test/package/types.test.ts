@@ -36,20 +36,36 @@ describe.each([
   ['pinned TypeScript', [] as NewestTool[], Object.keys(MODES)],
   ['newest TypeScript', ['typescript'] as NewestTool[], Object.keys(MODES).filter((m) => m !== 'node10')],
 ])('%s', (_name, newest, modes) => {
-  it.each(modes)('a consumer compiles in mode %s with skipLibCheck false', async (name) => {
-    const mode = MODES[name]!;
-    const tsconfig = {
-      compilerOptions: { target: 'es2022', strict: true, skipLibCheck: false, esModuleInterop: true, noEmit: true, types: ['node'], ...mode.compilerOptions },
-      files: ['consumer.ts'],
-    };
-    const dir = await consumerProject(`types-${name.replace(/\W+/g, '-')}`, {
-      files: { 'consumer.ts': consumer, 'tsconfig.json': JSON.stringify(tsconfig), 'package.json': JSON.stringify({ name: 'consumer', private: true, type: mode.type }) },
-      newest,
-    });
-    made.push(dir);
-    const run = await runNode(dir, ['node_modules/typescript/bin/tsc', '-p', '.']);
-    expect({ code: run.code, errors: run.output.trim() }).toEqual({ code: 0, errors: '' });
-  }, 120_000);
+  it.each(modes)(
+    'a consumer compiles in mode %s with skipLibCheck false',
+    async (name) => {
+      const mode = MODES[name]!;
+      const tsconfig = {
+        compilerOptions: {
+          target: 'es2022',
+          strict: true,
+          skipLibCheck: false,
+          esModuleInterop: true,
+          noEmit: true,
+          types: ['node'],
+          ...mode.compilerOptions,
+        },
+        files: ['consumer.ts'],
+      };
+      const dir = await consumerProject(`types-${name.replace(/\W+/g, '-')}`, {
+        files: {
+          'consumer.ts': consumer,
+          'tsconfig.json': JSON.stringify(tsconfig),
+          'package.json': JSON.stringify({ name: 'consumer', private: true, type: mode.type }),
+        },
+        newest,
+      });
+      made.push(dir);
+      const run = await runNode(dir, ['node_modules/typescript/bin/tsc', '-p', '.']);
+      expect({ code: run.code, errors: run.output.trim() }).toEqual({ code: 0, errors: '' });
+    },
+    120_000,
+  );
 });
 
 describe('the declarations', () => {
@@ -65,7 +81,8 @@ describe('the declarations', () => {
         seen.add(file);
         const text = readFileSync(file, 'utf8');
         if (/["'](jose|openid-client|oauth4webapi)["'/]/.test(text)) offending.push(relative(packed.dir, file));
-        for (const m of text.matchAll(/(?:from\s+|import\()\s*["'](\.{1,2}\/[^"']+)\.js["']/g)) todo.push(join(dirname(file), `${m[1]}.d.ts`));
+        for (const m of text.matchAll(/(?:from\s+|import\()\s*["'](\.{1,2}\/[^"']+)\.js["']/g))
+          todo.push(join(dirname(file), `${m[1]}.d.ts`));
       }
       expect(seen.size).toBeGreaterThan(20);
     }

@@ -46,18 +46,29 @@ afterAll(async () => {
 let run = 0;
 /** A member that is right, missing, or of a random shape. */
 const member = <T>(right: T) => fc.oneof({ weight: 3, arbitrary: fc.constant(right) }, fc.constant(undefined), fc.jsonValue(), fc.webUrl());
-const body = (doc: unknown) => fc.oneof({ weight: 4, arbitrary: fc.constant(JSON.stringify(doc)) }, fc.string({ maxLength: 40 }), fc.constant('{"issuer":'));
+const body = (doc: unknown) =>
+  fc.oneof({ weight: 4, arbitrary: fc.constant(JSON.stringify(doc)) }, fc.string({ maxLength: 40 }), fc.constant('{"issuer":'));
 
 describe('random discovery documents', () => {
   it('yield a typed 401/503 or an accepted token, and acceptance only with the right issuer and jwks_uri', async () => {
     const seen = { accepted: 0, refused: 0 };
     const doc = (issuer: string) =>
-      fc.record({ issuer: member(issuer), jwks_uri: member(`${origin}/jwks`), introspection_endpoint: member(`${origin}/introspect`), extra: fc.jsonValue() }, { requiredKeys: [] });
+      fc.record(
+        {
+          issuer: member(issuer),
+          jwks_uri: member(`${origin}/jwks`),
+          introspection_endpoint: member(`${origin}/introspect`),
+          extra: fc.jsonValue(),
+        },
+        { requiredKeys: [] },
+      );
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 0, max: 1_000_000 }).chain(() => {
           const issuer = `${origin}/i/${run++}`;
-          return fc.tuple(fc.constant(issuer), doc(issuer), fc.constantFrom(200, 200, 200, 404, 500)).chain(([i, d, status]) => fc.tuple(fc.constant(i), fc.constant(d), fc.constant(status), body(d)));
+          return fc
+            .tuple(fc.constant(issuer), doc(issuer), fc.constantFrom(200, 200, 200, 404, 500))
+            .chain(([i, d, status]) => fc.tuple(fc.constant(i), fc.constant(d), fc.constant(status), body(d)));
         }),
         async ([issuer, document, status, text]) => {
           const path = new URL(issuer).pathname;
@@ -81,7 +92,12 @@ describe('random discovery documents', () => {
             expect(text).toBe(JSON.stringify(document));
             expect(document.issuer).toBe(issuer);
             expect(document.jwks_uri).toBe(`${origin}/jwks`);
-          } else if (status === 200 && text === JSON.stringify(document) && document.issuer === issuer && document.jwks_uri === `${origin}/jwks`) {
+          } else if (
+            status === 200 &&
+            text === JSON.stringify(document) &&
+            document.issuer === issuer &&
+            document.jwks_uri === `${origin}/jwks`
+          ) {
             throw new Error('a valid document and token were refused');
           }
           answers.delete(`/.well-known/oauth-authorization-server${path}`);
@@ -124,7 +140,13 @@ describe('random UMA protection-API answers', () => {
           const base = `/u/${n}`;
           const issuer = `${origin}${base}`;
           // UMA 2.0 FedAuthz §2 discovery (the right document), then random answers from the endpoints it names.
-          const config = { issuer, token_endpoint: `${issuer}/token`, resource_registration_endpoint: `${issuer}/rreg`, permission_endpoint: `${issuer}/perm`, introspection_endpoint: `${issuer}/introspect` };
+          const config = {
+            issuer,
+            token_endpoint: `${issuer}/token`,
+            resource_registration_endpoint: `${issuer}/rreg`,
+            permission_endpoint: `${issuer}/perm`,
+            introspection_endpoint: `${issuer}/introspect`,
+          };
           answers.set(`${base}/.well-known/uma2-configuration`, { status: 200, body: JSON.stringify(config) });
           answers.set(`/.well-known/uma2-configuration${base}`, { status: 200, body: JSON.stringify(config) });
           answers.set(`POST ${base}/token`, { status: tokenStatus, body: JSON.stringify(token) });
@@ -132,7 +154,14 @@ describe('random UMA protection-API answers', () => {
           answers.set(`GET ${base}/rreg/`, { status: 200, body: JSON.stringify(list) });
           answers.set(`POST ${base}/rreg`, { status: createdStatus, body: JSON.stringify(created) });
           answers.set(`POST ${base}/rreg/`, { status: createdStatus, body: JSON.stringify(created) });
-          const registrar = new UmaRegistrar({ issuer, clientId: 'rs', clientSecret: 's3cret-value', store: new MemoryStore(), timeoutMs: 2000, logger: false });
+          const registrar = new UmaRegistrar({
+            issuer,
+            clientId: 'rs',
+            clientSecret: 's3cret-value',
+            store: new MemoryStore(),
+            timeoutMs: 2000,
+            logger: false,
+          });
           registrar.declare([{ key: 'route:/albums/:id', name: 'albums', scopes: ['view'] }]);
           // sync() resolves with the status, or rejects when the AS could not be used at all: then with an
           // error the kit made (or openid-client's), never a TypeError of code that trusted the shape.

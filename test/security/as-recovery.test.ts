@@ -23,7 +23,22 @@ const BURST = 10;
 /** Fake `Date` only, starting now. */
 function simulatedClock() {
   jest.useFakeTimers({
-    doNotFake: ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'requestAnimationFrame', 'cancelAnimationFrame', 'requestIdleCallback', 'cancelIdleCallback', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'],
+    doNotFake: [
+      'hrtime',
+      'nextTick',
+      'performance',
+      'queueMicrotask',
+      'requestAnimationFrame',
+      'cancelAnimationFrame',
+      'requestIdleCallback',
+      'cancelIdleCallback',
+      'setImmediate',
+      'clearImmediate',
+      'setInterval',
+      'clearInterval',
+      'setTimeout',
+      'clearTimeout',
+    ],
   });
   let now = Date.now();
   return {
@@ -36,7 +51,6 @@ function simulatedClock() {
 afterEach(() => {
   jest.useRealTimers();
 });
-
 
 /**
  * `seconds` of simulated outage: a burst of concurrent requests every STEP_MS. Every answer must be a 503 (never an
@@ -74,7 +88,13 @@ describe('against an AS double that answers 500 while down', () => {
 
   it('JWKS: one call per retry interval during a 60 s outage with bursts of requests, served again one interval after the AS is back', async () => {
     const clock = simulatedClock();
-    const rs = new ResourceServer({ issuer: { issuer: as.issuer, jwksUri: `${as.issuer}/jwks` }, resource: API, http: { timeoutMs: 500 }, cache: false, logger: false });
+    const rs = new ResourceServer({
+      issuer: { issuer: as.issuer, jwksUri: `${as.issuer}/jwks` },
+      resource: API,
+      http: { timeoutMs: 500 },
+      cache: false,
+      logger: false,
+    });
     const token = await as.sign({ exp: Math.floor(Date.now() / 1000) + 7200 });
     as.mode.jwks = 'html-500';
     const requests = await outage(60, () => statusOf(rs, token), clock);
@@ -88,7 +108,13 @@ describe('against an AS double that answers 500 while down', () => {
 
   it('JWKS: after a 45-minute outage, recovery still takes one interval (no back-off grown with the outage)', async () => {
     const clock = simulatedClock();
-    const rs = new ResourceServer({ issuer: { issuer: as.issuer, jwksUri: `${as.issuer}/jwks` }, resource: API, http: { timeoutMs: 500 }, cache: false, logger: false });
+    const rs = new ResourceServer({
+      issuer: { issuer: as.issuer, jwksUri: `${as.issuer}/jwks` },
+      resource: API,
+      http: { timeoutMs: 500 },
+      cache: false,
+      logger: false,
+    });
     const token = await as.sign({ exp: Math.floor(Date.now() / 1000) + 7200 });
     as.mode.jwks = 'html-500';
     // A request every 10 simulated seconds for 45 minutes, each burst answered 503 with at most one AS call.
@@ -146,7 +172,11 @@ describe('against an AS double that answers 500 while down', () => {
   it('introspection client creation: discovery asked once per interval whatever the number of distinct tokens, served one interval after it is back', async () => {
     const clock = simulatedClock();
     const rs = new ResourceServer({
-      issuer: { issuer: as.issuer, validation: 'introspection', introspection: { clientId: 'rs', clientSecret: 'secret', jwtResponse: false } },
+      issuer: {
+        issuer: as.issuer,
+        validation: 'introspection',
+        introspection: { clientId: 'rs', clientSecret: 'secret', jwtResponse: false },
+      },
       resource: API,
       http: { timeoutMs: 500 },
       cache: false,
@@ -163,8 +193,25 @@ describe('against an AS double that answers 500 while down', () => {
 
   it('UMA registration: a request to an unregistered route retries a failing registration at once (paced), not at the end of its back-off', async () => {
     const clock = simulatedClock();
-    const rs = new ResourceServer({ issuer: { issuer: as.issuer, validation: 'introspection', introspection: { clientId: 'rs', clientSecret: 'secret', endpoint: `${as.issuer}/introspect`, acceptMissingAudience: true } }, resource: API, http: { timeoutMs: 500 }, logger: false });
-    const protection = umaProtection({ resourceServer: rs, issuer: as.issuer, clientId: 'rs', clientSecret: 'secret', store: new MemoryStore(), timeoutMs: 500, logger: false });
+    const rs = new ResourceServer({
+      issuer: {
+        issuer: as.issuer,
+        validation: 'introspection',
+        introspection: { clientId: 'rs', clientSecret: 'secret', endpoint: `${as.issuer}/introspect`, acceptMissingAudience: true },
+      },
+      resource: API,
+      http: { timeoutMs: 500 },
+      logger: false,
+    });
+    const protection = umaProtection({
+      resourceServer: rs,
+      issuer: as.issuer,
+      clientId: 'rs',
+      clientSecret: 'secret',
+      store: new MemoryStore(),
+      timeoutMs: 500,
+      logger: false,
+    });
     const app = express();
     app.get('/albums/:id', protection.require('view'), (_req, res) => {
       res.json({ ok: true });

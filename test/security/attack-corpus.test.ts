@@ -38,29 +38,100 @@ async function crafted(header: Record<string, unknown>, claims: Record<string, u
 
 type Case = [name: string, make: () => Promise<string> | string, status: 400 | 401 | 403, error: string];
 const cases: Case[] = [
-  ['alg none', () => `${b64({ alg: 'none', typ: 'at+jwt' })}.${b64({ iss: ti.issuer, aud: API, exp: now() + 60, scope: 'read:orders' })}.`, 401, 'invalid_token'],
-  ['alg NONE (other case)', () => `${b64({ alg: 'NONE', typ: 'at+jwt' })}.${b64({ iss: ti.issuer, aud: API, exp: now() + 60 })}.AAAA`, 401, 'invalid_token'],
-  ['alg None with a signature', () => `${b64({ alg: 'None', typ: 'at+jwt' })}.${b64({ iss: ti.issuer, aud: API, exp: now() + 60 })}.c2ln`, 401, 'invalid_token'],
-  ['HS256 signed with the public key', async () => new SignJWT({ iss: ti.issuer, aud: API, sub: 's', client_id: 'c', iat: now(), exp: now() + 60, jti: 'j', scope: 'read:orders' }).setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid: ti.kid }).sign(new TextEncoder().encode(JSON.stringify(ti.jwks.keys[0]))), 401, 'invalid_token'],
+  [
+    'alg none',
+    () => `${b64({ alg: 'none', typ: 'at+jwt' })}.${b64({ iss: ti.issuer, aud: API, exp: now() + 60, scope: 'read:orders' })}.`,
+    401,
+    'invalid_token',
+  ],
+  [
+    'alg NONE (other case)',
+    () => `${b64({ alg: 'NONE', typ: 'at+jwt' })}.${b64({ iss: ti.issuer, aud: API, exp: now() + 60 })}.AAAA`,
+    401,
+    'invalid_token',
+  ],
+  [
+    'alg None with a signature',
+    () => `${b64({ alg: 'None', typ: 'at+jwt' })}.${b64({ iss: ti.issuer, aud: API, exp: now() + 60 })}.c2ln`,
+    401,
+    'invalid_token',
+  ],
+  [
+    'HS256 signed with the public key',
+    async () =>
+      new SignJWT({ iss: ti.issuer, aud: API, sub: 's', client_id: 'c', iat: now(), exp: now() + 60, jti: 'j', scope: 'read:orders' })
+        .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid: ti.kid })
+        .sign(new TextEncoder().encode(JSON.stringify(ti.jwks.keys[0]))),
+    401,
+    'invalid_token',
+  ],
   ['unknown kid', () => crafted({ kid: 'nope' }), 401, 'invalid_token'],
   ['kid with path tricks', () => crafted({ kid: '../../../../etc/passwd' }), 401, 'invalid_token'],
   ['kid with SQL', () => crafted({ kid: "' OR '1'='1" }), 401, 'invalid_token'],
-  ['jku pointing elsewhere', async () => {
-    const { privateKey } = await generateKeyPair('RS256');
-    return new SignJWT({ iss: ti.issuer, aud: API, sub: 's', client_id: 'c', iat: now(), exp: now() + 60, jti: 'j', scope: 'read:orders' }).setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', jku: 'https://evil.example/jwks', kid: 'evil' }).sign(privateKey);
-  }, 401, 'invalid_token'],
-  ['embedded jwk of the attacker', async () => {
-    const { privateKey, publicKey } = await generateKeyPair('RS256');
-    return new SignJWT({ iss: ti.issuer, aud: API, sub: 's', client_id: 'c', iat: now(), exp: now() + 60, jti: 'j', scope: 'read:orders' }).setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', jwk: await exportJWK(publicKey) }).sign(privateKey);
-  }, 401, 'invalid_token'],
-  ['x5u pointing elsewhere, our kid', () => crafted({ x5u: 'https://evil.example/cert.pem' }).then((t) => `${b64({ alg: 'RS256', typ: 'at+jwt', kid: 'x', x5u: 'https://evil.example' })}.${t.split('.')[1]}.${t.split('.')[2]}`), 401, 'invalid_token'],
+  [
+    'jku pointing elsewhere',
+    async () => {
+      const { privateKey } = await generateKeyPair('RS256');
+      return new SignJWT({
+        iss: ti.issuer,
+        aud: API,
+        sub: 's',
+        client_id: 'c',
+        iat: now(),
+        exp: now() + 60,
+        jti: 'j',
+        scope: 'read:orders',
+      })
+        .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', jku: 'https://evil.example/jwks', kid: 'evil' })
+        .sign(privateKey);
+    },
+    401,
+    'invalid_token',
+  ],
+  [
+    'embedded jwk of the attacker',
+    async () => {
+      const { privateKey, publicKey } = await generateKeyPair('RS256');
+      return new SignJWT({
+        iss: ti.issuer,
+        aud: API,
+        sub: 's',
+        client_id: 'c',
+        iat: now(),
+        exp: now() + 60,
+        jti: 'j',
+        scope: 'read:orders',
+      })
+        .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', jwk: await exportJWK(publicKey) })
+        .sign(privateKey);
+    },
+    401,
+    'invalid_token',
+  ],
+  [
+    'x5u pointing elsewhere, our kid',
+    () =>
+      crafted({ x5u: 'https://evil.example/cert.pem' }).then(
+        (t) => `${b64({ alg: 'RS256', typ: 'at+jwt', kid: 'x', x5u: 'https://evil.example' })}.${t.split('.')[1]}.${t.split('.')[2]}`,
+      ),
+    401,
+    'invalid_token',
+  ],
   ['unknown crit', () => rawSign({ crit: ['exp-ext'], 'exp-ext': 1 }, {}), 401, 'invalid_token'],
   ['b64 false', () => rawSign({ b64: false, crit: ['b64'] }, {}), 401, 'invalid_token'],
   ['JWE where JWS is expected', () => `${b64({ alg: 'RSA-OAEP', enc: 'A256GCM' })}.AAAA.AAAA.AAAA.AAAA`, 401, 'invalid_token'],
-  ['nested JWT (cty JWT, payload a JWT)', async () => {
-    const inner = await sign({ audience: API });
-    return new SignJWT({}).setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', cty: 'JWT', kid: ti.kid }).sign(ti.privateKey).then(() => `${b64({ alg: 'RS256', typ: 'at+jwt', cty: 'JWT', kid: ti.kid })}.${b64(inner)}.AAAA`);
-  }, 401, 'invalid_token'],
+  [
+    'nested JWT (cty JWT, payload a JWT)',
+    async () => {
+      const inner = await sign({ audience: API });
+      return new SignJWT({})
+        .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', cty: 'JWT', kid: ti.kid })
+        .sign(ti.privateKey)
+        .then(() => `${b64({ alg: 'RS256', typ: 'at+jwt', cty: 'JWT', kid: ti.kid })}.${b64(inner)}.AAAA`);
+    },
+    401,
+    'invalid_token',
+  ],
   ['expired', () => sign({ audience: API, claims: { exp: now() - 3600 } }), 401, 'invalid_token'],
   ['nbf in the future', () => sign({ audience: API, claims: { nbf: now() + 3600 } }), 401, 'invalid_token'],
   ['iat far in the future', () => sign({ audience: API, claims: { iat: now() + 86400 } }), 401, 'invalid_token'],
@@ -108,13 +179,21 @@ describe('attack corpus', () => {
 
   it('an oversized header, many Authorization headers, or a token in two places are 400, never 500', async () => {
     const t = await sign({ audience: API });
-    expect((await request(app).get('/orders').set('Authorization', `Bearer ${'x'.repeat(9000)}`)).status).toBe(400);
+    expect(
+      (
+        await request(app)
+          .get('/orders')
+          .set('Authorization', `Bearer ${'x'.repeat(9000)}`)
+      ).status,
+    ).toBe(400);
     expect((await request(app).get(`/orders?access_token=${t}`).set('Authorization', `Bearer ${t}`)).status).toBe(400);
   });
 
   it('a valid token of another issuer that shares the JWKS is refused: trust is per issuer', async () => {
     const twin = { ...ti, issuer: 'https://twin.example', trustedIssuer: { issuer: 'https://twin.example', jwks: ti.jwks } };
-    const res = await request(app).get('/orders').set('Authorization', `Bearer ${await signTestToken(twin, { audience: API, scope: 'read:orders' })}`);
+    const res = await request(app)
+      .get('/orders')
+      .set('Authorization', `Bearer ${await signTestToken(twin, { audience: API, scope: 'read:orders' })}`);
     expect(res.status).toBe(401);
   });
 });

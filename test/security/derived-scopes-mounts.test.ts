@@ -38,7 +38,9 @@ const ok: RequestHandler = (_req: Request, res: Response) => {
   res.status(200).json({ ok: true });
 };
 async function hit(app: Parameters<typeof request>[0], path: string, scope: string) {
-  const r = await request(app).get(path).set('Authorization', `Bearer ${await as.signToken({ claims: { aud: API, scope } })}`);
+  const r = await request(app)
+    .get(path)
+    .set('Authorization', `Bearer ${await as.signToken({ claims: { aud: API, scope } })}`);
   return r;
 }
 const FIXED_500 = { error: 'server_error', error_description: 'the server could not process the request' };
@@ -79,7 +81,9 @@ describe.each(EXPRESS_VERSIONS)('%s', (_name, express) => {
     router.get('/orders/:id', requireScopes(), ok);
     app.use(/^\/[^/]+/, router);
     for (const path of ['/a%22b/orders/1', '/a"b/orders/1', '/x/orders/1']) {
-      const r = await request(app).get(path).set('Authorization', `Bearer ${await as.signToken({ claims: { aud: API, scope: 'read:orders' } })}`);
+      const r = await request(app)
+        .get(path)
+        .set('Authorization', `Bearer ${await as.signToken({ claims: { aud: API, scope: 'read:orders' } })}`);
       expect(r.status).toBe(500);
       expect(r.body).toEqual(FIXED_500);
     }
@@ -210,7 +214,7 @@ describe.each(EXPRESS_VERSIONS)('second review (%s)', (name, express) => {
     expect((await hit(app, '/orders/1', 'read:reports')).status).toBe(403);
   });
 
-  it('a route matched by Express\'s own matcher: a (…) group mounted at /orders and reached through a function at /reports is a fixed 500, never read:orders', async () => {
+  it("a route matched by Express's own matcher: a (…) group mounted at /orders and reached through a function at /reports is a fixed 500, never read:orders", async () => {
     const app = express();
     app.use(kitWithLog().kit);
     const router = express.Router();
@@ -224,16 +228,25 @@ describe.each(EXPRESS_VERSIONS)('second review (%s)', (name, express) => {
     expect((await hit(app, '/reports/5', 'read:reports')).status).toBe(500);
   });
 
-  it('publicBaseUrl: the identity path comes from the kit middleware\'s declared mount, not the request\'s case or parameter text', async () => {
+  it("publicBaseUrl: the identity path comes from the kit middleware's declared mount, not the request's case or parameter text", async () => {
     const base = 'https://api.example.com';
-    const mk = (o: Record<string, unknown>) => oauthResourceServer({ issuer: { issuer: as.issuer, jwksUri: as.jwksUri }, publicBaseUrl: base, audienceMatching: 'path', logger: false, ...o });
+    const mk = (o: Record<string, unknown>) =>
+      oauthResourceServer({
+        issuer: { issuer: as.issuer, jwksUri: as.jwksUri },
+        publicBaseUrl: base,
+        audienceMatching: 'path',
+        logger: false,
+        ...o,
+      });
     const app = express();
     app.use('/api', mk({}));
     const r = express.Router();
     r.get('/orders/:id', requireScopes(), ok);
     app.use('/api', r);
     const call = async (a: Parameters<typeof request>[0], path: string, scope: string) =>
-      request(a).get(path).set('Authorization', `Bearer ${await as.signToken({ claims: { aud: base, scope } })}`);
+      request(a)
+        .get(path)
+        .set('Authorization', `Bearer ${await as.signToken({ claims: { aud: base, scope } })}`);
     expect((await call(app, '/api/orders/1', 'read:orders')).status).toBe(200);
     expect((await call(app, '/API/orders/1', 'read:api')).status).toBe(403);
     expect((await call(app, '/API/orders/1', 'read:orders')).status).toBe(200);
@@ -258,34 +271,45 @@ describe.each(EXPRESS_VERSIONS)('second review (%s)', (name, express) => {
     app.use(/^\/v\d+/, express.Router().get('/x', requireScopes({ resource: 'things' }), ok));
     const doc = await request(app).get('/.well-known/oauth-protected-resource');
     expect(doc.status).toBe(200);
-    expect(doc.body.scopes_supported).toEqual(expect.arrayContaining(['orders:any', 'read:invoices', 'write:invoices', 'read:carts', 'write:carts', 'read:things']));
+    expect(doc.body.scopes_supported).toEqual(
+      expect.arrayContaining(['orders:any', 'read:invoices', 'write:invoices', 'read:carts', 'write:carts', 'read:things']),
+    );
   });
 });
 
 describe('express 4 only', () => {
   const express = EXPRESS_VERSIONS[1]![1];
-  it.each([['/:tenant(\\w+)/orders'], ['/:tenant([a-z]+)/orders'], ['/:tenant?/orders']])('a readable Express 4 mount %s with a parameter derives from its static part', async (mount) => {
-    const app = express();
-    app.use(kitWithLog().kit);
-    const router = express.Router();
-    router.get('/:id', requireScopes(), ok);
-    app.use(mount, router);
-    expect((await hit(app, '/acme/orders/1', 'read:acme')).status).toBe(403);
-    expect((await hit(app, '/acme/orders/1', 'read:orders')).status).toBe(200);
-  });
-  it('Express 4 string patterns (lines?, .:ext?, :id(\\d+)?, ab+c) are matched by Express\'s own matcher: rightful caller 200, others 403', async () => {
+  it.each([['/:tenant(\\w+)/orders'], ['/:tenant([a-z]+)/orders'], ['/:tenant?/orders']])(
+    'a readable Express 4 mount %s with a parameter derives from its static part',
+    async (mount) => {
+      const app = express();
+      app.use(kitWithLog().kit);
+      const router = express.Router();
+      router.get('/:id', requireScopes(), ok);
+      app.use(mount, router);
+      expect((await hit(app, '/acme/orders/1', 'read:acme')).status).toBe(403);
+      expect((await hit(app, '/acme/orders/1', 'read:orders')).status).toBe(200);
+    },
+  );
+  it("Express 4 string patterns (lines?, .:ext?, :id(\\d+)?, ab+c) are matched by Express's own matcher: rightful caller 200, others 403", async () => {
     const app = express();
     app.use(kitWithLog().kit);
     app.get('/orders/:id/lines?', requireScopes(), ok);
     app.get('/files/:name.:ext?', requireScopes(), ok);
     app.get('/users/:id(\\d+)?/x', requireScopes(), ok);
     app.get('/reports/ab+c', requireScopes(), ok);
-    for (const [path, scope] of [['/orders/1/lines', 'read:orders'], ['/orders/1/line', 'read:orders'], ['/files/a.txt', 'read:files'], ['/users/5/x', 'read:users'], ['/reports/abbc', 'read:reports']] as Array<[string, string]>) {
+    for (const [path, scope] of [
+      ['/orders/1/lines', 'read:orders'],
+      ['/orders/1/line', 'read:orders'],
+      ['/files/a.txt', 'read:files'],
+      ['/users/5/x', 'read:users'],
+      ['/reports/abbc', 'read:reports'],
+    ] as Array<[string, string]>) {
       expect([path, (await hit(app, path, scope)).status]).toEqual([path, 200]);
       expect([path, (await hit(app, path, 'read:other')).status]).toEqual([path, 403]);
     }
   });
-  it('an array route [\'/orders/(\\d+)\', \'/reports/:id\'] derives from the element the request matched', async () => {
+  it("an array route ['/orders/(\\d+)', '/reports/:id'] derives from the element the request matched", async () => {
     const app = express();
     app.use(kitWithLog().kit);
     app.get(['/orders/(\\d+)', '/reports/:id'], requireScopes(), ok);
@@ -305,7 +329,7 @@ describe('express 4 only', () => {
 
 describe('express 5 only', () => {
   const express = EXPRESS_VERSIONS[0]![1];
-  it('Express 5 syntax (a leading {/:tenant}, escaped \\: and \\., quoted names, an optional mount) is matched by Express\'s own matcher', async () => {
+  it("Express 5 syntax (a leading {/:tenant}, escaped \\: and \\., quoted names, an optional mount) is matched by Express's own matcher", async () => {
     const app = express();
     app.use(kitWithLog().kit);
     app.get('{/:tenant}/orders/:id', requireScopes(), ok);
@@ -315,7 +339,14 @@ describe('express 5 only', () => {
     const r = express.Router();
     r.get('/items/:id', requireScopes(), ok);
     app.use('{/:lang}', r);
-    for (const [path, scope] of [['/acme/orders/1', 'read:orders'], ['/orders/1', 'read:orders'], ['/tasks/1:cancel', 'read:tasks'], ['/docs/1.json', 'read:docs'], ['/users/7', 'read:users'], ['/en/items/1', 'read:items']] as Array<[string, string]>) {
+    for (const [path, scope] of [
+      ['/acme/orders/1', 'read:orders'],
+      ['/orders/1', 'read:orders'],
+      ['/tasks/1:cancel', 'read:tasks'],
+      ['/docs/1.json', 'read:docs'],
+      ['/users/7', 'read:users'],
+      ['/en/items/1', 'read:items'],
+    ] as Array<[string, string]>) {
       expect([path, (await hit(app, path, scope)).status]).toEqual([path, 200]);
       expect([path, (await hit(app, path, 'read:acme')).status]).toEqual([path, 403]);
     }
@@ -358,7 +389,7 @@ describe.each(EXPRESS_VERSIONS)('assertRouteScopes (%s)', (_name, express) => {
     expect(message).toContain('GET /^\\/reports$/: requireScopes() has no string path template');
     expect(message).toMatch(/GET \/:id: its path template has no static segment/);
   });
-  it('checks apps mounted with app.use when given, under their mount path and the parent app\'s middleware', () => {
+  it("checks apps mounted with app.use when given, under their mount path and the parent app's middleware", () => {
     const app = express();
     app.use(kitWithLog().kit);
     const sub = express();
@@ -366,7 +397,9 @@ describe.each(EXPRESS_VERSIONS)('assertRouteScopes (%s)', (_name, express) => {
     sub.get(/^\/bad$/, requireScopes(), ok);
     app.use('/shop', sub);
     expect(() => assertRouteScopes(app)).not.toThrow(); // Express hides the sub-app from its parent
-    expect(() => assertRouteScopes(app, sub)).toThrow(/^1 route\(s\)[\s\S]*GET \/shop\/\^\\\/bad\$\/: requireScopes\(\) has no string path template/);
+    expect(() => assertRouteScopes(app, sub)).toThrow(
+      /^1 route\(s\)[\s\S]*GET \/shop\/\^\\\/bad\$\/: requireScopes\(\) has no string path template/,
+    );
   });
   it('the kit middleware as a handler of the route itself covers the handlers after it', () => {
     const app = express();
@@ -405,10 +438,7 @@ describe('requireScopes declarations', () => {
     [{ allOf: 'admin:orders' }],
     [['admin:orders']],
     [null],
-  ])(
-    'an explicit empty or contradictory declaration %j is a ConfigurationError at declaration',
-    (d) => {
-      expect(() => requireScopes(d as never)).toThrow(ConfigurationError);
-    },
-  );
+  ])('an explicit empty or contradictory declaration %j is a ConfigurationError at declaration', (d) => {
+    expect(() => requireScopes(d as never)).toThrow(ConfigurationError);
+  });
 });

@@ -84,7 +84,9 @@ beforeAll(async () => {
     // A 1024-bit key: refused by both (RFC 7518 §3.3), now that proof keys follow the key rules.
     'rsa-weak': makeForgeKey('rsa-weak', 'rsa1024'),
   };
-  thumbprints = Object.fromEntries(await Promise.all(CLIENTS.map(async (n) => [n, await calculateJwkThumbprint(clients[n].jwk as JWK)]))) as typeof thumbprints;
+  thumbprints = Object.fromEntries(
+    await Promise.all(CLIENTS.map(async (n) => [n, await calculateJwkThumbprint(clients[n].jwk as JWK)])),
+  ) as typeof thumbprints;
   const as = makeForgeKey('as', 'P-256');
   const asKey = await importJWK(as.privateJwk as JWK, 'ES256');
   const mint = (cnf: object | undefined) =>
@@ -96,7 +98,9 @@ beforeAll(async () => {
       .setIssuedAt(NOW - 10)
       .setExpirationTime(NOW + 3600)
       .sign(asKey);
-  tokens = Object.fromEntries(await Promise.all([...CLIENTS.map(async (n) => [n, await mint({ jkt: thumbprints[n] })]), ['unbound', await mint(undefined)]])) as typeof tokens;
+  tokens = Object.fromEntries(
+    await Promise.all([...CLIENTS.map(async (n) => [n, await mint({ jkt: thumbprints[n] })]), ['unbound', await mint(undefined)]]),
+  ) as typeof tokens;
   const server = (algorithms: readonly string[]) =>
     new ResourceServer({
       issuer: { issuer: ISS, jwks: { keys: [{ ...as.jwk, kid: 'as-1', alg: 'ES256', use: 'sig' }] } },
@@ -149,18 +153,47 @@ const FIELDS = {
   client: [fc.constantFrom<ClientName>('es256', 'es384', 'ed', 'rsa'), fc.constantFrom<ClientName>('es521', 'rsa-b')],
   token: [fc.constant('bound'), fc.constantFrom('bound-to-other', 'unbound')],
   query: [fc.boolean(), fc.boolean()],
-  'header.alg': [fc.nat(5).map((i) => ({ natural: i })), fc.constantFrom<unknown>('none', 'HS256', 'es256', 'RS512', 'PS384', 'ES512', 'EdDSA', 'ES256', 'RS256', 5, undefined)],
-  'header.typ': [fc.constantFrom<unknown>('dpop+jwt', 'dpop+jwt', 'DPoP+JWT', 'application/dpop+jwt'), fc.constantFrom<unknown>('jwt', 'JWT', 'at+jwt', 'dpop+jwt ', 'application/dpop', 'x/dpop+jwt', 5, undefined)],
+  'header.alg': [
+    fc.nat(5).map((i) => ({ natural: i })),
+    fc.constantFrom<unknown>('none', 'HS256', 'es256', 'RS512', 'PS384', 'ES512', 'EdDSA', 'ES256', 'RS256', 5, undefined),
+  ],
+  'header.typ': [
+    fc.constantFrom<unknown>('dpop+jwt', 'dpop+jwt', 'DPoP+JWT', 'application/dpop+jwt'),
+    fc.constantFrom<unknown>('jwt', 'JWT', 'at+jwt', 'dpop+jwt ', 'application/dpop', 'x/dpop+jwt', 5, undefined),
+  ],
   'header.jwk': [
     fc.constantFrom('own', 'own', 'own', 'with-kid', 'use-sig', 'alg-matching', 'key-ops-verify', 'key-ops-sign-verify', 'extra-member'),
-    fc.constantFrom('use-enc', 'alg-other', 'alg-number', 'key-ops-sign', 'key-ops-duplicate', 'key-ops-string', 'private-full', 'private-member', 'other-key', 'absent', 'string', 'array', 'symmetric'),
+    fc.constantFrom(
+      'use-enc',
+      'alg-other',
+      'alg-number',
+      'key-ops-sign',
+      'key-ops-duplicate',
+      'key-ops-string',
+      'private-full',
+      'private-member',
+      'other-key',
+      'absent',
+      'string',
+      'array',
+      'symmetric',
+    ),
   ],
-  'header.extension': [fc.constantFrom('none', 'none', 'kid', 'jku', 'x5c'), fc.constantFrom('crit-b64', 'b64-true', 'crit-exp', 'crit-empty', 'kid-number')],
+  'header.extension': [
+    fc.constantFrom('none', 'none', 'kid', 'jku', 'x5c'),
+    fc.constantFrom('crit-b64', 'b64-true', 'crit-exp', 'crit-empty', 'kid-number'),
+  ],
   'header.duplicate': [fc.constantFrom('none', 'none', 'typ-before'), fc.constantFrom('alg-after', 'jwk-after')],
   'header.encoding': [VALID_ENCODING, ODD_ENCODING],
   'payload.htm': [fc.constant<unknown>('GET'), fc.constantFrom<unknown>('get', 'POST', 'GET ', 5, undefined)],
-  'payload.htu': [fc.constantFrom(...Object.keys(HTU).filter((k) => HTU[k]![1])), fc.constantFrom(...Object.keys(HTU).filter((k) => !HTU[k]![1]))],
-  'payload.iat': [fc.oneof(time([0, 0, -30, -60, -65, 4, 5]), fc.constant<unknown>(NOW - 64.5)), fc.oneof(time([-66, 6, -3600, 3600]), fc.constantFrom<unknown>(NOW - 65.5, NOW + 5.5), oddTime)],
+  'payload.htu': [
+    fc.constantFrom(...Object.keys(HTU).filter((k) => HTU[k]![1])),
+    fc.constantFrom(...Object.keys(HTU).filter((k) => !HTU[k]![1])),
+  ],
+  'payload.iat': [
+    fc.oneof(time([0, 0, -30, -60, -65, 4, 5]), fc.constant<unknown>(NOW - 64.5)),
+    fc.oneof(time([-66, 6, -3600, 3600]), fc.constantFrom<unknown>(NOW - 65.5, NOW + 5.5), oddTime),
+  ],
   'payload.jti': [fc.constantFrom('unique', 'unique', 'unique-256'), fc.constantFrom('empty', 'unique-257', 'number', 'absent')],
   'payload.ath': [fc.constant('right'), fc.constantFrom('other-token', 'padded', 'hex', 'absent', 'number')],
   'payload.exp': [fc.oneof(fc.constant(undefined), time([60, -4])), fc.oneof(time([-5, -60]), oddTime)],
@@ -220,9 +253,15 @@ function headerMembers(c: Case, client: ForgeKey, alg: unknown): Members {
     kid: [['kid', 'k1']],
     jku: [['jku', 'https://evil.example.com/jwks']],
     x5c: [['x5c', ['MIIB']]],
-    'crit-b64': [['crit', ['b64']], ['b64', true]],
+    'crit-b64': [
+      ['crit', ['b64']],
+      ['b64', true],
+    ],
     'b64-true': [['b64', true]],
-    'crit-exp': [['crit', ['exp']], ['exp', NOW + 60]],
+    'crit-exp': [
+      ['crit', ['exp']],
+      ['exp', NOW + 60],
+    ],
     'crit-empty': [['crit', []]],
     // RFC 7515 §4.1.4 says a kid is a string, but neither verifier reads a proof's kid.
     'kid-number': [['kid', 7]],
@@ -235,11 +274,34 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest();
 
 function payloadMembers(c: Case, token: string): Members {
   const n = ++jtiCounter;
-  const jti = { unique: `jti-${n}`, 'unique-256': `jti-${n}-`.padEnd(256, 'x'), empty: '', 'unique-257': `jti-${n}-`.padEnd(257, 'x'), number: n, absent: undefined }[c['payload.jti']];
-  const ath = { right: sha256(token).toString('base64url'), 'other-token': sha256(`${token}x`).toString('base64url'), padded: `${sha256(token).toString('base64url')}=`, hex: sha256(token).toString('hex'), absent: undefined, number: 5 }[c['payload.ath']];
+  const jti = {
+    unique: `jti-${n}`,
+    'unique-256': `jti-${n}-`.padEnd(256, 'x'),
+    empty: '',
+    'unique-257': `jti-${n}-`.padEnd(257, 'x'),
+    number: n,
+    absent: undefined,
+  }[c['payload.jti']];
+  const ath = {
+    right: sha256(token).toString('base64url'),
+    'other-token': sha256(`${token}x`).toString('base64url'),
+    padded: `${sha256(token).toString('base64url')}=`,
+    hex: sha256(token).toString('hex'),
+    absent: undefined,
+    number: 5,
+  }[c['payload.ath']];
   const members: Array<readonly [string, unknown]> = [];
   if (c['payload.duplicate'] === 'htm-before') members.push(['htm', 'POST']);
-  members.push(['jti', jti], ['htm', c['payload.htm']], ['htu', HTU[c['payload.htu']]![0]], ['iat', c['payload.iat']], ['ath', ath], ['exp', c['payload.exp']], ['nbf', c['payload.nbf']], ['nonce', c['payload.nonce']]);
+  members.push(
+    ['jti', jti],
+    ['htm', c['payload.htm']],
+    ['htu', HTU[c['payload.htu']]![0]],
+    ['iat', c['payload.iat']],
+    ['ath', ath],
+    ['exp', c['payload.exp']],
+    ['nbf', c['payload.nbf']],
+    ['nonce', c['payload.nonce']],
+  );
   if (c['payload.duplicate'] === 'htm-after') members.push(['htm', 'POST']);
   if (c['payload.duplicate'] === 'jti-after') members.push(['jti', n]);
   return members;
@@ -247,12 +309,18 @@ function payloadMembers(c: Case, token: string): Members {
 
 function forge(c: Case, token: string): { proof: string; headerAlg: unknown } {
   const client = clients[c.client];
-  const headerAlg = typeof c['header.alg'] === 'object' && c['header.alg'] !== null ? client.algs[(c['header.alg'] as { natural: number }).natural % client.algs.length] : c['header.alg'];
+  const headerAlg =
+    typeof c['header.alg'] === 'object' && c['header.alg'] !== null
+      ? client.algs[(c['header.alg'] as { natural: number }).natural % client.algs.length]
+      : c['header.alg'];
   // A header alg the key cannot make is signed with the key's own algorithm: the header lies.
   const signAlg = typeof headerAlg === 'string' && client.algs.includes(headerAlg) ? headerAlg : client.algs[0]!;
   const members = payloadMembers(c, token);
   const h = encodeSegment(jsonText(headerMembers(c, client, headerAlg)), c['header.encoding'] as SegmentEncoding);
-  const p = encodeSegment(c['payload.shape'] === 'object' ? jsonText(members) : c['payload.shape'] === 'array' ? `[${jsonText(members)}]` : '"proof"', c['payload.encoding'] as SegmentEncoding);
+  const p = encodeSegment(
+    c['payload.shape'] === 'object' ? jsonText(members) : c['payload.shape'] === 'array' ? `[${jsonText(members)}]` : '"proof"',
+    c['payload.encoding'] as SegmentEncoding,
+  );
   const input = `${h}.${p}`;
   const sig = signInput(signAlg, client.privateKey, input);
   const s = encodeSignature(signAlg, sig, c.signature as SignatureMutation, (salt) => signInput(signAlg, client.privateKey, input, salt));
@@ -326,33 +394,45 @@ function kitAccepts(c: Case, token: string, proof: string): Promise<boolean> {
 }
 
 describe('DPoP proofs: the kit agrees with jose plus RFC 9449 §4.3 (differential)', () => {
-  it('accepts exactly the proofs the oracle accepts, over valid and mutated proofs, and each proof only once', async () => {
-    const tally = new Tally();
-    await fc.assert(
-      fc.asyncProperty(caseArb, async (c) => {
-        const { token, jkt } = tokenFor(c);
-        const { proof, headerAlg } = forge(c, token);
-        const labels = [`client:${c.client}`, `alg:${String(headerAlg)}`, `jwk:${c['header.jwk']}`, `sig:${c.signature}`, `htu:${c['payload.htu']}`, `typ:${String(c['header.typ'])}`];
-        let first = false;
-        for (let i = 0; i < (c.replay === 'twice' ? 2 : 1); i++) {
-          const kit = await kitAccepts(c, token, proof);
-          const expected = await oracle(proof, c, token, jkt);
-          tally.add(kit, i === 0 ? labels : [first ? 'replay-of-accepted' : 'replay-of-refused']);
-          first = kit;
-          expect({ kit, attempt: i + 1, proof }).toEqual({ kit: expected, attempt: i + 1, proof });
-        }
-      }),
-      { numRuns: NUM_RUNS, seed: SEED },
-    );
-    if (process.env.FC_TALLY) console.log(tally.accepted, tally.refused, [...tally.byLabel].map(([k, v]) => `${k} ${v.accepted}/${v.refused}`).join('\n'));
-    // Both verdicts occur often, for every proof algorithm: the property cannot pass by refusing everything.
-    expect(tally.accepted).toBeGreaterThan(NUM_RUNS * 0.15);
-    expect(tally.refused).toBeGreaterThan(NUM_RUNS * 0.3);
-    for (const alg of ['ES256', 'ES384', 'EdDSA', 'Ed25519', 'RS256', 'PS256']) {
-      expect({ alg, accepted: (tally.byLabel.get(`alg:${alg}`)?.accepted ?? 0) > 0 }).toEqual({ alg, accepted: true });
-    }
-    // Proofs accepted once were replayed often enough to matter (the oracle refuses each replay).
-    expect(tally.byLabel.get('replay-of-accepted')?.refused ?? 0).toBeGreaterThan(10);
-    for (const m of SIGNATURE_MUTATIONS) expect({ m, seen: tally.byLabel.has(`sig:${m}`) }).toEqual({ m, seen: true });
-  }, Math.max(120_000, NUM_RUNS * 60));
+  it(
+    'accepts exactly the proofs the oracle accepts, over valid and mutated proofs, and each proof only once',
+    async () => {
+      const tally = new Tally();
+      await fc.assert(
+        fc.asyncProperty(caseArb, async (c) => {
+          const { token, jkt } = tokenFor(c);
+          const { proof, headerAlg } = forge(c, token);
+          const labels = [
+            `client:${c.client}`,
+            `alg:${String(headerAlg)}`,
+            `jwk:${c['header.jwk']}`,
+            `sig:${c.signature}`,
+            `htu:${c['payload.htu']}`,
+            `typ:${String(c['header.typ'])}`,
+          ];
+          let first = false;
+          for (let i = 0; i < (c.replay === 'twice' ? 2 : 1); i++) {
+            const kit = await kitAccepts(c, token, proof);
+            const expected = await oracle(proof, c, token, jkt);
+            tally.add(kit, i === 0 ? labels : [first ? 'replay-of-accepted' : 'replay-of-refused']);
+            first = kit;
+            expect({ kit, attempt: i + 1, proof }).toEqual({ kit: expected, attempt: i + 1, proof });
+          }
+        }),
+        { numRuns: NUM_RUNS, seed: SEED },
+      );
+      if (process.env.FC_TALLY)
+        console.log(tally.accepted, tally.refused, [...tally.byLabel].map(([k, v]) => `${k} ${v.accepted}/${v.refused}`).join('\n'));
+      // Both verdicts occur often, for every proof algorithm: the property cannot pass by refusing everything.
+      expect(tally.accepted).toBeGreaterThan(NUM_RUNS * 0.15);
+      expect(tally.refused).toBeGreaterThan(NUM_RUNS * 0.3);
+      for (const alg of ['ES256', 'ES384', 'EdDSA', 'Ed25519', 'RS256', 'PS256']) {
+        expect({ alg, accepted: (tally.byLabel.get(`alg:${alg}`)?.accepted ?? 0) > 0 }).toEqual({ alg, accepted: true });
+      }
+      // Proofs accepted once were replayed often enough to matter (the oracle refuses each replay).
+      expect(tally.byLabel.get('replay-of-accepted')?.refused ?? 0).toBeGreaterThan(10);
+      for (const m of SIGNATURE_MUTATIONS) expect({ m, seen: tally.byLabel.has(`sig:${m}`) }).toEqual({ m, seen: true });
+    },
+    Math.max(120_000, NUM_RUNS * 60),
+  );
 });

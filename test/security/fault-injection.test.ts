@@ -9,7 +9,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import express from 'express';
 import request from 'supertest';
-import { MemoryStore, oauthResourceServer, parseChallenges, ResourceServer, umaProtection, type Logger, type ResourceServerOptions } from '../../src/index.js';
+import {
+  MemoryStore,
+  oauthResourceServer,
+  parseChallenges,
+  ResourceServer,
+  umaProtection,
+  type Logger,
+  type ResourceServerOptions,
+} from '../../src/index.js';
 import { startDevAuthorizationServer, type DevAuthorizationServer, type DevUmaAuthorizationServer } from '../../src/testing/index.js';
 
 const API = 'https://api.example.com/orders';
@@ -93,7 +101,14 @@ describe.each(CASES)('when the AS $name', (fault) => {
   it('JWT validation with known keys keeps accepting valid tokens and refusing bad ones, then goes on after the AS heals', async () => {
     const logger = recordingLogger();
     // Keys older than 50 ms are refreshed in the background, so the fault is met while requests are served.
-    const app = appFor({ issuer: as.issuer, resource: API, jwks: { maxAgeSeconds: 0.05, cooldownSeconds: 0 }, http: { timeoutMs: TIMEOUT_MS }, cache: false, logger });
+    const app = appFor({
+      issuer: as.issuer,
+      resource: API,
+      jwks: { maxAgeSeconds: 0.05, cooldownSeconds: 0 },
+      http: { timeoutMs: TIMEOUT_MS },
+      cache: false,
+      logger,
+    });
     const valid = () => as.signToken({ claims: { aud: API, scope: 'read:orders' } });
     expect((await get(app, await valid())).status).toBe(200);
     await fault.apply(as);
@@ -102,7 +117,9 @@ describe.each(CASES)('when the AS $name', (fault) => {
         const token = await valid();
         const res = await get(app, token);
         expect(res.status).toBe(200);
-        return logger.lines.some((l) => l.startsWith(`the authorization server is failing (jwks at ${as.issuer}/jwks, issuer ${as.issuer})`));
+        return logger.lines.some((l) =>
+          l.startsWith(`the authorization server is failing (jwks at ${as.issuer}/jwks, issuer ${as.issuer})`),
+        );
       }, 5000);
       expect(met).toBe(true);
       const other = await as.signToken({ claims: { aud: OTHER } });
@@ -203,12 +220,23 @@ describe('UMA resource registration', () => {
 
   function setup() {
     const rs = new ResourceServer({
-      issuer: { issuer: uma.issuer, validation: 'introspection', introspection: { ...uma.resourceServerClient, acceptMissingAudience: true } },
+      issuer: {
+        issuer: uma.issuer,
+        validation: 'introspection',
+        introspection: { ...uma.resourceServerClient, acceptMissingAudience: true },
+      },
       resource: PHOTOS,
       http: { timeoutMs: TIMEOUT_MS },
       logger: false,
     });
-    const protection = umaProtection({ resourceServer: rs, issuer: uma.issuer, ...uma.resourceServerClient, store: new MemoryStore(), timeoutMs: TIMEOUT_MS, logger: false });
+    const protection = umaProtection({
+      resourceServer: rs,
+      issuer: uma.issuer,
+      ...uma.resourceServerClient,
+      store: new MemoryStore(),
+      timeoutMs: TIMEOUT_MS,
+      logger: false,
+    });
     const app = express();
     app.get('/albums/:id', protection.require('view'), (_req, res) => {
       res.json({ ok: true });
@@ -222,32 +250,36 @@ describe('UMA resource registration', () => {
   }
   const umaChallenge = (res: request.Response) => parseChallenges(res.headers['www-authenticate'] ?? '')[0];
 
-  it.each(CASES)('when the AS $name at start-up: 503 until registered, then registered once, by itself', async (fault) => {
-    await clear();
-    await fault.apply(uma);
-    const { app, protection } = setup();
-    const registrar = protection.registerRoutes(app);
-    try {
-      if (!fault.flapping) {
-        expect(await eventually(() => registrar.status().state === 'failing', 5000)).toBe(true);
+  it.each(CASES)(
+    'when the AS $name at start-up: 503 until registered, then registered once, by itself',
+    async (fault) => {
+      await clear();
+      await fault.apply(uma);
+      const { app, protection } = setup();
+      const registrar = protection.registerRoutes(app);
+      try {
+        if (!fault.flapping) {
+          expect(await eventually(() => registrar.status().state === 'failing', 5000)).toBe(true);
+          const res = await request(app).get('/albums/1');
+          expect(res.status).toBe(503);
+          expect(res.headers['retry-after']).toMatch(/^\d+$/);
+          await heal(uma);
+        }
+        // A flapping AS is not healed: the registrar gets through by itself.
+        // Each retry (jittered backoff) gets through with a chance of about 0.7: 40 s leave room for seven or so.
+        expect(await eventually(() => registrar.status().state === 'registered', 40_000)).toBe(true);
+        await heal(uma);
+        expect(uma.uma.resources()).toHaveLength(1);
         const res = await request(app).get('/albums/1');
-        expect(res.status).toBe(503);
-        expect(res.headers['retry-after']).toMatch(/^\d+$/);
+        expect(res.status).toBe(401);
+        expect(umaChallenge(res)?.scheme).toBe('UMA');
+      } finally {
+        registrar.stop();
         await heal(uma);
       }
-      // A flapping AS is not healed: the registrar gets through by itself.
-      // Each retry (jittered backoff) gets through with a chance of about 0.7: 40 s leave room for seven or so.
-      expect(await eventually(() => registrar.status().state === 'registered', 40_000)).toBe(true);
-      await heal(uma);
-      expect(uma.uma.resources()).toHaveLength(1);
-      const res = await request(app).get('/albums/1');
-      expect(res.status).toBe(401);
-      expect(umaChallenge(res)?.scheme).toBe('UMA');
-    } finally {
-      registrar.stop();
-      await heal(uma);
-    }
-  }, 60_000);
+    },
+    60_000,
+  );
 
   it('never registers a resource twice when the AS creates it but the answer is lost', async () => {
     await clear();

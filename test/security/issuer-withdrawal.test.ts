@@ -7,7 +7,15 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import express from 'express';
 import request from 'supertest';
-import { ConfigurationError, getAuth, MemoryStore, oauthResourceServer, ResourceServer, type ResourceServerOptions, type TrustedIssuer } from '../../src/index.js';
+import {
+  ConfigurationError,
+  getAuth,
+  MemoryStore,
+  oauthResourceServer,
+  ResourceServer,
+  type ResourceServerOptions,
+  type TrustedIssuer,
+} from '../../src/index.js';
 import { resolveOptions } from '../../src/config/resolve-options.js';
 import { makeKey, signWith, startJwksServer, type JwksServer, type TestKey } from '../helpers/jwks-server.js';
 import { startFakeAuthorizationServer, type FakeAuthorizationServer } from '../helpers/fake-authorization-server.js';
@@ -246,12 +254,31 @@ describe('forgetting while a request is under way', () => {
     let as: FakeAuthorizationServer;
     beforeEach(async () => {
       as = await startFakeAuthorizationServer();
-      tenants = new Map([[as.issuer, { issuer: as.issuer, validation: 'introspection', introspection: { clientId: 'rs', clientSecret: 'rs-secret', endpoint: as.introspectionEndpoint } }]]);
+      tenants = new Map([
+        [
+          as.issuer,
+          {
+            issuer: as.issuer,
+            validation: 'introspection',
+            introspection: { clientId: 'rs', clientSecret: 'rs-secret', endpoint: as.introspectionEndpoint },
+          },
+        ],
+      ]);
     });
     afterEach(async () => {
       await as.close();
     });
-    const active = () => ({ json: { active: true, iss: as.issuer, aud: AUD, sub: 'u1', client_id: 'c1', scope: 'read', exp: Math.floor(Date.now() / 1000) + 7200 } });
+    const active = () => ({
+      json: {
+        active: true,
+        iss: as.issuer,
+        aud: AUD,
+        sub: 'u1',
+        client_id: 'c1',
+        scope: 'read',
+        exp: Math.floor(Date.now() / 1000) + 7200,
+      },
+    });
 
     it('refuses a request whose introspection was under way when the issuer was forgotten; one after it does not join it', async () => {
       let release: () => void = () => undefined;
@@ -297,7 +324,8 @@ describe('resolveIssuerTtlSeconds', () => {
   it('defaults to 300 seconds, accepts 0 (ask for every request), and refuses a negative or infinite value', () => {
     expect(resolveOptions({ resolveIssuer, resource: AUD }).resolveIssuerTtlMs).toBe(300_000);
     expect(resolveOptions({ resolveIssuer, resource: AUD, resolveIssuerTtlSeconds: 0 }).resolveIssuerTtlMs).toBe(0);
-    for (const bad of [-1, Infinity, Number.NaN]) expect(() => resolveOptions({ resolveIssuer, resource: AUD, resolveIssuerTtlSeconds: bad })).toThrow(ConfigurationError);
+    for (const bad of [-1, Infinity, Number.NaN])
+      expect(() => resolveOptions({ resolveIssuer, resource: AUD, resolveIssuerTtlSeconds: bad })).toThrow(ConfigurationError);
   });
 
   it('at 0, asks the resolver for every request, cached tokens included', async () => {

@@ -11,7 +11,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import fc from 'fast-check';
-import { createLocalJWKSet, errors, jwtVerify, type CryptoKey, type JWK, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
+import {
+  createLocalJWKSet,
+  errors,
+  jwtVerify,
+  type CryptoKey,
+  type JWK,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  type JWTVerifyOptions,
+} from 'jose';
 import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, ResourceServer } from '../../src/index.js';
 import {
   assemble,
@@ -112,10 +121,16 @@ interface JwkShape {
 const jwkShape = (odd: boolean): fc.Arbitrary<JwkShape> =>
   fc.record({
     include: odd ? fc.boolean() : fc.constant(true),
-    kid: odd ? fc.constantFrom('own' as const, 'dup' as const, 'absent' as const, 'number' as const) : fc.constantFrom('own' as const, 'own' as const, 'absent' as const),
-    alg: odd ? fc.constantFrom('other-family' as const, 'HS256' as const, 'number' as const, 'lowercase' as const) : fc.constantFrom('absent' as const, 'natural' as const),
+    kid: odd
+      ? fc.constantFrom('own' as const, 'dup' as const, 'absent' as const, 'number' as const)
+      : fc.constantFrom('own' as const, 'own' as const, 'absent' as const),
+    alg: odd
+      ? fc.constantFrom('other-family' as const, 'HS256' as const, 'number' as const, 'lowercase' as const)
+      : fc.constantFrom('absent' as const, 'natural' as const),
     use: odd ? fc.constantFrom<unknown>('enc', 5, 'SIG') : fc.constantFrom<unknown>(undefined, undefined, 'sig'),
-    keyOps: odd ? fc.constantFrom<unknown>(['sign'], ['verify', 'verify'], 'verify', ['verify', 5], []) : fc.constantFrom<unknown>(undefined, undefined, undefined, ['verify'], ['sign', 'verify']),
+    keyOps: odd
+      ? fc.constantFrom<unknown>(['sign'], ['verify', 'verify'], 'verify', ['verify', 5], [])
+      : fc.constantFrom<unknown>(undefined, undefined, undefined, ['verify'], ['sign', 'verify']),
     priv: odd ? fc.constantFrom('full' as const, 'one-member' as const) : fc.constant('none' as const),
     which: fc.nat(5),
   });
@@ -125,39 +140,115 @@ const jwkShapeArb = fc.oneof(
   { weight: 6, arbitrary: jwkShape(false) },
   {
     weight: 1,
-    arbitrary: fc.tuple(jwkShape(false), jwkShape(true), fc.constantFrom('include', 'kid', 'alg', 'use', 'keyOps', 'priv')).map(([v, o, k]) => ({ ...v, [k]: o[k as keyof JwkShape] })),
+    arbitrary: fc
+      .tuple(jwkShape(false), jwkShape(true), fc.constantFrom('include', 'kid', 'alg', 'use', 'keyOps', 'priv'))
+      .map(([v, o, k]) => ({ ...v, [k]: o[k as keyof JwkShape] })),
   },
 );
 
 const time = (offsets: number[]) => fc.constantFrom(...offsets).map((o) => NOW + o);
-const oddTime = fc.constantFrom<unknown>(raw('1e999'), raw('-1e999'), raw('1e300'), String(NOW), -1, 0, raw('-0'), undefined, null, NOW + 0.5, NOW - 5.5, NOW + 5.5, raw(`${NOW}.0`), raw(`${NOW}e0`), true, [NOW]);
+const oddTime = fc.constantFrom<unknown>(
+  raw('1e999'),
+  raw('-1e999'),
+  raw('1e300'),
+  String(NOW),
+  -1,
+  0,
+  raw('-0'),
+  undefined,
+  null,
+  NOW + 0.5,
+  NOW - 5.5,
+  NOW + 5.5,
+  raw(`${NOW}.0`),
+  raw(`${NOW}e0`),
+  true,
+  [NOW],
+);
 
 /** [valid, odd] arbitraries of each field. */
 const FIELDS = {
-  jwks: [fc.array(jwkShape(false), { minLength: PUBLISHABLE.length, maxLength: PUBLISHABLE.length }), fc.array(jwkShapeArb, { minLength: PUBLISHABLE.length, maxLength: PUBLISHABLE.length })],
+  jwks: [
+    fc.array(jwkShape(false), { minLength: PUBLISHABLE.length, maxLength: PUBLISHABLE.length }),
+    fc.array(jwkShapeArb, { minLength: PUBLISHABLE.length, maxLength: PUBLISHABLE.length }),
+  ],
   secret: [fc.boolean(), fc.boolean()],
   algorithms: [fc.constant(undefined), fc.subarray([...ASYMMETRIC_ALGORITHMS, ...HMAC_ALGORITHMS], { minLength: 1 })],
-  signer: [fc.constantFrom('rsa-a', 'rsa-b', 'ec-256', 'ec-384', 'ec-521', 'ed', 'secret'), fc.constantFrom('rsa-weak', 'attacker', 'wrong-secret', 'rsa-as-secret')],
-  'header.alg': [fc.nat(5).map((i) => ({ natural: i })), fc.constantFrom<unknown>('none', 'None', 'rs256', 'HS256', 'HS384', 'HS512', 'RS256', 'PS384', 'ES256', 'ES512', 'EdDSA', 'Ed25519', 'ES256K', '', 42, null, undefined)],
+  signer: [
+    fc.constantFrom('rsa-a', 'rsa-b', 'ec-256', 'ec-384', 'ec-521', 'ed', 'secret'),
+    fc.constantFrom('rsa-weak', 'attacker', 'wrong-secret', 'rsa-as-secret'),
+  ],
+  'header.alg': [
+    fc.nat(5).map((i) => ({ natural: i })),
+    fc.constantFrom<unknown>(
+      'none',
+      'None',
+      'rs256',
+      'HS256',
+      'HS384',
+      'HS512',
+      'RS256',
+      'PS384',
+      'ES256',
+      'ES512',
+      'EdDSA',
+      'Ed25519',
+      'ES256K',
+      '',
+      42,
+      null,
+      undefined,
+    ),
+  ],
   'header.kid': [fc.constantFrom('own', 'own', 'absent'), fc.constantFrom('other', 'dup', 'number', 'null', 'empty')],
-  'header.typ': [fc.constantFrom<unknown>('at+jwt', 'at+jwt', 'AT+JWT', 'application/at+jwt', 'Application/At+JWT'), fc.constantFrom<unknown>('JWT', 'jwt', 'application/jwt', 'at+jwt ', 'dpop+jwt', 'x/at+jwt', 'application/at+jwt;q=1', 'applicationat+jwt', 5, null, undefined)],
-  'header.extension': [fc.constantFrom('none', 'none', 'jku', 'x5u', 'jwk', 'x5c'), fc.constantFrom('crit-b64', 'crit-b64-false', 'crit-exp', 'crit-empty', 'crit-string', 'b64-true', 'b64-false')],
+  'header.typ': [
+    fc.constantFrom<unknown>('at+jwt', 'at+jwt', 'AT+JWT', 'application/at+jwt', 'Application/At+JWT'),
+    fc.constantFrom<unknown>(
+      'JWT',
+      'jwt',
+      'application/jwt',
+      'at+jwt ',
+      'dpop+jwt',
+      'x/at+jwt',
+      'application/at+jwt;q=1',
+      'applicationat+jwt',
+      5,
+      null,
+      undefined,
+    ),
+  ],
+  'header.extension': [
+    fc.constantFrom('none', 'none', 'jku', 'x5u', 'jwk', 'x5c'),
+    fc.constantFrom('crit-b64', 'crit-b64-false', 'crit-exp', 'crit-empty', 'crit-string', 'b64-true', 'b64-false'),
+  ],
   // Duplicate members: RFC 7515 §4 and RFC 7519 §4 let a parser keep the lexically last one; JSON.parse does,
   // in both verifiers. Before: the real member wins; after: the decoy does.
   'header.duplicate': [fc.constantFrom('none', 'none', 'alg-before'), fc.constantFrom('alg-after', 'typ-after', 'kid-after')],
   'header.shape': [fc.constant('object'), fc.constantFrom('array', 'string', 'null', 'number')],
   'header.encoding': [VALID_ENCODING, ODD_ENCODING],
-  'payload.iss': [fc.constant<unknown>(ISS), fc.constantFrom<unknown>(`${ISS}/`, 'https://evil.example.com', ISS.toUpperCase(), 5, null, undefined, [ISS])],
-  'payload.aud': [fc.constantFrom<unknown>(API, API, [API], [OTHER, API]), fc.constantFrom<unknown>([], [API, 5], OTHER, 5, undefined, null, [API, null], { a: API }, `${API}/`)],
+  'payload.iss': [
+    fc.constant<unknown>(ISS),
+    fc.constantFrom<unknown>(`${ISS}/`, 'https://evil.example.com', ISS.toUpperCase(), 5, null, undefined, [ISS]),
+  ],
+  'payload.aud': [
+    fc.constantFrom<unknown>(API, API, [API], [OTHER, API]),
+    fc.constantFrom<unknown>([], [API, 5], OTHER, 5, undefined, null, [API, null], { a: API }, `${API}/`),
+  ],
   'payload.sub': [fc.constantFrom<unknown>('user-1', ''), fc.constantFrom<unknown>(undefined, null, 5, ['u'])],
   'payload.client_id': [fc.constant<unknown>('client-1'), fc.constantFrom<unknown>(undefined, null, 5, { id: 1 })],
   'payload.jti': [fc.constantFrom<unknown>('jti-1', ''), fc.constantFrom<unknown>(undefined, null, 5)],
-  'payload.exp': [fc.oneof(time([3600, 60, 6, 5, 4, 0, -4]), fc.constantFrom<unknown>(raw('1e300'), NOW - 4.5, raw(`${NOW + 60}.0`))), fc.oneof(time([-5, -6, -3600]), oddTime)],
+  'payload.exp': [
+    fc.oneof(time([3600, 60, 6, 5, 4, 0, -4]), fc.constantFrom<unknown>(raw('1e300'), NOW - 4.5, raw(`${NOW + 60}.0`))),
+    fc.oneof(time([-5, -6, -3600]), oddTime),
+  ],
   'payload.iat': [fc.oneof(time([-3600, -60, 0, 4, 5]), fc.constantFrom<unknown>(-1, 0, NOW + 5.0)), fc.oneof(time([6, 60]), oddTime)],
   'payload.nbf': [fc.oneof(fc.constant(undefined), time([-60, 0, 4, 5])), fc.oneof(time([6, 60]), oddTime)],
   'payload.scope': [fc.constantFrom<unknown>('read write', undefined, ''), fc.constantFrom<unknown>(['read'], 5, null)],
   'payload.scp': [fc.constantFrom<unknown>(undefined, undefined, ['a', 'b'], 'a b'), fc.constantFrom<unknown>([1], {}, null)],
-  'payload.duplicate': [fc.constantFrom('none', 'none', 'exp-before', 'iss-before'), fc.constantFrom('exp-after', 'aud-after', 'sub-after')],
+  'payload.duplicate': [
+    fc.constantFrom('none', 'none', 'exp-before', 'iss-before'),
+    fc.constantFrom('exp-after', 'aud-after', 'sub-after'),
+  ],
   'payload.shape': [fc.constant('object'), fc.constantFrom('array', 'string', 'null', 'number', 'json-in-string')],
   'payload.encoding': [VALID_ENCODING, ODD_ENCODING],
   signature: [VALID_SIGNATURE, ODD_SIGNATURE],
@@ -179,10 +270,18 @@ function publishedJwk(name: (typeof PUBLISHABLE)[number], shape: JwkShape): Reco
   const natural = key.algs[shape.which % key.algs.length]!;
   const jwk: Record<string, unknown> = { ...(shape.priv === 'full' ? key.privateJwk : key.jwk) };
   // One private member alone: a prime factor of an RSA key (enough to rebuild it), or an EC/OKP `d`.
-  if (shape.priv === 'one-member') jwk[key.jwk!.kty === 'RSA' ? 'q' : 'd'] = (key.privateJwk as Record<string, unknown>)[key.jwk!.kty === 'RSA' ? 'q' : 'd'];
+  if (shape.priv === 'one-member')
+    jwk[key.jwk!.kty === 'RSA' ? 'q' : 'd'] = (key.privateJwk as Record<string, unknown>)[key.jwk!.kty === 'RSA' ? 'q' : 'd'];
   const kid = { own: name, dup: 'dup', absent: undefined, number: 7 }[shape.kid];
   if (kid !== undefined) jwk.kid = kid;
-  const alg = { absent: undefined, natural, 'other-family': otherFamily(natural), HS256: 'HS256', number: 256, lowercase: natural.toLowerCase() }[shape.alg];
+  const alg = {
+    absent: undefined,
+    natural,
+    'other-family': otherFamily(natural),
+    HS256: 'HS256',
+    number: 256,
+    lowercase: natural.toLowerCase(),
+  }[shape.alg];
   if (alg !== undefined) jwk.alg = alg;
   if (shape.use !== undefined) jwk.use = shape.use;
   if (shape.keyOps !== undefined) jwk.key_ops = shape.keyOps;
@@ -190,7 +289,15 @@ function publishedJwk(name: (typeof PUBLISHABLE)[number], shape: JwkShape): Reco
 }
 
 function headerMembers(c: Case, alg: unknown, signer: ForgeKey): Members {
-  const kid = { own: signer.name, absent: undefined, other: signer.name === 'ec-256' ? 'ed' : 'ec-256', dup: 'dup', number: 7, null: null, empty: '' }[c['header.kid']];
+  const kid = {
+    own: signer.name,
+    absent: undefined,
+    other: signer.name === 'ec-256' ? 'ed' : 'ec-256',
+    dup: 'dup',
+    number: 7,
+    null: null,
+    empty: '',
+  }[c['header.kid']];
   const members: Array<readonly [string, unknown]> = [];
   if (c['header.duplicate'] === 'alg-before') members.push(['alg', 'none']);
   members.push(['alg', alg], ['typ', c['header.typ']], ['kid', kid]);
@@ -198,11 +305,23 @@ function headerMembers(c: Case, alg: unknown, signer: ForgeKey): Members {
   if (c['header.duplicate'] === 'typ-after') members.push(['typ', 'JWT']);
   if (c['header.duplicate'] === 'kid-after') members.push(['kid', 'spare']);
   const ext: Record<string, Members> = {
-    'crit-b64': [['crit', ['b64']], ['b64', true]],
-    'crit-b64-false': [['crit', ['b64']], ['b64', false]],
-    'crit-exp': [['crit', ['exp']], ['exp', NOW + 60]],
+    'crit-b64': [
+      ['crit', ['b64']],
+      ['b64', true],
+    ],
+    'crit-b64-false': [
+      ['crit', ['b64']],
+      ['b64', false],
+    ],
+    'crit-exp': [
+      ['crit', ['exp']],
+      ['exp', NOW + 60],
+    ],
     'crit-empty': [['crit', []]],
-    'crit-string': [['crit', 'b64'], ['b64', true]],
+    'crit-string': [
+      ['crit', 'b64'],
+      ['b64', true],
+    ],
     'b64-true': [['b64', true]],
     'b64-false': [['b64', false]],
     // Keys named by the token itself: never to be used (RFC 8725 §3.10; keys come only from the AS's JWK Set).
@@ -219,7 +338,18 @@ function payloadMembers(c: Case): Members {
   const members: Array<readonly [string, unknown]> = [];
   if (c['payload.duplicate'] === 'exp-before') members.push(['exp', NOW - 3600]);
   if (c['payload.duplicate'] === 'iss-before') members.push(['iss', 'https://evil.example.com']);
-  members.push(['iss', c['payload.iss']], ['aud', c['payload.aud']], ['sub', c['payload.sub']], ['client_id', c['payload.client_id']], ['jti', c['payload.jti']], ['exp', c['payload.exp']], ['iat', c['payload.iat']], ['nbf', c['payload.nbf']], ['scope', c['payload.scope']], ['scp', c['payload.scp']]);
+  members.push(
+    ['iss', c['payload.iss']],
+    ['aud', c['payload.aud']],
+    ['sub', c['payload.sub']],
+    ['client_id', c['payload.client_id']],
+    ['jti', c['payload.jti']],
+    ['exp', c['payload.exp']],
+    ['iat', c['payload.iat']],
+    ['nbf', c['payload.nbf']],
+    ['scope', c['payload.scope']],
+    ['scp', c['payload.scp']],
+  );
   if (c['payload.duplicate'] === 'exp-after') members.push(['exp', NOW - 3600]);
   if (c['payload.duplicate'] === 'aud-after') members.push(['aud', OTHER]);
   if (c['payload.duplicate'] === 'sub-after') members.push(['sub', 5]);
@@ -228,14 +358,23 @@ function payloadMembers(c: Case): Members {
 
 function shaped(members: Members, shape: string): string {
   const text = jsonText(members);
-  const other: Record<string, string> = { array: `[${text}]`, string: '"x"', null: 'null', number: '1', 'json-in-string': JSON.stringify(text) };
+  const other: Record<string, string> = {
+    array: `[${text}]`,
+    string: '"x"',
+    null: 'null',
+    number: '1',
+    'json-in-string': JSON.stringify(text),
+  };
   return other[shape] ?? text;
 }
 
 /** The token for a case, and the algorithm it was really signed with. */
 function forge(c: Case): { token: string; headerAlg: unknown } {
   const signer = keys[c.signer]!;
-  const headerAlg = typeof c['header.alg'] === 'object' && c['header.alg'] !== null ? signer.algs[(c['header.alg'] as { natural: number }).natural % signer.algs.length] : c['header.alg'];
+  const headerAlg =
+    typeof c['header.alg'] === 'object' && c['header.alg'] !== null
+      ? signer.algs[(c['header.alg'] as { natural: number }).natural % signer.algs.length]
+      : c['header.alg'];
   // A header alg the signer cannot make (RS256 on an EC key, "none", HS256 with an RSA key...) is signed with
   // the signer's own algorithm: the header lies about the signature.
   const signAlg = typeof headerAlg === 'string' && signer.algs.includes(headerAlg) ? headerAlg : signer.algs[0]!;
@@ -263,7 +402,11 @@ interface Config {
  * jose's jwtVerify; on several matching keys, each is tried (what jose leaves to its caller for this error).
  * Returns the payload and the key that verified it.
  */
-async function joseVerify(token: string, key: JWTVerifyGetKey, options: JWTVerifyOptions): Promise<{ payload: JWTPayload; key: unknown } | undefined> {
+async function joseVerify(
+  token: string,
+  key: JWTVerifyGetKey,
+  options: JWTVerifyOptions,
+): Promise<{ payload: JWTPayload; key: unknown } | undefined> {
   try {
     const r = await jwtVerify(token, key, options);
     return { payload: r.payload, key: r.key };
@@ -309,7 +452,10 @@ async function oracle(token: string, cfg: Config): Promise<boolean> {
   if (decoded.header.kid !== undefined && typeof decoded.header.kid !== 'string') return false;
   // RFC 7517 §4.5: a kid is a string; jose ignores a JWK whose kid is a number when the token names no kid,
   // the kit (fail closed) never trusts a malformed key. Private material and weak RSA: see oracleJwk.
-  const published = cfg.jwks.filter((k) => k.kid === undefined || typeof k.kid === 'string').map(oracleJwk).filter((k) => k !== undefined);
+  const published = cfg.jwks
+    .filter((k) => k.kid === undefined || typeof k.kid === 'string')
+    .map(oracleJwk)
+    .filter((k) => k !== undefined);
   const jwks = createLocalJWKSet({ keys: published as JWK[] });
   const key: JWTVerifyGetKey = async (header, token) => {
     const alg = header.alg;
@@ -355,31 +501,44 @@ function configOf(c: Case): Config {
 }
 
 function labels(c: Case, headerAlg: unknown): string[] {
-  return [`signer:${c.signer}`, `alg:${String(headerAlg)}`, `sig:${c.signature}`, `structure:${c.structure}`, `header:${c['header.encoding']}`, `payload:${c['payload.encoding']}`, `ext:${c['header.extension']}`];
+  return [
+    `signer:${c.signer}`,
+    `alg:${String(headerAlg)}`,
+    `sig:${c.signature}`,
+    `structure:${c.structure}`,
+    `header:${c['header.encoding']}`,
+    `payload:${c['payload.encoding']}`,
+    `ext:${c['header.extension']}`,
+  ];
 }
 
 describe('JWT access tokens: the kit agrees with jose plus RFC 9068 (differential)', () => {
-  it('accepts exactly the tokens the oracle accepts, over valid and mutated tokens and key sets', async () => {
-    const tally = new Tally();
-    await fc.assert(
-      fc.asyncProperty(caseArb, async (c) => {
-        const cfg = configOf(c);
-        const { token, headerAlg } = forge(c);
-        const [kit, expected] = await Promise.all([kitAccepts(token, cfg), oracle(token, cfg)]);
-        tally.add(kit, labels(c, headerAlg));
-        expect({ kit, token }).toEqual({ kit: expected, token });
-      }),
-      { numRuns: NUM_RUNS, seed: SEED },
-    );
-    if (process.env.FC_TALLY) console.log(tally.accepted, tally.refused, [...tally.byLabel].map(([k, v]) => `${k} ${v.accepted}/${v.refused}`).join('\n'));
-    // Both verdicts occur often, for every algorithm family: the property cannot pass by refusing everything.
-    expect(tally.accepted).toBeGreaterThan(NUM_RUNS * 0.15);
-    expect(tally.refused).toBeGreaterThan(NUM_RUNS * 0.3);
-    for (const alg of ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'HS256']) {
-      expect({ alg, accepted: (tally.byLabel.get(`alg:${alg}`)?.accepted ?? 0) > 0 }).toEqual({ alg, accepted: true });
-    }
-    for (const m of SIGNATURE_MUTATIONS) expect({ m, seen: tally.byLabel.has(`sig:${m}`) }).toEqual({ m, seen: true });
-  }, Math.max(120_000, NUM_RUNS * 60));
+  it(
+    'accepts exactly the tokens the oracle accepts, over valid and mutated tokens and key sets',
+    async () => {
+      const tally = new Tally();
+      await fc.assert(
+        fc.asyncProperty(caseArb, async (c) => {
+          const cfg = configOf(c);
+          const { token, headerAlg } = forge(c);
+          const [kit, expected] = await Promise.all([kitAccepts(token, cfg), oracle(token, cfg)]);
+          tally.add(kit, labels(c, headerAlg));
+          expect({ kit, token }).toEqual({ kit: expected, token });
+        }),
+        { numRuns: NUM_RUNS, seed: SEED },
+      );
+      if (process.env.FC_TALLY)
+        console.log(tally.accepted, tally.refused, [...tally.byLabel].map(([k, v]) => `${k} ${v.accepted}/${v.refused}`).join('\n'));
+      // Both verdicts occur often, for every algorithm family: the property cannot pass by refusing everything.
+      expect(tally.accepted).toBeGreaterThan(NUM_RUNS * 0.15);
+      expect(tally.refused).toBeGreaterThan(NUM_RUNS * 0.3);
+      for (const alg of ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'HS256']) {
+        expect({ alg, accepted: (tally.byLabel.get(`alg:${alg}`)?.accepted ?? 0) > 0 }).toEqual({ alg, accepted: true });
+      }
+      for (const m of SIGNATURE_MUTATIONS) expect({ m, seen: tally.byLabel.has(`sig:${m}`) }).toEqual({ m, seen: true });
+    },
+    Math.max(120_000, NUM_RUNS * 60),
+  );
 
   it('agrees on RSA signatures one octet short, long or exact (RFC 8017 §8.1.2, §8.2.2: exactly k octets)', async () => {
     // Rare in the cases above (a PSS signature starts with a zero octet once in 256): aimed at here.

@@ -22,7 +22,13 @@ describe('key rotation', () => {
     const k1 = await makeKey('RS256', 'k1');
     const k2 = await makeKey('RS256', 'k2');
     jwks = await startJwksServer([k1]);
-    const rs = new ResourceServer({ issuer: { issuer: jwks.issuer, jwksUri: jwks.url }, resource: AUD, jwks: { cooldownSeconds: 0.5 }, cache: false, logger: false });
+    const rs = new ResourceServer({
+      issuer: { issuer: jwks.issuer, jwksUri: jwks.url },
+      resource: AUD,
+      jwks: { cooldownSeconds: 0.5 },
+      cache: false,
+      logger: false,
+    });
     expect(await rs.authenticate(req(await signWith(k1, jwks.issuer, AUD)))).toBeDefined();
     await new Promise((r) => setTimeout(r, 600));
     jwks.keys = [k1, k2]; // the AS publishes k2 and starts signing with it
@@ -32,7 +38,9 @@ describe('key rotation', () => {
     jwks.keys = [k2]; // k1 retired
     const unknown = await signWith(k1, jwks.issuer, AUD, {}, { kid: 'k3' }); // an unknown kid triggers the refetch
     await expect(Promise.resolve().then(() => rs.authenticate(req(unknown)))).rejects.toMatchObject({ status: 401 });
-    await expect(Promise.resolve().then(async () => rs.authenticate(req(await signWith(k1, jwks!.issuer, AUD))))).rejects.toMatchObject({ code: 'ERR_TOKEN_KEY_NOT_FOUND' });
+    await expect(Promise.resolve().then(async () => rs.authenticate(req(await signWith(k1, jwks!.issuer, AUD))))).rejects.toMatchObject({
+      code: 'ERR_TOKEN_KEY_NOT_FOUND',
+    });
     expect(await rs.authenticate(req(await signWith(k2, jwks.issuer, AUD)))).toBeDefined();
   });
 });
@@ -42,7 +50,13 @@ describe('key rotation under load', () => {
     const k1 = await makeKey('RS256', 'k1');
     const k2 = await makeKey('RS256', 'k2');
     jwks = await startJwksServer([k1]);
-    const rs = new ResourceServer({ issuer: { issuer: jwks.issuer, jwksUri: jwks.url }, resource: AUD, jwks: { cooldownSeconds: 0.2 }, cache: false, logger: false });
+    const rs = new ResourceServer({
+      issuer: { issuer: jwks.issuer, jwksUri: jwks.url },
+      resource: AUD,
+      jwks: { cooldownSeconds: 0.2 },
+      cache: false,
+      logger: false,
+    });
     const server = jwks;
     const t1 = await Promise.all(Array.from({ length: 16 }, () => signWith(k1, server.issuer, AUD)));
     const t2 = await Promise.all(Array.from({ length: 16 }, () => signWith(k2, server.issuer, AUD)));
@@ -68,7 +82,9 @@ describe('key rotation under load', () => {
 describe('hostile key sets', () => {
   it('random JWKS shapes yield only public signing keys, or a TypeError for what is not a JWK Set', () => {
     const member = fc.oneof(fc.constantFrom('RSA', 'EC', 'OKP', 'oct', 'sig', 'enc', 'P-256', 'Ed25519', 'AQAB'), fc.jsonValue());
-    const jwk = fc.dictionary(fc.constantFrom('kty', 'use', 'alg', 'kid', 'n', 'e', 'crv', 'x', 'y', 'd', 'k', 'key_ops'), member, { maxKeys: 8 });
+    const jwk = fc.dictionary(fc.constantFrom('kty', 'use', 'alg', 'kid', 'n', 'e', 'crv', 'x', 'y', 'd', 'k', 'key_ops'), member, {
+      maxKeys: 8,
+    });
     fc.assert(
       fc.property(fc.oneof(fc.record({ keys: fc.array(jwk, { maxLength: 5 }) }), fc.jsonValue()), (doc) => {
         let keys;

@@ -20,7 +20,13 @@ describe('properties', () => {
     fc.assert(
       fc.property(
         fc.constantFrom('Bearer', 'DPoP', 'UMA'),
-        fc.uniqueArray(fc.tuple(fc.constantFrom('realm', 'scope', 'error', 'error_description', 'error_uri', 'resource_metadata', 'ticket', 'as_uri', 'algs'), printable), { selector: ([n]) => n, maxLength: 6 }),
+        fc.uniqueArray(
+          fc.tuple(
+            fc.constantFrom('realm', 'scope', 'error', 'error_description', 'error_uri', 'resource_metadata', 'ticket', 'as_uri', 'algs'),
+            printable,
+          ),
+          { selector: ([n]) => n, maxLength: 6 },
+        ),
         (scheme, params) => {
           const header = formatChallenge({ scheme, params });
           const [parsed, ...rest] = parseChallenges(header);
@@ -36,17 +42,28 @@ describe('properties', () => {
 
   it('extraction of any Authorization header either finds a b64token, finds nothing, or is a 400', () => {
     fc.assert(
-      fc.property(fc.oneof(printable.map((s) => `Bearer ${s}`), printable, fc.string({ maxLength: 40 }).map((s) => `bearer  ${s}`)), (value) => {
-        let found;
-        try {
-          found = extractBearerToken({ method: 'GET', url: '/', headers: { authorization: value }, rawHeaders: ['Authorization', value] }, { body: false, query: false }, 8192);
-        } catch (err) {
-          expect(err).toBeInstanceOf(InvalidRequestError);
-          return;
-        }
-        // The syntax check itself runs on a cache miss (assertTokenSyntax); what comes out is the credentials as sent.
-        if (found) expect(value.toLowerCase().startsWith('bearer ')).toBe(true);
-      }),
+      fc.property(
+        fc.oneof(
+          printable.map((s) => `Bearer ${s}`),
+          printable,
+          fc.string({ maxLength: 40 }).map((s) => `bearer  ${s}`),
+        ),
+        (value) => {
+          let found;
+          try {
+            found = extractBearerToken(
+              { method: 'GET', url: '/', headers: { authorization: value }, rawHeaders: ['Authorization', value] },
+              { body: false, query: false },
+              8192,
+            );
+          } catch (err) {
+            expect(err).toBeInstanceOf(InvalidRequestError);
+            return;
+          }
+          // The syntax check itself runs on a cache miss (assertTokenSyntax); what comes out is the credentials as sent.
+          if (found) expect(value.toLowerCase().startsWith('bearer ')).toBe(true);
+        },
+      ),
       { numRuns: 1000 },
     );
   });
@@ -65,16 +82,26 @@ describe('properties', () => {
   it('an introspection answer is believed only when active is the JSON boolean true, whatever else it says', () => {
     const now = Math.floor(Date.now() / 1000);
     fc.assert(
-      fc.property(fc.dictionary(fc.constantFrom('active', 'exp', 'nbf', 'iss', 'aud', 'scope', 'token_type', 'sub', 'client_id', 'cnf'), fc.jsonValue(), { maxKeys: 10 }), (answer) => {
-        try {
-          const r = checkIntrospection(answer as Record<string, unknown>, 'https://as.example.com', { nowSeconds: now, toleranceSeconds: 0 });
-          expect(answer.active).toBe(true);
-          expect(r.claims.iss).toBe('https://as.example.com');
-        } catch (err) {
-          expect(err).toBeInstanceOf(ResourceServerError);
-          expect((err as ResourceServerError).status).toBe(401);
-        }
-      }),
+      fc.property(
+        fc.dictionary(
+          fc.constantFrom('active', 'exp', 'nbf', 'iss', 'aud', 'scope', 'token_type', 'sub', 'client_id', 'cnf'),
+          fc.jsonValue(),
+          { maxKeys: 10 },
+        ),
+        (answer) => {
+          try {
+            const r = checkIntrospection(answer as Record<string, unknown>, 'https://as.example.com', {
+              nowSeconds: now,
+              toleranceSeconds: 0,
+            });
+            expect(answer.active).toBe(true);
+            expect(r.claims.iss).toBe('https://as.example.com');
+          } catch (err) {
+            expect(err).toBeInstanceOf(ResourceServerError);
+            expect((err as ResourceServerError).status).toBe(401);
+          }
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -83,7 +110,10 @@ describe('properties', () => {
     const ti = await createTestIssuer();
     const rs = new ResourceServer({ issuer: ti.trustedIssuer, resource: 'https://api.example.com', logger: false });
     const good = await signTestToken(ti, { audience: 'https://api.example.com' });
-    const mutate = fc.tuple(fc.nat({ max: good.length - 1 }), fc.constantFrom('A', 'z', '.', '-', '_', '=', '+')).map(([i, c]) => good.slice(0, i) + c + good.slice(i + 1)).filter((t) => t !== good);
+    const mutate = fc
+      .tuple(fc.nat({ max: good.length - 1 }), fc.constantFrom('A', 'z', '.', '-', '_', '=', '+'))
+      .map(([i, c]) => good.slice(0, i) + c + good.slice(i + 1))
+      .filter((t) => t !== good);
     const random = fc.string({ unit: fc.constantFrom(...'ABCxyz0189-_.~+/='), minLength: 1, maxLength: 300 });
     await fc.assert(
       fc.asyncProperty(fc.oneof(mutate, random), async (token) => {
@@ -111,6 +141,8 @@ describe('signature encoding', () => {
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
     const last = alphabet.indexOf(good[good.length - 1]!);
     const twin = good.slice(0, -1) + alphabet[last ^ 0b0001]!;
-    await expect(Promise.resolve().then(() => rs.authenticate({ method: 'GET', url: '/', headers: { authorization: `Bearer ${twin}` } }))).rejects.toMatchObject({ code: 'ERR_TOKEN_MALFORMED' });
+    await expect(
+      Promise.resolve().then(() => rs.authenticate({ method: 'GET', url: '/', headers: { authorization: `Bearer ${twin}` } })),
+    ).rejects.toMatchObject({ code: 'ERR_TOKEN_MALFORMED' });
   });
 });

@@ -18,7 +18,13 @@ beforeAll(async () => {
   fx = await dpopFixture();
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const jwk = publicKey.export({ format: 'jwk' });
-  client = { jwk, jkt: createHash('sha256').update(JSON.stringify({ crv: jwk.crv, kty: 'EC', x: jwk.x, y: jwk.y })).digest('base64url'), sign: ecSigner(privateKey, 'sha256') };
+  client = {
+    jwk,
+    jkt: createHash('sha256')
+      .update(JSON.stringify({ crv: jwk.crv, kty: 'EC', x: jwk.x, y: jwk.y }))
+      .digest('base64url'),
+    sign: ecSigner(privateKey, 'sha256'),
+  };
   token = await fx.accessToken(client.jkt);
 });
 
@@ -53,7 +59,11 @@ describe('the replay set never forgets a proof inside its window (RFC 9449 §11.
     for (let i = 0; i < 3; i++) await authenticate(rs, token, proof());
     // The set holds 4 live proofs: a fifth is not accepted (it could not be remembered), none is forgotten.
     await expect(authenticate(rs, token, proof())).rejects.toMatchObject({ status: 503, code: 'ERR_DPOP_REPLAY_FULL' });
-    await expect(authenticate(rs, token, captured)).rejects.toMatchObject({ status: 401, oauthError: 'invalid_dpop_proof', message: 'the DPoP proof was already used' });
+    await expect(authenticate(rs, token, captured)).rejects.toMatchObject({
+      status: 401,
+      oauthError: 'invalid_dpop_proof',
+      message: 'the DPoP proof was already used',
+    });
   });
 
   it('answers an overflow 503 with Retry-After and logs it once per episode, then accepts again once the window passed', async () => {

@@ -7,7 +7,16 @@ import type { AddressInfo } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { normalizeHtu } from '../../src/sender/dpop.js';
-import { MemoryStore, requireDpop, oauthResourceServer, parseChallenges, protectedResourceMetadata, requireScopes, type AtomicStore, type ResourceServerOptions } from '../../src/index.js';
+import {
+  MemoryStore,
+  requireDpop,
+  oauthResourceServer,
+  parseChallenges,
+  protectedResourceMetadata,
+  requireScopes,
+  type AtomicStore,
+  type ResourceServerOptions,
+} from '../../src/index.js';
 import { startDevAuthorizationServer, type DevAuthorizationServer } from '../../src/testing/index.js';
 
 const API = 'https://api.example.com';
@@ -42,14 +51,35 @@ function app(extra: Partial<ResourceServerOptions> = {}) {
 }
 const boundToken = (jkt = key.jkt) => as.signToken({ claims: { aud: API, scope: 'read:orders', cnf: { jkt } } });
 const ath = (t: string) => createHash('sha256').update(t).digest('base64url');
-async function proof(token: string, o: { htm?: string; htu?: string; iat?: number; jti?: string; ath?: string; nonce?: string; typ?: string; k?: typeof key; header?: Record<string, unknown> } = {}) {
+async function proof(
+  token: string,
+  o: {
+    htm?: string;
+    htu?: string;
+    iat?: number;
+    jti?: string;
+    ath?: string;
+    nonce?: string;
+    typ?: string;
+    k?: typeof key;
+    header?: Record<string, unknown>;
+  } = {},
+) {
   const k = o.k ?? key;
-  const payload: Record<string, unknown> = { htm: o.htm ?? 'GET', htu: o.htu ?? HTU, iat: o.iat ?? Math.floor(Date.now() / 1000), jti: o.jti ?? randomBytes(12).toString('base64url'), ath: o.ath ?? ath(token) };
+  const payload: Record<string, unknown> = {
+    htm: o.htm ?? 'GET',
+    htu: o.htu ?? HTU,
+    iat: o.iat ?? Math.floor(Date.now() / 1000),
+    jti: o.jti ?? randomBytes(12).toString('base64url'),
+    ath: o.ath ?? ath(token),
+  };
   if (o.nonce) payload.nonce = o.nonce;
   return new SignJWT(payload).setProtectedHeader({ typ: o.typ ?? 'dpop+jwt', alg: 'ES256', jwk: k.jwk, ...o.header }).sign(k.privateKey);
 }
-const challenge = (res: request.Response) => parseChallenges(res.headers['www-authenticate']!).map((c) => ({ scheme: c.scheme, params: Object.fromEntries(c.params) }));
-const call = async (a: express.Express, token: string, p: string) => request(a).get('/orders').set('Authorization', `DPoP ${token}`).set('DPoP', p);
+const challenge = (res: request.Response) =>
+  parseChallenges(res.headers['www-authenticate']!).map((c) => ({ scheme: c.scheme, params: Object.fromEntries(c.params) }));
+const call = async (a: express.Express, token: string, p: string) =>
+  request(a).get('/orders').set('Authorization', `DPoP ${token}`).set('DPoP', p);
 
 describe('DPoP proofs (RFC 9449)', () => {
   it('accepts a DPoP-bound token with a valid proof', async () => {
@@ -58,7 +88,9 @@ describe('DPoP proofs (RFC 9449)', () => {
   });
 
   it('refuses a DPoP-bound token presented as Bearer (CONFORMANCE 35)', async () => {
-    const res = await request(app()).get('/orders').set('Authorization', `Bearer ${await boundToken()}`);
+    const res = await request(app())
+      .get('/orders')
+      .set('Authorization', `Bearer ${await boundToken()}`);
     expect(res.status).toBe(401);
     expect(challenge(res)[0]!.params.error).toBe('invalid_token');
   });
@@ -70,7 +102,9 @@ describe('DPoP proofs (RFC 9449)', () => {
     expect((await call(a, t, await proof(t, { typ: 'JWT' }))).status).toBe(401);
     const withPrivate = await proof(t, { header: { jwk: { ...key.jwk, d: 'AAAA' } } });
     expect((await call(a, t, withPrivate)).status).toBe(401);
-    const hmac = await new SignJWT({ htm: 'GET', htu: HTU, iat: Math.floor(Date.now() / 1000), jti: 'h', ath: ath(t) }).setProtectedHeader({ typ: 'dpop+jwt', alg: 'HS256', jwk: key.jwk }).sign(randomBytes(32));
+    const hmac = await new SignJWT({ htm: 'GET', htu: HTU, iat: Math.floor(Date.now() / 1000), jti: 'h', ath: ath(t) })
+      .setProtectedHeader({ typ: 'dpop+jwt', alg: 'HS256', jwk: key.jwk })
+      .sign(randomBytes(32));
     const res = await call(a, t, hmac);
     expect(res.status).toBe(401);
     expect(challenge(res)[0]).toMatchObject({ scheme: 'DPoP', params: { error: 'invalid_dpop_proof' } });
@@ -102,7 +136,10 @@ describe('DPoP proofs (RFC 9449)', () => {
     expect((await call(a, t, await proof(t, { htm: 'POST' }))).status).toBe(401);
     expect((await call(a, t, await proof(t, { htu: 'https://other.example.com/orders' }))).status).toBe(401);
     expect((await call(a, t, await proof(t, { htu: `${API}/orders/1` }))).status).toBe(401);
-    const withQuery = await request(a).get('/orders?page=2').set('Authorization', `DPoP ${t}`).set('DPoP', await proof(t, { htu: `${HTU}?page=2#x` }));
+    const withQuery = await request(a)
+      .get('/orders?page=2')
+      .set('Authorization', `DPoP ${t}`)
+      .set('DPoP', await proof(t, { htu: `${HTU}?page=2#x` }));
     expect(withQuery.status).toBe(200);
   });
 
@@ -116,7 +153,11 @@ describe('DPoP proofs (RFC 9449)', () => {
 
   it('never lets a hostile Host header make a proof for another URL pass', async () => {
     const t = await boundToken();
-    const res = await request(app()).get('/orders').set('Host', 'evil.example').set('Authorization', `DPoP ${t}`).set('DPoP', await proof(t, { htu: 'https://evil.example/orders' }));
+    const res = await request(app())
+      .get('/orders')
+      .set('Host', 'evil.example')
+      .set('Authorization', `DPoP ${t}`)
+      .set('DPoP', await proof(t, { htu: 'https://evil.example/orders' }));
     expect(res.status).toBe(401);
   });
 
@@ -224,7 +265,9 @@ describe('DPoP proofs (RFC 9449)', () => {
     const closed = await call(app({ dpop: { baseUrl: API, replayStore: broken } }), t, await proof(t));
     expect(closed.status).toBe(503);
     expect(closed.headers['retry-after']).toMatch(/^\d+$/);
-    expect((await call(app({ dpop: { baseUrl: API, replayStore: broken, replayStoreFailure: 'local' } }), t, await proof(t))).status).toBe(200);
+    expect((await call(app({ dpop: { baseUrl: API, replayStore: broken, replayStoreFailure: 'local' } }), t, await proof(t))).status).toBe(
+      200,
+    );
   });
 
   it('requires DPoP on one route while the app allows Bearer (per-route policy)', async () => {
@@ -249,7 +292,10 @@ describe('DPoP proofs (RFC 9449)', () => {
 describe('DPoP and other token locations', () => {
   it('answers a DPoP token plus a query access_token with 400 invalid_request, as for Bearer', async () => {
     const t = await boundToken();
-    const res = await request(app()).get(`/orders?access_token=${t}`).set('Authorization', `DPoP ${t}`).set('DPoP', await proof(t));
+    const res = await request(app())
+      .get(`/orders?access_token=${t}`)
+      .set('Authorization', `DPoP ${t}`)
+      .set('DPoP', await proof(t));
     expect(res.status).toBe(400);
     expect(challenge(res)[0]!.params.error).toBe('invalid_request');
   });

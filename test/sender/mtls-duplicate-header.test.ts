@@ -79,7 +79,7 @@ describe('a forwarded client certificate header sent more than once', () => {
     expect(res.status).toBe(401);
   });
 
-  it("reads the leaf of a chain the proxy sends in its one line (AWS ALB, Traefik): the first certificate", async () => {
+  it('reads the leaf of a chain the proxy sends in its one line (AWS ALB, Traefik): the first certificate', async () => {
     expect((await send([[HEADER, encodeURIComponent(pem('client-a.crt') + pem('client-b.crt'))]])).status).toBe(200);
     expect((await send([[HEADER, encodeURIComponent(pem('client-b.crt') + pem('client-a.crt'))]])).status).toBe(401);
     const der = (f: string) => new X509Certificate(pem(f)).raw.toString('base64');
@@ -89,8 +89,15 @@ describe('a forwarded client certificate header sent more than once', () => {
   it('clientCertificateThumbprint gives no certificate for repeated raw header lines or two certificates in one', () => {
     const socket = { remoteAddress: '127.0.0.1' };
     const a = enc('client-a.crt');
-    expect(clientCertificateThumbprint({ headers: { [HEADER]: a }, rawHeaders: ['X-Client-Cert', a], socket }, mtls)).toBe(thumb(pem('client-a.crt')));
-    expect(clientCertificateThumbprint({ headers: { [HEADER]: `${a}, ${a}` }, rawHeaders: ['X-Client-Cert', a, 'x-client-cert', a], socket }, mtls)).toBeUndefined();
+    expect(clientCertificateThumbprint({ headers: { [HEADER]: a }, rawHeaders: ['X-Client-Cert', a], socket }, mtls)).toBe(
+      thumb(pem('client-a.crt')),
+    );
+    expect(
+      clientCertificateThumbprint(
+        { headers: { [HEADER]: `${a}, ${a}` }, rawHeaders: ['X-Client-Cert', a, 'x-client-cert', a], socket },
+        mtls,
+      ),
+    ).toBeUndefined();
     expect(clientCertificateThumbprint({ headers: { [HEADER]: `${a}, ${a}` }, socket }, mtls)).toBeUndefined();
     const der = new X509Certificate(pem('client-a.crt')).raw.toString('base64');
     expect(clientCertificateThumbprint({ headers: { [HEADER]: der }, socket }, mtls)).toBe(thumb(pem('client-a.crt')));

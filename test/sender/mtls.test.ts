@@ -48,7 +48,15 @@ describe('certificate-bound tokens over TLS (CONFORMANCE 44)', () => {
   const get = (token: string, client?: 'client-a' | 'client-b') =>
     new Promise<number>((resolve, reject) => {
       const req = https.request(
-        { host: '127.0.0.1', port, path: '/r', headers: { authorization: `Bearer ${token}` }, rejectUnauthorized: false, agent: false, ...(client ? { key: pem(`${client}.key`), cert: pem(`${client}.crt`) } : {}) },
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/r',
+          headers: { authorization: `Bearer ${token}` },
+          rejectUnauthorized: false,
+          agent: false,
+          ...(client ? { key: pem(`${client}.key`), cert: pem(`${client}.crt`) } : {}),
+        },
         (res) => {
           res.resume();
           resolve(res.statusCode!);
@@ -75,7 +83,14 @@ describe('forwarded client certificates (CONFORMANCE 45)', () => {
     expect((await request(untrusted).get('/r').set('Authorization', `Bearer ${token}`).set(header, forwarded)).status).toBe(401);
     const trusted = app({ mtls: { certificateHeader: header, trustedProxies: ['127.0.0.1', '::ffff:127.0.0.1', '::1'] } });
     expect((await request(trusted).get('/r').set('Authorization', `Bearer ${token}`).set(header, forwarded)).status).toBe(200);
-    expect((await request(trusted).get('/r').set('Authorization', `Bearer ${token}`).set(header, encodeURIComponent(pem('client-b.crt')))).status).toBe(401);
+    expect(
+      (
+        await request(trusted)
+          .get('/r')
+          .set('Authorization', `Bearer ${token}`)
+          .set(header, encodeURIComponent(pem('client-b.crt')))
+      ).status,
+    ).toBe(401);
     expect((await request(trusted).get('/r').set('Authorization', `Bearer ${token}`).set(header, 'garbage')).status).toBe(401);
   });
 });

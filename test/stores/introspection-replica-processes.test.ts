@@ -51,8 +51,11 @@ async function replica(env: Record<string, string> = {}): Promise<Replica> {
 }
 
 const now = () => Math.floor(Date.now() / 1000);
-const activeAnswer = () => ({ json: { active: true, scope: 'read', aud: RESOURCE, iss: fake.issuer, exp: now() + 300, token_type: 'Bearer' } });
-const get = (r: Replica, token: string) => fetch(r.url, { headers: { authorization: `Bearer ${token}` } }).then(async (res) => (await res.text(), res.status));
+const activeAnswer = () => ({
+  json: { active: true, scope: 'read', aud: RESOURCE, iss: fake.issuer, exp: now() + 300, token_type: 'Bearer' },
+});
+const get = (r: Replica, token: string) =>
+  fetch(r.url, { headers: { authorization: `Bearer ${token}` } }).then(async (res) => (await res.text(), res.status));
 
 describe('introspection across replica processes sharing Redis', () => {
   it('does not ask the AS again when the claim is won after another replica shared its verdict', async () => {

@@ -8,7 +8,15 @@ import express from 'express';
 import request from 'supertest';
 import { createHash, randomBytes } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { oauthResourceServer, RedisStore, ResourceServer, requireScopes, umaProtection, type AtomicStore, type LockOptions } from '../../src/index.js';
+import {
+  oauthResourceServer,
+  RedisStore,
+  ResourceServer,
+  requireScopes,
+  umaProtection,
+  type AtomicStore,
+  type LockOptions,
+} from '../../src/index.js';
 import { startDevAuthorizationServer, type DevUmaAuthorizationServer } from '../../src/testing/index.js';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server.js';
 
@@ -37,12 +45,20 @@ describe('replicas sharing Redis', () => {
     const { privateKey, publicKey } = await generateKeyPair('ES256');
     const jwk = await exportJWK(publicKey);
     const token = await as.signToken({ claims: { aud: API, scope: 'read', cnf: { jkt: await calculateJwkThumbprint(jwk) } } });
-    const proof = await new SignJWT({ htm: 'GET', htu: `${API}/r`, iat: Math.floor(Date.now() / 1000), jti: randomBytes(12).toString('base64url'), ath: createHash('sha256').update(token).digest('base64url') })
+    const proof = await new SignJWT({
+      htm: 'GET',
+      htu: `${API}/r`,
+      iat: Math.floor(Date.now() / 1000),
+      jti: randomBytes(12).toString('base64url'),
+      ath: createHash('sha256').update(token).digest('base64url'),
+    })
       .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk })
       .sign(privateKey);
     const replica = async () => {
       const a = express();
-      a.use(oauthResourceServer({ issuer: as.issuer, resource: API, dpop: { baseUrl: API, replayStore: await replicaStore() }, logger: false }));
+      a.use(
+        oauthResourceServer({ issuer: as.issuer, resource: API, dpop: { baseUrl: API, replayStore: await replicaStore() }, logger: false }),
+      );
       a.get('/r', requireScopes('read'), (_req, res) => {
         res.end('ok');
       });
@@ -55,8 +71,19 @@ describe('replicas sharing Redis', () => {
 
   it('registers each resource exactly once when three replicas start together', async () => {
     const replica = async () => {
-      const rs = new ResourceServer({ issuer: { issuer: as.issuer, introspection: { ...as.resourceServerClient, acceptMissingAudience: true } }, resource: API, logger: false });
-      const uma = umaProtection({ resourceServer: rs, issuer: as.issuer, clientId: as.resourceServerClient.clientId, clientSecret: as.resourceServerClient.clientSecret, store: await replicaStore(), logger: false });
+      const rs = new ResourceServer({
+        issuer: { issuer: as.issuer, introspection: { ...as.resourceServerClient, acceptMissingAudience: true } },
+        resource: API,
+        logger: false,
+      });
+      const uma = umaProtection({
+        resourceServer: rs,
+        issuer: as.issuer,
+        clientId: as.resourceServerClient.clientId,
+        clientSecret: as.resourceServerClient.clientSecret,
+        store: await replicaStore(),
+        logger: false,
+      });
       const app = express();
       app.get('/albums/:id', uma.require('view'), (_req, res) => {
         res.end();
@@ -69,7 +96,12 @@ describe('replicas sharing Redis', () => {
     const registrars = await Promise.all([replica(), replica(), replica()]);
     const results = await Promise.all(registrars.map((r) => r.sync()));
     expect(results.every((r) => r.state === 'registered')).toBe(true);
-    expect(as.uma.resources().map((r) => r.name).sort()).toEqual(['/albums/:id', '/photos/:id']);
+    expect(
+      as.uma
+        .resources()
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(['/albums/:id', '/photos/:id']);
   });
 });
 
@@ -107,8 +139,19 @@ class WatchedStore implements AtomicStore {
 describe('UMA re-registration across replicas sharing Redis', () => {
   it('answers 30 concurrent requests over three replicas with 30 tickets after the AS lost the set, registering it once', async () => {
     const replica = async () => {
-      const rs = new ResourceServer({ issuer: { issuer: as.issuer, introspection: as.resourceServerClient }, resource: API, logger: false });
-      const uma = umaProtection({ resourceServer: rs, issuer: as.issuer, namespace: 'reregistration', ...as.resourceServerClient, store: new WatchedStore(await replicaStore()), logger: false });
+      const rs = new ResourceServer({
+        issuer: { issuer: as.issuer, introspection: as.resourceServerClient },
+        resource: API,
+        logger: false,
+      });
+      const uma = umaProtection({
+        resourceServer: rs,
+        issuer: as.issuer,
+        namespace: 'reregistration',
+        ...as.resourceServerClient,
+        store: new WatchedStore(await replicaStore()),
+        logger: false,
+      });
       const app = express();
       app.get('/reports/:id', uma.require('view'), (_req, res) => {
         res.end();
@@ -122,9 +165,17 @@ describe('UMA re-registration across replicas sharing Redis', () => {
     for (let round = 0; round < 3; round++) {
       as.uma.forgetResources();
       const written = WatchedStore.nextMappingWrite();
-      const first = request(replicas[0]!.app).get('/reports/1').then((r) => r);
+      const first = request(replicas[0]!.app)
+        .get('/reports/1')
+        .then((r) => r);
       await written;
-      const rest = replicas.flatMap((r, i) => Array.from({ length: i === 0 ? 9 : 10 }, () => request(r.app).get('/reports/1').then((x) => x)));
+      const rest = replicas.flatMap((r, i) =>
+        Array.from({ length: i === 0 ? 9 : 10 }, () =>
+          request(r.app)
+            .get('/reports/1')
+            .then((x) => x),
+        ),
+      );
       const statuses = (await Promise.all([first, ...rest])).map((r) => r.status);
       expect(statuses.filter((s) => s === 401)).toHaveLength(30);
       expect(ours()).toHaveLength(1);
@@ -136,8 +187,19 @@ describe('UMA re-registration across replicas sharing Redis', () => {
 describe('UMA reconcile across replicas sharing Redis', () => {
   it('reconciles once when three replicas reconcile at the same time, bringing back every lost set', async () => {
     const replica = async () => {
-      const rs = new ResourceServer({ issuer: { issuer: as.issuer, introspection: as.resourceServerClient }, resource: API, logger: false });
-      const uma = umaProtection({ resourceServer: rs, issuer: as.issuer, namespace: 'reconcile', ...as.resourceServerClient, store: await replicaStore(), logger: false });
+      const rs = new ResourceServer({
+        issuer: { issuer: as.issuer, introspection: as.resourceServerClient },
+        resource: API,
+        logger: false,
+      });
+      const uma = umaProtection({
+        resourceServer: rs,
+        issuer: as.issuer,
+        namespace: 'reconcile',
+        ...as.resourceServerClient,
+        store: await replicaStore(),
+        logger: false,
+      });
       const app = express();
       app.get('/invoices/:id', uma.require('view'), (_req, res) => {
         res.end();
@@ -149,7 +211,12 @@ describe('UMA reconcile across replicas sharing Redis', () => {
     };
     const registrars = await Promise.all([replica(), replica(), replica()]);
     await Promise.all(registrars.map((r) => r.sync()));
-    const ours = () => as.uma.resources().filter((r) => String(r.name).startsWith('/invoices')).map((r) => r.name).sort();
+    const ours = () =>
+      as.uma
+        .resources()
+        .filter((r) => String(r.name).startsWith('/invoices'))
+        .map((r) => r.name)
+        .sort();
     for (let round = 0; round < 2; round++) {
       as.uma.forgetResources();
       const lists = as.uma.requests.list.GET ?? 0;

@@ -7,7 +7,15 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, jest } from '@je
 import express from 'express';
 import request from 'supertest';
 import { Redis } from 'ioredis';
-import { getAuth, isAtomicStore, LockTimeoutError, oauthResourceServer, RedisStore, requireScopes, type CacheStore } from '../../src/index.js';
+import {
+  getAuth,
+  isAtomicStore,
+  LockTimeoutError,
+  oauthResourceServer,
+  RedisStore,
+  requireScopes,
+  type CacheStore,
+} from '../../src/index.js';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server.js';
 import { startFakeAuthorizationServer, type FakeAuthorizationServer } from '../helpers/fake-authorization-server.js';
 
@@ -232,12 +240,25 @@ describe('the introspection verdicts shared by replicas through Redis', () => {
   });
 
   const now = () => Math.floor(Date.now() / 1000);
-  const active = () => ({ active: true, scope: 'read', client_id: 'c1', sub: 'u1', aud: RESOURCE, iss: fake.issuer, exp: now() + 300, token_type: 'Bearer' });
+  const active = () => ({
+    active: true,
+    scope: 'read',
+    client_id: 'c1',
+    sub: 'u1',
+    aud: RESOURCE,
+    iss: fake.issuer,
+    exp: now() + 300,
+    token_type: 'Bearer',
+  });
   function replica(store: CacheStore) {
     const a = express();
     a.use(
       oauthResourceServer({
-        issuer: { issuer: fake.issuer, validation: 'introspection', introspection: { clientId: 'rs-client', clientSecret: 'rs-secret', endpoint: fake.introspectionEndpoint } },
+        issuer: {
+          issuer: fake.issuer,
+          validation: 'introspection',
+          introspection: { clientId: 'rs-client', clientSecret: 'rs-secret', endpoint: fake.introspectionEndpoint },
+        },
         resource: RESOURCE,
         logger: false,
         http: { timeoutMs: 2000 },

@@ -10,17 +10,31 @@ import type { DevAuthorizationServerOptions } from '../../src/testing/index.js';
 
 const MCP = 'https://mcp.example.com/mcp';
 const resources = [{ identifier: MCP, scopes: ['mcp:tools', 'notes:admin'] }];
-const machine = (scope?: string) => ({ client_name: 'agent', redirect_uris: [], response_types: [], grant_types: ['client_credentials'], token_endpoint_auth_method: 'client_secret_basic', ...(scope ? { scope } : {}) });
+const machine = (scope?: string) => ({
+  client_name: 'agent',
+  redirect_uris: [],
+  response_types: [],
+  grant_types: ['client_credentials'],
+  token_endpoint_auth_method: 'client_secret_basic',
+  ...(scope ? { scope } : {}),
+});
 
 async function register(as: DevAuthorizationServer, metadata: object, headers: Record<string, string> = {}) {
-  const res = await fetch(`${as.issuer}/reg`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(metadata) });
+  const res = await fetch(`${as.issuer}/reg`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(metadata),
+  });
   return { status: res.status, body: (await res.json()) as { client_id: string; client_secret: string; scope?: string; error?: string } };
 }
 
 async function token(as: DevAuthorizationServer, client: { client_id: string; client_secret: string }, scope: string) {
   const res = await fetch(`${as.issuer}/token`, {
     method: 'POST',
-    headers: { authorization: `Basic ${btoa(`${client.client_id}:${client.client_secret}`)}`, 'content-type': 'application/x-www-form-urlencoded' },
+    headers: {
+      authorization: `Basic ${btoa(`${client.client_id}:${client.client_secret}`)}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
     body: new URLSearchParams({ grant_type: 'client_credentials', resource: MCP, scope }),
   });
   return { status: res.status, body: (await res.json()) as { access_token?: string; scope?: string; error?: string } };
@@ -36,7 +50,9 @@ describe('open registration', () => {
   });
 
   it('registers without an initial access token, and the registration endpoint is in the discovery document', async () => {
-    const discovery = (await (await fetch(`${as.issuer}/.well-known/oauth-authorization-server`)).json()) as { registration_endpoint?: string };
+    const discovery = (await (await fetch(`${as.issuer}/.well-known/oauth-authorization-server`)).json()) as {
+      registration_endpoint?: string;
+    };
     expect(discovery.registration_endpoint).toBe(`${as.issuer}/reg`);
     const { status, body } = await register(as, machine('mcp:tools'));
     expect(status).toBe(201);
@@ -81,7 +97,9 @@ describe('registration gated by an initial access token', () => {
     ['both', { initialAccessToken: 'x', open: true }],
     ['open: false', { open: false }],
   ])('%s is refused at start (never an open endpoint by accident)', async (_what, registration) => {
-    await expect(startDevAuthorizationServer({ resources, registration } as unknown as DevAuthorizationServerOptions)).rejects.toThrow(/initialAccessToken|open: true/);
+    await expect(startDevAuthorizationServer({ resources, registration } as unknown as DevAuthorizationServerOptions)).rejects.toThrow(
+      /initialAccessToken|open: true/,
+    );
   });
 });
 

@@ -15,15 +15,47 @@ describe('createTestIssuer + signTestToken', () => {
     app.get('/r', requireScopes('read'), (_req, res) => {
       res.end('ok');
     });
-    expect((await request(app).get('/r').set('Authorization', `Bearer ${await signTestToken(ti, { audience: API, scope: 'read' })}`)).status).toBe(200);
-    expect((await request(app).get('/r').set('Authorization', `Bearer ${await signTestToken(ti, { audience: 'https://other.example', scope: 'read' })}`)).status).toBe(401);
-    expect((await request(app).get('/r').set('Authorization', `Bearer ${await signTestToken(ti, { audience: API })}`)).status).toBe(403);
-    expect((await request(app).get('/r').set('Authorization', `Bearer ${await signTestToken(ti, { audience: API, scope: 'read', header: { kid: 'unknown' } })}`)).status).toBe(401);
+    expect(
+      (
+        await request(app)
+          .get('/r')
+          .set('Authorization', `Bearer ${await signTestToken(ti, { audience: API, scope: 'read' })}`)
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await request(app)
+          .get('/r')
+          .set('Authorization', `Bearer ${await signTestToken(ti, { audience: 'https://other.example', scope: 'read' })}`)
+      ).status,
+    ).toBe(401);
+    expect(
+      (
+        await request(app)
+          .get('/r')
+          .set('Authorization', `Bearer ${await signTestToken(ti, { audience: API })}`)
+      ).status,
+    ).toBe(403);
+    expect(
+      (
+        await request(app)
+          .get('/r')
+          .set('Authorization', `Bearer ${await signTestToken(ti, { audience: API, scope: 'read', header: { kid: 'unknown' } })}`)
+      ).status,
+    ).toBe(401);
     const other = await createTestIssuer();
-    expect((await request(app).get('/r').set('Authorization', `Bearer ${await signTestToken(other, { audience: API, scope: 'read' })}`)).status).toBe(401);
+    expect(
+      (
+        await request(app)
+          .get('/r')
+          .set('Authorization', `Bearer ${await signTestToken(other, { audience: API, scope: 'read' })}`)
+      ).status,
+    ).toBe(401);
   });
 
   it('refuses an unusable static jwks at start-up', () => {
-    expect(() => new ResourceServer({ issuer: { issuer: 'https://issuer.test', jwks: { keys: [{ kty: 'oct', k: 'AAAA' }] } }, resource: API })).toThrow(ConfigurationError);
+    expect(
+      () => new ResourceServer({ issuer: { issuer: 'https://issuer.test', jwks: { keys: [{ kty: 'oct', k: 'AAAA' }] } }, resource: API }),
+    ).toThrow(ConfigurationError);
   });
 });

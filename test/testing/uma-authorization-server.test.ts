@@ -26,7 +26,8 @@ afterAll(async () => {
   await as?.close();
 });
 
-const register = async (description: Record<string, unknown>) => (await wire('POST', rreg, { bearer: pat, json: description })).json._id as string;
+const register = async (description: Record<string, unknown>) =>
+  (await wire('POST', rreg, { bearer: pat, json: description })).json._id as string;
 
 describe('discovery (Grant §2, FedAuthz §2)', () => {
   it('serves the RFC 8414 document plus the UMA members at issuer + /.well-known/uma2-configuration', async () => {
@@ -59,11 +60,17 @@ describe('discovery (Grant §2, FedAuthz §2)', () => {
 
 describe('the PAT (FedAuthz §1.3)', () => {
   it('is a client-credentials token with scope uma_protection for the resource-server client', async () => {
-    const res = await wire('POST', `${as.issuer}/token`, { basic: as.resourceServerClient, form: { grant_type: 'client_credentials', scope: 'uma_protection' } });
+    const res = await wire('POST', `${as.issuer}/token`, {
+      basic: as.resourceServerClient,
+      form: { grant_type: 'client_credentials', scope: 'uma_protection' },
+    });
     expect(res.status).toBe(200);
     expect(res.json).toMatchObject({ token_type: 'Bearer', scope: 'uma_protection' });
     // Only resource servers may hold it.
-    const other = await wire('POST', `${as.issuer}/token`, { basic: as.uma.client, form: { grant_type: 'client_credentials', scope: 'uma_protection' } });
+    const other = await wire('POST', `${as.issuer}/token`, {
+      basic: as.uma.client,
+      form: { grant_type: 'client_credentials', scope: 'uma_protection' },
+    });
     expect(other.status).toBe(400);
     expect(other.json.error).toBe('invalid_scope');
   });
@@ -78,7 +85,10 @@ describe('the PAT (FedAuthz §1.3)', () => {
   });
 
   it('unknown → 401 error="invalid_token"', async () => {
-    for (const [method, url] of [['GET', rreg], ['POST', perm]] as const) {
+    for (const [method, url] of [
+      ['GET', rreg],
+      ['POST', perm],
+    ] as const) {
       const res = await wire(method, url, { bearer: 'not-a-pat', ...(method === 'POST' ? { json: [] } : {}) });
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toMatch(/^Bearer .*error="invalid_token"/);
@@ -87,8 +97,12 @@ describe('the PAT (FedAuthz §1.3)', () => {
   });
 
   it('without uma_protection → 403 insufficient_scope', async () => {
-    const plain = (await wire('POST', `${as.issuer}/token`, { basic: as.resourceServerClient, form: { grant_type: 'client_credentials' } })).json.access_token as string;
-    for (const [method, url] of [['GET', rreg], ['POST', perm]] as const) {
+    const plain = (await wire('POST', `${as.issuer}/token`, { basic: as.resourceServerClient, form: { grant_type: 'client_credentials' } }))
+      .json.access_token as string;
+    for (const [method, url] of [
+      ['GET', rreg],
+      ['POST', perm],
+    ] as const) {
       const res = await wire(method, url, { bearer: plain, ...(method === 'POST' ? { json: [] } : {}) });
       expect(res.status).toBe(403);
       expect(res.json.error).toBe('insufficient_scope');
@@ -99,7 +113,10 @@ describe('the PAT (FedAuthz §1.3)', () => {
 
 describe('resource registration (FedAuthz §3.2)', () => {
   it('Create: 201, Location and {_id, user_access_policy_uri} (§3.2.1)', async () => {
-    const res = await wire('POST', rreg, { bearer: pat, json: { resource_scopes: ['read', 'https://api.example.com/scopes/export'], name: 'Invoice 42', type: 'urn:ex:invoice' } });
+    const res = await wire('POST', rreg, {
+      bearer: pat,
+      json: { resource_scopes: ['read', 'https://api.example.com/scopes/export'], name: 'Invoice 42', type: 'urn:ex:invoice' },
+    });
     expect(res.status).toBe(201);
     expect(Object.keys(res.json).sort()).toEqual(['_id', 'user_access_policy_uri']);
     expect(typeof res.json._id).toBe('string');
@@ -110,7 +127,15 @@ describe('resource registration (FedAuthz §3.2)', () => {
   });
 
   it('Read: 200, the whole registered description plus _id, extension members included (§3.2.2, §1.1)', async () => {
-    const description = { resource_scopes: ['view'], name: 'Album', 'name#fr': 'Album photo', description: 'Photos', icon_uri: 'https://x.example/i.png', type: 't', x_ext: { a: 1 } };
+    const description = {
+      resource_scopes: ['view'],
+      name: 'Album',
+      'name#fr': 'Album photo',
+      description: 'Photos',
+      icon_uri: 'https://x.example/i.png',
+      type: 't',
+      x_ext: { a: 1 },
+    };
     const id = await register(description);
     const res = await wire('GET', `${rreg}/${id}`, { bearer: pat });
     expect(res.status).toBe(200);
@@ -151,7 +176,12 @@ describe('resource registration (FedAuthz §3.2)', () => {
 
   it('other methods → 405 unsupported_method_type with Allow (§3.2)', async () => {
     const id = await register({ resource_scopes: ['a'] });
-    for (const [method, url, allow] of [['PATCH', `${rreg}/${id}`, 'GET, PUT, DELETE'], ['POST', `${rreg}/${id}`, 'GET, PUT, DELETE'], ['PUT', rreg, 'GET, POST'], ['DELETE', rreg, 'GET, POST']] as const) {
+    for (const [method, url, allow] of [
+      ['PATCH', `${rreg}/${id}`, 'GET, PUT, DELETE'],
+      ['POST', `${rreg}/${id}`, 'GET, PUT, DELETE'],
+      ['PUT', rreg, 'GET, POST'],
+      ['DELETE', rreg, 'GET, POST'],
+    ] as const) {
       const res = await wire(method, url, { bearer: pat, json: { resource_scopes: [] } });
       expect(res.status).toBe(405);
       expect(res.json.error).toBe('unsupported_method_type');
@@ -161,9 +191,19 @@ describe('resource registration (FedAuthz §3.2)', () => {
 
   it('malformed descriptions → 400 invalid_request (§3.1, §3.2)', async () => {
     const id = await register({ resource_scopes: ['a'] });
-    const bad: Array<{ json?: unknown; raw?: string }> = [{ json: { name: 'no scopes' } }, { json: { resource_scopes: 'read' } }, { json: { resource_scopes: ['read', 7] } }, { json: { resource_scopes: [], name: 3 } }, { json: [] }, { raw: '{not json' }];
+    const bad: Array<{ json?: unknown; raw?: string }> = [
+      { json: { name: 'no scopes' } },
+      { json: { resource_scopes: 'read' } },
+      { json: { resource_scopes: ['read', 7] } },
+      { json: { resource_scopes: [], name: 3 } },
+      { json: [] },
+      { raw: '{not json' },
+    ];
     for (const body of bad) {
-      for (const [method, url] of [['POST', rreg], ['PUT', `${rreg}/${id}`]] as const) {
+      for (const [method, url] of [
+        ['POST', rreg],
+        ['PUT', `${rreg}/${id}`],
+      ] as const) {
         const res = await wire(method, url, { bearer: pat, ...body });
         expect(res.status).toBe(400);
         expect(res.json.error).toBe('invalid_request');
@@ -182,7 +222,13 @@ describe('permission endpoint (FedAuthz §4)', () => {
     expect(one.status).toBe(201);
     expect(Object.keys(one.json)).toEqual(['ticket']);
     expect(typeof one.json.ticket).toBe('string');
-    const many = await wire('POST', perm, { bearer: pat, json: [{ resource_id: a, resource_scopes: ['print'] }, { resource_id: b, resource_scopes: [] }] });
+    const many = await wire('POST', perm, {
+      bearer: pat,
+      json: [
+        { resource_id: a, resource_scopes: ['print'] },
+        { resource_id: b, resource_scopes: [] },
+      ],
+    });
     expect(many.status).toBe(201);
     expect(typeof many.json.ticket).toBe('string');
     expect(many.json.ticket).not.toBe(one.json.ticket);
@@ -192,7 +238,13 @@ describe('permission endpoint (FedAuthz §4)', () => {
     const a = await register({ resource_scopes: ['view'] });
     const cases: Array<[unknown, string]> = [
       [{ resource_id: 'nope', resource_scopes: [] }, 'invalid_resource_id'],
-      [[{ resource_id: a, resource_scopes: ['view'] }, { resource_id: 'nope', resource_scopes: [] }], 'invalid_resource_id'],
+      [
+        [
+          { resource_id: a, resource_scopes: ['view'] },
+          { resource_id: 'nope', resource_scopes: [] },
+        ],
+        'invalid_resource_id',
+      ],
       [{ resource_id: a, resource_scopes: ['print'] }, 'invalid_scope'],
       [{ resource_id: a }, 'invalid_request'],
       [[], 'invalid_request'],
@@ -209,10 +261,16 @@ describe('permission endpoint (FedAuthz §4)', () => {
 
 describe('the full walk (FedAuthz §1–§5, Grant §3.3)', () => {
   it('PAT → register → ticket → uma-ticket grant → RPT → introspection with permissions and no scope', async () => {
-    const myPat = (await wire('POST', `${as.issuer}/token`, { basic: as.resourceServerClient, form: { grant_type: 'client_credentials', scope: 'uma_protection' } })).json.access_token as string;
+    const myPat = (
+      await wire('POST', `${as.issuer}/token`, {
+        basic: as.resourceServerClient,
+        form: { grant_type: 'client_credentials', scope: 'uma_protection' },
+      })
+    ).json.access_token as string;
     const created = await wire('POST', rreg, { bearer: myPat, json: { resource_scopes: ['read', 'write'], name: 'Order 7' } });
     const id = created.json._id as string;
-    const ticket = (await wire('POST', perm, { bearer: myPat, json: { resource_id: id, resource_scopes: ['read'] } })).json.ticket as string;
+    const ticket = (await wire('POST', perm, { bearer: myPat, json: { resource_id: id, resource_scopes: ['read'] } })).json
+      .ticket as string;
 
     const token = await wire('POST', String(meta.token_endpoint), { basic: as.uma.client, form: { grant_type: UMA_GRANT, ticket } });
     expect(token.status).toBe(200);
@@ -221,9 +279,17 @@ describe('the full walk (FedAuthz §1–§5, Grant §3.3)', () => {
     const rpt = token.json.access_token as string;
 
     // FedAuthz §5.1: RFC 7662 introspection authorized with the PAT, hint access_token.
-    const intro = await wire('POST', String(meta.introspection_endpoint), { bearer: myPat, form: { token: rpt, token_type_hint: 'access_token' } });
+    const intro = await wire('POST', String(meta.introspection_endpoint), {
+      bearer: myPat,
+      form: { token: rpt, token_type_hint: 'access_token' },
+    });
     expect(intro.status).toBe(200);
-    expect(intro.json).toMatchObject({ active: true, exp: expect.any(Number), iat: expect.any(Number), permissions: [{ resource_id: id, resource_scopes: ['read'] }] });
+    expect(intro.json).toMatchObject({
+      active: true,
+      exp: expect.any(Number),
+      iat: expect.any(Number),
+      permissions: [{ resource_id: id, resource_scopes: ['read'] }],
+    });
     expect(intro.json).not.toHaveProperty('scope');
     expect((intro.json.exp as number) - (intro.json.iat as number)).toBe(3600);
     // Client authentication works as well, with the same answer.
@@ -239,6 +305,8 @@ describe('the full walk (FedAuthz §1–§5, Grant §3.3)', () => {
     const bad = await wire('POST', `${as.issuer}/token/introspection`, { bearer: 'bogus', form: { token } });
     expect(bad.status).toBe(401);
     expect(bad.headers.get('www-authenticate')).toMatch(/error="invalid_token"/);
-    expect((await wire('POST', `${as.issuer}/token/introspection`, { bearer: pat, form: { token: 'unknown' } })).json).toEqual({ active: false });
+    expect((await wire('POST', `${as.issuer}/token/introspection`, { bearer: pat, form: { token: 'unknown' } })).json).toEqual({
+      active: false,
+    });
   });
 });

@@ -25,11 +25,14 @@ beforeEach(() => {
 });
 
 const register = async (scopes: string[], name?: string) =>
-  (await wire('POST', as.uma.resourceRegistrationEndpoint, { bearer: pat, json: { resource_scopes: scopes, ...(name ? { name } : {}) } })).json._id as string;
+  (await wire('POST', as.uma.resourceRegistrationEndpoint, { bearer: pat, json: { resource_scopes: scopes, ...(name ? { name } : {}) } }))
+    .json._id as string;
 const ticketFor = async (permissions: Array<{ resource_id: string; resource_scopes: string[] }>) =>
   (await wire('POST', as.uma.permissionEndpoint, { bearer: pat, json: permissions })).json.ticket as string;
-const grant = (params: Record<string, string>): Promise<WireAnswer> => wire('POST', `${as.issuer}/token`, { basic: as.uma.client, form: { grant_type: UMA_GRANT, ...params } });
-const introspect = async (token: string) => (await wire('POST', `${as.issuer}/token/introspection`, { bearer: pat, form: { token, token_type_hint: 'access_token' } })).json;
+const grant = (params: Record<string, string>): Promise<WireAnswer> =>
+  wire('POST', `${as.issuer}/token`, { basic: as.uma.client, form: { grant_type: UMA_GRANT, ...params } });
+const introspect = async (token: string) =>
+  (await wire('POST', `${as.issuer}/token/introspection`, { bearer: pat, form: { token, token_type_hint: 'access_token' } })).json;
 
 describe('the uma-ticket grant (Grant §3.3.1, §3.3.5)', () => {
   it('issues an RPT for an authenticated client: RFC 6749 §5.1 response, no scope, no-store', async () => {
@@ -80,11 +83,13 @@ describe('the uma-ticket grant (Grant §3.3.1, §3.3.5)', () => {
     expect(res.json.error).toBe('invalid_request');
   });
 
-  it('scope: adds scopes the ticket\'s resources have; others are invalid_scope (§3.3.4, §3.3.6)', async () => {
+  it("scope: adds scopes the ticket's resources have; others are invalid_scope (§3.3.4, §3.3.6)", async () => {
     const id = await register(['read', 'download']);
     const ok = await grant({ ticket: await ticketFor([{ resource_id: id, resource_scopes: ['read'] }]), scope: 'download' });
     expect(ok.json).not.toHaveProperty('scope');
-    expect((await introspect(ok.json.access_token as string)).permissions).toEqual([{ resource_id: id, resource_scopes: ['read', 'download'] }]);
+    expect((await introspect(ok.json.access_token as string)).permissions).toEqual([
+      { resource_id: id, resource_scopes: ['read', 'download'] },
+    ]);
     const bad = await grant({ ticket: await ticketFor([{ resource_id: id, resource_scopes: ['read'] }]), scope: 'delete' });
     expect(bad.status).toBe(400);
     expect(bad.json.error).toBe('invalid_scope');
@@ -97,7 +102,12 @@ describe('the uma-ticket grant (Grant §3.3.1, §3.3.5)', () => {
     const res = await grant({ ticket: await ticketFor([{ resource_id: b, resource_scopes: ['write'] }]), rpt: first });
     expect(res.json.upgraded).toBe(true);
     const intro = await introspect(res.json.access_token as string);
-    expect(intro.permissions).toEqual(expect.arrayContaining([{ resource_id: a, resource_scopes: ['read'] }, { resource_id: b, resource_scopes: ['write'] }]));
+    expect(intro.permissions).toEqual(
+      expect.arrayContaining([
+        { resource_id: a, resource_scopes: ['read'] },
+        { resource_id: b, resource_scopes: ['write'] },
+      ]),
+    );
     expect(await introspect(first)).toEqual({ active: false });
     const unknownRpt = await grant({ ticket: await ticketFor([{ resource_id: b, resource_scopes: ['write'] }]), rpt: 'not-an-rpt' });
     expect(unknownRpt.json.upgraded).toBe(false);
@@ -112,8 +122,19 @@ describe('the policy (Grant §3.3.4, §3.3.6)', () => {
       seen.push({ requested, clientId, claimToken: context.claimToken, claimTokenFormat: context.claimTokenFormat });
       return requested.map((p) => ({ ...p, resource_scopes: p.resource_scopes.filter((s) => s === 'read') }));
     };
-    const res = await grant({ ticket: await ticketFor([{ resource_id: id, resource_scopes: ['read', 'write'] }]), claim_token: 'eyJ', claim_token_format: 'urn:ietf:params:oauth:token-type:jwt' });
-    expect(seen).toEqual([{ requested: [{ resource_id: id, resource_scopes: ['read', 'write'] }], clientId: as.uma.client.clientId, claimToken: 'eyJ', claimTokenFormat: 'urn:ietf:params:oauth:token-type:jwt' }]);
+    const res = await grant({
+      ticket: await ticketFor([{ resource_id: id, resource_scopes: ['read', 'write'] }]),
+      claim_token: 'eyJ',
+      claim_token_format: 'urn:ietf:params:oauth:token-type:jwt',
+    });
+    expect(seen).toEqual([
+      {
+        requested: [{ resource_id: id, resource_scopes: ['read', 'write'] }],
+        clientId: as.uma.client.clientId,
+        claimToken: 'eyJ',
+        claimTokenFormat: 'urn:ietf:params:oauth:token-type:jwt',
+      },
+    ]);
     expect((await introspect(res.json.access_token as string)).permissions).toEqual([{ resource_id: id, resource_scopes: ['read'] }]);
     as.uma.policy = () => [];
     const empty = await grant({ ticket: await ticketFor([{ resource_id: id, resource_scopes: ['read'] }]) });
@@ -130,10 +151,17 @@ describe('the policy (Grant §3.3.4, §3.3.6)', () => {
   it('need_info and request_submitted → 403 with a new ticket that can be redeemed', async () => {
     const id = await register(['read']);
     const ticket = await ticketFor([{ resource_id: id, resource_scopes: ['read'] }]);
-    as.uma.policy = () => ({ error: 'need_info', required_claims: [{ name: 'email', claim_token_format: ['urn:ietf:params:oauth:token-type:jwt'] }] });
+    as.uma.policy = () => ({
+      error: 'need_info',
+      required_claims: [{ name: 'email', claim_token_format: ['urn:ietf:params:oauth:token-type:jwt'] }],
+    });
     const needInfo = await grant({ ticket });
     expect(needInfo.status).toBe(403);
-    expect(needInfo.json).toEqual({ error: 'need_info', ticket: expect.any(String), required_claims: [{ name: 'email', claim_token_format: ['urn:ietf:params:oauth:token-type:jwt'] }] });
+    expect(needInfo.json).toEqual({
+      error: 'need_info',
+      ticket: expect.any(String),
+      required_claims: [{ name: 'email', claim_token_format: ['urn:ietf:params:oauth:token-type:jwt'] }],
+    });
     expect(needInfo.json.ticket).not.toBe(ticket);
     as.uma.policy = () => 'request_submitted';
     const submitted = await grant({ ticket: needInfo.json.ticket as string });
@@ -156,7 +184,12 @@ describe('RPT lifetimes (FedAuthz §5.1.1)', () => {
     expect(intro.exp).toBe((intro.iat as number) + 120);
     // A permission may outlive the token (the token-level exp then wins at the RS), or be expired already.
     as.uma.policy = (requested) => requested.map((q) => ({ ...q, exp: 4102444800 }));
-    expect(((await introspect(await as.uma.obtainRpt(await ticketFor([{ resource_id: id, resource_scopes: ['read'] }])))).permissions as UmaPermission[])[0]!.exp).toBe(4102444800);
+    expect(
+      (
+        (await introspect(await as.uma.obtainRpt(await ticketFor([{ resource_id: id, resource_scopes: ['read'] }]))))
+          .permissions as UmaPermission[]
+      )[0]!.exp,
+    ).toBe(4102444800);
     as.uma.policy = undefined;
     as.uma.permissionTtlSeconds = -60;
     const stale = await introspect(await as.uma.obtainRpt(await ticketFor([{ resource_id: id, resource_scopes: ['read'] }])));
@@ -169,7 +202,9 @@ describe('test controls', () => {
     const id = await register(['read']);
     as.uma.down = true;
     expect((await wire('GET', as.uma.resourceRegistrationEndpoint, { bearer: pat })).status).toBe(503);
-    expect((await wire('POST', as.uma.permissionEndpoint, { bearer: pat, json: { resource_id: id, resource_scopes: [] } })).status).toBe(503);
+    expect((await wire('POST', as.uma.permissionEndpoint, { bearer: pat, json: { resource_id: id, resource_scopes: [] } })).status).toBe(
+      503,
+    );
     expect((await wire('POST', `${as.issuer}/token/introspection`, { bearer: pat, form: { token: 'x' } })).status).toBe(503);
     as.uma.down = false;
     expect((await wire('GET', as.uma.resourceRegistrationEndpoint, { bearer: pat })).status).toBe(200);

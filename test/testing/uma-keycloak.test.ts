@@ -41,14 +41,16 @@ describe('Keycloak discovery and tokens', () => {
   });
 
   it('resource_set without uma_protection → 403 invalid_scope "Requires uma_protection scope."; /permission takes any resource-server token', async () => {
-    const plain = (await wire('POST', `${as.issuer}/token`, { basic: as.resourceServerClient, form: { grant_type: 'client_credentials' } })).json.access_token as string;
+    const plain = (await wire('POST', `${as.issuer}/token`, { basic: as.resourceServerClient, form: { grant_type: 'client_credentials' } }))
+      .json.access_token as string;
     const res = await wire('GET', rreg, { bearer: plain });
     expect(res.status).toBe(403);
     expect(res.body).toEqual({ error: 'invalid_scope', error_description: 'Requires uma_protection scope.' });
     const { _id } = await create({ name: 'perm-only', resource_scopes: ['view'] });
     expect((await wire('POST', perm, { bearer: plain, json: [{ resource_id: _id, resource_scopes: ['view'] }] })).status).toBe(201);
     // A token of a client that is not a resource server is refused.
-    const other = (await wire('POST', `${as.issuer}/token`, { basic: as.uma.client, form: { grant_type: 'client_credentials' } })).json.access_token as string;
+    const other = (await wire('POST', `${as.issuer}/token`, { basic: as.uma.client, form: { grant_type: 'client_credentials' } })).json
+      .access_token as string;
     expect((await wire('POST', perm, { bearer: other, json: [{ resource_id: _id }] })).json.error).toBe('invalid_clientId');
     expect((await wire('GET', rreg, { bearer: 'bogus' })).status).toBe(401);
   });
@@ -56,7 +58,16 @@ describe('Keycloak discovery and tokens', () => {
 
 describe('Keycloak resource_set (ResourceService)', () => {
   it('create: 201 with the whole resource, no Location; scopes in as strings or objects, out as {name}', async () => {
-    const res = await wire('POST', rreg, { bearer: pat, json: { name: 'Album A', type: 'urn:photoz:album', uris: ['/album/a/*'], resource_scopes: ['view', { name: 'delete' }], displayName: 'Album A' } });
+    const res = await wire('POST', rreg, {
+      bearer: pat,
+      json: {
+        name: 'Album A',
+        type: 'urn:photoz:album',
+        uris: ['/album/a/*'],
+        resource_scopes: ['view', { name: 'delete' }],
+        displayName: 'Album A',
+      },
+    });
     expect(res.status).toBe(201);
     expect(res.headers.get('location')).toBeNull();
     expect(res.json).toEqual({
@@ -84,8 +95,15 @@ describe('Keycloak resource_set (ResourceService)', () => {
 
   it('read 200 / 404 empty; PUT 204 replaces; DELETE 204 then 404; 405 on other methods; 400 on bad bodies', async () => {
     const { _id } = await create({ name: 'Doc', resource_scopes: ['view', 'edit'], uris: ['/doc'] });
-    expect((await wire('GET', `${rreg}/${_id as string}`, { bearer: pat })).json).toMatchObject({ _id, name: 'Doc', resource_scopes: [{ name: 'view' }, { name: 'edit' }] });
-    const put = await wire('PUT', `${rreg}/${_id as string}`, { bearer: pat, json: { name: 'Doc 2', resource_scopes: [{ name: 'view' }] } });
+    expect((await wire('GET', `${rreg}/${_id as string}`, { bearer: pat })).json).toMatchObject({
+      _id,
+      name: 'Doc',
+      resource_scopes: [{ name: 'view' }, { name: 'edit' }],
+    });
+    const put = await wire('PUT', `${rreg}/${_id as string}`, {
+      bearer: pat,
+      json: { name: 'Doc 2', resource_scopes: [{ name: 'view' }] },
+    });
     expect(put.status).toBe(204);
     expect(put.body).toBeUndefined();
     const read = (await wire('GET', `${rreg}/${_id as string}`, { bearer: pat })).json;
@@ -109,7 +127,8 @@ describe('Keycloak list and search', () => {
     server = await startDevAuthorizationServer({ resources: [], uma: { profile: 'keycloak' } });
     p = await server.uma.obtainPat();
     const add = async (body: Record<string, unknown>) => {
-      ids[body.name as string] = (await wire('POST', server.uma.resourceRegistrationEndpoint, { bearer: p, json: body })).json._id as string;
+      ids[body.name as string] = (await wire('POST', server.uma.resourceRegistrationEndpoint, { bearer: p, json: body })).json
+        ._id as string;
     };
     await add({ name: 'Photo Album', type: 'album', uris: ['/albums/{id}'], resource_scopes: ['view'] });
     await add({ name: 'Photo', type: 'photo', uris: ['/photos/*'], resource_scopes: ['view', 'print'] });
@@ -135,7 +154,7 @@ describe('Keycloak list and search', () => {
     expect(await search('uri=/profile')).toEqual([ids.Profile]);
   });
 
-  it('matchingUri=true pattern-matches the resource server\'s own resources when nothing matched exactly', async () => {
+  it("matchingUri=true pattern-matches the resource server's own resources when nothing matched exactly", async () => {
     expect(await search(`uri=${encodeURIComponent('/photos/1.jpg')}&matchingUri=false`)).toEqual([]);
     expect(await search(`uri=${encodeURIComponent('/photos/1.jpg')}&matchingUri=true&deep=true`)).toMatchObject([{ _id: ids.Photo }]);
     expect(await search(`uri=${encodeURIComponent('/albums/7')}&matchingUri=true`)).toEqual([ids['Photo Album']]);
@@ -143,7 +162,8 @@ describe('Keycloak list and search', () => {
 
   it('pages with first and max, 100 by default', async () => {
     expect(await search('first=1&max=1')).toEqual([ids.Photo]);
-    for (let i = 0; i < 100; i++) await wire('POST', server.uma.resourceRegistrationEndpoint, { bearer: p, json: { name: `bulk-${i}`, resource_scopes: [] } });
+    for (let i = 0; i < 100; i++)
+      await wire('POST', server.uma.resourceRegistrationEndpoint, { bearer: p, json: { name: `bulk-${i}`, resource_scopes: [] } });
     expect(((await search('')) as string[]).length).toBe(100);
     expect(((await search('first=100')) as string[]).length).toBe(3);
   });
@@ -164,20 +184,36 @@ describe('Keycloak permission endpoint, grant and introspection', () => {
     expect((await wire('POST', perm, { bearer: pat, json: [{ resource_id: 'By Name', resource_scopes: ['view'] }] })).status).toBe(201);
     const unknown = await wire('POST', perm, { bearer: pat, json: [{ resource_id: 'Nope' }] });
     expect(unknown.status).toBe(400);
-    expect(unknown.json).toEqual({ error: 'invalid_resource_id', error_description: 'Resource set with id [Nope] does not exists in this server.' });
-    expect((await wire('POST', perm, { bearer: pat, json: [{ resource_id: 'By Name', resource_scopes: ['edit'] }] })).json.error).toBe('invalid_scope');
+    expect(unknown.json).toEqual({
+      error: 'invalid_resource_id',
+      error_description: 'Resource set with id [Nope] does not exists in this server.',
+    });
+    expect((await wire('POST', perm, { bearer: pat, json: [{ resource_id: 'By Name', resource_scopes: ['edit'] }] })).json.error).toBe(
+      'invalid_scope',
+    );
   });
 
   it('the ticket is a JWS naming the permissions; the RPT introspects with rsid, rsname, scopes and the UMA names, no scope', async () => {
     const { _id } = await create({ name: 'Walk', resource_scopes: ['view', 'edit'] });
-    const ticket = (await wire('POST', perm, { bearer: pat, json: [{ resource_id: _id, resource_scopes: ['view'] }] })).json.ticket as string;
+    const ticket = (await wire('POST', perm, { bearer: pat, json: [{ resource_id: _id, resource_scopes: ['view'] }] })).json
+      .ticket as string;
     expect(ticket.split('.')).toHaveLength(3);
     expect(jwsPayload(ticket)).toMatchObject({ iss: as.issuer, permissions: [{ rsid: _id, scopes: ['view'] }] });
     await expect(jwtVerify(ticket, createRemoteJWKSet(new URL(as.jwksUri)), { issuer: as.issuer })).resolves.toBeDefined();
     const token = await wire('POST', `${as.issuer}/token`, { basic: as.uma.client, form: { grant_type: UMA_GRANT, ticket } });
     expect(token.status).toBe(200);
-    const intro = (await wire('POST', `${as.issuer}/token/introspection`, { basic: as.resourceServerClient, form: { token: token.json.access_token as string, token_type_hint: 'requesting_party_token' } })).json;
-    expect(intro).toMatchObject({ active: true, exp: expect.any(Number), iat: expect.any(Number), permissions: [{ rsid: _id, rsname: 'Walk', scopes: ['view'], resource_id: _id, resource_scopes: ['view'] }] });
+    const intro = (
+      await wire('POST', `${as.issuer}/token/introspection`, {
+        basic: as.resourceServerClient,
+        form: { token: token.json.access_token as string, token_type_hint: 'requesting_party_token' },
+      })
+    ).json;
+    expect(intro).toMatchObject({
+      active: true,
+      exp: expect.any(Number),
+      iat: expect.any(Number),
+      permissions: [{ rsid: _id, rsname: 'Walk', scopes: ['view'], resource_id: _id, resource_scopes: ['view'] }],
+    });
     expect(intro).not.toHaveProperty('scope');
   });
 
@@ -185,7 +221,8 @@ describe('Keycloak permission endpoint, grant and introspection', () => {
     const { _id } = await create({ name: 'Denied', resource_scopes: ['view'] });
     as.uma.policy = () => 'request_denied';
     try {
-      const ticket = (await wire('POST', perm, { bearer: pat, json: [{ resource_id: _id, resource_scopes: ['view'] }] })).json.ticket as string;
+      const ticket = (await wire('POST', perm, { bearer: pat, json: [{ resource_id: _id, resource_scopes: ['view'] }] })).json
+        .ticket as string;
       const res = await wire('POST', `${as.issuer}/token`, { basic: as.uma.client, form: { grant_type: UMA_GRANT, ticket } });
       expect(res.status).toBe(403);
       expect(res.json).toEqual({ error: 'access_denied', error_description: 'not_authorized' });

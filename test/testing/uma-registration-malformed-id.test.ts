@@ -19,7 +19,10 @@ describe.each(['uma2', 'keycloak'] as const)('malformed resource id in the regis
   });
 
   it.each(['GET', 'PUT', 'DELETE'])('%s {rreguri}/%%E0%%A4%%A is 400 invalid_request (FedAuthz §3.2)', async (method) => {
-    const res = await wire(method, `${as.uma.resourceRegistrationEndpoint}/%E0%A4%A`, { bearer: pat, ...(method === 'PUT' ? { json: { resource_scopes: [] } } : {}) });
+    const res = await wire(method, `${as.uma.resourceRegistrationEndpoint}/%E0%A4%A`, {
+      bearer: pat,
+      ...(method === 'PUT' ? { json: { resource_scopes: [] } } : {}),
+    });
     expect(res.status).toBe(400);
     expect(res.json.error).toBe('invalid_request');
   });

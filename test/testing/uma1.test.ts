@@ -23,7 +23,13 @@ afterAll(async () => {
 });
 
 const createSet = async (body: Record<string, unknown>) => (await wire('POST', sets, { bearer: pat, json: body })).json._id as string;
-const aat = async () => (await wire('POST', String(meta.token_endpoint), { basic: as.uma.client, form: { grant_type: 'client_credentials', scope: 'uma_authorization' } })).json.access_token as string;
+const aat = async () =>
+  (
+    await wire('POST', String(meta.token_endpoint), {
+      basic: as.uma.client,
+      form: { grant_type: 'client_credentials', scope: 'uma_authorization' },
+    })
+  ).json.access_token as string;
 
 describe('UMA 1.0 discovery', () => {
   it('serves /.well-known/uma-configuration with the 1.0 members, and no uma2-configuration', async () => {
@@ -50,11 +56,20 @@ describe('UMA 1.0 discovery', () => {
 
 describe('UMA 1.0 resource set registration', () => {
   it('create at {endpoint}/resource_set: 201, Location, _id; read, update (200 {_id}), list, delete (204)', async () => {
-    const res = await wire('POST', sets, { bearer: pat, json: { name: 'Photo Album', scopes: ['view', 'print'], type: 'album', uri: 'https://photoz.example.com/albums/1' } });
+    const res = await wire('POST', sets, {
+      bearer: pat,
+      json: { name: 'Photo Album', scopes: ['view', 'print'], type: 'album', uri: 'https://photoz.example.com/albums/1' },
+    });
     expect(res.status).toBe(201);
     const id = res.json._id as string;
     expect(res.headers.get('location')).toBe(`${sets}/${id}`);
-    expect((await wire('GET', `${sets}/${id}`, { bearer: pat })).body).toEqual({ _id: id, name: 'Photo Album', scopes: ['view', 'print'], type: 'album', uri: 'https://photoz.example.com/albums/1' });
+    expect((await wire('GET', `${sets}/${id}`, { bearer: pat })).body).toEqual({
+      _id: id,
+      name: 'Photo Album',
+      scopes: ['view', 'print'],
+      type: 'album',
+      uri: 'https://photoz.example.com/albums/1',
+    });
     const put = await wire('PUT', `${sets}/${id}`, { bearer: pat, json: { name: 'Album', scopes: ['view'] } });
     expect(put.status).toBe(200);
     expect(put.body).toEqual({ _id: id });
@@ -70,7 +85,9 @@ describe('UMA 1.0 resource set registration', () => {
       expect(res.status).toBe(400);
       expect(res.json.error).toBe('invalid_request');
     }
-    expect((await wire('POST', String(meta.resource_set_registration_endpoint), { bearer: pat, json: { name: 'x', scopes: [] } })).status).toBe(404);
+    expect(
+      (await wire('POST', String(meta.resource_set_registration_endpoint), { bearer: pat, json: { name: 'x', scopes: [] } })).status,
+    ).toBe(404);
   });
 });
 
@@ -97,19 +114,26 @@ describe('UMA 1.0 permission registration', () => {
 describe('UMA 1.0 RPT endpoint and introspection', () => {
   it('AAT + {ticket} → 200 {rpt}; introspection lists {resource_set_id, scopes, exp}, no scope', async () => {
     const id = await createSet({ name: 'Walk', scopes: ['view', 'print'] });
-    const ticket = (await wire('POST', as.uma.permissionEndpoint, { bearer: pat, json: { resource_set_id: id, scopes: ['view'] } })).json.ticket as string;
+    const ticket = (await wire('POST', as.uma.permissionEndpoint, { bearer: pat, json: { resource_set_id: id, scopes: ['view'] } })).json
+      .ticket as string;
     const res = await wire('POST', String(meta.rpt_endpoint), { bearer: await aat(), json: { ticket } });
     expect(res.status).toBe(200);
     expect(Object.keys(res.json)).toEqual(['rpt']);
     const intro = (await wire('POST', String(meta.introspection_endpoint), { bearer: pat, form: { token: res.json.rpt as string } })).json;
     expect(intro).toMatchObject({ active: true, permissions: [{ resource_set_id: id, scopes: ['view'], exp: intro.exp }] });
     expect(intro).not.toHaveProperty('scope');
-    expect(await as.uma.obtainRpt((await wire('POST', as.uma.permissionEndpoint, { bearer: pat, json: { resource_set_id: id, scopes: [] } })).json.ticket as string)).toEqual(expect.any(String));
+    expect(
+      await as.uma.obtainRpt(
+        (await wire('POST', as.uma.permissionEndpoint, { bearer: pat, json: { resource_set_id: id, scopes: [] } })).json.ticket as string,
+      ),
+    ).toEqual(expect.any(String));
   });
 
   it('invalid_ticket, expired_ticket (400), not_authorized (403); the AAT needs uma_authorization', async () => {
     const id = await createSet({ name: 'Errors', scopes: ['view'] });
-    const ticket = async () => (await wire('POST', as.uma.permissionEndpoint, { bearer: pat, json: { resource_set_id: id, scopes: ['view'] } })).json.ticket as string;
+    const ticket = async () =>
+      (await wire('POST', as.uma.permissionEndpoint, { bearer: pat, json: { resource_set_id: id, scopes: ['view'] } })).json
+        .ticket as string;
     const token = await aat();
     const unknown = await wire('POST', String(meta.rpt_endpoint), { bearer: token, json: { ticket: 'nope' } });
     expect([unknown.status, unknown.json.error]).toEqual([400, 'invalid_ticket']);

@@ -22,9 +22,11 @@ beforeAll(async () => {
       if (req.url === '/token') {
         const form = new URLSearchParams(text);
         calls.push({ method: 'POST', url: '/token', auth: req.headers.authorization, form });
-        if (form.get('grant_type') === 'client_credentials') return res.end(JSON.stringify({ access_token: 'pat-rs', token_type: 'Bearer', expires_in: 300 }));
+        if (form.get('grant_type') === 'client_credentials')
+          return res.end(JSON.stringify({ access_token: 'pat-rs', token_type: 'Bearer', expires_in: 300 }));
         const rt = form.get('refresh_token');
-        if (rt === 'rt-alice') return res.end(JSON.stringify({ access_token: 'pat-alice', token_type: 'Bearer', expires_in: 300, refresh_token: 'rt-alice-2' }));
+        if (rt === 'rt-alice')
+          return res.end(JSON.stringify({ access_token: 'pat-alice', token_type: 'Bearer', expires_in: 300, refresh_token: 'rt-alice-2' }));
         res.statusCode = 400;
         return res.end(JSON.stringify({ error: 'invalid_grant' }));
       }
@@ -51,7 +53,14 @@ afterAll(async () => {
 });
 
 function registrar(store: MemoryStore) {
-  return new UmaRegistrar({ issuer: base, clientId: 'rs', clientSecret: 'secret', store, endpoints: { token: `${base}/token`, resourceRegistration: `${base}/rreg/`, permission: `${base}/perm` }, logger: false });
+  return new UmaRegistrar({
+    issuer: base,
+    clientId: 'rs',
+    clientSecret: 'secret',
+    store,
+    endpoints: { token: `${base}/token`, resourceRegistration: `${base}/rreg/`, permission: `${base}/perm` },
+    logger: false,
+  });
 }
 
 describe('per-owner PATs', () => {

@@ -20,7 +20,12 @@ describe('RPT permissions', () => {
   });
 
   it('enforces each permission’s own exp and nbf (CONFORMANCE 69)', () => {
-    const claims = { permissions: [{ resource_id: 'r1', resource_scopes: ['view'], exp: now - 1 }, { resource_id: 'r2', resource_scopes: ['view'], nbf: now + 60 }] };
+    const claims = {
+      permissions: [
+        { resource_id: 'r1', resource_scopes: ['view'], exp: now - 1 },
+        { resource_id: 'r2', resource_scopes: ['view'], nbf: now + 60 },
+      ],
+    };
     expect(grants(claims, 'r1', ['view'], atNow)).toBe(false);
     expect(grants(claims, 'r2', ['view'], atNow)).toBe(false);
     expect(grants(claims, 'r1', ['view'], { nowSeconds: now - 10, toleranceSeconds: 0 })).toBe(true);
@@ -36,7 +41,9 @@ describe('RPT permissions', () => {
   });
 
   it('ignores malformed permission entries instead of trusting them', () => {
-    const claims = { permissions: [null, 'r1', { resource_id: 'r1', resource_scopes: 'view' }, { resource_id: 7, resource_scopes: ['view'] }] };
+    const claims = {
+      permissions: [null, 'r1', { resource_id: 'r1', resource_scopes: 'view' }, { resource_id: 7, resource_scopes: ['view'] }],
+    };
     expect(grants(claims, 'r1', ['view'], atNow)).toBe(false);
   });
 });

@@ -41,8 +41,22 @@ beforeEach(() => {
 });
 
 function client(profile: 'uma2' | 'keycloak' = 'uma2') {
-  const pat = new ProtectionToken({ issuer: base, tokenEndpoint: `${base}/token`, clientId: 'rs', clientSecret: 'secret', timeoutMs: 2000, maxBytes: 65536 });
-  return new ResourceRegistrationClient({ profile, registrationEndpoint: `${base}/rreg/`, permissionEndpoint: `${base}/perm`, pat, timeoutMs: 2000, maxBytes: 65536 });
+  const pat = new ProtectionToken({
+    issuer: base,
+    tokenEndpoint: `${base}/token`,
+    clientId: 'rs',
+    clientSecret: 'secret',
+    timeoutMs: 2000,
+    maxBytes: 65536,
+  });
+  return new ResourceRegistrationClient({
+    profile,
+    registrationEndpoint: `${base}/rreg/`,
+    permissionEndpoint: `${base}/perm`,
+    pat,
+    timeoutMs: 2000,
+    maxBytes: 65536,
+  });
 }
 
 const ids = (from: number) => Array.from({ length: 100 }, (_, i) => `id-${from + i}`);
@@ -65,7 +79,9 @@ describe('Keycloak listing that ignores first/max (CONFORMANCE 62, 72)', () => {
 
   it('a list that never ends fails with a ProtectionApiError after the page cap, not a silent truncation', async () => {
     answer = (url) => ({ status: 200, json: ids(offset(url)) }); // always a full page of new ids
-    const err = await client('keycloak').list().catch((e: unknown) => e);
+    const err = await client('keycloak')
+      .list()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProtectionApiError);
     expect((err as ProtectionApiError).operation).toBe('list');
     expect(urls).toHaveLength(1000);
@@ -73,7 +89,9 @@ describe('Keycloak listing that ignores first/max (CONFORMANCE 62, 72)', () => {
 
   it('a deep list that never ends fails with a ProtectionApiError after the page cap', async () => {
     answer = (url) => ({ status: 200, json: ids(offset(url)).map((_id) => ({ _id, resource_scopes: [] })) });
-    const err = await client('keycloak').listDescriptions().catch((e: unknown) => e);
+    const err = await client('keycloak')
+      .listDescriptions()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProtectionApiError);
     expect(urls).toHaveLength(1000);
   }, 30_000);
@@ -82,7 +100,9 @@ describe('Keycloak listing that ignores first/max (CONFORMANCE 62, 72)', () => {
 describe('create with a malformed Location (FedAuthz §3.2.1)', () => {
   it('a Location whose last segment is not valid percent-encoding is a ProtectionApiError, not a URIError', async () => {
     answer = () => ({ status: 201, json: {}, headers: { location: '/rreg/%E0%A4%A' } });
-    const err = await client().create({ scopes: ['view'] }).catch((e: unknown) => e);
+    const err = await client()
+      .create({ scopes: ['view'] })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProtectionApiError);
     expect((err as ProtectionApiError).operation).toBe('create');
   });
@@ -98,7 +118,9 @@ describe('permission tickets that cannot be written into a challenge (Grant §3.
     ['a non-ASCII letter', 'tické'],
   ])('a ticket with %s is a ProtectionApiError that does not echo it', async (_what, ticket) => {
     answer = () => ({ status: 201, json: { ticket } });
-    const err = await client().requestTicket([{ resourceId: 'r1', scopes: ['view'] }]).catch((e: unknown) => e);
+    const err = await client()
+      .requestTicket([{ resourceId: 'r1', scopes: ['view'] }])
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProtectionApiError);
     expect((err as ProtectionApiError).operation).toBe('permission');
     expect((err as Error).message).not.toContain(ticket);

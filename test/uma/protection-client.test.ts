@@ -52,13 +52,29 @@ beforeEach(() => {
 });
 
 function client(profile: 'uma2' | 'keycloak' = 'uma2') {
-  const pat = new ProtectionToken({ issuer: base, tokenEndpoint: `${base}/token`, clientId: 'rs', clientSecret: 'secret', timeoutMs: 2000, maxBytes: 65536 });
-  return new ResourceRegistrationClient({ profile, registrationEndpoint: `${base}/rreg/`, permissionEndpoint: `${base}/perm`, pat, timeoutMs: 2000, maxBytes: 65536 });
+  const pat = new ProtectionToken({
+    issuer: base,
+    tokenEndpoint: `${base}/token`,
+    clientId: 'rs',
+    clientSecret: 'secret',
+    timeoutMs: 2000,
+    maxBytes: 65536,
+  });
+  return new ResourceRegistrationClient({
+    profile,
+    registrationEndpoint: `${base}/rreg/`,
+    permissionEndpoint: `${base}/perm`,
+    pat,
+    timeoutMs: 2000,
+    maxBytes: 65536,
+  });
 }
 
 describe('resource registration on the wire', () => {
   it('creates with POST rreguri/, JSON with resource_scopes, the PAT as Bearer, and reads _id (CONFORMANCE 58, 59)', async () => {
-    answers = [{ status: 201, json: { _id: 'abc', user_access_policy_uri: 'https://as/policy/abc' }, headers: { location: `${base}/rreg/abc` } }];
+    answers = [
+      { status: 201, json: { _id: 'abc', user_access_policy_uri: 'https://as/policy/abc' }, headers: { location: `${base}/rreg/abc` } },
+    ];
     const r = await client().create({ scopes: ['view'], name: 'Album', type: 'urn:album' });
     expect(r).toMatchObject({ id: 'abc', userAccessPolicyUri: 'https://as/policy/abc' });
     expect(seen[0]).toMatchObject({ method: 'POST', url: '/rreg/', body: { resource_scopes: ['view'], name: 'Album', type: 'urn:album' } });
@@ -99,7 +115,10 @@ describe('resource registration on the wire', () => {
   });
 
   it('renews the PAT once on a 401 and retries (CONFORMANCE 71)', async () => {
-    answers = [{ status: 401, headers: { 'www-authenticate': 'Bearer error="invalid_token"' } }, { status: 200, json: [] }];
+    answers = [
+      { status: 401, headers: { 'www-authenticate': 'Bearer error="invalid_token"' } },
+      { status: 200, json: [] },
+    ];
     await client().list();
     expect(seen).toHaveLength(2);
     expect(seen[0]!.headers.authorization).not.toBe(seen[1]!.headers.authorization);
@@ -114,23 +133,37 @@ describe('permission requests on the wire', () => {
   });
 
   it('surfaces invalid_resource_id and invalid_scope as typed errors (CONFORMANCE 64)', async () => {
-    answers = [{ status: 400, json: { error: 'invalid_resource_id' } }, { status: 400, json: { error: 'invalid_scope' } }];
-    await expect(client().requestTicket([{ resourceId: 'x', scopes: [] }])).rejects.toMatchObject({ error: 'invalid_resource_id', status: 400 });
-    await expect(client().requestTicket([{ resourceId: 'x', scopes: ['nope'] }])).rejects.toMatchObject({ error: 'invalid_scope', status: 400 });
+    answers = [
+      { status: 400, json: { error: 'invalid_resource_id' } },
+      { status: 400, json: { error: 'invalid_scope' } },
+    ];
+    await expect(client().requestTicket([{ resourceId: 'x', scopes: [] }])).rejects.toMatchObject({
+      error: 'invalid_resource_id',
+      status: 400,
+    });
+    await expect(client().requestTicket([{ resourceId: 'x', scopes: ['nope'] }])).rejects.toMatchObject({
+      error: 'invalid_scope',
+      status: 400,
+    });
   });
 });
 
 describe('Keycloak profile on the wire (CONFORMANCE 72)', () => {
   it('reads the whole resource from a 201 without Location, accepts 204 on PUT, scopes as objects, deep=true pages', async () => {
     const c = client('keycloak');
-    answers = [{ status: 201, json: { _id: 'k1', name: 'Album', resource_scopes: [{ id: 's1', name: 'view' }], owner: { id: 'o', name: 'rs' } } }];
+    answers = [
+      { status: 201, json: { _id: 'k1', name: 'Album', resource_scopes: [{ id: 's1', name: 'view' }], owner: { id: 'o', name: 'rs' } } },
+    ];
     expect((await c.create({ scopes: ['view'], name: 'Album', uris: ['/albums/*'] })).id).toBe('k1');
     expect(seen[0]!.url).toBe('/rreg');
     expect(seen[0]!.body).toMatchObject({ resource_scopes: ['view'], name: 'Album', uris: ['/albums/*'] });
     answers = [{ status: 204 }];
     expect(await c.update('k1', { scopes: ['view'], name: 'Album' })).toBe(true);
     const page = Array.from({ length: 100 }, (_, i) => ({ _id: `id${i}`, name: `r${i}`, resource_scopes: [{ name: 'view' }] }));
-    answers = [{ status: 200, json: page }, { status: 200, json: [{ _id: 'last', name: 'last', resource_scopes: [{ name: 'view' }, 'edit'] }] }];
+    answers = [
+      { status: 200, json: page },
+      { status: 200, json: [{ _id: 'last', name: 'last', resource_scopes: [{ name: 'view' }, 'edit'] }] },
+    ];
     const all = await c.listDescriptions();
     expect(all).toHaveLength(101);
     expect(all[100]).toMatchObject({ id: 'last', scopes: ['view', 'edit'] });

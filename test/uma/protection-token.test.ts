@@ -34,7 +34,9 @@ beforeAll(async () => {
             return res.end(JSON.stringify({ error: 'invalid_grant', error_description: 'refresh token reused' }));
           }
           currentRefresh = `rt-${++refreshSeq}`;
-          return res.end(JSON.stringify({ access_token: `owner-pat-${++issued}`, token_type: 'Bearer', expires_in: 300, refresh_token: currentRefresh }));
+          return res.end(
+            JSON.stringify({ access_token: `owner-pat-${++issued}`, token_type: 'Bearer', expires_in: 300, refresh_token: currentRefresh }),
+          );
         }
         grants.push({ grant, refresh, ok: true });
         res.end(JSON.stringify({ access_token: `pat-${++issued}`, token_type: 'Bearer', expires_in: 300 }));
@@ -52,7 +54,15 @@ beforeEach(() => {
   refreshSeq = 0;
 });
 
-const settings = (store: MemoryStore, timeoutMs = 2000) => ({ issuer: base, tokenEndpoint: `${base}/token`, clientId: 'rs', clientSecret: 'secret', timeoutMs, maxBytes: 65536, store });
+const settings = (store: MemoryStore, timeoutMs = 2000) => ({
+  issuer: base,
+  tokenEndpoint: `${base}/token`,
+  clientId: 'rs',
+  clientSecret: 'secret',
+  timeoutMs,
+  maxBytes: 65536,
+  store,
+});
 const refreshKey = () => `ors:pat-refresh:${base}:alice`;
 
 describe('renewal after a 401', () => {

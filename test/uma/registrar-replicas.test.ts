@@ -27,12 +27,26 @@ class SlowStore extends MemoryStore {
   }
 }
 const registrar = (store: MemoryStore) =>
-  new UmaRegistrar({ issuer: as.issuer, clientId: as.resourceServerClient.clientId, clientSecret: as.resourceServerClient.clientSecret, store, logger: false });
+  new UmaRegistrar({
+    issuer: as.issuer,
+    clientId: as.resourceServerClient.clientId,
+    clientSecret: as.resourceServerClient.clientSecret,
+    store,
+    logger: false,
+  });
 const named = (name: string) => as.uma.resources().filter((r) => r.name === name);
 
 describe('the registration mapping', () => {
   it('keeps known ids usable while another change is under way (no 503 for a registered object)', async () => {
-    const rs = new ResourceServer({ issuer: { issuer: as.issuer, validation: 'introspection', introspection: { ...as.resourceServerClient, acceptMissingAudience: true } }, resource: API, logger: false });
+    const rs = new ResourceServer({
+      issuer: {
+        issuer: as.issuer,
+        validation: 'introspection',
+        introspection: { ...as.resourceServerClient, acceptMissingAudience: true },
+      },
+      resource: API,
+      logger: false,
+    });
     const uma = umaProtection({ resourceServer: rs, issuer: as.issuer, ...as.resourceServerClient, store: new SlowStore(), logger: false });
     const app = express();
     app.get('/albums/:id', uma.require('view', { resourceKey: (req) => `album:${String(req.params.id)}` }), (_req, res) => {
@@ -99,12 +113,15 @@ describe('the registration mapping', () => {
     expect(await r.lookupResourceId('album:B')).toBe(idB);
   });
 
-  it.each([['null'], ['[]'], ['{"album:1": null, "album:2": {"id": 5}}'], ['not json']])('sets aside a stored mapping of %s and registers anyway', async (raw) => {
-    const store = new MemoryStore();
-    await store.set(`ors:uma-mapping:${as.issuer}:${as.resourceServerClient.clientId}`, raw, 60_000);
-    const r = registrar(store);
-    const id = await r.register({ key: 'album:30', name: `Corrupt ${raw}`, scopes: ['view'] });
-    expect(typeof id).toBe('string');
-    expect(r.resourceId('album:30')).toBe(id);
-  });
+  it.each([['null'], ['[]'], ['{"album:1": null, "album:2": {"id": 5}}'], ['not json']])(
+    'sets aside a stored mapping of %s and registers anyway',
+    async (raw) => {
+      const store = new MemoryStore();
+      await store.set(`ors:uma-mapping:${as.issuer}:${as.resourceServerClient.clientId}`, raw, 60_000);
+      const r = registrar(store);
+      const id = await r.register({ key: 'album:30', name: `Corrupt ${raw}`, scopes: ['view'] });
+      expect(typeof id).toBe('string');
+      expect(r.resourceId('album:30')).toBe(id);
+    },
+  );
 });

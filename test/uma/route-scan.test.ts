@@ -31,19 +31,36 @@ describe.each(EXPRESS_VERSIONS)('route scan (%s)', (_name, express) => {
         res.end();
       });
     a.use('/api/v1', r);
-    a.use('/t/:tenant', express.Router().put('/docs', requireScopes('edit'), (_req, res) => res.end()));
+    a.use(
+      '/t/:tenant',
+      express.Router().put('/docs', requireScopes('edit'), (_req, res) => res.end()),
+    );
     return a;
   }
 
   it('finds every route that declared scopes, with its full path and method', () => {
-    const found = scanRoutes(app()).map((r) => `${r.methods.join(',')} ${r.path}`).sort();
-    expect(found).toEqual(['DELETE /api/v1/albums/:id/photos', 'GET /api/v1/albums/:id', 'GET /api/v1/albums/:id/photos', 'GET /orders', 'POST /orders', 'PUT /t/:tenant/docs']);
+    const found = scanRoutes(app())
+      .map((r) => `${r.methods.join(',')} ${r.path}`)
+      .sort();
+    expect(found).toEqual([
+      'DELETE /api/v1/albums/:id/photos',
+      'GET /api/v1/albums/:id',
+      'GET /api/v1/albums/:id/photos',
+      'GET /orders',
+      'POST /orders',
+      'PUT /t/:tenant/docs',
+    ]);
   });
 
   it('describes one resource per path template with the union of its scopes (FedAuthz §3.1)', () => {
     const resources = resourcesFromRoutes(scanRoutes(app()), rs);
     const byKey = Object.fromEntries(resources.map((r) => [r.key, r]));
-    expect(byKey['route:/orders']).toEqual({ key: 'route:/orders', name: '/orders', scopes: ['read:orders', 'write:orders'], uris: ['/orders'] });
+    expect(byKey['route:/orders']).toEqual({
+      key: 'route:/orders',
+      name: '/orders',
+      scopes: ['read:orders', 'write:orders'],
+      uris: ['/orders'],
+    });
     // The identifier's path (/api/v1) is stripped before the resource name is taken.
     expect(byKey['route:/api/v1/albums/:id']!.scopes).toEqual(['read:albums']);
     expect(byKey['route:/api/v1/albums/:id/photos']!.scopes).toEqual(['admin', 'view']);

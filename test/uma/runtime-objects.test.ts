@@ -43,7 +43,11 @@ describe.each(['uma2', 'keycloak', 'uma1'] as const)('run-time objects across re
 
   /** One start of the API: a declared route and a per-object route, on `store`. */
   function start(store: CacheStore) {
-    const rs = new ResourceServer({ issuer: { issuer: as.issuer, validation: 'introspection', introspection: as.resourceServerClient }, resource: API, logger: false });
+    const rs = new ResourceServer({
+      issuer: { issuer: as.issuer, validation: 'introspection', introspection: as.resourceServerClient },
+      resource: API,
+      logger: false,
+    });
     const uma = umaProtection({ resourceServer: rs, issuer: as.issuer, profile, ...as.resourceServerClient, store, logger: false });
     const app = express();
     app.get('/photos', uma.require('view'), (_req, res) => {
@@ -87,10 +91,18 @@ describe.each(['uma2', 'keycloak', 'uma1'] as const)('run-time objects across re
     const store = await stores.file();
     const first = start(store);
     await first.uma.declareRoutes(first.app).sync();
-    const albumId = await first.uma.registrar.register({ key: 'album:2', name: `Album 2 ${randomBytes(4).toString('hex')}`, scopes: ['view'] });
+    const albumId = await first.uma.registrar.register({
+      key: 'album:2',
+      name: `Album 2 ${randomBytes(4).toString('hex')}`,
+      scopes: ['view'],
+    });
     const photosId = first.uma.registrar.resourceId('route:/photos')!;
     // The next version of the API has no /photos route.
-    const rs = new ResourceServer({ issuer: { issuer: as.issuer, validation: 'introspection', introspection: as.resourceServerClient }, resource: API, logger: false });
+    const rs = new ResourceServer({
+      issuer: { issuer: as.issuer, validation: 'introspection', introspection: as.resourceServerClient },
+      resource: API,
+      logger: false,
+    });
     const uma = umaProtection({ resourceServer: rs, issuer: as.issuer, profile, ...as.resourceServerClient, store, logger: false });
     const app = express();
     app.get('/albums/:id', uma.require('view', { resourceKey: (req) => `album:${String(req.params.id)}` }), (_req, res) => {

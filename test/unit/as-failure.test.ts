@@ -67,44 +67,62 @@ describe('introspection: classified by status first, logged once per state chang
       logger,
     });
 
-  it.each(ANSWERS)('an AS that answers %s: 503 to every request, one line naming issuer, step, URL and cause, then one recovery line', async (mode, expected) => {
-    const logger = recordingLogger();
-    const rs = introspecting(logger);
-    as.mode.introspection = mode;
-    const tokens = ['opaque-token-a1', 'opaque-token-b2', 'opaque-token-c3', 'opaque-token-d4', 'opaque-token-e5'];
-    for (const t of tokens) expect(await statusOf(rs, t)).toBe(503);
-    expect(as.calls.introspection).toBe(tokens.length);
-    expect(logger.lines).toHaveLength(1);
-    const [line] = logger.lines;
-    expect(line!.level).toBe(expected.level);
-    expect(line!.details).toMatchObject({ issuer: as.issuer, step: 'introspection', url: `${as.issuer}/introspect`, kind: expected.kind });
-    if (expected.status) expect(line!.details.status).toBe(expected.status);
-    expect(line!.details.error).toBe(expected.error);
-    expect(line!.details.cause).toMatch(expected.cause);
-    expect(line!.message).toContain(`(introspection at ${as.issuer}/introspect, issuer ${as.issuer}): ${String(line!.details.cause)}`);
-    if (expected.kind === 'credentials') {
-      expect(line!.message).toContain('refused the resource server credentials');
-      expect(line!.details.clientId).toBe('rs-client');
-    }
+  it.each(ANSWERS)(
+    'an AS that answers %s: 503 to every request, one line naming issuer, step, URL and cause, then one recovery line',
+    async (mode, expected) => {
+      const logger = recordingLogger();
+      const rs = introspecting(logger);
+      as.mode.introspection = mode;
+      const tokens = ['opaque-token-a1', 'opaque-token-b2', 'opaque-token-c3', 'opaque-token-d4', 'opaque-token-e5'];
+      for (const t of tokens) expect(await statusOf(rs, t)).toBe(503);
+      expect(as.calls.introspection).toBe(tokens.length);
+      expect(logger.lines).toHaveLength(1);
+      const [line] = logger.lines;
+      expect(line!.level).toBe(expected.level);
+      expect(line!.details).toMatchObject({
+        issuer: as.issuer,
+        step: 'introspection',
+        url: `${as.issuer}/introspect`,
+        kind: expected.kind,
+      });
+      if (expected.status) expect(line!.details.status).toBe(expected.status);
+      expect(line!.details.error).toBe(expected.error);
+      expect(line!.details.cause).toMatch(expected.cause);
+      expect(line!.message).toContain(`(introspection at ${as.issuer}/introspect, issuer ${as.issuer}): ${String(line!.details.cause)}`);
+      if (expected.kind === 'credentials') {
+        expect(line!.message).toContain('refused the resource server credentials');
+        expect(line!.details.clientId).toBe('rs-client');
+      }
 
-    as.mode.introspection = 'ok';
-    expect(await statusOf(rs, 'opaque-token-f6')).toBe(200);
-    expect(await statusOf(rs, 'opaque-token-g7')).toBe(200);
-    expect(logger.lines).toHaveLength(2);
-    const recovery = logger.lines[1]!;
-    expect(recovery.message).toMatch(/answers again \(introspection at .*\) after 5 failed call\(s\), 4 not logged/);
-    expect(recovery.details).toMatchObject({ issuer: as.issuer, step: 'introspection', url: `${as.issuer}/introspect`, failures: 5, suppressed: 4 });
-    const text = logger.text();
-    expect(text).not.toContain(SECRET);
-    expect(text).not.toContain('opaque-token');
-  });
+      as.mode.introspection = 'ok';
+      expect(await statusOf(rs, 'opaque-token-f6')).toBe(200);
+      expect(await statusOf(rs, 'opaque-token-g7')).toBe(200);
+      expect(logger.lines).toHaveLength(2);
+      const recovery = logger.lines[1]!;
+      expect(recovery.message).toMatch(/answers again \(introspection at .*\) after 5 failed call\(s\), 4 not logged/);
+      expect(recovery.details).toMatchObject({
+        issuer: as.issuer,
+        step: 'introspection',
+        url: `${as.issuer}/introspect`,
+        failures: 5,
+        suppressed: 4,
+      });
+      const text = logger.text();
+      expect(text).not.toContain(SECRET);
+      expect(text).not.toContain('opaque-token');
+    },
+  );
 
   it('oidc-provider refusing a wrong client secret (its 401 comes as a WWW-Authenticate challenge): one error line for many requests', async () => {
     const dev = await startDevAuthorizationServer({ resources: [{ identifier: API, scopes: ['read'], format: 'opaque' }] });
     try {
       const logger = recordingLogger();
       const rs = new ResourceServer({
-        issuer: { issuer: dev.issuer, validation: 'introspection', introspection: { clientId: dev.resourceServerClient.clientId, clientSecret: SECRET } },
+        issuer: {
+          issuer: dev.issuer,
+          validation: 'introspection',
+          introspection: { clientId: dev.resourceServerClient.clientId, clientSecret: SECRET },
+        },
         resource: API,
         cache: false,
         logger,
@@ -128,8 +146,16 @@ describe('introspection: classified by status first, logged once per state chang
     const rs = introspecting(logger, `http://127.0.0.1:${port}/introspect`);
     for (const t of ['opaque-token-1', 'opaque-token-2', 'opaque-token-3']) expect(await statusOf(rs, t)).toBe(503);
     expect(logger.lines).toHaveLength(1);
-    expect(logger.lines[0]!.details).toMatchObject({ step: 'introspection', url: `http://127.0.0.1:${port}/introspect`, kind: 'network', code: 'ECONNREFUSED', cause: 'ECONNREFUSED' });
-    expect(logger.lines[0]!.message).toMatch(/is failing \(introspection at http:\/\/127\.0\.0\.1:\d+\/introspect, issuer http:\/\/127\.0\.0\.1:\d+\): ECONNREFUSED$/);
+    expect(logger.lines[0]!.details).toMatchObject({
+      step: 'introspection',
+      url: `http://127.0.0.1:${port}/introspect`,
+      kind: 'network',
+      code: 'ECONNREFUSED',
+      cause: 'ECONNREFUSED',
+    });
+    expect(logger.lines[0]!.message).toMatch(
+      /is failing \(introspection at http:\/\/127\.0\.0\.1:\d+\/introspect, issuer http:\/\/127\.0\.0\.1:\d+\): ECONNREFUSED$/,
+    );
   });
 
   it('a signed answer (RFC 9701) that does not verify, or a plain one where a signed one was asked for: an unusable answer, saying why', async () => {
@@ -137,7 +163,11 @@ describe('introspection: classified by status first, logged once per state chang
     try {
       const logger = recordingLogger();
       const rs = new ResourceServer({
-        issuer: { issuer: fake.issuer, validation: 'introspection', introspection: { clientId: 'rs-client', clientSecret: SECRET, jwtResponse: true } },
+        issuer: {
+          issuer: fake.issuer,
+          validation: 'introspection',
+          introspection: { clientId: 'rs-client', clientSecret: SECRET, jwtResponse: true },
+        },
         resource: API,
         http: { timeoutMs: 2000 },
         cache: false,
@@ -145,7 +175,10 @@ describe('introspection: classified by status first, logged once per state chang
       });
       const now = Math.floor(Date.now() / 1000);
       const claims = { iss: fake.issuer, aud: 'rs-client', iat: now, token_introspection: { active: true, scope: 'read', aud: API } };
-      fake.answer = { text: await fake.signIntrospection(claims, { foreignKey: true }), contentType: 'application/token-introspection+jwt' };
+      fake.answer = {
+        text: await fake.signIntrospection(claims, { foreignKey: true }),
+        contentType: 'application/token-introspection+jwt',
+      };
       expect(await statusOf(rs, 'opaque-token-1')).toBe(503);
       fake.answer = { json: { active: true, scope: 'read', aud: API } };
       expect(await statusOf(rs, 'opaque-token-2')).toBe(503);
@@ -186,7 +219,12 @@ describe('keys and discovery: the step that failed, never the keys for a discove
     expect(await statusOf(rs, token)).toBe(503);
     expect(logger.lines).toHaveLength(1);
     const [line] = logger.lines;
-    expect(line!.details).toMatchObject({ issuer, step: 'discovery', url: `${issuer}/.well-known/oauth-authorization-server`, code: 'ECONNREFUSED' });
+    expect(line!.details).toMatchObject({
+      issuer,
+      step: 'discovery',
+      url: `${issuer}/.well-known/oauth-authorization-server`,
+      code: 'ECONNREFUSED',
+    });
     expect(line!.message).not.toMatch(/keys/);
     expect(logger.text()).not.toContain(token);
   });
@@ -198,49 +236,82 @@ describe('keys and discovery: the step that failed, never the keys for a discove
     expect(await statusOf(rs, await as.sign())).toBe(503);
     expect(logger.lines).toHaveLength(1);
     expect(logger.lines[0]!.details).toMatchObject({ step: 'discovery', kind: 'issuer_mismatch' });
-    expect(logger.lines[0]!.message).toContain(`expected ${JSON.stringify(as.issuer)}, the document names ${JSON.stringify(`${as.issuer}/`)}`);
+    expect(logger.lines[0]!.message).toContain(
+      `expected ${JSON.stringify(as.issuer)}, the document names ${JSON.stringify(`${as.issuer}/`)}`,
+    );
   });
 
-  it.each(ANSWERS)('a JWKS endpoint that answers %s: one line for the outage (step jwks, its URL), one on recovery counting the calls not logged', async (mode, expected) => {
-    const logger = recordingLogger();
-    // A tiny retry interval: each request below may ask the AS again, so several failures are counted.
-    const rs = new ResourceServer({ issuer: { issuer: as.issuer, jwksUri: `${as.issuer}/jwks` }, resource: API, http: { timeoutMs: TIMEOUT_MS, retryIntervalMs: 1 }, cache: false, logger });
-    as.mode.jwks = mode;
-    const token = await as.sign();
-    for (let i = 0; i < 4; i++) {
-      expect(await statusOf(rs, token)).toBe(503);
+  it.each(ANSWERS)(
+    'a JWKS endpoint that answers %s: one line for the outage (step jwks, its URL), one on recovery counting the calls not logged',
+    async (mode, expected) => {
+      const logger = recordingLogger();
+      // A tiny retry interval: each request below may ask the AS again, so several failures are counted.
+      const rs = new ResourceServer({
+        issuer: { issuer: as.issuer, jwksUri: `${as.issuer}/jwks` },
+        resource: API,
+        http: { timeoutMs: TIMEOUT_MS, retryIntervalMs: 1 },
+        cache: false,
+        logger,
+      });
+      as.mode.jwks = mode;
+      const token = await as.sign();
+      for (let i = 0; i < 4; i++) {
+        expect(await statusOf(rs, token)).toBe(503);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const failedCalls = as.calls.jwks;
+      expect(failedCalls).toBeGreaterThanOrEqual(2);
+      expect(logger.lines).toHaveLength(1);
+      expect(logger.lines[0]!.details).toMatchObject({
+        issuer: as.issuer,
+        step: 'jwks',
+        url: `${as.issuer}/jwks`,
+        kind: expected.kind,
+        keptKeys: 0,
+      });
+      expect(logger.lines[0]!.details.cause).toMatch(expected.cause);
+      if (expected.status) expect(logger.lines[0]!.details.status).toBe(expected.status);
+      // Keys are fetched anonymously: a 401 there is logged as a failure, not as refused credentials.
+      expect(logger.lines[0]!.level).toBe('warn');
+      as.mode.jwks = 'ok';
       await new Promise((r) => setTimeout(r, 5));
-    }
-    const failedCalls = as.calls.jwks;
-    expect(failedCalls).toBeGreaterThanOrEqual(2);
-    expect(logger.lines).toHaveLength(1);
-    expect(logger.lines[0]!.details).toMatchObject({ issuer: as.issuer, step: 'jwks', url: `${as.issuer}/jwks`, kind: expected.kind, keptKeys: 0 });
-    expect(logger.lines[0]!.details.cause).toMatch(expected.cause);
-    if (expected.status) expect(logger.lines[0]!.details.status).toBe(expected.status);
-    // Keys are fetched anonymously: a 401 there is logged as a failure, not as refused credentials.
-    expect(logger.lines[0]!.level).toBe('warn');
-    as.mode.jwks = 'ok';
-    await new Promise((r) => setTimeout(r, 5));
-    expect(await statusOf(rs, token)).toBe(200);
-    expect(logger.lines).toHaveLength(2);
-    expect(logger.lines[1]!.details).toMatchObject({ step: 'jwks', failures: failedCalls, suppressed: failedCalls - 1 });
-    expect(logger.text()).not.toContain(token);
-  });
+      expect(await statusOf(rs, token)).toBe(200);
+      expect(logger.lines).toHaveLength(2);
+      expect(logger.lines[1]!.details).toMatchObject({ step: 'jwks', failures: failedCalls, suppressed: failedCalls - 1 });
+      expect(logger.text()).not.toContain(token);
+    },
+  );
 });
 
 describe('the UMA side: PAT, protection API, registration', () => {
-  const registrar = (logger: Logger) => new UmaRegistrar({ issuer: as.issuer, clientId: 'rs-client', clientSecret: SECRET, timeoutMs: TIMEOUT_MS, logger, store: new MemoryStore() });
+  const registrar = (logger: Logger) =>
+    new UmaRegistrar({
+      issuer: as.issuer,
+      clientId: 'rs-client',
+      clientSecret: SECRET,
+      timeoutMs: TIMEOUT_MS,
+      logger,
+      store: new MemoryStore(),
+    });
 
   it('a token endpoint that refuses our credentials with an empty 401: one error line for many syncs, the status names it, recovery counted', async () => {
     const logger = recordingLogger();
     const r = registrar(logger);
     r.declare([{ key: 'route:/a', name: 'a', scopes: ['view'] }]);
     as.mode.token = 'empty-401';
-    for (let i = 0; i < 4; i++) await expect(r.sync()).rejects.toThrow(`the protection token request at ${as.issuer}/token for issuer ${as.issuer} failed: HTTP 401`);
+    for (let i = 0; i < 4; i++)
+      await expect(r.sync()).rejects.toThrow(`the protection token request at ${as.issuer}/token for issuer ${as.issuer} failed: HTTP 401`);
     expect(r.status().lastError).toContain(`${as.issuer}/token`);
     expect(logger.lines).toHaveLength(1);
     expect(logger.lines[0]!.level).toBe('error');
-    expect(logger.lines[0]!.details).toMatchObject({ issuer: as.issuer, step: 'token', url: `${as.issuer}/token`, kind: 'credentials', status: 401, clientId: 'rs-client' });
+    expect(logger.lines[0]!.details).toMatchObject({
+      issuer: as.issuer,
+      step: 'token',
+      url: `${as.issuer}/token`,
+      kind: 'credentials',
+      status: 401,
+      clientId: 'rs-client',
+    });
     as.mode.token = 'ok';
     expect((await r.sync()).state).toBe('registered');
     expect(logger.lines[1]!.details).toMatchObject({ step: 'token', failures: 4, suppressed: 3 });
@@ -253,9 +324,16 @@ describe('the UMA side: PAT, protection API, registration', () => {
     const r = registrar(logger);
     as.mode.uma = 'html-500';
     const client = await r.client();
-    for (let i = 0; i < 3; i++) await expect(client.list()).rejects.toThrow(`the protection API list at ${as.issuer}/rreg for issuer ${as.issuer} answered HTTP 500`);
+    for (let i = 0; i < 3; i++)
+      await expect(client.list()).rejects.toThrow(`the protection API list at ${as.issuer}/rreg for issuer ${as.issuer} answered HTTP 500`);
     expect(logger.lines).toHaveLength(1);
-    expect(logger.lines[0]!.details).toMatchObject({ issuer: as.issuer, step: 'uma', url: `${as.issuer}/rreg`, kind: 'server', status: 500 });
+    expect(logger.lines[0]!.details).toMatchObject({
+      issuer: as.issuer,
+      step: 'uma',
+      url: `${as.issuer}/rreg`,
+      kind: 'server',
+      status: 500,
+    });
     as.mode.uma = 'ok';
     expect(await client.list()).toEqual([]);
     expect(logger.lines[1]!.details).toMatchObject({ step: 'uma', failures: 3, suppressed: 2 });
@@ -266,7 +344,10 @@ describe('the UMA side: PAT, protection API, registration', () => {
     const r = registrar(logger);
     r.declare([{ key: 'route:/a', name: 'a', scopes: ['view'] }]);
     as.mode.uma = 'json-400';
-    for (let i = 0; i < 4; i++) await expect(r.sync()).rejects.toThrow(`the protection API list at ${as.issuer}/rreg for issuer ${as.issuer} answered HTTP 400 invalid_request`);
+    for (let i = 0; i < 4; i++)
+      await expect(r.sync()).rejects.toThrow(
+        `the protection API list at ${as.issuer}/rreg for issuer ${as.issuer} answered HTTP 400 invalid_request`,
+      );
     expect(logger.lines.map((l) => l.message)).toEqual(['resource registration failed; will retry']);
     as.mode.uma = 'ok';
     expect((await r.sync()).state).toBe('registered');
@@ -278,7 +359,9 @@ describe('the UMA side: PAT, protection API, registration', () => {
     const port = await closedPort();
     const issuer = `http://127.0.0.1:${port}`;
     const r = new UmaRegistrar({ issuer, clientId: 'rs-client', clientSecret: SECRET, timeoutMs: TIMEOUT_MS, logger });
-    await expect(r.plan()).rejects.toThrow(`discovery at ${issuer}/.well-known/uma2-configuration for issuer ${issuer} failed: ECONNREFUSED`);
+    await expect(r.plan()).rejects.toThrow(
+      `discovery at ${issuer}/.well-known/uma2-configuration for issuer ${issuer} failed: ECONNREFUSED`,
+    );
     await expect(r.plan()).rejects.toThrow(/ECONNREFUSED/);
     expect(logger.lines).toHaveLength(1);
     expect(logger.lines[0]!.details).toMatchObject({ step: 'discovery', code: 'ECONNREFUSED' });
@@ -286,8 +369,13 @@ describe('the UMA side: PAT, protection API, registration', () => {
 
   it('client registration that gets no answer names the issuer, the step, the URL and the timeout', async () => {
     as.mode.registration = 'hang';
-    await expect(registerResourceServer({ issuer: as.issuer, registrationEndpoint: `${as.issuer}/register?x=1`, store: new MemoryStore(), timeoutMs: TIMEOUT_MS })).rejects.toThrow(
-      `client registration at ${as.issuer}/register for issuer ${as.issuer} failed: timeout after ${TIMEOUT_MS} ms`,
-    );
+    await expect(
+      registerResourceServer({
+        issuer: as.issuer,
+        registrationEndpoint: `${as.issuer}/register?x=1`,
+        store: new MemoryStore(),
+        timeoutMs: TIMEOUT_MS,
+      }),
+    ).rejects.toThrow(`client registration at ${as.issuer}/register for issuer ${as.issuer} failed: timeout after ${TIMEOUT_MS} ms`);
   });
 });

@@ -29,8 +29,10 @@ beforeAll(async () => {
   ti = await createTestIssuer();
 });
 
-const kit = (options: Partial<ResourceServerOptions> = {}) => oauthResourceServer({ issuer: ti.trustedIssuer, resource: API, logger: false, ...options });
-const token = (claims: Record<string, unknown> = {}, scope?: string) => signTestToken(ti, { audience: API, claims, ...(scope ? { scope } : {}) });
+const kit = (options: Partial<ResourceServerOptions> = {}) =>
+  oauthResourceServer({ issuer: ti.trustedIssuer, resource: API, logger: false, ...options });
+const token = (claims: Record<string, unknown> = {}, scope?: string) =>
+  signTestToken(ti, { audience: API, claims, ...(scope ? { scope } : {}) });
 const ok: RequestHandler = (_req, res) => {
   res.json({ ok: true });
 };
@@ -44,9 +46,12 @@ describe('requireScopes with a space-separated list', () => {
     expect(spaced[ROUTE_SCOPES]).toEqual(listed[ROUTE_SCOPES]);
   });
 
-  it.each([['read:msg  write:msg'], [' read:msg'], ['read:msg '], ['read:msg\twrite:msg']])('%j (not single spaces between scope-tokens) is a ConfigurationError at declaration', (s) => {
-    expect(() => requireScopes(s)).toThrow(ConfigurationError);
-  });
+  it.each([['read:msg  write:msg'], [' read:msg'], ['read:msg '], ['read:msg\twrite:msg']])(
+    '%j (not single spaces between scope-tokens) is a ConfigurationError at declaration',
+    (s) => {
+      expect(() => requireScopes(s)).toThrow(ConfigurationError);
+    },
+  );
 
   it('stays a string-form shape only: a declaration object with a spaced scope is still refused', () => {
     expect(() => requireScopes({ allOf: ['read:msg write:msg'] })).toThrow(ConfigurationError);
@@ -59,8 +64,16 @@ describe.each(EXPRESS_VERSIONS)('on %s', (_name, express) => {
     const app = express();
     app.use(kit());
     app.get('/m', requireScopes('read:msg write:msg'), ok);
-    expect((await request(app).get('/m').set('Authorization', `Bearer ${await token({}, 'read:msg write:msg')}`)).status).toBe(200);
-    const res = await request(app).get('/m').set('Authorization', `Bearer ${await token({}, 'read:msg')}`);
+    expect(
+      (
+        await request(app)
+          .get('/m')
+          .set('Authorization', `Bearer ${await token({}, 'read:msg write:msg')}`)
+      ).status,
+    ).toBe(200);
+    const res = await request(app)
+      .get('/m')
+      .set('Authorization', `Bearer ${await token({}, 'read:msg')}`);
     expect(res.status).toBe(403);
     expect(challenge(res.headers['www-authenticate'])).toMatchObject({ error: 'insufficient_scope', scope: 'read:msg write:msg' });
   });
@@ -74,12 +87,23 @@ describe.each(EXPRESS_VERSIONS)('on %s', (_name, express) => {
       a.get('/includes', requireClaims<{ roles: string[] }>({ roles: { includes: ['admin', 'billing'] } }), ok);
       a.get('/includes-string', requireClaims({ permissions: { includes: 'delete:msg' } }), ok);
       a.get('/claim-fn', requireClaims<{ amr: string[] }>({ amr: (amr) => Array.isArray(amr) && amr.includes('mfa') }), ok);
-      a.get('/predicate', requireClaims<{ org: { id: string } }>((claims) => claims.org.id === 'o1', { description: 'only members of o1' }), ok);
-      a.get('/async', requireClaims(async (claims) => claims.sub === 'alice'), ok);
+      a.get(
+        '/predicate',
+        requireClaims<{ org: { id: string } }>((claims) => claims.org.id === 'o1', { description: 'only members of o1' }),
+        ok,
+      );
+      a.get(
+        '/async',
+        requireClaims(async (claims) => claims.sub === 'alice'),
+        ok,
+      );
       a.get('/truthy', requireClaims(((claims: { sub?: string }) => claims.sub) as never), ok);
       return a;
     }
-    const call = async (path: string, claims: Record<string, unknown>) => request(app()).get(path).set('Authorization', `Bearer ${await token(claims)}`);
+    const call = async (path: string, claims: Record<string, unknown>) =>
+      request(app())
+        .get(path)
+        .set('Authorization', `Bearer ${await token(claims)}`);
 
     it.each([
       ['/equals', { tenant: 'acme', email_verified: true }],
@@ -163,8 +187,14 @@ describe("errorResponse: 'next' errors read like express-oauth2-jwt-bearer's", (
       seen.push(err);
       res.status(err.statusCode).set(err.headers).json({ code: err.oauthError });
     });
-    await request(a).get('/c').set('Authorization', `Bearer ${await token({ tenant: 'other' })}`).expect(401, { code: 'invalid_token' });
-    await request(a).get('/s').set('Authorization', `Bearer ${await token({}, 'read:msg')}`).expect(403, { code: 'insufficient_scope' });
+    await request(a)
+      .get('/c')
+      .set('Authorization', `Bearer ${await token({ tenant: 'other' })}`)
+      .expect(401, { code: 'invalid_token' });
+    await request(a)
+      .get('/s')
+      .set('Authorization', `Bearer ${await token({}, 'read:msg')}`)
+      .expect(403, { code: 'insufficient_scope' });
     await request(a).get('/s').expect(401);
     expect(seen.map((e) => [e.status, e.statusCode, e.oauthError, e.code, e.expose])).toEqual([
       [401, 401, 'invalid_token', 'ERR_TOKEN_CLAIM', true],

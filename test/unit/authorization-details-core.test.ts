@@ -15,7 +15,13 @@ afterAll(async () => {
 });
 
 function app() {
-  const rs = oauthResourceServer({ issuer: as.issuer, resource: API, authorizationDetails: { types: { payment_initiation: ['instructedAmount'] } }, metadata: true, logger: false });
+  const rs = oauthResourceServer({
+    issuer: as.issuer,
+    resource: API,
+    authorizationDetails: { types: { payment_initiation: ['instructedAmount'] } },
+    metadata: true,
+    logger: false,
+  });
   const a = express();
   a.use(protectedResourceMetadata(rs));
   a.use(rs);

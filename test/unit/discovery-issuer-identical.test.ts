@@ -30,7 +30,14 @@ async function serve(documents: (port: number) => Record<string, unknown>): Prom
 }
 const settings = { timeoutMs: 2000, maxBytes: 65536 };
 const oauth = (issuer: string, jwks = 'http://127.0.0.1:1/evil-jwks') => ({ issuer, jwks_uri: jwks, response_types_supported: ['code'] });
-const oidc = (issuer: string) => ({ issuer, jwks_uri: `${issuer}/jwks`, authorization_endpoint: `${issuer}/a`, response_types_supported: ['code'], subject_types_supported: ['public'], id_token_signing_alg_values_supported: ['RS256'] });
+const oidc = (issuer: string) => ({
+  issuer,
+  jwks_uri: `${issuer}/jwks`,
+  authorization_endpoint: `${issuer}/a`,
+  response_types_supported: ['code'],
+  subject_types_supported: ['public'],
+  id_token_signing_alg_values_supported: ['RS256'],
+});
 
 describe('discovery requires the identical issuer', () => {
   it.each([
@@ -39,12 +46,18 @@ describe('discovery requires the identical issuer', () => {
     ['the case of the scheme', (p: number) => `HTTP://127.0.0.1:${p}`, (p: number) => `http://127.0.0.1:${p}`],
     ['a trailing dot segment', (p: number) => `http://127.0.0.1:${p}/.`, (p: number) => `http://127.0.0.1:${p}`],
   ])('refuses a document whose issuer differs by %s', async (_label, says, asked) => {
-    const port = await serve((p) => ({ '/.well-known/oauth-authorization-server': oauth(says(p)), '/.well-known/openid-configuration': oauth(says(p)) }));
+    const port = await serve((p) => ({
+      '/.well-known/oauth-authorization-server': oauth(says(p)),
+      '/.well-known/openid-configuration': oauth(says(p)),
+    }));
     await expect(discoverAuthorizationServer(asked(port), settings)).rejects.toThrow(/issuer/);
   });
 
   it('tries OpenID Connect discovery after an RFC 8414 document whose issuer is only equivalent', async () => {
-    const port = await serve((p) => ({ '/.well-known/oauth-authorization-server': oauth(`http://127.0.0.1:${p}/`), '/.well-known/openid-configuration': oidc(`http://127.0.0.1:${p}`) }));
+    const port = await serve((p) => ({
+      '/.well-known/oauth-authorization-server': oauth(`http://127.0.0.1:${p}/`),
+      '/.well-known/openid-configuration': oidc(`http://127.0.0.1:${p}`),
+    }));
     const issuer = `http://127.0.0.1:${port}`;
     const { metadata } = await discoverAuthorizationServer(issuer, settings);
     expect(metadata.issuer).toBe(issuer);

@@ -6,9 +6,13 @@ import { discoverAuthorizationServer, oauthMetadataUrl, openidConfigurationUrl }
 
 describe('metadata URLs (CONFORMANCE 56)', () => {
   it('inserts the RFC 8414 suffix before the issuer path, and appends the OpenID one', () => {
-    expect(oauthMetadataUrl('https://as.example.com/tenant1')).toBe('https://as.example.com/.well-known/oauth-authorization-server/tenant1');
+    expect(oauthMetadataUrl('https://as.example.com/tenant1')).toBe(
+      'https://as.example.com/.well-known/oauth-authorization-server/tenant1',
+    );
     expect(oauthMetadataUrl('https://as.example.com')).toBe('https://as.example.com/.well-known/oauth-authorization-server');
-    expect(openidConfigurationUrl('https://as.example.com/tenant1')).toBe('https://as.example.com/tenant1/.well-known/openid-configuration');
+    expect(openidConfigurationUrl('https://as.example.com/tenant1')).toBe(
+      'https://as.example.com/tenant1/.well-known/openid-configuration',
+    );
     expect(openidConfigurationUrl('https://as.example.com/')).toBe('https://as.example.com/.well-known/openid-configuration');
   });
 });
@@ -40,7 +44,16 @@ describe('discovery against a recording server', () => {
 
   it('asks RFC 8414 first (path inserted), then OpenID Connect discovery (path appended) (CONFORMANCE 56)', async () => {
     paths.length = 0;
-    documents = { '/tenant1/.well-known/openid-configuration': (b) => ({ issuer: `${b}/tenant1`, jwks_uri: `${b}/jwks`, authorization_endpoint: `${b}/a`, response_types_supported: ['code'], subject_types_supported: ['public'], id_token_signing_alg_values_supported: ['RS256'] }) };
+    documents = {
+      '/tenant1/.well-known/openid-configuration': (b) => ({
+        issuer: `${b}/tenant1`,
+        jwks_uri: `${b}/jwks`,
+        authorization_endpoint: `${b}/a`,
+        response_types_supported: ['code'],
+        subject_types_supported: ['public'],
+        id_token_signing_alg_values_supported: ['RS256'],
+      }),
+    };
     const { metadata } = await discoverAuthorizationServer(`${base}/tenant1`, settings);
     expect(metadata.jwks_uri).toBe(`${base}/jwks`);
     expect(paths).toEqual(['/.well-known/oauth-authorization-server/tenant1', '/tenant1/.well-known/openid-configuration']);
@@ -94,7 +107,8 @@ describe('the shared discovery cache', () => {
     await expect(discoverAuthorizationServer(`${base}/never`, waiting)).rejects.toThrow();
     const before = hits;
     // Sequential and concurrent callers within the interval: no fetch at all, the same failure.
-    for (let i = 0; i < 5; i++) await expect(discoverAuthorizationServer(`${base}/never`, waiting)).rejects.toThrow(/discovery at .* failed: HTTP 503/);
+    for (let i = 0; i < 5; i++)
+      await expect(discoverAuthorizationServer(`${base}/never`, waiting)).rejects.toThrow(/discovery at .* failed: HTTP 503/);
     await Promise.all(Array.from({ length: 20 }, () => expect(discoverAuthorizationServer(`${base}/never`, waiting)).rejects.toThrow()));
     expect(hits).toBe(before);
     // A failed fetch is not remembered past the interval: the next call asks again.

@@ -77,12 +77,18 @@ const cause = new Error('the wrapped failure');
  * exported without an entry here fails the test below.
  */
 const MAKE: Record<string, () => [KitError, boolean]> = {
-  ResourceServerError: () => [new ResourceServerError({ code: 'ERR_TOKEN_CLAIM', status: 401, oauthError: 'invalid_token', message: 'm', cause }), true],
+  ResourceServerError: () => [
+    new ResourceServerError({ code: 'ERR_TOKEN_CLAIM', status: 401, oauthError: 'invalid_token', message: 'm', cause }),
+    true,
+  ],
   MissingCredentialsError: () => [new kit.MissingCredentialsError(), false],
   InvalidRequestError: () => [new kit.InvalidRequestError('ERR_REQUEST_MALFORMED', 'm'), false],
   InvalidTokenError: () => [new kit.InvalidTokenError('ERR_TOKEN_EXPIRED', 'm'), false],
   InsufficientScopeError: () => [new kit.InsufficientScopeError(['read']), false],
-  InsufficientUserAuthenticationError: () => [new kit.InsufficientUserAuthenticationError('m', { acrValues: ['mfa'], maxAgeSeconds: 60 }), false],
+  InsufficientUserAuthenticationError: () => [
+    new kit.InsufficientUserAuthenticationError('m', { acrValues: ['mfa'], maxAgeSeconds: 60 }),
+    false,
+  ],
   TokenBindingError: () => [new kit.TokenBindingError('m'), false],
   InvalidDpopProofError: () => [new kit.InvalidDpopProofError('m'), false],
   UseDpopNonceError: () => [new kit.UseDpopNonceError('nonce'), false],
@@ -91,8 +97,20 @@ const MAKE: Record<string, () => [KitError, boolean]> = {
   DpopReplaySetFullError: () => [new kit.DpopReplaySetFullError(1), false],
   ConfigurationError: () => [new ConfigurationError('m', { cause }), true],
   NotAuthenticatedError: () => [new NotAuthenticatedError('m'), false],
-  AuthorizationServerCallError: () => [new AuthorizationServerCallError({ issuer: 'https://as.example', step: 'jwks', url: 'https://as.example/jwks', failure: { kind: 'timeout', timeoutMs: 5 }, cause }), true],
-  ProtectionApiError: () => [new ProtectionApiError({ operation: 'create', status: 500, error: 'server_error', message: 'm', cause }), true],
+  AuthorizationServerCallError: () => [
+    new AuthorizationServerCallError({
+      issuer: 'https://as.example',
+      step: 'jwks',
+      url: 'https://as.example/jwks',
+      failure: { kind: 'timeout', timeoutMs: 5 },
+      cause,
+    }),
+    true,
+  ],
+  ProtectionApiError: () => [
+    new ProtectionApiError({ operation: 'create', status: 500, error: 'server_error', message: 'm', cause }),
+    true,
+  ],
   StoreError: () => [new StoreError({ code: 'ERR_STORE_FULL', message: 'm', cause }), true],
   LockTimeoutError: () => [new LockTimeoutError({ lockName: 'l', waitedMs: 10 }), false],
   // Internal: never reach an app as they are, still of the family.
@@ -101,7 +119,9 @@ const MAKE: Record<string, () => [KitError, boolean]> = {
 };
 
 /** The classes the package exports that are errors. */
-const exportedErrorClasses = Object.entries(kit).filter(([, v]) => typeof v === 'function' && (v as { prototype?: unknown }).prototype instanceof Error) as Array<[string, abstract new (...args: never[]) => Error]>;
+const exportedErrorClasses = Object.entries(kit).filter(
+  ([, v]) => typeof v === 'function' && (v as { prototype?: unknown }).prototype instanceof Error,
+) as Array<[string, abstract new (...args: never[]) => Error]>;
 
 /** The switch of the README: exhaustive over the union (a code added without a case fails to compile). */
 function advice(err: KitError): string {
@@ -156,7 +176,8 @@ describe('the error family', () => {
   it('every exported error class (and every internal one) has a factory here', () => {
     expect(exportedErrorClasses.length).toBeGreaterThan(15);
     const named = new Set(Object.keys(MAKE));
-    for (const [name] of exportedErrorClasses) if (name !== 'KitError') expect({ name, tested: named.has(name) }).toEqual({ name, tested: true });
+    for (const [name] of exportedErrorClasses)
+      if (name !== 'KitError') expect({ name, tested: named.has(name) }).toEqual({ name, tested: true });
   });
 
   it.each(Object.entries(MAKE))('%s is a KitError with a code of the union, its own name and the cause it was given', (name, make) => {
@@ -171,11 +192,19 @@ describe('the error family', () => {
   });
 
   it('each exported error class is an instance of the root (KitError)', () => {
-    for (const [name, cls] of exportedErrorClasses) expect({ name, root: cls === KitError || cls.prototype instanceof KitError }).toEqual({ name, root: true });
+    for (const [name, cls] of exportedErrorClasses)
+      expect({ name, root: cls === KitError || cls.prototype instanceof KitError }).toEqual({ name, root: true });
   });
 
   it('errors that are not answers stay apart from ResourceServerError (so a request turns them into a 503 or a fixed 500)', () => {
-    for (const name of ['AuthorizationServerCallError', 'ProtectionApiError', 'StoreError', 'LockTimeoutError', 'InvalidAnswerError', 'HttpClientError']) {
+    for (const name of [
+      'AuthorizationServerCallError',
+      'ProtectionApiError',
+      'StoreError',
+      'LockTimeoutError',
+      'InvalidAnswerError',
+      'HttpClientError',
+    ]) {
       expect({ name, request: MAKE[name]!()[0] instanceof ResourceServerError }).toEqual({ name, request: false });
     }
   });
@@ -197,7 +226,13 @@ describe('the error family', () => {
     ];
     for (const [name, status, oauthError] of cases) {
       const err = MAKE[name]!()[0] as ResourceServerError;
-      expect({ name, status: err.status, statusCode: err.statusCode, oauthError: err.oauthError, expose: err.expose }).toEqual({ name, status, statusCode: status, oauthError, expose: status < 500 });
+      expect({ name, status: err.status, statusCode: err.statusCode, oauthError: err.oauthError, expose: err.expose }).toEqual({
+        name,
+        status,
+        statusCode: status,
+        oauthError,
+        expose: status < 500,
+      });
     }
   });
 
@@ -206,8 +241,16 @@ describe('the error family', () => {
     const err = new kit.InsufficientUserAuthenticationError('m', { acrValues: ['mfa', 'hwk'], maxAgeSeconds: 60 });
     expect({ acrValues: err.acrValues, maxAge: err.maxAge }).toEqual({ acrValues: ['mfa', 'hwk'], maxAge: 60 });
     const [challenge] = kit.parseChallenges(rs.answer(err).headers['www-authenticate']!);
-    expect(Object.fromEntries(challenge!.params)).toMatchObject({ error: 'insufficient_user_authentication', acr_values: 'mfa hwk', max_age: '60' });
-    const positional = kit.InsufficientUserAuthenticationError as unknown as new (message: string, acrValues: string[], maxAge: number) => Error;
+    expect(Object.fromEntries(challenge!.params)).toMatchObject({
+      error: 'insufficient_user_authentication',
+      acr_values: 'mfa hwk',
+      max_age: '60',
+    });
+    const positional = kit.InsufficientUserAuthenticationError as unknown as new (
+      message: string,
+      acrValues: string[],
+      maxAge: number,
+    ) => Error;
     expect(() => new positional('m', ['mfa'], 60)).toThrow(TypeError);
   });
 
@@ -219,7 +262,12 @@ describe('the error family', () => {
   });
 
   it('an AuthorizationServerCallError keeps only the safe URL, and a ProtectionApiError keeps its call as cause', () => {
-    const call = new AuthorizationServerCallError({ issuer: 'https://as.example', step: 'uma', url: 'https://user:pw@as.example/rs?secret=1#f', failure: { kind: 'server', status: 502 } });
+    const call = new AuthorizationServerCallError({
+      issuer: 'https://as.example',
+      step: 'uma',
+      url: 'https://user:pw@as.example/rs?secret=1#f',
+      failure: { kind: 'server', status: 502 },
+    });
     expect(call.url).toBe('https://as.example/rs');
     expect(call.message).toBe('the UMA protection API call at https://as.example/rs for issuer https://as.example failed: HTTP 502');
     expect(call.message).not.toMatch(/user|pw|secret/);
@@ -244,19 +292,24 @@ describe('a failed AS call during a request is still a 503 without its URL', () 
     return { lines, logger };
   };
 
-  it.each(['json', 'problem'] as const)('introspection failing (errorResponse %s): 503 temporarily_unavailable, the URL only in the log', async (errorResponse) => {
-    fake = await startFakeAuthorizationServer();
-    fake.answer = { status: 500, text: 'oops', contentType: 'text/plain' };
-    const { lines, logger } = recording();
-    const res = await request(introspectingApp(fake, 'https://api.example.com', {}, { errorResponse, logger, http: { timeoutMs: 1000 } })).get('/r').set('Authorization', 'Bearer opaque-token-1');
-    expect(res.status).toBe(503);
-    const body = JSON.parse(res.text) as Record<string, unknown>;
-    expect(body.error).toBe('temporarily_unavailable');
-    const host = new URL(fake.introspectionEndpoint).host;
-    // The failed call named the endpoint in the log; nothing of it reaches the client.
-    expect(lines.join('\n')).toContain(fake.introspectionEndpoint);
-    expect(JSON.stringify(res.headers) + res.text).not.toContain(host);
-  });
+  it.each(['json', 'problem'] as const)(
+    'introspection failing (errorResponse %s): 503 temporarily_unavailable, the URL only in the log',
+    async (errorResponse) => {
+      fake = await startFakeAuthorizationServer();
+      fake.answer = { status: 500, text: 'oops', contentType: 'text/plain' };
+      const { lines, logger } = recording();
+      const res = await request(introspectingApp(fake, 'https://api.example.com', {}, { errorResponse, logger, http: { timeoutMs: 1000 } }))
+        .get('/r')
+        .set('Authorization', 'Bearer opaque-token-1');
+      expect(res.status).toBe(503);
+      const body = JSON.parse(res.text) as Record<string, unknown>;
+      expect(body.error).toBe('temporarily_unavailable');
+      const host = new URL(fake.introspectionEndpoint).host;
+      // The failed call named the endpoint in the log; nothing of it reaches the client.
+      expect(lines.join('\n')).toContain(fake.introspectionEndpoint);
+      expect(JSON.stringify(res.headers) + res.text).not.toContain(host);
+    },
+  );
 
   it("introspection failing (errorResponse 'next'): the app's handler gets an AuthorizationServerUnavailableError, not the call error", async () => {
     fake = await startFakeAuthorizationServer();
@@ -309,7 +362,15 @@ describe('the wiring error', () => {
   it("requireDpop on a server without DPoP passes a NotAuthenticatedError (errorResponse 'next'), answered 500 otherwise", async () => {
     const seen: unknown[] = [];
     const next = express();
-    next.use(oauthResourceServer({ issuer: 'https://as.example', resource: 'https://api.example.com', authRequired: false, errorResponse: 'next', logger: false }));
+    next.use(
+      oauthResourceServer({
+        issuer: 'https://as.example',
+        resource: 'https://api.example.com',
+        authRequired: false,
+        errorResponse: 'next',
+        logger: false,
+      }),
+    );
     next.get('/x', requireDpop(), (_req, res) => void res.end('ok'));
     next.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
       seen.push(err);
@@ -322,7 +383,9 @@ describe('the wiring error', () => {
     expect((seen[0] as NotAuthenticatedError).code).toBe('ERR_NOT_AUTHENTICATED');
 
     const json = express();
-    json.use(oauthResourceServer({ issuer: 'https://as.example', resource: 'https://api.example.com', authRequired: false, logger: false }));
+    json.use(
+      oauthResourceServer({ issuer: 'https://as.example', resource: 'https://api.example.com', authRequired: false, logger: false }),
+    );
     json.get('/x', requireDpop(), (_req, res) => void res.end('ok'));
     const res = await request(json).get('/x');
     expect(res.status).toBe(500);
@@ -337,7 +400,9 @@ describe('the wiring error', () => {
       const res = await request(app).get('/x');
       expect(res.status).toBe(500);
       expect(res.body).toEqual({ error: 'server_error', error_description: 'the server could not process the request' });
-      expect(emitted.mock.calls.filter((c) => (c[1] as { code?: string } | undefined)?.code === 'OAUTH_RS_NOT_AUTHENTICATED')).toHaveLength(1);
+      expect(emitted.mock.calls.filter((c) => (c[1] as { code?: string } | undefined)?.code === 'OAUTH_RS_NOT_AUTHENTICATED')).toHaveLength(
+        1,
+      );
     } finally {
       emitted.mockRestore();
     }

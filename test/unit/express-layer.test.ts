@@ -70,43 +70,53 @@ describe.each(EXPRESS_VERSIONS)('express layer (%s)', (_name, express) => {
       ['resource:verb', 'orders:read', 'orders:write'],
       ['uri:action', 'https://api.example.com/orders:read', 'https://api.example.com/orders:write'],
       ['verb', 'read', 'write'],
-    ] as Array<[ScopeConvention, string, string]>)('under %s: GET /orders/:id needs %s, POST /orders needs %s', async (convention, read, write) => {
-      const app = express();
-      app.use(kit({ scopes: { convention } }));
-      app.get('/orders/:id', requireScopes(), ok);
-      app.post('/orders', requireScopes(), ok);
-      app.delete('/orders/:id', requireScopes(), ok);
+    ] as Array<[ScopeConvention, string, string]>)(
+      'under %s: GET /orders/:id needs %s, POST /orders needs %s',
+      async (convention, read, write) => {
+        const app = express();
+        app.use(kit({ scopes: { convention } }));
+        app.get('/orders/:id', requireScopes(), ok);
+        app.post('/orders', requireScopes(), ok);
+        app.delete('/orders/:id', requireScopes(), ok);
 
-      const reader = await token({ scope: read });
-      const writer = await token({ scope: write });
-      expect((await request(app).get('/orders/42').set('Authorization', `Bearer ${reader}`)).status).toBe(200);
-      expect((await request(app).post('/orders').set('Authorization', `Bearer ${writer}`)).status).toBe(201);
-      expect((await request(app).delete('/orders/42').set('Authorization', `Bearer ${writer}`)).status).toBe(200);
+        const reader = await token({ scope: read });
+        const writer = await token({ scope: write });
+        expect((await request(app).get('/orders/42').set('Authorization', `Bearer ${reader}`)).status).toBe(200);
+        expect((await request(app).post('/orders').set('Authorization', `Bearer ${writer}`)).status).toBe(201);
+        expect((await request(app).delete('/orders/42').set('Authorization', `Bearer ${writer}`)).status).toBe(200);
 
-      const denied = await request(app).post('/orders').set('Authorization', `Bearer ${reader}`);
-      expect(denied.status).toBe(403);
-      expect(params(denied.headers['www-authenticate'])).toMatchObject({ error: 'insufficient_scope', scope: write });
-      const denied2 = await request(app).get('/orders/42').set('Authorization', `Bearer ${writer}`);
-      expect(denied2.status).toBe(403);
-      expect(params(denied2.headers['www-authenticate'])).toMatchObject({ error: 'insufficient_scope', scope: read });
-    });
+        const denied = await request(app).post('/orders').set('Authorization', `Bearer ${reader}`);
+        expect(denied.status).toBe(403);
+        expect(params(denied.headers['www-authenticate'])).toMatchObject({ error: 'insufficient_scope', scope: write });
+        const denied2 = await request(app).get('/orders/42').set('Authorization', `Bearer ${writer}`);
+        expect(denied2.status).toBe(403);
+        expect(params(denied2.headers['www-authenticate'])).toMatchObject({ error: 'insufficient_scope', scope: read });
+      },
+    );
 
     it.each([
       ['verb:resource', 'read:orders'],
       ['uri:action', 'https://api.example.com/api/v1/orders:read'],
-    ] as Array<[ScopeConvention, string]>)('in a router mounted at /api/v1 (identifier …/api/v1) under %s: needs %s', async (convention, read) => {
-      const app = express();
-      app.use(kit({ resource: V1, scopes: { convention } }));
-      const router = express.Router();
-      router.get('/orders/:id', requireScopes(), ok);
-      app.use('/api/v1', router);
+    ] as Array<[ScopeConvention, string]>)(
+      'in a router mounted at /api/v1 (identifier …/api/v1) under %s: needs %s',
+      async (convention, read) => {
+        const app = express();
+        app.use(kit({ resource: V1, scopes: { convention } }));
+        const router = express.Router();
+        router.get('/orders/:id', requireScopes(), ok);
+        app.use('/api/v1', router);
 
-      const good = await request(app).get('/api/v1/orders/1').set('Authorization', `Bearer ${await token({ aud: V1, scope: read })}`);
-      expect(good.status).toBe(200);
-      const bad = await request(app).get('/api/v1/orders/1').set('Authorization', `Bearer ${await token({ aud: V1, scope: 'read:api' })}`);
-      expect(bad.status).toBe(403);
-      expect(params(bad.headers['www-authenticate']).scope).toBe(read);
-    });
+        const good = await request(app)
+          .get('/api/v1/orders/1')
+          .set('Authorization', `Bearer ${await token({ aud: V1, scope: read })}`);
+        expect(good.status).toBe(200);
+        const bad = await request(app)
+          .get('/api/v1/orders/1')
+          .set('Authorization', `Bearer ${await token({ aud: V1, scope: 'read:api' })}`);
+        expect(bad.status).toBe(403);
+        expect(params(bad.headers['www-authenticate']).scope).toBe(read);
+      },
+    );
 
     it('with publicBaseUrl and the middleware inside a router at /api/v1: identifier and scope follow the mount path', async () => {
       const app = express();
@@ -115,13 +125,19 @@ describe.each(EXPRESS_VERSIONS)('express layer (%s)', (_name, express) => {
       router.get('/orders/:id', requireScopes(), ok);
       app.use('/api/v1', router);
 
-      const good = await request(app).get('/api/v1/orders/1').set('Authorization', `Bearer ${await token({ aud: V1, scope: 'read:orders' })}`);
+      const good = await request(app)
+        .get('/api/v1/orders/1')
+        .set('Authorization', `Bearer ${await token({ aud: V1, scope: 'read:orders' })}`);
       expect(good.status).toBe(200);
       // A token for the bare host is not a token for /api/v1.
-      const wrongAud = await request(app).get('/api/v1/orders/1').set('Authorization', `Bearer ${await token({ aud: API, scope: 'read:orders' })}`);
+      const wrongAud = await request(app)
+        .get('/api/v1/orders/1')
+        .set('Authorization', `Bearer ${await token({ aud: API, scope: 'read:orders' })}`);
       expect(wrongAud.status).toBe(401);
       expect(params(wrongAud.headers['www-authenticate']).error).toBe('invalid_token');
-      const denied = await request(app).get('/api/v1/orders/1').set('Authorization', `Bearer ${await token({ aud: V1, scope: 'read:api' })}`);
+      const denied = await request(app)
+        .get('/api/v1/orders/1')
+        .set('Authorization', `Bearer ${await token({ aud: V1, scope: 'read:api' })}`);
       expect(denied.status).toBe(403);
       expect(params(denied.headers['www-authenticate']).scope).toBe('read:orders');
     });
@@ -134,7 +150,9 @@ describe.each(EXPRESS_VERSIONS)('express layer (%s)', (_name, express) => {
       const reader = await token({ aud: ORDERS, scope: 'read:orders' });
       expect((await request(app).get('/orders').set('Authorization', `Bearer ${reader}`)).status).toBe(200);
       expect((await request(app).get('/orders/7').set('Authorization', `Bearer ${reader}`)).status).toBe(200);
-      const denied = await request(app).get('/orders/7').set('Authorization', `Bearer ${await token({ aud: ORDERS, scope: 'write:orders' })}`);
+      const denied = await request(app)
+        .get('/orders/7')
+        .set('Authorization', `Bearer ${await token({ aud: ORDERS, scope: 'write:orders' })}`);
       expect(denied.status).toBe(403);
       expect(params(denied.headers['www-authenticate']).scope).toBe('read:orders');
     });
@@ -146,10 +164,18 @@ describe.each(EXPRESS_VERSIONS)('express layer (%s)', (_name, express) => {
       router.get('/orders', requireScopes(), ok);
       app.use('/:tenant', router);
       // The client chooses /reports: a read:reports token must not open the orders route.
-      const sneaky = await request(app).get('/reports/orders').set('Authorization', `Bearer ${await token({ scope: 'read:reports' })}`);
+      const sneaky = await request(app)
+        .get('/reports/orders')
+        .set('Authorization', `Bearer ${await token({ scope: 'read:reports' })}`);
       expect(sneaky.status).toBe(403);
       expect(params(sneaky.headers['www-authenticate']).scope).toBe('read:orders');
-      expect((await request(app).get('/acme/orders').set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`)).status).toBe(200);
+      expect(
+        (
+          await request(app)
+            .get('/acme/orders')
+            .set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`)
+        ).status,
+      ).toBe(200);
     });
 
     it('picks the template the request matched when one handler sits under two static mounts', async () => {
@@ -159,8 +185,16 @@ describe.each(EXPRESS_VERSIONS)('express layer (%s)', (_name, express) => {
       router.get('/:id', requireScopes(), ok);
       app.use('/orders', router);
       app.use('/invoices', router);
-      expect((await request(app).get('/orders/1').set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`)).status).toBe(200);
-      const wrong = await request(app).get('/invoices/1').set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`);
+      expect(
+        (
+          await request(app)
+            .get('/orders/1')
+            .set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`)
+        ).status,
+      ).toBe(200);
+      const wrong = await request(app)
+        .get('/invoices/1')
+        .set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`);
       expect(wrong.status).toBe(403);
       expect(params(wrong.headers['www-authenticate']).scope).toBe('read:invoices');
     });
@@ -171,8 +205,16 @@ describe.each(EXPRESS_VERSIONS)('express layer (%s)', (_name, express) => {
       const shop = express();
       shop.get('/:id', requireScopes(), ok);
       app.use('/carts', shop);
-      expect((await request(app).get('/carts/1').set('Authorization', `Bearer ${await token({ scope: 'read:carts' })}`)).status).toBe(200);
-      const denied = await request(app).get('/carts/1').set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`);
+      expect(
+        (
+          await request(app)
+            .get('/carts/1')
+            .set('Authorization', `Bearer ${await token({ scope: 'read:carts' })}`)
+        ).status,
+      ).toBe(200);
+      const denied = await request(app)
+        .get('/carts/1')
+        .set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`);
       expect(denied.status).toBe(403);
       expect(params(denied.headers['www-authenticate']).scope).toBe('read:carts');
     });
@@ -184,9 +226,27 @@ describe.each(EXPRESS_VERSIONS)('express layer (%s)', (_name, express) => {
       router.get('/:id', requireScopes(), ok);
       app.use(['/orders', '/invoices'], router);
       app.use('/carts', requireScopes(), ok);
-      expect((await request(app).get('/orders/1').set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`)).status).toBe(200);
-      expect((await request(app).get('/invoices/1').set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`)).status).toBe(403);
-      expect((await request(app).get('/carts/1').set('Authorization', `Bearer ${await token({ scope: 'read:carts' })}`)).status).toBe(200);
+      expect(
+        (
+          await request(app)
+            .get('/orders/1')
+            .set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`)
+        ).status,
+      ).toBe(200);
+      expect(
+        (
+          await request(app)
+            .get('/invoices/1')
+            .set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`)
+        ).status,
+      ).toBe(403);
+      expect(
+        (
+          await request(app)
+            .get('/carts/1')
+            .set('Authorization', `Bearer ${await token({ scope: 'read:carts' })}`)
+        ).status,
+      ).toBe(200);
     });
 
     it('derives for a handler reused on a route added after the first request from that route', async () => {
@@ -194,9 +254,17 @@ describe.each(EXPRESS_VERSIONS)('express layer (%s)', (_name, express) => {
       app.use(kit());
       const rs = requireScopes();
       app.get('/orders/:id', rs, ok);
-      expect((await request(app).get('/orders/1').set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`)).status).toBe(200);
+      expect(
+        (
+          await request(app)
+            .get('/orders/1')
+            .set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`)
+        ).status,
+      ).toBe(200);
       app.get('/invoices/:id', rs, ok);
-      const res = await request(app).get('/invoices/1').set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`);
+      const res = await request(app)
+        .get('/invoices/1')
+        .set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`);
       expect(res.status).toBe(403);
       expect(params(res.headers['www-authenticate']).scope).toBe('read:invoices');
     });
@@ -209,8 +277,20 @@ describe.each(EXPRESS_VERSIONS)('express layer (%s)', (_name, express) => {
       const router = express.Router();
       router.use('/carts', shop);
       app.use(router);
-      expect((await request(app).get('/carts/items/1').set('Authorization', `Bearer ${await token({ scope: 'read:carts' })}`)).status).toBe(200);
-      expect((await request(app).get('/carts/items/1').set('Authorization', `Bearer ${await token({ scope: 'read:items' })}`)).status).toBe(403);
+      expect(
+        (
+          await request(app)
+            .get('/carts/items/1')
+            .set('Authorization', `Bearer ${await token({ scope: 'read:carts' })}`)
+        ).status,
+      ).toBe(200);
+      expect(
+        (
+          await request(app)
+            .get('/carts/items/1')
+            .set('Authorization', `Bearer ${await token({ scope: 'read:items' })}`)
+        ).status,
+      ).toBe(403);
     });
 
     it('derives from the template under /:tenant also for optional parts and wildcards (never the tenant text)', async () => {
@@ -227,8 +307,20 @@ describe.each(EXPRESS_VERSIONS)('express layer (%s)', (_name, express) => {
         const res = await request(app).get(path).set('Authorization', sneaky);
         expect([path, res.status]).toEqual([path, 403]);
       }
-      expect((await request(app).get('/acme/orders/5').set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`)).status).toBe(200);
-      expect((await request(app).get('/acme/files/a/b').set('Authorization', `Bearer ${await token({ scope: 'read:files' })}`)).status).toBe(200);
+      expect(
+        (
+          await request(app)
+            .get('/acme/orders/5')
+            .set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`)
+        ).status,
+      ).toBe(200);
+      expect(
+        (
+          await request(app)
+            .get('/acme/files/a/b')
+            .set('Authorization', `Bearer ${await token({ scope: 'read:files' })}`)
+        ).status,
+      ).toBe(200);
     });
 
     it('needs every fitting scope, never a 500, when one handler sits on routes that overlap for a path', async () => {
@@ -236,29 +328,59 @@ describe.each(EXPRESS_VERSIONS)('express layer (%s)', (_name, express) => {
       app.use(kit());
       const d = requireScopes();
       app.get(['/:tenant/orders', '/reports/:id'], d, ok);
-      const res = await request(app).get('/reports/orders').set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`);
+      const res = await request(app)
+        .get('/reports/orders')
+        .set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`);
       expect(res.status).toBe(403);
       expect(params(res.headers['www-authenticate']).scope).toBe('read:orders read:reports');
-      expect((await request(app).get('/reports/orders').set('Authorization', `Bearer ${await token({ scope: 'read:orders read:reports' })}`)).status).toBe(200);
-      expect((await request(app).get('/acme/orders').set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`)).status).toBe(200);
+      expect(
+        (
+          await request(app)
+            .get('/reports/orders')
+            .set('Authorization', `Bearer ${await token({ scope: 'read:orders read:reports' })}`)
+        ).status,
+      ).toBe(200);
+      expect(
+        (
+          await request(app)
+            .get('/acme/orders')
+            .set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`)
+        ).status,
+      ).toBe(200);
     });
 
     it('answers a method without a scope verb (OPTIONS on app.all) with 403, never 500', async () => {
       const app = express();
       app.use(kit());
       app.all('/orders/:id', requireScopes(), ok);
-      const res = await request(app).options('/orders/1').set('Authorization', `Bearer ${await token({ scope: 'read:orders write:orders' })}`);
+      const res = await request(app)
+        .options('/orders/1')
+        .set('Authorization', `Bearer ${await token({ scope: 'read:orders write:orders' })}`);
       expect(res.status).toBe(403);
       expect(params(res.headers['www-authenticate']).error).toBe('insufficient_scope');
-      expect((await request(app).get('/orders/1').set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`)).status).toBe(200);
+      expect(
+        (
+          await request(app)
+            .get('/orders/1')
+            .set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`)
+        ).status,
+      ).toBe(200);
     });
 
     it('requireScopes({ resource }) derives with an explicit resource name', async () => {
       const app = express();
       app.use(kit());
       app.get('/:id', requireScopes({ resource: 'orders' }), ok);
-      expect((await request(app).get('/1').set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`)).status).toBe(200);
-      const denied = await request(app).get('/1').set('Authorization', `Bearer ${await token({ scope: 'read:other' })}`);
+      expect(
+        (
+          await request(app)
+            .get('/1')
+            .set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`)
+        ).status,
+      ).toBe(200);
+      const denied = await request(app)
+        .get('/1')
+        .set('Authorization', `Bearer ${await token({ scope: 'read:other' })}`);
       expect(denied.status).toBe(403);
       expect(params(denied.headers['www-authenticate']).scope).toBe('read:orders');
     });
@@ -273,7 +395,10 @@ describe.each(EXPRESS_VERSIONS)('express layer (%s)', (_name, express) => {
       a.get('/both', requireScopes({ allOf: ['read:orders'], anyOf: ['tier:gold', 'tier:silver'] }), ok);
       return a;
     }
-    const call = async (path: string, scope: string) => request(app()).get(path).set('Authorization', `Bearer ${await token({ scope })}`);
+    const call = async (path: string, scope: string) =>
+      request(app())
+        .get(path)
+        .set('Authorization', `Bearer ${await token({ scope })}`);
 
     it('all-of needs every scope and a 403 names them all', async () => {
       expect((await call('/all', 'read:orders read:customers')).status).toBe(200);
@@ -343,7 +468,9 @@ describe.each(EXPRESS_VERSIONS)('express layer (%s)', (_name, express) => {
     });
 
     it('a valid token is authenticated on a public route', async () => {
-      const res = await request(app()).get('/public').set('Authorization', `Bearer ${await token()}`);
+      const res = await request(app())
+        .get('/public')
+        .set('Authorization', `Bearer ${await token()}`);
       expect(res.body).toEqual({ authenticated: true });
     });
   });
@@ -361,7 +488,9 @@ describe.each(EXPRESS_VERSIONS)('express layer (%s)', (_name, express) => {
       expect(JSON.parse(res.text)).toMatchObject({ type: 'about:blank', status: 401, title: 'Unauthorized', error: 'invalid_token' });
       expect(params(res.headers['www-authenticate']).error).toBe('invalid_token');
 
-      const forbidden = await request(app).get('/orders').set('Authorization', `Bearer ${await token({ scope: 'x' })}`);
+      const forbidden = await request(app)
+        .get('/orders')
+        .set('Authorization', `Bearer ${await token({ scope: 'x' })}`);
       expect(forbidden.status).toBe(403);
       expect(forbidden.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(JSON.parse(forbidden.text)).toMatchObject({ status: 403, error: 'insufficient_scope' });
@@ -386,7 +515,9 @@ describe.each(EXPRESS_VERSIONS)('express layer (%s)', (_name, express) => {
 
       const expired = await token({ iat: Math.floor(Date.now() / 1000) - 600, exp: Math.floor(Date.now() / 1000) - 300 });
       const r1 = await request(app).get('/orders').set('Authorization', `Bearer ${expired}`);
-      const r2 = await request(app).get('/orders').set('Authorization', `Bearer ${await token({ scope: 'x' })}`);
+      const r2 = await request(app)
+        .get('/orders')
+        .set('Authorization', `Bearer ${await token({ scope: 'x' })}`);
       const r3 = await request(app).get('/orders');
       const r4 = await request(app).get('/orders').set('Authorization', 'Bearer a,b');
 
@@ -417,14 +548,18 @@ describe.each(EXPRESS_VERSIONS)('express layer (%s)', (_name, express) => {
     });
     try {
       for (let i = 0; i < 2; i++) {
-        const res = await request(app).get('/orders').set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`);
+        const res = await request(app)
+          .get('/orders')
+          .set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`);
         expect(res.status).toBe(500);
         expect(res.headers['content-type']).toMatch(/^application\/json/);
         expect(res.body).toEqual({ error: 'server_error', error_description: 'the server could not process the request' });
         expect(res.text).not.toMatch(/require-scopes|at |Error/);
       }
       expect(seen).toBeUndefined();
-      expect(emitted.mock.calls.filter((c) => (c[1] as { code?: string } | undefined)?.code === 'OAUTH_RS_NOT_AUTHENTICATED')).toHaveLength(1);
+      expect(emitted.mock.calls.filter((c) => (c[1] as { code?: string } | undefined)?.code === 'OAUTH_RS_NOT_AUTHENTICATED')).toHaveLength(
+        1,
+      );
     } finally {
       emitted.mockRestore();
     }
@@ -459,7 +594,9 @@ describe.each(EXPRESS_VERSIONS)('express layer (%s)', (_name, express) => {
     app.use(kit({ errorResponse: 'problem', logger: { warn: () => undefined, error: (m: string) => errors.push(m) } }));
     app.get('/x', requireDpop(), ok);
     for (let i = 0; i < 2; i++) {
-      const res = await request(app).get('/x').set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`);
+      const res = await request(app)
+        .get('/x')
+        .set('Authorization', `Bearer ${await token({ scope: 'read:orders' })}`);
       expect(res.status).toBe(500);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     }
@@ -545,7 +682,11 @@ describe.each(EXPRESS_VERSIONS)('express layer (%s)', (_name, express) => {
       ['wrong typ', await token({}, { typ: 'JWT' }), (a) => request(a).get('/orders')],
       ['bad signature', `${h}.${p}.${s.split('').reverse().join('')}`, (a) => request(a).get('/orders')],
       ['not a JWT', `${randomBytes(40).toString('base64url')}`, (a) => request(a).get('/orders')],
-      ['JWE', await new EncryptJWT({ iss: as.issuer }).setProtectedHeader({ alg: 'dir', enc: 'A256GCM' }).encrypt(randomBytes(32)), (a) => request(a).get('/orders')],
+      [
+        'JWE',
+        await new EncryptJWT({ iss: as.issuer }).setProtectedHeader({ alg: 'dir', enc: 'A256GCM' }).encrypt(randomBytes(32)),
+        (a) => request(a).get('/orders'),
+      ],
       ['too large', `${valid}${'A'.repeat(4000)}`, (a) => request(a).get('/orders')],
     ];
     for (const [what, tok, make] of cases) {
@@ -556,7 +697,11 @@ describe.each(EXPRESS_VERSIONS)('express layer (%s)', (_name, express) => {
         expect(res.status).toBeGreaterThanOrEqual(what === 'valid' ? 200 : 400);
         const headers = JSON.stringify(res.headers);
         for (const part of [tok, ...tok.split('.').filter((x) => x.length >= 8)]) {
-          expect({ what, inBody: res.text.includes(part), inHeaders: headers.includes(part) }).toEqual({ what, inBody: false, inHeaders: false });
+          expect({ what, inBody: res.text.includes(part), inHeaders: headers.includes(part) }).toEqual({
+            what,
+            inBody: false,
+            inHeaders: false,
+          });
         }
       }
     }

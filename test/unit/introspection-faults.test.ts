@@ -44,7 +44,10 @@ describe('what the resource server sends', () => {
     expect(r!.form.get('token')).toBe(TOKEN);
     expect(r!.form.get('token_type_hint')).toBe('access_token');
     // RFC 6749 §2.3.1: id and secret are form-encoded, then joined and base64-encoded.
-    const [id, secret] = Buffer.from(r!.headers.authorization!.replace(/^Basic /, ''), 'base64').toString().split(':').map(decodeURIComponent);
+    const [id, secret] = Buffer.from(r!.headers.authorization!.replace(/^Basic /, ''), 'base64')
+      .toString()
+      .split(':')
+      .map(decodeURIComponent);
     expect([id, secret]).toEqual(['rs-client', 'rs-secret']);
   });
 
@@ -62,7 +65,10 @@ describe('client authentication and shared verdicts', () => {
   it('authenticates with private_key_jwt: a client assertion signed with the configured key (RFC 7523)', async () => {
     const { privateKey, publicKey } = await generateKeyPair('ES256');
     fake.answer = { json: active() };
-    expect((await get(app({ clientAuthMethod: 'private_key_jwt', clientSecret: undefined, privateKey: { key: privateKey, kid: 'rs-key' } }))).status).toBe(200);
+    expect(
+      (await get(app({ clientAuthMethod: 'private_key_jwt', clientSecret: undefined, privateKey: { key: privateKey, kid: 'rs-key' } })))
+        .status,
+    ).toBe(200);
     const form = fake.introspections[0]!.form;
     expect(form.get('client_assertion_type')).toBe('urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
     const { payload, protectedHeader } = await jwtVerify(form.get('client_assertion')!, publicKey);
@@ -92,7 +98,9 @@ describe('client authentication and shared verdicts', () => {
     try {
       await Promise.all(servers.map((s) => new Promise((r) => s.once('listening', r))));
       const urls = servers.map((s) => `http://127.0.0.1:${(s.address() as { port: number }).port}/r`);
-      const statuses = await Promise.all(Array.from({ length: 100 }, (_, i) => fetch(urls[i % 3]!, { headers: { authorization: `Bearer ${TOKEN}` } }).then((r) => r.status)));
+      const statuses = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => fetch(urls[i % 3]!, { headers: { authorization: `Bearer ${TOKEN}` } }).then((r) => r.status)),
+      );
       expect(statuses.every((s) => s === 200)).toBe(true);
       expect(fake.introspections).toHaveLength(1);
     } finally {
@@ -102,7 +110,11 @@ describe('client authentication and shared verdicts', () => {
 
   it('bypasses a failing store and asks the AS', async () => {
     fake.answer = { json: active() };
-    const broken = { get: () => Promise.reject(new Error('down')), set: () => Promise.reject(new Error('down')), delete: () => Promise.reject(new Error('down')) };
+    const broken = {
+      get: () => Promise.reject(new Error('down')),
+      set: () => Promise.reject(new Error('down')),
+      delete: () => Promise.reject(new Error('down')),
+    };
     expect((await get(app({}, { cache: { store: broken } }))).status).toBe(200);
     expect(fake.introspections).toHaveLength(1);
   });
@@ -274,7 +286,10 @@ describe('when the AS fails', () => {
 
   it('answers 503 when the AS refuses our credentials, and logs it once without secrets', async () => {
     const logged: string[] = [];
-    const logger: Logger = { warn: (m, d) => logged.push(`${m} ${JSON.stringify(d)}`), error: (m, d) => logged.push(`${m} ${JSON.stringify(d)}`) };
+    const logger: Logger = {
+      warn: (m, d) => logged.push(`${m} ${JSON.stringify(d)}`),
+      error: (m, d) => logged.push(`${m} ${JSON.stringify(d)}`),
+    };
     fake.answer = { status: 401, json: { error: 'invalid_client' } };
     const a = app({}, { logger });
     for (const t of ['t1', 't2', 't3']) expect((await get(a, t)).status).toBe(503);
@@ -304,7 +319,10 @@ describe('when the AS fails', () => {
 describe('RFC 9701 signed responses', () => {
   const jwtApp = () => app({ endpoint: undefined, jwtResponse: true }, { http: { timeoutMs: 2000 } });
   const signedAnswer = async (claims: Record<string, unknown>, options?: { typ?: string; foreignKey?: boolean }) => ({
-    text: await fake.signIntrospection({ iss: fake.issuer, aud: 'rs-client', iat: now(), token_introspection: active(), ...claims }, options),
+    text: await fake.signIntrospection(
+      { iss: fake.issuer, aud: 'rs-client', iat: now(), token_introspection: active(), ...claims },
+      options,
+    ),
     contentType: 'application/token-introspection+jwt',
   });
 

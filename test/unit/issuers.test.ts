@@ -37,7 +37,9 @@ describe('trusted issuers', () => {
     expect((await auth(rs, await signWith(keyA, a.issuer, AUD)))?.context.issuer).toBe(a.issuer);
     expect((await auth(rs, await signWith(keyB, b.issuer, AUD)))?.context.issuer).toBe(b.issuer);
     // A token claiming issuer B but signed with A's key is refused: keys are per issuer.
-    await expect(auth(rs, await signWith({ ...keyA, kid: keyB.kid }, b.issuer, AUD))).rejects.toMatchObject({ oauthError: 'invalid_token' });
+    await expect(auth(rs, await signWith({ ...keyA, kid: keyB.kid }, b.issuer, AUD))).rejects.toMatchObject({
+      oauthError: 'invalid_token',
+    });
   });
 
   it('refuses an issuer that is not trusted, even one that shares a trusted issuer’s keys', async () => {

@@ -91,7 +91,9 @@ describe('JWKS cache', () => {
     const rs = server(jwks, { jwks: { cooldownSeconds: 60 } });
     expect((await auth(rs, await signWith(good, jwks.issuer, AUD)))?.context.subject).toBe('user-1');
     for (const kid of ['enc', 'private']) {
-      await expect(auth(rs, await signWith(good, jwks.issuer, AUD, {}, { kid }))).rejects.toMatchObject({ code: 'ERR_TOKEN_KEY_NOT_FOUND' });
+      await expect(auth(rs, await signWith(good, jwks.issuer, AUD, {}, { kid }))).rejects.toMatchObject({
+        code: 'ERR_TOKEN_KEY_NOT_FOUND',
+      });
     }
   });
 });
@@ -113,7 +115,11 @@ describe('verified-token cache', () => {
   it('re-checks the audience on a cache hit (a token cached for one identifier is no pass for another)', async () => {
     const key = await makeKey();
     jwks = await startJwksServer([key]);
-    const rs = new ResourceServer({ issuer: { issuer: jwks.issuer, jwksUri: jwks.url }, publicBaseUrl: 'https://api.example.com', logger: false });
+    const rs = new ResourceServer({
+      issuer: { issuer: jwks.issuer, jwksUri: jwks.url },
+      publicBaseUrl: 'https://api.example.com',
+      logger: false,
+    });
     const token = await signWith(key, jwks.issuer, 'https://api.example.com/orders');
     expect(await auth(rs, token, '/orders')).toBeDefined();
     await expect(auth(rs, token, '/billing')).rejects.toMatchObject({ code: 'ERR_TOKEN_AUDIENCE' });

@@ -7,7 +7,14 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import type { RequestHandler } from 'express';
-import { ConfigurationError, oauthResourceServer, parseChallenges, requireScopes, requireToolScopes, type ToolScopes } from '../../src/index.js';
+import {
+  ConfigurationError,
+  oauthResourceServer,
+  parseChallenges,
+  requireScopes,
+  requireToolScopes,
+  type ToolScopes,
+} from '../../src/index.js';
 import { createTestIssuer, signTestToken, type TestIssuer } from '../../src/testing/index.js';
 import { EXPRESS_VERSIONS, type ExpressFactory } from '../helpers/express-versions.js';
 
@@ -28,7 +35,13 @@ describe.each(EXPRESS_VERSIONS)('requireToolScopes (%s)', (_name, express: Expre
   function mcpApp(options: { parse?: boolean; tools?: Record<string, ToolScopes>; errors?: string[] } = {}) {
     const app = express();
     const errors = options.errors ?? [];
-    app.use(oauthResourceServer({ issuer: issuer.trustedIssuer, resource: MCP, logger: { warn: () => undefined, error: (m: string) => errors.push(m) } }));
+    app.use(
+      oauthResourceServer({
+        issuer: issuer.trustedIssuer,
+        resource: MCP,
+        logger: { warn: () => undefined, error: (m: string) => errors.push(m) },
+      }),
+    );
     const reached: unknown[] = [];
     const transport: RequestHandler = (req, res) => {
       reached.push(req.body);
@@ -41,7 +54,11 @@ describe.each(EXPRESS_VERSIONS)('requireToolScopes (%s)', (_name, express: Expre
     });
     return { app, reached };
   }
-  const send = (app: object, body: unknown, token = base) => request(app as Parameters<typeof request>[0]).post('/mcp').set('authorization', `Bearer ${token}`).send(body as object);
+  const send = (app: object, body: unknown, token = base) =>
+    request(app as Parameters<typeof request>[0])
+      .post('/mcp')
+      .set('authorization', `Bearer ${token}`)
+      .send(body as object);
 
   it("a listed tool's call without its scopes: 403 insufficient_scope naming them, and the transport never sees it", async () => {
     const { app, reached } = mcpApp();
@@ -61,7 +78,12 @@ describe.each(EXPRESS_VERSIONS)('requireToolScopes (%s)', (_name, express: Expre
 
   it('other tools, other methods, notifications and GET pass', async () => {
     const { app, reached } = mcpApp();
-    const bodies = [call('list_notes'), { jsonrpc: '2.0', id: 2, method: 'tools/list' }, { jsonrpc: '2.0', method: 'notifications/initialized' }, call('Clear_Notes')];
+    const bodies = [
+      call('list_notes'),
+      { jsonrpc: '2.0', id: 2, method: 'tools/list' },
+      { jsonrpc: '2.0', method: 'notifications/initialized' },
+      call('Clear_Notes'),
+    ];
     for (const body of bodies) expect((await send(app, body)).status).toBe(200);
     expect(reached).toEqual(bodies);
     expect((await request(app).get('/mcp').set('authorization', `Bearer ${base}`)).status).toBe(405);
@@ -69,7 +91,11 @@ describe.each(EXPRESS_VERSIONS)('requireToolScopes (%s)', (_name, express: Expre
 
   it('a batch that calls a listed tool needs its scopes, wherever the call sits in it', async () => {
     const { app, reached } = mcpApp();
-    for (const batch of [[call('clear_notes')], [{ jsonrpc: '2.0', id: 1, method: 'tools/list' }, call('clear_notes', 2)], [call('list_notes'), call('clear_notes', 2), call('list_notes', 3)]]) {
+    for (const batch of [
+      [call('clear_notes')],
+      [{ jsonrpc: '2.0', id: 1, method: 'tools/list' }, call('clear_notes', 2)],
+      [call('list_notes'), call('clear_notes', 2), call('list_notes', 3)],
+    ]) {
       const res = await send(app, batch);
       expect(res.status).toBe(403);
       expect(challenge(res)).toMatchObject({ scope: 'mcp:tools notes:admin' });
@@ -95,7 +121,11 @@ describe.each(EXPRESS_VERSIONS)('requireToolScopes (%s)', (_name, express: Expre
       expect(res.status).toBe(400);
       expect(challenge(res)).toMatchObject({ error: 'invalid_request' });
     }
-    const odd = await request(app).post('/mcp').set('authorization', `Bearer ${base}`).set('content-type', 'Application/JSON; charset').send(JSON.stringify(call('clear_notes')));
+    const odd = await request(app)
+      .post('/mcp')
+      .set('authorization', `Bearer ${base}`)
+      .set('content-type', 'Application/JSON; charset')
+      .send(JSON.stringify(call('clear_notes')));
     expect(odd.status).toBe(400);
     expect(reached).toEqual([]);
     expect(errors).toEqual([expect.stringMatching(/put express\.json\(\) before it/)]);
@@ -103,7 +133,11 @@ describe.each(EXPRESS_VERSIONS)('requireToolScopes (%s)', (_name, express: Expre
 
   it('a request with no JSON body to read is left to the transport (it refuses those itself)', async () => {
     const { app, reached } = mcpApp({ parse: false });
-    const text = await request(app).post('/mcp').set('authorization', `Bearer ${base}`).set('content-type', 'text/plain').send('{"method":"tools/call"}');
+    const text = await request(app)
+      .post('/mcp')
+      .set('authorization', `Bearer ${base}`)
+      .set('content-type', 'text/plain')
+      .send('{"method":"tools/call"}');
     expect(text.status).toBe(200);
     const empty = await request(app).post('/mcp').set('authorization', `Bearer ${base}`).set('content-type', 'application/json');
     expect(empty.status).toBe(200);

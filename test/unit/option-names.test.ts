@@ -34,13 +34,25 @@ describe('unknown option names', () => {
     [{ ...base, metadata: { resourcename: 'Orders' } }, '"metadata.resourcename": did you mean "metadata.resourceName"?'],
     [{ ...base, mtls: { trustedProxy: ['10.0.0.1'] } }, '"mtls.trustedProxy": did you mean "mtls.trustedProxies"?'],
     [{ ...base, issuer: { issuer: ISSUER, jwksuri: `${ISSUER}/jwks` } }, '"issuer.jwksuri": did you mean "issuer.jwksUri"?'],
-    [{ ...base, issuer: [ISSUER.replace('as.', 'as2.'), { issuer: ISSUER, algorithm: ['RS256'] }] }, '"issuer.algorithm": did you mean "issuer.algorithms"?'],
-    [{ ...base, issuer: { issuer: ISSUER, profile: { preset: 'auth0', clientIdClaim: ['azp'] } } }, '"issuer.profile.clientIdClaim": did you mean "issuer.profile.clientIdClaims"?'],
+    [
+      { ...base, issuer: [ISSUER.replace('as.', 'as2.'), { issuer: ISSUER, algorithm: ['RS256'] }] },
+      '"issuer.algorithm": did you mean "issuer.algorithms"?',
+    ],
+    [
+      { ...base, issuer: { issuer: ISSUER, profile: { preset: 'auth0', clientIdClaim: ['azp'] } } },
+      '"issuer.profile.clientIdClaim": did you mean "issuer.profile.clientIdClaims"?',
+    ],
     [
       { ...base, issuer: { issuer: ISSUER, introspection: { clientId: 'rs', clientSecret: 's', cacheTtl: 5 } } },
       '"issuer.introspection.cacheTtl": did you mean "issuer.introspection.cacheTtlSeconds"?',
     ],
-    [{ ...base, issuer: { issuer: ISSUER, introspection: { clientId: 'rs', clientAuthMethod: 'tls_client_auth', tls: { cert: 'c', keys: 'k' } } } }, '"issuer.introspection.tls.keys": did you mean "issuer.introspection.tls.key"?'],
+    [
+      {
+        ...base,
+        issuer: { issuer: ISSUER, introspection: { clientId: 'rs', clientAuthMethod: 'tls_client_auth', tls: { cert: 'c', keys: 'k' } } },
+      },
+      '"issuer.introspection.tls.keys": did you mean "issuer.introspection.tls.key"?',
+    ],
     [{ ...base, somethingElse: 1 }, '"somethingElse"; the options here are issuer, resolveIssuer,'],
     [{ ...base, toString: () => 'x' }, '"toString"; the options here are'],
     [{ ...base, scopes: { constructor: 1 } }, '"scopes.constructor"; the options here are'],
@@ -67,9 +79,16 @@ describe('unknown option names', () => {
   it('a resolveIssuer answer with an unknown name is refused (the token is not trusted) and the log names the option', async () => {
     const errors: string[] = [];
     const logger = { warn: () => undefined, error: (m: string, d?: Record<string, unknown>) => errors.push(`${m} ${JSON.stringify(d)}`) };
-    const rs = new ResourceServer({ ...base, logger, issuer: undefined, resolveIssuer: () => ({ issuer: ISSUER, jwksUri: `${ISSUER}/jwks`, algorithm: ['RS256'] }) as never });
+    const rs = new ResourceServer({
+      ...base,
+      logger,
+      issuer: undefined,
+      resolveIssuer: () => ({ issuer: ISSUER, jwksUri: `${ISSUER}/jwks`, algorithm: ['RS256'] }) as never,
+    });
     const header = Buffer.from(JSON.stringify({ alg: 'RS256', typ: 'at+jwt', kid: 'k' })).toString('base64url');
-    const payload = Buffer.from(JSON.stringify({ iss: ISSUER, aud: base.resource, exp: Math.floor(Date.now() / 1000) + 60 })).toString('base64url');
+    const payload = Buffer.from(JSON.stringify({ iss: ISSUER, aud: base.resource, exp: Math.floor(Date.now() / 1000) + 60 })).toString(
+      'base64url',
+    );
     const result = rs.authenticate({ headers: { authorization: `Bearer ${header}.${payload}.c2ln` }, method: 'GET', url: '/' });
     await expect(Promise.resolve(result)).rejects.toMatchObject({ status: 401, code: 'ERR_TOKEN_ISSUER' });
     expect(errors.join('\n')).toMatch(/unknown option \\"issuer.algorithm\\": did you mean \\"issuer.algorithms\\"\?/);
@@ -78,20 +97,39 @@ describe('unknown option names', () => {
   it('every documented name at every level is accepted, and objects of the user (keys, stores, loggers) are not looked into', () => {
     class Store {
       extra = 1;
-      async get() { return undefined; }
-      async set() { return undefined; }
+      async get() {
+        return undefined;
+      }
+      async set() {
+        return undefined;
+      }
     }
     expect(
       build({
         ...base,
-        issuer: [{ issuer: ISSUER, jwksUri: `${ISSUER}/jwks`, algorithms: ['RS256'], requireAccessTokenType: true, profile: { preset: 'auth0', clientIdClaims: ['azp'] }, validation: 'jwt' }],
+        issuer: [
+          {
+            issuer: ISSUER,
+            jwksUri: `${ISSUER}/jwks`,
+            algorithms: ['RS256'],
+            requireAccessTokenType: true,
+            profile: { preset: 'auth0', clientIdClaims: ['azp'] },
+            validation: 'jwt',
+          },
+        ],
         resource: 'https://api.example.com',
         audienceMatching: 'exact',
         realm: 'api',
         clockToleranceSeconds: 5,
         tokenLocations: { body: false, query: false },
         maxTokenLength: 8192,
-        scopes: { convention: 'verb:resource', methodVerbs: { GET: 'read', MYVERB: 'x' }, implications: { 'write:x': ['read:x'] }, wildcards: false, includeInChallenge: true },
+        scopes: {
+          convention: 'verb:resource',
+          methodVerbs: { GET: 'read', MYVERB: 'x' },
+          implications: { 'write:x': ['read:x'] },
+          wildcards: false,
+          includeInChallenge: true,
+        },
         authRequired: true,
         errorResponse: 'json',
         cache: { maxEntries: 10, maxBytes: 1000, maxTtlSeconds: 10, store: new Store() },

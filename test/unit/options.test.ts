@@ -36,10 +36,13 @@ describe('start-up validation', () => {
     expectConfigError({ issuer: AS, resource: [] }, /resource identifier is required/);
   });
 
-  it.each(['http://as.example.com', 'http://10.0.0.1', 'http://192.168.1.10:8080'])('refuses an http issuer that is not loopback: %s', (issuer) => {
-    expectConfigError({ issuer, resource: API }, /must use https/);
-    expectConfigError({ issuer: { issuer }, resource: API }, /must use https/);
-  });
+  it.each(['http://as.example.com', 'http://10.0.0.1', 'http://192.168.1.10:8080'])(
+    'refuses an http issuer that is not loopback: %s',
+    (issuer) => {
+      expectConfigError({ issuer, resource: API }, /must use https/);
+      expectConfigError({ issuer: { issuer }, resource: API }, /must use https/);
+    },
+  );
 
   it('refuses an http jwksUri that is not loopback', () => {
     expectConfigError({ issuer: { issuer: AS, jwksUri: 'http://as.example.com/jwks' }, resource: API }, /must use https/);
@@ -79,7 +82,11 @@ describe('start-up validation', () => {
     expectConfigError({ issuer: [AS, { issuer: AS }], resource: API }, /listed twice/);
   });
 
-  it.each([['relative', '/orders'], ['fragment', `${API}#x`], ['empty', '']])('refuses a %s resource identifier', (_what, resource) => {
+  it.each([
+    ['relative', '/orders'],
+    ['fragment', `${API}#x`],
+    ['empty', ''],
+  ])('refuses a %s resource identifier', (_what, resource) => {
     expectConfigError({ issuer: AS, resource }, /resource identifier/);
   });
 
@@ -88,7 +95,10 @@ describe('start-up validation', () => {
   });
 
   it('refuses metadata lists that are not arrays of strings at start-up (not a 500 per metadata request)', () => {
-    expectConfigError({ issuer: AS, resource: API, metadata: { resourceSigningAlgValuesSupported: 'RS256' } }, /resourceSigningAlgValuesSupported/);
+    expectConfigError(
+      { issuer: AS, resource: API, metadata: { resourceSigningAlgValuesSupported: 'RS256' } },
+      /resourceSigningAlgValuesSupported/,
+    );
     expectConfigError({ issuer: AS, resource: API, metadata: { scopesSupported: [1] } }, /scopesSupported/);
   });
 
@@ -108,9 +118,12 @@ describe('start-up validation', () => {
 });
 
 describe('accepted configurations and defaults', () => {
-  it.each(['http://127.0.0.1:8080', 'http://localhost:3000', 'http://[::1]:9000', 'http://127.1.2.3', AS, `${AS}/tenant`, `${AS}/`])('accepts the issuer %s', (issuer) => {
-    expect(resolveOptions({ issuer, resource: API }).issuers[0]!.issuer).toBe(issuer);
-  });
+  it.each(['http://127.0.0.1:8080', 'http://localhost:3000', 'http://[::1]:9000', 'http://127.1.2.3', AS, `${AS}/tenant`, `${AS}/`])(
+    'accepts the issuer %s',
+    (issuer) => {
+      expect(resolveOptions({ issuer, resource: API }).issuers[0]!.issuer).toBe(issuer);
+    },
+  );
 
   it('keeps the issuer exactly as written (no trailing-slash normalisation)', () => {
     expect(validateIssuerUrl(`${AS}/`)).toBe(`${AS}/`);

@@ -56,7 +56,13 @@ async function refusedLine(token: string, options: Partial<ResourceServerOptions
 }
 
 const token = (claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}, expiresIn?: number) =>
-  signTestToken(ti, { audience: API, scope: 'read:orders', claims: { sub: SUBJECT, ...claims }, header, ...(expiresIn === undefined ? {} : { expiresIn }) });
+  signTestToken(ti, {
+    audience: API,
+    scope: 'read:orders',
+    claims: { sub: SUBJECT, ...claims },
+    header,
+    ...(expiresIn === undefined ? {} : { expiresIn }),
+  });
 
 describe('logger.debug explains each refused token', () => {
   it('issuer: the iss it got and the issuers it expected', async () => {
@@ -66,7 +72,12 @@ describe('logger.debug explains each refused token', () => {
 
   it('audience: the aud it got and the identifiers it expected', async () => {
     const line = await refusedLine(await token({ aud: ['https://other.example.com', 'https://third.example.com'] }));
-    expect(line.details).toMatchObject({ code: 'ERR_TOKEN_AUDIENCE', audience: ['https://other.example.com', 'https://third.example.com'], expectedAudience: [API], issuer: ti.issuer });
+    expect(line.details).toMatchObject({
+      code: 'ERR_TOKEN_AUDIENCE',
+      audience: ['https://other.example.com', 'https://third.example.com'],
+      expectedAudience: [API],
+      issuer: ti.issuer,
+    });
   });
 
   it('typ: the typ it got and the values the profile accepts', async () => {
@@ -79,13 +90,17 @@ describe('logger.debug explains each refused token', () => {
   it('missing claims: their names (jti; the client claims a profile names)', async () => {
     const line = await refusedLine(await token({ jti: undefined }));
     expect(line.details).toMatchObject({ code: 'ERR_TOKEN_CLAIM', missingClaims: ['jti'], check: 'the access token lacks the jti claim' });
-    const auth0 = await refusedLine(await token({ client_id: undefined, jti: undefined }, { typ: 'JWT' }), { issuer: { ...ti.trustedIssuer, profile: 'auth0' } });
+    const auth0 = await refusedLine(await token({ client_id: undefined, jti: undefined }, { typ: 'JWT' }), {
+      issuer: { ...ti.trustedIssuer, profile: 'auth0' },
+    });
     expect(auth0.details).toMatchObject({ code: 'ERR_TOKEN_CLAIM', missingClaims: ['client_id or azp'], profile: 'auth0' });
   });
 
   it('alg: the alg it got and the algorithms accepted', async () => {
     const { privateKey } = await generateKeyPair('ES256');
-    const es = await new SignJWT({ iss: ti.issuer, sub: SUBJECT, aud: API }).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: ti.kid }).sign(privateKey);
+    const es = await new SignJWT({ iss: ti.issuer, sub: SUBJECT, aud: API })
+      .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: ti.kid })
+      .sign(privateKey);
     const line = await refusedLine(es, { issuer: { ...ti.trustedIssuer, algorithms: ['RS256'] } });
     expect(line.details).toMatchObject({ code: 'ERR_TOKEN_ALGORITHM', alg: 'ES256', expectedAlgorithms: ['RS256'] });
   });
@@ -147,7 +162,9 @@ describe('logger.debug explains each refused token', () => {
     const app = express();
     app.use(oauthResourceServer({ issuer: ti.trustedIssuer, resource: API, logger }));
     app.get('/', (_req, res) => void res.json({ ok: true }));
-    const res = await request(app).get('/').set('Authorization', `Bearer ${await token({ aud: 'https://other.example.com' })}`);
+    const res = await request(app)
+      .get('/')
+      .set('Authorization', `Bearer ${await token({ aud: 'https://other.example.com' })}`);
     expect(res.status).toBe(401);
     expect(logger.lines).toHaveLength(1);
     expect(logger.lines[0]!.details.code).toBe('ERR_TOKEN_AUDIENCE');
@@ -156,9 +173,17 @@ describe('logger.debug explains each refused token', () => {
     const debug = jest.fn(() => {
       throw new Error('log sink down');
     });
-    throwing.use(oauthResourceServer({ issuer: ti.trustedIssuer, resource: API, logger: { warn: () => undefined, error: () => undefined, debug } }));
+    throwing.use(
+      oauthResourceServer({ issuer: ti.trustedIssuer, resource: API, logger: { warn: () => undefined, error: () => undefined, debug } }),
+    );
     throwing.get('/', (_req, res) => void res.json({ ok: true }));
-    expect((await request(throwing).get('/').set('Authorization', `Bearer ${await token({ iss: 'https://evil.example' })}`)).status).toBe(401);
+    expect(
+      (
+        await request(throwing)
+          .get('/')
+          .set('Authorization', `Bearer ${await token({ iss: 'https://evil.example' })}`)
+      ).status,
+    ).toBe(401);
     expect(debug).toHaveBeenCalledTimes(1);
   });
 });
@@ -168,7 +193,12 @@ describe('without logger.debug', () => {
     const warn = jest.fn();
     const error = jest.fn();
     const rs = new ResourceServer({ issuer: ti.trustedIssuer, resource: API, logger: { warn, error } });
-    for (const t of [await token({ iss: 'https://evil.example' }), await token({ aud: 'https://other.example.com' }), await token({}, { typ: 'JWT' }), 'opaque']) {
+    for (const t of [
+      await token({ iss: 'https://evil.example' }),
+      await token({ aud: 'https://other.example.com' }),
+      await token({}, { typ: 'JWT' }),
+      'opaque',
+    ]) {
       await expect(Promise.resolve().then(() => rs.authenticate(req(t)))).rejects.toMatchObject({ status: 401 });
     }
     expect(warn).not.toHaveBeenCalled();

@@ -12,11 +12,18 @@ import { createTestIssuer } from '../../src/testing/index.js';
 describe("errorResponse: 'next'", () => {
   it('passes a per-request copy carrying that request’s challenge, and leaves the shared error untouched', async () => {
     const ti = await createTestIssuer();
-    const server = new ResourceServer({ issuer: ti.trustedIssuer, resource: 'https://api.example.com', errorResponse: 'next', dpop: true, logger: false });
+    const server = new ResourceServer({
+      issuer: ti.trustedIssuer,
+      resource: 'https://api.example.com',
+      errorResponse: 'next',
+      dpop: true,
+      logger: false,
+    });
     const shared = new InvalidTokenError('ERR_TOKEN_INACTIVE', 'the access token is not active');
     const seen: ResourceServerError[] = [];
     const next = ((err: unknown) => void seen.push(err as ResourceServerError)) as NextFunction;
-    const res = (authorization: string) => ({ req: { headers: { authorization }, baseUrl: '' }, headersSent: false }) as unknown as Response;
+    const res = (authorization: string) =>
+      ({ req: { headers: { authorization }, baseUrl: '' }, headersSent: false }) as unknown as Response;
     respondWithError(server, shared, res('DPoP abc'), next);
     respondWithError(server, shared, res('Bearer abc'), next);
     expect(seen).toHaveLength(2);

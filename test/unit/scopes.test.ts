@@ -1,7 +1,14 @@
 /** Scope conventions, derived requirements, and how granted scopes satisfy a requirement. */
 import { describe, expect, it } from '@jest/globals';
 import { DEFAULT_METHOD_VERBS, resourceNameFromPath, scopeFor } from '../../src/scopes/conventions.js';
-import { GrantedScopes, assertScope, challengeScopes, closeImplications, requirement, scopesFromClaims } from '../../src/scopes/requirement.js';
+import {
+  GrantedScopes,
+  assertScope,
+  challengeScopes,
+  closeImplications,
+  requirement,
+  scopesFromClaims,
+} from '../../src/scopes/requirement.js';
 import { ResourceServer } from '../../src/resource-server.js';
 import { ConfigurationError, InsufficientScopeError } from '../../src/answers/errors.js';
 import type { ResourceServerOptions } from '../../src/config/options.js';
@@ -27,12 +34,18 @@ describe('conventions', () => {
   });
 
   it('uri:action joins the identifier without doubling a trailing slash', () => {
-    expect(scopeFor('uri:action', { verb: 'write', resource: 'orders', resourceIdentifier: `${ID}/` })).toBe('https://api.example.com/orders:write');
-    expect(scopeFor('uri:action', { verb: 'write', resource: 'orders', resourceIdentifier: `${ID}/v1` })).toBe('https://api.example.com/v1/orders:write');
+    expect(scopeFor('uri:action', { verb: 'write', resource: 'orders', resourceIdentifier: `${ID}/` })).toBe(
+      'https://api.example.com/orders:write',
+    );
+    expect(scopeFor('uri:action', { verb: 'write', resource: 'orders', resourceIdentifier: `${ID}/v1` })).toBe(
+      'https://api.example.com/v1/orders:write',
+    );
   });
 
   it('a function convention gets verb, resource and identifier', () => {
-    expect(scopeFor((v, r, id) => `${id}#${r}.${v}`, { verb: 'read', resource: 'orders', resourceIdentifier: ID })).toBe('https://api.example.com#orders.read');
+    expect(scopeFor((v, r, id) => `${id}#${r}.${v}`, { verb: 'read', resource: 'orders', resourceIdentifier: ID })).toBe(
+      'https://api.example.com#orders.read',
+    );
   });
 
   it('the default method → verb map: safe methods read, the others write', () => {
@@ -146,7 +159,9 @@ describe('matching granted scopes', () => {
     const g = granted(['orders:admin'], { implications: { 'orders:admin': ['orders:write'], 'orders:write': ['orders:read'] } });
     expect(g.has('orders:read')).toBe(true);
     expect(g.has('orders:write')).toBe(true);
-    expect(granted(['orders:read'], { implications: { 'orders:admin': ['orders:write'], 'orders:write': ['orders:read'] } }).has('orders:write')).toBe(false);
+    expect(
+      granted(['orders:read'], { implications: { 'orders:admin': ['orders:write'], 'orders:write': ['orders:read'] } }).has('orders:write'),
+    ).toBe(false);
     const cyclic = granted(['orders:write'], { implications: rules });
     expect(cyclic.has('orders:admin')).toBe(true);
     expect([...cyclic.granted]).toEqual(['orders:write']); // route code sees what the token carried

@@ -61,7 +61,7 @@ describe('token size', () => {
     expect(http.maxHeaderSize).toBe(16384);
   });
 
-  it('a token over maxTokenLength (8192) but within the header limit is the kit\'s 400 invalid_request', async () => {
+  it("a token over maxTokenLength (8192) but within the header limit is the kit's 400 invalid_request", async () => {
     const { port, seen } = await start({});
     const res = await get(port, 'a'.repeat(10_000));
     expect(res.status).toBe(400);
@@ -69,7 +69,7 @@ describe('token size', () => {
     expect(seen.requests).toBe(1);
   });
 
-  it('a request head over 16 KiB gets Node\'s bare 431 before the kit runs, even with a larger maxTokenLength', async () => {
+  it("a request head over 16 KiB gets Node's bare 431 before the kit runs, even with a larger maxTokenLength", async () => {
     const { port, seen } = await start({ maxTokenLength: 32_768 });
     const res = await get(port, 'a'.repeat(17_000));
     expect(res.status).toBe(431);

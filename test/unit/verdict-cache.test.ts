@@ -14,8 +14,10 @@ beforeAll(async () => {
   issuer = await createTestIssuer();
 });
 
-const server = (cache: false | { maxEntries?: number } = {}) => new ResourceServer({ issuer: issuer.trustedIssuer, resource: RESOURCE, cache, logger: false });
-const tokens = (n: number, scope = 'read') => Promise.all(Array.from({ length: n }, (_, i) => signTestToken(issuer, { audience: RESOURCE, scope, claims: { sub: `user-${i}` } })));
+const server = (cache: false | { maxEntries?: number } = {}) =>
+  new ResourceServer({ issuer: issuer.trustedIssuer, resource: RESOURCE, cache, logger: false });
+const tokens = (n: number, scope = 'read') =>
+  Promise.all(Array.from({ length: n }, (_, i) => signTestToken(issuer, { audience: RESOURCE, scope, claims: { sub: `user-${i}` } })));
 const verify = (rs: ResourceServer, token: string) => {
   const v = rs.verifier.verify(token);
   if (v instanceof Promise) throw new Error('a JWT with known keys is verified synchronously');

@@ -17,9 +17,16 @@ describe('formatChallenge', () => {
   });
 
   it('writes every value as a quoted-string, comma-separated, in order', () => {
-    expect(formatChallenge({ scheme: 'Bearer', params: [['realm', 'example'], ['error', 'invalid_token'], ['scope', 'a b']] })).toBe(
-      'Bearer realm="example", error="invalid_token", scope="a b"',
-    );
+    expect(
+      formatChallenge({
+        scheme: 'Bearer',
+        params: [
+          ['realm', 'example'],
+          ['error', 'invalid_token'],
+          ['scope', 'a b'],
+        ],
+      }),
+    ).toBe('Bearer realm="example", error="invalid_token", scope="a b"');
   });
 
   it('escapes " and \\ in ordinary values (quoted-pair) and the parser reads them back (CONFORMANCE 13)', () => {
@@ -29,12 +36,26 @@ describe('formatChallenge', () => {
   });
 
   it('keeps only the first of repeated params, case-insensitively (CONFORMANCE 13)', () => {
-    const header = formatChallenge({ scheme: 'Bearer', params: [['error', 'a'], ['ERROR', 'b'], ['realm', 'r'], ['Realm', 's']] });
+    const header = formatChallenge({
+      scheme: 'Bearer',
+      params: [
+        ['error', 'a'],
+        ['ERROR', 'b'],
+        ['realm', 'r'],
+        ['Realm', 's'],
+      ],
+    });
     expect(header).toBe('Bearer error="a", realm="r"');
   });
 
   it('turns ", \\ and control characters of error and error_description into spaces (CONFORMANCE 14)', () => {
-    const header = formatChallenge({ scheme: 'Bearer', params: [['error', 'x"y'], ['error_description', 'say "hi" \\ now\r\nSet-Cookie: a=b\u00e9']] });
+    const header = formatChallenge({
+      scheme: 'Bearer',
+      params: [
+        ['error', 'x"y'],
+        ['error_description', 'say "hi" \\ now\r\nSet-Cookie: a=b\u00e9'],
+      ],
+    });
     expect(header).not.toMatch(/[\r\n]/);
     const params = Object.fromEntries(parseChallenges(header)[0]!.params);
     expect(params.error).toBe('x y');
@@ -103,14 +124,30 @@ describe('parseChallenges', () => {
     ]);
   });
 
-  it.each(['Bearer realm="unterminated', 'Bearer realm="a" error="b"', '"quoted"', 'Bearer realm=@'])('throws SyntaxError on malformed input %p', (bad) => {
-    expect(() => parseChallenges(bad)).toThrow(SyntaxError);
-  });
+  it.each(['Bearer realm="unterminated', 'Bearer realm="a" error="b"', '"quoted"', 'Bearer realm=@'])(
+    'throws SyntaxError on malformed input %p',
+    (bad) => {
+      expect(() => parseChallenges(bad)).toThrow(SyntaxError);
+    },
+  );
 
   it('round-trips what formatChallenge writes', () => {
     const challenges: Challenge[] = [
-      { scheme: 'Bearer', params: [['realm', 'r "q" \\'], ['scope', 'read:orders https://api.example.com/x:read']] },
-      { scheme: 'Bearer', params: [['error', 'insufficient_scope'], ['error_description', 'needs more'], ['error_uri', 'https://e.example/doc?a=1,2']] },
+      {
+        scheme: 'Bearer',
+        params: [
+          ['realm', 'r "q" \\'],
+          ['scope', 'read:orders https://api.example.com/x:read'],
+        ],
+      },
+      {
+        scheme: 'Bearer',
+        params: [
+          ['error', 'insufficient_scope'],
+          ['error_description', 'needs more'],
+          ['error_uri', 'https://e.example/doc?a=1,2'],
+        ],
+      },
     ];
     for (const c of challenges) expect(parseChallenges(formatChallenge(c))).toEqual([c]);
   });
@@ -126,7 +163,8 @@ describe('helpers', () => {
   });
 
   it('isScopeToken accepts NQCHAR strings only', () => {
-    for (const s of ['read:orders', 'https://api.example.com/orders:read', 'a!#$%&\'()*+,-./:;<=>?@[]^_`{|}~']) expect(isScopeToken(s)).toBe(true);
+    for (const s of ['read:orders', 'https://api.example.com/orders:read', "a!#$%&'()*+,-./:;<=>?@[]^_`{|}~"])
+      expect(isScopeToken(s)).toBe(true);
     for (const s of ['', 'a b', 'a"b', 'a\\b', 'caf\u00e9', 'a\tb']) expect(isScopeToken(s)).toBe(false);
   });
 });
@@ -148,12 +186,21 @@ describe('answers (RFC 6750 §3, §3.1)', () => {
     expect(a.status).toBe(401);
     expect(params(a.headers['www-authenticate'])).toEqual({ realm: 'api', scope: 'mcp:tools notes:read' });
     expect(a.body).toBeUndefined();
-    const dpop = answerFor(new MissingCredentialsError(undefined, ['mcp:tools']), { ...settings, dpop: { algs: ['ES256'], required: false } });
+    const dpop = answerFor(new MissingCredentialsError(undefined, ['mcp:tools']), {
+      ...settings,
+      dpop: { algs: ['ES256'], required: false },
+    });
     expect(parseChallenges(dpop.headers['www-authenticate']!).map((c) => [c.scheme, Object.fromEntries(c.params).scope])).toEqual([
       ['Bearer', 'mcp:tools'],
       ['DPoP', 'mcp:tools'],
     ]);
-    expect(params(answerFor(new MissingCredentialsError(undefined, ['mcp:tools']), { ...settings, includeScopeInChallenge: false }).headers['www-authenticate'])).toEqual({ realm: 'api' });
+    expect(
+      params(
+        answerFor(new MissingCredentialsError(undefined, ['mcp:tools']), { ...settings, includeScopeInChallenge: false }).headers[
+          'www-authenticate'
+        ],
+      ),
+    ).toEqual({ realm: 'api' });
   });
 
   it('invalid_request: 400 with the error in challenge and body', () => {
@@ -198,6 +245,12 @@ describe('answers (RFC 6750 §3, §3.1)', () => {
   it('problem format: application/problem+json with the OAuth code', () => {
     const a = answerFor(new InvalidTokenError('ERR_TOKEN_EXPIRED', 'expired'), { ...settings, format: 'problem' });
     expect(a.headers['content-type']).toBe('application/problem+json');
-    expect(JSON.parse(a.body!)).toEqual({ type: 'about:blank', title: 'Unauthorized', status: 401, detail: 'expired', error: 'invalid_token' });
+    expect(JSON.parse(a.body!)).toEqual({
+      type: 'about:blank',
+      title: 'Unauthorized',
+      status: 401,
+      detail: 'expired',
+      error: 'invalid_token',
+    });
   });
 });
