@@ -23,7 +23,7 @@ export async function importPeer(name: OptionalPeer, feature: string): Promise<u
 }
 
 /**
- * The module at `path` (relative to the package's root folder of modules), loaded by Node's own loader when
+ * The module at `path` (relative to this file's folder, `dist/cjs/peers`), loaded by Node's own loader when
  * this code runs in a sandbox (a vm context other than Node's main one, as Jest runs tests); `undefined` when it
  * does not. Node's module API is reached through the main context's `process`: a runner's stand-ins for
  * `require('node:module')` and `process.getBuiltinModule` would load through the runner again.

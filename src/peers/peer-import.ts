@@ -14,7 +14,7 @@ export async function importPeer(name: OptionalPeer, feature: string): Promise<u
 }
 
 /**
- * The module at `path` (relative to the package's root folder of modules), loaded by Node's own loader when
+ * The module at `path` (relative to this file's folder, `dist/cjs/peers`), loaded by Node's own loader when
  * this build runs inside a test runner's module sandbox; `undefined` when it does not. The ES-module build
  * never does (a runner that loads it runs ES modules itself).
  */

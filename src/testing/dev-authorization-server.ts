@@ -149,7 +149,7 @@ export function startDevAuthorizationServer(options: DevAuthorizationServerOptio
 export async function startDevAuthorizationServer(options: DevAuthorizationServerOptions): Promise<DevAuthorizationServer> {
   // Inside a test runner's CommonJS sandbox (Jest's default mode) oidc-provider, an ES module, can only be
   // loaded by Node itself, and it accepts configuration objects of its own realm only: the whole server runs there.
-  const outside = loadOutsideSandbox('./testing/dev-authorization-server.js') as
+  const outside = loadOutsideSandbox('../testing/dev-authorization-server.js') as
     { startDevAuthorizationServer: typeof startDevAuthorizationServer } | undefined;
   if (outside) return outside.startDevAuthorizationServer(options);
   // oidc-provider prints start-up notices meant for production deployments (in-memory adapter, the Node
