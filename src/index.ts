@@ -96,19 +96,17 @@ export {
 export {
   AttributeProvider,
   STANDARD_SCOPE_CLAIMS,
-  claimGroupResources,
-  negotiateClaimsFormat,
   type AttributeProviderOptions,
-  type ClaimsSigningKey,
   type ClaimsProviderSubject,
-  type ClaimsFormat,
   type ClaimsRequest,
   type ClaimsAnswer,
   type ClaimsJwtRecipient,
   type ClaimGroup,
-  type ClaimGroupResourceOptions,
   type UserLookup,
 } from './attributes/attribute-provider.js';
+export { negotiateClaimsFormat, type ClaimsFormat } from './attributes/claims-format.js';
+export type { ClaimsSigningKey } from './attributes/claims-signing-key.js';
+export { claimGroupResources, type ClaimGroupResourceOptions } from './attributes/claim-group-resources.js';
 export {
   authorizationDetailsFor,
   readAuthorizationDetails,

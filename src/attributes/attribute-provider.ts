@@ -8,15 +8,15 @@
  * unknown `sub` is a 404 whose body is the same for every subject, so it never tells whether anyone else
  * exists.
  */
-import { SignJWT, calculateJwkThumbprint, exportJWK, importJWK } from 'jose';
-import type { CryptoKey, JWK, KeyObject } from '../token/keys.js';
+import { SignJWT } from 'jose';
+import type { JWK } from '../token/keys.js';
 import type { AuthContext } from '../token/auth-context.js';
 import { ConfigurationError, InsufficientScopeError, InvalidTokenError } from '../answers/errors.js';
 import { authorizationDetailsFor } from '../claims/authorization-details.js';
 import { assertScope, challengeScopes, requirement, type ScopeRequirement } from '../scopes/requirement.js';
 import { ASYMMETRIC_ALGORITHMS } from '../token/jws.js';
-import { DEFAULTS } from '../config/options.js';
-import type { DesiredResource } from '../uma/sync.js';
+import { negotiateClaimsFormat, type ClaimsFormat } from './claims-format.js';
+import { prepareKey, publicPart, SECRET_MEMBERS, type ClaimsSigningKey, type PreparedKey } from './claims-signing-key.js';
 
 /** The standard scopes and the claims each requests (OpenID Connect Core §5.4). */
 export const STANDARD_SCOPE_CLAIMS: Readonly<Record<'profile' | 'email' | 'address' | 'phone', readonly string[]>> = Object.freeze({
@@ -52,21 +52,6 @@ export type UserLookup = (sub: string) => Promise<Record<string, unknown> | unde
  * (the OpenID Provider's identifier for the user); undefined for none.
  */
 export type ClaimsProviderSubject = (user: Readonly<Record<string, unknown>>, tokenSubject: string) => string | undefined;
-
-/** The answer formats of the claims endpoint. */
-export type ClaimsFormat = 'jwt' | 'json';
-
-/** The key that signs claims JWTs. Its public part is served as the provider's JWKS. */
-export interface ClaimsSigningKey {
-  /** The private key: a WebCrypto key, a Node `KeyObject`, or a private JWK. */
-  key: CryptoKey | KeyObject | JWK;
-  /** The JWS algorithm (asymmetric only: `ES256`, `RS256`, `PS256`, `EdDSA`...). */
-  alg: string;
-  /** The `kid`. Default: the key's own `kid`, else its RFC 7638 thumbprint. */
-  kid?: string;
-  /** The public key as a JWK. Default: derived from `key` (which must then be extractable). */
-  publicJwk?: JWK;
-}
 
 /** Options of {@link AttributeProvider}. */
 export interface AttributeProviderOptions {
@@ -142,51 +127,6 @@ export interface ClaimsJwtRecipient {
   audience: string;
   /** This provider's own identifier for the user (its `sub`); undefined leaves `sub` out. */
   subject?: string | undefined;
-}
-
-interface PreparedKey {
-  key: CryptoKey | KeyObject;
-  publicJwk: JWK;
-}
-
-/** JWK members of private or secret keys (RFC 7518 §6, RFC 8037, AKP). */
-const SECRET_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k', 'priv'];
-
-function publicPart(jwk: JWK): JWK {
-  const out: Record<string, unknown> = { ...jwk };
-  for (const m of [...SECRET_MEMBERS, 'key_ops', 'ext']) delete out[m];
-  return out as JWK;
-}
-
-const isJwk = (k: unknown): k is JWK => typeof k === 'object' && k !== null && typeof (k as JWK).kty === 'string';
-
-/**
- * The format an `Accept` header prefers among those offered: `application/jwt` and `application/json` by their
- * q-values (ties go to the earlier in the header). A header that names neither (no header, a wildcard, `text/html`)
- * gets the default (the first offered); one that refuses the default with `q=0` (RFC 9110 §12.4.2: not
- * acceptable) gets the other unless it refuses that too. Never a 406: RFC 9110 §12.5.1 lets the server answer
- * in its default format instead.
- */
-export function negotiateClaimsFormat(accept: string | undefined, formats: readonly ClaimsFormat[]): ClaimsFormat {
-  const fallback = formats[0] ?? 'json';
-  if (!accept || formats.length < 2) return fallback;
-  let best = fallback;
-  let bestQ = 0;
-  const refused = new Set<ClaimsFormat>();
-  for (const part of accept.split(',')) {
-    const [type = '', ...params] = part.split(';').map((s) => s.trim().toLowerCase());
-    const format = type === 'application/jwt' ? 'jwt' : type === 'application/json' ? 'json' : undefined;
-    if (!format || !formats.includes(format)) continue;
-    const qParam = params.find((p) => p.startsWith('q='));
-    const q = qParam === undefined ? 1 : Number(qParam.slice(2));
-    if (q === 0) refused.add(format);
-    if (Number.isFinite(q) && q > bestQ) {
-      best = format;
-      bestQ = q;
-    }
-  }
-  if (bestQ === 0 && refused.has(fallback)) return formats.find((f) => !refused.has(f)) ?? fallback;
-  return best;
 }
 
 /** The claims logic of an attribute provider: which claims a token may have, and the signed answer. */
@@ -370,26 +310,6 @@ export class AttributeProvider {
   }
 }
 
-async function prepareKey(signingKey: ClaimsSigningKey): Promise<PreparedKey> {
-  const { alg } = signingKey;
-  try {
-    const key = isJwk(signingKey.key) ? await importJWK(signingKey.key, alg) : signingKey.key;
-    if (key instanceof Uint8Array) throw new Error('a symmetric key');
-    const pub = publicPart(signingKey.publicJwk ?? (isJwk(signingKey.key) ? signingKey.key : await exportJWK(signingKey.key)));
-    if (pub.kty === 'oct') throw new Error('a symmetric key');
-    const kid = signingKey.kid ?? pub.kid ?? (await calculateJwkThumbprint(pub));
-    // A probe signature: a key that does not fit the algorithm fails here, at start-up, not on a request.
-    await new SignJWT({}).setProtectedHeader({ alg }).sign(key);
-    return { key, publicJwk: { ...pub, kid, alg, use: 'sig' } };
-  } catch (err) {
-    throw new ConfigurationError(
-      `the claims signing key cannot be used with ${alg} (${err instanceof Error ? err.message : String(err)}); ` +
-        'pass an extractable private key or its publicJwk',
-      { cause: err },
-    );
-  }
-}
-
 function notFound(format: 'json' | 'problem'): ClaimsAnswer {
   // The same text for every subject: nothing tells whether other users exist.
   const detail = 'no claims are available for this access token';
@@ -404,27 +324,4 @@ function notFound(format: 'json' | 'problem'): ClaimsAnswer {
   }
   headers['content-type'] = 'application/json; charset=utf-8';
   return { status: 404, headers, body: JSON.stringify({ error: 'not_found', error_description: detail }) };
-}
-
-/** Options of {@link claimGroupResources}. */
-export interface ClaimGroupResourceOptions {
-  /** Prefix of each resource's `name` (names are unique per owner at Keycloak). Default none. */
-  namePrefix?: string;
-  /** The resource `type`. Default `claim-group`. */
-  type?: string;
-}
-
-/**
- * The provider's claim groups as UMA resources, one per scope (`resource_scopes: [scope]`), for
- * `UmaRegistrar.declare()` or `register()`: the OP, as the UMA authorization server, then knows which
- * claims it brokers here. Keys are `claims:<scope>`.
- */
-export function claimGroupResources(provider: AttributeProvider, options: ClaimGroupResourceOptions = {}): DesiredResource[] {
-  return provider.claimGroups().map(({ scope, claims }) => ({
-    key: `claims:${scope}`,
-    name: `${options.namePrefix ?? ''}${scope}`,
-    type: options.type ?? DEFAULTS.umaClaimGroupType,
-    scopes: [scope],
-    description: `Claims released under the ${scope} scope: ${claims.join(' ')}`,
-  }));
 }

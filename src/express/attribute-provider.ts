@@ -5,12 +5,8 @@
  * Optionally registers the provider's claim groups at the OP as UMA resources.
  */
 import { Router, urlencoded, type Request, type Response, type NextFunction } from 'express';
-import {
-  AttributeProvider,
-  claimGroupResources,
-  type AttributeProviderOptions,
-  type ClaimGroupResourceOptions,
-} from '../attributes/attribute-provider.js';
+import { AttributeProvider, type AttributeProviderOptions } from '../attributes/attribute-provider.js';
+import { claimGroupResources, type ClaimGroupResourceOptions } from '../attributes/claim-group-resources.js';
 import { ConfigurationError, InvalidRequestError } from '../answers/errors.js';
 import type { ResourceServerOptions } from '../config/options.js';
 import { ResourceServer } from '../resource-server.js';

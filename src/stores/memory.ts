@@ -74,7 +74,8 @@ export class MemoryStore implements AtomicStore {
     if (!held && this.#claims.size >= this.#maxClaims) {
       throw new StoreError({
         code: 'ERR_STORE_FULL',
-        message: `the MemoryStore holds ${this.#maxClaims} live claims (maxClaims) and forgets none early: try again when the oldest expire`,
+        message:
+          `the MemoryStore holds ${this.#maxClaims} live claims (maxClaims) and forgets none early: ` + 'try again when the oldest expire',
       });
     }
     const life = Math.min(ttlMs, LONGEST_CLAIM_MS);

@@ -4,15 +4,15 @@
  * Needs the optional peer dependency `oidc-provider`.
  * @packageDocumentation
  */
-export {
-  startDevAuthorizationServer,
-  type DevAuthorizationServer,
-  type DevUmaAuthorizationServer,
-  type DevAuthorizationServerOptions,
-  type DevResource,
-  type MintOptions,
-  type SignTokenOptions,
-} from './dev-authorization-server.js';
+export { startDevAuthorizationServer } from './dev-authorization-server.js';
+export type {
+  DevAuthorizationServer,
+  DevUmaAuthorizationServer,
+  DevAuthorizationServerOptions,
+  DevResource,
+  MintOptions,
+  SignTokenOptions,
+} from './dev-authorization-server-types.js';
 export type {
   DevUmaControls,
   DevUmaOptions,

@@ -10,7 +10,8 @@ import { AuthorizationServerUnavailableError, InvalidTokenError, ResourceServerE
 import type { ResolvedOptions } from '../config/options.js';
 import { scopesFromClaims } from '../scopes/requirement.js';
 import { isAtomicStore, type CacheStore } from '../stores/store.js';
-import { checkIntrospection, type Introspector } from './introspection.js';
+import type { Introspector } from './introspection.js';
+import { checkIntrospection } from './introspection-answer.js';
 import { parseSharedVerdict, type SharedVerdict } from './shared-verdict.js';
 import { WITHDRAWN, notTrusted, type IssuerRuntime } from './issuer-registry.js';
 import { buildVerdict, type VerifiedToken } from './verdict.js';

@@ -9,7 +9,7 @@ import { formatChallenge, parseChallenges, InvalidRequestError, ResourceServer, 
 import { sanitizeDescription } from '../../src/answers/www-authenticate.js';
 import { extractBearerToken } from '../../src/token/extract.js';
 import { GrantedScopes } from '../../src/scopes/requirement.js';
-import { checkIntrospection } from '../../src/token/introspection.js';
+import { checkIntrospection } from '../../src/token/introspection-answer.js';
 import { createTestIssuer, signTestToken } from '../../src/testing/index.js';
 
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
