@@ -3,13 +3,7 @@
  * resource, and check a route's scope requirement. Framework layers (src/express/) only adapt requests
  * and write answers.
  */
-import {
-  InsufficientScopeError,
-  InvalidTokenError,
-  MissingCredentialsError,
-  ConfigurationError,
-  ResourceServerError,
-} from './answers/errors.js';
+import { InsufficientScopeError, MissingCredentialsError, ConfigurationError, ResourceServerError } from './answers/errors.js';
 import type { Logger, ResolvedOptions, ResourceServerOptions } from './config/options.js';
 import { resolveOptions } from './config/resolve-options.js';
 import { extractBearerToken, type HttpRequestLike } from './token/extract.js';
@@ -25,14 +19,9 @@ import { answerFor, type ErrorAnswer } from './answers/error-answer.js';
 import { metadataUrl } from './metadata/metadata.js';
 import { authorizationDetailsFor } from './claims/authorization-details.js';
 import type { MaybePromise } from './types/maybe-promise.js';
+import { authenticated, checkAudience, type Authenticated } from './token/authenticated.js';
 
-/** The result of authenticating a request. */
-export interface Authenticated extends VerifiedToken {
-  /** Where the token was found. */
-  readonly location: 'header' | 'body' | 'query';
-  /** The scheme it came with: `bearer` (RFC 6750) or `dpop` (RFC 9449, proof checked). */
-  readonly scheme: 'bearer' | 'dpop';
-}
+export type { Authenticated } from './token/authenticated.js';
 
 /** The request parts authentication reads: extraction's, plus what DPoP and mTLS need. */
 export type AuthenticatableRequest = HttpRequestLike & TlsRequestLike & { originalUrl?: string | undefined };
@@ -202,7 +191,7 @@ export class ResourceServer {
       const a =
         binding === 'permissions'
           ? authenticated(v, token.location, token.scheme)
-          : checkAudience(v, identity, token.location, token.scheme);
+          : checkAudience(v, identity.matcher, token.location, token.scheme);
       // RFC 9396 §9, §12 (CONFORMANCE 73, 74): per request, like the audience (an entry's locations name resources).
       if (details) authorizationDetailsFor(a.context.claims, { types: details.types, resource: identity.matcher.identifiers });
       return this.#bind(a, req, token.token, proof);
@@ -368,34 +357,4 @@ function singleDpopHeader(req: AuthenticatableRequest): string {
   for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'dpop') count++;
   if (typeof v !== 'string' || !v || count > 1) throw new InvalidDpopProofError('exactly one DPoP proof header is required');
   return v;
-}
-
-function checkAudience(
-  v: VerifiedToken,
-  identity: ResourceIdentity,
-  location: Authenticated['location'],
-  scheme: Authenticated['scheme'],
-): Authenticated {
-  // RFC 9068 §4 step 4, RFC 8707 (CONFORMANCE 20): the token must be issued for this resource.
-  // The issuer's own names of this API (its profile's `audiences`) count too, for its tokens only.
-  if (
-    (v.audienceRequired || v.context.audience.length > 0) &&
-    !identity.matcher.matches(v.context.audience) &&
-    !(v.issuerAudiences && v.context.audience.some((a) => v.issuerAudiences!.has(a)))
-  ) {
-    throw new InvalidTokenError('ERR_TOKEN_AUDIENCE', 'the access token was not issued for this resource');
-  }
-  return authenticated(v, location, scheme);
-}
-
-function authenticated(v: VerifiedToken, location: Authenticated['location'], scheme: Authenticated['scheme']): Authenticated {
-  return {
-    context: v.context,
-    granted: v.granted,
-    expiresAtMs: v.expiresAtMs,
-    audienceRequired: v.audienceRequired,
-    issuerAudiences: v.issuerAudiences,
-    location,
-    scheme,
-  };
 }

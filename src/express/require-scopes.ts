@@ -9,7 +9,8 @@ import { challengeScopes, requirement, type RouteScopes, type ScopeRequirement }
 import { STATE, type KitState, type RequestState } from './request-context.js';
 import type { ResourceServer } from '../resource-server.js';
 import { respondUnconfigured, respondWithError } from './respond.js';
-import { kitMountTemplate, requestTemplates, ROUTE_SCOPES } from './route-scan.js';
+import { ROUTE_SCOPES } from './route-scan.js';
+import { kitMountTemplate, requestTemplates } from './request-templates.js';
 
 /** A scope declaration on a route. */
 export interface ScopeDeclaration {

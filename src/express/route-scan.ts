@@ -44,7 +44,7 @@ export interface DeclarationSite<T = unknown> {
   chain: Step[] | undefined;
 }
 
-interface LayerLike extends MountLayer {
+export interface LayerLike extends MountLayer {
   name?: string;
   handle?: unknown;
   route?: { path?: unknown; methods?: Record<string, boolean>; stack?: LayerLike[] };
@@ -52,7 +52,7 @@ interface LayerLike extends MountLayer {
 }
 
 /** A mount path so far: its template, display and dispatch steps. */
-interface Prefix {
+export interface Prefix {
   template: string | undefined;
   display: string;
   chain: Step[] | undefined;
@@ -97,9 +97,9 @@ export function declarationSites<T>(
   return out;
 }
 
-const ROOT: Prefix = { template: '', display: '', chain: [] };
+export const ROOT: Prefix = { template: '', display: '', chain: [] };
 
-function rootStack(app: object): LayerLike[] {
+export function rootStack(app: object): LayerLike[] {
   const appOrRouter = app as {
     router?: { stack?: LayerLike[] };
     _router?: { stack?: LayerLike[] };
@@ -113,7 +113,7 @@ function rootStack(app: object): LayerLike[] {
 }
 
 /** The stack inside a layer's handle: a Router's, or an app's mounted with `router.use(app)`. */
-function innerStack(handle: unknown): LayerLike[] | undefined {
+export function innerStack(handle: unknown): LayerLike[] | undefined {
   if (typeof handle !== 'function') return undefined;
   const h = handle as { stack?: unknown; handle?: unknown; set?: unknown };
   if (Array.isArray(h.stack)) return h.stack as LayerLike[];
@@ -211,7 +211,7 @@ function covers(mount: string | undefined, template: string | undefined): boolea
   return m.every((seg, i) => seg.toLowerCase() === t[i]!.toLowerCase() || /^(?::[A-Za-z0-9_$]+|\*[A-Za-z0-9_$]*)$/.test(seg));
 }
 
-function extend(a: Prefix, b: MountTemplate): Prefix {
+export function extend(a: Prefix, b: MountTemplate): Prefix {
   return {
     template: a.template === undefined || b.template === undefined ? undefined : join(a.template, b.template),
     // Displays keep regular expressions as written (no slash folding inside them).
@@ -234,7 +234,7 @@ function join(prefix: string, path: string): string {
  * each mount's own matcher takes its part off the front (it must end at a `/`, or a `.` in Express 4), and the
  * last step (the route, or the mount of a declaration used as middleware) must match what is left.
  */
-function fits(chain: Step[], path: string): boolean {
+export function fits(chain: Step[], path: string): boolean {
   let rest = path || '/';
   for (let i = 0; i < chain.length; i++) {
     const step = chain[i]!;
@@ -251,47 +251,12 @@ function fits(chain: Step[], path: string): boolean {
   return chain.length === 0;
 }
 
-/** A declared place as the request-time table holds it. */
-interface TemplateRow {
-  template: string | undefined;
-  display: string;
-  methods: string[];
-  route: object | undefined;
-  chain: Step[] | undefined;
-}
-/** Per app and declaration symbol: each declaration's rows, and when the table was scanned. */
-const tables = new WeakMap<object, Map<symbol, { rows: Map<unknown, TemplateRow[]>; at: number }>>();
-
-/** When a table scanned before is scanned again: never (`cached`), at most once a second, or `now`. */
-type Rescan = 'cached' | 'throttled' | 'now';
-
-/**
- * The rows of the declarations under `symbol` for requests handled by `app`, from its route table, scanned on
- * first need and again as `rescan` says. A sub-app's rows get its own mount paths (`app.mountpath`, up the
- * `parent` chain).
- */
-function tableOf(app: object, symbol: symbol, rescan: Rescan): Map<unknown, TemplateRow[]> {
-  let bySymbol = tables.get(app);
-  if (!bySymbol) tables.set(app, (bySymbol = new Map()));
-  let table = bySymbol.get(symbol);
-  if (!table || rescan === 'now' || (rescan === 'throttled' && Date.now() - table.at >= 1000)) {
-    const rows = new Map<unknown, TemplateRow[]>();
-    for (const s of declarationSites<unknown>(app, symbol, { mounted: true })) {
-      const list = rows.get(s.declared) ?? [];
-      list.push({ template: s.template, display: s.display, methods: s.methods, route: s.route, chain: s.chain });
-      rows.set(s.declared, list);
-    }
-    bySymbol.set(symbol, (table = { rows, at: Date.now() }));
-  }
-  return table.rows;
-}
-
 /**
  * Where a (sub-)app is mounted: the mount prefixes of it and its parents; the root for the root app. A mount's
  * steps are those of the parent's `mounted_app` layer for that path (Express keeps only the last mount path of an
  * app mounted twice: its other mounts have no prefix, so nothing fits there).
  */
-function mountsOf(app: object, depth = 0): Prefix[] {
+export function mountsOf(app: object, depth = 0): Prefix[] {
   const subApp = app as { parent?: object; mountpath?: unknown };
   if (!subApp.parent || depth > 16) return [ROOT];
   const wanted = (Array.isArray(subApp.mountpath) ? (subApp.mountpath as unknown[]) : [subApp.mountpath]).map((m) =>
@@ -310,109 +275,4 @@ function mountsOf(app: object, depth = 0): Prefix[] {
     for (const m of wanted) own.push(typeof m === 'string' ? { template: m, display: m } : { template: undefined, display: String(m) });
   }
   return mountsOf(subApp.parent, depth + 1).flatMap((p) => own.map((m) => extend(p, m)));
-}
-
-/** What the route table says about a request's declaration. */
-export interface RequestTemplates {
-  /** The declared templates (mount paths included) the request may have come through. */
-  templates: string[];
-  /** The declaration as written, for a message when no template fits (never request text). */
-  display: string | undefined;
-}
-
-/**
- * The declared templates (mount paths included, never the request's own text) of the places carrying
- * `declared` that a request went through: the rows of the running route (by identity; for a declaration used as
- * middleware, the rows without a route, whatever stale `req.route` an earlier route left), for the request's
- * method, whose chain of Express's own matchers takes the request's full path. The tables of `req.app` and of
- * `alsoApp` (the app where the kit's middleware ran, which sees apps mounted on routers) are both read. Empty
- * `templates` when none fits: the request came through a mount that is not a string template, or one the table
- * cannot see (a router called from a function); the caller must then refuse to derive anything from the request.
- */
-export function requestTemplates(
-  req: { app?: object; method: string; baseUrl: string; path: string; route?: unknown },
-  declared: unknown,
-  symbol: symbol,
-  alsoApp?: object,
-): RequestTemplates {
-  const route = req.route && typeof req.route === 'object' ? req.route : undefined;
-  const request: RowQuery = { declared, route, method: req.method.toUpperCase(), path: `${req.baseUrl}${req.path}` };
-  // Per request: a couple of rows, a few matcher calls each, small arrays (this runs on every derived-scope request).
-  const found: RequestTemplates = { templates: [], display: undefined };
-  const collect = (rescan: Rescan) => {
-    if (req.app) collectFrom(tableOf(req.app, symbol, rescan), request, found);
-    if (alsoApp && alsoApp !== req.app) collectFrom(tableOf(alsoApp, symbol, rescan), request, found);
-  };
-  collect('cached');
-  if (!found.templates.length) {
-    // Routes and mounts added after the scan: scan again, at once the first time a place misses, then at most
-    // once a second (a client that keeps missing cannot make every request rescan).
-    const key = route ?? declared;
-    const first = typeof key === 'object' && key !== null && !rescannedFor.has(key);
-    if (first) rescannedFor.add(key);
-    found.display = undefined;
-    collect(first ? 'now' : 'throttled');
-  }
-  return found;
-}
-
-/** What a request's rows are found by: its declaration, running route, upper-case method and full path. */
-interface RowQuery {
-  declared: unknown;
-  route: object | undefined;
-  method: string;
-  path: string;
-}
-
-function collectFrom(table: Map<unknown, TemplateRow[]>, { declared, route, method, path }: RowQuery, out: RequestTemplates): void {
-  const rows = table.get(declared);
-  if (!rows) return;
-  for (const r of rows) {
-    if (r.route !== route && r.route !== undefined) continue;
-    if (r.methods.length && !r.methods.includes(method) && !(method === 'HEAD' && r.methods.includes('GET'))) continue;
-    if (r.route === route) out.display ??= r.display;
-    if (r.template === undefined || !r.chain || !fits(r.chain, path)) continue;
-    if (!out.templates.includes(r.template)) out.templates.push(r.template);
-  }
-}
-
-const rescannedFor = new WeakSet<object>();
-
-/** Per app: the declared mount templates of each kit middleware (by its resource server), with their steps. */
-const kitMounts = new WeakMap<object, Map<unknown, Prefix[]>>();
-
-/**
- * The declared mount template (`''` at the root) of the kit middleware of `server` that ran for a request whose
- * `req.baseUrl` there was `baseUrl`: found in `app`'s route table, never the request's text. Undefined when the
- * table cannot tell (a regular-expression mount, mounts that fit and differ, a kit the table cannot see).
- */
-export function kitMountTemplate(app: object | undefined, server: unknown, baseUrl: string): string | undefined {
-  if (!app) return undefined;
-  let byServer = kitMounts.get(app);
-  if (!byServer) {
-    byServer = new Map();
-    collectKits(rootStack(app), ROOT, byServer, new Set(), 0);
-    kitMounts.set(app, byServer);
-  }
-  const fitting = new Set((byServer.get(server) ?? []).filter((p) => p.chain && fits(p.chain, baseUrl || '/')).map((p) => p.template));
-  if (fitting.size !== 1) return undefined;
-  const [t] = fitting;
-  return t === '/' ? '' : t;
-}
-
-function collectKits(stack: LayerLike[], prefix: Prefix, out: Map<unknown, Prefix[]>, seen: Set<unknown>, depth: number): void {
-  if (depth > 32 || seen.has(stack)) return;
-  seen.add(stack);
-  for (const layer of stack) {
-    if (layer.route) continue;
-    const kit = (layer.handle as Record<symbol, unknown> | undefined)?.[KIT_MIDDLEWARE];
-    const inner = kit === undefined ? innerStack(layer.handle) : undefined;
-    if (kit === undefined && !inner) continue;
-    for (const m of mountTemplates(layer)) {
-      const at = extend(prefix, m);
-      if (kit !== undefined) out.set(kit, [...(out.get(kit) ?? []), at]);
-      else collectKits(inner!, at, out, seen, depth + 1);
-    }
-  }
-  seen.delete(stack);
 }
