@@ -139,7 +139,7 @@ export function attributeProvider(options: AttributeProviderRouterOptions): Attr
     provider
       .answer({
         token: auth.context,
-        resource: server.identity(state.mount).matcher.identifiers,
+        resource: server.identity(state.identityMount).matcher.identifiers,
         accept: typeof accept === 'string' ? accept : undefined,
         errorFormat: server.options.errorResponse === 'problem' ? 'problem' : 'json',
       })

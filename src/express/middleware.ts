@@ -9,6 +9,8 @@ import type { Authenticated } from '../resource-server.js';
 import { STATE, type KitState, type RequestState } from './request-context.js';
 import { respondWithError } from './respond.js';
 import { KIT_MIDDLEWARE } from './route-scan.js';
+import { kitMountTemplate } from './request-templates.js';
+import { ConfigurationError } from '../answers/errors.js';
 
 /** The middleware, with the core resource server it wraps. */
 export interface ResourceServerMiddleware extends RequestHandler {
@@ -29,12 +31,17 @@ export interface ResourceServerMiddleware extends RequestHandler {
 export function oauthResourceServer(options: ResourceServerOptions | ResourceServer): ResourceServerMiddleware {
   const server = options instanceof ResourceServer ? options : new ResourceServer(options);
   const required = server.options.authRequired;
+  const derived = server.options.resources.length === 0;
   void server.warmUp();
 
   const middleware = function oauthResourceServerMiddleware(req: Request, res: Response, next: NextFunction): void {
     const mount = req.baseUrl;
-    const state: RequestState = { server, mount, app: req.app, auth: undefined };
+    // The identity this request must carry a token for: configured, or (publicBaseUrl) this middleware's declared
+    // mount template; never `req.baseUrl`, which is the client's text (`/API` reaches a mount at `/api`).
+    const identityMount = derived ? kitMountTemplate(req.app, server, mount) : '';
+    const state: RequestState = { server, mount, identityMount: identityMount ?? '', app: req.app, auth: undefined };
     (req as unknown as KitState)[STATE] = state;
+    if (identityMount === undefined) return refuseUnplaced(server, res, next);
     const accept = (a: Authenticated) => {
       state.auth = a;
       // RFC 6750 §2.3: a response to a query-token request SHOULD be Cache-Control: private.
@@ -43,7 +50,7 @@ export function oauthResourceServer(options: ResourceServerOptions | ResourceSer
     };
     let result;
     try {
-      result = server.authenticate(req, mount);
+      result = server.authenticate(req, identityMount);
     } catch (err) {
       return respondWithError(server, err, res, next);
     }
@@ -61,4 +68,23 @@ export function oauthResourceServer(options: ResourceServerOptions | ResourceSer
   // The start-up check (assertRouteScopes) finds the middleware in the route table by this mark.
   Object.defineProperty(middleware, KIT_MIDDLEWARE, { value: server });
   return middleware;
+}
+
+/** Servers whose unplaced mount was logged: once per server, not per request. */
+const loggedUnplaced = new WeakSet<object>();
+
+/**
+ * With `publicBaseUrl`, a request whose middleware mount the route table cannot name (a regular-expression mount,
+ * a wrapper the walk cannot see into, mounts that fit and differ) has no identity: a fixed 500 to every caller,
+ * logged once, never an identity made of the client's text.
+ */
+function refuseUnplaced(server: ResourceServer, res: Response, next: NextFunction): void {
+  const message =
+    "with publicBaseUrl the identifier is the base URL plus the middleware's mount path, and the route table does " +
+    'not give that mount as one string template here: mount oauthResourceServer() with a string path, or set resource';
+  if (!loggedUnplaced.has(server)) {
+    loggedUnplaced.add(server);
+    server.options.logger.error(message);
+  }
+  respondWithError(server, new ConfigurationError(message), res, next, { logged: true });
 }

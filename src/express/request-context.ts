@@ -13,8 +13,13 @@ export const STATE = Symbol.for('oauth-resource-server.state');
 export interface RequestState {
   /** The resource server of the app-wide middleware that saw the request. */
   server: ResourceServer | undefined;
-  /** `req.baseUrl` where that middleware ran (its mount path). */
+  /** `req.baseUrl` where that middleware ran: the client's text (its case, its parameter values). */
   mount: string;
+  /**
+   * The mount path that selects this resource's identity, never the client's text: `''` with configured
+   * identifiers; with `publicBaseUrl`, the middleware's declared mount template from the route table.
+   */
+  identityMount: string;
   /** `req.app` where that middleware ran (its route table also sees apps mounted on routers). */
   app?: object;
   /** The validated token, once there is one. */
@@ -29,7 +34,7 @@ export interface KitState {
 /** @internal The kit's state of a request, created on first use. */
 export function stateOf(req: object): RequestState {
   const r = req as KitState;
-  return (r[STATE] ??= { server: undefined, mount: '', auth: undefined });
+  return (r[STATE] ??= { server: undefined, mount: '', identityMount: '', auth: undefined });
 }
 
 /**

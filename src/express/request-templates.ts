@@ -124,10 +124,14 @@ export function kitMountTemplate(app: object | undefined, server: unknown, baseU
     collectKits(rootStack(app), ROOT, byServer, new Set(), 0);
     kitMounts.set(app, byServer);
   }
-  const fitting = new Set((byServer.get(server) ?? []).filter((p) => p.chain && fits(p.chain, baseUrl || '/')).map((p) => p.template));
-  if (fitting.size !== 1) return undefined;
-  const [t] = fitting;
-  return t === '/' ? '' : t;
+  // Per request (publicBaseUrl mode): a loop without allocation; distinct fitting templates must be exactly one.
+  let found: string | undefined;
+  for (const prefix of byServer.get(server) ?? []) {
+    if (!prefix.chain || !fits(prefix.chain, baseUrl || '/')) continue;
+    if (found !== undefined && found !== prefix.template) return undefined;
+    found = prefix.template;
+  }
+  return found === '/' ? '' : found;
 }
 
 function collectKits(stack: LayerLike[], prefix: Prefix, out: Map<unknown, Prefix[]>, seen: Set<unknown>, depth: number): void {

@@ -10,7 +10,7 @@ import { STATE, type KitState, type RequestState } from './request-context.js';
 import type { ResourceServer } from '../resource-server.js';
 import { respondUnconfigured, respondWithError } from './respond.js';
 import { ROUTE_SCOPES } from './route-scan.js';
-import { kitMountTemplate, requestTemplates } from './request-templates.js';
+import { requestTemplates } from './request-templates.js';
 
 /** A scope declaration on a route. */
 export interface ScopeDeclaration {
@@ -106,13 +106,11 @@ const NO_KIT_TEMPLATE =
   'and that is not a string template here';
 
 /**
- * The mount path that selects the identity a derived scope is named for. With `resources` the identity is
- * configured and the mount plays no part (''); with `publicBaseUrl` it is the kit middleware's declared mount
- * template, read from the route table: `req.baseUrl` is the client's text (its case, its parameter values).
+ * The mount path that selects the identity a derived scope is named for: placed by the middleware (`''` with
+ * configured identifiers; with `publicBaseUrl`, its declared mount template, never `req.baseUrl`).
  */
 function identityMount(state: RequestState & { server: ResourceServer }): string | undefined {
-  if (state.server.options.resources.length) return '';
-  return kitMountTemplate(state.app, state.server, state.mount);
+  return state.identityMount;
 }
 
 /** Places (routes, or declarations used as middleware) already logged as underivable: one line each. */

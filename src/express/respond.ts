@@ -12,12 +12,12 @@ export function respondWithError(
   next: NextFunction,
   how: { logged?: boolean } = {},
 ): void {
-  // The mount path of the app-wide middleware selects the identity (and so the metadata URL) of the answer.
-  const req = res.req as (KitState & { baseUrl?: string; headers?: Record<string, unknown> }) | undefined;
+  // The identity the middleware placed the request under selects the metadata URL of the answer (never req.baseUrl).
+  const req = res.req as (KitState & { headers?: Record<string, unknown> }) | undefined;
   // RFC 9449 §7.2: an error is answered in the scheme the client used.
   const authorization = req?.headers?.authorization;
   const scheme = typeof authorization === 'string' && /^dpop /i.test(authorization) ? 'dpop' : 'bearer';
-  const answer = server.answer(error, { mountPath: req?.[STATE]?.mount ?? req?.baseUrl ?? '', scheme });
+  const answer = server.answer(error, { mountPath: req?.[STATE]?.identityMount ?? '', scheme });
   if (!(error instanceof ResourceServerError)) {
     server.options.logger.error('unexpected error while authorizing a request', {
       reason: error instanceof Error ? error.name : typeof error,

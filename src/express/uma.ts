@@ -136,7 +136,7 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
         try {
           // Bound by its permissions, not its audience (an RPT names no `aud` of this API): UMA Grant §3.4,
           // FedAuthz §5.1.1. The permission for this resource's `_id` is required below.
-          auth = await server.authenticate(req, req.baseUrl, 'permissions');
+          auth = await server.authenticate(req, '', 'permissions'); // bound by permissions: no identity from the path
         } catch (err) {
           // A malformed request or an unreachable AS keeps its own answer; an invalid RPT gets a new ticket (§3.5).
           if (err instanceof InvalidRequestError || (err instanceof ResourceServerError && err.status >= 500))
@@ -168,7 +168,7 @@ export function umaProtection(options: UmaProtectionOptions): UmaProtection {
       }
       res.statusCode = 401;
       // The identity the RPT was checked against: the app-wide middleware's mount, else this router's.
-      res.setHeader('www-authenticate', challenge(ticket, state.server ? state.mount : req.baseUrl));
+      res.setHeader('www-authenticate', challenge(ticket, state.server ? state.identityMount : ''));
       res.setHeader('cache-control', 'no-store');
       res.end();
     };

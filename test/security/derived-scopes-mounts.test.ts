@@ -260,6 +260,44 @@ describe.each(EXPRESS_VERSIONS)('second review (%s)', (name, express) => {
     expect(refused.headers['www-authenticate']).toContain('scope="https://api.example.com/:tenant/orders:read"');
   });
 
+  it("publicBaseUrl: the audience a token needs is the base URL plus the middleware's declared mount, whatever case the client sends (RFC 8707 §2)", async () => {
+    const base = 'https://api.example.com';
+    const lines: Logged[] = [];
+    const logger = {
+      warn: (message: string) => lines.push({ level: 'warn', message }),
+      error: (message: string) => lines.push({ level: 'error', message }),
+    };
+    const rs = oauthResourceServer({ issuer: { issuer: as.issuer, jwksUri: as.jwksUri }, publicBaseUrl: base, logger, metadata: {} });
+    const app = express();
+    app.use('/api', rs);
+    app.get('/api/orders/:id', requireScopes('read:orders'), ok);
+    const call = async (path: string, aud: string) =>
+      request(app)
+        .get(path)
+        .set('Authorization', `Bearer ${await as.signToken({ claims: { aud, scope: 'read:orders' } })}`);
+    expect((await call('/api/orders/1', `${base}/api`)).status).toBe(200);
+    expect((await call('/API/orders/1', `${base}/api`)).status).toBe(200);
+    const forged = await call('/API/orders/1', `${base}/API`);
+    expect(forged.status).toBe(401);
+    expect(forged.headers['www-authenticate']).toContain('error="invalid_token"');
+    expect(forged.headers['www-authenticate']).toContain(`resource_metadata="${base}/.well-known/oauth-protected-resource/api"`);
+    expect(forged.headers['www-authenticate']).not.toContain('/API');
+    expect((await call('/Api/orders/1', `${base}/Api`)).status).toBe(401);
+
+    // A mount the route table cannot name as one string template: no identity, a fixed 500, logged once.
+    const regexpApp = express();
+    regexpApp.use(/^\/v\d+/, oauthResourceServer({ issuer: { issuer: as.issuer, jwksUri: as.jwksUri }, publicBaseUrl: base, logger }));
+    regexpApp.get('/v1/orders', requireScopes('read:orders'), ok);
+    for (const aud of [`${base}/v1`, base]) {
+      const r = await request(regexpApp)
+        .get('/v1/orders')
+        .set('Authorization', `Bearer ${await as.signToken({ claims: { aud, scope: 'read:orders' } })}`);
+      expect(r.status).toBe(500);
+      expect(r.body.error).toBe('server_error');
+    }
+    expect(lines.filter((l) => l.level === 'error' && l.message.includes('publicBaseUrl'))).toHaveLength(1);
+  });
+
   it('RFC 9728 scopes_supported lists route.all(), app.all(), middleware declarations and { resource } under a RegExp mount', async () => {
     const kit = oauthResourceServer({ issuer: { issuer: as.issuer, jwksUri: as.jwksUri }, resource: API, logger: false, metadata: {} });
     const app = express();
