@@ -68,6 +68,38 @@ describe.each([
   );
 });
 
+describe('ES-module consumers get the ES-module declarations', () => {
+  it('a default import, which fails at run time (the ES build has named exports only), is a type error in nodenext ESM', async () => {
+    const dir = await consumerProject('types-esm-default-import', {
+      files: {
+        'consumer.ts': "import ors from 'oauth-resource-server';\nvoid ors;\n",
+        'tsconfig.json': JSON.stringify({
+          compilerOptions: {
+            target: 'es2022',
+            strict: true,
+            skipLibCheck: false,
+            noEmit: true,
+            types: ['node'],
+            module: 'nodenext',
+            moduleResolution: 'nodenext',
+          },
+          files: ['consumer.ts'],
+        }),
+        'package.json': JSON.stringify({ name: 'consumer', private: true, type: 'module' }),
+      },
+      newest: [],
+    });
+    made.push(dir);
+    const run = await runNode(dir, ['node_modules/typescript/bin/tsc', '-p', '.']);
+    expect(run.code).not.toBe(0);
+    expect(run.output).toMatch(/TS1192|has no default export/);
+    const pkg = JSON.parse(readFileSync(join(packed.dir, 'package.json'), 'utf8')) as {
+      exports: Record<string, { import: { types: string } }>;
+    };
+    expect(pkg.exports['.']!.import.types).toBe('./dist/esm/index.d.ts');
+  }, 120_000);
+});
+
 describe('the declarations', () => {
   it('reachable from either entry point, in either build, name no type of an ES-module-only dependency (jose, openid-client, oauth4webapi)', () => {
     const offending: string[] = [];
