@@ -46,7 +46,11 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
   // loaded by Node itself, and it accepts configuration objects of its own realm only: the whole server runs there.
   const outside = loadOutsideSandbox('../testing/dev-authorization-server.js') as
     { startDevAuthorizationServer: typeof startDevAuthorizationServer } | undefined;
-  if (outside) return outside.startDevAuthorizationServer(options);
+  if (outside) {
+    return Promise.resolve()
+      .then(() => outside.startDevAuthorizationServer(options))
+      .then((server) => inThisRealm(server), rethrowHere);
+  }
   // oidc-provider prints start-up notices meant for production deployments (in-memory adapter, the Node
   // version it prefers); a development server on loopback has nothing to act on, so they are held back.
   const restore = quietOidcProvider();
@@ -315,4 +319,40 @@ function withRestore<T>(restore: () => void, fn: () => T): T {
   } finally {
     restore();
   }
+}
+
+/**
+ * Under a test runner's sandbox the server lives in Node's own realm, and so do the errors it throws: there
+ * `err instanceof Error` is false and `rejects.toThrow(Error)` fails. Its methods' errors are made again here.
+ */
+function inThisRealm<T extends object>(server: T): T {
+  return new Proxy(server, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]): unknown => {
+        let result: unknown;
+        try {
+          result = (value as (...a: unknown[]) => unknown).apply(target, args);
+        } catch (err) {
+          rethrowHere(err);
+        }
+        return (typeof result === 'object' || typeof result === 'function') &&
+          result !== null &&
+          typeof (result as { then?: unknown }).then === 'function'
+          ? Promise.resolve(result).catch(rethrowHere)
+          : result;
+      };
+    },
+  });
+}
+
+/** Throw `err` again as an error of this realm (same name, message and code; the original as `cause`). */
+function rethrowHere(err: unknown): never {
+  if (err instanceof Error || typeof err !== 'object' || err === null) throw err;
+  const { name, message, code } = err as { name?: unknown; message?: unknown; code?: unknown };
+  const local = name === 'TypeError' ? new TypeError(String(message), { cause: err }) : new Error(String(message), { cause: err });
+  if (typeof name === 'string' && name !== 'TypeError') local.name = name;
+  if (code !== undefined) Object.assign(local, { code });
+  throw local;
 }
