@@ -254,6 +254,27 @@ describe('the error family', () => {
     expect(() => new positional('m', ['mfa'], 60)).toThrow(TypeError);
   });
 
+  it('ResourceServerError takes { code, status, oauthError, message }; the former positional form is a TypeError naming it', () => {
+    const err = new ResourceServerError({ code: 'ERR_TOKEN_CLAIM', status: 401, oauthError: 'invalid_token', message: 'm' });
+    expect(err).toMatchObject({ code: 'ERR_TOKEN_CLAIM', status: 401, oauthError: 'invalid_token', message: 'm' });
+    const positional = ResourceServerError as unknown as new (code: string, status: number, oauthError: string, message: string) => Error;
+    expect(() => new positional('ERR_TOKEN_CLAIM', 401, 'invalid_token', 'm')).toThrow(TypeError);
+    expect(() => new positional('ERR_TOKEN_CLAIM', 401, 'invalid_token', 'm')).toThrow(
+      /ResourceServerError\(\{ code, status, oauthError, message \}\)/,
+    );
+  });
+
+  it('answer(error, { format, mountPath, scheme }): the former positional form is a TypeError naming it; no context still answers', () => {
+    const rs = new ResourceServer({ issuer: 'https://as.example', resource: 'https://api.example.com', logger: false });
+    const err = new kit.InvalidTokenError('ERR_TOKEN_EXPIRED', 'the token has expired');
+    const positional = rs.answer.bind(rs) as unknown as (error: unknown, format: string, mountPath: string, scheme: string) => unknown;
+    expect(() => positional(err, 'problem', '', 'dpop')).toThrow(TypeError);
+    expect(() => positional(err, 'problem', '', 'dpop')).toThrow(/answer\(error, \{ format, mountPath, scheme \}\)/);
+    expect(rs.answer(err).status).toBe(401);
+    expect(rs.answer(err, {}).headers['content-type']).toMatch(/^application\/json/);
+    expect(rs.answer(err, { format: 'problem' }).headers['content-type']).toBe('application/problem+json');
+  });
+
   it('NotAuthenticatedError is a ConfigurationError with its own code', () => {
     const err = new NotAuthenticatedError('requireScopes() ran without app.use(oauthResourceServer(...)) before it');
     expect(err).toBeInstanceOf(ConfigurationError);
