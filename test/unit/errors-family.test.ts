@@ -370,12 +370,39 @@ describe('a failed AS call during a request is still a 503 without its URL', () 
     expect(JSON.stringify(answer)).not.toContain(new URL(jwks.url).host);
   });
 
-  it('a call error reaching an answer as it is (never by the kit) is a fixed 500 that names nothing', () => {
+  it.each(['json', 'problem'] as const)(
+    'a failed AS call reaching an answer as it is (%s) is a 503 with Retry-After, like an unavailable AS, naming nothing of the call',
+    (format) => {
+      const rs = new ResourceServer({ issuer: 'https://as.example', resource: 'https://api.example.com', logger: false });
+      const url = 'https://as-internal.example:8443/realms/r/protocol/openid-connect/token';
+      const call = new AuthorizationServerCallError({
+        issuer: 'https://as.example',
+        step: 'token',
+        url,
+        failure: { kind: 'server', status: 502 },
+      });
+      const expected = rs.answer(new AuthorizationServerUnavailableError(), { format });
+      for (const error of [
+        call,
+        new ProtectionApiError({ operation: 'permission', status: 502, message: call.message, cause: call }),
+        new InvalidAnswerError(`the answer of ${url} is not JSON`),
+        new HttpClientError({ reason: 'network', message: `connect ECONNREFUSED ${url}`, systemCode: 'ECONNREFUSED' }),
+      ]) {
+        const answer = rs.answer(error, { format });
+        expect({ name: error.name, answer }).toEqual({ name: error.name, answer: expected });
+        expect(answer).toMatchObject({ status: 503, headers: { 'retry-after': expect.stringMatching(/^[1-9]\d*$/) } });
+        expect(JSON.parse(answer.body!)).toMatchObject(format === 'json' ? { error: 'temporarily_unavailable' } : { status: 503 });
+        expect(JSON.stringify(answer)).not.toMatch(/as-internal|8443|realms|openid-connect/);
+      }
+    },
+  );
+
+  it("an error that is not the kit's is still a fixed 500 that names nothing", () => {
     const rs = new ResourceServer({ issuer: 'https://as.example', resource: 'https://api.example.com', logger: false });
-    const call = MAKE.AuthorizationServerCallError!()[0];
-    const answer = rs.answer(call);
+    const answer = rs.answer(new Error('connect ECONNREFUSED https://as-internal.example/token'));
     expect(answer.status).toBe(500);
-    expect(answer.body).not.toContain('as.example');
+    expect(JSON.parse(answer.body!)).toMatchObject({ error: 'server_error' });
+    expect(JSON.stringify(answer)).not.toContain('as-internal');
   });
 });
 
