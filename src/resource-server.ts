@@ -19,6 +19,7 @@ import { answerFor, type ErrorAnswer } from './answers/error-answer.js';
 import { metadataUrl } from './metadata/metadata.js';
 import { authorizationDetailsFor } from './claims/authorization-details.js';
 import type { MaybePromise } from './types/maybe-promise.js';
+import { requireObjectArgument } from './types/object-argument.js';
 import { authenticated, checkAudience, type Authenticated } from './token/authenticated.js';
 
 export type { Authenticated } from './token/authenticated.js';
@@ -307,8 +308,7 @@ export class ResourceServer {
    */
   derivedRequirement(method: string, route: ScopedRoute): ScopeRequirement {
     // A JavaScript caller of the former positional form (method, path, mountPath, resource) is told so.
-    if (typeof route !== 'object' || route === null)
-      throw new TypeError('derivedRequirement(method, { path, mountPath, resource }): the route must be an object');
+    requireObjectArgument(route, 'derivedRequirement(method, { path, mountPath, resource })', 'the route');
     const { path: routePath = '', mountPath = '', resource: resourceName } = route;
     const key = `${method} ${mountPath} ${routePath} ${resourceName ?? ''}`;
     let r = this.#derived.get(key);
@@ -332,6 +332,8 @@ export class ResourceServer {
    * used (its challenge comes first).
    */
   answer(error: unknown, context: AnswerContext = {}): ErrorAnswer {
+    // A JavaScript caller of the former positional form (error, format, mountPath, scheme) is told so.
+    requireObjectArgument(context, 'answer(error, { format, mountPath, scheme })', 'the context');
     const { format, mountPath = '', scheme } = context;
     const options = this.options;
     return answerFor(error, {

@@ -4,12 +4,15 @@
  * material: descriptions are the kit's own fixed texts.
  */
 import {
+  AuthorizationServerUnavailableError,
   InsufficientScopeError,
   InsufficientUserAuthenticationError,
+  KitError,
   MissingCredentialsError,
   ResourceServerError,
   ServiceUnavailableError,
   UseDpopNonceError,
+  type KitErrorCode,
 } from './errors.js';
 import { formatChallenge, type Challenge } from './www-authenticate.js';
 
@@ -91,9 +94,32 @@ function challenges(err: ResourceServerError | undefined, settings: AnswerSettin
   return formatChallenge(bearerChallenge(withError, settings, dpop ? 'DPoP' : 'Bearer'));
 }
 
-/** Build the answer for any error the kit raised; anything else is a generic 500 with nothing leaked. */
+/**
+ * The kit's errors of a failed call to the authorization server (the call itself, the UMA protection API, an
+ * answer not used, the HTTP client): not request errors, but when one reaches an answer the request could not
+ * be decided for want of the AS, which is a 503 like {@link AuthorizationServerUnavailableError}'s. Their
+ * messages name URLs: only the fixed text below is answered.
+ */
+const AS_CALL_FAILURES: ReadonlySet<KitErrorCode> = new Set<KitErrorCode>([
+  'ERR_AUTHORIZATION_SERVER_CALL',
+  'ERR_PROTECTION_API',
+  'ERR_AUTHORIZATION_SERVER_ANSWER',
+  'ERR_HTTP_CLIENT',
+]);
+
+/** The request error an error is answered as; undefined for anything else (a generic 500). */
+function answerable(error: unknown): ResourceServerError | undefined {
+  if (error instanceof ResourceServerError) return error;
+  if (error instanceof KitError && AS_CALL_FAILURES.has(error.code)) return new AuthorizationServerUnavailableError();
+  return undefined;
+}
+
+/**
+ * Build the answer for any error the kit raised (a failed call to the AS is a 503 naming nothing of it); anything
+ * else is a generic 500 with nothing leaked.
+ */
 export function answerFor(error: unknown, settings: AnswerSettings): ErrorAnswer {
-  const err = error instanceof ResourceServerError ? error : undefined;
+  const err = answerable(error);
   const status = err?.status ?? 500;
   const headers: Record<string, string> = { 'cache-control': 'no-store' };
   if (status === 401 || status === 400 || status === 403) {

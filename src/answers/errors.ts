@@ -5,6 +5,7 @@
  * failed call to the authorization server, the UMA protection API, a store) are defined next to what raises
  * them and extend {@link KitError} directly: they are never answered to a client as they are.
  */
+import { requireObjectArgument } from '../types/object-argument.js';
 
 /** Codes of {@link InvalidTokenError}: why a token was refused. */
 export type InvalidTokenCode =
@@ -113,6 +114,9 @@ export class ResourceServerError extends KitError {
   challengeScheme: 'DPoP' | undefined;
 
   constructor(init: ResourceServerErrorInit) {
+    // A JavaScript caller of the former form (code, status, oauthError, message) is told so, not given an
+    // error with an undefined code and status.
+    requireObjectArgument(init, 'new ResourceServerError({ code, status, oauthError, message })', 'the argument');
     super(init);
     this.status = init.status;
     this.oauthError = init.oauthError;
@@ -188,9 +192,7 @@ export class InsufficientUserAuthenticationError extends ResourceServerError {
   readonly maxAge: number | undefined;
   constructor(message: string, challenge: UserAuthenticationChallenge = {}) {
     // A JavaScript caller of the former form (message, acrValues, maxAge) is told so, not given a bare challenge.
-    if (typeof challenge !== 'object' || challenge === null || Array.isArray(challenge)) {
-      throw new TypeError('InsufficientUserAuthenticationError(message, { acrValues, maxAgeSeconds }): the challenge must be an object');
-    }
+    requireObjectArgument(challenge, 'InsufficientUserAuthenticationError(message, { acrValues, maxAgeSeconds })', 'the challenge');
     super({ code: 'ERR_INSUFFICIENT_USER_AUTHENTICATION', status: 401, oauthError: 'insufficient_user_authentication', message });
     this.acrValues = challenge.acrValues;
     this.maxAge = challenge.maxAgeSeconds;

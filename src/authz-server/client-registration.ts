@@ -11,7 +11,11 @@ import { AuthorizationServerCallError, classify, safeUrlOf } from '../http/as-fa
 import { isAtomicStore, type CacheStore } from '../stores/store.js';
 import { FileStore } from '../stores/file.js';
 import { isSecureOrLoopback } from '../http/secure-url.js';
+import { ANY, table, unknownOptionName } from '../config/option-names.js';
 import { discoverAuthorizationServer } from './discovery.js';
+import type { ResourceServerCredentials } from './credentials.js';
+
+export type { ResourceServerCredentials } from './credentials.js';
 
 /** Options of {@link registerResourceServer}. */
 export interface SelfRegistrationOptions {
@@ -42,16 +46,6 @@ export interface SelfRegistrationOptions {
   timeoutMs?: number;
 }
 
-/** The resource server's credentials at the AS. */
-export interface ResourceServerCredentials {
-  clientId: string;
-  clientSecret: string;
-  registrationAccessToken?: string;
-  registrationClientUri?: string;
-  /** When the secret expires (seconds since the epoch), 0 for never (RFC 7591 §3.2.1). */
-  clientSecretExpiresAt?: number;
-}
-
 interface Stored extends ResourceServerCredentials {
   fingerprint: string;
 }
@@ -77,11 +71,25 @@ export function resourceServerMetadata(extra: Record<string, unknown> = {}): Rec
   };
 }
 
+/** The option names of {@link registerResourceServer} (`metadata` holds RFC 7591 names of the user's own). */
+const SELF_REGISTRATION_NAMES = table<SelfRegistrationOptions>({
+  issuer: ANY,
+  registrationEndpoint: ANY,
+  initialAccessToken: ANY,
+  softwareStatement: ANY,
+  metadata: ANY,
+  store: ANY,
+  timeoutMs: ANY,
+});
+
 /**
  * Register (or reuse, update, re-register) the resource server as a client of the AS. Registration
- * errors (RFC 7591 §3.2.2) throw a {@link ConfigurationError} naming the error: a start-up error.
+ * errors (RFC 7591 §3.2.2) and unknown option names reject with a {@link ConfigurationError}: a start-up error.
  */
 export function registerResourceServer(options: SelfRegistrationOptions): Promise<ResourceServerCredentials> {
+  // A misspelled name (`metdata`) would register without what the author meant to send, silently.
+  const misnamed = unknownOptionName(options, SELF_REGISTRATION_NAMES, 'registerResourceServer');
+  if (misnamed) return Promise.reject(new ConfigurationError(`oauth-resource-server: ${misnamed}`));
   const store = options.store ?? new FileStore('.oauth-resource-server/credentials.json');
   const key = `ors:client-registration:${options.issuer}`;
   // One registration at a time per issuer: in this process by a queue, across replicas by the store's lock

@@ -15,6 +15,7 @@ import { AuthorizationServerCallError, classify, type AsHealth } from '../http/a
 import { isSecureOrLoopback } from '../http/secure-url.js';
 import { isAtomicStore, type AtomicStore, type CacheStore } from '../stores/store.js';
 import { ProtectionApiError } from '../uma/protection-api-error.js';
+import { requireObjectArgument } from '../types/object-argument.js';
 
 /** Credentials and settings of the PAT. */
 export interface ProtectionTokenSettings {
@@ -265,7 +266,15 @@ export interface OwnerAuthorization {
  * Store an owner's authorization, so a per-owner {@link ProtectionToken} can be had later:
  * `storeOwnerAuthorization(store, { issuer, owner, refreshToken })`.
  */
-export async function storeOwnerAuthorization(store: CacheStore, { issuer, owner, refreshToken }: OwnerAuthorization): Promise<void> {
+export async function storeOwnerAuthorization(store: CacheStore, authorization: OwnerAuthorization): Promise<void> {
+  // A JavaScript caller of the former form (store, issuer, owner, refreshToken) is told so: it would otherwise
+  // store under `ors:pat-refresh:undefined:undefined`.
+  const form = 'storeOwnerAuthorization(store, { issuer, owner, refreshToken })';
+  requireObjectArgument(authorization, form, 'the authorization');
+  const { issuer, owner, refreshToken } = authorization;
+  for (const [name, value] of Object.entries({ issuer, owner, refreshToken })) {
+    if (typeof value !== 'string' || !value) throw new TypeError(`${form}: ${name} must be a non-empty string`);
+  }
   await store.set(`ors:pat-refresh:${issuer}:${owner}`, refreshToken, 365 * 24 * 3600 * 1000);
 }
 

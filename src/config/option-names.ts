@@ -10,7 +10,7 @@
  */
 import type { IntrospectionOptions, ResourceServerOptions, TrustedIssuer } from './options.js';
 import type { MetadataOptions } from '../metadata/metadata.js';
-import type { ResourceServerCredentials } from '../authz-server/client-registration.js';
+import type { ResourceServerCredentials } from '../authz-server/credentials.js';
 import type { DpopOptions } from '../sender/dpop.js';
 import type { MtlsOptions } from '../sender/mtls.js';
 import type { TokenProfileOptions } from '../token/profiles.js';

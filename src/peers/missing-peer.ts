@@ -12,9 +12,16 @@ export function isMissingPeer(err: unknown, name: string): boolean {
   return message.includes(`'${name}'`) || message.includes(`"${name}"`);
 }
 
+/**
+ * How each peer is installed: ioredis is used at run time (RedisStore), so a production dependency;
+ * oidc-provider only by tests (the development authorization server), so a dev dependency.
+ */
+const INSTALL: Readonly<Record<OptionalPeer, string>> = {
+  ioredis: 'npm install ioredis',
+  'oidc-provider': 'npm install --save-dev oidc-provider',
+};
+
 /** The error thrown when `feature` needs the peer `name` and it is not installed. */
 export function missingPeerError(name: OptionalPeer, feature: string): ConfigurationError {
-  return new ConfigurationError(
-    `${feature} needs the optional peer dependency ${name}, which is not installed: npm install --save-dev ${name}`,
-  );
+  return new ConfigurationError(`${feature} needs the optional peer dependency ${name}, which is not installed: ${INSTALL[name]}`);
 }

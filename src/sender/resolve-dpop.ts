@@ -2,8 +2,10 @@
  * DPoP options (RFC 9449) resolved once, at start-up: defaults applied, every rule checked, the values the
  * verifier needs computed. A mistake throws a ConfigurationError when the resource server is created.
  */
+import { isUint8Array } from 'node:util/types';
 import { ConfigurationError } from '../answers/errors.js';
 import { DEFAULTS } from '../config/options.js';
+import { isAtomicStore } from '../stores/store.js';
 import { ASYMMETRIC_ALGORITHMS } from '../token/jws-algorithms.js';
 import type { DpopOptions, ResolvedDpop } from './dpop-options.js';
 
@@ -20,7 +22,9 @@ export interface DpopContext {
 
 /** Resolve `options.dpop` (`true` means the defaults); undefined when DPoP is off. */
 export function resolveDpop(input: DpopOptions | boolean | undefined, context: DpopContext): ResolvedDpop | undefined {
-  if (!input) return undefined;
+  if (input === undefined || input === false) return undefined;
+  // From JavaScript, `dpop: 'yes'` or `1` would otherwise turn DPoP on with defaults the author never chose.
+  if (input !== true && !isObject(input)) fail('dpop must be true, false or an object of DPoP settings');
   const options: DpopOptions = input === true ? {} : input;
   const mode = options.mode ?? DEFAULTS.dpopMode;
   if (mode !== 'allowed' && mode !== 'required') fail('dpop.mode must be "allowed" or "required"');
@@ -44,13 +48,7 @@ export function resolveDpop(input: DpopOptions | boolean | undefined, context: D
   if (typeof maxProofAgeSeconds !== 'number' || !Number.isFinite(maxProofAgeSeconds) || maxProofAgeSeconds <= 0) {
     fail('dpop.maxProofAgeSeconds must be a positive number');
   }
-  let nonce: ResolvedDpop['nonce'];
-  if (options.nonce) {
-    const secret = options.nonce.secret;
-    const key = typeof secret === 'string' ? Buffer.from(secret) : Buffer.from(secret);
-    if (key.length < 32) fail('the DPoP nonce secret must be at least 32 bytes');
-    nonce = { key, rotateMs: (options.nonce.rotateSeconds ?? DEFAULTS.dpopNonceRotateSeconds) * 1000 };
-  }
+  const nonce = resolveNonce(options.nonce);
   // §11.1: a jti is remembered until the proof would be refused anyway. A proof whose `iat` is at the future
   // edge (now + leeway) stays acceptable for the age limit plus the leeway on both sides; with nonces on, a proof
   // also dies with its nonce, at most two rotations after it is first seen (the current nonce and the previous
@@ -59,6 +57,9 @@ export function resolveDpop(input: DpopOptions | boolean | undefined, context: D
   const replayWindowMs = Math.min(iatWindowMs, nonce ? 2 * nonce.rotateMs : Infinity) + 1000;
   const maxReplayEntries = options.maxReplayEntries ?? Math.ceil((DEFAULTS.dpopProofsPerSecond * replayWindowMs) / 1000);
   if (!Number.isInteger(maxReplayEntries) || maxReplayEntries < 1) fail('dpop.maxReplayEntries must be a positive integer');
+  // A store without set-if-absent cannot decide which replica saw a jti first: every proof would fail there.
+  if (options.replayStore !== undefined && !isAtomicStore(options.replayStore))
+    fail('dpop.replayStore must be an atomic store (setIfAbsent and withLock: a MemoryStore or RedisStore)');
   const replayStoreFailure = options.replayStoreFailure ?? 'closed';
   if (replayStoreFailure !== 'closed' && replayStoreFailure !== 'local') fail('dpop.replayStoreFailure must be "closed" or "local"');
   return {
@@ -72,4 +73,19 @@ export function resolveDpop(input: DpopOptions | boolean | undefined, context: D
     replayStore: options.replayStore,
     replayStoreFailure,
   };
+}
+
+const isObject = (v: unknown): v is object => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** `dpop.nonce` (§9): the MAC key (the secret as bytes) and the rotation period; undefined when off. */
+function resolveNonce(input: DpopOptions['nonce'] | undefined): ResolvedDpop['nonce'] {
+  if (input === undefined) return undefined;
+  if (!isObject(input)) fail('dpop.nonce must be an object { secret, rotateSeconds? }');
+  const { secret, rotateSeconds = DEFAULTS.dpopNonceRotateSeconds } = input as { secret?: unknown; rotateSeconds?: unknown };
+  // isUint8Array, not instanceof: a Buffer from another realm (a test sandbox, a worker) is bytes too.
+  const key = typeof secret === 'string' ? Buffer.from(secret) : isUint8Array(secret) ? Buffer.from(secret) : undefined;
+  if (!key || key.length < 32) fail('dpop.nonce.secret must be a string or bytes of at least 32 bytes');
+  if (typeof rotateSeconds !== 'number' || !Number.isFinite(rotateSeconds) || rotateSeconds <= 0)
+    fail('dpop.nonce.rotateSeconds must be a positive number');
+  return { key, rotateMs: rotateSeconds * 1000 };
 }

@@ -111,6 +111,24 @@ describe('self-registration (RFC 7591 / 7592)', () => {
     expect((err as Error).message).not.toContain(IAT);
   });
 
+  it('refuses a misspelled option name (metdata) with a ConfigurationError naming the right one, before any call or store access', async () => {
+    const touched: string[] = [];
+    class Recording extends MemoryStore {
+      override get(key: string) {
+        touched.push(key);
+        return super.get(key);
+      }
+    }
+    const options = { issuer: as.issuer, initialAccessToken: IAT, store: new Recording(), metdata: { client_name: 'orders' } };
+    const call = registerResourceServer(options as unknown as Parameters<typeof registerResourceServer>[0]);
+    const err = await call.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigurationError);
+    expect((err as Error).message).toContain(
+      'unknown option "registerResourceServer.metdata": did you mean "registerResourceServer.metadata"?',
+    );
+    expect(touched).toEqual([]);
+  });
+
   it('registers one client when replicas sharing a store, or one process, register at the same time', async () => {
     const shared = new MemoryStore();
     const replicas = await Promise.all(

@@ -91,6 +91,35 @@ describe('per-owner PATs', () => {
     expect(r.resourceId('album:9')).toBeTruthy();
   });
 
+  it('storeOwnerAuthorization takes { issuer, owner, refreshToken }, all non-empty strings: anything else is a TypeError, nothing stored', async () => {
+    const keys: string[] = [];
+    class Recording extends MemoryStore {
+      override set(key: string, value: string, ttlMs: number) {
+        keys.push(key);
+        return super.set(key, value, ttlMs);
+      }
+    }
+    const store = new Recording();
+    const positional = storeOwnerAuthorization as unknown as (store: MemoryStore, ...args: unknown[]) => Promise<void>;
+    const form = /storeOwnerAuthorization\(store, \{ issuer, owner, refreshToken \}\)/;
+    await expect(positional(store, base, 'alice', 'rt-alice')).rejects.toThrow(TypeError);
+    await expect(positional(store, base, 'alice', 'rt-alice')).rejects.toThrow(form);
+    for (const [authorization, missing] of [
+      [{ issuer: base, owner: 'alice' }, 'refreshToken'],
+      [{ issuer: base, owner: '', refreshToken: 'rt-alice' }, 'owner'],
+      [{ owner: 'alice', refreshToken: 'rt-alice' }, 'issuer'],
+      [{ issuer: base, owner: 'alice', refreshToken: 42 }, 'refreshToken'],
+    ] as const) {
+      const err = await positional(store, authorization).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TypeError);
+      expect((err as Error).message).toMatch(form);
+      expect((err as Error).message).toContain(`${missing} must be a non-empty string`);
+    }
+    expect(keys).toEqual([]);
+    await storeOwnerAuthorization(store, { issuer: base, owner: 'alice', refreshToken: 'rt-alice' });
+    expect(keys).toEqual([`ors:pat-refresh:${base}:alice`]);
+  });
+
   it('refuses clearly when no authorization of the owner is stored', async () => {
     const r = registrar(new MemoryStore());
     await expect(r.register({ key: 'album:x', scopes: ['view'], owner: 'bob' })).rejects.toThrow(/no stored authorization of owner bob/);

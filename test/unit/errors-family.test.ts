@@ -254,6 +254,27 @@ describe('the error family', () => {
     expect(() => new positional('m', ['mfa'], 60)).toThrow(TypeError);
   });
 
+  it('ResourceServerError takes { code, status, oauthError, message }; the former positional form is a TypeError naming it', () => {
+    const err = new ResourceServerError({ code: 'ERR_TOKEN_CLAIM', status: 401, oauthError: 'invalid_token', message: 'm' });
+    expect(err).toMatchObject({ code: 'ERR_TOKEN_CLAIM', status: 401, oauthError: 'invalid_token', message: 'm' });
+    const positional = ResourceServerError as unknown as new (code: string, status: number, oauthError: string, message: string) => Error;
+    expect(() => new positional('ERR_TOKEN_CLAIM', 401, 'invalid_token', 'm')).toThrow(TypeError);
+    expect(() => new positional('ERR_TOKEN_CLAIM', 401, 'invalid_token', 'm')).toThrow(
+      /ResourceServerError\(\{ code, status, oauthError, message \}\)/,
+    );
+  });
+
+  it('answer(error, { format, mountPath, scheme }): the former positional form is a TypeError naming it; no context still answers', () => {
+    const rs = new ResourceServer({ issuer: 'https://as.example', resource: 'https://api.example.com', logger: false });
+    const err = new kit.InvalidTokenError('ERR_TOKEN_EXPIRED', 'the token has expired');
+    const positional = rs.answer.bind(rs) as unknown as (error: unknown, format: string, mountPath: string, scheme: string) => unknown;
+    expect(() => positional(err, 'problem', '', 'dpop')).toThrow(TypeError);
+    expect(() => positional(err, 'problem', '', 'dpop')).toThrow(/answer\(error, \{ format, mountPath, scheme \}\)/);
+    expect(rs.answer(err).status).toBe(401);
+    expect(rs.answer(err, {}).headers['content-type']).toMatch(/^application\/json/);
+    expect(rs.answer(err, { format: 'problem' }).headers['content-type']).toBe('application/problem+json');
+  });
+
   it('NotAuthenticatedError is a ConfigurationError with its own code', () => {
     const err = new NotAuthenticatedError('requireScopes() ran without app.use(oauthResourceServer(...)) before it');
     expect(err).toBeInstanceOf(ConfigurationError);
@@ -349,12 +370,39 @@ describe('a failed AS call during a request is still a 503 without its URL', () 
     expect(JSON.stringify(answer)).not.toContain(new URL(jwks.url).host);
   });
 
-  it('a call error reaching an answer as it is (never by the kit) is a fixed 500 that names nothing', () => {
+  it.each(['json', 'problem'] as const)(
+    'a failed AS call reaching an answer as it is (%s) is a 503 with Retry-After, like an unavailable AS, naming nothing of the call',
+    (format) => {
+      const rs = new ResourceServer({ issuer: 'https://as.example', resource: 'https://api.example.com', logger: false });
+      const url = 'https://as-internal.example:8443/realms/r/protocol/openid-connect/token';
+      const call = new AuthorizationServerCallError({
+        issuer: 'https://as.example',
+        step: 'token',
+        url,
+        failure: { kind: 'server', status: 502 },
+      });
+      const expected = rs.answer(new AuthorizationServerUnavailableError(), { format });
+      for (const error of [
+        call,
+        new ProtectionApiError({ operation: 'permission', status: 502, message: call.message, cause: call }),
+        new InvalidAnswerError(`the answer of ${url} is not JSON`),
+        new HttpClientError({ reason: 'network', message: `connect ECONNREFUSED ${url}`, systemCode: 'ECONNREFUSED' }),
+      ]) {
+        const answer = rs.answer(error, { format });
+        expect({ name: error.name, answer }).toEqual({ name: error.name, answer: expected });
+        expect(answer).toMatchObject({ status: 503, headers: { 'retry-after': expect.stringMatching(/^[1-9]\d*$/) } });
+        expect(JSON.parse(answer.body!)).toMatchObject(format === 'json' ? { error: 'temporarily_unavailable' } : { status: 503 });
+        expect(JSON.stringify(answer)).not.toMatch(/as-internal|8443|realms|openid-connect/);
+      }
+    },
+  );
+
+  it("an error that is not the kit's is still a fixed 500 that names nothing", () => {
     const rs = new ResourceServer({ issuer: 'https://as.example', resource: 'https://api.example.com', logger: false });
-    const call = MAKE.AuthorizationServerCallError!()[0];
-    const answer = rs.answer(call);
+    const answer = rs.answer(new Error('connect ECONNREFUSED https://as-internal.example/token'));
     expect(answer.status).toBe(500);
-    expect(answer.body).not.toContain('as.example');
+    expect(JSON.parse(answer.body!)).toMatchObject({ error: 'server_error' });
+    expect(JSON.stringify(answer)).not.toContain('as-internal');
   });
 });
 
