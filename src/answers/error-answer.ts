@@ -108,7 +108,7 @@ const AS_CALL_FAILURES: ReadonlySet<KitErrorCode> = new Set<KitErrorCode>([
 ]);
 
 /** The request error an error is answered as; undefined for anything else (a generic 500). */
-function answerable(error: unknown): ResourceServerError | undefined {
+export function answerable(error: unknown): ResourceServerError | undefined {
   if (error instanceof ResourceServerError) return error;
   if (error instanceof KitError && AS_CALL_FAILURES.has(error.code)) return new AuthorizationServerUnavailableError();
   return undefined;

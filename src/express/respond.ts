@@ -1,17 +1,21 @@
 /** Writing the kit's answers in Express (4 and 5): node's own response API, so both versions behave alike. */
 import type { Response, NextFunction } from 'express';
 import { NotAuthenticatedError, ResourceServerError } from '../answers/errors.js';
+import { answerable } from '../answers/error-answer.js';
 import type { ResourceServer } from '../resource-server.js';
 import { STATE, type KitState } from './request-context.js';
 
 /** Answer an error the configured way: write it out, or (`errorResponse: 'next'`) pass it to `next(err)`. */
 export function respondWithError(
   server: ResourceServer,
-  error: unknown,
+  thrown: unknown,
   res: Response,
   next: NextFunction,
   how: { logged?: boolean } = {},
 ): void {
+  // A failed call to the AS is answered (and passed to `next`) as the 503 it means: never its message, which names
+  // URLs; AsHealth logged its state change once, so it is not "unexpected" here (no line per request).
+  const error = answerable(thrown) ?? thrown;
   // The identity the middleware placed the request under selects the metadata URL of the answer (never req.baseUrl).
   const req = res.req as (KitState & { headers?: Record<string, unknown> }) | undefined;
   // RFC 9449 §7.2: an error is answered in the scheme the client used.
