@@ -118,16 +118,34 @@ const kitMounts = new WeakMap<object, Map<unknown, Prefix[]>>();
  */
 export function kitMountTemplate(app: object | undefined, server: unknown, baseUrl: string): string | undefined {
   if (!app) return undefined;
+  const mounts = kitMountsOf(app).get(server) ?? [];
+  const fitting = new Set(mounts.filter((p) => p.chain && fits(p.chain, baseUrl || '/')).map((p) => p.template));
+  if (fitting.size !== 1) return undefined;
+  const [t] = fitting;
+  return t === '/' ? '' : t;
+}
+
+/**
+ * Every declared mount of the kit middleware of `server` in `app`'s route table (scanned once, on first need):
+ * its template (`''` at the root; undefined for a regular-expression mount) and its display, without repeats.
+ */
+export function kitMountTemplates(app: object, server: unknown): Array<{ template: string | undefined; display: string }> {
+  const out: Array<{ template: string | undefined; display: string }> = [];
+  for (const p of kitMountsOf(app).get(server) ?? []) {
+    const template = p.template === '/' ? '' : p.template;
+    if (!out.some((o) => o.template === template && o.display === p.display)) out.push({ template, display: p.display || '/' });
+  }
+  return out;
+}
+
+function kitMountsOf(app: object): Map<unknown, Prefix[]> {
   let byServer = kitMounts.get(app);
   if (!byServer) {
     byServer = new Map();
     collectKits(rootStack(app), ROOT, byServer, new Set(), 0);
     kitMounts.set(app, byServer);
   }
-  const fitting = new Set((byServer.get(server) ?? []).filter((p) => p.chain && fits(p.chain, baseUrl || '/')).map((p) => p.template));
-  if (fitting.size !== 1) return undefined;
-  const [t] = fitting;
-  return t === '/' ? '' : t;
+  return byServer;
 }
 
 function collectKits(stack: LayerLike[], prefix: Prefix, out: Map<unknown, Prefix[]>, seen: Set<unknown>, depth: number): void {
