@@ -26,6 +26,11 @@ const ok = (_req: Request, res: Response) => {
 };
 const params = (header: string | undefined) => Object.fromEntries(parseChallenges(header ?? '')[0]!.params);
 
+/** The middleware with identifiers derived from publicBaseUrl, publishing metadata. */
+function kit(logger: Logger | false = false) {
+  return oauthResourceServer({ issuer: { issuer: as.issuer, jwksUri: as.jwksUri }, publicBaseUrl: BASE, metadata: true, logger });
+}
+
 function recordingLogger(): Logger & { warnings: string[] } {
   const warnings: string[] = [];
   return { warnings, warn: (m) => warnings.push(m), error: () => undefined };
@@ -33,12 +38,7 @@ function recordingLogger(): Logger & { warnings: string[] } {
 
 describe.each(EXPRESS_VERSIONS)('metadata of a middleware mounted at /api with publicBaseUrl (%s)', (_name, express) => {
   function app(order: 'metadata first' | 'middleware first') {
-    const rs = oauthResourceServer({
-      issuer: { issuer: as.issuer, jwksUri: as.jwksUri },
-      publicBaseUrl: BASE,
-      metadata: true,
-      logger: false,
-    });
+    const rs = kit();
     const a = express();
     if (order === 'metadata first') a.use(protectedResourceMetadata(rs, { app: a }));
     a.use('/api', rs);
@@ -78,7 +78,7 @@ describe.each(EXPRESS_VERSIONS)('metadata of a middleware mounted at /api with p
 
   it('one document per fixed mount; a mount with route parameters gets none, with one warning', async () => {
     const logger = recordingLogger();
-    const rs = oauthResourceServer({ issuer: { issuer: as.issuer, jwksUri: as.jwksUri }, publicBaseUrl: BASE, metadata: true, logger });
+    const rs = kit(logger);
     const a = express();
     a.use(protectedResourceMetadata(rs, { app: a }));
     const router = express.Router();
@@ -101,12 +101,7 @@ describe.each(EXPRESS_VERSIONS)('metadata of a middleware mounted at /api with p
   });
 
   it('an explicit mountPaths still wins', async () => {
-    const rs = oauthResourceServer({
-      issuer: { issuer: as.issuer, jwksUri: as.jwksUri },
-      publicBaseUrl: BASE,
-      metadata: true,
-      logger: false,
-    });
+    const rs = kit();
     const a = express();
     a.use(protectedResourceMetadata(rs, { app: a, mountPaths: [''] }));
     a.use('/api', rs);
@@ -117,12 +112,7 @@ describe.each(EXPRESS_VERSIONS)('metadata of a middleware mounted at /api with p
   });
 
   it('without a mount of the middleware in the route table, the root document is served', async () => {
-    const rs = oauthResourceServer({
-      issuer: { issuer: as.issuer, jwksUri: as.jwksUri },
-      publicBaseUrl: BASE,
-      metadata: true,
-      logger: false,
-    });
+    const rs = kit();
     const a = express();
     a.use(protectedResourceMetadata(rs, { app: a }));
     const root = await request(a).get(ROOT_DOC);
