@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { runCli } from './run.js';
+import { cliMessage, runCli } from './run.js';
 
 /** The version of the installed package (dist/esm/cli/main.js → package.json), or undefined. */
 function packageVersion(): string | undefined {
@@ -25,7 +25,7 @@ runCli(process.argv.slice(2), {
 }).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    console.error(`oauth-resource-server: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(cliMessage(err));
     process.exit(1);
   },
 );

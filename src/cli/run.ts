@@ -6,6 +6,7 @@
  * namespace), without listening.
  */
 import type { UmaProtection } from '../express/uma.js';
+import type { UmaRegistrar } from '../uma/registrar.js';
 import type { SyncPlan } from '../uma/sync.js';
 
 interface CliConfig {
@@ -22,6 +23,8 @@ export interface CliIo {
   out(text: string): void;
   err(text: string): void;
 }
+
+const PROGRAM = 'oauth-resource-server';
 
 const USAGE = 'usage: oauth-resource-server plan|sync [--prune] --config <module.mjs>   (--help for more)';
 
@@ -48,7 +51,8 @@ options:
 exit codes:
   0  done: the plan was printed, or every set is registered
   1  failed: the AS could not be reached or refused (the message names the URL), or sync left sets pending
-  2  wrong usage, or a config module without { uma, app }`;
+  2  wrong usage, or a wrong config: a module that cannot be found or loaded, one without { uma, app },
+     or options the kit refuses (a ConfigurationError: an unknown option name, a value out of range)`;
 
 /** The plan, one line per set. */
 export function formatPlan(plan: SyncPlan): string {
@@ -67,7 +71,25 @@ export function formatPlan(plan: SyncPlan): string {
   return lines.length ? lines.join('\n') : '(nothing declared)';
 }
 
-/** Run one command; resolves to the exit code. */
+/** An error's message for the terminal, prefixed with the program's name once (the kit's messages may carry it). */
+export function cliMessage(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.startsWith(`${PROGRAM}: `) ? text : `${PROGRAM}: ${text}`;
+}
+
+/**
+ * Whether an error is the config's fault (exit 2), not the AS's (exit 1): a ConfigurationError (by its stable
+ * code: the config may load the CommonJS copy of the kit, whose class is another), or, while the config module
+ * loads, a module that is not found or does not parse.
+ */
+function isConfigProblem(err: unknown, loading: boolean): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'ERR_CONFIGURATION') return true;
+  if (!loading) return false;
+  return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || (err instanceof Error && err.name === 'SyntaxError');
+}
+
+/** Run one command; resolves to the exit code (rejects with what the AS or the store failed with: exit 1). */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h') || argv[0] === 'help') {
     io.out(HELP);
@@ -85,14 +107,27 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.err(USAGE);
     return 2;
   }
-  const mod = (await io.load(configPath)) as { default?: CliConfig | (() => CliConfig | Promise<CliConfig>) } | undefined;
-  const exported = mod?.default;
-  const config = typeof exported === 'function' ? await exported() : exported;
-  if (!config?.uma || !config.app) {
-    io.err(`${configPath}: the default export must be { uma, app } (or a function returning it)`);
+  let loading = true;
+  try {
+    const mod = (await io.load(configPath)) as { default?: CliConfig | (() => CliConfig | Promise<CliConfig>) } | undefined;
+    const exported = mod?.default;
+    const config = typeof exported === 'function' ? await exported() : exported;
+    if (!config?.uma || !config.app) {
+      io.err(`${configPath}: the default export must be { uma, app } (or a function returning it)`);
+      return 2;
+    }
+    const registrar = config.uma.declareRoutes(config.app);
+    loading = false;
+    return await runCommand(command, registrar, prune, io);
+  } catch (err) {
+    if (!isConfigProblem(err, loading)) throw err;
+    const what = loading ? `the config module ${configPath}` : `the config of ${configPath}`;
+    io.err(cliMessage(err).replace(`${PROGRAM}: `, `${PROGRAM}: ${what}: `));
     return 2;
   }
-  const registrar = config.uma.declareRoutes(config.app);
+}
+
+async function runCommand(command: 'plan' | 'sync', registrar: UmaRegistrar, prune: boolean, io: CliIo): Promise<number> {
   if (command === 'plan') {
     io.out(formatPlan(await registrar.plan()));
     return 0;

@@ -53,12 +53,14 @@ export function validateResourceIdentifier(id: unknown): string {
   return id;
 }
 
-function positive(n: unknown, name: string): number {
+/** A positive finite number, or a ConfigurationError naming the option. */
+export function positive(n: unknown, name: string): number {
   if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) fail(`${name} must be a positive number`);
   return n;
 }
 
-function nonNegative(n: unknown, name: string): number {
+/** A non-negative finite number, or a ConfigurationError naming the option. */
+export function nonNegative(n: unknown, name: string): number {
   if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) fail(`${name} must be a non-negative number`);
   return n;
 }

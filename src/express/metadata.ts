@@ -8,14 +8,20 @@ import { ConfigurationError } from '../answers/errors.js';
 import { ResourceServer } from '../resource-server.js';
 import { buildMetadata, metadataPath, signMetadata, type ProtectedResourceMetadata } from '../metadata/metadata.js';
 import type { RouteScopes, ScopeRequirement } from '../scopes/requirement.js';
-import { declarationSites, ROUTE_SCOPES } from './route-scan.js';
+import { covers, declarationSites, ROUTE_SCOPES } from './route-scan.js';
+import { kitMountTemplates } from './request-templates.js';
 import type { ResourceServerMiddleware } from './middleware.js';
 
 /** Options of {@link protectedResourceMetadata}. */
 export interface MetadataRouterOptions {
   /** The app whose routes declare the scopes (`scopes_supported`); scanned at the first request. */
   app?: object;
-  /** Mount paths of the app-wide middleware, for identifiers derived from `publicBaseUrl`. Default `['']`. */
+  /**
+   * Mount paths of the app-wide middleware, for identifiers derived from `publicBaseUrl`: one document per
+   * mount (`publicBaseUrl` + mount). Default: with `app`, the string mounts of this resource server's middleware
+   * in `app`'s route table (read at the first request; a mount with route parameters, like `/:tenant`, names
+   * no one identifier and is left out, with a warning), or `['']` when the table shows none.
+   */
   mountPaths?: readonly string[];
 }
 
@@ -37,10 +43,8 @@ export function protectedResourceMetadata(
   const settings = server.options;
   if (!settings.metadata) throw new ConfigurationError('protectedResourceMetadata needs the resource server option `metadata`');
   const metadata = settings.metadata;
-  const identities = (options.mountPaths ?? ['']).flatMap((mount) => {
-    const identity = server.identity(mount);
-    return identity.matcher.identifiers.map((id) => ({ id, mount }));
-  });
+  // With publicBaseUrl, each mount of the middleware is its own resource (its identifier and derived scopes).
+  const derivedIds = settings.resources.length === 0;
   const documents = new Map<string, Promise<ProtectedResourceMetadata>>();
   const warned = new Set<string>();
 
@@ -50,6 +54,8 @@ export function protectedResourceMetadata(
     // Every declaration the walk finds: routes (route.all() included), declarations used as middleware, and
     // routes under mounts that are not templates where the scopes do not depend on the template.
     for (const site of declarationSites<RouteScopes>(options.app, ROUTE_SCOPES)) {
+      // A route outside the mount is not served under this mount's identifier.
+      if (derivedIds && mount && !covers(mount, site.template)) continue;
       const declared = site.declared;
       if (declared.kind === 'static') {
         for (const s of [...declared.requirement.allOf, ...declared.requirement.anyOf]) out.add(s);
@@ -114,10 +120,19 @@ export function protectedResourceMetadata(
 
   // Exact path comparison (no route patterns, no prefix match): `/.well-known/oauth-protected-resource-other`
   // and a trailing slash are not the document (RFC 9728 §3.1).
-  const byPath = new Map(identities.map(({ id, mount }) => [metadataPath(id).split('?')[0]!, { id, mount }]));
+  // Built at the first request, when the app's route table (the middleware's mounts) is complete.
+  let byPath: Map<string, { id: string; mount: string }> | undefined;
+  const paths = () => {
+    byPath ??= new Map(
+      mountsToServe(server, options).flatMap((mount) =>
+        server.identity(mount).matcher.identifiers.map((id) => [metadataPath(id).split('?')[0]!, { id, mount }] as const),
+      ),
+    );
+    return byPath;
+  };
   const router = Router();
   router.use((req: Request, res: Response, next) => {
-    const hit = byPath.get(req.path);
+    const hit = paths().get(req.path);
     if (!hit || (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS')) return next();
     res.setHeader('access-control-allow-origin', '*');
     if (req.method === 'OPTIONS') {
@@ -152,4 +167,28 @@ export function protectedResourceMetadata(
       );
   });
   return router;
+}
+
+/** Route parameters, wildcards, optional groups: a mount with one names no one identifier. */
+const NOT_FIXED = /[:*?+(){}[\]]/;
+
+/**
+ * The mounts whose documents are served: `mountPaths` when given; with identifiers derived from `publicBaseUrl`
+ * and an `app`, the fixed string mounts of the server's middleware there (RFC 9728 §3.1: one document per
+ * identifier, at its path-inserted URL); else (or when the table shows no mount) the root.
+ */
+function mountsToServe(server: ResourceServer, options: MetadataRouterOptions): readonly string[] {
+  if (options.mountPaths) return options.mountPaths;
+  if (!options.app || server.options.resources.length) return [''];
+  const found = kitMountTemplates(options.app, server);
+  if (!found.length) return [''];
+  const fixed = found.flatMap((m) => (m.template !== undefined && !NOT_FIXED.test(m.template) ? [m.template] : []));
+  const left = found.filter((m) => m.template === undefined || NOT_FIXED.test(m.template)).map((m) => m.display);
+  if (left.length) {
+    server.options.logger.warn('a mount of the resource server middleware has no metadata document: its path names no one identifier', {
+      mounts: left,
+      fix: 'pass protectedResourceMetadata(rs, { mountPaths }) with the mount paths to publish',
+    });
+  }
+  return [...new Set(fixed)];
 }

@@ -118,20 +118,37 @@ const kitMounts = new WeakMap<object, Map<unknown, Prefix[]>>();
  */
 export function kitMountTemplate(app: object | undefined, server: unknown, baseUrl: string): string | undefined {
   if (!app) return undefined;
+  // Per request (publicBaseUrl mode): a loop without allocation; distinct fitting templates must be exactly one.
+  let found: string | undefined;
+  for (const prefix of kitMountsOf(app).get(server) ?? []) {
+    if (!prefix.chain || !fits(prefix.chain, baseUrl || '/')) continue;
+    if (found !== undefined && found !== prefix.template) return undefined;
+    found = prefix.template;
+  }
+  return found === '/' ? '' : found;
+}
+
+/**
+ * Every declared mount of the kit middleware of `server` in `app`'s route table (scanned once, on first need):
+ * its template (`''` at the root; undefined for a regular-expression mount) and its display, without repeats.
+ */
+export function kitMountTemplates(app: object, server: unknown): Array<{ template: string | undefined; display: string }> {
+  const out: Array<{ template: string | undefined; display: string }> = [];
+  for (const p of kitMountsOf(app).get(server) ?? []) {
+    const template = p.template === '/' ? '' : p.template;
+    if (!out.some((o) => o.template === template && o.display === p.display)) out.push({ template, display: p.display || '/' });
+  }
+  return out;
+}
+
+function kitMountsOf(app: object): Map<unknown, Prefix[]> {
   let byServer = kitMounts.get(app);
   if (!byServer) {
     byServer = new Map();
     collectKits(rootStack(app), ROOT, byServer, new Set(), 0);
     kitMounts.set(app, byServer);
   }
-  // Per request (publicBaseUrl mode): a loop without allocation; distinct fitting templates must be exactly one.
-  let found: string | undefined;
-  for (const prefix of byServer.get(server) ?? []) {
-    if (!prefix.chain || !fits(prefix.chain, baseUrl || '/')) continue;
-    if (found !== undefined && found !== prefix.template) return undefined;
-    found = prefix.template;
-  }
-  return found === '/' ? '' : found;
+  return byServer;
 }
 
 function collectKits(stack: LayerLike[], prefix: Prefix, out: Map<unknown, Prefix[]>, seen: Set<unknown>, depth: number): void {

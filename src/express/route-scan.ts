@@ -203,7 +203,7 @@ function site<T>(at: Prefix, methods: string[], declared: T, route: object | und
  * template's (case aside) or is a plain parameter or wildcard (which match any segment). An unknown side (a
  * regular expression) counts as covering; the request-time answer is still a 500 where nothing ran.
  */
-function covers(mount: string | undefined, template: string | undefined): boolean {
+export function covers(mount: string | undefined, template: string | undefined): boolean {
   if (mount === undefined || template === undefined || mount === '' || mount === '/') return true;
   const m = mount.split('/');
   const t = template.split('/');

@@ -65,7 +65,7 @@ export interface UmaProtection {
   readonly registrar: UmaRegistrar;
 }
 
-/** Create UMA protection. Throws a `ConfigurationError` for an unknown option name. */
+/** Create UMA protection. Throws a `ConfigurationError` for an unknown option name or a wrong value. */
 export function umaProtection(options: UmaProtectionOptions): UmaProtection {
   const misnamed = unknownOptionName(options, UMA_PROTECTION_NAMES, 'umaProtection');
   if (misnamed) throw new ConfigurationError(`oauth-resource-server: ${misnamed}`);

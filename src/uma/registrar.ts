@@ -40,7 +40,7 @@ export class UmaRegistrar {
   #mappingRefresh: Promise<unknown> | undefined;
   #syncing: Promise<RegistrationStatus> | undefined;
 
-  /** Throws a `ConfigurationError` for an unknown option name. */
+  /** Throws a `ConfigurationError` for an unknown option name or a wrong value. */
   constructor(options: UmaRegistrarOptions) {
     const resolved = resolveUmaOptions(options);
     const { issuer, clientId, namespace, store, logger } = resolved;

@@ -163,6 +163,21 @@ describe('the CLI (oauth-resource-server plan|sync)', () => {
     expect(run.stderr).toContain('http://127.0.0.1:9/.well-known/');
   }, 60_000);
 
+  it('a config the kit refuses, or one that does not exist: exit 2, with one clear line naming the program once', async () => {
+    await packedPackage();
+    const misspelled = await cli(['plan', '--config', 'test/package/fixtures/misspelled.config.mjs']);
+    expect(misspelled.code).toBe(2);
+    expect(misspelled.stderr.trim()).toMatch(
+      /^oauth-resource-server: the config module test\/package\/fixtures\/misspelled\.config\.mjs: unknown option "umaProtection\.timeout": did you mean "umaProtection\.timeoutMs"\?$/,
+    );
+    const missing = await cli(['sync', '--config', 'test/package/fixtures/no-such.config.mjs']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(
+      /^oauth-resource-server: the config module test\/package\/fixtures\/no-such\.config\.mjs: .*no-such\.config\.mjs/,
+    );
+    expect(missing.stderr.match(/oauth-resource-server:/g)).toHaveLength(1);
+  }, 60_000);
+
   it('plans without touching the AS, then syncs, then plans nothing to do', async () => {
     await packedPackage();
     const as = (await startDevAuthorizationServer({

@@ -76,6 +76,49 @@ describe('resolveUmaOptions', () => {
   });
 });
 
+describe('UMA option values', () => {
+  it.each([
+    [{ profile: 'uma3' }, 'UmaRegistrar.profile must be "uma2", "keycloak" or "uma1"'],
+    [{ deleteUndeclared: 'all' }, 'UmaRegistrar.deleteUndeclared must be "managed" or "none"'],
+    [{ timeoutMs: 'x' }, 'UmaRegistrar.timeoutMs must be a positive number'],
+    [{ timeoutMs: 0 }, 'UmaRegistrar.timeoutMs must be a positive number'],
+    [{ maxBytes: Number.POSITIVE_INFINITY }, 'UmaRegistrar.maxBytes must be a positive number'],
+    [{ retryIntervalMs: -1 }, 'UmaRegistrar.retryIntervalMs must be a positive number'],
+    [{ registrationWaitMs: -1 }, 'UmaRegistrar.registrationWaitMs must be a non-negative number'],
+    [{ reconcileIntervalMs: '600000' }, 'UmaRegistrar.reconcileIntervalMs must be a number of milliseconds or false'],
+    [{ clientSecret: undefined }, 'UmaRegistrar.clientSecret is required (a non-empty string)'],
+    [{ clientSecret: '' }, 'UmaRegistrar.clientSecret is required (a non-empty string)'],
+    [{ clientId: undefined }, 'UmaRegistrar.clientId is required (a non-empty string)'],
+    [{ issuer: undefined }, 'UmaRegistrar.issuer must be a non-empty string'],
+    [{ issuer: 'http://as.example.com' }, 'UmaRegistrar.issuer "http://as.example.com/" must use https'],
+    [{ endpoints: { token: 'http://as.example.com/token' } }, 'UmaRegistrar.endpoints.token must use https'],
+    [{ endpoints: { permission: 'perm' } }, 'UmaRegistrar.endpoints.permission must be an absolute URL'],
+    [{ namespace: 7 }, 'UmaRegistrar.namespace must be a string'],
+    [{ store: {} }, 'UmaRegistrar.store must be a store'],
+    [{ logger: true }, 'UmaRegistrar.logger must be false or a logger'],
+  ])('new UmaRegistrar with %p is refused: %s', (extra, expected) => {
+    const message = messageOf(() => new UmaRegistrar({ ...base, ...extra } as UmaRegistrarOptions));
+    expect(message).toContain(`oauth-resource-server: ${expected}`);
+  });
+
+  it('umaProtection names its own options the same way', () => {
+    const options = { resourceServer: server(), ...base, profile: 'uma3', logger: false } as unknown as UmaProtectionOptions;
+    expect(messageOf(() => umaProtection(options))).toBe(
+      'oauth-resource-server: umaProtection.profile must be "uma2", "keycloak" or "uma1"',
+    );
+    const noSecret = { resourceServer: server(), issuer: ISSUER, clientId: 'rs', logger: false } as UmaProtectionOptions;
+    expect(messageOf(() => umaProtection(noSecret))).toBe(
+      'oauth-resource-server: umaProtection.clientSecret is required (a non-empty string)',
+    );
+  });
+
+  it('accepts loopback http for the issuer and endpoints (development), and 0 for registrationWaitMs', () => {
+    const local = 'http://127.0.0.1:8080';
+    const resolved = resolveUmaOptions({ ...base, issuer: local, endpoints: { token: `${local}/token` }, registrationWaitMs: 0 });
+    expect(resolved).toMatchObject({ issuer: local, endpoints: { token: `${local}/token` }, registrationWaitMs: 0 });
+  });
+});
+
 describe('unknown UMA option names', () => {
   it.each([
     [{ ...base, timeout: 1000 }, '"UmaRegistrar.timeout": did you mean "UmaRegistrar.timeoutMs"?'],
