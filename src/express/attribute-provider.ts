@@ -12,7 +12,7 @@ import type { ResourceServerOptions } from '../config/options.js';
 import { ResourceServer } from '../resource-server.js';
 import type { UmaRegistrar } from '../uma/registrar.js';
 import { oauthResourceServer, type ResourceServerMiddleware } from './middleware.js';
-import { STATE, type KitState } from './request-context.js';
+import { peekState } from './request-context.js';
 import { respondWithError } from './respond.js';
 
 /** UMA registration of the claim groups (one resource per scope) through a registrar. */
@@ -132,7 +132,7 @@ export function attributeProvider(options: AttributeProviderRouterOptions): Attr
   });
 
   const claims = (req: Request, res: Response, next: NextFunction): void => {
-    const state = (req as unknown as KitState)[STATE];
+    const state = peekState(req);
     const auth = state?.auth;
     if (!auth) return respondWithError(server, server.missingCredentials(), res, next);
     const accept = req.headers.accept;

@@ -9,7 +9,7 @@ import type { Request, Response, NextFunction, RequestHandler } from 'express';
 import { ConfigurationError, InsufficientScopeError, InvalidRequestError } from '../answers/errors.js';
 import { challengeScopes, type ScopeRequirement } from '../scopes/requirement.js';
 import { requireScopes, ROUTE_SCOPES, type ScopeDeclaration } from './require-scopes.js';
-import { STATE, type KitState } from './request-context.js';
+import { peekState } from './request-context.js';
 import { respondUnconfigured, respondWithError } from './respond.js';
 
 /** The scopes of one tool: one scope, all of a list, or `{ allOf, anyOf }` as in {@link requireScopes}. */
@@ -58,7 +58,7 @@ export function requireToolScopes(tools: Readonly<Record<string, ToolScopes>>): 
   const unparsed = { done: false };
 
   return function requireToolScopesHandler(req: Request, res: Response, next: NextFunction): void {
-    const state = (req as unknown as KitState)[STATE];
+    const state = peekState(req);
     if (!state?.server)
       return respondUnconfigured(undefined, 'requireToolScopes() ran without app.use(oauthResourceServer(...)) before it', res, next, once);
     const { server, auth } = state;

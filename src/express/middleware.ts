@@ -6,7 +6,7 @@ import type { Request, Response, NextFunction, RequestHandler } from 'express';
 import { ResourceServer } from '../resource-server.js';
 import type { ResourceServerOptions } from '../config/options.js';
 import type { Authenticated } from '../resource-server.js';
-import { STATE, type KitState, type RequestState } from './request-context.js';
+import { setState, type RequestState } from './request-context.js';
 import { respondWithError } from './respond.js';
 import { KIT_MIDDLEWARE } from './route-scan.js';
 import { kitMountTemplate } from './request-templates.js';
@@ -40,7 +40,7 @@ export function oauthResourceServer(options: ResourceServerOptions | ResourceSer
     // mount template; never `req.baseUrl`, which is the client's text (`/API` reaches a mount at `/api`).
     const identityMount = derived ? kitMountTemplate(req.app, server, mount) : '';
     const state: RequestState = { server, mount, identityMount: identityMount ?? '', app: req.app, auth: undefined };
-    (req as unknown as KitState)[STATE] = state;
+    setState(req, state);
     if (identityMount === undefined) return refuseUnplaced(server, res, next);
     const accept = (a: Authenticated) => {
       state.auth = a;

@@ -1,7 +1,7 @@
 /** Per-route step-up requirements (RFC 9470): `requireAuthentication({ acrValues, maxAgeSeconds })`. */
 import type { Request, Response, NextFunction, RequestHandler } from 'express';
 import { assertAuthenticationRequirement, checkAuthentication, type AuthenticationRequirement } from '../claims/step-up.js';
-import { STATE, type KitState } from './request-context.js';
+import { peekState } from './request-context.js';
 import { respondUnconfigured, respondWithError } from './respond.js';
 
 /**
@@ -12,7 +12,7 @@ export function requireAuthentication(requirement: AuthenticationRequirement): R
   const required = assertAuthenticationRequirement(requirement);
   const once = { done: false };
   return function requireAuthenticationHandler(req: Request, res: Response, next: NextFunction): void {
-    const state = (req as unknown as KitState)[STATE];
+    const state = peekState(req);
     if (!state?.server)
       return respondUnconfigured(
         undefined,

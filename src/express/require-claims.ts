@@ -8,7 +8,7 @@ import {
   type ClaimsPredicateOptions,
 } from '../claims/claim-checks.js';
 import type { AccessTokenClaims } from '../token/auth-context.js';
-import { STATE, type KitState } from './request-context.js';
+import { peekState } from './request-context.js';
 import { respondUnconfigured, respondWithError } from './respond.js';
 
 /**
@@ -36,7 +36,7 @@ export function requireClaims(declaration: unknown, options?: ClaimsPredicateOpt
   const check = compileClaimChecks(declaration, options);
   const once = { done: false };
   return function requireClaimsHandler(req: Request, res: Response, next: NextFunction): void {
-    const state = (req as unknown as KitState)[STATE];
+    const state = peekState(req);
     if (!state?.server)
       return respondUnconfigured(undefined, 'requireClaims() ran without app.use(oauthResourceServer(...)) before it', res, next, once);
     const { server, auth } = state;

@@ -1,7 +1,7 @@
 /** Per-route DPoP policy (RFC 9449): `requireDpop()` refuses tokens that were not presented with a DPoP proof. */
 import type { Request, Response, NextFunction, RequestHandler } from 'express';
 import { TokenBindingError } from '../answers/errors.js';
-import { STATE, type KitState } from './request-context.js';
+import { peekState } from './request-context.js';
 import { respondUnconfigured, respondWithError } from './respond.js';
 
 /**
@@ -11,7 +11,7 @@ import { respondUnconfigured, respondWithError } from './respond.js';
 export function requireDpop(): RequestHandler {
   const once = { done: false };
   return function requireDpopHandler(req: Request, res: Response, next: NextFunction): void {
-    const state = (req as unknown as KitState)[STATE];
+    const state = peekState(req);
     if (!state?.server?.dpop)
       return respondUnconfigured(
         state?.server,

@@ -6,7 +6,7 @@ import type { Request, Response, NextFunction, RequestHandler } from 'express';
 import { ConfigurationError, InsufficientScopeError } from '../answers/errors.js';
 import { isScopeToken } from '../answers/www-authenticate.js';
 import { challengeScopes, requirement, type RouteScopes, type ScopeRequirement } from '../scopes/requirement.js';
-import { STATE, type KitState, type RequestState } from './request-context.js';
+import { peekState, type RequestState } from './request-context.js';
 import type { ResourceServer } from '../resource-server.js';
 import { respondUnconfigured, respondWithError } from './respond.js';
 import { ROUTE_SCOPES } from './route-scan.js';
@@ -189,7 +189,7 @@ export function requireScopes(...scopes: Array<string | ScopeDeclaration>): Scop
   const declared = declare(scopes as unknown[]);
   const warned = { done: false };
   const handler = function requireScopesHandler(req: Request, res: Response, next: NextFunction): void {
-    const state = (req as unknown as KitState)[STATE];
+    const state = peekState(req);
     if (!state?.server) {
       return respondUnconfigured(undefined, 'requireScopes() ran without app.use(oauthResourceServer(...)) before it', res, next, warned);
     }

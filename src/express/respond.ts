@@ -3,7 +3,7 @@ import type { Response, NextFunction } from 'express';
 import { NotAuthenticatedError, ResourceServerError } from '../answers/errors.js';
 import { answerable } from '../answers/error-answer.js';
 import type { ResourceServer } from '../resource-server.js';
-import { STATE, type KitState } from './request-context.js';
+import { peekState } from './request-context.js';
 
 /** Answer an error the configured way: write it out, or (`errorResponse: 'next'`) pass it to `next(err)`. */
 export function respondWithError(
@@ -17,11 +17,11 @@ export function respondWithError(
   // URLs; AsHealth logged its state change once, so it is not "unexpected" here (no line per request).
   const error = answerable(thrown) ?? thrown;
   // The identity the middleware placed the request under selects the metadata URL of the answer (never req.baseUrl).
-  const req = res.req as (KitState & { headers?: Record<string, unknown> }) | undefined;
+  const req = res.req as { headers?: Record<string, unknown> } | undefined;
   // RFC 9449 §7.2: an error is answered in the scheme the client used.
   const authorization = req?.headers?.authorization;
   const scheme = typeof authorization === 'string' && /^dpop /i.test(authorization) ? 'dpop' : 'bearer';
-  const answer = server.answer(error, { mountPath: req?.[STATE]?.identityMount ?? '', scheme });
+  const answer = server.answer(error, { mountPath: peekState(req)?.identityMount ?? '', scheme });
   if (!(error instanceof ResourceServerError)) {
     server.options.logger.error('unexpected error while authorizing a request', {
       reason: error instanceof Error ? error.name : typeof error,
