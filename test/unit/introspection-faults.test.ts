@@ -255,12 +255,14 @@ describe('which answers are believed', () => {
   });
 
   it('caches an active answer no longer than the token exp (CONFORMANCE 32)', async () => {
-    fake.answer = { json: active({ exp: now() + 1 }) };
+    // exp a few whole seconds ahead (now() floors: `now() + 1` can be a few milliseconds away under load).
+    const exp = now() + 3;
+    fake.answer = { json: active({ exp }) };
     const a = app({ cacheTtlSeconds: 60 }, { clockToleranceSeconds: 0 });
     expect((await get(a)).status).toBe(200);
     expect((await get(a)).status).toBe(200);
     expect(fake.introspections).toHaveLength(1);
-    await new Promise((r) => setTimeout(r, 1100));
+    await new Promise((r) => setTimeout(r, exp * 1000 - Date.now() + 100));
     fake.answer = { json: { active: false } };
     expect((await get(a)).status).toBe(401);
   });
