@@ -101,18 +101,6 @@ function declare(args: unknown[]): RouteScopes {
 /** The one answer to a route whose scope cannot be derived: fixed, whatever the request's path. */
 const UNDERIVABLE = 'a route that requires derived scopes has no declared path template to derive them from';
 
-const NO_KIT_TEMPLATE =
-  "with publicBaseUrl the identity (and the uri:action scope) follows the kit middleware's mount path, " +
-  'and that is not a string template here';
-
-/**
- * The mount path that selects the identity a derived scope is named for: placed by the middleware (`''` with
- * configured identifiers; with `publicBaseUrl`, its declared mount template, never `req.baseUrl`).
- */
-function identityMount(state: RequestState & { server: ResourceServer }): string | undefined {
-  return state.identityMount;
-}
-
 /** Places (routes, or declarations used as middleware) already logged as underivable: one line each. */
 const loggedUnderivable = new WeakSet<object>();
 
@@ -143,8 +131,8 @@ function derived(
     }
     return new ConfigurationError(UNDERIVABLE);
   };
-  const kitMount = identityMount(state);
-  if (kitMount === undefined) throw underivable(NO_KIT_TEMPLATE);
+  // The mount that selects the identity, placed by the middleware (which refuses a request it cannot place).
+  const kitMount = state.identityMount;
   // The resource is named: the verb is all the request gives (its method, checked against the verb map).
   if (declared.resource !== undefined) return server.derivedRequirement(req.method, { mountPath: kitMount, resource: declared.resource });
   const found = requestTemplates(req, declared, ROUTE_SCOPES, state.app);
