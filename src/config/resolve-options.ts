@@ -4,7 +4,7 @@
  * created, not at the first request.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { ConfigurationError } from '../answers/errors.js';
+import { fail, nonNegative, positive } from './option-checks.js';
 import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, isJwsAlgorithm } from '../token/jws.js';
 import type { MetadataOptions } from '../metadata/metadata.js';
 import { resolveTokenProfile } from '../token/profiles.js';
@@ -23,10 +23,7 @@ import {
 } from './options.js';
 
 export { isSecureOrLoopback } from '../http/secure-url.js';
-
-function fail(message: string): never {
-  throw new ConfigurationError(`oauth-resource-server: ${message}`);
-}
+export { positive, nonNegative } from './option-checks.js';
 
 /** Validate an issuer identifier (RFC 8414 §2: https, no query or fragment; http only on loopback). */
 export function validateIssuerUrl(issuer: unknown, what = 'issuer'): string {
@@ -51,18 +48,6 @@ export function validateResourceIdentifier(id: unknown): string {
   if (!/^[A-Za-z][A-Za-z0-9+.-]*:/.test(id)) fail(`resource identifier ${JSON.stringify(id)} must be an absolute URI`);
   if (id.includes('#')) fail(`resource identifier ${JSON.stringify(id)} must not contain a fragment (RFC 8707 §2)`);
   return id;
-}
-
-/** A positive finite number, or a ConfigurationError naming the option. */
-export function positive(n: unknown, name: string): number {
-  if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) fail(`${name} must be a positive number`);
-  return n;
-}
-
-/** A non-negative finite number, or a ConfigurationError naming the option. */
-export function nonNegative(n: unknown, name: string): number {
-  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) fail(`${name} must be a non-negative number`);
-  return n;
 }
 
 /** Normalise one trusted-issuer entry. */

@@ -3,15 +3,11 @@
  * verifier needs computed. A mistake throws a ConfigurationError when the resource server is created.
  */
 import { isUint8Array } from 'node:util/types';
-import { ConfigurationError } from '../answers/errors.js';
+import { fail, positive } from '../config/option-checks.js';
 import { DEFAULTS } from '../config/options.js';
 import { isAtomicStore } from '../stores/store.js';
 import { ASYMMETRIC_ALGORITHMS } from '../token/jws-algorithms.js';
 import type { DpopOptions, ResolvedDpop } from './dpop-options.js';
-
-function fail(message: string): never {
-  throw new ConfigurationError(`oauth-resource-server: ${message}`);
-}
 
 /** Where the resource server is reached, to default `baseUrl` from; and the clock leeway. */
 export interface DpopContext {
@@ -45,9 +41,7 @@ export function resolveDpop(input: DpopOptions | boolean | undefined, context: D
     fail('dpop.baseUrl must be an absolute URL');
   }
   const maxProofAgeSeconds = options.maxProofAgeSeconds ?? DEFAULTS.dpopMaxProofAgeSeconds;
-  if (typeof maxProofAgeSeconds !== 'number' || !Number.isFinite(maxProofAgeSeconds) || maxProofAgeSeconds <= 0) {
-    fail('dpop.maxProofAgeSeconds must be a positive number');
-  }
+  positive(maxProofAgeSeconds, 'dpop.maxProofAgeSeconds');
   const nonce = resolveNonce(options.nonce);
   // §11.1: a jti is remembered until the proof would be refused anyway. A proof whose `iat` is at the future
   // edge (now + leeway) stays acceptable for the age limit plus the leeway on both sides; with nonces on, a proof
@@ -85,7 +79,5 @@ function resolveNonce(input: DpopOptions['nonce'] | undefined): ResolvedDpop['no
   // isUint8Array, not instanceof: a Buffer from another realm (a test sandbox, a worker) is bytes too.
   const key = typeof secret === 'string' ? Buffer.from(secret) : isUint8Array(secret) ? Buffer.from(secret) : undefined;
   if (!key || key.length < 32) fail('dpop.nonce.secret must be a string or bytes of at least 32 bytes');
-  if (typeof rotateSeconds !== 'number' || !Number.isFinite(rotateSeconds) || rotateSeconds <= 0)
-    fail('dpop.nonce.rotateSeconds must be a positive number');
-  return { key, rotateMs: rotateSeconds * 1000 };
+  return { key, rotateMs: positive(rotateSeconds, 'dpop.nonce.rotateSeconds') * 1000 };
 }

@@ -6,7 +6,7 @@
  * signature, `iss`, `exp` or the binding of the token to this resource: those checks are not expressible here.
  * A profile is resolved once per issuer (at start-up, or when `resolveIssuer` vouches), never per request.
  */
-import { ConfigurationError } from '../answers/errors.js';
+import { fail } from '../config/option-checks.js';
 
 /** The built-in profiles: strict RFC 9068 (the default) and one per hosted authorization server. */
 export type TokenProfileName = 'rfc9068' | 'keycloak' | 'auth0' | 'okta' | 'entra' | 'cognito';
@@ -148,10 +148,6 @@ export const DEFAULT_PROFILE: ResolvedTokenProfile = Object.freeze({
   clientIds: undefined,
   scopePrefixes: [],
 });
-
-function fail(message: string): never {
-  throw new ConfigurationError(`oauth-resource-server: ${message}`);
-}
 
 function names(value: unknown, what: string, allowEmpty: boolean): readonly string[] {
   if (!Array.isArray(value) || (!allowEmpty && value.length === 0) || !value.every((v) => typeof v === 'string' && v.length > 0)) {

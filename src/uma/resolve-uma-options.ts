@@ -2,10 +2,10 @@
  * The one place an UMA registrar's options get their defaults (the values live in `DEFAULTS`, options.ts) and
  * their names checked: the registrar's parts read the resolved options and never default anything themselves.
  */
-import { ConfigurationError } from '../answers/errors.js';
 import { DEFAULTS, type Logger } from '../config/options.js';
 import { UMA_REGISTRAR_NAMES, unknownOptionName } from '../config/option-names.js';
-import { nonNegative, positive, validateIssuerUrl } from '../config/resolve-options.js';
+import { validateIssuerUrl } from '../config/resolve-options.js';
+import { fail, nonNegative, positive } from '../config/option-checks.js';
 import { isSecureOrLoopback } from '../http/secure-url.js';
 import type { CacheStore } from '../stores/store.js';
 import { MemoryStore } from '../stores/memory.js';
@@ -73,10 +73,6 @@ export function resolveUmaOptions(options: UmaRegistrarOptions, context: UmaReso
 
 const PROFILES = ['uma2', 'keycloak', 'uma1'] as const;
 const DELETE_POLICIES = ['managed', 'none'] as const;
-
-function fail(message: string): never {
-  throw new ConfigurationError(`oauth-resource-server: ${message}`);
-}
 
 function oneOf<T extends string>(value: unknown, allowed: readonly T[], name: string): T {
   if (!(allowed as readonly unknown[]).includes(value)) {
