@@ -38,6 +38,11 @@ async function main() {
     APPS.find((a) => a.id === 'bare'),
     { id: 'layers', label: 'bare Express 5 + two no-op layers', file: 'apps/bare-layers.mjs', auth: false },
     APPS.find((a) => a.id === 'kit'),
+    // Extra apps to compare in the same rounds (bisecting the kit's cost): BENCH_EXTRA=apps/a.mjs,apps/b.mjs
+    ...(process.env.BENCH_EXTRA ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((file) => ({ id: file, label: file, file, auth: false })),
   ];
   const env = { BENCH_ISSUER: as.issuer, BENCH_RESOURCE: ORDERS, BENCH_JWKS_URI: as.jwksUri };
   const running = [];
@@ -67,6 +72,9 @@ async function main() {
   console.log(
     `oauth-resource-server (cached)      ${Math.round(median(rps.kit))} req/s   × bare ${ratio('kit', 'bare').toFixed(2)}   × two no-op layers ${ratio('kit', 'layers').toFixed(2)}`,
   );
+  for (const app of apps.slice(3)) {
+    console.log(`${app.file.padEnd(36)}${Math.round(median(rps[app.id]))} req/s   × bare ${ratio(app.id, 'bare').toFixed(2)}`);
+  }
 }
 
 await runMain(main);

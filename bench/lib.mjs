@@ -357,5 +357,7 @@ export function checkRun(what, r) {
 export function profileArgs(dir) {
   const d = resolve(dir);
   mkdirSync(d, { recursive: true });
-  return ['--cpu-prof', `--cpu-prof-dir=${d}`];
+  // BENCH_PROFILE_INTERVAL: sampling interval in µs (V8's default is 1000).
+  const interval = process.env.BENCH_PROFILE_INTERVAL;
+  return ['--cpu-prof', `--cpu-prof-dir=${d}`, ...(interval ? [`--cpu-prof-interval=${interval}`] : [])];
 }

@@ -33,7 +33,10 @@ const [appId = 'kit', scenario = 'new', secondsArg = '10'] = process.argv.slice(
 const seconds = Number(secondsArg);
 
 async function main() {
-  const app = APPS.find((a) => a.id === appId) ?? fail(`unknown app ${appId} (kit, peer or bare)`);
+  // An app id, or a file under bench/ (an experiment: `apps/exp/x.mjs`), profiled like the kit.
+  const app = appId.endsWith('.mjs')
+    ? { id: appId, label: appId, file: appId, auth: false }
+    : (APPS.find((a) => a.id === appId) ?? fail(`unknown app ${appId} (kit, peer or bare, or a file under bench/)`));
   if (!['one', 'distinct', 'new'].includes(scenario)) fail(`unknown scenario ${scenario} (one, distinct or new)`);
   if (!Number.isInteger(seconds) || seconds <= 0) fail('seconds must be a positive integer');
   preflight();

@@ -6,7 +6,7 @@
 import { InsufficientScopeError, MissingCredentialsError, ConfigurationError, ResourceServerError } from './answers/errors.js';
 import type { Logger, ResolvedOptions, ResourceServerOptions } from './config/options.js';
 import { resolveOptions } from './config/resolve-options.js';
-import { extractBearerToken, type HttpRequestLike } from './token/extract.js';
+import { extractBearerToken, type ExtractedToken, type HttpRequestLike } from './token/extract.js';
 import { DpopVerifier } from './sender/dpop.js';
 import { checkCertificateBinding, type TlsRequestLike } from './sender/mtls.js';
 import { AuthorizationServerUnavailableError, InvalidDpopProofError, TokenBindingError } from './answers/errors.js';
@@ -187,21 +187,33 @@ export class ResourceServer {
     // RFC 9449 §4.3 check 1: a DPoP-scheme token comes with exactly one `DPoP` proof header.
     const proof = token.scheme === 'dpop' ? singleDpopHeader(req) : undefined;
     const identity = this.identity(mountPath);
-    const details = options.authorizationDetails;
-    const finish = (v: VerifiedToken) => {
-      const a =
-        binding === 'permissions'
-          ? authenticated(v, token.location, token.scheme)
-          : checkAudience(v, identity.matcher, token.location, token.scheme);
-      // RFC 9396 §9, §12 (CONFORMANCE 73, 74): per request, like the audience (an entry's locations name resources).
-      if (details) authorizationDetailsFor(a.context.claims, { types: details.types, resource: identity.matcher.identifiers });
-      return this.#bind(a, req, token.token, proof);
-    };
     // Without a debug channel nothing is added to the path: no wrapping, no details computed.
-    if (this.#debug) return this.#explained(token.token, identity, finish);
+    if (this.#debug) return this.#explained(token.token, identity, (v) => this.#accept(v, req, token, identity, binding, proof));
     const v = this.verifier.verify(token.token);
-    if (v instanceof Promise) return v.then(finish);
-    return finish(v);
+    if (v instanceof Promise) return v.then((verified) => this.#accept(verified, req, token, identity, binding, proof));
+    // The synchronous path (a cache hit, or keys at hand) allocates no closure.
+    return this.#accept(v, req, token, identity, binding, proof);
+  }
+
+  /** The verified token as accepted for this request: audience (or permissions), authorization details, binding. */
+  // Positional (a private step of authenticate, every argument a distinct type but the last two): an options
+  // object here would be one more allocation per request.
+  #accept(
+    v: VerifiedToken,
+    req: AuthenticatableRequest,
+    token: ExtractedToken,
+    identity: ResourceIdentity,
+    binding: 'audience' | 'permissions',
+    proof: string | undefined,
+  ): Authenticated | Promise<Authenticated> {
+    const a =
+      binding === 'permissions'
+        ? authenticated(v, token.location, token.scheme)
+        : checkAudience(v, identity.matcher, token.location, token.scheme);
+    // RFC 9396 §9, §12 (CONFORMANCE 73, 74): per request, like the audience (an entry's locations name resources).
+    const details = this.options.authorizationDetails;
+    if (details) authorizationDetailsFor(a.context.claims, { types: details.types, resource: identity.matcher.identifiers });
+    return this.#bind(a, req, token.token, proof);
   }
 
   /** Authenticate as above, and explain a refused token (401) on the debug channel: one line per refusal. */

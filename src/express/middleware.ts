@@ -42,12 +42,6 @@ export function oauthResourceServer(options: ResourceServerOptions | ResourceSer
     const state: RequestState = { server, mount, identityMount: identityMount ?? '', app: req.app, auth: undefined };
     setState(req, state);
     if (identityMount === undefined) return refuseUnplaced(server, res, next);
-    const accept = (a: Authenticated) => {
-      state.auth = a;
-      // RFC 6750 §2.3: a response to a query-token request SHOULD be Cache-Control: private.
-      if (a.location === 'query') res.setHeader('cache-control', 'private');
-      next();
-    };
     let result;
     try {
       result = server.authenticate(req, identityMount);
@@ -59,15 +53,27 @@ export function oauthResourceServer(options: ResourceServerOptions | ResourceSer
       return next();
     }
     if (result instanceof Promise) {
-      result.then(accept, (err: unknown) => respondWithError(server, err, res, next));
+      result.then(
+        (a) => accept(state, a, res, next),
+        (err: unknown) => respondWithError(server, err, res, next),
+      );
       return;
     }
-    accept(result);
+    // The synchronous path (a cache hit) allocates no closure.
+    accept(state, result, res, next);
   } as ResourceServerMiddleware;
   Object.defineProperty(middleware, 'resourceServer', { value: server, enumerable: true });
   // The start-up check (assertRouteScopes) finds the middleware in the route table by this mark.
   Object.defineProperty(middleware, KIT_MIDDLEWARE, { value: server });
   return middleware;
+}
+
+/** The request's token is accepted: route code sees it from here on. */
+function accept(state: RequestState, a: Authenticated, res: Response, next: NextFunction): void {
+  state.auth = a;
+  // RFC 6750 §2.3: a response to a query-token request SHOULD be Cache-Control: private.
+  if (a.location === 'query') res.setHeader('cache-control', 'private');
+  next();
 }
 
 /** Servers whose unplaced mount was logged: once per server, not per request. */

@@ -58,33 +58,40 @@ function countAuthorizationHeaders(raw: string[] | undefined): number {
   return count;
 }
 
+/** The lower-cased scheme of an `Authorization` value whose scheme ends at `end`: the usual spellings without a copy. */
+function schemeOf(value: string, end: number): string {
+  if (end === 6 && value.startsWith('Bearer')) return 'bearer';
+  if (end === 4 && value.startsWith('DPoP')) return 'dpop';
+  return value.slice(0, end).toLowerCase();
+}
+
 /**
- * Read the `Authorization` header. Returns the scheme (lower-cased) and its credentials, or undefined when
- * there is no header. Node keeps only the first of repeated `Authorization` headers, so the raw list is
+ * Check the `Authorization` header of a request that has one, and return where its scheme ends (the first space,
+ * or the value's length). Node keeps only the first of repeated `Authorization` headers, so the raw list is
  * checked: two headers are a 400 (RFC 6750 §2, §3.1).
  */
-export function readAuthorization(req: HttpRequestLike, maxLength: number): { scheme: string; credentials: string } | undefined {
-  const value = req.headers.authorization;
-  if (value === undefined) return undefined;
+function checkAuthorization(value: string | string[], req: HttpRequestLike, maxLength: number): number {
   if (typeof value !== 'string' || countAuthorizationHeaders(req.rawHeaders) > 1) {
     throw new InvalidRequestError('ERR_TOKEN_MULTIPLE', 'more than one Authorization header');
   }
   if (value.length > maxLength + 64)
     throw new InvalidRequestError('ERR_TOKEN_TOO_LARGE', 'the access token is larger than this server accepts');
   const sp = value.indexOf(' ');
-  const scheme = (sp === -1 ? value : value.slice(0, sp)).toLowerCase();
-  // RFC 6750 §2.1: `Bearer` 1*SP b64token. A tab (or other separator) after the scheme is a malformed Bearer
-  // header (400), not another scheme (which would be a 401 as if no token had been sent).
+  return sp === -1 ? value.length : sp;
+}
+
+/**
+ * The credentials of an `Authorization` header whose (lower-cased) scheme is `scheme` and ends at `end`. RFC 6750
+ * §2.1: `Bearer` 1*SP b64token. A tab (or other separator) after the scheme is a malformed Bearer header (400), not
+ * another scheme (which would be a 401 as if no token had been sent).
+ */
+function credentialsOf(value: string, scheme: string, end: number): string {
   if (scheme !== 'bearer' && scheme !== 'dpop' && /^(?:bearer|dpop)[^!#$%&'*+.^_`|~0-9a-z-]/.test(scheme)) {
     throw new InvalidRequestError('ERR_REQUEST_MALFORMED', 'the Authorization header must separate its scheme from the token with spaces');
   }
-  let credentials = '';
-  if (sp !== -1) {
-    let start = sp;
-    while (value.charCodeAt(start) === 32) start++; // 1*SP
-    credentials = value.slice(start);
-  }
-  return { scheme, credentials };
+  let start = end;
+  while (value.charCodeAt(start) === 32) start++; // 1*SP
+  return start === end ? '' : value.slice(start);
 }
 
 function formBodyToken(req: HttpRequestLike): string | string[] | undefined {
@@ -125,14 +132,20 @@ export function extractBearerToken(
   let found: ExtractedToken | undefined;
   let count = 0;
 
-  const auth = readAuthorization(req, maxLength);
-  // `Authorization: DPoP <token>` (RFC 9449 §7.1) is read like Bearer when DPoP is on; the proof is the caller's.
-  if (auth && (auth.scheme === 'bearer' || (acceptDpop && auth.scheme === 'dpop'))) {
-    const scheme = auth.scheme as 'bearer' | 'dpop';
-    if (!auth.credentials)
-      throw new InvalidRequestError('ERR_REQUEST_MALFORMED', `the ${scheme === 'dpop' ? 'DPoP' : 'Bearer'} scheme needs a token`);
-    found = { token: checkToken(auth.credentials, maxLength), location: 'header', scheme };
-    count++;
+  const value = req.headers.authorization;
+  if (value !== undefined) {
+    // Read in place (no intermediate object): this runs for every request.
+    const end = checkAuthorization(value, req, maxLength);
+    const text = value as string;
+    const scheme = schemeOf(text, end);
+    const credentials = credentialsOf(text, scheme, end);
+    // `Authorization: DPoP <token>` (RFC 9449 §7.1) is read like Bearer when DPoP is on; the proof is the caller's.
+    if (scheme === 'bearer' || (acceptDpop && scheme === 'dpop')) {
+      if (!credentials)
+        throw new InvalidRequestError('ERR_REQUEST_MALFORMED', `the ${scheme === 'dpop' ? 'DPoP' : 'Bearer'} scheme needs a token`);
+      found = { token: checkToken(credentials, maxLength), location: 'header', scheme };
+      count++;
+    }
   }
 
   const fromQuery = queryToken(req.url);

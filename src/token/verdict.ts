@@ -56,7 +56,9 @@ export class Verdict implements VerifiedToken {
   readonly audienceRequired: boolean;
   readonly issuerAudiences: ReadonlySet<string> | undefined;
   readonly freshUntilMs: number;
-  readonly trust: Trust;
+  // Private: a verdict is handed to callers as the request's Authenticated (below), and the issuer state it points
+  // at is the kit's own.
+  readonly #trust: Trust;
 
   constructor(context: AuthContext, granted: GrantedScopes, facts: VerdictFacts, trust: Trust) {
     this.context = context;
@@ -65,8 +67,25 @@ export class Verdict implements VerifiedToken {
     this.audienceRequired = facts.audienceRequired;
     this.issuerAudiences = facts.issuerAudiences;
     this.freshUntilMs = facts.freshUntilMs;
-    this.trust = trust;
+    this.#trust = trust;
     Object.freeze(this);
+  }
+
+  /** The trust the verdict was made under. */
+  get trust(): Trust {
+    return this.#trust;
+  }
+
+  /**
+   * A verdict answers as the Authenticated of the common request, a token in the `Authorization` header with the
+   * Bearer scheme: the cache hit then allocates no per-request object (authenticated.ts).
+   */
+  get location(): 'header' {
+    return 'header';
+  }
+
+  get scheme(): 'bearer' {
+    return 'bearer';
   }
 }
 
