@@ -137,7 +137,9 @@ export function httpRequest(target: string | URL | RequestTarget, init: HttpRequ
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks, size) });
+        // Most answers arrive in one chunk: no copy then.
+        const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
       });
       // A connection lost mid-answer is an 'error' here too (an ECONNRESET "aborted"); 'aborted' is deprecated.
       res.on('error', () => fail(new HttpClientError({ reason: 'network', message: 'response stream failed' })));

@@ -21,7 +21,7 @@ import type { VerdictParts } from './verdict-parts.js';
 /** An introspection in flight, and the issuer state it was begun under. */
 interface Flight {
   readonly runtime: IssuerRuntime;
-  readonly verdict: Promise<VerifiedToken>;
+  verdict: Promise<VerifiedToken>; // set once, right after the flight is made (its reactions end the flight)
 }
 
 /** Where a verdict is shared with other replicas: the store and the token's key in it. */
@@ -56,12 +56,14 @@ export class IntrospectionVerifier {
     const inflight = this.#inflight.get(flightKey);
     // Joined only under the same trust: an introspection begun before its issuer was forgotten ends refused.
     if (inflight?.runtime === runtime) return inflight.verdict;
+    const flight: Flight = { runtime, verdict: undefined as unknown as Promise<VerifiedToken> };
     const landed = () => {
       if (this.#inflight.get(flightKey) === flight) this.#inflight.delete(flightKey);
     };
-    const flight: Flight = {
-      runtime,
-      verdict: this.#introspectOnce(runtime, introspector, token, flightKey, stale).then(
+    const store = this.#options.cache ? this.#options.cache.store : undefined;
+    if (store) {
+      const slot = { store, key: `ors:introspection:${runtime.config.issuer}:${flightKey}` };
+      flight.verdict = this.#introspectShared(slot, runtime, introspector, token, flightKey, stale).then(
         (verified) => {
           landed();
           return verified;
@@ -70,33 +72,23 @@ export class IntrospectionVerifier {
           landed();
           throw err;
         },
-      ),
-    };
+      );
+    } else {
+      // Straight to the AS: the flight ends in the reaction to the answer itself (no promise hop more than the call
+      // needs: this is every uncached request).
+      flight.verdict = introspector.introspect(token).then(
+        (answer) => {
+          landed();
+          return this.#verdict(runtime, answer, flightKey, undefined);
+        },
+        (err: unknown) => {
+          landed();
+          return this.#noVerdict(err, runtime, flightKey, stale, undefined);
+        },
+      );
+    }
     this.#inflight.set(flightKey, flight);
     return flight.verdict;
-  }
-
-  /**
-   * One introspection: straight to the AS without a shared store (no promise hop more than the call needs), or
-   * through the store. `key`: the token's cache key (with no cache, the token itself: then nothing is cached or
-   * shared under it).
-   */
-  #introspectOnce(
-    runtime: IssuerRuntime,
-    introspector: Introspector,
-    token: string,
-    key: string,
-    stale: VerifiedToken | undefined,
-  ): Promise<VerifiedToken> {
-    const store = this.#options.cache ? this.#options.cache.store : undefined;
-    if (store) {
-      const slot = { store, key: `ors:introspection:${runtime.config.issuer}:${key}` };
-      return this.#introspectShared(slot, runtime, introspector, token, key, stale);
-    }
-    return introspector.introspect(token).then(
-      (answer) => this.#verdict(runtime, answer, key, undefined),
-      (err: unknown) => this.#noVerdict(err, runtime, key, stale, undefined),
-    );
   }
 
   /** One introspection for all replicas sharing the store: a verdict already shared, or one claimant asks the AS. */
