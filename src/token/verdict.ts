@@ -56,8 +56,15 @@ export class Verdict implements VerifiedToken {
   readonly audienceRequired: boolean;
   readonly issuerAudiences: ReadonlySet<string> | undefined;
   readonly freshUntilMs: number;
-  // Private: a verdict is handed to callers as the request's Authenticated (below), and the issuer state it points
-  // at is the kit's own.
+  /**
+   * A verdict is also the Authenticated of the common request, a token in the `Authorization` header with the Bearer
+   * scheme: a cache hit then allocates no per-request object (authenticated.ts). Own properties, as on any other
+   * Authenticated (a spread or JSON copy keeps them).
+   */
+  readonly location = 'header' as const;
+  readonly scheme = 'bearer' as const;
+  // Private: a verdict is handed to callers as the request's Authenticated, and the issuer state it points at is
+  // the kit's own.
   readonly #trust: Trust;
 
   constructor(context: AuthContext, granted: GrantedScopes, facts: VerdictFacts, trust: Trust) {
@@ -74,18 +81,6 @@ export class Verdict implements VerifiedToken {
   /** The trust the verdict was made under. */
   get trust(): Trust {
     return this.#trust;
-  }
-
-  /**
-   * A verdict answers as the Authenticated of the common request, a token in the `Authorization` header with the
-   * Bearer scheme: the cache hit then allocates no per-request object (authenticated.ts).
-   */
-  get location(): 'header' {
-    return 'header';
-  }
-
-  get scheme(): 'bearer' {
-    return 'bearer';
   }
 }
 

@@ -115,3 +115,37 @@ describe('what cached tokens share', () => {
     expect([...cb.audience]).toEqual([RESOURCE]);
   });
 });
+
+describe('the Authenticated of a request', () => {
+  const get = (token: string) => ({ method: 'GET', url: '/', headers: { authorization: `Bearer ${token}` } });
+
+  it('is the cached verdict itself for a Bearer header (nothing allocated per hit), with its place as own properties', async () => {
+    const rs = server();
+    const [t] = await tokens(1);
+    for (let i = 0; i < 2; i++) rs.authenticate(get(t!));
+    const a = rs.authenticate(get(t!));
+    const b = rs.authenticate(get(t!));
+    expect(b).toBe(a);
+    // A copy keeps where the token was found and its scheme, as for any other Authenticated.
+    expect({ ...a }).toMatchObject({ location: 'header', scheme: 'bearer' });
+    expect(JSON.parse(JSON.stringify(a))).toMatchObject({ location: 'header', scheme: 'bearer' });
+    // The issuer state a verdict is believed under is not one of its enumerable members.
+    expect(Object.keys(a!)).not.toContain('trust');
+  });
+
+  it('is its own object where the token came from elsewhere (the query), naming that place', async () => {
+    const rs = new ResourceServer({
+      issuer: issuer.trustedIssuer,
+      resource: RESOURCE,
+      logger: false,
+      tokenLocations: { query: true },
+    });
+    const [t] = await tokens(1);
+    const fromQuery = () => rs.authenticate({ method: 'GET', url: `/?access_token=${t}`, headers: {} });
+    for (let i = 0; i < 2; i++) fromQuery();
+    const a = fromQuery();
+    expect(a).toMatchObject({ location: 'query', scheme: 'bearer' });
+    expect(rs.authenticate(get(t!))).toMatchObject({ location: 'header', scheme: 'bearer' });
+    expect(fromQuery()).not.toBe(a);
+  });
+});
