@@ -4,7 +4,6 @@
 // Heap used before and after 20,000 calls with the young generation made large enough that no GC runs between.
 //
 //   node --expose-gc --max-semi-space-size=256 --min-semi-space-size=256 bench/alloc-probe.mjs
-import { generateKeyPair, exportJWK, SignJWT } from 'jose';
 import http from 'node:http';
 import net from 'node:net';
 import { hash } from 'node:crypto';
@@ -15,24 +14,11 @@ if (typeof globalThis.gc !== 'function') {
 }
 const { ResourceServer } = await import('../dist/esm/index.js');
 const { extractBearerToken } = await import('../dist/esm/token/extract.js');
-const { privateKey, publicKey } = await generateKeyPair('RS256');
-const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
-const issuer = 'https://issuer.test';
+const { createTestIssuer, signTestToken } = await import('../dist/esm/testing/index.js');
+const testIssuer = await createTestIssuer();
 const resource = 'https://api.example.com';
-const now = Math.floor(Date.now() / 1000);
-const token = await new SignJWT({
-  iss: issuer,
-  sub: 'u',
-  aud: resource,
-  client_id: 'c',
-  iat: now,
-  exp: now + 3600,
-  jti: 'j',
-  scope: 'read:orders',
-})
-  .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: 'k1' })
-  .sign(privateKey);
-const rs = new ResourceServer({ issuer: { issuer, jwks: { keys: [jwk] } }, resource, logger: false });
+const token = await signTestToken(testIssuer, { audience: resource, scope: 'read:orders', expiresIn: 3600 });
+const rs = new ResourceServer({ issuer: testIssuer.trustedIssuer, resource, logger: false });
 const socket = new net.Socket();
 const CALLS = 20_000;
 

@@ -13,9 +13,7 @@
  * way: a wrong answer can only be a token verified once more.
  */
 
-/** The value of each base64url character. */
-const SEXTET = new Uint8Array(128);
-'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.split('').forEach((c, i) => (SEXTET[c.charCodeAt(0)] = i));
+import { SEXTET } from './base64url.js';
 
 /** Slots at most (8 MiB of fingerprints). */
 const MAX_SLOTS = 1 << 21;

@@ -21,7 +21,7 @@ import type { VerdictParts } from './verdict-parts.js';
 /** An introspection in flight, and the issuer state it was begun under. */
 interface Flight {
   readonly runtime: IssuerRuntime;
-  verdict: Promise<VerifiedToken>; // set once, right after the flight is made (its reactions end the flight)
+  readonly verdict: Promise<VerifiedToken>;
 }
 
 /** Where a verdict is shared with other replicas: the store and the token's key in it. */
@@ -56,39 +56,42 @@ export class IntrospectionVerifier {
     const inflight = this.#inflight.get(flightKey);
     // Joined only under the same trust: an introspection begun before its issuer was forgotten ends refused.
     if (inflight?.runtime === runtime) return inflight.verdict;
-    const flight: Flight = { runtime, verdict: undefined as unknown as Promise<VerifiedToken> };
+    // The flight ends in the reaction to its answer (straight to the AS, that is no promise hop more than the call
+    // needs: every uncached request). The reactions run later than this function, once `verdict` is set.
     const landed = () => {
-      if (this.#inflight.get(flightKey) === flight) this.#inflight.delete(flightKey);
+      if (this.#inflight.get(flightKey)?.verdict === verdict) this.#inflight.delete(flightKey);
     };
     const store = this.#options.cache ? this.#options.cache.store : undefined;
-    if (store) {
-      const slot = { store, key: `ors:introspection:${runtime.config.issuer}:${flightKey}` };
-      flight.verdict = this.#introspectShared(slot, runtime, introspector, token, flightKey, stale).then(
-        (verified) => {
-          landed();
-          return verified;
-        },
-        (err: unknown) => {
-          landed();
-          throw err;
-        },
-      );
-    } else {
-      // Straight to the AS: the flight ends in the reaction to the answer itself (no promise hop more than the call
-      // needs: this is every uncached request).
-      flight.verdict = introspector.introspect(token).then(
-        (answer) => {
-          landed();
-          return this.#verdict(runtime, answer, flightKey, undefined);
-        },
-        (err: unknown) => {
-          landed();
-          return this.#noVerdict(err, runtime, flightKey, stale, undefined);
-        },
-      );
-    }
-    this.#inflight.set(flightKey, flight);
-    return flight.verdict;
+    const verdict: Promise<VerifiedToken> = store
+      ? this.#introspectShared(
+          { store, key: `ors:introspection:${runtime.config.issuer}:${flightKey}` },
+          runtime,
+          introspector,
+          token,
+          flightKey,
+          stale,
+        ).then(
+          (verified) => {
+            landed();
+            return verified;
+          },
+          (err: unknown) => {
+            landed();
+            throw err;
+          },
+        )
+      : introspector.introspect(token).then(
+          (answer) => {
+            landed();
+            return this.#verdict(runtime, answer, flightKey, undefined);
+          },
+          (err: unknown) => {
+            landed();
+            return this.#noVerdict(err, runtime, flightKey, stale, undefined);
+          },
+        );
+    this.#inflight.set(flightKey, { runtime, verdict });
+    return verdict;
   }
 
   /** One introspection for all replicas sharing the store: a verdict already shared, or one claimant asks the AS. */

@@ -5,6 +5,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { InvalidTokenError } from '../answers/errors.js';
+import { isCanonicalBase64url } from './base64url.js';
 import type { CheckTime } from './check-time.js';
 import type { JwsAlgorithm } from './jws.js';
 import { clientIdOf, normaliseTyp, type TokenPolicy } from './profiles.js';
@@ -40,9 +41,11 @@ function decodeJson(segment: string, what: string): Record<string, unknown> {
 
 /**
  * Decoded protected headers by their encoded text: an issuer signs every token with one header (`alg`, `typ`,
- * `kid`), so a new token's header is almost always one seen before. Bounded in entries and in the length of what
- * it keeps (a DPoP proof's header, which carries the client's key, is decoded each time); when full, it starts
- * over. It holds nothing a check depends on: an entry is exactly what decoding its text again gives, frozen.
+ * `kid`), so a new token's header is almost always one seen before. Only flat headers (every member a string, number,
+ * boolean or null) of at most 256 characters are kept, so that a kept header is frozen whole by one freeze; any
+ * other (a DPoP proof's, which carries the client's key) is decoded each time and frozen, with the depth rule, where
+ * its verdict is built. At most 64 are kept; when full, it starts over. It holds nothing a check depends on: an entry
+ * is exactly what decoding its text again gives.
  */
 const headers = new Map<string, Record<string, unknown>>();
 const MAX_HEADERS = 64;
@@ -52,39 +55,13 @@ function decodeHeader(segment: string): Record<string, unknown> {
   let header = headers.get(segment);
   if (header === undefined) {
     header = decodeJson(segment, 'header');
-    if (segment.length <= MAX_REMEMBERED_HEADER) {
+    if (segment.length <= MAX_REMEMBERED_HEADER && Object.values(header).every((v) => v === null || typeof v !== 'object')) {
       if (headers.size >= MAX_HEADERS) headers.clear();
       // A copy of the text for the key: the segment is a slice, which would keep the whole token alive.
-      headers.set(Buffer.from(segment, 'latin1').toString('latin1'), deepFrozen(header));
+      headers.set(Buffer.from(segment, 'latin1').toString('latin1'), Object.freeze(header));
     }
   }
   return header;
-}
-
-/** `value`, frozen all the way down (a decoded header: plain JSON, shallow in practice). */
-function deepFrozen<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const k of Object.keys(value)) deepFrozen((value as Record<string, unknown>)[k]);
-  }
-  return value;
-}
-
-/** The value of each base64url character, -1 for any other. */
-const SEXTET = new Int8Array(128).fill(-1);
-'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.split('').forEach((c, i) => (SEXTET[c.charCodeAt(0)] = i));
-
-/**
- * Whether unpadded base64url text (its alphabet already checked) is the canonical encoding of its bytes: a length
- * that leaves 2 or 3 characters in the last group carries 4 or 2 unused bits, which must be zero; one character
- * alone is no encoding (RFC 4648 §3.5, §5).
- */
-function canonicalBase64url(text: string): boolean {
-  const rest = text.length & 3;
-  if (rest === 0) return true;
-  if (rest === 1) return false;
-  const last = SEXTET[text.charCodeAt(text.length - 1)]!;
-  return (last & (rest === 2 ? 0x0f : 0x03)) === 0;
 }
 
 /** Split and decode a compact JWS (RFC 7515 §7.1). A JWE (five parts) is refused: no encryption was agreed. */
@@ -103,7 +80,7 @@ export function decodeJws(token: string): DecodedJws {
     throw new InvalidTokenError('ERR_TOKEN_MALFORMED', 'the access token is not base64url-encoded');
   }
   // Only the canonical encoding: unused trailing bits would let many strings carry one signature.
-  if (!canonicalBase64url(s))
+  if (!isCanonicalBase64url(s))
     throw new InvalidTokenError('ERR_TOKEN_MALFORMED', 'the access token signature is not canonically base64url-encoded');
   const signature = Buffer.from(s, 'base64url');
   return {

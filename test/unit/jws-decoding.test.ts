@@ -3,6 +3,9 @@
  * character, without re-encoding) and the remembered decoded headers (shared, frozen, bounded).
  */
 import { describe, expect, it } from '@jest/globals';
+import { SignJWT } from 'jose';
+import { ResourceServer } from '../../src/index.js';
+import { createTestIssuer } from '../../src/testing/index.js';
 import { decodeJws } from '../../src/token/jwt.js';
 
 const HEADER = Buffer.from(JSON.stringify({ alg: 'RS256', typ: 'at+jwt', kid: 'k1' })).toString('base64url');
@@ -52,7 +55,7 @@ describe('decoded headers', () => {
     expect(decodeJws(`${other}.${PAYLOAD}.AAAA`).header).toEqual({ alg: 'ES256', typ: 'at+jwt', kid: 'k2' });
   });
 
-  it('does not keep a long header (a DPoP proof carries the client key there): decoded each time, equal, not shared', () => {
+  it('does not keep a long header (a DPoP proof with an RSA key): decoded each time, equal, not shared', () => {
     const long = Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'dpop+jwt', jwk: { kty: 'EC', x: 'x'.repeat(300) } })).toString(
       'base64url',
     );
@@ -60,6 +63,40 @@ describe('decoded headers', () => {
     const b = decodeJws(`${long}.${PAYLOAD}.AAAA`);
     expect(b.header).toEqual(a.header);
     expect(b.header).not.toBe(a.header);
+  });
+
+  it('does not keep a header with nested members (a DPoP proof carries the client key there), however short', () => {
+    const nested = Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'dpop+jwt', jwk: { kty: 'EC' } })).toString('base64url');
+    const a = decodeJws(`${nested}.${PAYLOAD}.AAAA`);
+    const b = decodeJws(`${nested}.${PAYLOAD}.AAAA`);
+    expect(b.header).toEqual(a.header);
+    expect(b.header).not.toBe(a.header);
+    expect(Object.isFrozen(a.header)).toBe(false); // frozen, with the depth rule, where a verdict is built
+  });
+
+  it('refuses a signed token whose header is nested too deeply, on every sight (the depth rule is not skipped)', async () => {
+    const ti = await createTestIssuer();
+    const rs = new ResourceServer({ issuer: ti.trustedIssuer, resource: 'https://api.example.com', logger: false });
+    let deep: unknown = 'x';
+    for (let i = 0; i < 40; i++) deep = [deep];
+    const now = Math.floor(Date.now() / 1000);
+    const token = await new SignJWT({
+      iss: ti.issuer,
+      sub: 'u',
+      aud: 'https://api.example.com',
+      client_id: 'c',
+      iat: now,
+      exp: now + 300,
+      jti: 'j',
+    })
+      .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: ti.kid, x: deep })
+      .sign(ti.privateKey);
+    expect(token.indexOf('.')).toBeLessThanOrEqual(256); // a header short enough to be kept, were it flat
+    for (let i = 0; i < 3; i++) {
+      await expect(
+        Promise.resolve().then(() => rs.authenticate({ method: 'GET', url: '/', headers: { authorization: `Bearer ${token}` } })),
+      ).rejects.toMatchObject({ code: 'ERR_TOKEN_CLAIM' });
+    }
   });
 
   it('still refuses a header that is not a JSON object, after many distinct headers filled what is remembered', () => {
