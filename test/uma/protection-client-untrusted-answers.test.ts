@@ -5,8 +5,8 @@
  * (Grant §3.2.1). Each must end as a ProtectionApiError (or a settled list), never hang or leak a URIError.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { ProtectionToken } from '../../src/authz-server/protection-token.js';
-import { ProtectionApiError, ResourceRegistrationClient } from '../../src/uma/resource-registration.js';
+import { ProtectionApiError } from '../../src/uma/resource-registration.js';
+import { protectionClientAt } from '../helpers/protection-client.js';
 import { startLoopbackServer, writeAnswer, type LoopbackServer } from '../helpers/loopback-server.js';
 
 type Answer = { status: number; json?: unknown; headers?: Record<string, string> };
@@ -40,24 +40,7 @@ beforeEach(() => {
   answer = () => ({ status: 500 });
 });
 
-function client(profile: 'uma2' | 'keycloak' = 'uma2') {
-  const pat = new ProtectionToken({
-    issuer: base,
-    tokenEndpoint: `${base}/token`,
-    clientId: 'rs',
-    clientSecret: 'secret',
-    timeoutMs: 2000,
-    maxBytes: 65536,
-  });
-  return new ResourceRegistrationClient({
-    profile,
-    registrationEndpoint: `${base}/rreg/`,
-    permissionEndpoint: `${base}/perm`,
-    pat,
-    timeoutMs: 2000,
-    maxBytes: 65536,
-  });
-}
+const client = (profile: 'uma2' | 'keycloak' = 'uma2') => protectionClientAt(base, profile);
 
 const ids = (from: number) => Array.from({ length: 100 }, (_, i) => `id-${from + i}`);
 const offset = (url: string) => Number(new URL(url, base).searchParams.get('first'));

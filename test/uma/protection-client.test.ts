@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { type IncomingHttpHeaders } from 'node:http';
-import { ProtectionToken } from '../../src/authz-server/protection-token.js';
-import { ProtectionApiError, ResourceRegistrationClient } from '../../src/uma/resource-registration.js';
+import { ProtectionApiError } from '../../src/uma/resource-registration.js';
+import { protectionClientAt } from '../helpers/protection-client.js';
 import { startLoopbackServer, writeAnswer, type LoopbackServer } from '../helpers/loopback-server.js';
 
 interface Seen {
@@ -51,24 +51,7 @@ beforeEach(() => {
   answers = [];
 });
 
-function client(profile: 'uma2' | 'keycloak' = 'uma2') {
-  const pat = new ProtectionToken({
-    issuer: base,
-    tokenEndpoint: `${base}/token`,
-    clientId: 'rs',
-    clientSecret: 'secret',
-    timeoutMs: 2000,
-    maxBytes: 65536,
-  });
-  return new ResourceRegistrationClient({
-    profile,
-    registrationEndpoint: `${base}/rreg/`,
-    permissionEndpoint: `${base}/perm`,
-    pat,
-    timeoutMs: 2000,
-    maxBytes: 65536,
-  });
-}
+const client = (profile: 'uma2' | 'keycloak' = 'uma2') => protectionClientAt(base, profile);
 
 describe('resource registration on the wire', () => {
   it('creates with POST rreguri/, JSON with resource_scopes, the PAT as Bearer, and reads _id (CONFORMANCE 58, 59)', async () => {
