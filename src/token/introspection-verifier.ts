@@ -147,6 +147,9 @@ export class IntrospectionVerifier {
 
   /** The verified token of the AS's answer (cached, and shared when there is a store), or a thrown refusal. */
   #verdict(runtime: IssuerRuntime, answer: Record<string, unknown>, key: string, slot: SharedSlot | undefined): VerifiedToken {
+    // Forgotten while the AS was asked: refused, but neither remembered nor shared. It says nothing about the token
+    // (the issuer may be trusted again at once, and other replicas still trust it).
+    if (runtime.trustedUntilMs === WITHDRAWN) throw notTrusted();
     const settings = runtime.config.introspection!;
     const now = Date.now();
     const exp = typeof answer.exp === 'number' ? (answer.exp + this.#options.clockToleranceSeconds) * 1000 : Infinity;

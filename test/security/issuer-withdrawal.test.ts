@@ -303,6 +303,59 @@ describe('forgetting while a request is under way', () => {
       expect((await after)?.context.issuer).toBe(as.issuer);
     });
 
+    it('does not remember the refusal of a request whose issuer was forgotten meanwhile: the token is not refused later', async () => {
+      // Each introspection waits for its own gate, so the one begun after the forget can land first.
+      const gates: Array<() => void> = [];
+      as.answer = async () => {
+        await new Promise<void>((r) => gates.push(r));
+        return active();
+      };
+      const rs = new ResourceServer({ resolveIssuer, resource: AUD, logger: false });
+      const token = await tenantToken(keyA, as.issuer);
+      const arrived = async (n: number) => {
+        while (gates.length < n) await new Promise((r) => setTimeout(r, 5));
+      };
+      const before = auth(rs, token);
+      await arrived(1);
+      rs.forgetIssuer(as.issuer);
+      const after = auth(rs, token); // the resolver still trusts the issuer: introspected anew
+      await arrived(2);
+      gates[1]!();
+      expect((await after)?.context.issuer).toBe(as.issuer);
+      gates[0]!();
+      await expect(before).rejects.toMatchObject({ code: 'ERR_TOKEN_ISSUER', status: 401 });
+      // That refusal said "this server no longer trusted the issuer then", nothing about the token: it must not
+      // replace the token's verdict in the cache.
+      expect((await auth(rs, token))?.context.issuer).toBe(as.issuer);
+      expect(gates).toHaveLength(2);
+    });
+
+    it('does not share that refusal with other replicas: one that still trusts the issuer accepts the token', async () => {
+      const gates: Array<() => void> = [];
+      as.answer = async () => {
+        await new Promise<void>((r) => gates.push(r));
+        return active();
+      };
+      const store = new MemoryStore();
+      const [r1, r2] = [0, 1].map(() => new ResourceServer({ resolveIssuer, resource: AUD, logger: false, cache: { store } }));
+      const token = await tenantToken(keyA, as.issuer);
+      const before = auth(r1!, token);
+      while (gates.length < 1) await new Promise((r) => setTimeout(r, 5));
+      r1!.forgetIssuer(as.issuer);
+      gates[0]!();
+      await expect(before).rejects.toMatchObject({ code: 'ERR_TOKEN_ISSUER', status: 401 });
+      const other = auth(r2!, token);
+      // r2 asks the AS itself (its answer is gated); with a shared refusal it would have answered already.
+      let settled = false;
+      other.then(
+        () => (settled = true),
+        () => (settled = true),
+      );
+      while (gates.length < 2 && !settled) await new Promise((r) => setTimeout(r, 5));
+      gates[1]?.();
+      expect((await other)?.context.issuer).toBe(as.issuer);
+    });
+
     it('across replicas: one that forgot the issuer does not believe shared verdicts obtained before', async () => {
       const store = new MemoryStore();
       const [r1, r2] = [0, 1].map(() => new ResourceServer({ resolveIssuer, resource: AUD, logger: false, cache: { store } }));
