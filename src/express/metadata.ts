@@ -137,6 +137,13 @@ export function protectedResourceMetadata(
     res.setHeader('access-control-allow-origin', '*');
     if (req.method === 'OPTIONS') {
       res.setHeader('access-control-allow-methods', 'GET, HEAD');
+      // Fetch standard, CORS protocol: a preflight fails unless every non-safelisted request header (MCP clients
+      // send `MCP-Protocol-Version`) is allowed. The document is public and sent without credentials, so any
+      // field name is allowed; anything else (not a list of names) is not echoed.
+      const allowed = requestedHeaderNames(req.headers['access-control-request-headers']);
+      if (allowed) res.setHeader('access-control-allow-headers', allowed);
+      res.vary('access-control-request-headers');
+      res.setHeader('access-control-max-age', String(PREFLIGHT_MAX_AGE_SECONDS));
       res.statusCode = 204;
       return res.end();
     }
@@ -167,6 +174,34 @@ export function protectedResourceMetadata(
       );
   });
   return router;
+}
+
+/** How long a browser may reuse a preflight answer (browsers cap it lower: Chromium at 2 hours). */
+const PREFLIGHT_MAX_AGE_SECONDS = 86400;
+
+/** RFC 9110 §5.1 field-name (a token, §5.6.2). */
+const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * The names of an `Access-Control-Request-Headers` value (`#field-name`, RFC 9110 §5.6.1: comma-separated,
+ * optional whitespace, empty elements ignored), lower-cased and joined with `, `; `undefined` when there is none
+ * or any element is not a field name.
+ */
+function requestedHeaderNames(value: string | string[] | undefined): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const names = new Set<string>();
+  for (const element of value.split(',')) {
+    // OWS (space, tab) trimmed by hand: a trimming regular expression backtracks on long runs of it.
+    let start = 0;
+    let end = element.length;
+    while (start < end && (element[start] === ' ' || element[start] === '\t')) start++;
+    while (end > start && (element[end - 1] === ' ' || element[end - 1] === '\t')) end--;
+    const name = element.slice(start, end);
+    if (!name) continue;
+    if (!FIELD_NAME.test(name)) return undefined;
+    names.add(name.toLowerCase());
+  }
+  return names.size ? [...names].join(', ') : undefined;
 }
 
 /** Route parameters, wildcards, optional groups: a mount with one names no one identifier. */

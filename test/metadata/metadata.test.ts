@@ -97,6 +97,72 @@ describe.each(EXPRESS_VERSIONS)('serving the document (%s)', (_name, express) =>
     expect(res.headers['cache-control']).toMatch(/max-age=\d+/);
   });
 
+  // Fetch standard, CORS protocol: a browser client's request headers that are not safelisted need a preflight
+  // that allows them; the MCP SDK sends MCP-Protocol-Version on its discovery GET.
+  const preflight = (a: ReturnType<typeof app>, requestHeaders?: string) => {
+    const req = request(a).options(PATH).set('Origin', 'https://client.example.com').set('Access-Control-Request-Method', 'GET');
+    return requestHeaders === undefined ? req : req.set('Access-Control-Request-Headers', requestHeaders);
+  };
+
+  it('allows the request headers a CORS preflight asks for (MCP-Protocol-Version)', async () => {
+    const res = await preflight(app(), 'mcp-protocol-version');
+    expect(res.status).toBe(204);
+    expect(res.text).toBe('');
+    expect(res.headers['access-control-allow-origin']).toBe('*');
+    expect(res.headers['access-control-allow-methods']).toBe('GET, HEAD');
+    expect(res.headers['access-control-allow-headers']).toBe('mcp-protocol-version');
+    // The answer depends on the request's list: shared caches must key on it.
+    expect(res.headers.vary).toMatch(/(^|,\s*)access-control-request-headers(\s*,|$)/i);
+    expect(res.headers['access-control-max-age']).toBe('86400');
+    // Public and uncredentialed: allowing any field name is safe only without this.
+    expect(res.headers['access-control-allow-credentials']).toBeUndefined();
+  });
+
+  it('allows each name of a requested list, trimming whitespace and skipping empty elements (RFC 9110 §5.6.1)', async () => {
+    const res = await preflight(app(), 'MCP-Protocol-Version ,\tX-Trace-Id,, authorization');
+    expect(res.status).toBe(204);
+    expect(res.headers['access-control-allow-headers']).toBe('mcp-protocol-version, x-trace-id, authorization');
+    // A long run of whitespace is trimmed like a short one (and not by a backtracking pattern).
+    const long = await preflight(app(), `x-a${' '.repeat(8000)},${'\t'.repeat(8000)}x-b`);
+    expect(long.headers['access-control-allow-headers']).toBe('x-a, x-b');
+  });
+
+  it.each(['mcp-protocol-version, x bad', 'x(y)', 'x-ok, a;b', '"x-quoted"', 'a/b', 'x:y', 'x-caf\u00e9'])(
+    'echoes no requested header list with an element that is not a field name: %j',
+    async (requested) => {
+      const res = await preflight(app(), requested);
+      expect(res.status).toBe(204);
+      expect(res.text).toBe('');
+      expect(res.headers['access-control-allow-headers']).toBeUndefined();
+      expect(res.headers['access-control-allow-origin']).toBe('*');
+      expect(res.headers.vary).toMatch(/access-control-request-headers/i);
+    },
+  );
+
+  it('allows no headers on a preflight that requests none', async () => {
+    for (const requested of [undefined, '', ' , ']) {
+      const res = await preflight(app(), requested);
+      expect(res.status).toBe(204);
+      expect(res.headers['access-control-allow-headers']).toBeUndefined();
+      expect(res.headers['access-control-allow-methods']).toBe('GET, HEAD');
+    }
+  });
+
+  it('keeps GET and HEAD as they were: allow-origin, no preflight headers', async () => {
+    const a = app();
+    const get = await request(a).get(PATH).set('Origin', 'https://client.example.com').set('Access-Control-Request-Headers', 'x-a');
+    const head = await request(a).head(PATH).set('Origin', 'https://client.example.com');
+    for (const res of [get, head]) {
+      expect(res.status).toBe(200);
+      expect(res.headers['access-control-allow-origin']).toBe('*');
+      expect(res.headers['access-control-allow-headers']).toBeUndefined();
+      expect(res.headers['access-control-allow-methods']).toBeUndefined();
+      expect(res.headers['access-control-max-age']).toBeUndefined();
+    }
+    expect(get.body.resource).toBe('https://api.example.com/v1');
+    expect(head.headers['content-length']).toBe(get.headers['content-length']);
+  });
+
   it('advertises exactly the scopes the routes enforce', async () => {
     const res = await request(app()).get(PATH);
     expect(res.body.scopes_supported).toEqual(['admin', 'read:customers', 'read:orders', 'write:orders']);
