@@ -152,6 +152,11 @@ export function challengeScopes(req: ScopeRequirement): string[] {
 
 /** Parse granted scopes from the `scope` (space-delimited string) and `scp` (array or string) claims. */
 export function scopesFromClaims(scope: unknown, scp: unknown): string[] | undefined {
+  // The usual answer, one string of single-space-separated scopes: its split is the list (no second array).
+  if (scp === undefined && typeof scope === 'string') {
+    const parts = scope.split(' ');
+    if (!parts.includes('')) return parts;
+  }
   const out: string[] = [];
   if (scope !== undefined) {
     if (typeof scope !== 'string') return undefined; // RFC 9068 §2.2.3: a string, never an array

@@ -80,12 +80,13 @@ export class IntrospectionVerifier {
             throw err;
           },
         )
-      : introspector.introspect(token).then(
+      : introspector.introspectThen(
+          token,
           (answer) => {
             landed();
             return this.#verdict(runtime, answer, flightKey, undefined);
           },
-          (err: unknown) => {
+          (err) => {
             landed();
             return this.#noVerdict(err, runtime, flightKey, stale, undefined);
           },

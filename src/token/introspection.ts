@@ -61,24 +61,31 @@ export class Introspector {
    * {@link InvalidTokenError} when the AS refuses the token itself (`unsupported_token_type`).
    */
   introspect(token: string): Promise<Record<string, unknown>> {
-    const call = this.#ready;
-    // Once set up, straight to the call (no extra promise hops on the per-request path).
-    if (!call) return this.#configuration().then((c) => this.#call(c, token));
-    return this.#call(call, token);
+    return this.introspectThen(token, same, rethrow);
   }
 
-  #call(call: Call, token: string): Promise<Record<string, unknown>> {
-    const failed = (err: unknown): never => {
-      throw this.#mapError(err);
-    };
+  /**
+   * {@link Introspector.introspect}, with what follows the answer (`onAnswer`) or its absence (`onFailure`, given the
+   * error `introspect` would reject with) run in the same reaction: one promise hop fewer on every uncached request.
+   * What either throws rejects the promise as it is (it is not an AS failure).
+   */
+  introspectThen<T>(token: string, onAnswer: (answer: Record<string, unknown>) => T, onFailure: (err: Error) => T): Promise<T> {
+    const call = this.#ready;
+    // Once set up, straight to the call (no extra promise hops on the per-request path).
+    if (!call) return this.#configuration().then((c) => this.#call(c, token, onAnswer, onFailure), onFailure);
+    return this.#call(call, token, onAnswer, onFailure);
+  }
+
+  #call<T>(call: Call, token: string, onAnswer: (answer: Record<string, unknown>) => T, onFailure: (err: Error) => T): Promise<T> {
+    const failed = (err: unknown): T => onFailure(this.#mapError(err));
     try {
       if (!('direct' in call))
         return (client.tokenIntrospection(call.oidc, token, { token_type_hint: 'access_token' }) as Promise<Record<string, unknown>>).then(
-          (a) => this.#answered(a),
+          (a) => onAnswer(this.#answered(a)),
           failed,
         );
       const direct = call.direct;
-      // One reaction for the exchange and the reading of its answer.
+      // One reaction for the exchange, the reading of its answer and what follows it.
       return direct.request(token).then((res) => {
         let a: Record<string, unknown>;
         try {
@@ -86,10 +93,11 @@ export class Introspector {
         } catch (err) {
           return failed(err);
         }
-        return this.#answered(a);
+        return onAnswer(this.#answered(a));
       }, failed);
     } catch (err) {
-      return Promise.reject(this.#mapError(err));
+      // Thrown before any exchange: settled like a failed one, a hop later (never synchronously).
+      return Promise.resolve(err).then(failed);
     }
   }
 
@@ -199,6 +207,11 @@ export class Introspector {
     return { oidc: config };
   }
 }
+
+const same = <T>(v: T): T => v;
+const rethrow = (err: Error): never => {
+  throw err;
+};
 
 function clientAuth(introspection: ResolvedIntrospection): client.ClientAuth {
   switch (introspection.clientAuthMethod) {
