@@ -3,6 +3,7 @@
  * configuration mistake throws a ConfigurationError with a clear message when the resource server is
  * created, not at the first request.
  */
+import { guardedLogger } from './guarded-logger.js';
 import { timingSafeEqual } from 'node:crypto';
 import { fail, nonNegative, positive } from './option-checks.js';
 import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, isJwsAlgorithm } from '../token/jws.js';
@@ -179,6 +180,17 @@ const consoleLogger: Logger = {
 };
 const silentLogger: Logger = { warn: () => undefined, error: () => undefined };
 
+/** The logger the kit uses: a configured one guarded (it may throw), the console's, or none (`false`). */
+function resolveLogger(logger: ResourceServerOptions['logger']): Logger {
+  if (logger === false) return silentLogger;
+  if (logger === undefined || logger === null) return consoleLogger;
+  const l = logger as Partial<Record<keyof Logger, unknown>>;
+  // Checked now: a guarded call of a method that is not there would drop every line silently.
+  if (typeof l !== 'object' || typeof l.warn !== 'function' || typeof l.error !== 'function')
+    fail('logger must be false or a logger (warn and error methods)');
+  return guardedLogger(logger);
+}
+
 /** Apply defaults and validate; throws {@link ConfigurationError} with a clear message. */
 export function resolveOptions(options: ResourceServerOptions): ResolvedOptions {
   if (!options || typeof options !== 'object') fail('options are required');
@@ -260,7 +272,7 @@ export function resolveOptions(options: ResourceServerOptions): ResolvedOptions 
       maxResponseBytes: positive(options.http?.maxResponseBytes ?? DEFAULTS.httpMaxResponseBytes, 'http.maxResponseBytes'),
       retryIntervalMs: positive(options.http?.retryIntervalMs ?? DEFAULTS.httpRetryIntervalMs, 'http.retryIntervalMs'),
     },
-    logger: options.logger === false ? silentLogger : (options.logger ?? consoleLogger),
+    logger: resolveLogger(options.logger),
     metadata: resolveMetadata(options.metadata, resources, publicBaseUrl),
     dpop: resolveDpop(options.dpop, { publicBaseUrl, resources, clockToleranceSeconds }),
     mtls: options.mtls,

@@ -123,7 +123,7 @@ describe.each(EXPRESS_VERSIONS)('serving the document (%s)', (_name, express) =>
     expect(res.status).toBe(204);
     expect(res.headers['access-control-allow-headers']).toBe('mcp-protocol-version, x-trace-id, authorization');
     // A long run of whitespace is trimmed like a short one (and not by a backtracking pattern).
-    const long = await preflight(app(), `x-a${' '.repeat(8000)},${'\t'.repeat(8000)}x-b`);
+    const long = await preflight(app(), `x-a${' '.repeat(4000)},${'\t'.repeat(4000)}x-b`);
     expect(long.headers['access-control-allow-headers']).toBe('x-a, x-b');
   });
 

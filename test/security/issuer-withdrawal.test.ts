@@ -356,6 +356,27 @@ describe('forgetting while a request is under way', () => {
       expect((await other)?.context.issuer).toBe(as.issuer);
     });
 
+    it('serves no stale verdict to a request whose issuer was forgotten while the AS failed to answer', async () => {
+      const tenant = tenants.get(as.issuer)!;
+      tenants.set(as.issuer, { ...tenant, introspection: { ...tenant.introspection!, cacheTtlSeconds: 1, serveStaleSeconds: 600 } });
+      as.answer = active();
+      const rs = new ResourceServer({ resolveIssuer, resource: AUD, logger: false });
+      const token = await tenantToken(keyA, as.issuer);
+      expect((await auth(rs, token))?.context.issuer).toBe(as.issuer);
+      advance(2000); // past the cache life, within the stale window: the AS is asked again
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>((r) => (release = r));
+      as.answer = async () => {
+        await gate;
+        return { status: 500, text: 'down', contentType: 'text/plain' };
+      };
+      const pending = auth(rs, token);
+      while (as.introspections.length < 2) await new Promise((r) => setTimeout(r, 5));
+      rs.forgetIssuer(as.issuer);
+      release();
+      await expect(pending).rejects.toMatchObject({ code: 'ERR_TOKEN_ISSUER', status: 401 });
+    });
+
     it('across replicas: one that forgot the issuer does not believe shared verdicts obtained before', async () => {
       const store = new MemoryStore();
       const [r1, r2] = [0, 1].map(() => new ResourceServer({ resolveIssuer, resource: AUD, logger: false, cache: { store } }));

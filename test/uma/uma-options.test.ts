@@ -10,7 +10,14 @@ import { resolveUmaOptions } from '../../src/uma/resolve-uma-options.js';
 
 const ISSUER = 'https://as.example.com';
 const base = { issuer: ISSUER, clientId: 'rs', clientSecret: 'secret' };
-const logger = { warn: () => undefined, error: () => undefined };
+const lines: string[] = [];
+const logger = { warn: (m: string) => void lines.push(m), error: (m: string) => void lines.push(m) };
+/** The resolved logger is the given one, guarded (a throwing logger breaks nothing): it forwards to it. */
+const forwardsTo = (resolved: { logger?: { warn(m: string): void } | undefined }) => {
+  lines.length = 0;
+  resolved.logger!.warn('probe');
+  return lines.join();
+};
 const server = () => new ResourceServer({ issuer: ISSUER, resource: 'https://api.example.com', logger: false });
 
 function messageOf(build: () => unknown): string {
@@ -59,14 +66,21 @@ describe('resolveUmaOptions', () => {
       logger,
     };
     const resolved = resolveUmaOptions(given);
-    expect(resolved).toEqual({ ...given, endpoints: { token: `${ISSUER}/token`, resourceRegistration: undefined, permission: undefined } });
+    expect(resolved).toEqual({
+      ...given,
+      logger: expect.any(Object),
+      endpoints: { token: `${ISSUER}/token`, resourceRegistration: undefined, permission: undefined },
+    });
+    expect(forwardsTo(resolved)).toBe('probe');
     expect(resolved.store).toBe(store);
     expect(resolveUmaOptions(resolved)).toEqual(resolved);
   });
 
   it('takes what the resource server supplies only where the options say nothing; `logger: false` stays silent', () => {
     const inherited = { namespace: 'https://api.example.com', logger, retryIntervalMs: 250 };
-    expect(resolveUmaOptions(base, { inherited })).toMatchObject(inherited);
+    const taken = resolveUmaOptions(base, { inherited });
+    expect(taken).toMatchObject({ namespace: inherited.namespace, retryIntervalMs: inherited.retryIntervalMs });
+    expect(forwardsTo(taken)).toBe('probe');
     const own = resolveUmaOptions({ ...base, namespace: 'mine', retryIntervalMs: 50, logger: false }, { inherited });
     expect(own).toMatchObject({ namespace: 'mine', retryIntervalMs: 50, logger: undefined });
   });

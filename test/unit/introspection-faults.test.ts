@@ -300,6 +300,30 @@ describe('when the AS fails', () => {
     expect(logged.join('\n')).not.toMatch(/\bt[123]\b/);
   });
 
+  it("answers 503, not the logger's error, when the logger throws; the next request asks the AS again and recovers", async () => {
+    const broken: Logger = {
+      warn: () => {
+        throw new Error('logger broke');
+      },
+      error: () => {
+        throw new Error('logger broke');
+      },
+    };
+    fake.answer = { status: 500, text: 'down', contentType: 'text/plain' };
+    for (const extra of [{}, { cache: false as const }]) {
+      const a = app({}, { logger: broken, ...extra });
+      const before = fake.introspections.length;
+      const failed = await get(a);
+      expect(failed.status).toBe(503);
+      expect(failed.text).not.toContain('logger broke');
+      // The AS is back: the recovery is logged (and throws again); the request is served, not stuck on the first.
+      fake.answer = { json: active() };
+      expect((await get(a)).status).toBe(200);
+      expect(fake.introspections.length - before).toBe(2);
+      fake.answer = { status: 500, text: 'down', contentType: 'text/plain' };
+    }
+  });
+
   it('serves a slow answer that arrives within the deadline', async () => {
     fake.answer = { json: active(), delayMs: 100 };
     expect((await get(app())).status).toBe(200);

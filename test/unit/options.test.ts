@@ -115,6 +115,12 @@ describe('start-up validation', () => {
     // A zero retry interval would let every request ask a failing AS again.
     expectConfigError({ issuer: AS, resource: API, http: { retryIntervalMs: 0 } }, /retryIntervalMs/);
   });
+
+  it('refuses a logger without warn and error methods (it would log nothing, silently)', () => {
+    expectConfigError({ issuer: AS, resource: API, logger: {} as never }, /logger must be false or a logger/);
+    expectConfigError({ issuer: AS, resource: API, logger: { warn: () => undefined } as never }, /logger/);
+    expectConfigError({ issuer: AS, resource: API, logger: 'console' as never }, /logger/);
+  });
 });
 
 describe('accepted configurations and defaults', () => {
