@@ -35,7 +35,8 @@ import {
 } from './lib.mjs';
 
 const DURATION = positiveInt('BENCH_DURATION', 5);
-const ROUNDS = positiveInt('BENCH_ROUNDS', 3);
+// Five rounds: one round's ratio moves ±10 % on this machine; the median of five is the verdict of one run.
+const ROUNDS = positiveInt('BENCH_ROUNDS', 5);
 const DISTINCT = 10_000;
 const CLIENT = { clientId: 'bench-rs', clientSecret: 'bench-rs-secret' };
 

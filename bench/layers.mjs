@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Where the kit's cost on the hot path goes: bare Express, bare Express with two no-op layers (the kit's app-wide
-// middleware and route-level requirement, doing nothing), and the kit with one cached token. Short runs, many
-// interleaved rounds (the order rotates), medians of per-round ratios: this machine's speed drifts over seconds.
+// middleware and route-level requirement, doing nothing), bare Express with the kit loaded but unused (its heap
+// alone), and the kit with one cached token. Short runs, many interleaved rounds (the order rotates), medians of
+// per-round ratios: this machine's speed drifts over seconds.
 //
 //   node bench/layers.mjs        (BENCH_ROUNDS, default 15; BENCH_DURATION, s per run, default 2)
 import { join } from 'node:path';
@@ -37,6 +38,7 @@ async function main() {
   const apps = [
     APPS.find((a) => a.id === 'bare'),
     { id: 'layers', label: 'bare Express 5 + two no-op layers', file: 'apps/bare-layers.mjs', auth: false },
+    { id: 'loaded', label: 'bare Express 5, the kit loaded, unused', file: 'apps/bare-kit-loaded.mjs', auth: false },
     APPS.find((a) => a.id === 'kit'),
     // Extra apps to compare in the same rounds (bisecting the kit's cost): BENCH_EXTRA=apps/a.mjs,apps/b.mjs
     ...(process.env.BENCH_EXTRA ?? '')
@@ -69,10 +71,11 @@ async function main() {
   log(`${ROUNDS} rounds of ${DURATION} s, one cached RS256 token; medians of per-round ratios`);
   console.log(`bare Express 5                      ${Math.round(median(rps.bare))} req/s`);
   console.log(`bare + two no-op layers             ${Math.round(median(rps.layers))} req/s   × bare ${ratio('layers', 'bare').toFixed(2)}`);
+  console.log(`bare, the kit loaded and unused     ${Math.round(median(rps.loaded))} req/s   × bare ${ratio('loaded', 'bare').toFixed(2)}`);
   console.log(
     `oauth-resource-server (cached)      ${Math.round(median(rps.kit))} req/s   × bare ${ratio('kit', 'bare').toFixed(2)}   × two no-op layers ${ratio('kit', 'layers').toFixed(2)}`,
   );
-  for (const app of apps.slice(3)) {
+  for (const app of apps.slice(4)) {
     console.log(`${app.file.padEnd(36)}${Math.round(median(rps[app.id]))} req/s   × bare ${ratio(app.id, 'bare').toFixed(2)}`);
   }
 }

@@ -10,7 +10,7 @@ import https from 'node:https';
 import * as client from 'openid-client';
 import { AuthorizationServerUnavailableError, InvalidTokenError } from '../answers/errors.js';
 import { clientSecretBasic } from '../http/basic-credentials.js';
-import { createFetch } from '../http/client.js';
+import { createFetch, type HttpResponse } from '../http/client.js';
 import { AuthorizationServerCallError, classify, InvalidAnswerError, type AsHealth } from '../http/as-failure.js';
 import type { ResolvedIntrospection } from '../config/options.js';
 import { isSecureOrLoopback } from '../http/secure-url.js';
@@ -66,8 +66,9 @@ export class Introspector {
 
   /**
    * {@link Introspector.introspect}, with what follows the answer (`onAnswer`) or its absence (`onFailure`, given the
-   * error `introspect` would reject with) run in the same reaction: one promise hop fewer on every uncached request.
-   * What either throws rejects the promise as it is (it is not an AS failure).
+   * error `introspect` would reject with) run where the answer is read (for the plain call, in the answer's own
+   * event): a promise and a microtask hop fewer on every uncached request. What either throws rejects the promise as
+   * it is (it is not an AS failure). Neither runs before this returns.
    */
   introspectThen<T>(token: string, onAnswer: (answer: Record<string, unknown>) => T, onFailure: (err: Error) => T): Promise<T> {
     const call = this.#ready;
@@ -85,19 +86,34 @@ export class Introspector {
           failed,
         );
       const direct = call.direct;
-      // One reaction for the exchange, the reading of its answer and what follows it.
-      return direct.request(token).then((res) => {
-        let a: Record<string, unknown>;
+      // The exchange, the reading of its answer and what follows it, in the answer's own event: no promise between.
+      return new Promise<T>((resolve, reject) => {
+        // What onAnswer or onFailure throws (a refusal) rejects as it is; everything else is an AS failure, mapped once.
+        const settle = (err: unknown, res: HttpResponse | undefined): void => {
+          try {
+            if (err !== undefined) return resolve(failed(err));
+            let a: Record<string, unknown>;
+            try {
+              a = direct.read(res!);
+            } catch (readErr) {
+              return resolve(failed(readErr));
+            }
+            resolve(onAnswer(this.#answered(a)));
+          } catch (thrown) {
+            reject(thrown);
+          }
+        };
         try {
-          a = direct.read(res);
+          direct.exchange(token, settle);
         } catch (err) {
-          return failed(err);
+          // node:http refused the request before sending it. Settled later, never within this call: the caller's
+          // reactions may refer to the promise this returns (the verifier's flight).
+          queueMicrotask(() => settle(err, undefined));
         }
-        return onAnswer(this.#answered(a));
-      }, failed);
+      });
     } catch (err) {
       // Thrown before any exchange: settled like a failed one, a hop later (never synchronously).
-      return Promise.resolve(err).then(failed);
+      return Promise.resolve().then(() => failed(err));
     }
   }
 
