@@ -3,7 +3,7 @@
  * configuration mistake throws a ConfigurationError with a clear message when the resource server is
  * created, not at the first request.
  */
-import { guardedLogger } from './guarded-logger.js';
+import { guardedLogger, safeLogger } from './guarded-logger.js';
 import { timingSafeEqual } from 'node:crypto';
 import { fail, nonNegative, positive } from './option-checks.js';
 import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, isJwsAlgorithm } from '../token/jws.js';
@@ -174,11 +174,11 @@ function resolveIntrospection(introspection: IntrospectionOptions, issuer: strin
   };
 }
 
-const consoleLogger: Logger = {
+const consoleLogger: Logger = safeLogger({
   warn: (m, d) => console.warn(`oauth-resource-server: ${m}`, d ?? ''),
   error: (m, d) => console.error(`oauth-resource-server: ${m}`, d ?? ''),
-};
-const silentLogger: Logger = { warn: () => undefined, error: () => undefined };
+});
+const silentLogger: Logger = safeLogger({ warn: () => undefined, error: () => undefined });
 
 /** The logger the kit uses: a configured one guarded (it may throw), the console's, or none (`false`). */
 function resolveLogger(logger: ResourceServerOptions['logger']): Logger {
@@ -186,7 +186,7 @@ function resolveLogger(logger: ResourceServerOptions['logger']): Logger {
   if (logger === undefined || logger === null) return consoleLogger;
   const l = logger as Partial<Record<keyof Logger, unknown>>;
   // Checked now: a guarded call of a method that is not there would drop every line silently.
-  if (typeof l !== 'object' || typeof l.warn !== 'function' || typeof l.error !== 'function')
+  if ((typeof l !== 'object' && typeof l !== 'function') || typeof l.warn !== 'function' || typeof l.error !== 'function')
     fail('logger must be false or a logger (warn and error methods)');
   return guardedLogger(logger);
 }

@@ -103,85 +103,90 @@ export function httpRequest(target: string | URL | RequestTarget, init: HttpRequ
 export type ExchangeCallback = (err: HttpClientError | undefined, res: HttpResponse | undefined) => void;
 
 /**
- * {@link httpRequest} without its promise: `done` is called once, from the response's last event (or the failure),
- * so a caller that goes on synchronously (the per-request introspection) saves a promise and a microtask hop.
+ * {@link httpRequest} without its promise: `done` is called exactly once, never before this returns, from the
+ * response's last event or the failure; so a caller that goes on synchronously (the per-request introspection) saves
+ * a promise and a microtask hop. A request node:http refuses to build (an invalid header) is a `network` failure.
  * `done` must not throw: what it throws is not caught here.
  */
 export function httpExchange(target: string | URL | RequestTarget, init: HttpRequestInit, done: ExchangeCallback): void {
-  let t: RequestTarget;
-  try {
-    t = typeof target === 'string' || target instanceof URL ? requestTarget(target) : target;
-  } catch (err) {
-    // Never synchronously: a caller may not be ready for its callback before this returns.
-    const failure = new HttpClientError({ reason: 'network', message: (err as Error).message });
-    process.nextTick(done, failure, undefined);
-    return;
-  }
-  const protocol = t.protocol;
-  const mod = protocol === 'https:' ? https : http;
   let settled = false;
-  const fail = (err: HttpClientError) => {
+  let timer: NodeJS.Timeout | undefined;
+  let req: http.ClientRequest | undefined;
+  let onAbort: (() => void) | undefined;
+  const signal = init.signal ?? undefined;
+  const finish = (err: HttpClientError | undefined, res: HttpResponse | undefined): void => {
     if (settled) return;
     settled = true;
     clearTimeout(timer);
-    req.destroy();
-    done(err, undefined);
+    if (onAbort) signal!.removeEventListener('abort', onAbort);
+    if (err) req?.destroy();
+    done(err, res);
   };
-  const headers =
-    init.body === undefined || init.headers?.['content-length'] !== undefined ? init.headers : withLength(init.headers, init.body);
-  // No `protocol` member: the module and the agent imply it (node:http checks them against each other).
-  const options: http.RequestOptions = {
-    hostname: t.hostname,
-    path: t.path,
-    method: init.method ?? 'GET',
-    headers,
-    agent: init.agent ?? agents[protocol],
-  };
-  if (t.port !== undefined) options.port = t.port;
-  if (t.auth) options.auth = t.auth;
-  const req = mod.request(options, (res) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const declared = Number(res.headers['content-length']);
-    if (declared > init.maxBytes) return fail(new HttpClientError({ reason: 'too_large', message: 'response body too large' }));
-    res.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > init.maxBytes) fail(new HttpClientError({ reason: 'too_large', message: 'response body too large' }));
-      else chunks.push(chunk);
-    });
-    res.on('end', () => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      // Most answers arrive in one chunk: no copy then.
-      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-      done(undefined, { status: res.statusCode ?? 0, headers: res.headers, body });
-    });
-    // A connection lost mid-answer is an 'error' here too (an ECONNRESET "aborted"); 'aborted' is deprecated.
-    res.on('error', () => fail(new HttpClientError({ reason: 'network', message: 'response stream failed' })));
-  });
+  const fail = (err: HttpClientError): void => finish(err, undefined);
   const timedOut = () =>
     new HttpClientError({ reason: 'timeout', message: `no answer within ${init.timeoutMs} ms`, timeoutMs: init.timeoutMs });
-  const timer = setTimeout(() => fail(timedOut()), init.timeoutMs);
-  timer.unref?.();
-  req.on('error', (e: NodeJS.ErrnoException) =>
-    fail(new HttpClientError({ reason: 'network', message: e.code ?? 'network error', systemCode: e.code })),
-  );
-  if (init.signal) {
-    const signal = init.signal;
-    // A caller's own deadline (openid-client's `timeout`) is a timeout too, not an abort.
-    const aborted = () =>
-      (signal.reason as { name?: unknown } | undefined)?.name === 'TimeoutError'
-        ? timedOut()
-        : new HttpClientError({ reason: 'aborted', message: 'aborted' });
-    if (signal.aborted) {
-      // As for a bad target: never call back before returning.
-      process.nextTick(() => fail(aborted()));
+  // A caller's own deadline (openid-client's `timeout`) is a timeout too, not an abort.
+  const aborted = () =>
+    (signal!.reason as { name?: unknown } | undefined)?.name === 'TimeoutError'
+      ? timedOut()
+      : new HttpClientError({ reason: 'aborted', message: 'aborted' });
+  try {
+    const t = typeof target === 'string' || target instanceof URL ? requestTarget(target) : target;
+    // Aborted already: no socket is taken.
+    if (signal?.aborted) {
+      process.nextTick(fail, aborted());
       return;
     }
-    signal.addEventListener('abort', () => fail(aborted()), { once: true });
+    const protocol = t.protocol;
+    const mod = protocol === 'https:' ? https : http;
+    const headers =
+      init.body === undefined || init.headers?.['content-length'] !== undefined ? init.headers : withLength(init.headers, init.body);
+    // No `protocol` member: the module and the agent imply it (node:http checks them against each other).
+    const options: http.RequestOptions = {
+      hostname: t.hostname,
+      path: t.path,
+      method: init.method ?? 'GET',
+      headers,
+      agent: init.agent ?? agents[protocol],
+    };
+    if (t.port !== undefined) options.port = t.port;
+    if (t.auth) options.auth = t.auth;
+    req = mod.request(options, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const declared = Number(res.headers['content-length']);
+      if (declared > init.maxBytes) return fail(new HttpClientError({ reason: 'too_large', message: 'response body too large' }));
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > init.maxBytes) fail(new HttpClientError({ reason: 'too_large', message: 'response body too large' }));
+        else chunks.push(chunk);
+      });
+      res.on('end', () => {
+        // Most answers arrive in one chunk: no copy then.
+        if (!settled)
+          finish(undefined, {
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size),
+          });
+      });
+      // A connection lost mid-answer is an 'error' here too (an ECONNRESET "aborted"); 'aborted' is deprecated.
+      res.on('error', () => fail(new HttpClientError({ reason: 'network', message: 'response stream failed' })));
+    });
+    req.on('error', (e: NodeJS.ErrnoException) =>
+      fail(new HttpClientError({ reason: 'network', message: e.code ?? 'network error', systemCode: e.code })),
+    );
+    timer = setTimeout(() => fail(timedOut()), init.timeoutMs);
+    timer.unref?.();
+    if (signal) {
+      onAbort = () => fail(aborted());
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+    req.end(init.body);
+  } catch (err) {
+    // A bad target, or a request node:http would not build: answered like any failure, after this returns.
+    process.nextTick(fail, new HttpClientError({ reason: 'network', message: (err as Error).message }));
   }
-  req.end(init.body);
 }
 
 /**

@@ -174,9 +174,9 @@ export class IntrospectionVerifier {
     stale: VerifiedToken | undefined,
     slot: SharedSlot | undefined,
   ): VerifiedToken {
-    if (err instanceof InvalidTokenError) throw this.#refuseShared(runtime, key, err, slot);
-    // Forgotten while the AS was asked: no stale verdict of it is served (and nothing is remembered).
+    // Forgotten while the AS was asked: no stale verdict of it is served, and nothing is remembered or shared.
     if (runtime.trustedUntilMs === WITHDRAWN) throw notTrusted();
+    if (err instanceof InvalidTokenError) throw this.#refuseShared(runtime, key, err, slot);
     // The AS gave no usable answer: serve a cached active answer within the stale window, if allowed.
     if (stale && Date.now() < stale.expiresAtMs) return stale;
     throw err instanceof ResourceServerError ? err : new AuthorizationServerUnavailableError();

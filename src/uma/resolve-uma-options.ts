@@ -119,7 +119,7 @@ function store(value: unknown, name: string): CacheStore | undefined {
 function logger(value: unknown, name: string): Logger | false | undefined {
   if (value === undefined || value === false) return value;
   const l = value as Partial<Record<keyof Logger, unknown>> | null;
-  if (!l || typeof l !== 'object' || typeof l.warn !== 'function' || typeof l.error !== 'function')
+  if (!l || (typeof l !== 'object' && typeof l !== 'function') || typeof l.warn !== 'function' || typeof l.error !== 'function')
     fail(`${name} must be false or a logger (warn and error methods)`);
   return guardedLogger(value as Logger);
 }

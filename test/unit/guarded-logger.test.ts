@@ -36,6 +36,34 @@ describe('guardedLogger', () => {
     ]);
   });
 
+  it('passes a line without details on with one argument (console.warn would print "undefined")', () => {
+    const counts: number[] = [];
+    const logger = guardedLogger({
+      warn: (...args: unknown[]) => void counts.push(args.length),
+      error: (...args: unknown[]) => void counts.push(args.length),
+    });
+    logger.warn('only a message');
+    logger.error('and details', { a: 1 });
+    expect(counts).toEqual([1, 2]);
+  });
+
+  it('drops a promise the logger rejects (no unhandled rejection)', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const logger = guardedLogger({
+        warn: (() => Promise.reject(new Error('remote sink down'))) as unknown as Logger['warn'],
+        error: () => undefined,
+      });
+      logger.warn('x');
+      await new Promise((r) => setTimeout(r, 20));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('drops what the logger throws', () => {
     const logger = guardedLogger(throwing);
     expect(() => logger.warn('x')).not.toThrow();

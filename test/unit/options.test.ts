@@ -120,6 +120,10 @@ describe('start-up validation', () => {
     expectConfigError({ issuer: AS, resource: API, logger: {} as never }, /logger must be false or a logger/);
     expectConfigError({ issuer: AS, resource: API, logger: { warn: () => undefined } as never }, /logger/);
     expectConfigError({ issuer: AS, resource: API, logger: 'console' as never }, /logger/);
+    // A callable logger with the two methods (as some logging libraries make them) is one.
+    const callable = Object.assign(() => undefined, { warn: () => undefined, error: () => undefined });
+    expect(() => resolveOptions({ issuer: AS, resource: API, logger: callable })).not.toThrow();
+    expect(() => resolveOptions({ issuer: AS, resource: API, logger: console })).not.toThrow();
   });
 });
 
