@@ -100,7 +100,11 @@ export class ResourceServer {
     this.verifier.clearCache();
   }
 
-  /** Fetch keys of configured issuers ahead of the first request. Never throws. */
+  /**
+   * Fetch keys of configured issuers ahead of the first request. Never throws, also when an AS cannot be reached
+   * (its failure is logged). An issuer given a `secret` and no `jwksUri` is not asked: its keys are discovered at its
+   * first asymmetric token.
+   */
   warmUp(): Promise<void> {
     return this.verifier.warmUp();
   }

@@ -97,9 +97,15 @@ export class IssuerRegistry {
     return this.#configured.get(iss) ?? this.#dynamic?.peek(iss);
   }
 
-  /** Fetch every configured issuer's keys now. Never throws. */
+  /**
+   * Fetch every configured issuer's keys now. Never throws. An issuer given a `secret` and no `jwksUri` is left to its
+   * first asymmetric token: it may well sign with the secret only, and a start-up that discovers metadata it does not
+   * have would log an AS failure that is none.
+   */
   async warmUp(): Promise<void> {
-    await Promise.all([...this.#configured.values()].map((runtime) => runtime.keys?.warm()));
+    await Promise.all(
+      [...this.#configured.values()].map((runtime) => (runtime.secret && !runtime.config.jwksUri ? undefined : runtime.keys?.warm())),
+    );
   }
 
   /**

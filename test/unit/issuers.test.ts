@@ -83,4 +83,20 @@ describe('trusted issuers', () => {
     const noSecret = new ResourceServer({ issuer: { issuer: a.issuer, jwksUri: a.url }, resource: AUD, logger: false });
     await expect(auth(noSecret, good)).rejects.toMatchObject({ code: 'ERR_TOKEN_ALGORITHM' });
   });
+
+  it('does not discover keys at start-up for an issuer given only a secret (no failure logged for an AS it need not ask)', async () => {
+    const secret = randomBytes(32);
+    const logged: string[] = [];
+    const logger = { warn: (m: string) => void logged.push(m), error: (m: string) => void logged.push(m) };
+    // Nothing listens on port 9 here: a discovery attempt would fail and be logged.
+    const issuer = 'http://127.0.0.1:9';
+    const rs = new ResourceServer({ issuer: { issuer, secret }, resource: AUD, logger, http: { timeoutMs: 500 } });
+    await rs.warmUp();
+    expect(logged).toEqual([]);
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { iss: issuer, sub: 's', aud: AUD, client_id: 'c', iat: now, exp: now + 60, jti: 'j' };
+    const token = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' }).sign(secret);
+    expect((await auth(rs, token))?.context.subject).toBe('s');
+    expect(logged).toEqual([]);
+  });
 });
