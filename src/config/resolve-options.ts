@@ -175,8 +175,8 @@ function resolveIntrospection(introspection: IntrospectionOptions, issuer: strin
 }
 
 const consoleLogger: Logger = safeLogger({
-  warn: (m, d) => console.warn(`oauth-resource-server: ${m}`, d ?? ''),
-  error: (m, d) => console.error(`oauth-resource-server: ${m}`, d ?? ''),
+  warn: (m, d) => (d === undefined ? console.warn(`oauth-resource-server: ${m}`) : console.warn(`oauth-resource-server: ${m}`, d)),
+  error: (m, d) => (d === undefined ? console.error(`oauth-resource-server: ${m}`) : console.error(`oauth-resource-server: ${m}`, d)),
 });
 const silentLogger: Logger = safeLogger({ warn: () => undefined, error: () => undefined });
 

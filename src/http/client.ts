@@ -185,7 +185,9 @@ export function httpExchange(target: string | URL | RequestTarget, init: HttpReq
     req.end(init.body);
   } catch (err) {
     // A bad target, or a request node:http would not build: answered like any failure, after this returns.
-    process.nextTick(fail, new HttpClientError({ reason: 'network', message: (err as Error).message }));
+    const code = (err as NodeJS.ErrnoException | undefined)?.code;
+    const message = err instanceof Error ? err.message : String(err);
+    process.nextTick(fail, new HttpClientError({ reason: 'network', message, systemCode: typeof code === 'string' ? code : undefined }));
   }
 }
 

@@ -106,7 +106,7 @@ export class Introspector {
         try {
           direct.exchange(token, settle);
         } catch (err) {
-          // node:http refused the request before sending it. Settled later, never within this call: the caller's
+          // Defensive (httpExchange itself never throws): settled later, never within this call, since the caller's
           // reactions may refer to the promise this returns (the verifier's flight).
           queueMicrotask(() => settle(err, undefined));
         }

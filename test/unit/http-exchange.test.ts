@@ -4,7 +4,7 @@
  * last chunk, a body too large, a reset, a request node:http refuses to build), and it leaves no listener behind.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createServer, type Server } from 'node:http';
+import { Agent, createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getEventListeners } from 'node:events';
 import { httpExchange, httpRequest, type HttpClientError, type HttpResponse } from '../../src/http/client.js';
@@ -62,13 +62,22 @@ describe('httpExchange', () => {
   });
 
   it('answers an already aborted signal once, after returning, without taking a socket', async () => {
-    const ac = new AbortController();
-    ac.abort();
-    const r = start(`${base}/`, { timeoutMs: 100, maxBytes: 100, signal: ac.signal });
-    expect(r.calledBeforeReturn).toBe(false);
-    await wait(150);
-    expect(r.calls).toHaveLength(1);
-    expect(reasonOf(r.calls)).toBe('aborted');
+    let connections = 0;
+    const counted = () => void connections++;
+    server.on('connection', counted);
+    try {
+      const ac = new AbortController();
+      ac.abort();
+      const agent = new Agent({ keepAlive: false }); // a fresh agent: a connection would be a new one
+      const r = start(`${base}/`, { timeoutMs: 100, maxBytes: 100, signal: ac.signal, agent });
+      expect(r.calledBeforeReturn).toBe(false);
+      await wait(150);
+      expect(r.calls).toHaveLength(1);
+      expect(reasonOf(r.calls)).toBe('aborted');
+      expect(connections).toBe(0);
+    } finally {
+      server.off('connection', counted);
+    }
   });
 
   it('answers a deadline once, and not again when the last chunk arrives later', async () => {
@@ -106,8 +115,15 @@ describe('httpExchange', () => {
   });
 
   it('answers a response once with its body; httpRequest resolves and rejects on it', async () => {
-    const r = start(`${base}/`, { timeoutMs: 1000, maxBytes: 1000 });
-    await wait(100);
+    const calls: Array<[HttpClientError | undefined, HttpResponse | undefined]> = [];
+    await new Promise<void>((resolve) =>
+      httpExchange(`${base}/`, { timeoutMs: 1000, maxBytes: 1000 }, (err, res) => {
+        calls.push([err, res]);
+        resolve();
+      }),
+    );
+    await wait(50); // a second call would come by now
+    const r = { calls };
     expect(r.calls).toHaveLength(1);
     expect(r.calls[0]![0]).toBeUndefined();
     expect(r.calls[0]![1]!.body.toString()).toBe('ok');
