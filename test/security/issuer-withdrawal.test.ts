@@ -303,57 +303,39 @@ describe('forgetting while a request is under way', () => {
       expect((await after)?.context.issuer).toBe(as.issuer);
     });
 
-    it('does not remember the refusal of a request whose issuer was forgotten meanwhile: the token is not refused later', async () => {
-      // Each introspection waits for its own gate, so the one begun after the forget can land first.
-      const gates: Array<() => void> = [];
-      as.answer = async () => {
-        await new Promise<void>((r) => gates.push(r));
-        return active();
-      };
-      const rs = new ResourceServer({ resolveIssuer, resource: AUD, logger: false });
-      const token = await tenantToken(keyA, as.issuer);
-      const arrived = async (n: number) => {
-        while (gates.length < n) await new Promise((r) => setTimeout(r, 5));
-      };
-      const before = auth(rs, token);
-      await arrived(1);
-      rs.forgetIssuer(as.issuer);
-      const after = auth(rs, token); // the resolver still trusts the issuer: introspected anew
-      await arrived(2);
-      gates[1]!();
-      expect((await after)?.context.issuer).toBe(as.issuer);
-      gates[0]!();
-      await expect(before).rejects.toMatchObject({ code: 'ERR_TOKEN_ISSUER', status: 401 });
-      // That refusal said "this server no longer trusted the issuer then", nothing about the token: it must not
-      // replace the token's verdict in the cache.
-      expect((await auth(rs, token))?.context.issuer).toBe(as.issuer);
-      expect(gates).toHaveLength(2);
-    });
-
-    it('does not remember an unsupported_token_type refusal that lands after the forget either', async () => {
-      const gates: Array<() => void> = [];
-      let n = 0;
-      as.answer = async () => {
-        const first = n++ === 0;
-        await new Promise<void>((r) => gates.push(r));
-        return first ? { status: 400, json: { error: 'unsupported_token_type' } } : active();
-      };
-      const rs = new ResourceServer({ resolveIssuer, resource: AUD, logger: false });
-      const token = await tenantToken(keyA, as.issuer);
-      const arrived = async (k: number) => {
-        while (gates.length < k) await new Promise((r) => setTimeout(r, 5));
-      };
-      const before = auth(rs, token);
-      await arrived(1);
-      rs.forgetIssuer(as.issuer);
-      const after = auth(rs, token);
-      await arrived(2);
-      gates[1]!();
-      expect((await after)?.context.issuer).toBe(as.issuer);
-      gates[0]!();
-      await expect(before).rejects.toMatchObject({ code: 'ERR_TOKEN_ISSUER', status: 401 });
-      expect((await auth(rs, token))?.context.issuer).toBe(as.issuer);
-    });
+    it.each([
+      ['an active answer', () => active()],
+      ['an unsupported_token_type refusal', () => ({ status: 400, json: { error: 'unsupported_token_type' } })],
+    ])(
+      'does not remember the refusal of a request whose issuer was forgotten meanwhile (%s landed late): the token is not refused later',
+      async (_name, firstAnswer) => {
+        // Each introspection waits for its own gate, so the one begun after the forget can land first.
+        const gates: Array<() => void> = [];
+        as.answer = async () => {
+          const first = gates.length === 0;
+          await new Promise<void>((r) => gates.push(r));
+          return first ? firstAnswer() : active();
+        };
+        const rs = new ResourceServer({ resolveIssuer, resource: AUD, logger: false });
+        const token = await tenantToken(keyA, as.issuer);
+        const arrived = async (n: number) => {
+          while (gates.length < n) await new Promise((r) => setTimeout(r, 5));
+        };
+        const before = auth(rs, token);
+        await arrived(1);
+        rs.forgetIssuer(as.issuer);
+        const after = auth(rs, token); // the resolver still trusts the issuer: introspected anew
+        await arrived(2);
+        gates[1]!();
+        expect((await after)?.context.issuer).toBe(as.issuer);
+        gates[0]!();
+        await expect(before).rejects.toMatchObject({ code: 'ERR_TOKEN_ISSUER', status: 401 });
+        // That refusal said "this server no longer trusted the issuer then", nothing about the token: it must not
+        // replace the token's verdict in the cache.
+        expect((await auth(rs, token))?.context.issuer).toBe(as.issuer);
+        expect(gates).toHaveLength(2);
+      },
+    );
 
     it('does not share that refusal with other replicas: one that still trusts the issuer accepts the token', async () => {
       const gates: Array<() => void> = [];
