@@ -10,6 +10,16 @@ type Line = (message: string, details?: Record<string, unknown>) => void;
 /** Loggers made here (or known to be safe): guarding one again changes nothing. */
 const made = new WeakSet<Logger>();
 
+/**
+ * Whether `value` can serve as a logger: an object (or a callable, as some logging libraries make them) with `warn`
+ * and `error` methods. Checked when options are resolved: a guarded call of a missing method would drop every line.
+ */
+export function isLogger(value: unknown): value is Logger {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return false;
+  const l = value as Partial<Record<keyof Logger, unknown>>;
+  return typeof l.warn === 'function' && typeof l.error === 'function';
+}
+
 /** Mark a logger of the kit's own as safe as it is (the console's, the silent one). */
 export function safeLogger(logger: Logger): Logger {
   made.add(logger);

@@ -3,7 +3,7 @@
  * configuration mistake throws a ConfigurationError with a clear message when the resource server is
  * created, not at the first request.
  */
-import { guardedLogger, safeLogger } from './guarded-logger.js';
+import { guardedLogger, isLogger, safeLogger } from './guarded-logger.js';
 import { timingSafeEqual } from 'node:crypto';
 import { fail, nonNegative, positive } from './option-checks.js';
 import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, isJwsAlgorithm } from '../token/jws.js';
@@ -184,10 +184,7 @@ const silentLogger: Logger = safeLogger({ warn: () => undefined, error: () => un
 function resolveLogger(logger: ResourceServerOptions['logger']): Logger {
   if (logger === false) return silentLogger;
   if (logger === undefined || logger === null) return consoleLogger;
-  const l = logger as Partial<Record<keyof Logger, unknown>>;
-  // Checked now: a guarded call of a method that is not there would drop every line silently.
-  if ((typeof l !== 'object' && typeof l !== 'function') || typeof l.warn !== 'function' || typeof l.error !== 'function')
-    fail('logger must be false or a logger (warn and error methods)');
+  if (!isLogger(logger)) fail('logger must be false or a logger (warn and error methods)');
   return guardedLogger(logger);
 }
 

@@ -2,7 +2,7 @@
  * The one place an UMA registrar's options get their defaults (the values live in `DEFAULTS`, options.ts) and
  * their names checked: the registrar's parts read the resolved options and never default anything themselves.
  */
-import { guardedLogger } from '../config/guarded-logger.js';
+import { guardedLogger, isLogger } from '../config/guarded-logger.js';
 import { DEFAULTS, type Logger } from '../config/options.js';
 import { UMA_REGISTRAR_NAMES, unknownOptionName } from '../config/option-names.js';
 import { validateIssuerUrl } from '../config/resolve-options.js';
@@ -118,8 +118,6 @@ function store(value: unknown, name: string): CacheStore | undefined {
 
 function logger(value: unknown, name: string): Logger | false | undefined {
   if (value === undefined || value === false) return value;
-  const l = value as Partial<Record<keyof Logger, unknown>> | null;
-  if (!l || (typeof l !== 'object' && typeof l !== 'function') || typeof l.warn !== 'function' || typeof l.error !== 'function')
-    fail(`${name} must be false or a logger (warn and error methods)`);
-  return guardedLogger(value as Logger);
+  if (!isLogger(value)) fail(`${name} must be false or a logger (warn and error methods)`);
+  return guardedLogger(value);
 }
