@@ -20,6 +20,8 @@ export const APPS = [
   { id: 'bare', label: 'bare Express 5', file: 'apps/bare.mjs', auth: false },
   { id: 'kit', label: 'oauth-resource-server', file: 'apps/kit.mjs', auth: true },
   { id: 'peer', label: 'express-oauth2-jwt-bearer', file: 'apps/peer.mjs', auth: true },
+  // Not a product: the least a correct middleware does (apps/floor.mjs), so that every ratio has a bound beside it.
+  { id: 'floor', label: 'floor (minimal middleware)', file: 'apps/floor.mjs', auth: true },
 ];
 
 /** The median of a list of numbers. */

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: whole-server throughput of GET /orders guarded by `read:orders` (RS256 JWT access tokens),
-// for (a) bare Express 5, (b) this kit, (c) express-oauth2-jwt-bearer: each app alone on core 0 (`taskset -c 0`), `wrk -t1 -c32` and the loopback
+// for (a) bare Express 5, (b) this kit, (c) express-oauth2-jwt-bearer and (f) the floor, the least a correct
+// middleware does (apps/floor.mjs, the bound of what this machine allows): each app alone on core 0 (`taskset -c 0`), `wrk -t1 -c32` and the loopback
 // authorization server (this process) on core 1, a warm-up per app, interleaved rounds, medians of
 // per-round ratios. Prints the table and writes bench/RESULTS.md.
 //
@@ -128,7 +129,7 @@ async function main() {
     const make = fresh[scenario.id];
     if (make) {
       // The warm-up slice is sized from the cache-warm rates measured so far (an upper bound).
-      const upper = Math.max(...['one', 'distinct'].flatMap((s) => [...results[s].kit, ...results[s].peer]));
+      const upper = Math.max(...['one', 'distinct'].flatMap((s) => [...results[s].kit, ...results[s].peer, ...results[s].floor]));
       warmFile = await make(roundUp(upper * WARMUP * 1.3), `${scenario.id}-warm.txt`);
     }
 
@@ -156,7 +157,7 @@ async function main() {
       if (make) {
         // Every round gets its own slice, so no kit or peer process ever sees a token twice (bare Express
         // may cycle through its slice: it never reads the token). Sized from this scenario's warm-up rates.
-        const est = Math.max(warmRate.kit, warmRate.peer, median(results.distinct.peer));
+        const est = Math.max(warmRate.kit, warmRate.peer, warmRate.floor, median(results.distinct.peer));
         const slice = roundUp(est * DURATION * 1.3);
         const names = Array.from({ length: ROUNDS }, (_, r) => `${scenario.id}-${r + 1}.txt`);
         roundFiles = [];
@@ -231,7 +232,9 @@ async function main() {
     `- ${settings}`,
     `- GET /orders guarded by \`read:orders\`, RS256 tokens signed with the dev authorization server's key. ` +
       `Kit: \`oauthResourceServer({ issuer, resource, logger: false })\` + \`requireScopes('read:orders')\` (defaults otherwise). ` +
-      `Peer: \`auth(${process.env.BENCH_PEER_CONFIG === 'static' ? '{ issuer, jwksUri, tokenSigningAlg: "RS256", audience }' : '{ issuerBaseURL: issuer, audience }'})\` + \`requiredScopes('read:orders')\`.`,
+      `Peer: \`auth(${process.env.BENCH_PEER_CONFIG === 'static' ? '{ issuer, jwksUri, tokenSigningAlg: "RS256", audience }' : '{ issuerBaseURL: issuer, audience }'})\` + \`requiredScopes('read:orders')\`.` +
+      ' Floor: apps/floor.mjs, the least a correct middleware does (node:crypto RS256 with keys imported once, iss / aud / exp / scope, ' +
+      'a Map by token text); not a product, the bound of what this machine allows.',
     `- Run time ${elapsed.toFixed(0)} s. Compare ratios within one run only; differences under ~15 % are noise.`,
     `- ${noiseNote}`,
     ...(kitNodeArgs.length ? ['- **The kit ran under `--cpu-prof`: its numbers are not comparable.**'] : []),
@@ -268,26 +271,29 @@ function table(results, shared, p99s) {
   for (const s of SCENARIOS) {
     const { rounds, clean } = usableRounds(shared, s.id);
     const pick = (app) => rounds.map((i) => results[s.id][app][i]);
-    const [bare, kit, peer] = ['bare', 'kit', 'peer'].map(pick);
+    const [bare, kit, peer, floor] = ['bare', 'kit', 'peer', 'floor'].map(pick);
     const kitBare = ratios(kit, bare);
     const kitPeer = ratios(kit, peer);
     const peerBare = ratios(peer, bare);
+    // The floor's ratio to the target's reference: a target above it is beyond this machine, whatever the code.
+    const floorVs = (vs) => ratios(floor, vs === 'bare' ? bare : peer);
     const verdicts = TARGETS[s.id].map((t) => {
       const ok = (t.vs === 'bare' ? kitBare : kitPeer) >= t.min;
       if (!ok) misses++;
-      return `${t.text}: ${ok ? 'PASS' : 'MISS'}`;
+      return `${t.text}: ${ok ? 'PASS' : 'MISS'} (floor ${floorVs(t.vs).toFixed(2)})`;
     });
     const used = clean ? `${rounds.length}/${ROUNDS} clean` : `${ROUNDS}/${ROUNDS}, shared machine`;
     if (!clean) notes.push(s.label);
     const p99 = (app) => median(rounds.map((i) => p99s[s.id][app][i])).toFixed(2);
     rows.push(
       `| ${s.label} | ${used} | ${fmtInt(median(bare))} | ${fmtInt(median(kit))} | ${fmtInt(median(peer))} | ` +
-        `${kitBare.toFixed(2)} | ${kitPeer.toFixed(2)} | ${peerBare.toFixed(2)} | ${p99('bare')} / ${p99('kit')} / ${p99('peer')} | ${verdicts.join('; ')} |`,
+        `${kitBare.toFixed(2)} | ${kitPeer.toFixed(2)} | ${peerBare.toFixed(2)} | ${fmtInt(median(floor))} | ${ratios(kit, floor).toFixed(2)} | ` +
+        `${p99('bare')} / ${p99('kit')} / ${p99('peer')} / ${p99('floor')} | ${verdicts.join('; ')} |`,
     );
   }
   const text = [
-    '| scenario | rounds used | bare req/s | kit req/s | peer req/s | kit × bare | kit × peer | peer × bare | p99 ms bare / kit / peer | target (kit) |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---|',
+    "| scenario | rounds used | bare req/s | kit req/s | peer req/s | kit × bare | kit × peer | peer × bare | floor req/s | kit × floor | p99 ms bare / kit / peer / floor | target (kit), and the floor's own ratio |",
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...rows,
   ].join('\n');
   const usedNote = notes.length
