@@ -45,6 +45,8 @@ interface Resolution {
 }
 
 const MAX_DYNAMIC_ISSUERS = 100;
+/** Issuers with an unusable resolver entry that are named in the log, one line each. */
+const MAX_INVALID_LOGGED = 100;
 
 /** The refusal of a token whose issuer is not (or no longer) trusted. */
 export function notTrusted(): InvalidTokenError {
@@ -61,6 +63,12 @@ export class IssuerRegistry {
   readonly #resolving = new Map<string, Resolution>();
   /** Whether the last call of `resolveIssuer` failed: an outage is logged when it begins and ends, not per request. */
   #resolverFailing = false;
+  /**
+   * Issuers for which the resolver returned an unusable entry, logged: one line per issuer until the resolver answers
+   * usably for it again, not one per token. Bounded: past {@link MAX_INVALID_LOGGED} issuers, one line says further
+   * ones go unlogged (this set only quiets the log; it decides nothing).
+   */
+  readonly #invalidLogged = new Set<string>();
   /** The issuer that introspects tokens that are not JWTs of a JWT-trusted issuer (the first configured with introspection). */
   readonly opaque: IssuerRuntime | undefined;
 
@@ -183,6 +191,7 @@ export class IssuerRegistry {
       const config = resolveIssuerEntry(entry);
       // The resolver must vouch for exactly this issuer (never trust iss A with the settings of issuer B).
       if (config.issuer !== iss) return undefined;
+      this.#invalidLogged.delete(iss);
       if (known && sameIssuerSettings(known.config, config)) return known;
       const now = Date.now();
       const fresh = this.#runtime(config, now, now);
@@ -190,9 +199,26 @@ export class IssuerRegistry {
       if (known) known.trustedUntilMs = Math.min(known.trustedUntilMs, 0);
       return fresh;
     } catch (err) {
-      this.#options.logger.error('resolveIssuer returned an invalid issuer', { reason: err instanceof Error ? err.message : String(err) });
+      this.#logInvalid(iss, err);
       return undefined;
     }
+  }
+
+  /** Log an unusable resolver entry once per issuer (a misconfiguration, met again by every new token of it). */
+  #logInvalid(iss: string, err: unknown): void {
+    const logged = this.#invalidLogged;
+    if (logged.has(iss) || logged.size > MAX_INVALID_LOGGED) return;
+    if (logged.size === MAX_INVALID_LOGGED) {
+      logged.add(iss);
+      this.#options.logger.error(`resolveIssuer returned invalid issuers for ${MAX_INVALID_LOGGED} issuers: further ones are not logged`);
+      return;
+    }
+    logged.add(iss);
+    this.#options.logger.error('resolveIssuer returned an invalid issuer: its tokens are refused', {
+      // The token's `iss`, which the resolver answered for: clipped, as text a client chose.
+      issuer: iss.slice(0, 200),
+      reason: err instanceof Error ? err.message : String(err),
+    });
   }
 
   #runtime(config: ResolvedIssuer, trustedUntilMs: number, trustedSinceMs: number): IssuerRuntime {

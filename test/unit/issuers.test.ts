@@ -99,4 +99,47 @@ describe('trusted issuers', () => {
     expect((await auth(rs, token))?.context.subject).toBe('s');
     expect(logged).toEqual([]);
   });
+
+  it('logs an unusable resolver entry once per issuer, not once per token, and again after a usable one', async () => {
+    const lines: Array<{ message: string; issuer?: unknown }> = [];
+    const push = (message: string, details?: Record<string, unknown>) => void lines.push({ message, issuer: details?.issuer });
+    let usable = false;
+    const rs = new ResourceServer({
+      // A malformed jwksUri: the entry is refused, and so is every token of its issuer.
+      resolveIssuer: (iss) => (usable && iss === b.issuer ? { issuer: iss, jwksUri: b.url } : { issuer: iss, jwksUri: 'not a url' }),
+      resource: AUD,
+      logger: { warn: push, error: push },
+    });
+    const invalid = () => lines.filter((l) => l.message.startsWith('resolveIssuer returned an invalid issuer'));
+    for (let i = 0; i < 3; i++) {
+      await expect(auth(rs, await signWith(keyB, b.issuer, AUD, { jti: `t${i}` }))).rejects.toMatchObject({ code: 'ERR_TOKEN_ISSUER' });
+    }
+    expect(invalid()).toEqual([{ message: expect.stringContaining('its tokens are refused'), issuer: b.issuer }]);
+    usable = true;
+    // The remembered trust lapses only with the TTL: a forget makes the resolver be asked again now.
+    rs.forgetIssuer(b.issuer);
+    expect((await auth(rs, await signWith(keyB, b.issuer, AUD, { jti: 'ok' })))?.context.issuer).toBe(b.issuer);
+    usable = false;
+    rs.forgetIssuer(b.issuer);
+    await expect(auth(rs, await signWith(keyB, b.issuer, AUD, { jti: 'again' }))).rejects.toMatchObject({ code: 'ERR_TOKEN_ISSUER' });
+    expect(invalid()).toHaveLength(2);
+  });
+
+  it('names at most 100 issuers with unusable resolver entries in the log, then says once that it stops', async () => {
+    const lines: string[] = [];
+    const push = (message: string) => void lines.push(message);
+    const rs = new ResourceServer({
+      resolveIssuer: (iss) => ({ issuer: iss, jwksUri: 'not a url' }),
+      resource: AUD,
+      logger: { warn: push, error: push },
+    });
+    for (let i = 0; i < 103; i++) {
+      await expect(auth(rs, await signWith(keyA, `https://tenant-${i}.example.com`, AUD))).rejects.toMatchObject({
+        code: 'ERR_TOKEN_ISSUER',
+      });
+    }
+    expect(lines.filter((m) => m.startsWith('resolveIssuer returned an invalid issuer'))).toHaveLength(100);
+    expect(lines.filter((m) => m.includes('further ones are not logged'))).toHaveLength(1);
+    expect(lines).toHaveLength(101);
+  });
 });
