@@ -53,7 +53,8 @@ export function protectedResourceMetadata(
     const out = new Set<string>();
     // Every declaration the walk finds: routes (route.all() included), declarations used as middleware, and
     // routes under mounts that are not templates where the scopes do not depend on the template.
-    for (const site of declarationSites<RouteScopes>(options.app, ROUTE_SCOPES)) {
+    // `mounted`: a sub-app's routes under its own mount paths, as requireScopes() reads them at request time.
+    for (const site of declarationSites<RouteScopes>(options.app, ROUTE_SCOPES, { mounted: true })) {
       // A route outside the mount is not served under this mount's identifier.
       if (derivedIds && mount && !covers(mount, site.template)) continue;
       const declared = site.declared;

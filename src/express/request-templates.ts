@@ -5,7 +5,17 @@
  */
 import type { Step } from './mount-templates.js';
 import { mountTemplates } from './mount-templates.js';
-import { declarationSites, extend, fits, innerStack, KIT_MIDDLEWARE, ROOT, rootStack, type LayerLike, type Prefix } from './route-scan.js';
+import {
+  declarationSites,
+  extend,
+  fits,
+  innerStack,
+  KIT_MIDDLEWARE,
+  mountsOf,
+  rootStack,
+  type LayerLike,
+  type Prefix,
+} from './route-scan.js';
 
 /** A declared place as the request-time table holds it. */
 interface TemplateRow {
@@ -121,7 +131,9 @@ export function kitMountTemplate(app: object | undefined, server: unknown, baseU
   // Per request (publicBaseUrl mode): a loop without allocation; distinct fitting templates must be exactly one.
   let found: string | undefined;
   for (const prefix of kitMountsOf(app).get(server) ?? []) {
-    if (!prefix.chain || !fits(prefix.chain, baseUrl || '/')) continue;
+    // The mounts must take off ALL of `baseUrl`: a kit at the root of a sub-app the walk cannot place (one mounted
+    // with `router.use`) would otherwise fit `/admin` with the root's template and bind tokens to the origin.
+    if (!prefix.chain || !takesExactly(prefix.chain, baseUrl)) continue;
     if (found !== undefined && found !== prefix.template) return undefined;
     found = prefix.template;
   }
@@ -145,10 +157,30 @@ function kitMountsOf(app: object): Map<unknown, Prefix[]> {
   let byServer = kitMounts.get(app);
   if (!byServer) {
     byServer = new Map();
-    collectKits(rootStack(app), ROOT, byServer, new Set(), 0);
+    // A sub-app's kit sits under the sub-app's own mount paths (`app.mountpath`, up the `parent` chain).
+    for (const prefix of mountsOf(app)) collectKits(rootStack(app), prefix, byServer, new Set(), 0);
     kitMounts.set(app, byServer);
   }
   return byServer;
+}
+
+/**
+ * Whether a middleware's mount chain, applied the way Express dispatches, takes off exactly `baseUrl` (what Express
+ * reports as removed before that middleware ran): each step its own matcher's part, nothing left over.
+ */
+function takesExactly(chain: Step[], baseUrl: string): boolean {
+  let rest = baseUrl || '/';
+  for (const step of chain) {
+    const removed = step.match(rest);
+    if (removed === undefined) return false;
+    if (!removed.length) continue;
+    if (!rest.startsWith(removed)) return false;
+    const c = rest[removed.length];
+    if (c && c !== '/' && !(step.dot && c === '.')) return false;
+    rest = rest.slice(removed.length);
+    if (rest[0] !== '/') rest = `/${rest}`;
+  }
+  return rest === '/';
 }
 
 function collectKits(stack: LayerLike[], prefix: Prefix, out: Map<unknown, Prefix[]>, seen: Set<unknown>, depth: number): void {

@@ -298,6 +298,56 @@ describe.each(EXPRESS_VERSIONS)('second review (%s)', (name, express) => {
     expect(lines.filter((l) => l.level === 'error' && l.message.includes('publicBaseUrl'))).toHaveLength(1);
   });
 
+  it("publicBaseUrl: a kit inside a sub-app takes the sub-app's mount (…/admin), never the origin; on a router.use sub-app, a fixed 500", async () => {
+    const base = 'https://api.example.com';
+    const lines: Logged[] = [];
+    const logger = {
+      warn: (message: string) => lines.push({ level: 'warn', message }),
+      error: (message: string) => lines.push({ level: 'error', message }),
+    };
+    const build = (mountWith: 'app' | 'router') => {
+      const rs = oauthResourceServer({ issuer: { issuer: as.issuer, jwksUri: as.jwksUri }, publicBaseUrl: base, logger, metadata: {} });
+      const admin = express();
+      admin.use(rs);
+      admin.get('/orders/:id', requireScopes(), ok);
+      const app = express();
+      // The metadata of a kit inside a sub-app: given that sub-app, it is served under the sub-app's mount.
+      app.use(protectedResourceMetadata(rs, { app: admin }));
+      if (mountWith === 'app') app.use('/admin', admin);
+      else {
+        // A sub-app mounted through a router: Express sets no `parent` or `mountpath`, the walk cannot place it.
+        const router = express.Router();
+        router.use('/admin', admin);
+        app.use(router);
+      }
+      return app;
+    };
+    const call = async (app: Parameters<typeof request>[0], aud: string, scope = 'read:orders') =>
+      request(app)
+        .get('/admin/orders/1')
+        .set('Authorization', `Bearer ${await as.signToken({ claims: { aud, scope } })}`);
+    const app = build('app');
+    const right = await call(app, `${base}/admin`);
+    expect(right.status).toBe(200);
+    // A token for another API on the same host (the origin) is not one for this sub-app.
+    const origin = await call(app, base);
+    expect(origin.status).toBe(401);
+    expect(origin.headers['www-authenticate']).toContain(`resource_metadata="${base}/.well-known/oauth-protected-resource/admin"`);
+    // Derived from the sub-app's template below the kit's mount: read:orders, not read:admin.
+    expect((await call(app, `${base}/admin`, 'read:admin')).status).toBe(403);
+    const doc = await request(app).get('/.well-known/oauth-protected-resource/admin');
+    expect(doc.status).toBe(200);
+    expect(doc.body).toMatchObject({ resource: `${base}/admin`, scopes_supported: ['read:orders'] });
+
+    const unplaced = build('router');
+    for (const aud of [`${base}/admin`, base]) {
+      const r = await call(unplaced, aud);
+      expect(r.status).toBe(500);
+      expect(r.body.error).toBe('server_error');
+    }
+    expect(lines.filter((l) => l.level === 'error' && l.message.includes('publicBaseUrl'))).toHaveLength(1);
+  });
+
   it('RFC 9728 scopes_supported lists route.all(), app.all(), middleware declarations and { resource } under a RegExp mount', async () => {
     const kit = oauthResourceServer({ issuer: { issuer: as.issuer, jwksUri: as.jwksUri }, resource: API, logger: false, metadata: {} });
     const app = express();
