@@ -13,6 +13,7 @@ import {
   KIT_MIDDLEWARE,
   mountsOf,
   rootStack,
+  takesExactly,
   type LayerLike,
   type Prefix,
 } from './route-scan.js';
@@ -162,25 +163,6 @@ function kitMountsOf(app: object): Map<unknown, Prefix[]> {
     kitMounts.set(app, byServer);
   }
   return byServer;
-}
-
-/**
- * Whether a middleware's mount chain, applied the way Express dispatches, takes off exactly `baseUrl` (what Express
- * reports as removed before that middleware ran): each step its own matcher's part, nothing left over.
- */
-function takesExactly(chain: Step[], baseUrl: string): boolean {
-  let rest = baseUrl || '/';
-  for (const step of chain) {
-    const removed = step.match(rest);
-    if (removed === undefined) return false;
-    if (!removed.length) continue;
-    if (!rest.startsWith(removed)) return false;
-    const c = rest[removed.length];
-    if (c && c !== '/' && !(step.dot && c === '.')) return false;
-    rest = rest.slice(removed.length);
-    if (rest[0] !== '/') rest = `/${rest}`;
-  }
-  return rest === '/';
 }
 
 function collectKits(stack: LayerLike[], prefix: Prefix, out: Map<unknown, Prefix[]>, seen: Set<unknown>, depth: number): void {

@@ -235,20 +235,38 @@ function join(prefix: string, path: string): string {
  * last step (the route, or the mount of a declaration used as middleware) must match what is left.
  */
 export function fits(chain: Step[], path: string): boolean {
-  let rest = path || '/';
+  let rest: string | undefined = path || '/';
   for (let i = 0; i < chain.length; i++) {
-    const step = chain[i]!;
-    const removed = step.match(rest);
-    if (removed === undefined) return false;
-    if (i === chain.length - 1) return true;
-    if (!removed.length) continue;
-    if (!rest.startsWith(removed)) return false;
-    const c = rest[removed.length];
-    if (c && c !== '/' && !(step.dot && c === '.')) return false;
-    rest = rest.slice(removed.length);
-    if (rest[0] !== '/') rest = `/${rest}`;
+    if (i === chain.length - 1) return chain[i]!.match(rest) !== undefined;
+    rest = takeStep(chain[i]!, rest);
+    if (rest === undefined) return false;
   }
   return chain.length === 0;
+}
+
+/**
+ * Whether a middleware's mount chain, applied the way Express dispatches, takes off exactly `baseUrl` (what Express
+ * reports as removed before that middleware ran): each step its own matcher's part, nothing left over.
+ */
+export function takesExactly(chain: Step[], baseUrl: string): boolean {
+  let rest: string | undefined = baseUrl || '/';
+  for (const step of chain) {
+    rest = takeStep(step, rest);
+    if (rest === undefined) return false;
+  }
+  return rest === '/';
+}
+
+/** What is left of `rest` after a mount step takes its part off the front (ending at a `/`, or a `.` in Express 4). */
+function takeStep(step: Step, rest: string): string | undefined {
+  const removed = step.match(rest);
+  if (removed === undefined) return undefined;
+  if (!removed.length) return rest;
+  if (!rest.startsWith(removed)) return undefined;
+  const c = rest[removed.length];
+  if (c && c !== '/' && !(step.dot && c === '.')) return undefined;
+  const left = rest.slice(removed.length);
+  return left[0] === '/' ? left : `/${left}`;
 }
 
 /**
