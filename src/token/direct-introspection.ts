@@ -9,11 +9,15 @@ import { httpExchange, requestTarget, type ExchangeCallback, type HttpResponse, 
 import { AuthorizationServerCallError, classifyAnswer } from '../http/as-failure.js';
 import type { ResolvedIntrospection } from '../config/options.js';
 import { isSecureOrLoopback } from '../http/secure-url.js';
+import { hasDuplicateMemberNames } from '../http/json-members.js';
 
 const FORM = 'application/x-www-form-urlencoded';
 
 /** RFC 7662 §2.2: the answer is a JSON object in `application/json` (a parameter such as charset allowed). */
-const JSON_TYPE = /^application\/json\s*(?:;|$)/i;
+/** RFC 7662 §2.2: the answer is `application/json`. */
+export const JSON_TYPE = /^application\/json\s*(?:;|$)/i;
+/** An answer that names a member twice can be read two ways (`active` false, then true): no answer (503). */
+export const DUPLICATES = 'the answer names a member twice';
 
 /** What a {@link DirectCall} is made with. */
 export interface DirectCallSetup {
@@ -97,14 +101,18 @@ export class DirectCall {
     const type = res.headers['content-type'];
     if (type === undefined || !JSON_TYPE.test(type))
       throw this.#failed({ kind: 'invalid_answer', status: 200, detail: 'the answer is not application/json' });
+    let text = res.body.toString('utf8');
+    // RFC 8259 §8.1: a parser MAY ignore a byte order mark (fetch's Response.json(), on the openid-client path, does).
+    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     let answer: unknown;
     try {
-      answer = JSON.parse(res.body.toString('utf8'));
+      answer = JSON.parse(text);
     } catch {
       throw this.#failed({ kind: 'invalid_answer', status: 200, detail: 'not JSON' });
     }
     if (answer === null || typeof answer !== 'object' || Array.isArray(answer))
       throw this.#failed({ kind: 'invalid_answer', status: 200, detail: 'the answer is not a JSON object' });
+    if (hasDuplicateMemberNames(text)) throw this.#failed({ kind: 'invalid_answer', status: 200, detail: DUPLICATES });
     // RFC 7662 §2.2: `active` is REQUIRED; an answer without a boolean one is no answer (503), not a refusal.
     if (typeof (answer as { active?: unknown }).active !== 'boolean')
       throw this.#failed({ kind: 'invalid_answer', status: 200, detail: '"active" is not a boolean' });

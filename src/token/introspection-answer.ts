@@ -58,9 +58,19 @@ export function checkIntrospection(answer: Record<string, unknown>, issuer: stri
   if (clientId !== undefined && typeof clientId !== 'string')
     throw new InvalidTokenError('ERR_TOKEN_CLAIM', 'the introspection client_id is not a string');
   // A copy (the answer may be shared as it came); not a spread: V8 gives a frozen object made by a spread a map of
-  // its own, which doubles what a cached token costs.
-  const claims = Object.assign({}, answer) as AccessTokenClaims;
+  // its own, which doubles what a cached token costs. Object.assign SETS each member, and setting `__proto__` would
+  // give the claims the answer's object as prototype (its `scope` read through it, never checked): that member,
+  // rare and no claim of any specification, is copied as a plain member instead.
+  const claims = (Object.hasOwn(answer, '__proto__') ? copyMembers(answer) : Object.assign({}, answer)) as AccessTokenClaims;
   claims.iss = issuer;
   if (aud === undefined) claims.aud = [];
   return { claims, exp: exp as number | undefined };
+}
+
+/** An own copy of every member, `__proto__` as a plain data member (defined, not set). */
+function copyMembers(answer: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(answer))
+    Object.defineProperty(out, k, { value: answer[k], writable: true, enumerable: true, configurable: true });
+  return out;
 }

@@ -11,11 +11,12 @@ import * as client from 'openid-client';
 import { AuthorizationServerUnavailableError, InvalidTokenError } from '../answers/errors.js';
 import { clientSecretBasic } from '../http/basic-credentials.js';
 import { createFetch, type HttpResponse } from '../http/client.js';
+import { hasDuplicateMemberNames } from '../http/json-members.js';
 import { AuthorizationServerCallError, classify, InvalidAnswerError, type AsHealth } from '../http/as-failure.js';
 import type { ResolvedIntrospection } from '../config/options.js';
 import { isSecureOrLoopback } from '../http/secure-url.js';
 import { discoverAuthorizationServer, oauthMetadataUrl, type AuthorizationServerMetadata } from '../authz-server/discovery.js';
-import { DirectCall } from './direct-introspection.js';
+import { DirectCall, DUPLICATES, JSON_TYPE } from './direct-introspection.js';
 
 /** Settings shared by every introspector of a resource server. */
 export interface IntrospectorSettings {
@@ -215,7 +216,9 @@ export class Introspector {
       clientAuth(introspection),
     );
     config.timeout = Math.max(1, Math.ceil(settings.timeoutMs / 1000));
-    config[client.customFetch] = introspection.jwtResponseAlg ? freshJwtResponses(baseFetch, settings.clockToleranceSeconds) : baseFetch;
+    config[client.customFetch] = introspection.jwtResponseAlg
+      ? freshJwtResponses(baseFetch, settings.clockToleranceSeconds)
+      : plainJsonAnswers(baseFetch);
     const endpoint = new URL(metadata.introspection_endpoint);
     if (endpoint.protocol === 'http:' && isSecureOrLoopback(endpoint)) client.allowInsecureRequests(config);
     // RFC 9701 §5: the signature of a JWT response is verified with the AS's keys (openid-client's non-repudiation checks).
@@ -243,6 +246,33 @@ function clientAuth(introspection: ResolvedIntrospection): client.ClientAuth {
 }
 
 /**
+ * On the openid-client path (private_key_jwt, tls_client_auth), an answer is read as the direct path reads it
+ * (direct-introspection.ts): a 200 is believed only as `application/json` (RFC 7662 §2.2) naming no member twice.
+ * fetch's `json()`, which openid-client uses, takes `text/plain`, no type at all, and the last of two `active`s.
+ * Error answers pass through to the usual handling; a body that is not JSON is openid-client's to refuse.
+ */
+function plainJsonAnswers(fetch: ReturnType<typeof createFetch>): ReturnType<typeof createFetch> {
+  return async (input, init) => {
+    const res = await fetch(input, init);
+    if (res.status !== 200 || init?.method !== 'POST') return res;
+    if (!JSON_TYPE.test(res.headers.get('content-type') ?? '')) throw new InvalidAnswerError('the answer is not application/json');
+    const text = await res.text();
+    if (parsesWithDuplicates(text)) throw new InvalidAnswerError(DUPLICATES);
+    return new Response(text, { status: res.status, headers: res.headers });
+  };
+}
+
+/** Whether `text` is JSON that names a member twice somewhere (text that is not JSON: false, refused elsewhere). */
+function parsesWithDuplicates(text: string): boolean {
+  try {
+    JSON.parse(text);
+  } catch {
+    return false;
+  }
+  return hasDuplicateMemberNames(text);
+}
+
+/**
  * With signed responses configured, only a signed response is believed (RFC 9701; CONFORMANCE 34): a plain
  * JSON 200 would let anyone on the path downgrade the answer, and openid-client reads one whatever the
  * client metadata says. RFC 9701 §5 also asks for a fresh `iat`; openid-client checks the type of `iat`
@@ -261,12 +291,15 @@ function freshJwtResponses(fetch: ReturnType<typeof createFetch>, toleranceSecon
       return res;
     }
     const text = await res.text();
+    const payload = Buffer.from(text.split('.')[1] ?? '', 'base64url').toString('utf8');
     let iat: unknown;
     try {
-      iat = (JSON.parse(Buffer.from(text.split('.')[1] ?? '', 'base64url').toString('utf8')) as { iat?: unknown }).iat;
+      iat = (JSON.parse(payload) as { iat?: unknown }).iat;
     } catch {
       iat = undefined;
     }
+    // The signed answer's claims, `token_introspection` included, are read one way only.
+    if (parsesWithDuplicates(payload)) throw new InvalidAnswerError(DUPLICATES);
     const now = Date.now() / 1000;
     if (typeof iat !== 'number' || iat < now - JWT_RESPONSE_MAX_AGE_SECONDS - toleranceSeconds || iat > now + toleranceSeconds) {
       throw new InvalidAnswerError('the signed introspection response is not fresh (RFC 9701 §5 iat)');

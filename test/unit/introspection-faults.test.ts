@@ -268,6 +268,50 @@ describe('which answers are believed', () => {
   });
 });
 
+describe('answers read one way, on both paths (direct, and openid-client for private_key_jwt)', () => {
+  let privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+  beforeEach(async () => {
+    privateKey = (await generateKeyPair('ES256')).privateKey;
+  });
+  const paths: Array<[string, () => Record<string, unknown>]> = [
+    ['direct', () => ({})],
+    ['openid-client', () => ({ clientAuthMethod: 'private_key_jwt', clientSecret: undefined, privateKey: { key: privateKey, kid: 'k' } })],
+  ];
+  // The answer's members as JSON text, without the braces: cases add members a JSON.stringify could not write.
+  const members = (extra: Record<string, unknown> = {}) => JSON.stringify(active(extra)).slice(1, -1);
+
+  it.each(paths)('%s: an answer naming "active" twice is no answer (503), whichever value comes last (RFC 8259 §4)', async (_n, opts) => {
+    for (const [i, text] of [
+      `{"active":false,${members()}}`,
+      `{${members()},"active":false}`,
+      `{"\u0061ctive":false,${members()}}`,
+      `{${members({ cnf: { jkt: 'a' } }).replace('"jkt":"a"', '"jkt":"a","jkt":"b"')}}`,
+    ].entries()) {
+      fake.answer = { text };
+      const res = await get(app(opts()), `t-${i}`);
+      expect(res.status).toBe(503);
+      expect(res.body.error).toBe('temporarily_unavailable');
+    }
+  });
+
+  it.each(paths)('%s: a 200 that is not application/json is no answer (503, RFC 7662 §2.2)', async (_n, opts) => {
+    fake.answer = { text: JSON.stringify(active()), contentType: 'text/plain' };
+    expect((await get(app(opts()))).status).toBe(503);
+  });
+
+  it.each(paths)('%s: a byte order mark before the answer is ignored (RFC 8259 §8.1 allows it)', async (_n, opts) => {
+    fake.answer = { text: `\ufeff${JSON.stringify(active())}` };
+    expect((await get(app(opts()))).status).toBe(200);
+  });
+
+  it.each(paths)('%s: a "__proto__" member is a plain member: a scope inside it grants nothing', async (_n, opts) => {
+    fake.answer = { text: `{${members({ scope: undefined })},"__proto__":{"scope":"read"}}` };
+    const res = await get(app(opts()));
+    expect(res.status).toBe(403);
+    expect(challenge(res).error).toBe('insufficient_scope');
+  });
+});
+
 describe('when the AS fails', () => {
   const failures: Array<[string, () => void]> = [
     ['does not answer in time', () => (fake.answer = 'hang')],
