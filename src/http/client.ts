@@ -20,7 +20,19 @@ export interface HttpRequestInit {
   signal?: AbortSignal | null | undefined;
   /** A dedicated agent (e.g. one carrying a TLS client certificate); default a shared keep-alive agent. */
   agent?: http.Agent | undefined;
+  /**
+   * The request may be sent again (introspection is a read): with it, a POST lost on a kept-alive socket the server
+   * had closed is retried like a GET is. Other POSTs (registration, a PAT) are never sent twice.
+   */
+  repeatable?: boolean;
 }
+
+/** Methods whose repetition changes nothing (RFC 9110 §9.2.2). */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
+/** Connections a kept-alive socket loses when the server closed it as the request went out. */
+const STALE_SOCKET = new Set(['ECONNRESET', 'EPIPE']);
+/** New sockets after stale ones: a server that closed several idle connections at once costs a retry each. */
+const MAX_STALE_RETRIES = 2;
 
 /** A buffered response. */
 export interface HttpResponse {
@@ -151,7 +163,33 @@ export function httpExchange(target: string | URL | RequestTarget, init: HttpReq
     };
     if (t.port !== undefined) options.port = t.port;
     if (t.auth) options.auth = t.auth;
-    req = mod.request(options, (res) => {
+    const repeatable = init.repeatable === true || IDEMPOTENT.has(options.method!);
+    let retries = 0;
+    const send = (): void => {
+      let answered = false;
+      const sent = mod.request(options, (res) => {
+        answered = true;
+        read(res);
+      });
+      req = sent;
+      sent.on('error', (e: NodeJS.ErrnoException) => {
+        if (sent !== req || settled) return;
+        // Node's docs (ClientRequest reusedSocket): a kept-alive socket the server closed just as this request went
+        // out fails without an answer. Not the AS failing: a repeatable request goes out again on another socket.
+        if (repeatable && !answered && sent.reusedSocket && STALE_SOCKET.has(e.code ?? '') && retries < MAX_STALE_RETRIES) {
+          retries++;
+          sent.destroy();
+          try {
+            return send();
+          } catch (err) {
+            return fail(new HttpClientError({ reason: 'network', message: err instanceof Error ? err.message : String(err) }));
+          }
+        }
+        fail(new HttpClientError({ reason: 'network', message: e.code ?? 'network error', systemCode: e.code }));
+      });
+      sent.end(init.body);
+    };
+    const read = (res: http.IncomingMessage): void => {
       const chunks: Buffer[] = [];
       let size = 0;
       const declared = Number(res.headers['content-length']);
@@ -172,17 +210,14 @@ export function httpExchange(target: string | URL | RequestTarget, init: HttpReq
       });
       // A connection lost mid-answer is an 'error' here too (an ECONNRESET "aborted"); 'aborted' is deprecated.
       res.on('error', () => fail(new HttpClientError({ reason: 'network', message: 'response stream failed' })));
-    });
-    req.on('error', (e: NodeJS.ErrnoException) =>
-      fail(new HttpClientError({ reason: 'network', message: e.code ?? 'network error', systemCode: e.code })),
-    );
+    };
     timer = setTimeout(() => fail(timedOut()), init.timeoutMs);
     timer.unref?.();
     if (signal) {
       onAbort = () => fail(aborted());
       signal.addEventListener('abort', onAbort, { once: true });
     }
-    req.end(init.body);
+    send();
   } catch (err) {
     // A bad target, or a request node:http would not build: answered like any failure, after this returns.
     const code = (err as NodeJS.ErrnoException | undefined)?.code;
@@ -207,6 +242,8 @@ export interface FetchAdapterOptions {
   timeoutMs: number;
   maxBytes: number;
   agent?: http.Agent | undefined;
+  /** Its POSTs may be sent again (see {@link HttpRequestInit.repeatable}): introspection's, not registration's. */
+  repeatable?: boolean;
 }
 
 /**
@@ -242,6 +279,7 @@ export function createFetch(options: FetchAdapterOptions) {
       maxBytes: options.maxBytes,
       signal: init.signal,
       agent: options.agent,
+      repeatable: options.repeatable,
     });
     const h = new Headers();
     for (const [k, v] of Object.entries(res.headers)) {

@@ -90,7 +90,8 @@ export class DirectCall {
         : { accept: 'application/json', 'content-type': FORM, authorization: this.#authorization, 'content-length': length };
     httpExchange(
       this.#target,
-      { method: 'POST', headers, body, timeoutMs: this.#timeoutMs, maxBytes: this.#maxBytes, agent: this.#agent },
+      // Introspection is a read: a call lost on a stale kept-alive socket is sent again (http/client.ts).
+      { method: 'POST', headers, body, timeoutMs: this.#timeoutMs, maxBytes: this.#maxBytes, agent: this.#agent, repeatable: true },
       done,
     );
   }

@@ -204,7 +204,8 @@ export class Introspector {
         direct: new DirectCall({ issuer: this.#issuer, endpoint: metadata.introspection_endpoint, introspection, settings, agent }),
       };
     }
-    const baseFetch = createFetch({ timeoutMs: settings.timeoutMs, maxBytes: settings.maxBytes, agent });
+    // Introspection is a read: a call lost on a stale kept-alive socket is sent again (http/client.ts).
+    const baseFetch = createFetch({ timeoutMs: settings.timeoutMs, maxBytes: settings.maxBytes, agent, repeatable: true });
     const clientMetadata: Partial<client.ClientMetadata> = {};
     if (introspection.jwtResponseAlg) clientMetadata.introspection_signed_response_alg = introspection.jwtResponseAlg;
     if (introspection.clientAuthMethod === 'tls_client_auth')

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Agent, createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { getEventListeners } from 'node:events';
 import { httpExchange, httpRequest, type HttpClientError, type HttpResponse } from '../../src/http/client.js';
 
@@ -135,5 +135,70 @@ describe('httpExchange', () => {
     const ac = new AbortController();
     for (let i = 0; i < 5; i++) await httpRequest(`${base}/`, { timeoutMs: 1000, maxBytes: 100, signal: ac.signal });
     expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+  });
+});
+
+describe('a kept-alive socket the server closed as the request went out', () => {
+  /**
+   * A server that answers the first request of each connection and closes the connection, unanswered, when a second
+   * request arrives on it: what a client meets when a server (or a proxy) drops an idle connection just as it is
+   * reused and sends no `Keep-Alive: timeout=` hint.
+   */
+  async function closingServer() {
+    let connections = 0;
+    let requests = 0;
+    const srv = createNetServer((socket) => {
+      connections++;
+      let seen = 0;
+      let buffered = '';
+      socket.on('data', (d) => {
+        buffered += d.toString('latin1');
+        while (buffered.includes('\r\n\r\n')) {
+          const head = buffered.slice(0, buffered.indexOf('\r\n\r\n') + 4);
+          const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
+          if (buffered.length < head.length + length) return;
+          buffered = buffered.slice(head.length + length);
+          if (++seen > 1) return void socket.destroy();
+          requests++;
+          socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok');
+        }
+      });
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}/`;
+    return { url, counts: () => ({ connections, requests }), close: () => new Promise<void>((r) => srv.close(() => r())) };
+  }
+
+  it.each([
+    ['a repeatable POST (introspection)', { method: 'POST', body: 'token=a', repeatable: true }],
+    ['a GET', { method: 'GET' }],
+  ])('sends %s again on another socket, once: answered, not a failure', async (_name, extra) => {
+    const srv = await closingServer();
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const init = { timeoutMs: 2000, maxBytes: 100, agent, ...extra };
+      expect((await httpRequest(srv.url, init)).status).toBe(200);
+      const again = await httpRequest(srv.url, init);
+      expect(again.body.toString()).toBe('ok');
+      expect(srv.counts()).toEqual({ connections: 2, requests: 2 });
+    } finally {
+      agent.destroy();
+      await srv.close();
+    }
+  });
+
+  it('never sends a POST that is not repeatable twice: a network failure (a registration must not be made twice)', async () => {
+    const srv = await closingServer();
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const init = { method: 'POST', body: 'x', timeoutMs: 2000, maxBytes: 100, agent };
+      expect((await httpRequest(srv.url, init)).status).toBe(200);
+      await expect(httpRequest(srv.url, init)).rejects.toMatchObject({ reason: 'network', systemCode: 'ECONNRESET' });
+      expect(srv.counts()).toEqual({ connections: 1, requests: 1 });
+    } finally {
+      agent.destroy();
+      await srv.close();
+    }
   });
 });
