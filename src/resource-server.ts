@@ -16,7 +16,7 @@ import { refusalDetails } from './token/refusal-details.js';
 import { challengeScopes, requirement, type ScopeRequirement } from './scopes/requirement.js';
 import { resourceNameFromPath, scopeFor } from './scopes/conventions.js';
 import { answerFor, type ErrorAnswer } from './answers/error-answer.js';
-import { metadataUrl } from './metadata/metadata.js';
+import { metadataUrl, NOT_FIXED_PATH } from './metadata/metadata.js';
 import { authorizationDetailsFor } from './claims/authorization-details.js';
 import type { MaybePromise } from './types/maybe-promise.js';
 import { requireObjectArgument } from './types/object-argument.js';
@@ -157,7 +157,9 @@ export class ResourceServer {
         }
       }
       let url: string | undefined;
-      if (options.metadata) {
+      // A derived identifier with route parameters (`/:tenant`) names no one resource: it gets no document
+      // (protectedResourceMetadata serves none there), so no challenge points at one.
+      if (options.metadata && !(options.resources.length === 0 && NOT_FIXED_PATH.test(mountPath))) {
         try {
           url = metadataUrl(primary);
         } catch {

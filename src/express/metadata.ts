@@ -6,7 +6,7 @@
 import { Router, type Request, type Response } from 'express';
 import { ConfigurationError } from '../answers/errors.js';
 import { ResourceServer } from '../resource-server.js';
-import { buildMetadata, metadataPath, signMetadata, type ProtectedResourceMetadata } from '../metadata/metadata.js';
+import { buildMetadata, metadataPath, NOT_FIXED_PATH, signMetadata, type ProtectedResourceMetadata } from '../metadata/metadata.js';
 import type { RouteScopes, ScopeRequirement } from '../scopes/requirement.js';
 import { covers, declarationSites, ROUTE_SCOPES } from './route-scan.js';
 import { kitMountTemplates } from './request-templates.js';
@@ -205,9 +205,6 @@ function requestedHeaderNames(value: string | string[] | undefined): string | un
   return names.size ? [...names].join(', ') : undefined;
 }
 
-/** Route parameters, wildcards, optional groups: a mount with one names no one identifier. */
-const NOT_FIXED = /[:*?+(){}[\]]/;
-
 /**
  * The mounts whose documents are served: `mountPaths` when given; with identifiers derived from `publicBaseUrl`
  * and an `app`, the fixed string mounts of the server's middleware there (RFC 9728 §3.1: one document per
@@ -218,8 +215,8 @@ function mountsToServe(server: ResourceServer, options: MetadataRouterOptions): 
   if (!options.app || server.options.resources.length) return [''];
   const found = kitMountTemplates(options.app, server);
   if (!found.length) return [''];
-  const fixed = found.flatMap((m) => (m.template !== undefined && !NOT_FIXED.test(m.template) ? [m.template] : []));
-  const left = found.filter((m) => m.template === undefined || NOT_FIXED.test(m.template)).map((m) => m.display);
+  const fixed = found.flatMap((m) => (m.template !== undefined && !NOT_FIXED_PATH.test(m.template) ? [m.template] : []));
+  const left = found.filter((m) => m.template === undefined || NOT_FIXED_PATH.test(m.template)).map((m) => m.display);
   if (left.length) {
     server.options.logger.warn('a mount of the resource server middleware has no metadata document: its path names no one identifier', {
       mounts: left,

@@ -6,6 +6,9 @@
 import { SignJWT } from 'jose';
 import type { CryptoKey, KeyObject } from '../token/keys.js';
 
+/** @internal A mount path with route parameters, wildcards or optional groups: it names no one resource identifier. */
+export const NOT_FIXED_PATH = /[:*?+(){}[\]]/;
+
 /** What the metadata says beyond what the kit derives. */
 export interface MetadataOptions {
   /** `resource_name` (RECOMMENDED, §2). */

@@ -98,6 +98,10 @@ describe.each(EXPRESS_VERSIONS)('metadata of a middleware mounted at /api with p
     }
     const left = logger.warnings.filter((w) => w.includes('has no metadata document'));
     expect(left).toHaveLength(1);
+    // Its challenges point at no document: there is none.
+    const tenant = await request(a).get('/acme/albums');
+    expect(tenant.status).toBe(401);
+    expect(tenant.headers['www-authenticate']).not.toContain('resource_metadata');
   });
 
   it('an explicit mountPaths still wins', async () => {
