@@ -17,7 +17,11 @@ const made = new WeakSet<Logger>();
 export function isLogger(value: unknown): value is Logger {
   if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return false;
   const l = value as Partial<Record<keyof Logger, unknown>>;
-  return typeof l.warn === 'function' && typeof l.error === 'function';
+  try {
+    return typeof l.warn === 'function' && typeof l.error === 'function';
+  } catch {
+    return false; // a getter that throws: no logger (a ConfigurationError for the caller), not a raw error
+  }
 }
 
 /** Mark a logger of the kit's own as safe as it is (the console's, the silent one). */

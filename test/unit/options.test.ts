@@ -120,6 +120,13 @@ describe('start-up validation', () => {
     expectConfigError({ issuer: AS, resource: API, logger: {} as never }, /logger must be false or a logger/);
     expectConfigError({ issuer: AS, resource: API, logger: { warn: () => undefined } as never }, /logger/);
     expectConfigError({ issuer: AS, resource: API, logger: 'console' as never }, /logger/);
+    // A logger whose methods cannot even be looked at is no logger either: a ConfigurationError, not its own error.
+    const throwing = Object.defineProperty({ error: () => undefined }, 'warn', {
+      get() {
+        throw new Error('boom');
+      },
+    });
+    expectConfigError({ issuer: AS, resource: API, logger: throwing as never }, /logger/);
     // A callable logger with the two methods (as some logging libraries make them) is one.
     const callable = Object.assign(() => undefined, { warn: () => undefined, error: () => undefined });
     expect(() => resolveOptions({ issuer: AS, resource: API, logger: callable })).not.toThrow();
