@@ -31,8 +31,12 @@ export interface HttpRequestInit {
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
 /** Connections a kept-alive socket loses when the server closed it as the request went out. */
 const STALE_SOCKET = new Set(['ECONNRESET', 'EPIPE']);
-/** New sockets after stale ones: a server that closed several idle connections at once costs a retry each. */
-const MAX_STALE_RETRIES = 2;
+/**
+ * Retries after stale sockets. Each uses up one pooled socket the server had closed (a server that resets all its
+ * idle connections at once leaves as many as the pool held), and stops at the first failure of a new connection;
+ * this bound and the deadline only guard against the unforeseen.
+ */
+const MAX_STALE_RETRIES = 64;
 
 /** A buffered response. */
 export interface HttpResponse {

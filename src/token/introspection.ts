@@ -250,15 +250,22 @@ function clientAuth(introspection: ResolvedIntrospection): client.ClientAuth {
  * On the openid-client path (private_key_jwt, tls_client_auth), an answer is read as the direct path reads it
  * (direct-introspection.ts): a 200 is believed only as `application/json` (RFC 7662 §2.2) naming no member twice.
  * fetch's `json()`, which openid-client uses, takes `text/plain`, no type at all, and the last of two `active`s.
- * Error answers pass through to the usual handling; a body that is not JSON is openid-client's to refuse.
+ * Error answers pass through to the usual handling.
  */
 function plainJsonAnswers(fetch: ReturnType<typeof createFetch>): ReturnType<typeof createFetch> {
   return async (input, init) => {
     const res = await fetch(input, init);
     if (res.status !== 200 || init?.method !== 'POST') return res;
     if (!JSON_TYPE.test(res.headers.get('content-type') ?? '')) throw new InvalidAnswerError('the answer is not application/json');
+    // text() drops one byte order mark, as fetch's json() would; what then is not JSON is refused here, so that
+    // openid-client never parses a text this check did not (json() would drop a second mark and read it).
     const text = await res.text();
-    if (parsesWithDuplicates(text)) throw new InvalidAnswerError(DUPLICATES);
+    try {
+      JSON.parse(text);
+    } catch {
+      throw new InvalidAnswerError('the answer is not JSON');
+    }
+    if (hasDuplicateMemberNames(text)) throw new InvalidAnswerError(DUPLICATES);
     return new Response(text, { status: res.status, headers: res.headers });
   };
 }

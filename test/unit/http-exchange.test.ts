@@ -188,6 +188,22 @@ describe('a kept-alive socket the server closed as the request went out', () => 
     }
   });
 
+  it('goes through as many stale pooled sockets as the server closed at once, then a new one', async () => {
+    const srv = await closingServer();
+    const agent = new Agent({ keepAlive: true, maxSockets: 6 });
+    try {
+      const init = { method: 'POST', body: 'token=a', repeatable: true, timeoutMs: 2000, maxBytes: 100, agent };
+      // Six connections, each answered once: all six pooled sockets now fail on their next request.
+      await Promise.all(Array.from({ length: 6 }, () => httpRequest(srv.url, init)));
+      expect(srv.counts().connections).toBe(6);
+      expect((await httpRequest(srv.url, init)).body.toString()).toBe('ok');
+      expect(srv.counts()).toEqual({ connections: 7, requests: 7 });
+    } finally {
+      agent.destroy();
+      await srv.close();
+    }
+  });
+
   it('never sends a POST that is not repeatable twice: a network failure (a registration must not be made twice)', async () => {
     const srv = await closingServer();
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
