@@ -277,15 +277,16 @@ function takeStep(step: Step, rest: string): string | undefined {
 export function mountsOf(app: object, depth = 0): Prefix[] {
   const subApp = app as { parent?: object; mountpath?: unknown };
   if (!subApp.parent || depth > 16) return [ROOT];
-  const wanted = (Array.isArray(subApp.mountpath) ? (subApp.mountpath as unknown[]) : [subApp.mountpath]).map((m) =>
-    typeof m === 'string' ? (m === '/' ? '' : m) : m,
-  );
+  // Compared without a trailing slash: Express 4 compiles `app.use('/admin/', sub)` as `/admin` (read back so), while
+  // the sub-app records `/admin/`.
+  const bare = (m: unknown): unknown => (typeof m === 'string' ? (m === '/' ? '' : m.length > 1 ? m.replace(/\/+$/, '') : m) : m);
+  const wanted = (Array.isArray(subApp.mountpath) ? (subApp.mountpath as unknown[]) : [subApp.mountpath]).map(bare);
   const own: MountTemplate[] = [];
   for (const layer of rootStack(subApp.parent)) {
     if (layer.name !== 'mounted_app') continue;
     for (const m of mountTemplates(layer)) {
       const same =
-        m.template !== undefined ? wanted.includes(m.template) : layer.rawPath instanceof RegExp && wanted.includes(layer.rawPath);
+        m.template !== undefined ? wanted.includes(bare(m.template)) : layer.rawPath instanceof RegExp && wanted.includes(layer.rawPath);
       if (same && !own.some((o) => o.template === m.template && o.display === m.display)) own.push(m);
     }
   }

@@ -305,7 +305,7 @@ describe.each(EXPRESS_VERSIONS)('second review (%s)', (name, express) => {
       warn: (message: string) => lines.push({ level: 'warn', message }),
       error: (message: string) => lines.push({ level: 'error', message }),
     };
-    const build = (mountWith: 'app' | 'router') => {
+    const build = (mountWith: 'app' | 'router', at = '/admin') => {
       const rs = oauthResourceServer({ issuer: { issuer: as.issuer, jwksUri: as.jwksUri }, publicBaseUrl: base, logger, metadata: {} });
       const admin = express();
       admin.use(rs);
@@ -313,7 +313,7 @@ describe.each(EXPRESS_VERSIONS)('second review (%s)', (name, express) => {
       const app = express();
       // The metadata of a kit inside a sub-app: given that sub-app, it is served under the sub-app's mount.
       app.use(protectedResourceMetadata(rs, { app: admin }));
-      if (mountWith === 'app') app.use('/admin', admin);
+      if (mountWith === 'app') app.use(at, admin);
       else {
         // A sub-app mounted through a router: Express sets no `parent` or `mountpath`, the walk cannot place it.
         const router = express.Router();
@@ -335,6 +335,10 @@ describe.each(EXPRESS_VERSIONS)('second review (%s)', (name, express) => {
     expect(origin.headers['www-authenticate']).toContain(`resource_metadata="${base}/.well-known/oauth-protected-resource/admin"`);
     // Derived from the sub-app's template below the kit's mount: read:orders, not read:admin.
     expect((await call(app, `${base}/admin`, 'read:admin')).status).toBe(403);
+    // Mounted with a trailing slash (Express 4 compiles it away, the sub-app records it): the same identity.
+    const slashed = build('app', '/admin/');
+    expect((await call(slashed, `${base}/admin`)).status).toBe(200);
+    expect((await call(slashed, base)).status).toBe(401);
     const doc = await request(app).get('/.well-known/oauth-protected-resource/admin');
     expect(doc.status).toBe(200);
     expect(doc.body).toMatchObject({ resource: `${base}/admin`, scopes_supported: ['read:orders'] });
