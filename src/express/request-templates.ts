@@ -120,7 +120,7 @@ function collectFrom(table: Map<unknown, TemplateRow[]>, { declared, route, meth
 const rescannedFor = new WeakSet<object>();
 
 /** Per app: the declared mount templates of each kit middleware (by its resource server), with their steps. */
-const kitMounts = new WeakMap<object, Map<unknown, Prefix[]>>();
+const kitMounts = new WeakMap<object, { byServer: Map<unknown, Prefix[]>; at: number }>();
 
 /**
  * The declared mount template (`''` at the root) of the kit middleware of `server` that ran for a request whose
@@ -129,13 +129,25 @@ const kitMounts = new WeakMap<object, Map<unknown, Prefix[]>>();
  */
 export function kitMountTemplate(app: object | undefined, server: unknown, baseUrl: string): string | undefined {
   if (!app) return undefined;
+  const found = placeKit(kitMountsOf(app).get(server), baseUrl);
+  if (found !== NOWHERE) return found;
+  // No mount takes off this baseUrl: perhaps one added after the table was read (as requireScopes() does: read again,
+  // at most once a second per app); still nowhere, no identity.
+  const again = placeKit(kitMountsOf(app, 'throttled').get(server), baseUrl);
+  return again === NOWHERE ? undefined : again;
+}
+
+const NOWHERE = Symbol('no mount fits');
+
+/** The one template among `prefixes` whose chain takes off exactly `baseUrl`; undefined when several differ. */
+function placeKit(prefixes: Prefix[] | undefined, baseUrl: string): string | undefined | typeof NOWHERE {
   // Per request (publicBaseUrl mode): a loop without allocation; distinct fitting templates must be exactly one.
-  let found: string | undefined;
-  for (const prefix of kitMountsOf(app).get(server) ?? []) {
+  let found: string | undefined | typeof NOWHERE = NOWHERE;
+  for (const prefix of prefixes ?? []) {
     // The mounts must take off ALL of `baseUrl`: a kit at the root of a sub-app the walk cannot place (one mounted
     // with `router.use`) would otherwise fit `/admin` with the root's template and bind tokens to the origin.
     if (!prefix.chain || !takesExactly(prefix.chain, baseUrl)) continue;
-    if (found !== undefined && found !== prefix.template) return undefined;
+    if (found !== NOWHERE && found !== prefix.template) return undefined;
     found = prefix.template;
   }
   return found === '/' ? '' : found;
@@ -154,14 +166,13 @@ export function kitMountTemplates(app: object, server: unknown): Array<{ templat
   return out;
 }
 
-function kitMountsOf(app: object): Map<unknown, Prefix[]> {
-  let byServer = kitMounts.get(app);
-  if (!byServer) {
-    byServer = new Map();
-    // A sub-app's kit sits under the sub-app's own mount paths (`app.mountpath`, up the `parent` chain).
-    for (const prefix of mountsOf(app)) collectKits(rootStack(app), prefix, byServer, new Set(), 0);
-    kitMounts.set(app, byServer);
-  }
+function kitMountsOf(app: object, rescan: 'cached' | 'throttled' = 'cached'): Map<unknown, Prefix[]> {
+  const known = kitMounts.get(app);
+  if (known && (rescan === 'cached' || Date.now() - known.at < 1000)) return known.byServer;
+  const byServer = new Map<unknown, Prefix[]>();
+  // A sub-app's kit sits under the sub-app's own mount paths (`app.mountpath`, up the `parent` chain).
+  for (const prefix of mountsOf(app)) collectKits(rootStack(app), prefix, byServer, new Set(), 0);
+  kitMounts.set(app, { byServer, at: Date.now() });
   return byServer;
 }
 

@@ -298,6 +298,24 @@ describe.each(EXPRESS_VERSIONS)('second review (%s)', (name, express) => {
     expect(lines.filter((l) => l.level === 'error' && l.message.includes('publicBaseUrl'))).toHaveLength(1);
   });
 
+  it('publicBaseUrl: a mount of the middleware added after the first request is placed once the table is read again', async () => {
+    const base = 'https://api.example.com';
+    const rs = oauthResourceServer({ issuer: { issuer: as.issuer, jwksUri: as.jwksUri }, publicBaseUrl: base, logger: false });
+    const app = express();
+    app.use('/v1', rs);
+    app.get('/v1/orders', requireScopes('read:orders'), ok);
+    const call = async (path: string, aud: string) =>
+      request(app)
+        .get(path)
+        .set('Authorization', `Bearer ${await as.signToken({ claims: { aud, scope: 'read:orders' } })}`);
+    expect((await call('/v1/orders', `${base}/v1`)).status).toBe(200);
+    app.use('/v2', rs);
+    app.get('/v2/orders', requireScopes('read:orders'), ok);
+    await new Promise((r) => setTimeout(r, 1100)); // the table is read again at most once a second
+    expect((await call('/v2/orders', `${base}/v2`)).status).toBe(200);
+    expect((await call('/v2/orders', `${base}/v1`)).status).toBe(401);
+  });
+
   it("publicBaseUrl: a kit inside a sub-app takes the sub-app's mount (…/admin), never the origin; on a router.use sub-app, a fixed 500", async () => {
     const base = 'https://api.example.com';
     const lines: Logged[] = [];
