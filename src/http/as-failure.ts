@@ -15,6 +15,7 @@ import * as client from 'openid-client';
 import { KitError } from '../answers/errors.js';
 import type { Logger } from '../config/options.js';
 import { HttpClientError } from './client.js';
+import { hasDuplicateMemberNames } from './json-members.js';
 
 /** The calls the kit makes to an authorization server. */
 export type AsStep = 'discovery' | 'jwks' | 'introspection' | 'token' | 'registration' | 'uma';
@@ -164,7 +165,10 @@ export function classifyAnswer(
   if (res.status >= 200 && res.status < 300) return { kind: 'invalid_answer', status: res.status, detail };
   let error: unknown;
   try {
-    error = (JSON.parse(res.body.toString('utf8')) as { error?: unknown } | null)?.error;
+    const text = res.body.toString('utf8');
+    error = (JSON.parse(text) as { error?: unknown } | null)?.error;
+    // An error code the body gives two ways (`"error"` twice) is no code: the status alone decides.
+    if (error !== undefined && hasDuplicateMemberNames(text)) error = undefined;
   } catch {
     error = undefined;
   }

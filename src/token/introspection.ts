@@ -255,7 +255,14 @@ function clientAuth(introspection: ResolvedIntrospection): client.ClientAuth {
 function plainJsonAnswers(fetch: ReturnType<typeof createFetch>): ReturnType<typeof createFetch> {
   return async (input, init) => {
     const res = await fetch(input, init);
-    if (res.status !== 200 || init?.method !== 'POST') return res;
+    if (init?.method !== 'POST') return res;
+    if (res.status !== 200) {
+      // An error answer whose code is given two ways is no code either (as classifyAnswer reads the direct path's).
+      if (res.status < 400) return res;
+      const errorText = await res.text();
+      if (parsesWithDuplicates(errorText)) throw new InvalidAnswerError(DUPLICATES);
+      return new Response(errorText, { status: res.status, headers: res.headers });
+    }
     if (!JSON_TYPE.test(res.headers.get('content-type') ?? '')) throw new InvalidAnswerError('the answer is not application/json');
     // text() drops one byte order mark, as fetch's json() would; what then is not JSON is refused here, so that
     // openid-client never parses a text this check did not (json() would drop a second mark and read it).

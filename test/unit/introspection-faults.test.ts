@@ -296,6 +296,13 @@ describe('answers read one way, on both paths (direct, and openid-client for pri
     }
   });
 
+  it.each(paths)('%s: an error answer naming "error" twice is no refusal of the token (503), a plain one is (401)', async (_n, opts) => {
+    fake.answer = { status: 400, text: '{"error":"invalid_request","error":"unsupported_token_type"}' };
+    expect((await get(app(opts()), 't-twice')).status).toBe(503);
+    fake.answer = { status: 400, text: '{"error":"unsupported_token_type"}' };
+    expect((await get(app(opts()), 't-once')).status).toBe(401);
+  });
+
   it.each(paths)('%s: a 200 that is not application/json is no answer (503, RFC 7662 §2.2)', async (_n, opts) => {
     fake.answer = { text: JSON.stringify(active()), contentType: 'text/plain' };
     expect((await get(app(opts()))).status).toBe(503);
