@@ -87,7 +87,8 @@ const loggedUnplaced = new WeakSet<object>();
 function refuseUnplaced(server: ResourceServer, res: Response, next: NextFunction): void {
   const message =
     "with publicBaseUrl the identifier is the base URL plus the middleware's mount path, and the route table does " +
-    'not give that mount as one string template here: mount oauthResourceServer() with a string path, or set resource';
+    'not give that mount as one string template here: mount oauthResourceServer() with a string path, or set resource ' +
+    '(an app mounted through a router before it, router.use(subApp), leaves req.app at that app: mount it with app.use)';
   if (!loggedUnplaced.has(server)) {
     loggedUnplaced.add(server);
     server.options.logger.error(message);

@@ -141,7 +141,8 @@ function derived(
   if (!templates.length) {
     throw underivable(
       'no declared path template fits the requests this route serves ' +
-        '(a regular-expression path or mount, or a router the route table cannot see)',
+        '(a regular-expression path or mount, a router the route table cannot see, or an app mounted through a router ' +
+        'before it, router.use(subApp), which leaves req.app at that app)',
     );
   }
   let all: ScopeRequirement[];
