@@ -214,7 +214,16 @@ function mountsToServe(server: ResourceServer, options: MetadataRouterOptions): 
   if (options.mountPaths) return options.mountPaths;
   if (!options.app || server.options.resources.length) return [''];
   const found = kitMountTemplates(options.app, server);
-  if (!found.length) return [''];
+  if (!found.length) {
+    // The root document names the base URL alone, an identifier no mount may accept: say so (once per router).
+    server.options.logger.warn(
+      'the resource server middleware is not in the route table of the app given: only the root document is served',
+      {
+        fix: 'pass the app or sub-app the middleware is mounted in (protectedResourceMetadata(rs, { app: subApp })), or mountPaths',
+      },
+    );
+    return [''];
+  }
   const fixed = found.flatMap((m) => (m.template !== undefined && !NOT_FIXED_PATH.test(m.template) ? [m.template] : []));
   const left = found.filter((m) => m.template === undefined || NOT_FIXED_PATH.test(m.template)).map((m) => m.display);
   if (left.length) {

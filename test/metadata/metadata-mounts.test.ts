@@ -104,6 +104,28 @@ describe.each(EXPRESS_VERSIONS)('metadata of a middleware mounted at /api with p
     expect(tenant.headers['www-authenticate']).not.toContain('resource_metadata');
   });
 
+  it('warns once when the app given does not hold the middleware (it sits in a sub-app): only the root document', async () => {
+    const logger = recordingLogger();
+    const rs = kit(logger);
+    const a = express();
+    const sub = express();
+    sub.use(rs);
+    a.use(protectedResourceMetadata(rs, { app: a }));
+    a.use('/admin', sub);
+    for (let i = 0; i < 3; i++) await request(a).get(ROOT_DOC);
+    expect(logger.warnings.filter((w) => w.includes('not in the route table of the app given'))).toHaveLength(1);
+    // Given the sub-app, its document is served where its challenges point, and nothing is warned.
+    const quiet = recordingLogger();
+    const rs2 = kit(quiet);
+    const b = express();
+    const sub2 = express();
+    sub2.use(rs2);
+    b.use(protectedResourceMetadata(rs2, { app: sub2 }));
+    b.use('/admin', sub2);
+    expect((await request(b).get(`${ROOT_DOC}/admin`)).body.resource).toBe(`${BASE}/admin`);
+    expect(quiet.warnings).toEqual([]);
+  });
+
   it('an explicit mountPaths still wins', async () => {
     const rs = kit();
     const a = express();
