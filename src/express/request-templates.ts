@@ -166,9 +166,10 @@ export function kitMountTemplates(app: object, server: unknown): Array<{ templat
   return out;
 }
 
-function kitMountsOf(app: object, rescan: 'cached' | 'throttled' = 'cached'): Map<unknown, Prefix[]> {
+function kitMountsOf(app: object, rescan: Rescan = 'cached'): Map<unknown, Prefix[]> {
   const known = kitMounts.get(app);
-  if (known && (rescan === 'cached' || Date.now() - known.at < 1000)) return known.byServer;
+  // When to read the table again: as tableOf decides for declarations.
+  if (known && !(rescan === 'now' || (rescan === 'throttled' && Date.now() - known.at >= 1000))) return known.byServer;
   const byServer = new Map<unknown, Prefix[]>();
   // A sub-app's kit sits under the sub-app's own mount paths (`app.mountpath`, up the `parent` chain).
   for (const prefix of mountsOf(app)) collectKits(rootStack(app), prefix, byServer, new Set(), 0);

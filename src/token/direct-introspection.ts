@@ -14,10 +14,28 @@ import { hasDuplicateMemberNames } from '../http/json-members.js';
 const FORM = 'application/x-www-form-urlencoded';
 
 /** RFC 7662 §2.2: the answer is a JSON object in `application/json` (a parameter such as charset allowed). */
-/** RFC 7662 §2.2: the answer is `application/json`. */
-export const JSON_TYPE = /^application\/json\s*(?:;|$)/i;
+const JSON_TYPE = /^application\/json\s*(?:;|$)/i;
 /** An answer that names a member twice can be read two ways (`active` false, then true): no answer (503). */
 export const DUPLICATES = 'the answer names a member twice';
+
+/**
+ * A 200 introspection answer as both paths read it (this one, and openid-client's through its fetch): the object, or
+ * why it is no answer (503). `text` is the body with one leading byte order mark already dropped.
+ */
+export function readAnswer(contentType: string | null | undefined, text: string): Record<string, unknown> | string {
+  if (!contentType || !JSON_TYPE.test(contentType)) return 'the answer is not application/json';
+  let answer: unknown;
+  try {
+    answer = JSON.parse(text);
+  } catch {
+    return 'not JSON';
+  }
+  if (answer === null || typeof answer !== 'object' || Array.isArray(answer)) return 'the answer is not a JSON object';
+  if (hasDuplicateMemberNames(text)) return DUPLICATES;
+  // RFC 7662 §2.2: `active` is REQUIRED; an answer without a boolean one is no answer (503), not a refusal.
+  if (typeof (answer as { active?: unknown }).active !== 'boolean') return '"active" is not a boolean';
+  return answer as Record<string, unknown>;
+}
 
 /** What a {@link DirectCall} is made with. */
 export interface DirectCallSetup {
@@ -99,25 +117,12 @@ export class DirectCall {
   /** The answer, if it is one (RFC 7662 §2.2); an {@link AuthorizationServerCallError} otherwise. */
   read(res: HttpResponse): Record<string, unknown> {
     if (res.status !== 200) throw this.#failed(classifyAnswer(res, `HTTP ${res.status}`));
-    const type = res.headers['content-type'];
-    if (type === undefined || !JSON_TYPE.test(type))
-      throw this.#failed({ kind: 'invalid_answer', status: 200, detail: 'the answer is not application/json' });
     let text = res.body.toString('utf8');
-    // RFC 8259 §8.1: a parser MAY ignore a byte order mark (fetch's Response.json(), on the openid-client path, does).
+    // RFC 8259 §8.1: a parser MAY ignore a byte order mark (one, as fetch's text() and json() on the openid-client path do).
     if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    let answer: unknown;
-    try {
-      answer = JSON.parse(text);
-    } catch {
-      throw this.#failed({ kind: 'invalid_answer', status: 200, detail: 'not JSON' });
-    }
-    if (answer === null || typeof answer !== 'object' || Array.isArray(answer))
-      throw this.#failed({ kind: 'invalid_answer', status: 200, detail: 'the answer is not a JSON object' });
-    if (hasDuplicateMemberNames(text)) throw this.#failed({ kind: 'invalid_answer', status: 200, detail: DUPLICATES });
-    // RFC 7662 §2.2: `active` is REQUIRED; an answer without a boolean one is no answer (503), not a refusal.
-    if (typeof (answer as { active?: unknown }).active !== 'boolean')
-      throw this.#failed({ kind: 'invalid_answer', status: 200, detail: '"active" is not a boolean' });
-    return answer as Record<string, unknown>;
+    const answer = readAnswer(res.headers['content-type'], text);
+    if (typeof answer === 'string') throw this.#failed({ kind: 'invalid_answer', status: 200, detail: answer });
+    return answer;
   }
 
   #failed(failure: AuthorizationServerCallError['failure']): AuthorizationServerCallError {

@@ -16,7 +16,7 @@ import { AuthorizationServerCallError, classify, InvalidAnswerError, type AsHeal
 import type { ResolvedIntrospection } from '../config/options.js';
 import { isSecureOrLoopback } from '../http/secure-url.js';
 import { discoverAuthorizationServer, oauthMetadataUrl, type AuthorizationServerMetadata } from '../authz-server/discovery.js';
-import { DirectCall, DUPLICATES, JSON_TYPE } from './direct-introspection.js';
+import { DirectCall, DUPLICATES, readAnswer } from './direct-introspection.js';
 
 /** Settings shared by every introspector of a resource server. */
 export interface IntrospectorSettings {
@@ -248,7 +248,8 @@ function clientAuth(introspection: ResolvedIntrospection): client.ClientAuth {
 
 /**
  * On the openid-client path (private_key_jwt, tls_client_auth), an answer is read as the direct path reads it
- * (direct-introspection.ts): a 200 is believed only as `application/json` (RFC 7662 §2.2) naming no member twice.
+ * (`readAnswer`, direct-introspection.ts): a 200 is believed only as a JSON object in `application/json` (RFC 7662
+ * §2.2) with a boolean `active`, naming no member twice.
  * fetch's `json()`, which openid-client uses, takes `text/plain`, no type at all, and the last of two `active`s.
  * Error answers pass through to the usual handling.
  */
@@ -263,16 +264,11 @@ function plainJsonAnswers(fetch: ReturnType<typeof createFetch>): ReturnType<typ
       if (parsesWithDuplicates(errorText)) throw new InvalidAnswerError(DUPLICATES);
       return new Response(errorText, { status: res.status, headers: res.headers });
     }
-    if (!JSON_TYPE.test(res.headers.get('content-type') ?? '')) throw new InvalidAnswerError('the answer is not application/json');
-    // text() drops one byte order mark, as fetch's json() would; what then is not JSON is refused here, so that
-    // openid-client never parses a text this check did not (json() would drop a second mark and read it).
+    // text() drops one byte order mark, as the direct path does; what is then no answer is refused here, so that
+    // openid-client never parses a text this check did not (its json() would drop a second mark and read it).
     const text = await res.text();
-    try {
-      JSON.parse(text);
-    } catch {
-      throw new InvalidAnswerError('the answer is not JSON');
-    }
-    if (hasDuplicateMemberNames(text)) throw new InvalidAnswerError(DUPLICATES);
+    const answer = readAnswer(res.headers.get('content-type'), text);
+    if (typeof answer === 'string') throw new InvalidAnswerError(answer);
     return new Response(text, { status: res.status, headers: res.headers });
   };
 }
